@@ -1,0 +1,42 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#ifndef NGX_STREAM_HOOP_PG_H
+#define NGX_STREAM_HOOP_PG_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_hoop_redis_conf.h"
+
+
+typedef struct {
+    ngx_hoop_redis_conf_t   *redis;
+} ngx_stream_hoop_pg_main_conf_t;
+
+
+typedef struct {
+    ngx_addr_t              *upstream;        /* hoop_pg_pass */
+    ngx_msec_t               connect_timeout;
+    size_t                   buffer_size;
+} ngx_stream_hoop_pg_srv_conf_t;
+
+
+/* One client session and its upstream connection. */
+typedef struct {
+    ngx_peer_connection_t    peer;
+    ngx_buf_t               *to_upstream;
+    ngx_buf_t               *to_client;
+    unsigned                 connected:1;
+} ngx_stream_hoop_pg_ctx_t;
+
+
+extern ngx_module_t  ngx_stream_hoop_pg_module;
+
+
+/* ngx_stream_hoop_pg_proxy.c */
+void ngx_stream_hoop_pg_proxy_start(ngx_stream_session_t *s);
+
+#endif /* NGX_STREAM_HOOP_PG_H */

@@ -1,0 +1,162 @@
+package Hoop::Test;
+
+# Common ground for the integration tests: where the repo and the built
+# modules are, private temp directories, free loopback ports, waiting for a
+# condition with a deadline, and killing every child we started even when a
+# test dies.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(time sleep);
+
+our @EXPORT_OK = qw(repo_dir modules_dir test_dir free_port wait_until
+    port_open spawn reap run_as_service_user service_user chown_to_service
+    slurp spit);
+
+my $repo = abs_path(dirname(__FILE__) . '/../../..');
+
+sub repo_dir { $repo }
+
+# Where the .so files are: build/ normally, build-asan/ under make test-asan.
+sub modules_dir {
+    return $ENV{HOOP_MODULES_DIR} // "$repo/build";
+}
+
+my $top;
+
+# One private directory per test file, removed at exit unless HOOP_KEEP=1.
+# Traversable by everyone: nginx workers and PostgreSQL run as other users
+# when the suite runs as root.
+sub test_dir {
+    my ($name) = @_;
+    $top //= tempdir('hoop-t-XXXXXX', TMPDIR => 1,
+        CLEANUP => !$ENV{HOOP_KEEP});
+    chmod 0755, $top;
+    return $top unless defined $name;
+    my $d = "$top/$name";
+    mkdir $d or die "mkdir $d: $!" unless -d $d;
+    chmod 0755, $d;
+    return $d;
+}
+
+# A loopback port nobody listens on right now.
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "bind: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub port_open {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => 1);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+# Polls cond until it returns true; dies with what after timeout seconds.
+# The only acceptable way to wait for another process in this suite.
+sub wait_until {
+    my ($cond, $what, $timeout) = @_;
+    $timeout //= 20;
+    my $deadline = time + $timeout;
+    my $delay = 0.005;
+    while (time < $deadline) {
+        my $r = $cond->();
+        return $r if $r;
+        sleep $delay;
+        $delay = 0.1 if ($delay *= 2) > 0.1;
+    }
+    die "timed out after ${timeout}s waiting for $what\n";
+}
+
+my %children;
+
+# Starts a child in its own process group; its output goes to $log.
+sub spawn {
+    my (%o) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        POSIX::setpgid(0, 0);
+        if ($o{log}) {
+            open STDOUT, '>>', $o{log} or die "$o{log}: $!";
+            open STDERR, '>&', \*STDOUT or die;
+        }
+        open STDIN, '<', '/dev/null';
+        %ENV = (%ENV, %{ $o{env} || {} });
+        exec @{ $o{cmd} } or POSIX::_exit(127);
+    }
+    $children{$pid} = $o{cmd}[0];
+    return $pid;
+}
+
+# Waits for a child to exit; returns its status, or undef on timeout.
+sub reap {
+    my ($pid, $timeout) = @_;
+    my $status;
+    eval {
+        wait_until(sub {
+            my $r = waitpid($pid, WNOHANG);
+            $status = $? if $r == $pid || $r == -1;
+            return $r != 0;
+        }, "pid $pid to exit", $timeout // 20);
+    };
+    delete $children{$pid};
+    return $status;
+}
+
+END {
+    my $rc = $?;
+    for my $pid (keys %children) {
+        kill 'KILL', -$pid;
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    $? = $rc;
+}
+
+# PostgreSQL refuses to run as root; so does initdb.  Under root the suite
+# runs them as the "postgres" user the Debian package creates.
+sub service_user {
+    return $> == 0 ? 'postgres' : undef;
+}
+
+sub run_as_service_user {
+    my (@cmd) = @_;
+    my $u = service_user();
+    return $u ? ('runuser', '-u', $u, '--', @cmd) : @cmd;
+}
+
+sub chown_to_service {
+    my (@paths) = @_;
+    my $u = service_user() or return;
+    my (undef, undef, $uid, $gid) = getpwnam($u) or die "no user $u";
+    system('chown', '-R', "$uid:$gid", @paths) == 0 or die "chown failed";
+}
+
+sub slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+sub spit {
+    my ($f, $content, $mode) = @_;
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh $content;
+    close $fh;
+    chmod $mode, $f if defined $mode;
+}
+
+1;
