@@ -19,6 +19,7 @@ typedef struct {
 
 typedef struct {
     ngx_addr_t              *upstream;        /* hoop_pg_pass */
+    ngx_msec_t               startup_timeout;
     ngx_msec_t               connect_timeout;
     size_t                   buffer_size;
 } ngx_stream_hoop_pg_srv_conf_t;
@@ -36,7 +37,14 @@ typedef struct {
 extern ngx_module_t  ngx_stream_hoop_pg_module;
 
 
-/* ngx_stream_hoop_pg_proxy.c */
-void ngx_stream_hoop_pg_proxy_start(ngx_stream_session_t *s);
+/* ngx_stream_hoop_pg_module.c */
+void ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
+    const char *sqlstate, const char *message, const char *hint);
+
+/* ngx_stream_hoop_pg_startup.c: the client's first packets */
+void ngx_stream_hoop_pg_startup(ngx_stream_session_t *s);
+
+/* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
+void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);
 
 #endif /* NGX_STREAM_HOOP_PG_H */

@@ -11,6 +11,8 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "hoop_pg_error.h"
+#include "hoop_pg_startup.h"
 
 
 #define NGX_STREAM_HOOP_PG_PORT  5432
@@ -22,11 +24,16 @@ static char *ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_stream_hoop_pg_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_stream_hoop_pg_handler(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_cleanup(void *data);
 
 
-static ngx_conf_num_bounds_t  ngx_stream_hoop_pg_buffer_bounds = {
-    ngx_conf_check_num_bounds, 1024, 16 * 1024 * 1024
-};
+static char *ngx_stream_hoop_pg_check_buffer_size(ngx_conf_t *cf,
+    void *post, void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_stream_hoop_pg_buffer_size_post =
+    ngx_stream_hoop_pg_check_buffer_size;
 
 
 static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
@@ -45,6 +52,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hoop_pg_startup_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, startup_timeout),
+      NULL },
+
     { ngx_string("hoop_pg_connect_timeout"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -57,7 +71,7 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       ngx_conf_set_size_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_srv_conf_t, buffer_size),
-      &ngx_stream_hoop_pg_buffer_bounds },
+      &ngx_stream_hoop_pg_buffer_size_post },
 
       ngx_null_command
 };
@@ -127,6 +141,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    pscf->startup_timeout = NGX_CONF_UNSET_MSEC;
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
 
@@ -139,6 +154,9 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_stream_hoop_pg_srv_conf_t  *prev = parent;
     ngx_stream_hoop_pg_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_msec_value(conf->startup_timeout,
+                              prev->startup_timeout, 30000);
 
     ngx_conf_merge_msec_value(conf->connect_timeout,
                               prev->connect_timeout, 5000);
@@ -195,7 +213,125 @@ ngx_stream_hoop_pg_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "conflicts with another content handler in this server";
     }
 
-    cscf->handler = ngx_stream_hoop_pg_proxy_start;
+    cscf->handler = ngx_stream_hoop_pg_handler;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_stream_hoop_pg_check_buffer_size(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1024 || *sp > 16 * 1024 * 1024) {
+        return "must be between 1k and 16m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
+{
+    size_t                          preread, size;
+    ngx_connection_t               *c;
+    ngx_pool_cleanup_t             *cln;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_hoop_pg_ctx_t));
+    if (ctx == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_stream_set_ctx(s, ctx, ngx_stream_hoop_pg_module);
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_stream_hoop_pg_cleanup;
+    cln->data = ctx;
+
+    /* the client-to-upstream buffer first holds the whole startup packet */
+
+    preread = (c->buffer != NULL) ? c->buffer->last - c->buffer->pos : 0;
+    size = ngx_max(pscf->buffer_size, HOOP_PG_STARTUP_MAX + preread);
+
+    ctx->to_upstream = ngx_create_temp_buf(c->pool, size);
+    if (ctx->to_upstream == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->to_client = ngx_create_temp_buf(c->pool, pscf->buffer_size);
+    if (ctx->to_client == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* bytes a preread-phase module (ssl_preread, say) already took */
+
+    if (preread) {
+        ctx->to_upstream->last = ngx_cpymem(ctx->to_upstream->last,
+                                            c->buffer->pos, preread);
+        c->buffer->pos = c->buffer->last;
+    }
+
+    ngx_stream_hoop_pg_startup(s);
+}
+
+
+/*
+ * Ends the session with a FATAL ErrorResponse the client can show: the
+ * message is the whole explanation a user of psql or a driver will see.
+ */
+
+void
+ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
+    const char *sqlstate, const char *message, const char *hint)
+{
+    u_char            buf[512];
+    size_t            len;
+    hoop_pg_error_t   err;
+    ngx_connection_t *c;
+
+    c = s->connection;
+
+    err.severity = "FATAL";
+    err.sqlstate = sqlstate;
+    err.message = message;
+    err.detail = NULL;
+    err.hint = hint;
+
+    len = hoop_pg_error_encode(buf, sizeof(buf), HOOP_PG_ERROR_RESPONSE,
+                               &err);
+
+    /* a best-effort single write: the session ends either way */
+
+    if (len && c->write->ready) {
+        (void) c->send(c, buf, len);
+    }
+
+    ngx_stream_finalize_session(s, rc);
+}
+
+
+static void
+ngx_stream_hoop_pg_cleanup(void *data)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx = data;
+
+    if (ctx->peer.connection != NULL) {
+        ngx_close_connection(ctx->peer.connection);
+        ctx->peer.connection = NULL;
+    }
 }

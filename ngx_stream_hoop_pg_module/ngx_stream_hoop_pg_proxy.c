@@ -2,8 +2,9 @@
  * Copyright (C) nginx-hoop authors
  *
  * The upstream leg of a Postgres session: connect to the server named by
- * hoop_pg_pass, then relay bytes both ways.  If the server cannot be
- * reached, the client gets a Postgres ErrorResponse saying so, not a reset.
+ * hoop_pg_pass, forward the client's startup packet, then relay bytes both
+ * ways.  If the server cannot be reached, the client gets a Postgres
+ * ErrorResponse saying so, not a reset.
  */
 
 #include <ngx_config.h>
@@ -11,7 +12,6 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
-#include "hoop_pg_error.h"
 
 
 static void ngx_stream_hoop_pg_connect_handler(ngx_event_t *ev);
@@ -22,63 +22,19 @@ static void ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
-static void ngx_stream_hoop_pg_error_drain(ngx_event_t *ev);
-static void ngx_stream_hoop_pg_cleanup(void *data);
 
 
 void
-ngx_stream_hoop_pg_proxy_start(ngx_stream_session_t *s)
+ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s)
 {
-    size_t                          preread;
     ngx_int_t                       rc;
     ngx_connection_t               *c, *pc;
-    ngx_pool_cleanup_t             *cln;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-
-    ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_hoop_pg_ctx_t));
-    if (ctx == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_stream_set_ctx(s, ctx, ngx_stream_hoop_pg_module);
-
-    cln = ngx_pool_cleanup_add(c->pool, 0);
-    if (cln == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    cln->handler = ngx_stream_hoop_pg_cleanup;
-    cln->data = ctx;
-
-    preread = (c->buffer != NULL) ? c->buffer->last - c->buffer->pos : 0;
-
-    ctx->to_upstream = ngx_create_temp_buf(c->pool,
-                                           ngx_max(pscf->buffer_size,
-                                                   preread));
-    if (ctx->to_upstream == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ctx->to_client = ngx_create_temp_buf(c->pool, pscf->buffer_size);
-    if (ctx->to_client == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* bytes a preread-phase module (ssl_preread, say) already took */
-
-    if (preread) {
-        ctx->to_upstream->last = ngx_cpymem(ctx->to_upstream->last,
-                                            c->buffer->pos, preread);
-        c->buffer->pos = c->buffer->last;
-    }
 
     c->log->action = "connecting to upstream";
 
@@ -107,7 +63,7 @@ ngx_stream_hoop_pg_proxy_start(ngx_stream_session_t *s)
     pc->read->log = c->log;
     pc->write->log = c->log;
 
-    /* the client may already be talking; it waits until we are connected */
+    /* the client waits for an answer; nothing to read from it meanwhile */
 
     c->read->handler = ngx_stream_hoop_pg_client_handler;
     c->write->handler = ngx_stream_hoop_pg_client_handler;
@@ -343,21 +299,17 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 
 
 /*
- * The upstream could not be reached.  Tell the client in its protocol:
- * libpq shows an ErrorResponse even when it arrives as the answer to an
- * SSLRequest.  The answer waits until the client has spoken (or the connect
- * timeout passes again), so that closing never discards unread client bytes
- * and turns the answer into a reset.
+ * The upstream could not be reached.  The client has sent its startup
+ * packet and waits for an authentication request: an ErrorResponse now is
+ * shown by every client (libpq prints message and hint).
  */
 
 static void
 ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s)
 {
-    ngx_connection_t               *c;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
-    c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
@@ -366,93 +318,13 @@ ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s)
         ctx->peer.connection = NULL;
     }
 
-    c->log->action = "reporting the upstream failure to the client";
-
-    c->read->handler = ngx_stream_hoop_pg_error_drain;
-    c->write->handler = ngx_stream_hoop_pg_error_drain;
-
-    ngx_add_timer(c->read, pscf->connect_timeout);
-
-    ngx_stream_hoop_pg_error_drain(c->read);
-}
-
-
-static void
-ngx_stream_hoop_pg_error_drain(ngx_event_t *ev)
-{
-    u_char                         buf[256];
-    size_t                         len;
-    ssize_t                        n;
-    ngx_uint_t                     heard;
-    hoop_pg_error_t                err;
-    ngx_connection_t              *c;
-    ngx_stream_session_t          *s;
-    ngx_stream_hoop_pg_srv_conf_t *pscf;
-
-    c = ev->data;
-    s = c->data;
-
-    if (ev->write) {
-        return;
-    }
-
-    heard = ev->timedout;
-
-    while (c->read->ready) {
-        n = c->recv(c, buf, sizeof(buf));
-
-        if (n == NGX_AGAIN) {
-            break;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            ngx_stream_finalize_session(s, NGX_STREAM_BAD_GATEWAY);
-            return;
-        }
-
-        heard = 1;
-    }
-
-    if (!heard) {
-        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        }
-
-        return;
-    }
-
-    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-
-    ngx_memzero(&err, sizeof(hoop_pg_error_t));
-
-    err.severity = "FATAL";
-    err.sqlstate = "08006";
-    err.message = "hoop: the database server behind the gateway"
-                  " is not reachable";
-    err.hint = "The gateway is up; ask its operators to check"
-               " the upstream named by hoop_pg_pass.";
-
-    len = hoop_pg_error_encode(buf, sizeof(buf), HOOP_PG_ERROR_RESPONSE, &err);
-
-    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                   "hoop pg: upstream %V unreachable, session refused",
                   &pscf->upstream->name);
 
-    if (len) {
-        (void) c->send(c, buf, len);
-    }
-
-    ngx_stream_finalize_session(s, NGX_STREAM_BAD_GATEWAY);
-}
-
-
-static void
-ngx_stream_hoop_pg_cleanup(void *data)
-{
-    ngx_stream_hoop_pg_ctx_t  *ctx = data;
-
-    if (ctx->peer.connection != NULL) {
-        ngx_close_connection(ctx->peer.connection);
-        ctx->peer.connection = NULL;
-    }
+    ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "08006",
+                             "hoop: the database server behind the gateway"
+                             " is not reachable",
+                             "The gateway is up; ask its operators to check"
+                             " the upstream named by hoop_pg_pass.");
 }

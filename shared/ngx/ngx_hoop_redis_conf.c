@@ -123,6 +123,16 @@ ngx_hoop_redis_conf_option(ngx_conf_t *cf, ngx_command_t *cmd,
         return ngx_hoop_secret_read(cf, &s, &rc->password);
     }
 
+    if (ngx_strncmp(arg->data, "password=", 9) == 0) {
+
+        /* never echo it: a password in nginx.conf is the mistake here */
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"password=\" is not accepted in the \"%V\""
+                           " directive, use password_file=", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -17,8 +17,11 @@ ngx_hoop_secret_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
     u_char           *p;
     ssize_t           n;
     ngx_fd_t          fd;
-    ngx_str_t         name;
+    ngx_str_t         name, *directive;
     ngx_file_info_t   fi;
+
+    /* the directive being parsed, to name it in every message */
+    directive = cf->args->elts;
 
     name = *path;
 
@@ -30,7 +33,8 @@ ngx_hoop_secret_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &name);
+                           ngx_open_file_n " \"%V\" failed in the \"%V\""
+                           " directive", &name, directive);
         return NGX_CONF_ERROR;
     }
 
@@ -39,21 +43,23 @@ ngx_hoop_secret_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &name);
+                           ngx_fd_info_n " \"%V\" failed in the \"%V\""
+                           " directive", &name, directive);
         goto failed;
     }
 
     if (ngx_file_size(&fi) > NGX_HOOP_SECRET_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" is larger than %d bytes",
-                           &name, NGX_HOOP_SECRET_MAX);
+                           "secret file \"%V\" of the \"%V\" directive"
+                           " is larger than %d bytes",
+                           &name, directive, NGX_HOOP_SECRET_MAX);
         goto failed;
     }
 
     if (ngx_file_access(&fi) & 0004) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "secret file \"%V\" is readable by everyone",
-                           &name);
+                           "secret file \"%V\" of the \"%V\" directive"
+                           " is readable by everyone", &name, directive);
     }
 
     p = ngx_pnalloc(cf->pool, NGX_HOOP_SECRET_MAX + 1);
@@ -65,7 +71,8 @@ ngx_hoop_secret_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (n == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_read_fd_n " \"%V\" failed", &name);
+                           ngx_read_fd_n " \"%V\" failed in the \"%V\""
+                           " directive", &name, directive);
         goto failed;
     }
 
@@ -82,7 +89,8 @@ ngx_hoop_secret_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (n == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" is empty", &name);
+                           "secret file \"%V\" of the \"%V\" directive"
+                           " is empty", &name, directive);
         goto failed;
     }
 

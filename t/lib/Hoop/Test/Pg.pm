@@ -75,10 +75,9 @@ sub psql {
     open my $fh, '-|', 'psql', '-X', '-A', '-t', '-q', '-v',
         'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', $self->{port},
         '-U', 'postgres', '-d', $db, '-c', $sql or die "psql: $!";
-    local $/;
-    my $r = <$fh>;
+    my $r = do { local $/; <$fh> } // '';
     close $fh or die "psql failed on: $sql\n";
-    chomp $r;
+    $r =~ s/\n\z//;
     return $r;
 }
 

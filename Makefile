@@ -1,0 +1,69 @@
+# nginx-hoop: build the two dynamic modules against the distro nginx, run the
+# unit and integration tests, start the embedded demo.
+#
+#   make              build/ngx_http_hoop_module.so, ngx_stream_hoop_pg_module.so
+#   make test         unit + integration tests (prove)
+#   make test-asan    the same, modules and unit tests built with ASan+UBSan
+#   make demo         build and start the embedded default (tools/hoop-demo)
+#   make style        nginx-style lint of the C sources
+
+SHELL      := /bin/bash
+NGX_SRC    := /usr/share/nginx/src
+BUILD      ?= build
+
+CORE_SRCS  := $(wildcard shared/core/*.c)
+CORE_HDRS  := $(wildcard shared/core/*.h)
+UNIT_SRCS  := $(wildcard t/unit/test_*.c)
+UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+              -Ishared/core -It/unit $(SAN_UNIT)
+
+# where the .so files are for the tests, and anything else they need
+export HOOP_MODULES_DIR := $(CURDIR)/$(BUILD)
+PROVE      ?= prove
+PROVE_FLAGS ?=
+
+ASAN_CC    := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+ASAN_LD    := -fsanitize=address,undefined
+
+.PHONY: all deps modules unit test test-asan demo demo-stop style clean
+
+all: modules
+
+deps:
+	@tools/install-deps --check 2>/dev/null || tools/install-deps
+
+$(BUILD)/Makefile: config
+	@$(MAKE) --no-print-directory deps
+	tools/configure-modules $(BUILD) "$(EXTRA_CC)" "$(EXTRA_LD)"
+
+modules: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory deps
+	$(MAKE) -s -C $(NGX_SRC) -f $(CURDIR)/$(BUILD)/Makefile modules
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS)
+
+unit: $(UNIT_BINS)
+
+test: modules unit
+	$(PROVE) $(PROVE_FLAGS) $(UNIT_BINS) t/*.t
+
+test-asan:
+	$(MAKE) test BUILD=build-asan EXTRA_CC="$(ASAN_CC)" \
+	    EXTRA_LD="$(ASAN_LD)" \
+	    SAN_UNIT="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    HOOP_ASAN=1
+
+demo: modules
+	tools/hoop-demo start
+
+demo-stop:
+	tools/hoop-demo stop
+
+style:
+	@../shared/tools/style-check
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,179 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The client leg before any upstream exists: read the client's first
+ * packets, answer SSLRequest and GSSENCRequest ourselves, refuse garbage,
+ * and hand a complete StartupMessage (or CancelRequest) to the upstream leg.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "hoop_pg_startup.h"
+
+
+static void ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev);
+static ngx_int_t ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_write_nothing(ngx_event_t *ev);
+
+
+void
+ngx_stream_hoop_pg_startup(ngx_stream_session_t *s)
+{
+    ngx_connection_t               *c;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    c->log->action = "reading the Postgres startup packet";
+
+    c->read->handler = ngx_stream_hoop_pg_startup_handler;
+    c->write->handler = ngx_stream_hoop_pg_write_nothing;
+
+    ngx_add_timer(c->read, pscf->startup_timeout);
+
+    ngx_stream_hoop_pg_startup_handler(c->read);
+}
+
+
+static void
+ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
+{
+    ssize_t                    n;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_connection_t          *c;
+    ngx_stream_session_t      *s;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    b = ctx->to_upstream;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "hoop pg: client sent no startup packet in time");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "08P01",
+                                 "hoop: startup packet not received in time",
+                                 NULL);
+        return;
+    }
+
+    for ( ;; ) {
+        rc = ngx_stream_hoop_pg_startup_parse(s);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            if (c->read->timer_set) {
+                ngx_del_timer(c->read);
+            }
+
+            ngx_stream_hoop_pg_proxy_connect(s);
+            return;
+        }
+
+        /* NGX_AGAIN: the packet is not complete yet */
+
+        n = c->recv(c, b->last, b->end - b->last);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "hoop pg: client closed the connection"
+                          " during startup");
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return;
+        }
+
+        s->received += n;
+        b->last += n;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/*
+ * NGX_OK: a whole StartupMessage or CancelRequest is buffered;
+ * NGX_AGAIN: more bytes are needed; NGX_DONE: the session was finalized.
+ */
+
+static ngx_int_t
+ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
+{
+    size_t                     len, have;
+    ssize_t                    n;
+    uint32_t                   version;
+    ngx_buf_t                 *b;
+    ngx_connection_t          *c;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    b = ctx->to_upstream;
+
+    for ( ;; ) {
+        have = b->last - b->pos;
+
+        switch (hoop_pg_startup_classify(b->pos, have, &len, &version)) {
+
+        case HOOP_PG_STARTUP_INCOMPLETE:
+            return NGX_AGAIN;
+
+        case HOOP_PG_STARTUP_SSL:
+        case HOOP_PG_STARTUP_GSSENC:
+
+            /*
+             * "N": go on in plain text.  TLS on the client leg terminates
+             * here, never at the upstream, because the gateway must see
+             * the traffic; until it is configured, plain text it is.
+             */
+
+            b->pos += 8;
+            have -= 8;
+            b->last = ngx_movemem(b->start, b->pos, have);
+            b->pos = b->start;
+
+            n = c->send(c, (u_char *) "N", 1);
+
+            if (n != 1) {
+                ngx_stream_finalize_session(s, NGX_STREAM_OK);
+                return NGX_DONE;
+            }
+
+            continue;
+
+        case HOOP_PG_STARTUP_CANCEL:
+        case HOOP_PG_STARTUP_MESSAGE:
+            return (have >= len) ? NGX_OK : NGX_AGAIN;
+
+        default: /* HOOP_PG_STARTUP_INVALID */
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "hoop pg: invalid startup packet from client");
+            ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                     "hoop: invalid startup packet"
+                                     " (is this a PostgreSQL client?)",
+                                     NULL);
+            return NGX_DONE;
+        }
+    }
+}
+
+
+static void
+ngx_stream_hoop_pg_write_nothing(ngx_event_t *ev)
+{
+    /* nothing to write while the client is still talking */
+}

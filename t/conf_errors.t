@@ -1,0 +1,94 @@
+# Bad configuration fails "nginx -t" with a message that names the
+# directive, the file and the line; good configuration passes.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use Hoop::Test qw(modules_dir spit);
+use Hoop::Test::Nginx;
+
+my $t = Hoop::Test::Nginx->new;
+my $d = $t->dir;
+spit("$d/redis.pass", "s3cret\n", 0600);
+
+my $good = <<"EOF";
+http {
+    hoop_redis 127.0.0.1:6379 db=2 timeout=250ms password_file=$d/redis.pass;
+    server { listen 127.0.0.1:%%PORT_http%%; }
+}
+stream {
+    hoop_redis unix:/run/redis.sock;
+    server {
+        listen 127.0.0.1:%%PORT_pg%%;
+        hoop_pg_pass localhost:5432;
+        hoop_pg_connect_timeout 2s;
+        hoop_pg_startup_timeout 10s;
+        hoop_pg_buffer_size 32k;
+    }
+}
+EOF
+my ($rc, $out) = $t->test_conf($good);
+is($rc, 0, 'a configuration using every directive passes nginx -t')
+    or diag $out;
+unlike($out, qr/s3cret/, 'the Redis password never appears in the output');
+
+# Each case: a config fragment for http{} or stream{}, the expected message.
+my @cases = (
+    [http => 'hoop_redis 127.0.0.1:99999;',
+        qr/invalid port in "127\.0\.0\.1:99999" of the "hoop_redis" directive/],
+    [http => 'hoop_redis 127.0.0.1 db=x;',
+        qr/invalid parameter "db=x" in the "hoop_redis" directive/],
+    [http => 'hoop_redis 127.0.0.1 timeout=soon;',
+        qr/invalid parameter "timeout=soon" in the "hoop_redis" directive/],
+    [http => 'hoop_redis 127.0.0.1 password=hunter2;',
+        qr/"password=" is not accepted in the "hoop_redis" directive, use password_file=/],
+    [http => "hoop_redis 127.0.0.1 password_file=$d/missing;",
+        qr/open\(\) "\Q$d\E\/missing" failed in the "hoop_redis" directive \(2: No such file or directory\)/],
+    [http => 'hoop_redis 127.0.0.1; hoop_redis 127.0.0.2;',
+        qr/"hoop_redis" directive is duplicate/],
+    [http => 'hoop_redis;',
+        qr/invalid number of arguments in "hoop_redis" directive/],
+    [http => 'server { hoop_redis 127.0.0.1; }',
+        qr/"hoop_redis" directive is not allowed here/],
+    [stream => 'hoop_redis 127.0.0.1:0;',
+        qr/invalid port in "127\.0\.0\.1:0" of the "hoop_redis" directive/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1:70000; }',
+        qr/invalid port in "127\.0\.0\.1:70000" of the "hoop_pg_pass" directive/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass no-such-host.invalid; }',
+        qr/host not found in "no-such-host\.invalid" of the "hoop_pg_pass" directive/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1:1; hoop_pg_pass 127.0.0.2:2; }',
+        qr/"hoop_pg_pass" directive is duplicate/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; hoop_pg_buffer_size 10; }',
+        qr/"hoop_pg_buffer_size" directive must be between 1k and 16m/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; hoop_pg_connect_timeout forever; }',
+        qr/"hoop_pg_connect_timeout" directive invalid value/],
+    [stream => 'hoop_pg_pass 127.0.0.1;',
+        qr/"hoop_pg_pass" directive is not allowed here/],
+);
+
+for my $c (@cases) {
+    my ($block, $frag, $want) = @$c;
+    my $conf = "$block {\n    $frag\n}\n";
+    my ($rc, $out) = $t->test_conf($conf);
+    isnt($rc, 0, "nginx -t fails: $frag");
+    unlike($out, qr/hunter2/, '  and echoes no secret');
+    like($out, qr/\[emerg\] $want in \Q$d\E\/nginx\.conf:\d+/,
+        '  naming the directive, the file and the line') or diag $out;
+}
+
+# the file:line is the line of the offending directive
+($rc, $out) = $t->test_conf("stream {\n\n\n    hoop_redis 127.0.0.1:0;\n}\n");
+my ($line) = $out =~ /nginx\.conf:(\d+)/;
+my @lines = split /\n/, $t->{conf};
+like($lines[$line - 1], qr/hoop_redis 127\.0\.0\.1:0/,
+    'the line number points at the bad directive');
+
+# each module binds its own copy of the shared code (RTLD_GLOBAL trap)
+for my $so (qw(ngx_http_hoop_module.so ngx_stream_hoop_pg_module.so)) {
+    my $dyn = `readelf -d ${\ modules_dir()}/$so`;
+    like($dyn, qr/SYMBOLIC/, "$so is linked -Bsymbolic");
+}
+
+done_testing;
