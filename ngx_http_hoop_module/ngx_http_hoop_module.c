@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_hoop_redis_conf.h"
+#include "ngx_hoop_sanitizer.h"
 
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
 
 
 static void *ngx_http_hoop_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hoop_init_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_hoop_commands[] = {
@@ -56,7 +58,7 @@ ngx_module_t  ngx_http_hoop_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_hoop_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -82,4 +84,13 @@ ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
     }
 
     return hmcf;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_init_process(ngx_cycle_t *cycle)
+{
+    ngx_hoop_sanitizer_init_process(cycle);
+
+    return NGX_OK;
 }

@@ -11,6 +11,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_sanitizer.h"
 #include "hoop_pg_error.h"
 #include "hoop_pg_startup.h"
 
@@ -19,6 +20,7 @@
 
 
 static void *ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle);
 static void *ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -96,7 +98,7 @@ ngx_module_t  ngx_stream_hoop_pg_module = {
     NGX_STREAM_MODULE,                     /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_stream_hoop_pg_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -334,4 +336,13 @@ ngx_stream_hoop_pg_cleanup(void *data)
         ngx_close_connection(ctx->peer.connection);
         ctx->peer.connection = NULL;
     }
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle)
+{
+    ngx_hoop_sanitizer_init_process(cycle);
+
+    return NGX_OK;
 }
