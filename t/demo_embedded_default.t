@@ -1,0 +1,41 @@
+# The README's first command: tools/hoop-demo starts Redis, PostgreSQL with
+# sample data, the dev identity and the gateway; the printed psql command
+# reads the sample data through the gateway; hoop-token mints a token the
+# published JWKS verifies; stop stops everything.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use Hoop::Test qw(repo_dir test_dir free_port port_open);
+
+my $repo = repo_dir();
+my %port = map { $_ => free_port() } qw(GW HTTP PG REDIS);
+$ENV{HOOP_DEMO_DIR} = test_dir('demo');
+$ENV{"HOOP_DEMO_${_}_PORT"} = $port{$_} for keys %port;
+
+my $out = `$repo/tools/hoop-demo start 2>&1`;
+is($?, 0, 'hoop-demo start succeeds') or diag $out;
+my ($cmd) = $out =~ /^\s+(psql "host=.*)$/m;
+ok($cmd, 'it prints a psql command to try');
+
+my $rows = `$cmd 2>&1`;
+like($rows, qr/Ada Lovelace\s+\| ada\@example\.com/,
+    'the printed psql command reads the sample data through the gateway')
+    or diag $rows;
+
+my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
+chomp $token;
+my $v = `node $repo/t/node/jwt-verify.mjs http://127.0.0.1:$port{HTTP}/.well-known/jwks.json '$token' http://127.0.0.1:$port{HTTP} hoop-gateway 2>&1`;
+is($?, 0, 'hoop-token mints a token the demo JWKS verifies') or diag $v;
+like($v, qr/"groups":\["dba"\]/, 'with the groups asked for');
+
+$out = `$repo/tools/hoop-demo start 2>&1`;
+is($?, 0, 'starting again while running is harmless') or diag $out;
+
+$out = `$repo/tools/hoop-demo stop 2>&1`;
+is($?, 0, 'hoop-demo stop succeeds');
+ok(!port_open($port{$_}), "$_ port closed after stop") for sort keys %port;
+
+done_testing;
