@@ -8,12 +8,19 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
-use Hoop::Test qw(repo_dir test_dir free_port port_open);
+use Hoop::Test qw(repo_dir test_dir free_port port_open sanitizer_env
+    sanitizer_reports);
 
 my $repo = repo_dir();
 my %port = map { $_ => free_port() } qw(GW HTTP PG REDIS);
 $ENV{HOOP_DEMO_DIR} = test_dir('demo');
 $ENV{"HOOP_DEMO_${_}_PORT"} = $port{$_} for keys %port;
+
+# under make test-asan the demo's nginx loads the ASan modules
+my $san = test_dir() . '/demo-sanitizer';
+my $senv = sanitizer_env($san);
+$ENV{HOOP_DEMO_PRELOAD} = delete $senv->{LD_PRELOAD} if $senv->{LD_PRELOAD};
+$ENV{$_} = $senv->{$_} for keys %$senv;
 
 my $out = `$repo/tools/hoop-demo start 2>&1`;
 is($?, 0, 'hoop-demo start succeeds') or diag $out;
@@ -37,5 +44,8 @@ is($?, 0, 'starting again while running is harmless') or diag $out;
 $out = `$repo/tools/hoop-demo stop 2>&1`;
 is($?, 0, 'hoop-demo stop succeeds');
 ok(!port_open($port{$_}), "$_ port closed after stop") for sort keys %port;
+my @reports = sanitizer_reports($san);
+ok(!@reports, 'no sanitizer reports from the demo\'s nginx')
+    or diag join "\n", @reports[0 .. ($#reports > 40 ? 40 : $#reports)];
 
 done_testing;

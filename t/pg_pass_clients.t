@@ -28,6 +28,10 @@ stream {
         hoop_pg_buffer_size 4k;
     }
     server {
+        listen 127.0.0.1:%%PORT_unix%%;
+        hoop_pg_pass unix:${\ $pg->dir}/sock/.s.PGSQL.${\ $pg->port};
+    }
+    server {
         listen 127.0.0.1:%%PORT_dead%%;
         hoop_pg_pass 127.0.0.1:$dead;
     }
@@ -77,6 +81,9 @@ print(cur.fetchone()[0])
 PY
 $out = `/usr/bin/python3 -c "$py" 2>&1`;
 is($out, "12\n", 'psycopg2 works through the gateway');
+
+($rc, $out) = psql($t->port('unix'), 'SELECT 6 * 7');
+is($out, "42\n", 'hoop_pg_pass to a unix socket works too');
 
 ($rc, $out) = psql($t->port('dead'), 'SELECT 1');
 isnt($rc, 0, 'upstream down: psql fails');

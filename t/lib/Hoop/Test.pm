@@ -18,7 +18,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(repo_dir modules_dir test_dir free_port wait_until
     port_open spawn reap run_as_service_user service_user chown_to_service
-    slurp spit);
+    slurp spit sanitizer_env sanitizer_reports);
 
 my $repo = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -142,6 +142,33 @@ sub chown_to_service {
     my $u = service_user() or return;
     my (undef, undef, $uid, $gid) = getpwnam($u) or die "no user $u";
     system('chown', '-R', "$uid:$gid", @paths) == 0 or die "chown failed";
+}
+
+# Under make test-asan (HOOP_ASAN=1): the environment that puts the
+# sanitizer runtime first into the uninstrumented distro nginx and sends
+# its reports to files under $dir, which sanitizer_reports() collects.
+sub sanitizer_env {
+    my ($dir) = @_;
+    return {} unless $ENV{HOOP_ASAN};
+    mkdir $dir;
+    chmod 0777, $dir;    # workers run as nobody under root
+    my $lib = `gcc -print-file-name=libasan.so`;
+    chomp $lib;
+    return {
+        LD_PRELOAD => $lib,
+        # each dynamic module defines ngx_modules: not an ODR violation;
+        # the distro binary has no frame pointers: unwind the slow way, or
+        # leak reports stop at ngx_alloc and cannot be told apart
+        ASAN_OPTIONS => "detect_odr_violation=0:log_path=$dir/asan"
+            . ':detect_leaks=1:fast_unwind_on_malloc=0',
+        UBSAN_OPTIONS => "print_stacktrace=1:halt_on_error=0"
+            . ":log_path=$dir/ubsan",
+    };
+}
+
+sub sanitizer_reports {
+    my ($dir) = @_;
+    return map { ("$_:", split /\n/, slurp($_)) } glob "$dir/*";
 }
 
 sub slurp {

@@ -19,7 +19,7 @@ use warnings;
 use POSIX ();
 use Test::More;
 use Hoop::Test qw(modules_dir test_dir free_port wait_until port_open spawn
-    reap slurp spit);
+    reap slurp spit sanitizer_env sanitizer_reports);
 
 my $nginx_bin = $ENV{HOOP_NGINX_BINARY} // '/usr/sbin/nginx';
 my $count = 0;
@@ -28,11 +28,9 @@ sub new {
     my ($class, %o) = @_;
     my $self = bless { ports => {}, %o }, $class;
     $self->{dir} = test_dir('nginx' . ($count++ ? $count : ''));
-    for my $sub (qw(logs tmp sanitizer)) {
+    for my $sub (qw(logs tmp)) {
         mkdir "$self->{dir}/$sub";
     }
-    # workers run as nobody under root and write sanitizer reports here
-    chmod 0777, "$self->{dir}/sanitizer";
     $self->{conf} = $self->expand($o{conf}) if defined $o{conf};
     return $self;
 }
@@ -79,27 +77,11 @@ sub write_conf {
     spit("$self->{dir}/nginx.conf", $self->{conf});
 }
 
-# Under make test-asan: the sanitizer runtime goes first into the
-# uninstrumented distro binary, and reports land in files we check.
 sub env {
     my ($self) = @_;
-    return {} unless $ENV{HOOP_ASAN};
-    my $s = "$self->{dir}/sanitizer";
-    my $lib = `gcc -print-file-name=libasan.so`;
-    chomp $lib;
-    my $supp = Hoop::Test::repo_dir() . '/t/sanitizer/lsan.supp';
-    return {
-        LD_PRELOAD => $lib,
-        # each dynamic module defines ngx_modules: not an ODR violation
-        # the distro binary has no frame pointers: unwind the slow way, or
-        # leak reports stop at ngx_alloc and cannot be told apart
-        ASAN_OPTIONS => "detect_odr_violation=0:log_path=$s/asan"
-            . ':detect_leaks=1:fast_unwind_on_malloc=0',
-        LSAN_OPTIONS => "suppressions=$supp:print_suppressions=0",
-        UBSAN_OPTIONS => "print_stacktrace=1:halt_on_error=0"
-            . ":log_path=$s/ubsan",
-    };
+    return sanitizer_env("$self->{dir}/sanitizer");
 }
+
 
 # nginx -t on a configuration: (exit status, output).
 sub test_conf {
@@ -158,9 +140,7 @@ sub stop {
     my @bad = grep { !($o{allow} && /$o{allow}/) }
         grep { /\[(alert|emerg)\]|exited on signal|Sanitizer|runtime error:/ }
         split /\n/, $self->error_log;
-    for my $f (glob "$self->{dir}/sanitizer/*") {
-        push @bad, "$f:", split /\n/, slurp($f);
-    }
+    push @bad, sanitizer_reports("$self->{dir}/sanitizer");
     ok(defined $status && $status == 0 && !@bad,
         'nginx exited cleanly, its error log is clean')
         or diag(join "\n", 'exit status ' . ($status // 'none'),
