@@ -26,7 +26,11 @@ PROVE_FLAGS ?=
 ASAN_CC    := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 ASAN_LD    := -fsanitize=address,undefined
 
-.PHONY: all deps modules unit test test-asan demo demo-stop style clean
+FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps modules unit test test-asan fuzz demo demo-stop style clean
 
 all: modules
 
@@ -55,6 +59,25 @@ test-asan:
 	    EXTRA_LD="$(ASAN_LD)" \
 	    SAN_UNIT="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    HOOP_ASAN=1
+
+# libFuzzer targets for the shared/core parsers; each runs FUZZ_SECONDS on
+# a copy of its seed corpus (fuzz/corpus/NAME), new finds kept in
+# build-fuzz/corpus/NAME, crashes in build-fuzz/
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared/core \
+	    -o $@ $< $(CORE_SRCS)
+
+fuzz: $(FUZZ_BINS)
+	@set -eo pipefail; for f in $(FUZZ_BINS); do \
+	    name=$${f#build-fuzz/fuzz_}; \
+	    mkdir -p build-fuzz/corpus/$$name; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/$$name- \
+	        build-fuzz/corpus/$$name fuzz/corpus/$$name 2>&1 \
+	        | grep -E '^(stat::number_of_executed_units|==|SUMMARY)' ; \
+	done
 
 demo: modules
 	tools/hoop-demo start
