@@ -18,7 +18,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(repo_dir modules_dir test_dir free_port wait_until
     port_open spawn reap run_as_service_user service_user chown_to_service
-    slurp spit sanitizer_env sanitizer_reports);
+    slurp spit sanitizer_env sanitizer_reports stop_child);
 
 my $repo = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -123,6 +123,14 @@ END {
         waitpid $pid, 0;
     }
     $? = $rc;
+}
+
+# stop() for a helper object whose service is the child $self->{pid}.
+sub stop_child {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'TERM', $self->{pid};
+    reap(delete $self->{pid});
 }
 
 # PostgreSQL refuses to run as root; so does initdb.  Under root the suite

@@ -11,7 +11,7 @@ use POSIX ();
 use JSON::PP;
 use Hoop::JWT;
 use Hoop::Test qw(repo_dir test_dir free_port wait_until spawn reap slurp
-    port_open);
+    port_open stop_child);
 
 # new(keys => [Hoop::JWT keys], clients => ['id:secret[:groups]'],
 #     audience => 'hoop-gateway')
@@ -67,12 +67,7 @@ sub get_json {
     return decode_json($r->{content});
 }
 
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    reap(delete $self->{pid});
-}
+sub stop { stop_child($_[0]) }
 
 sub DESTROY { $_[0]->stop }
 

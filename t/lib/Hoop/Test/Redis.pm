@@ -7,7 +7,7 @@ use strict;
 use warnings;
 
 use IO::Socket::INET;
-use Hoop::Test qw(test_dir free_port wait_until spawn reap slurp);
+use Hoop::Test qw(test_dir free_port wait_until spawn reap slurp stop_child);
 
 sub new {
     my ($class, %o) = @_;
@@ -66,12 +66,7 @@ sub _read_reply {
     die "redis: unexpected reply $line\n";
 }
 
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    reap(delete $self->{pid});
-}
+sub stop { stop_child($_[0]) }
 
 sub DESTROY { $_[0]->stop }
 
