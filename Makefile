@@ -37,12 +37,11 @@ all: modules
 deps:
 	@tools/install-deps --check 2>/dev/null || tools/install-deps
 
-$(BUILD)/Makefile: config
-	@$(MAKE) --no-print-directory deps
+# deps is phony, so make runs it once per invocation, before configuring
+$(BUILD)/Makefile: config | deps
 	tools/configure-modules $(BUILD) "$(EXTRA_CC)" "$(EXTRA_LD)"
 
-modules: $(BUILD)/Makefile
-	@$(MAKE) --no-print-directory deps
+modules: deps $(BUILD)/Makefile
 	$(MAKE) -s -C $(NGX_SRC) -f $(CURDIR)/$(BUILD)/Makefile modules
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)

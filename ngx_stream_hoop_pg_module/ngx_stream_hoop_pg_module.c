@@ -301,10 +301,10 @@ void
 ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
     const char *sqlstate, const char *message, const char *hint)
 {
-    u_char            buf[512];
-    size_t            len;
-    hoop_pg_error_t   err;
-    ngx_connection_t *c;
+    u_char             buf[512];
+    size_t             len;
+    hoop_pg_error_t    err;
+    ngx_connection_t  *c;
 
     c = s->connection;
 

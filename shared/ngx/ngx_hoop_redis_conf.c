@@ -45,7 +45,6 @@ ngx_hoop_redis_conf_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u.url = value[1];
     u.default_port = NGX_HOOP_REDIS_PORT;
-    u.no_resolve = 0;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
