@@ -17,6 +17,8 @@ UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
               -Ishared/core -It/unit $(SAN_UNIT)
+# what shared/core links: OpenSSL for signatures, jansson for JSON
+CORE_LIBS  := -lcrypto -ljansson
 
 # where the .so files are for the tests, and anything else they need
 export HOOP_MODULES_DIR := $(CURDIR)/$(BUILD)
@@ -46,7 +48,7 @@ modules: deps $(BUILD)/Makefile
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -62,10 +64,10 @@ test-asan:
 # libFuzzer targets for the shared/core parsers; each runs FUZZ_SECONDS on
 # a copy of its seed corpus (fuzz/corpus/NAME), new finds kept in
 # build-fuzz/corpus/NAME, crashes in build-fuzz/
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c t/unit/jose_test_keys.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared/core \
-	    -o $@ $< $(CORE_SRCS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared/core -It/unit \
+	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -eo pipefail; for f in $(FUZZ_BINS); do \

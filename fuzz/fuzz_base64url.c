@@ -10,40 +10,10 @@
 #include <string.h>
 
 #include "hoop_base64url.h"
+#include "jose_test_keys.h"      /* b64url(), the independent encoder */
 
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
-
-static size_t
-encode(char *dst, const unsigned char *src, size_t len)
-{
-    static const char  alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-    size_t  i, n;
-
-    n = 0;
-
-    for (i = 0; i + 3 <= len; i += 3) {
-        dst[n++] = alphabet[src[i] >> 2];
-        dst[n++] = alphabet[(src[i] & 3) << 4 | src[i + 1] >> 4];
-        dst[n++] = alphabet[(src[i + 1] & 15) << 2 | src[i + 2] >> 6];
-        dst[n++] = alphabet[src[i + 2] & 63];
-    }
-
-    if (len - i == 1) {
-        dst[n++] = alphabet[src[i] >> 2];
-        dst[n++] = alphabet[(src[i] & 3) << 4];
-
-    } else if (len - i == 2) {
-        dst[n++] = alphabet[src[i] >> 2];
-        dst[n++] = alphabet[(src[i] & 3) << 4 | src[i + 1] >> 4];
-        dst[n++] = alphabet[(src[i + 1] & 15) << 2];
-    }
-
-    return n;
-}
 
 
 int
@@ -66,7 +36,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     n = hoop_base64url_decode(out, text, size);
 
     if (n != (size_t) -1) {
-        m = encode(again, out, n);
+        m = b64url(again, out, n);
 
         if (m != size || memcmp(again, text, size) != 0) {
             abort();

@@ -3,23 +3,25 @@
  *
  * ngx_http_hoop_module: the HTTP side of the gateway (OIDC bearer auth, Git
  * smart-HTTP, Kubernetes exec, the reviewers' API).  This file holds the
- * module definition and the http{}-level configuration shared by them.
+ * module definition and its configuration.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_hoop_redis_conf.h"
 #include "ngx_hoop_sanitizer.h"
+#include "ngx_http_hoop.h"
 
 
-typedef struct {
-    ngx_hoop_redis_conf_t  *redis;
-} ngx_http_hoop_main_conf_t;
-
-
+static ngx_int_t ngx_http_hoop_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hoop_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_hoop_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_hoop_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_hoop_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_hoop_init_process(ngx_cycle_t *cycle);
 
 
@@ -32,13 +34,30 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_main_conf_t, redis),
       NULL },
 
+    NGX_HOOP_OIDC_COMMANDS(NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
+                           offsetof(ngx_http_hoop_main_conf_t, oidc)),
+
+    { ngx_string("hoop_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_hoop_auth,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, auth),
+      NULL },
+
+    { ngx_string("hoop_auth_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, realm),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_hoop_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_hoop_preconfiguration,        /* preconfiguration */
+    ngx_http_hoop_postconfiguration,       /* postconfiguration */
 
     ngx_http_hoop_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -46,8 +65,8 @@ static ngx_http_module_t  ngx_http_hoop_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_hoop_create_loc_conf,         /* create location configuration */
+    ngx_http_hoop_merge_loc_conf           /* merge location configuration */
 };
 
 
@@ -67,6 +86,35 @@ ngx_module_t  ngx_http_hoop_module = {
 };
 
 
+static ngx_int_t
+ngx_http_hoop_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_hoop_add_variables(cf);
+}
+
+
+/*
+ * The identity provider is checked here rather than in init main conf:
+ * only now is it known whether any location turned hoop_auth on.
+ */
+static ngx_int_t
+ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
+
+    if (ngx_hoop_oidc_conf_init(cf, &hmcf->oidc,
+                                hmcf->auth_used ? "\"hoop_auth\"" : NULL)
+        != NGX_CONF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hoop_auth_init(cf);
+}
+
+
 static void *
 ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
 {
@@ -76,6 +124,7 @@ ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     hmcf->redis = NULL;
+     *     hmcf->auth_used = 0;
      */
 
     hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hoop_main_conf_t));
@@ -83,7 +132,78 @@ ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    ngx_hoop_oidc_conf_create(&hmcf->oidc);
+
     return hmcf;
+}
+
+
+static void *
+ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hlcf->realm = { 0, NULL };
+     */
+
+    hlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hoop_loc_conf_t));
+    if (hlcf == NULL) {
+        return NULL;
+    }
+
+    hlcf->auth = NGX_CONF_UNSET;
+
+    return hlcf;
+}
+
+
+static char *
+ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hoop_loc_conf_t  *prev = parent;
+    ngx_http_hoop_loc_conf_t  *conf = child;
+
+    ngx_uint_t  i;
+
+    ngx_conf_merge_value(conf->auth, prev->auth, 0);
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
+
+    /* the realm is written inside a quoted-string of WWW-Authenticate */
+
+    for (i = 0; i < conf->realm.len; i++) {
+        if (conf->realm.data[i] == '"' || conf->realm.data[i] == '\\'
+            || conf->realm.data[i] < 0x20 || conf->realm.data[i] == 0x7f)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"hoop_auth_realm\" \"%V\" may not contain"
+                               " quotes, backslashes or control characters",
+                               &conf->realm);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hoop_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                       *rv;
+    ngx_http_hoop_loc_conf_t   *hlcf = conf;
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && hlcf->auth) {
+        hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
+        hmcf->auth_used = 1;
+    }
+
+    return rv;
 }
 
 

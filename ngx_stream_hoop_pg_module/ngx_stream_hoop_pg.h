@@ -9,11 +9,14 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
 
 
 typedef struct {
     ngx_hoop_redis_conf_t   *redis;
+    ngx_hoop_oidc_conf_t     oidc;
+    ngx_uint_t               auth_used;       /* unsigned:1 */
 } ngx_stream_hoop_pg_main_conf_t;
 
 
@@ -22,6 +25,7 @@ typedef struct {
     ngx_msec_t               startup_timeout;
     ngx_msec_t               connect_timeout;
     size_t                   buffer_size;
+    ngx_flag_t               auth;            /* hoop_pg_auth */
 } ngx_stream_hoop_pg_srv_conf_t;
 
 
@@ -30,7 +34,13 @@ typedef struct {
     ngx_peer_connection_t    peer;
     ngx_buf_t               *to_upstream;
     ngx_buf_t               *to_client;
+    size_t                   startup_len;     /* at to_upstream->pos */
+    size_t                   password_len;    /* right after it */
+    hoop_identity_t          identity;
     unsigned                 connected:1;
+    unsigned                 cancel:1;        /* a CancelRequest session */
+    unsigned                 authenticated:1;
+    unsigned                 upstream_auth_pending:1;
 } ngx_stream_hoop_pg_ctx_t;
 
 
@@ -43,6 +53,10 @@ void ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
 
 /* ngx_stream_hoop_pg_startup.c: the client's first packets */
 void ngx_stream_hoop_pg_startup(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_login_recv(ngx_stream_session_t *s);
+
+/* ngx_stream_hoop_pg_auth.c: the access token as the password */
+void ngx_stream_hoop_pg_auth(ngx_stream_session_t *s);
 
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);

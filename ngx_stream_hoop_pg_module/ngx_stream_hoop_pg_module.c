@@ -19,6 +19,7 @@
 #define NGX_STREAM_HOOP_PG_PORT  5432
 
 
+static ngx_int_t ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf);
 static void *ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle);
 static void *ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf);
@@ -45,6 +46,16 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       ngx_hoop_redis_conf_set,
       NGX_STREAM_MAIN_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_main_conf_t, redis),
+      NULL },
+
+    NGX_HOOP_OIDC_COMMANDS(NGX_STREAM_MAIN_CONF, NGX_STREAM_MAIN_CONF_OFFSET,
+                           offsetof(ngx_stream_hoop_pg_main_conf_t, oidc)),
+
+    { ngx_string("hoop_pg_auth"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, auth),
       NULL },
 
     { ngx_string("hoop_pg_pass"),
@@ -81,7 +92,7 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
 
 static ngx_stream_module_t  ngx_stream_hoop_pg_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_stream_hoop_pg_postconfiguration,  /* postconfiguration */
 
     ngx_stream_hoop_pg_create_main_conf,   /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -123,7 +134,32 @@ ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    ngx_hoop_oidc_conf_create(&pmcf->oidc);
+
     return pmcf;
+}
+
+
+/* after the merges: only now is it known whether a server needs identity */
+static ngx_int_t
+ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    pmcf = ngx_stream_conf_get_module_main_conf(cf,
+                                                ngx_stream_hoop_pg_module);
+
+    if (ngx_hoop_oidc_conf_init(cf, &pmcf->oidc,
+                                pmcf->auth_used
+                                ? "\"hoop_pg_auth\" (on by default where"
+                                  " \"hoop_pg_pass\" is)"
+                                : NULL)
+        != NGX_CONF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -146,6 +182,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->startup_timeout = NGX_CONF_UNSET_MSEC;
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
+    pscf->auth = NGX_CONF_UNSET;
 
     return pscf;
 }
@@ -157,6 +194,8 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_stream_hoop_pg_srv_conf_t  *prev = parent;
     ngx_stream_hoop_pg_srv_conf_t  *conf = child;
 
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
     ngx_conf_merge_msec_value(conf->startup_timeout,
                               prev->startup_timeout, 30000);
 
@@ -165,6 +204,16 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->buffer_size,
                               prev->buffer_size, 16384);
+
+    /* fail closed: a gateway that forgot its identity provider stops at -t */
+
+    ngx_conf_merge_value(conf->auth, prev->auth, 1);
+
+    if (conf->upstream != NULL && conf->auth) {
+        pmcf = ngx_stream_conf_get_module_main_conf(cf,
+                                                    ngx_stream_hoop_pg_module);
+        pmcf->auth_used = 1;
+    }
 
     return NGX_CONF_OK;
 }
@@ -237,11 +286,12 @@ ngx_stream_hoop_pg_check_buffer_size(ngx_conf_t *cf, void *post, void *data)
 static void
 ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
 {
-    size_t                          preread, size;
-    ngx_connection_t               *c;
-    ngx_pool_cleanup_t             *cln;
-    ngx_stream_hoop_pg_ctx_t       *ctx;
-    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+    size_t                           preread, size;
+    ngx_connection_t                *c;
+    ngx_pool_cleanup_t              *cln;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
     c = s->connection;
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
@@ -263,10 +313,20 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
     cln->handler = ngx_stream_hoop_pg_cleanup;
     cln->data = ctx;
 
-    /* the client-to-upstream buffer first holds the whole startup packet */
+    /*
+     * the client-to-upstream buffer first holds the whole startup packet,
+     * then also the password message with the access token
+     */
 
     preread = (c->buffer != NULL) ? c->buffer->last - c->buffer->pos : 0;
-    size = ngx_max(pscf->buffer_size, HOOP_PG_STARTUP_MAX + preread);
+    size = HOOP_PG_STARTUP_MAX + preread;
+
+    if (pscf->auth) {
+        pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+        size += pmcf->oidc.max_token_size + 6;
+    }
+
+    size = ngx_max(pscf->buffer_size, size);
 
     ctx->to_upstream = ngx_create_temp_buf(c->pool, size);
     if (ctx->to_upstream == NULL) {

@@ -22,6 +22,8 @@ static void ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_hoop_pg_upstream_auth_check(
+    ngx_stream_session_t *s, ngx_buf_t *b);
 
 
 void
@@ -146,6 +148,10 @@ ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
 
     ctx->connected = 1;
 
+    /* the upstream must take us in without asking the client anything */
+
+    ctx->upstream_auth_pending = ctx->authenticated;
+
     if (c->type == SOCK_STREAM && ngx_tcp_nodelay(pc) != NGX_OK) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
@@ -231,9 +237,17 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 
     for ( ;; ) {
 
+        if (from_upstream && ctx->upstream_auth_pending
+            && ngx_stream_hoop_pg_upstream_auth_check(s, b) == NGX_DONE)
+        {
+            return;
+        }
+
         size = b->last - b->pos;
 
-        if (size && dst->write->ready) {
+        if (size && dst->write->ready
+            && !(from_upstream && ctx->upstream_auth_pending))
+        {
             n = dst->send(dst, b->pos, size);
 
             if (n == NGX_ERROR) {
@@ -295,6 +309,59 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
     {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
     }
+}
+
+
+/*
+ * The client's password was its access token, and it is spent: if the
+ * upstream asked the client for a password now, the client would send the
+ * token to the database.  Until the gateway logs in with credentials of
+ * its own (hoop_pg_login), the upstream must accept the gateway without
+ * one: its first message must be AuthenticationOk (or an error).
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_upstream_auth_check(ngx_stream_session_t *s,
+    ngx_buf_t *b)
+{
+    u_char                    *p;
+    uint32_t                   code;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    p = b->pos;
+
+    if (b->last - p < 9 && (b->last == p || p[0] == 'R')) {
+        return NGX_AGAIN;
+    }
+
+    /* an ErrorResponse (too many connections, no such database) passes */
+
+    if (p[0] == 'E') {
+        ctx->upstream_auth_pending = 0;
+        return NGX_OK;
+    }
+
+    code = (p[0] == 'R') ? ((uint32_t) p[5] << 24 | p[6] << 16 | p[7] << 8
+                            | p[8])
+                         : (uint32_t) -1;
+
+    if (code == 0) {
+        ctx->upstream_auth_pending = 0;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                  "hoop pg: upstream answered the login with message"
+                  " type 0x%02xd, code %uD, not AuthenticationOk; session"
+                  " refused", p[0], code);
+
+    ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "28000",
+                             "hoop: the database server asks for a password,"
+                             " and the gateway does not pass tokens on",
+                             "Allow the gateway in without a password"
+                             " (pg_hba.conf trust for its address) until"
+                             " it logs in with credentials of its own.");
+    return NGX_DONE;
 }
 
 

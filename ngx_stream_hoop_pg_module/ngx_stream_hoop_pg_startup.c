@@ -42,17 +42,15 @@ ngx_stream_hoop_pg_startup(ngx_stream_session_t *s)
 static void
 ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
 {
-    ssize_t                    n;
-    ngx_int_t                  rc;
-    ngx_buf_t                 *b;
-    ngx_connection_t          *c;
-    ngx_stream_session_t      *s;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_int_t                       rc;
+    ngx_connection_t               *c;
+    ngx_stream_session_t           *s;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     c = ev->data;
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    b = ctx->to_upstream;
 
     if (ev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
@@ -71,6 +69,16 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
         }
 
         if (rc == NGX_OK) {
+            pscf = ngx_stream_get_module_srv_conf(s,
+                                                  ngx_stream_hoop_pg_module);
+
+            /* a CancelRequest carries its own secret, the backend key */
+
+            if (pscf->auth && !ctx->cancel) {
+                ngx_stream_hoop_pg_auth(s);
+                return;
+            }
+
             if (c->read->timer_set) {
                 ngx_del_timer(c->read);
             }
@@ -81,27 +89,61 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
 
         /* NGX_AGAIN: the packet is not complete yet */
 
-        n = c->recv(c, b->last, b->end - b->last);
-
-        if (n == NGX_AGAIN) {
-            break;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "hoop pg: client closed the connection"
-                          " during startup");
-            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        if (ngx_stream_hoop_pg_login_recv(s) != NGX_OK) {
             return;
         }
+    }
+}
 
-        s->received += n;
-        b->last += n;
+
+/*
+ * Reads more of what the client sends while it logs in (startup packet,
+ * password) into ctx->to_upstream.  NGX_OK: bytes arrived; NGX_AGAIN:
+ * none yet, the read event is armed; NGX_DONE: the session is over.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_login_recv(ngx_stream_session_t *s)
+{
+    ssize_t                    n;
+    ngx_buf_t                 *b;
+    ngx_connection_t          *c;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    b = ctx->to_upstream;
+
+    if (b->last == b->end) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "hoop pg: login message larger than the buffer");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: login message too large", NULL);
+        return NGX_DONE;
     }
 
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+    n = c->recv(c, b->last, b->end - b->last);
+
+    if (n == NGX_AGAIN) {
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return NGX_DONE;
+        }
+
+        return NGX_AGAIN;
     }
+
+    if (n == NGX_ERROR || n == 0) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "hoop pg: client closed the connection while"
+                      " logging in");
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return NGX_DONE;
+    }
+
+    s->received += n;
+    b->last += n;
+
+    return NGX_OK;
 }
 
 
@@ -116,6 +158,7 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
     size_t                     len, have;
     ssize_t                    n;
     uint32_t                   version;
+    hoop_pg_startup_kind_e     kind;
     ngx_buf_t                 *b;
     ngx_connection_t          *c;
     ngx_stream_hoop_pg_ctx_t  *ctx;
@@ -127,7 +170,9 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
     for ( ;; ) {
         have = b->last - b->pos;
 
-        switch (hoop_pg_startup_classify(b->pos, have, &len, &version)) {
+        kind = hoop_pg_startup_classify(b->pos, have, &len, &version);
+
+        switch (kind) {
 
         case HOOP_PG_STARTUP_INCOMPLETE:
             return NGX_AGAIN;
@@ -157,7 +202,15 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
 
         case HOOP_PG_STARTUP_CANCEL:
         case HOOP_PG_STARTUP_MESSAGE:
-            return (have >= len) ? NGX_OK : NGX_AGAIN;
+
+            if (have < len) {
+                return NGX_AGAIN;
+            }
+
+            ctx->startup_len = len;
+            ctx->cancel = (kind == HOOP_PG_STARTUP_CANCEL);
+
+            return NGX_OK;
 
         default: /* HOOP_PG_STARTUP_INVALID */
             ngx_log_error(NGX_LOG_INFO, c->log, 0,

@@ -6,29 +6,53 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
+use Hoop::JWT;
 use Hoop::Test qw(modules_dir spit);
 use Hoop::Test::Nginx;
 
 my $t = Hoop::Test::Nginx->new;
 my $d = $t->dir;
 spit("$d/redis.pass", "s3cret\n", 0600);
+spit("$d/jwks.json", Hoop::JWT->jwks_json(
+    Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1')));
+spit("$d/not-jwks.json", '{"keys": "none"}');
 
-my $good = <<"EOF";
+my $oidc = <<"END";
+    hoop_oidc_issuer https://idp.example.com;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+END
+
+my $good = <<"END";
 http {
     hoop_redis 127.0.0.1:6379 db=2 timeout=250ms password_file=$d/redis.pass;
-    server { listen 127.0.0.1:%%PORT_http%%; }
+$oidc
+    hoop_oidc_groups_claim realm_access.roles;
+    hoop_oidc_algorithms RS256 ES256 EdDSA;
+    hoop_oidc_leeway 10s;
+    hoop_oidc_max_token_size 16k;
+    hoop_oidc_token_cache 5000 30s;
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_auth on;
+        hoop_auth_realm agents;
+        location /health { hoop_auth off; }
+    }
 }
 stream {
     hoop_redis unix:/run/redis.sock;
+$oidc
+    hoop_oidc_token_cache off;
     server {
         listen 127.0.0.1:%%PORT_pg%%;
         hoop_pg_pass localhost:5432;
         hoop_pg_connect_timeout 2s;
         hoop_pg_startup_timeout 10s;
         hoop_pg_buffer_size 32k;
+        hoop_pg_auth on;
     }
 }
-EOF
+END
 my ($rc, $out) = $t->test_conf($good);
 is($rc, 0, 'a configuration using every directive passes nginx -t')
     or diag $out;
@@ -66,6 +90,20 @@ my @cases = (
         qr/"hoop_pg_connect_timeout" directive invalid value/],
     [stream => 'hoop_pg_pass 127.0.0.1;',
         qr/"hoop_pg_pass" directive is not allowed here/],
+    [http => 'hoop_oidc_algorithms RS256 HS256;',
+        qr/unsupported algorithm "HS256" in "hoop_oidc_algorithms": RS256, .* and EdDSA are/],
+    [stream => 'hoop_oidc_algorithms none;',
+        qr/unsupported algorithm "none" in "hoop_oidc_algorithms": .* are/],
+    [http => 'hoop_oidc_token_cache 0;',
+        qr/"hoop_oidc_token_cache" directive has an invalid number of entries/],
+    [http => 'hoop_oidc_token_cache 10 never;',
+        qr/"hoop_oidc_token_cache" directive has an invalid time/],
+    [http => 'server { hoop_auth_realm "a\\"b"; }',
+        qr/"hoop_auth_realm" "a"b" may not contain quotes, backslashes or control characters/],
+    [http => 'hoop_oidc_leeway soon;',
+        qr/"hoop_oidc_leeway" directive invalid value/],
+    [stream => 'server { hoop_pg_auth maybe; }',
+        qr/invalid value "maybe" in "hoop_pg_auth" directive, it must be "on" or "off"/],
 );
 
 for my $c (@cases) {
@@ -76,6 +114,35 @@ for my $c (@cases) {
     unlike($out, qr/hunter2/, '  and echoes no secret');
     like($out, qr/\[emerg\] $want in \Q$d\E\/nginx\.conf:\d+/,
         '  naming the directive, the file and the line') or diag $out;
+}
+
+# what only the whole configuration can tell: identity needed but not set
+# up, or set up so that foreign tokens would pass
+my @late = (
+    ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_auth on; }\n}\n",
+        qr/"hoop_auth" needs "hoop_oidc_issuer"/, 'hoop_auth without an issuer'],
+    ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; }\n}\n",
+        qr/"hoop_pg_auth" \(on by default where "hoop_pg_pass" is\) needs "hoop_oidc_issuer"/,
+        'hoop_pg_pass fails closed without an identity provider'],
+    ["http {\n    hoop_oidc_jwks_file $d/jwks.json;\n    hoop_oidc_audience a;\n}\n",
+        qr/"hoop_oidc_jwks_file" needs "hoop_oidc_issuer": tokens of any issuer would be accepted/,
+        'a key file without an issuer'],
+    ["stream {\n    hoop_oidc_issuer https://idp;\n    hoop_oidc_jwks_file $d/jwks.json;\n}\n",
+        qr/"hoop_oidc_issuer" needs "hoop_oidc_audience"/,
+        'an issuer without an audience'],
+    ["http {\n    hoop_oidc_issuer https://idp;\n    hoop_oidc_audience a;\n    hoop_oidc_jwks_file $d/missing.json;\n}\n",
+        qr/open\(\) "\Q$d\E\/missing\.json" failed in the "hoop_oidc_jwks_file" directive/,
+        'a missing key file'],
+    ["http {\n    hoop_oidc_issuer https://idp;\n    hoop_oidc_audience a;\n    hoop_oidc_jwks_file $d/not-jwks.json;\n}\n",
+        qr/"hoop_oidc_jwks_file" "\Q$d\E\/not-jwks\.json": no "keys" array/,
+        'a file that is no key set'],
+);
+
+for my $c (@late) {
+    my ($conf, $want, $name) = @$c;
+    my ($rc, $out) = $t->test_conf($conf);
+    isnt($rc, 0, "nginx -t fails: $name");
+    like($out, qr/\[emerg\] $want/, '  saying why') or diag $out;
 }
 
 # the file:line is the line of the offending directive

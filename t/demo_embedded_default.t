@@ -24,13 +24,24 @@ $ENV{$_} = $senv->{$_} for keys %$senv;
 
 my $out = `$repo/tools/hoop-demo start 2>&1`;
 is($?, 0, 'hoop-demo start succeeds') or diag $out;
-my ($cmd) = $out =~ /^\s+(psql "host=.*)$/m;
+my ($cmd) = $out =~ /^\s+(PGPASSWORD=.* psql "host=.*)$/m;
 ok($cmd, 'it prints a psql command to try');
 
+# the printed commands are run as printed, from the repository
+chdir $repo or die;
 my $rows = `$cmd 2>&1`;
 like($rows, qr/Ada Lovelace\s+\| ada\@example\.com/,
-    'the printed psql command reads the sample data through the gateway')
-    or diag $rows;
+    'the printed psql command logs in with a dev token and reads the'
+    . ' sample data through the gateway') or diag $rows;
+
+my $bad = `PGPASSWORD=not-a-token psql "host=127.0.0.1 port=$port{GW} dbname=app user=app" -c 'SELECT 1' 2>&1`;
+like($bad, qr/access token refused/, 'without a token, no way in');
+
+my ($curl) = $out =~ /^\s+(curl .*whoami)$/m;
+my $who = `$curl 2>&1`;
+like($who, qr/^\{"sub":"alice\@example\.com",.*"iss":"http:\/\/127\.0\.0\.1:$port{HTTP}"\}$/,
+    'the printed curl command shows the identity the gateway verified')
+    or diag $who;
 
 my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
 chomp $token;

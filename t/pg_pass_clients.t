@@ -22,6 +22,9 @@ my $dead = free_port();
 my $t = Hoop::Test::Nginx->new(workers => 2);
 $t->run(<<"EOF");
 stream {
+    # the relay under test, without identity (see pg_auth.t)
+    hoop_pg_auth off;
+
     server {
         listen 127.0.0.1:%%PORT_pg%%;
         hoop_pg_pass 127.0.0.1:${\ $pg->port};

@@ -19,6 +19,9 @@ my $pg = Hoop::Test::Pg->new->start;
 my $t = Hoop::Test::Nginx->new;
 $t->run(<<"EOF");
 stream {
+    # the relay under test, without identity (see pg_auth.t)
+    hoop_pg_auth off;
+
     server {
         listen 127.0.0.1:%%PORT_pg%%;
         hoop_pg_pass 127.0.0.1:${\ $pg->port};

@@ -7,6 +7,7 @@
 #ifndef HOOP_TAP_H
 #define HOOP_TAP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,8 +28,19 @@ static int  tap_failed __attribute__((unused));
                __FILE__, __LINE__, __VA_ARGS__)
 
 
+/* test names are printf formats, so table-driven tests can name each row */
+
+#define tap_name(buf, name)                                                  \
+    do {                                                                     \
+        va_list  ap;                                                         \
+        va_start(ap, name);                                                  \
+        vsnprintf(buf, sizeof(buf), name, ap);                               \
+        va_end(ap);                                                          \
+    } while (0)
+
+
 static inline int
-tap_ok(int pass, const char *file, int line, const char *name, ...)
+tap_result(int pass, const char *file, int line, const char *name)
 {
     tap_n++;
     printf("%s %d - %s\n", pass ? "ok" : "not ok", tap_n, name);
@@ -43,10 +55,25 @@ tap_ok(int pass, const char *file, int line, const char *name, ...)
 
 
 static inline int
+tap_ok(int pass, const char *file, int line, const char *name, ...)
+{
+    char  buf[512];
+
+    tap_name(buf, name);
+
+    return tap_result(pass, file, line, buf);
+}
+
+
+static inline int
 tap_is_int(long long got, long long want, const char *file, int line,
     const char *name, ...)
 {
-    if (!tap_ok(got == want, file, line, name)) {
+    char  buf[512];
+
+    tap_name(buf, name);
+
+    if (!tap_result(got == want, file, line, buf)) {
         printf("#          got: %lld\n#     expected: %lld\n", got, want);
         return 0;
     }
@@ -59,10 +86,13 @@ static inline int
 tap_is_mem(const void *got, size_t glen, const void *want, size_t wlen,
     const char *file, int line, const char *name, ...)
 {
+    char    buf[512];
     size_t  i;
 
-    if (!tap_ok(glen == wlen && memcmp(got, want, glen) == 0, file, line,
-                name))
+    tap_name(buf, name);
+
+    if (!tap_result(glen == wlen && memcmp(got, want, glen) == 0, file, line,
+                    buf))
     {
         printf("#          got (%zu):", glen);
 

@@ -46,13 +46,21 @@ sub test_dir {
     return $d;
 }
 
-# A loopback port nobody listens on right now.
+# A loopback port nobody listens on right now, and never one this process
+# handed out before: the kernel may offer a just-closed port again, and two
+# services of one test would then fight over it.
+my %handed_out;
+
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-        Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "bind: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+            LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+            or die "bind: $!";
+        my $port = $s->sockport;
+        close $s;
+        return $port unless $handed_out{$port}++;
+    }
+    die 'no fresh free port';
 }
 
 sub port_open {

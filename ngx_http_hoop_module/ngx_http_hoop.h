@@ -1,0 +1,46 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#ifndef NGX_HTTP_HOOP_H
+#define NGX_HTTP_HOOP_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_hoop_oidc.h"
+#include "ngx_hoop_redis_conf.h"
+
+
+typedef struct {
+    ngx_hoop_redis_conf_t   *redis;
+    ngx_hoop_oidc_conf_t     oidc;
+    ngx_uint_t               auth_used;     /* unsigned:1 */
+} ngx_http_hoop_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t               auth;          /* hoop_auth */
+    ngx_str_t                realm;         /* hoop_auth_realm */
+} ngx_http_hoop_loc_conf_t;
+
+
+/* Per request (kept on the main request): who is asking. */
+typedef struct {
+    hoop_identity_t          identity;
+    unsigned                 authenticated:1;
+} ngx_http_hoop_ctx_t;
+
+
+extern ngx_module_t  ngx_http_hoop_module;
+
+
+/* ngx_http_hoop_auth.c */
+ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
+ngx_http_hoop_ctx_t *ngx_http_hoop_get_ctx(ngx_http_request_t *r);
+
+/* ngx_http_hoop_variables.c */
+ngx_int_t ngx_http_hoop_add_variables(ngx_conf_t *cf);
+
+#endif /* NGX_HTTP_HOOP_H */

@@ -1,0 +1,226 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_pg_auth: the client proves who it is before any upstream exists.
+ * After the StartupMessage the gateway asks for a cleartext password
+ * (AuthenticationCleartextPassword) and takes the PasswordMessage as an
+ * OIDC access token.  Only a verified token opens the upstream leg; the
+ * token itself never leaves the gateway.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "hoop_pg_error.h"
+
+
+#define NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT  3
+
+
+static void ngx_stream_hoop_pg_auth_handler(ngx_event_t *ev);
+static ngx_int_t ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s,
+    ngx_str_t *token);
+static void ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s,
+    ngx_str_t *token);
+
+
+/*
+ * ctx->to_upstream holds the StartupMessage (startup_len bytes at pos):
+ * it stays there, to be forwarded once the token is verified.
+ */
+void
+ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+    static u_char      request[] = { 'R', 0, 0, 0, 8, 0, 0, 0,
+                                     NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT };
+
+    c = s->connection;
+    c->log->action = "authenticating the Postgres client";
+
+    n = c->send(c, request, sizeof(request));
+
+    if (n != (ssize_t) sizeof(request)) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return;
+    }
+
+    /* the startup timer still runs: it bounds the whole login */
+
+    c->read->handler = ngx_stream_hoop_pg_auth_handler;
+
+    ngx_stream_hoop_pg_auth_handler(c->read);
+}
+
+
+static void
+ngx_stream_hoop_pg_auth_handler(ngx_event_t *ev)
+{
+    ngx_int_t              rc;
+    ngx_str_t              token;
+    ngx_connection_t      *c;
+    ngx_stream_session_t  *s;
+
+    c = ev->data;
+    s = c->data;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "hoop pg: client sent no password in time");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "08P01",
+                                 "hoop: password (access token) not received"
+                                 " in time", NULL);
+        return;
+    }
+
+    for ( ;; ) {
+        rc = ngx_stream_hoop_pg_auth_parse(s, &token);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            ngx_stream_hoop_pg_auth_verify(s, &token);
+            return;
+        }
+
+        if (ngx_stream_hoop_pg_login_recv(s) != NGX_OK) {
+            return;
+        }
+    }
+}
+
+
+/*
+ * NGX_OK with the token; NGX_AGAIN for more bytes; NGX_DONE when the
+ * session was ended over a malformed message.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s, ngx_str_t *token)
+{
+    u_char                          *p;
+    size_t                           have, len, max;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    p = ctx->to_upstream->pos + ctx->startup_len;
+    have = ctx->to_upstream->last - p;
+
+    if (have < 1) {
+        return NGX_AGAIN;
+    }
+
+    if (p[0] != 'p') {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hoop pg: client sent message type 0x%02xd instead of"
+                      " a password", p[0]);
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: expected a password message", NULL);
+        return NGX_DONE;
+    }
+
+    if (have < 5) {
+        return NGX_AGAIN;
+    }
+
+    len = (size_t) p[1] << 24 | p[2] << 16 | p[3] << 8 | p[4];
+
+    /* a token up to the configured cap, its NUL, and the length itself */
+
+    max = pmcf->oidc.max_token_size + 5;
+
+    if (len < 5 || len > max) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: token refused: password message of %uz"
+                      " bytes", len);
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "28P01",
+                                 len < 5 ? "hoop: malformed password message"
+                                 : "hoop: access token refused: token too"
+                                   " large", NULL);
+        return NGX_DONE;
+    }
+
+    if (have < len + 1) {
+        return NGX_AGAIN;
+    }
+
+    if (p[len] != '\0' || ngx_strlen(p + 5) != len - 5) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed password message", NULL);
+        return NGX_DONE;
+    }
+
+    token->data = p + 5;
+    token->len = len - 5;
+
+    ctx->password_len = len + 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s, ngx_str_t *token)
+{
+    u_char                           msg[128];
+    ngx_int_t                        rc;
+    ngx_buf_t                       *b;
+    ngx_connection_t                *c;
+    hoop_jwt_status_t                status;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+    b = ctx->to_upstream;
+
+    rc = ngx_hoop_oidc_verify(&pmcf->oidc, token, c->pool, c->log,
+                              &ctx->identity, &status);
+
+    /* the token is no longer needed: wipe it from the forwarding buffer */
+
+    ngx_explicit_memzero(b->pos + ctx->startup_len, ctx->password_len);
+    b->last = b->pos + ctx->startup_len;
+
+    if (rc == NGX_ERROR) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_INTERNAL_SERVER_ERROR, "XX000",
+                                 "hoop: internal error while checking the"
+                                 " access token", NULL);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "hoop pg: token refused: %s",
+                      hoop_jwt_status_text(status));
+
+        ngx_snprintf(msg, sizeof(msg) - 1,
+                     "hoop: access token refused: %s%Z",
+                     hoop_jwt_status_text(status));
+
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "28P01", (char *) msg,
+                                 "The password must be an OIDC access token"
+                                 " for this gateway.");
+        return;
+    }
+
+    ctx->authenticated = 1;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "hoop pg: client authenticated as \"%*s\"",
+                  ctx->identity.sub.len, ctx->identity.sub.data);
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    ngx_stream_hoop_pg_proxy_connect(s);
+}
