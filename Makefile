@@ -5,6 +5,7 @@
 #   make test         unit + integration tests (prove)
 #   make test-asan    the same, modules and unit tests built with ASan+UBSan
 #   make demo         build and start the embedded default (tools/hoop-demo)
+#   make bench        benchmarks (bench/): ratios against a baseline, same run
 #   make style        nginx-style lint of the C sources
 
 SHELL      := /bin/bash
@@ -32,7 +33,7 @@ FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps modules unit test test-asan fuzz demo demo-stop style clean
+.PHONY: all deps modules unit test test-asan fuzz bench demo demo-stop style clean
 
 all: modules
 
@@ -68,6 +69,16 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c t/unit/jose_test_keys.h $(CORE_SRCS) $(CORE_HDR
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared/core -It/unit \
 	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+$(BUILD)/bench/%: bench/%.c t/unit/jose_test_keys.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Ishared/core \
+	    -It/unit -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+# not part of make test: timing belongs in benchmarks, run on a quiet machine
+bench: modules $(BUILD)/bench/jwt_verify
+	$(BUILD)/bench/jwt_verify
+	bench/auth_http.pl
 
 fuzz: $(FUZZ_BINS)
 	@set -eo pipefail; for f in $(FUZZ_BINS); do \

@@ -5,7 +5,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "ngx_hoop_token_cache.h"
@@ -62,6 +62,13 @@ ngx_hoop_token_cache_create(ngx_conf_t *cf, ngx_uint_t max, time_t ttl)
     cln->handler = ngx_hoop_token_cache_cleanup;
     cln->data = tc;
 
+    /* SHA256() would look the algorithm up again on every call */
+
+    tc->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (tc->sha256 == NULL) {
+        return NULL;
+    }
+
     return tc;
 }
 
@@ -77,7 +84,11 @@ ngx_hoop_token_cache_get(ngx_hoop_token_cache_t *tc, ngx_str_t *token,
         return NULL;
     }
 
-    SHA256(token->data, token->len, digest);
+    if (EVP_Digest(token->data, token->len, digest, NULL, tc->sha256, NULL)
+        != 1)
+    {
+        return NULL;
+    }
 
     e = ngx_hoop_token_cache_find(tc, digest);
 
@@ -120,7 +131,11 @@ ngx_hoop_token_cache_put(ngx_hoop_token_cache_t *tc, ngx_str_t *token,
         return;
     }
 
-    SHA256(token->data, token->len, digest);
+    if (EVP_Digest(token->data, token->len, digest, NULL, tc->sha256, NULL)
+        != 1)
+    {
+        return;
+    }
 
     e = ngx_hoop_token_cache_find(tc, digest);
 
@@ -253,4 +268,6 @@ ngx_hoop_token_cache_cleanup(void *data)
         ngx_hoop_token_cache_remove(tc,
             ngx_queue_data(q, ngx_hoop_token_cache_entry_t, queue));
     }
+
+    EVP_MD_free(tc->sha256);
 }

@@ -5,7 +5,7 @@
  * every request, and a signature check costs far more than the request.
  * Per worker (no lock on the hot path), bounded in entries, least recently
  * used evicted first; an entry lives at most ttl and never past the
- * token's exp.  Tokens are compared whole, in constant time.
+ * token's exp.  Entries are found by the SHA-256 of the token.
  */
 
 #ifndef NGX_HOOP_TOKEN_CACHE_H
@@ -24,6 +24,7 @@ typedef struct {
     ngx_uint_t          count;
     ngx_uint_t          max;
     time_t              ttl;
+    void               *sha256;        /* EVP_MD, fetched once */
 } ngx_hoop_token_cache_t;
 
 

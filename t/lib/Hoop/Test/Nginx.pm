@@ -6,7 +6,8 @@ package Hoop::Test::Nginx;
 #   %%PORT_name%%   a free loopback port, the same for the same name
 #   %%DIR%%         the prefix directory
 #
-# Globals are prepended: daemon off, pid, error_log at debug level, and
+# Globals are prepended: daemon off, pid, error_log at debug level (or
+# new(log_level => 'warn'), for benchmarks), and
 # load_module lines for stream and both hoop modules (new(modules => [...])
 # replaces the list, e.g. with only stream for a plain-nginx baseline).  And
 # every "http {" gets temp paths inside the prefix.  On stop() the error log
@@ -65,7 +66,8 @@ sub expand {
         . "master_process on;\n"
         . "worker_processes $workers;\n"
         . "pid $dir/nginx.pid;\n"
-        . "error_log $dir/logs/error.log debug;\n"
+        . "error_log $dir/logs/error.log "
+        . ($self->{log_level} // 'debug') . ";\n"
         . $self->load_modules
         . "events { worker_connections 1024; }\n"
         . $conf;
