@@ -137,8 +137,8 @@ main(int argc, char **argv)
         return 1;
     }
 
-    rs_tok = sign_token("{\"alg\":\"RS256\",\"kid\":\"rsa\",\"typ\":\"at+jwt\"}",
-                        claims, rsa, "RS256", NULL, 0);
+    rs_tok = sign_token("{\"alg\":\"RS256\",\"kid\":\"rsa\","
+                        "\"typ\":\"at+jwt\"}", claims, rsa, "RS256", NULL, 0);
     es_tok = sign_token("{\"alg\":\"ES256\",\"kid\":\"ec\",\"typ\":\"at+jwt\"}",
                         claims, ec, "ES256", NULL, 0);
     ed_tok = sign_token("{\"alg\":\"EdDSA\",\"kid\":\"ed\",\"typ\":\"at+jwt\"}",

@@ -29,7 +29,11 @@ typedef struct {
 /* Per request (kept on the main request): who is asking. */
 typedef struct {
     hoop_identity_t          identity;
+    ngx_str_t                token;         /* while keys are fetched */
+    const char              *scheme;
+    ngx_hoop_oidc_wait_t     wait;
     unsigned                 authenticated:1;
+    unsigned                 waiting:1;
 } ngx_http_hoop_ctx_t;
 
 

@@ -16,6 +16,10 @@
 
 
 static ngx_int_t ngx_http_hoop_auth_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_auth_wait(ngx_http_request_t *r,
+    ngx_str_t *token, const char *scheme, ngx_hoop_oidc_wait_t *wait);
+static void ngx_http_hoop_auth_resume(ngx_http_request_t *r);
+static ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_auth_token(ngx_http_request_t *r,
     ngx_str_t *token, const char **scheme);
 static ngx_int_t ngx_http_hoop_auth_challenge(ngx_http_request_t *r,
@@ -88,6 +92,7 @@ ngx_http_hoop_auth_handler(ngx_http_request_t *r)
     hoop_identity_t             identity;
     hoop_jwt_status_t           status;
     ngx_http_hoop_ctx_t        *ctx;
+    ngx_hoop_oidc_wait_t        wait, *w;
     ngx_http_hoop_loc_conf_t   *hlcf;
     ngx_http_hoop_main_conf_t  *hmcf;
 
@@ -103,36 +108,58 @@ ngx_http_hoop_auth_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    scheme = "";
+    if (ctx != NULL && ctx->waiting) {
 
-    rc = ngx_http_hoop_auth_token(r, &token, &scheme);
+        /* back after waiting for keys: the token was taken off already */
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        token = ctx->token;
+        scheme = ctx->scheme;
+        w = &ctx->wait;
+
+    } else {
+        scheme = "";
+
+        rc = ngx_http_hoop_auth_token(r, &token, &scheme);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "hoop_auth: no access token in the request");
+            return ngx_http_hoop_auth_challenge(r, hlcf, NULL);
+        }
+
+        /*
+         * From here the token lives only in our variables: not in
+         * $http_authorization (access logs), not in what upstreams
+         * receive, accepted or not.  Basic credentials go with it
+         * ($remote_user).
+         */
+
+        ngx_http_hoop_auth_hide_header(r, r->headers_in.authorization);
+        r->headers_in.authorization = NULL;
+        r->headers_in.user.data = (u_char *) "";
+        r->headers_in.user.len = 0;
+        ngx_str_null(&r->headers_in.passwd);
+
+        ngx_memzero(&wait, sizeof(ngx_hoop_oidc_wait_t));
+        w = &wait;
     }
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "hoop_auth: no access token in the request");
-        return ngx_http_hoop_auth_challenge(r, hlcf, NULL);
-    }
-
-    /*
-     * From here the token lives only in our variables: not in
-     * $http_authorization (access logs), not in what upstreams receive,
-     * accepted or not.  Basic credentials go with it ($remote_user).
-     */
-
-    ngx_http_hoop_auth_hide_header(r, r->headers_in.authorization);
-    r->headers_in.authorization = NULL;
-    r->headers_in.user.data = (u_char *) "";
-    r->headers_in.user.len = 0;
-    ngx_str_null(&r->headers_in.passwd);
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
 
     rc = ngx_hoop_oidc_verify(&hmcf->oidc, &token, r->pool, r->connection->log,
-                              &identity, &status);
+                              &identity, &status, w);
+
+    if (rc == NGX_AGAIN) {
+        return ngx_http_hoop_auth_wait(r, &token, scheme, w);
+    }
+
+    if (ctx != NULL) {
+        ctx->waiting = 0;
+    }
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -151,6 +178,65 @@ ngx_http_hoop_auth_handler(ngx_http_request_t *r)
                    identity.sub.len, identity.sub.data);
 
     return ngx_http_hoop_auth_accept(r, &identity);
+}
+
+
+/*
+ * The token names a key being fetched: park the request on a timer, as
+ * limit_req delays one, and run the access phase again when it fires.
+ */
+static ngx_int_t
+ngx_http_hoop_auth_wait(ngx_http_request_t *r, ngx_str_t *token,
+    const char *scheme, ngx_hoop_oidc_wait_t *wait)
+{
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ctx = ngx_http_hoop_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ctx->waiting) {
+        ctx->token = *token;
+        ctx->scheme = scheme;
+        ctx->wait = *wait;
+        ctx->waiting = 1;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_hoop_auth_resume;
+
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, NGX_HOOP_OIDC_POLL);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_hoop_auth_resume(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 
@@ -297,21 +383,11 @@ ngx_http_hoop_auth_www_authenticate(ngx_http_request_t *r, ngx_str_t *value)
 static ngx_int_t
 ngx_http_hoop_auth_accept(ngx_http_request_t *r, hoop_identity_t *identity)
 {
-    ngx_pool_cleanup_t   *cln;
     ngx_http_hoop_ctx_t  *ctx;
 
-    ctx = ngx_http_hoop_get_ctx(r);
-
+    ctx = ngx_http_hoop_ctx_create(r);
     if (ctx == NULL) {
-        cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_hoop_ctx_t));
-        if (cln == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx = cln->data;
-        ngx_memzero(ctx, sizeof(ngx_http_hoop_ctx_t));
-        cln->handler = ngx_http_hoop_ctx_cleanup;
-        ngx_http_set_ctx(r, ctx, ngx_http_hoop_module);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->identity = *identity;
@@ -414,6 +490,34 @@ blank:
 
     h->value.len = 0;
     h->value.data = (u_char *) "";
+}
+
+
+/* The request's context, created on first need; see get_ctx() for why a
+ * pool cleanup owns it. */
+static ngx_http_hoop_ctx_t *
+ngx_http_hoop_ctx_create(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t   *cln;
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_hoop_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_hoop_ctx_t));
+    cln->handler = ngx_http_hoop_ctx_cleanup;
+    ngx_http_set_ctx(r, ctx, ngx_http_hoop_module);
+
+    return ctx;
 }
 
 

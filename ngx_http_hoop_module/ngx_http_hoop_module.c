@@ -105,7 +105,8 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
 
     if (ngx_hoop_oidc_conf_init(cf, &hmcf->oidc,
-                                hmcf->auth_used ? "\"hoop_auth\"" : NULL)
+                                hmcf->auth_used ? "\"hoop_auth\"" : NULL,
+                                "hoop_oidc_http", &ngx_http_hoop_module)
         != NGX_CONF_OK)
     {
         return NGX_ERROR;
@@ -210,7 +211,15 @@ ngx_http_hoop_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_hoop_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_hoop_main_conf_t  *hmcf;
+
     ngx_hoop_sanitizer_init_process(cycle);
 
-    return NGX_OK;
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hoop_module);
+
+    if (hmcf == NULL) {
+        return NGX_OK;          /* no http{} block */
+    }
+
+    return ngx_hoop_oidc_init_process(&hmcf->oidc, cycle);
 }

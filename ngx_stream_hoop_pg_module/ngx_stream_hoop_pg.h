@@ -37,6 +37,9 @@ typedef struct {
     size_t                   startup_len;     /* at to_upstream->pos */
     size_t                   password_len;    /* right after it */
     hoop_identity_t          identity;
+    ngx_hoop_oidc_wait_t     wait;            /* for keys being fetched */
+    ngx_event_t              wait_event;
+    ngx_str_t                token;
     unsigned                 connected:1;
     unsigned                 cancel:1;        /* a CancelRequest session */
     unsigned                 authenticated:1;

@@ -22,8 +22,8 @@
 static void ngx_stream_hoop_pg_auth_handler(ngx_event_t *ev);
 static ngx_int_t ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s,
     ngx_str_t *token);
-static void ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s,
-    ngx_str_t *token);
+static void ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev);
 
 
 /*
@@ -59,10 +59,11 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
 static void
 ngx_stream_hoop_pg_auth_handler(ngx_event_t *ev)
 {
-    ngx_int_t              rc;
-    ngx_str_t              token;
-    ngx_connection_t      *c;
-    ngx_stream_session_t  *s;
+    ngx_int_t                  rc;
+    ngx_str_t                  token;
+    ngx_connection_t          *c;
+    ngx_stream_session_t      *s;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
 
     c = ev->data;
     s = c->data;
@@ -84,7 +85,9 @@ ngx_stream_hoop_pg_auth_handler(ngx_event_t *ev)
         }
 
         if (rc == NGX_OK) {
-            ngx_stream_hoop_pg_auth_verify(s, &token);
+            ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+            ctx->token = token;
+            ngx_stream_hoop_pg_auth_verify(s);
             return;
         }
 
@@ -167,7 +170,7 @@ ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s, ngx_str_t *token)
 
 
 static void
-ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s, ngx_str_t *token)
+ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
 {
     u_char                           msg[128];
     ngx_int_t                        rc;
@@ -182,8 +185,21 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s, ngx_str_t *token)
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
     b = ctx->to_upstream;
 
-    rc = ngx_hoop_oidc_verify(&pmcf->oidc, token, c->pool, c->log,
-                              &ctx->identity, &status);
+    rc = ngx_hoop_oidc_verify(&pmcf->oidc, &ctx->token, c->pool, c->log,
+                              &ctx->identity, &status, &ctx->wait);
+
+    if (rc == NGX_AGAIN) {
+
+        /* the token names a key being fetched: look again shortly */
+
+        c->log->action = "waiting for the identity provider's keys";
+
+        ctx->wait_event.handler = ngx_stream_hoop_pg_auth_waited;
+        ctx->wait_event.data = s;
+        ctx->wait_event.log = c->log;
+        ngx_add_timer(&ctx->wait_event, NGX_HOOP_OIDC_POLL);
+        return;
+    }
 
     /* the token is no longer needed: wipe it from the forwarding buffer */
 
@@ -223,4 +239,15 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s, ngx_str_t *token)
     }
 
     ngx_stream_hoop_pg_proxy_connect(s);
+}
+
+
+static void
+ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev)
+{
+    ngx_stream_session_t  *s = ev->data;
+
+    s->connection->log->action = "authenticating the Postgres client";
+
+    ngx_stream_hoop_pg_auth_verify(s);
 }

@@ -153,7 +153,8 @@ ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf)
                                 pmcf->auth_used
                                 ? "\"hoop_pg_auth\" (on by default where"
                                   " \"hoop_pg_pass\" is)"
-                                : NULL)
+                                : NULL,
+                                "hoop_oidc_stream", &ngx_stream_hoop_pg_module)
         != NGX_CONF_OK)
     {
         return NGX_ERROR;
@@ -396,13 +397,26 @@ ngx_stream_hoop_pg_cleanup(void *data)
         ngx_close_connection(ctx->peer.connection);
         ctx->peer.connection = NULL;
     }
+
+    if (ctx->wait_event.timer_set) {
+        ngx_del_timer(&ctx->wait_event);
+    }
 }
 
 
 static ngx_int_t
 ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle)
 {
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
     ngx_hoop_sanitizer_init_process(cycle);
 
-    return NGX_OK;
+    pmcf = ngx_stream_cycle_get_module_main_conf(cycle,
+                                                 ngx_stream_hoop_pg_module);
+
+    if (pmcf == NULL) {
+        return NGX_OK;          /* no stream{} block */
+    }
+
+    return ngx_hoop_oidc_init_process(&pmcf->oidc, cycle);
 }

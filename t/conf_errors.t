@@ -32,6 +32,11 @@ $oidc
     hoop_oidc_leeway 10s;
     hoop_oidc_max_token_size 16k;
     hoop_oidc_token_cache 5000 30s;
+    hoop_oidc_refresh 10m;
+    hoop_oidc_refetch_interval 1m;
+    hoop_oidc_fetch_timeout 3s;
+    hoop_oidc_jwks_uri http://127.0.0.1/keys;
+    hoop_oidc_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_auth on;
@@ -130,6 +135,12 @@ my @late = (
     ["stream {\n    hoop_oidc_issuer https://idp;\n    hoop_oidc_jwks_file $d/jwks.json;\n}\n",
         qr/"hoop_oidc_issuer" needs "hoop_oidc_audience"/,
         'an issuer without an audience'],
+    ["http {\n    hoop_oidc_issuer ftp://idp.example.com;\n    hoop_oidc_audience a;\n}\n",
+        qr/"hoop_oidc_issuer" "ftp:\/\/idp\.example\.com" is not an http:\/\/ or https:\/\/ URL/,
+        'an issuer that is no http(s) URL'],
+    ["stream {\n    hoop_oidc_issuer https://no-such-host.invalid;\n    hoop_oidc_audience a;\n}\n",
+        qr/"hoop_oidc_issuer" "https:\/\/no-such-host\.invalid" host not found/,
+        'an issuer whose host does not resolve'],
     ["http {\n    hoop_oidc_issuer https://idp;\n    hoop_oidc_audience a;\n    hoop_oidc_jwks_file $d/missing.json;\n}\n",
         qr/open\(\) "\Q$d\E\/missing\.json" failed in the "hoop_oidc_jwks_file" directive/,
         'a missing key file'],

@@ -13,11 +13,16 @@
 #define NGX_HOOP_OIDC_MAX_TOKEN       8192
 #define NGX_HOOP_OIDC_CACHE_SIZE      1024
 #define NGX_HOOP_OIDC_CACHE_TTL       60
+#define NGX_HOOP_OIDC_REFRESH         900
+#define NGX_HOOP_OIDC_REFETCH         30
+#define NGX_HOOP_OIDC_FETCH_TIMEOUT   5000
 
 
 static char *ngx_hoop_oidc_load_jwks_file(ngx_conf_t *cf,
     ngx_hoop_oidc_conf_t *oidc);
 static void ngx_hoop_oidc_jwks_cleanup(void *data);
+static ngx_int_t ngx_hoop_oidc_wait_keys(ngx_hoop_oidc_keys_t *ks,
+    ngx_hoop_oidc_wait_t *wait);
 static char *ngx_hoop_oidc_strz(ngx_conf_t *cf, ngx_str_t *s);
 static ngx_int_t ngx_hoop_oidc_identity_dup(ngx_pool_t *pool,
     hoop_identity_t *dst, const hoop_identity_t *src);
@@ -32,17 +37,26 @@ ngx_hoop_oidc_conf_create(ngx_hoop_oidc_conf_t *oidc)
     oidc->max_token_size = NGX_CONF_UNSET_SIZE;
     oidc->cache_size = NGX_CONF_UNSET_UINT;
     oidc->cache_ttl = NGX_CONF_UNSET;
+    oidc->refresh = NGX_CONF_UNSET;
+    oidc->refetch_interval = NGX_CONF_UNSET;
+    oidc->fetch_timeout = NGX_CONF_UNSET_MSEC;
 }
 
 
 char *
 ngx_hoop_oidc_conf_init(ngx_conf_t *cf, ngx_hoop_oidc_conf_t *oidc,
-    const char *required_by)
+    const char *required_by, const char *zone_name, void *tag)
 {
+    ngx_str_t  zone;
+
     ngx_conf_init_value(oidc->leeway, NGX_HOOP_OIDC_LEEWAY);
     ngx_conf_init_size_value(oidc->max_token_size, NGX_HOOP_OIDC_MAX_TOKEN);
     ngx_conf_init_uint_value(oidc->cache_size, NGX_HOOP_OIDC_CACHE_SIZE);
     ngx_conf_init_value(oidc->cache_ttl, NGX_HOOP_OIDC_CACHE_TTL);
+    ngx_conf_init_value(oidc->refresh, NGX_HOOP_OIDC_REFRESH);
+    ngx_conf_init_value(oidc->refetch_interval, NGX_HOOP_OIDC_REFETCH);
+    ngx_conf_init_msec_value(oidc->fetch_timeout,
+                             NGX_HOOP_OIDC_FETCH_TIMEOUT);
 
     if (oidc->algs == 0) {
         oidc->algs = HOOP_JWT_ALGS_ALL;
@@ -75,14 +89,6 @@ ngx_hoop_oidc_conf_init(ngx_conf_t *cf, ngx_hoop_oidc_conf_t *oidc,
         return NGX_CONF_ERROR;
     }
 
-    if (oidc->jwks_file.len == 0) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"hoop_oidc_issuer\" without \"hoop_oidc_jwks_file\""
-                      " needs OIDC discovery, which this build does not"
-                      " have yet");
-        return NGX_CONF_ERROR;
-    }
-
     oidc->issuer_z = ngx_hoop_oidc_strz(cf, &oidc->issuer);
     oidc->audience_z = ngx_hoop_oidc_strz(cf, &oidc->audience);
     oidc->groups_claim_z = oidc->groups_claim.len
@@ -95,8 +101,26 @@ ngx_hoop_oidc_conf_init(ngx_conf_t *cf, ngx_hoop_oidc_conf_t *oidc,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_hoop_oidc_load_jwks_file(cf, oidc) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
+    if (oidc->jwks_file.len) {
+        if (ngx_hoop_oidc_load_jwks_file(cf, oidc) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        zone.data = (u_char *) zone_name;
+        zone.len = ngx_strlen(zone_name);
+
+        oidc->keys = ngx_hoop_oidc_keys_create(cf, &oidc->issuer,
+                                               &oidc->jwks_uri,
+                                               &oidc->trusted_certificate,
+                                               &zone, tag);
+        if (oidc->keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        oidc->keys->refresh = oidc->refresh;
+        oidc->keys->refetch_interval = oidc->refetch_interval;
+        oidc->keys->fetch_timeout = oidc->fetch_timeout;
     }
 
     oidc->cache = ngx_hoop_token_cache_create(cf, oidc->cache_size,
@@ -191,10 +215,22 @@ ngx_hoop_oidc_set_token_cache(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 ngx_int_t
+ngx_hoop_oidc_init_process(ngx_hoop_oidc_conf_t *oidc, ngx_cycle_t *cycle)
+{
+    if (oidc->keys == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_hoop_oidc_keys_init_process(oidc->keys, cycle);
+}
+
+
+ngx_int_t
 ngx_hoop_oidc_verify(ngx_hoop_oidc_conf_t *oidc, ngx_str_t *token,
     ngx_pool_t *pool, ngx_log_t *log, hoop_identity_t *identity,
-    hoop_jwt_status_t *status)
+    hoop_jwt_status_t *status, ngx_hoop_oidc_wait_t *wait)
 {
+    hoop_jwks_t            *jwks;
     char                   *buf;
     time_t                  now;
     hoop_jwt_t              jwt;
@@ -233,7 +269,15 @@ ngx_hoop_oidc_verify(ngx_hoop_oidc_conf_t *oidc, ngx_str_t *token,
         return NGX_ERROR;
     }
 
-    key = hoop_jwks_find(oidc->jwks, jwt.kid, jwt.kid_len, jwt.alg);
+    jwks = oidc->keys ? ngx_hoop_oidc_keys_get(oidc->keys) : oidc->jwks;
+    key = jwks ? hoop_jwks_find(jwks, jwt.kid, jwt.kid_len, jwt.alg) : NULL;
+
+    if (key == NULL && oidc->keys != NULL && wait != NULL
+        && ngx_hoop_oidc_wait_keys(oidc->keys, wait) == NGX_AGAIN)
+    {
+        hoop_jwt_free(&jwt);
+        return NGX_AGAIN;
+    }
 
     *status = hoop_jwt_verify(&jwt, key, &policy, &id, buf, token->len);
 
@@ -252,6 +296,31 @@ ngx_hoop_oidc_verify(ngx_hoop_oidc_conf_t *oidc, ngx_str_t *token,
     *identity = id;
 
     return NGX_OK;
+}
+
+
+/*
+ * An unknown key: the first time, ask for new keys (at most one fetch per
+ * refetch interval, whoever asks); then wait while a fetch runs and the
+ * keys have not changed.  Once they have, or nothing is fetching, the
+ * answer is final.
+ */
+static ngx_int_t
+ngx_hoop_oidc_wait_keys(ngx_hoop_oidc_keys_t *ks, ngx_hoop_oidc_wait_t *wait)
+{
+    if (!wait->asked) {
+        wait->asked = 1;
+        wait->generation = ks->generation;
+
+        return ngx_hoop_oidc_keys_refetch(ks);
+    }
+
+    if (ks->generation == wait->generation && ngx_hoop_oidc_keys_fetching(ks))
+    {
+        return NGX_AGAIN;
+    }
+
+    return NGX_DECLINED;
 }
 
 

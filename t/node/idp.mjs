@@ -4,12 +4,14 @@
 //
 //   node idp.mjs --port N --key KID:PEM [--key KID:PEM ...]
 //                [--audience hoop-gateway] [--client ID:SECRET[:GROUPS]]
+//                [--issuer URL] [--tls CERT.pem:KEY.pem]
 //
 // The first key signs; every key is published in the JWKS, so a test can
 // rotate by restarting with a new first key.  GROUPS (comma-separated)
 // become a "groups" claim in that client's tokens.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import Provider from 'oidc-provider';
 
 const args = { key: [], client: [] };
@@ -70,6 +72,12 @@ const provider = new Provider(issuer, {
   },
 });
 
-provider.listen(port, '127.0.0.1', () => {
-  console.log(`idp listening on ${issuer}`);
-});
+const ready = () => console.log(`idp listening on ${issuer}`);
+
+if (args.tls) {
+  const [cert, key] = args.tls.split(':');
+  createServer({ cert: readFileSync(cert), key: readFileSync(key) },
+    provider.callback()).listen(port, '127.0.0.1', ready);
+} else {
+  provider.listen(port, '127.0.0.1', ready);
+}

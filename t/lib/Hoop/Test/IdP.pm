@@ -27,7 +27,19 @@ sub new {
 }
 
 sub port { $_[0]{port} }
-sub issuer { "http://127.0.0.1:$_[0]{port}" }
+# new(tls => [cert, key, ca]): served over HTTPS as https://localhost:PORT
+sub issuer {
+    my ($self) = @_;
+    return $self->{tls} ? "https://localhost:$self->{port}"
+        : "http://127.0.0.1:$self->{port}";
+}
+
+sub http {
+    my ($self) = @_;
+    return HTTP::Tiny->new($self->{tls}
+        ? (verify_SSL => 1, SSL_options => { SSL_ca_file => $self->{tls}[2] })
+        : ());
+}
 sub keys { @{ $_[0]{keys} } }
 
 sub start {
@@ -36,7 +48,9 @@ sub start {
     my @cmd = ('node', repo_dir() . '/t/node/idp.mjs', '--port',
         $self->{port}, '--audience', $self->{audience},
         (map { ('--key', $_->kid . ':' . $_->pem) } @{ $self->{keys} }),
-        (map { ('--client', $_) } @{ $self->{clients} }));
+        (map { ('--client', $_) } @{ $self->{clients} }),
+        ($self->{tls} ? ('--issuer', $self->issuer, '--tls',
+            "$self->{tls}[0]:$self->{tls}[1]") : ()));
     my $log = "$self->{dir}/idp.log";
     $self->{pid} = spawn(cmd => \@cmd, log => $log);
     wait_until(sub {
@@ -52,7 +66,7 @@ sub token {
     my ($self, $client) = @_;
     $client //= $self->{clients}[0];
     my ($id, $secret) = split /:/, $client;
-    my $r = HTTP::Tiny->new->post_form($self->issuer . '/token',
+    my $r = $self->http->post_form($self->issuer . '/token',
         { grant_type => 'client_credentials', client_id => $id,
           client_secret => $secret });
     die "token request failed: $r->{status} $r->{content}\n"
@@ -62,7 +76,7 @@ sub token {
 
 sub get_json {
     my ($self, $path) = @_;
-    my $r = HTTP::Tiny->new->get($self->issuer . $path);
+    my $r = $self->http->get($self->issuer . $path);
     die "GET $path: $r->{status}\n" unless $r->{success};
     return decode_json($r->{content});
 }
