@@ -129,6 +129,22 @@ wait_until(sub {
 is_deeply([grep { $_ != 401 } @statuses], [],
     "unknown kid while down: every one of $n requests gets 401");
 
+# a reload while the provider is down: the keys live in shared memory
+# and survive it
+
+my $before = () = $t->error_log =~ /start worker process/g;
+kill 'HUP', $t->pid;
+wait_until(sub {
+    my $now = () = $t->error_log =~ /start worker process/g;
+    return $now > $before
+        && $t->error_log =~ /gracefully shutting down/;
+}, 'the reload');
+$http = HTTP::Tiny->new(timeout => 10);    # a new connection: a new worker
+$res = get($k2->mint(claims => { %claims, jti => 'after-reload' },
+    header => { typ => 'at+jwt' }));
+is($res->{status}, 200,
+    'after nginx -s reload, with the provider still down, cached keys verify');
+
 # recovery
 
 $idp->start(keys => [$k2, $k1]);
