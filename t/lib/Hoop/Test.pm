@@ -177,6 +177,8 @@ sub sanitizer_env {
         # leak reports stop at ngx_alloc and cannot be told apart
         ASAN_OPTIONS => "detect_odr_violation=0:log_path=$dir/asan"
             . ':detect_leaks=1:fast_unwind_on_malloc=0',
+        # leaks of nginx itself (t/lsan.supp says which and why)
+        LSAN_OPTIONS => "suppressions=$repo/t/lsan.supp:print_suppressions=0",
         UBSAN_OPTIONS => "print_stacktrace=1:halt_on_error=0"
             . ":log_path=$dir/ubsan",
     };
