@@ -10,19 +10,28 @@
 #include <ngx_http.h>
 
 #include "ngx_hoop_oidc.h"
+#include "ngx_hoop_redis.h"
 #include "ngx_hoop_redis_conf.h"
 
 
 typedef struct {
     ngx_hoop_redis_conf_t   *redis;
     ngx_hoop_oidc_conf_t     oidc;
+    ngx_str_t                audit_stream;  /* hoop_audit_stream */
+    ngx_uint_t               audit_maxlen;
+    ngx_str_t                audit_key;     /* hoop_audit_key_file */
+    ngx_uint_t               audit_fail_closed;
     ngx_uint_t               auth_used;     /* unsigned:1 */
+    ngx_uint_t               audit_used;    /* unsigned:1 */
+
+    ngx_hoop_redis_t        *redis_conn;    /* this worker's */
 } ngx_http_hoop_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t               auth;          /* hoop_auth */
     ngx_str_t                realm;         /* hoop_auth_realm */
+    ngx_flag_t               audit;         /* hoop_audit */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -40,9 +49,16 @@ typedef struct {
 extern ngx_module_t  ngx_http_hoop_module;
 
 
+/* ngx_http_hoop_module.c */
+ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler);
+
 /* ngx_http_hoop_auth.c */
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
 ngx_http_hoop_ctx_t *ngx_http_hoop_get_ctx(ngx_http_request_t *r);
+
+/* ngx_http_hoop_audit.c */
+ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
 
 /* ngx_http_hoop_variables.c */
 ngx_int_t ngx_http_hoop_add_variables(ngx_conf_t *cf);

@@ -36,19 +36,8 @@ static void ngx_http_hoop_ctx_cleanup(void *data);
 ngx_int_t
 ngx_http_hoop_auth_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_hoop_auth_handler;
-
-    return NGX_OK;
+    return ngx_http_hoop_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
+                                     ngx_http_hoop_auth_handler);
 }
 
 

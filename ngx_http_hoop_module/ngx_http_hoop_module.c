@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_hoop_sanitizer.h"
+#include "ngx_hoop_secret.h"
 #include "ngx_http_hoop.h"
 
 
@@ -20,9 +21,18 @@ static void *ngx_http_hoop_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_hoop_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_hoop_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_hoop_flag_used(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hoop_audit_stream(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hoop_audit_key_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_hoop_init_process(ngx_cycle_t *cycle);
+static void ngx_http_hoop_exit_process(ngx_cycle_t *cycle);
+
+
 
 
 static ngx_command_t  ngx_http_hoop_commands[] = {
@@ -39,9 +49,37 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
 
     { ngx_string("hoop_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_http_hoop_auth,
+      ngx_http_hoop_flag_used,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hoop_loc_conf_t, auth),
+      NULL },
+
+    { ngx_string("hoop_audit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_hoop_flag_used,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, audit),
+      NULL },
+
+    { ngx_string("hoop_audit_stream"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_hoop_audit_stream,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_audit_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hoop_audit_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_audit_fail"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hoop_audit_fail,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("hoop_auth_realm"),
@@ -80,7 +118,7 @@ ngx_module_t  ngx_http_hoop_module = {
     ngx_http_hoop_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_hoop_exit_process,            /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -112,7 +150,30 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_http_hoop_auth_init(cf);
+    if (hmcf->audit_used && hmcf->redis == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"hoop_audit\" needs \"hoop_redis\": the events"
+                      " must go somewhere");
+        return NGX_ERROR;
+    }
+
+    if (hmcf->audit_stream.len == 0) {
+        ngx_str_set(&hmcf->audit_stream, "hoop:audit");
+    }
+
+    if (hmcf->audit_maxlen == NGX_CONF_UNSET_UINT) {
+        hmcf->audit_maxlen = 1000000;
+    }
+
+    if (hmcf->audit_fail_closed == NGX_CONF_UNSET_UINT) {
+        hmcf->audit_fail_closed = 1;
+    }
+
+    if (ngx_http_hoop_auth_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hoop_audit_init(cf);
 }
 
 
@@ -135,6 +196,9 @@ ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
 
     ngx_hoop_oidc_conf_create(&hmcf->oidc);
 
+    hmcf->audit_maxlen = NGX_CONF_UNSET_UINT;
+    hmcf->audit_fail_closed = NGX_CONF_UNSET_UINT;
+
     return hmcf;
 }
 
@@ -156,6 +220,7 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     }
 
     hlcf->auth = NGX_CONF_UNSET;
+    hlcf->audit = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -170,6 +235,7 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_uint_t  i;
 
     ngx_conf_merge_value(conf->auth, prev->auth, 0);
+    ngx_conf_merge_value(conf->audit, prev->audit, 0);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
 
     /* the realm is written inside a quoted-string of WWW-Authenticate */
@@ -190,21 +256,142 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * A location flag (hoop_auth, hoop_audit) that, once on anywhere, tells
+ * the main configuration what it must provide.
+ */
 static char *
-ngx_http_hoop_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_hoop_flag_used(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char                       *rv;
-    ngx_http_hoop_loc_conf_t   *hlcf = conf;
+    ngx_flag_t                 *flag;
     ngx_http_hoop_main_conf_t  *hmcf;
 
     rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    flag = (ngx_flag_t *) ((char *) conf + cmd->offset);
 
-    if (rv == NGX_CONF_OK && hlcf->auth) {
-        hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
+    if (rv != NGX_CONF_OK || !*flag) {
+        return rv;
+    }
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
+
+    if (cmd->offset == offsetof(ngx_http_hoop_loc_conf_t, auth)) {
         hmcf->auth_used = 1;
+
+    } else {
+        hmcf->audit_used = 1;
     }
 
     return rv;
+}
+
+
+/* hoop_audit_stream name [maxlen=N] */
+static char *
+ngx_http_hoop_audit_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hoop_main_conf_t  *hmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (hmcf->audit_stream.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    hmcf->audit_stream = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "maxlen=", 7) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(value[2].data + 7, value[2].len - 7);
+
+        if (n == NGX_ERROR || n < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": maxlen is at"
+                               " least 1000", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        hmcf->audit_maxlen = n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hoop_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hoop_main_conf_t  *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hmcf->audit_key.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_hoop_secret_read(cf, &value[1], &hmcf->audit_key);
+}
+
+
+static char *
+ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hoop_main_conf_t  *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hmcf->audit_fail_closed != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "closed") == 0) {
+        hmcf->audit_fail_closed = 1;
+
+    } else if (ngx_strcmp(value[1].data, "open") == 0) {
+        hmcf->audit_fail_closed = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in the \"%V\" directive,"
+                           " it must be \"closed\" or \"open\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[phase].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = handler;
+
+    return NGX_OK;
 }
 
 
@@ -221,5 +408,25 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
         return NGX_OK;          /* no http{} block */
     }
 
+    if (hmcf->audit_used) {
+        hmcf->redis_conn = ngx_hoop_redis_start(cycle, hmcf->redis, "http");
+        if (hmcf->redis_conn == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_hoop_oidc_init_process(&hmcf->oidc, cycle);
+}
+
+
+static void
+ngx_http_hoop_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hoop_module);
+
+    if (hmcf != NULL) {
+        ngx_hoop_redis_stop(hmcf->redis_conn);
+    }
 }

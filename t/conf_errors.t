@@ -37,11 +37,15 @@ $oidc
     hoop_oidc_fetch_timeout 3s;
     hoop_oidc_jwks_uri http://127.0.0.1/keys;
     hoop_oidc_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
+    hoop_audit_stream audit:gw1 maxlen=50000;
+    hoop_audit_key_file $d/redis.pass;
+    hoop_audit_fail open;
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_auth on;
         hoop_auth_realm agents;
         location /health { hoop_auth off; }
+        location /api/ { hoop_audit on; }
     }
 }
 stream {
@@ -107,6 +111,12 @@ my @cases = (
         qr/"hoop_auth_realm" "a"b" may not contain quotes, backslashes or control characters/],
     [http => 'hoop_oidc_leeway soon;',
         qr/"hoop_oidc_leeway" directive invalid value/],
+    [http => 'hoop_audit_stream s maxlen=10;',
+        qr/invalid parameter "maxlen=10": maxlen is at least 1000/],
+    [http => 'hoop_audit_fail sometimes;',
+        qr/invalid value "sometimes" in the "hoop_audit_fail" directive, it must be "closed" or "open"/],
+    [http => "hoop_audit_key_file $d/missing.key;",
+        qr/open\(\) "\Q$d\E\/missing\.key" failed in the "hoop_audit_key_file" directive \(2: No such file or directory\)/],
     [stream => 'server { hoop_pg_auth maybe; }',
         qr/invalid value "maybe" in "hoop_pg_auth" directive, it must be "on" or "off"/],
 );
@@ -124,6 +134,8 @@ for my $c (@cases) {
 # what only the whole configuration can tell: identity needed but not set
 # up, or set up so that foreign tokens would pass
 my @late = (
+    ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_audit on; }\n}\n",
+        qr/"hoop_audit" needs "hoop_redis"/, 'hoop_audit without Redis'],
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_auth on; }\n}\n",
         qr/"hoop_auth" needs "hoop_oidc_issuer"/, 'hoop_auth without an issuer'],
     ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; }\n}\n",

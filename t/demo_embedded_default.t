@@ -9,7 +9,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
 use Hoop::Test qw(repo_dir test_dir free_port port_open sanitizer_env
-    sanitizer_reports);
+    sanitizer_reports wait_until);
 
 my $repo = repo_dir();
 my %port = map { $_ => free_port() } qw(GW HTTP PG REDIS);
@@ -42,6 +42,16 @@ my $who = `$curl 2>&1`;
 like($who, qr/^\{"sub":"alice\@example\.com",.*"iss":"http:\/\/127\.0\.0\.1:$port{HTTP}"\}$/,
     'the printed curl command shows the identity the gateway verified')
     or diag $who;
+
+# the /whoami request is an audit event in the demo's Redis
+use Hoop::RESP;
+my $xlen = sub {
+    Hoop::RESP->new("127.0.0.1:$port{REDIS}")->command('XLEN', 'hoop:audit');
+};
+wait_until(sub { $xlen->() >= 1 }, 'the audit event of /whoami');
+is($xlen->(), 1, 'the demo audits /whoami into its Redis');
+my $v2 = `$repo/tools/hoop-audit-verify --redis 127.0.0.1:$port{REDIS} 2>&1`;
+like($v2, qr/^ok: 1 events/, 'and the trail verifies') or diag $v2;
 
 my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
 chomp $token;

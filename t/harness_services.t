@@ -33,7 +33,7 @@ print $r->port, ' ', $pg->port, "\n";
 die "a test that dies\n";
 EOS
 spit(test_dir() . '/dies.pl', $script);
-my $out = `$^X ${\ test_dir()}/dies.pl $FindBin::Bin/lib 2>/dev/null`;
+my $out = `$^X ${\ test_dir()}/dies.pl $FindBin::Bin/lib $FindBin::Bin/../tools/lib 2>/dev/null`;
 my ($rport, $pport) = $out =~ /^(\d+) (\d+)$/m;
 ok($rport && $pport, 'the dying script started both');
 ok(!port_open($rport), 'its redis-server is gone');

@@ -6,21 +6,11 @@
 #include <string.h>
 
 #include "hoop_identity.h"
+#include "hoop_json.h"
 
 
-typedef struct {
-    char    *p;
-    size_t   len;      /* bytes produced so far (counted even past cap) */
-    size_t   cap;
-} hoop_json_out_t;
-
-
-static void hoop_json_raw(hoop_json_out_t *o, const char *s, size_t n);
-static void hoop_json_string(hoop_json_out_t *o, const char *s, size_t n);
-static void hoop_json_member(hoop_json_out_t *o, const char *name,
-    const hoop_str_t *v, int *first);
-static size_t hoop_identity_write(const hoop_identity_t *id,
-    hoop_json_out_t *o);
+static void hoop_identity_member(hoop_json_t *j, const char *name,
+    const hoop_str_t *v);
 static char *hoop_identity_copy_str(hoop_str_t *dst, const hoop_str_t *src,
     char *buf);
 
@@ -28,29 +18,69 @@ static char *hoop_identity_copy_str(hoop_str_t *dst, const hoop_str_t *src,
 size_t
 hoop_identity_json(const hoop_identity_t *id, char *buf, size_t cap)
 {
-    size_t           n;
-    hoop_json_out_t  o;
+    hoop_json_t  j;
 
-    o.p = buf;
-    o.len = 0;
-    o.cap = cap;
+    hoop_json_init(&j, buf, cap);
+    hoop_identity_json_write(id, &j, NULL);
 
-    n = hoop_identity_write(id, &o);
-
-    return n <= cap ? n : 0;
+    return hoop_json_finish(&j);
 }
 
 
 size_t
 hoop_identity_json_size(const hoop_identity_t *id)
 {
-    hoop_json_out_t  o;
+    hoop_json_t  j;
 
-    o.p = NULL;
-    o.len = 0;
-    o.cap = 0;
+    hoop_json_init(&j, NULL, 0);
+    hoop_identity_json_write(id, &j, NULL);
 
-    return hoop_identity_write(id, &o);
+    return j.len;
+}
+
+
+void
+hoop_identity_json_write(const hoop_identity_t *id, hoop_json_t *j,
+    const char *key)
+{
+    size_t       i, start;
+    const char  *g;
+
+    hoop_json_object(j, key);
+    hoop_identity_member(j, "sub", &id->sub);
+    hoop_identity_member(j, "email", &id->email);
+
+    hoop_json_array(j, "groups");
+
+    g = id->groups.data;
+    start = 0;
+
+    for (i = 0; i <= id->groups.len; i++) {
+        if (i < id->groups.len && g[i] != ',') {
+            continue;
+        }
+
+        if (i > start) {
+            hoop_json_string(j, NULL, g + start, i - start);
+        }
+
+        start = i + 1;
+    }
+
+    hoop_json_end(j);
+    hoop_identity_member(j, "client_id", &id->client_id);
+    hoop_identity_member(j, "jti", &id->jti);
+    hoop_identity_member(j, "iss", &id->iss);
+    hoop_json_end(j);
+}
+
+
+static void
+hoop_identity_member(hoop_json_t *j, const char *name, const hoop_str_t *v)
+{
+    if (v->len) {
+        hoop_json_string(j, name, v->data, v->len);
+    }
 }
 
 
@@ -90,114 +120,4 @@ hoop_identity_copy_str(hoop_str_t *dst, const hoop_str_t *src, char *buf)
     dst->data = buf;
 
     return buf + src->len;
-}
-
-
-static size_t
-hoop_identity_write(const hoop_identity_t *id, hoop_json_out_t *o)
-{
-    int          first;
-    size_t       i, start;
-    const char  *g;
-
-    first = 1;
-
-    hoop_json_raw(o, "{", 1);
-    hoop_json_member(o, "sub", &id->sub, &first);
-    hoop_json_member(o, "email", &id->email, &first);
-
-    hoop_json_raw(o, first ? "\"groups\":[" : ",\"groups\":[", first ? 10 : 11);
-    first = 0;
-
-    g = id->groups.data;
-    start = 0;
-
-    for (i = 0; i <= id->groups.len; i++) {
-        if (i < id->groups.len && g[i] != ',') {
-            continue;
-        }
-
-        if (i > start) {
-            if (start > 0) {
-                hoop_json_raw(o, ",", 1);
-            }
-
-            hoop_json_string(o, g + start, i - start);
-        }
-
-        start = i + 1;
-    }
-
-    hoop_json_raw(o, "]", 1);
-    hoop_json_member(o, "client_id", &id->client_id, &first);
-    hoop_json_member(o, "jti", &id->jti, &first);
-    hoop_json_member(o, "iss", &id->iss, &first);
-    hoop_json_raw(o, "}", 1);
-
-    return o->len;
-}
-
-
-static void
-hoop_json_member(hoop_json_out_t *o, const char *name, const hoop_str_t *v,
-    int *first)
-{
-    if (v->len == 0) {
-        return;
-    }
-
-    if (!*first) {
-        hoop_json_raw(o, ",", 1);
-    }
-
-    *first = 0;
-
-    hoop_json_string(o, name, strlen(name));
-    hoop_json_raw(o, ":", 1);
-    hoop_json_string(o, v->data, v->len);
-}
-
-
-/*
- * The strings come from verified JSON, so they are valid UTF-8; only the
- * characters JSON requires escaped are escaped.
- */
-static void
-hoop_json_string(hoop_json_out_t *o, const char *s, size_t n)
-{
-    char           esc[8];
-    size_t         i;
-    unsigned char  c;
-
-    hoop_json_raw(o, "\"", 1);
-
-    for (i = 0; i < n; i++) {
-        c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) c;
-            hoop_json_raw(o, esc, 2);
-
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            hoop_json_raw(o, esc, 6);
-
-        } else {
-            hoop_json_raw(o, s + i, 1);
-        }
-    }
-
-    hoop_json_raw(o, "\"", 1);
-}
-
-
-static void
-hoop_json_raw(hoop_json_out_t *o, const char *s, size_t n)
-{
-    if (o->len + n <= o->cap) {
-        memcpy(o->p + o->len, s, n);
-    }
-
-    o->len += n;
 }

@@ -40,6 +40,12 @@ size_t hoop_identity_json(const hoop_identity_t *id, char *buf, size_t cap);
 
 size_t hoop_identity_json_size(const hoop_identity_t *id);
 
+struct hoop_json_s;
+
+/* The same object as a member key (NULL: a value) of a JSON being written. */
+void hoop_identity_json_write(const hoop_identity_t *id,
+    struct hoop_json_s *j, const char *key);
+
 /* Copies src into dst, its strings into buf (hoop_identity_size() bytes). */
 void hoop_identity_copy(hoop_identity_t *dst, const hoop_identity_t *src,
     char *buf);

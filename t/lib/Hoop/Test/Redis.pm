@@ -6,6 +6,8 @@ package Hoop::Test::Redis;
 use strict;
 use warnings;
 
+use Hoop::RESP;
+
 use IO::Socket::INET;
 use Hoop::Test qw(test_dir free_port wait_until spawn reap slurp stop_child);
 
@@ -33,37 +35,13 @@ sub start {
     return $self;
 }
 
-# One command over RESP; returns a scalar, an array ref, or undef.
+# One command over a fresh connection; returns a scalar, an array ref, or
+# undef when Redis is not there.
 sub command {
     my ($self, @args) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-        PeerPort => $self->{port}, Timeout => 5) or return undef;
-    my $req = '*' . @args . "\r\n";
-    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    print $s $req;
-    my $r = _read_reply($s);
-    close $s;
+    my $r = eval { Hoop::RESP->new($self->addr)->command(@args) };
+    die $@ if $@ && $@ =~ /^redis: (?!connection closed)/;
     return $r;
-}
-
-sub _read_reply {
-    my ($s) = @_;
-    my $line = <$s> // return undef;
-    $line =~ s/\r\n$//;
-    my ($t, $v) = (substr($line, 0, 1), substr($line, 1));
-    return $v if $t eq '+' || $t eq ':';
-    die "redis: $v\n" if $t eq '-';
-    if ($t eq '$') {
-        return undef if $v < 0;
-        my $buf = '';
-        read($s, $buf, $v + 2);
-        return substr($buf, 0, $v);
-    }
-    if ($t eq '*') {
-        return undef if $v < 0;
-        return [map { _read_reply($s) } 1 .. $v];
-    }
-    die "redis: unexpected reply $line\n";
 }
 
 sub stop { stop_child($_[0]) }

@@ -1,0 +1,39 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The chain that makes the audit trail tamper-evident.  Every event of a
+ * session carries the hash of the one before it:
+ *
+ *     hash(n) = H(hash(n-1) || "\n" || event(n))
+ *
+ * with hash(0) = 64 zeros, H = HMAC-SHA-256 under the gateway's audit key
+ * when one is configured (an attacker with write access to Redis cannot
+ * recompute the chain), plain SHA-256 otherwise (edits, deletions and
+ * reorderings are still visible to anyone who kept a later hash).  The
+ * event text itself holds its session and sequence number, so moving an
+ * event to another place breaks the chain too.
+ */
+
+#ifndef HOOP_AUDIT_H
+#define HOOP_AUDIT_H
+
+#include <stddef.h>
+
+
+#define HOOP_AUDIT_HASH_LEN   64        /* hex characters */
+#define HOOP_AUDIT_VERSION    1
+
+
+/*
+ * Computes hash(n) into out (HOOP_AUDIT_HASH_LEN + 1 bytes, hex, NUL-
+ * terminated) from prev (HOOP_AUDIT_HASH_LEN hex characters) and the
+ * event's exact bytes; key may be NULL.  Returns 0, or -1 if OpenSSL
+ * fails.
+ */
+int hoop_audit_chain(const char *prev, const char *event, size_t len,
+    const unsigned char *key, size_t key_len, char *out);
+
+/* The hash before the first event of a session: 64 '0's. */
+extern const char  hoop_audit_genesis[HOOP_AUDIT_HASH_LEN + 1];
+
+#endif /* HOOP_AUDIT_H */

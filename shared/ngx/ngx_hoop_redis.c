@@ -1,0 +1,570 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/async.h>
+
+#include "ngx_hoop_redis.h"
+
+
+#define NGX_HOOP_REDIS_BACKOFF_MIN  100
+#define NGX_HOOP_REDIS_BACKOFF_MAX  5000
+
+
+struct ngx_hoop_redis_s {
+    ngx_hoop_redis_conf_t     *conf;
+    const char                *subsystem;
+    ngx_log_t                 *log;
+    redisAsyncContext         *ac;
+    ngx_connection_t          *conn;         /* wraps ac->c.fd */
+    ngx_event_t                reconnect;
+    ngx_event_t                timeout;
+    ngx_msec_t                 backoff;
+    ngx_uint_t                 pending;      /* commands without reply */
+    char                       host[NGX_SOCKADDR_STRLEN];
+    int                        port;
+    unsigned                   ready:1;
+    unsigned                   down_logged:1;
+    unsigned                   login_failed:1;
+    unsigned                   stopping:1;
+};
+
+
+typedef struct {
+    ngx_hoop_redis_t          *rd;
+    ngx_hoop_redis_reply_pt    cb;
+    void                      *data;
+} ngx_hoop_redis_call_t;
+
+
+static void ngx_hoop_redis_connect(ngx_hoop_redis_t *rd);
+static void ngx_hoop_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_hoop_redis_timeout_handler(ngx_event_t *ev);
+static void ngx_hoop_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_hoop_redis_disconnected(const redisAsyncContext *ac,
+    int status);
+static void ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_hoop_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_hoop_redis_failed(ngx_hoop_redis_t *rd, const char *why);
+static void ngx_hoop_redis_arm_timeout(ngx_hoop_redis_t *rd);
+static void ngx_hoop_redis_replied(ngx_hoop_redis_t *rd);
+static void ngx_hoop_redis_read_handler(ngx_event_t *ev);
+static void ngx_hoop_redis_write_handler(ngx_event_t *ev);
+static void ngx_hoop_redis_add_read(void *privdata);
+static void ngx_hoop_redis_del_read(void *privdata);
+static void ngx_hoop_redis_add_write(void *privdata);
+static void ngx_hoop_redis_del_write(void *privdata);
+static void ngx_hoop_redis_cleanup(void *privdata);
+
+
+ngx_hoop_redis_t *
+ngx_hoop_redis_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
+    const char *subsystem)
+{
+    size_t             len;
+    ngx_hoop_redis_t  *rd;
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_hoop_redis_t));
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->conf = conf;
+    rd->subsystem = subsystem;
+    rd->log = cycle->log;
+    rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+
+    if (conf->addr->sockaddr->sa_family == AF_UNIX) {
+        len = ngx_sock_ntop(conf->addr->sockaddr, conf->addr->socklen,
+                            (u_char *) rd->host, sizeof(rd->host) - 1, 0);
+
+        /* "unix:/path" */
+        ngx_memmove(rd->host, rd->host + 5, len - 5);
+        rd->host[len - 5] = '\0';
+        rd->port = -1;
+
+    } else {
+        len = ngx_sock_ntop(conf->addr->sockaddr, conf->addr->socklen,
+                            (u_char *) rd->host, sizeof(rd->host) - 1, 0);
+        rd->host[len] = '\0';
+        rd->port = ngx_inet_get_port(conf->addr->sockaddr);
+    }
+
+    rd->reconnect.handler = ngx_hoop_redis_reconnect_handler;
+    rd->reconnect.data = rd;
+    rd->reconnect.log = cycle->log;
+    rd->reconnect.cancelable = 1;
+
+    /*
+     * not cancelable: a worker shutting down gracefully waits for the
+     * replies it is owed (at most one timeout), so no event is cut off
+     */
+
+    rd->timeout.handler = ngx_hoop_redis_timeout_handler;
+    rd->timeout.data = rd;
+    rd->timeout.log = cycle->log;
+
+    ngx_hoop_redis_connect(rd);
+
+    return rd;
+}
+
+
+void
+ngx_hoop_redis_stop(ngx_hoop_redis_t *rd)
+{
+    redisAsyncContext  *ac;
+
+    if (rd == NULL) {
+        return;
+    }
+
+    rd->stopping = 1;
+    rd->ready = 0;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    ac = rd->ac;
+
+    if (ac != NULL) {
+        rd->ac = NULL;
+        redisAsyncFree(ac);
+    }
+}
+
+
+ngx_uint_t
+ngx_hoop_redis_ready(ngx_hoop_redis_t *rd)
+{
+    return rd != NULL && rd->ready;
+}
+
+
+ngx_int_t
+ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_hoop_redis_call_t  *call;
+
+    if (!ngx_hoop_redis_ready(rd)) {
+        return NGX_ERROR;
+    }
+
+    call = ngx_alloc(sizeof(ngx_hoop_redis_call_t), rd->log);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->rd = rd;
+    call->cb = cb;
+    call->data = data;
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_reply, call, argc, argv,
+                              argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(call);
+        return NGX_ERROR;
+    }
+
+    rd->pending++;
+    ngx_hoop_redis_arm_timeout(rd);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_redis_connect(ngx_hoop_redis_t *rd)
+{
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    /* an IP address or a socket path: hiredis resolves nothing here */
+
+    ac = rd->port == -1 ? redisAsyncConnectUnix(rd->host)
+                        : redisAsyncConnect(rd->host, rd->port);
+
+    if (ac == NULL) {
+        ngx_hoop_redis_failed(rd, "out of memory");
+        return;
+    }
+
+    if (ac->err) {
+        ngx_hoop_redis_failed(rd, ac->errstr);
+        redisAsyncFree(ac);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_hoop_redis_failed(rd, "no free connection");
+        return;
+    }
+
+    c->data = rd;
+    c->read->handler = ngx_hoop_redis_read_handler;
+    c->write->handler = ngx_hoop_redis_write_handler;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    rd->ac = ac;
+    rd->conn = c;
+    rd->login_failed = 0;
+
+    ac->data = rd;
+    ac->ev.data = rd;
+    ac->ev.addRead = ngx_hoop_redis_add_read;
+    ac->ev.delRead = ngx_hoop_redis_del_read;
+    ac->ev.addWrite = ngx_hoop_redis_add_write;
+    ac->ev.delWrite = ngx_hoop_redis_del_write;
+    ac->ev.cleanup = ngx_hoop_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ac, ngx_hoop_redis_connected);
+    redisAsyncSetDisconnectCallback(ac, ngx_hoop_redis_disconnected);
+
+    /* the connect itself completes when the socket becomes writable */
+
+    ngx_hoop_redis_add_write(rd);
+
+    ngx_add_timer(&rd->timeout, rd->conf->timeout);
+}
+
+
+static void
+ngx_hoop_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_hoop_redis_t  *rd = ac->data;
+
+    u_char        db[NGX_INT_T_LEN];
+    size_t        len[2];
+    const char   *argv[2];
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this returns */
+        rd->ac = NULL;
+        ngx_hoop_redis_failed(rd, ac->errstr);
+        return;
+    }
+
+    /* AUTH and SELECT before anything else may use the connection */
+
+    if (rd->conf->password.len) {
+        argv[0] = "AUTH";
+        len[0] = 4;
+        argv[1] = (char *) rd->conf->password.data;
+        len[1] = rd->conf->password.len;
+
+        redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_login_reply, "AUTH",
+                              2, argv, len);
+        rd->pending++;
+    }
+
+    argv[0] = "SELECT";
+    len[0] = 6;
+    argv[1] = (char *) db;
+    len[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
+
+    redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_login_reply, "SELECT", 2,
+                          argv, len);
+    rd->pending++;
+
+    ngx_hoop_redis_arm_timeout(rd);
+}
+
+
+static void
+ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_hoop_redis_t  *rd = ac->data;
+    redisReply        *reply = r;
+
+    ngx_uint_t  level;
+
+    ngx_hoop_redis_replied(rd);
+
+    if (reply == NULL || rd->login_failed) {
+        return;                 /* the connection is going away */
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rd->login_failed = 1;
+
+
+        /* never the password: only which step and what Redis said */
+
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "hoop redis (%s): %s refused: %s", rd->subsystem,
+                      (char *) privdata, reply->str);
+        redisAsyncDisconnect(ac);
+        return;
+    }
+
+    if (ngx_strcmp((char *) privdata, "SELECT") == 0) {
+        rd->ready = 1;
+        rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+
+        level = rd->down_logged ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+        ngx_log_error(level, rd->log, 0, "hoop redis (%s): connected to %s%s",
+                      rd->subsystem, rd->host,
+                      rd->down_logged ? ", reachable again" : "");
+
+        rd->down_logged = 0;
+    }
+}
+
+
+static void
+ngx_hoop_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_hoop_redis_call_t  *call = privdata;
+
+    ngx_hoop_redis_t  *rd;
+
+    rd = call->rd;
+    ngx_hoop_redis_replied(rd);
+
+    call->cb(rd, r, call->data);
+
+    ngx_free(call);
+}
+
+
+static void
+ngx_hoop_redis_disconnected(const redisAsyncContext *ac, int status)
+{
+    ngx_hoop_redis_t  *rd = ac->data;
+
+    /* hiredis frees the context after this returns */
+
+    rd->ac = NULL;
+    rd->ready = 0;
+
+    ngx_hoop_redis_failed(rd, status == REDIS_OK ? "disconnected"
+                                                 : ac->errstr);
+}
+
+
+/* Logged once per outage; reconnects with a doubling delay. */
+static void
+ngx_hoop_redis_failed(ngx_hoop_redis_t *rd, const char *why)
+{
+    ngx_uint_t  level;
+
+    rd->ready = 0;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    level = (rd->down_logged || rd->stopping) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+
+    ngx_log_error(level, rd->log, 0,
+                  "hoop redis (%s): %s: %s", rd->subsystem, rd->host, why);
+
+    rd->down_logged = 1;
+
+    if (rd->stopping || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(&rd->reconnect, rd->backoff);
+
+    rd->backoff = ngx_min(rd->backoff * 2, NGX_HOOP_REDIS_BACKOFF_MAX);
+}
+
+
+static void
+ngx_hoop_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_hoop_redis_t  *rd = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit || rd->ac != NULL) {
+        return;
+    }
+
+    ngx_hoop_redis_connect(rd);
+}
+
+
+/* A connect or a reply overdue: drop the connection, callbacks get NULL. */
+static void
+ngx_hoop_redis_timeout_handler(ngx_event_t *ev)
+{
+    ngx_hoop_redis_t  *rd = ev->data;
+
+    redisAsyncContext  *ac;
+
+    ac = rd->ac;
+
+    if (ac == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "hoop redis (%s): %s timed out", rd->subsystem, rd->host);
+
+    rd->down_logged = 1;
+    rd->ac = NULL;
+    rd->ready = 0;
+
+    /*
+     * replies still owed come back as NULL; the disconnect callback runs
+     * if the connection had been established, and schedules the
+     * reconnect; a connect that never completed needs it done here
+     */
+
+    redisAsyncFree(ac);
+
+    rd->pending = 0;
+
+    if (!rd->reconnect.timer_set) {
+        ngx_hoop_redis_failed(rd, "timed out");
+    }
+}
+
+
+static void
+ngx_hoop_redis_replied(ngx_hoop_redis_t *rd)
+{
+    if (rd->pending) {
+        rd->pending--;
+    }
+
+    /* while the context is being freed, no timer is wanted any more */
+
+    if (rd->ac && !rd->stopping) {
+        ngx_hoop_redis_arm_timeout(rd);
+    }
+}
+
+
+static void
+ngx_hoop_redis_arm_timeout(ngx_hoop_redis_t *rd)
+{
+    if (rd->pending == 0) {
+        if (rd->timeout.timer_set) {
+            ngx_del_timer(&rd->timeout);
+        }
+
+        return;
+    }
+
+    ngx_add_timer(&rd->timeout, rd->conf->timeout);
+}
+
+
+static void
+ngx_hoop_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c = ev->data;
+    ngx_hoop_redis_t  *rd = c->data;
+
+    if (rd->ac) {
+        redisAsyncHandleRead(rd->ac);
+    }
+}
+
+
+static void
+ngx_hoop_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c = ev->data;
+    ngx_hoop_redis_t  *rd = c->data;
+
+    if (rd->ac) {
+        redisAsyncHandleWrite(rd->ac);
+    }
+}
+
+
+/* hiredis drives the socket: level-triggered, as its own adapters are */
+
+static void
+ngx_hoop_redis_add_read(void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+
+    if (rd->conn && !rd->conn->read->active) {
+        (void) ngx_add_event(rd->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_hoop_redis_del_read(void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+
+    if (rd->conn && rd->conn->read->active) {
+        (void) ngx_del_event(rd->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_hoop_redis_add_write(void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+
+    if (rd->conn && !rd->conn->write->active) {
+        (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_hoop_redis_del_write(void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+
+    if (rd->conn && rd->conn->write->active) {
+        (void) ngx_del_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/* before hiredis closes the socket: forget the nginx side of it */
+static void
+ngx_hoop_redis_cleanup(void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c;
+
+    c = rd->conn;
+
+    if (c == NULL) {
+        return;
+    }
+
+    ngx_hoop_redis_del_read(rd);
+    ngx_hoop_redis_del_write(rd);
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
+    rd->conn = NULL;
+}

@@ -1,0 +1,46 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * Redis on the nginx event loop: a hiredis async context whose socket is
+ * an nginx connection, so no worker ever blocks on Redis.  One per worker
+ * and subsystem, connected at worker start, reconnected with backoff, with
+ * a timeout on every command (hiredis 0.14 has none: an nginx timer ends
+ * a connection whose replies are late, and every pending callback then
+ * gets a NULL reply).
+ */
+
+#ifndef NGX_HOOP_REDIS_H
+#define NGX_HOOP_REDIS_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/hiredis.h>
+
+#include "ngx_hoop_redis_conf.h"
+
+
+typedef struct ngx_hoop_redis_s  ngx_hoop_redis_t;
+
+/* reply is NULL when the command failed: no connection, timeout, error */
+typedef void (*ngx_hoop_redis_reply_pt)(ngx_hoop_redis_t *rd,
+    redisReply *reply, void *data);
+
+
+/* At worker start; allocated in the cycle pool.  Connects at once. */
+ngx_hoop_redis_t *ngx_hoop_redis_start(ngx_cycle_t *cycle,
+    ngx_hoop_redis_conf_t *conf, const char *subsystem);
+
+/* At worker exit: closes the connection; pending callbacks get NULL. */
+void ngx_hoop_redis_stop(ngx_hoop_redis_t *rd);
+
+/* Connected, authenticated and on the right database. */
+ngx_uint_t ngx_hoop_redis_ready(ngx_hoop_redis_t *rd);
+
+/* NGX_OK: cb will be called (maybe with NULL); NGX_ERROR: not sent. */
+ngx_int_t ngx_hoop_redis_command(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+
+#endif /* NGX_HOOP_REDIS_H */

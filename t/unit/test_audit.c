@@ -1,0 +1,65 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The audit chain against values computed independently (openssl dgst),
+ * and the JSON writer events are built with.
+ */
+
+#include "tap.h"
+#include "hoop_audit.h"
+#include "hoop_json.h"
+
+
+int
+main(void)
+{
+    char         out[HOOP_AUDIT_HASH_LEN + 1], buf[256];
+    size_t       n;
+    hoop_json_t  j;
+
+    /* printf '%064d\n{"seq":1}' 0 | openssl dgst -sha256 */
+    is_int(hoop_audit_chain(hoop_audit_genesis, "{\"seq\":1}", 9, NULL, 0,
+                            out), 0, "SHA-256 chain link");
+    ok(strcmp(out, "a453da8151216b5ae0a15c5377bc79da35cc4f629a9e9a3dcab70bf0"
+               "b485609a") == 0, "equal to openssl dgst -sha256");
+
+    /* printf '%064d\n{"seq":1}' 0 | openssl dgst -sha256 -hmac k */
+    {
+        char  keyed[HOOP_AUDIT_HASH_LEN + 1];
+
+        is_int(hoop_audit_chain(hoop_audit_genesis, "{\"seq\":1}", 9,
+                                (const unsigned char *) "k", 1, keyed), 0,
+               "HMAC chain link");
+        ok(strcmp(keyed, "8e69f86b6f12b80f5b62a94a43f384854c5feb6f00b938ab3"
+                   "7e886309e391a6d") == 0, "equal to openssl dgst -hmac");
+    }
+
+    hoop_json_init(&j, buf, sizeof(buf));
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "a", "x\"y\n", 4);
+    hoop_json_int(&j, "n", -42);
+    hoop_json_null(&j, "z");
+    hoop_json_array(&j, "l");
+    hoop_json_int(&j, NULL, 1);
+    hoop_json_string(&j, NULL, "b", 1);
+    hoop_json_end(&j);
+    hoop_json_object(&j, "o");
+    hoop_json_end(&j);
+    hoop_json_end(&j);
+    n = hoop_json_finish(&j);
+    is_mem(buf, n, "{\"a\":\"x\\\"y\\u000a\",\"n\":-42,\"z\":null,"
+           "\"l\":[1,\"b\"],\"o\":{}}", 54, "JSON writer");
+
+    hoop_json_init(&j, buf, 5);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "a", "long", 4);
+    hoop_json_end(&j);
+    is_int(hoop_json_finish(&j), 0, "too small a buffer: 0");
+    is_int(j.len, 12, "and the length needed");
+
+    hoop_json_init(&j, buf, sizeof(buf));
+    hoop_json_object(&j, NULL);
+    is_int(hoop_json_finish(&j), 0, "unbalanced: 0");
+
+    return done_testing();
+}
