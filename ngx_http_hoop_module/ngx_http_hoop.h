@@ -12,6 +12,7 @@
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis.h"
 #include "ngx_hoop_redis_conf.h"
+#include "ngx_hoop_spool.h"
 
 
 typedef struct {
@@ -21,10 +22,15 @@ typedef struct {
     ngx_uint_t               audit_maxlen;
     ngx_str_t                audit_key;     /* hoop_audit_key_file */
     ngx_uint_t               audit_fail_closed;
+    ngx_hoop_spool_conf_t   *audit_spool;   /* hoop_audit_spool */
     ngx_uint_t               auth_used;     /* unsigned:1 */
     ngx_uint_t               audit_used;    /* unsigned:1 */
 
     ngx_hoop_redis_t        *redis_conn;    /* this worker's */
+    ngx_hoop_spool_t        *spool;
+    ngx_event_t              drain_event;
+    ngx_uint_t               draining;      /* unsigned:1 */
+    ngx_uint_t               drain_ticks;
 } ngx_http_hoop_main_conf_t;
 
 
@@ -43,6 +49,7 @@ typedef struct {
     ngx_hoop_oidc_wait_t     wait;
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
+    unsigned                 audit_unavailable:1;   /* said at access */
 } ngx_http_hoop_ctx_t;
 
 
@@ -56,9 +63,12 @@ ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
 /* ngx_http_hoop_auth.c */
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
 ngx_http_hoop_ctx_t *ngx_http_hoop_get_ctx(ngx_http_request_t *r);
+ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
 
 /* ngx_http_hoop_audit.c */
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_hoop_audit_init_process(ngx_http_hoop_main_conf_t *hmcf,
+    ngx_cycle_t *cycle);
 
 /* ngx_http_hoop_variables.c */
 ngx_int_t ngx_http_hoop_add_variables(ngx_conf_t *cf);

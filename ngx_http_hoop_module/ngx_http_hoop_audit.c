@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "hoop_audit.h"
@@ -21,6 +22,9 @@
 
 
 #define NGX_HTTP_HOOP_AUDIT_EVENT_MAX  8192
+#define NGX_HTTP_HOOP_AUDIT_DRAIN_EVERY  200         /* ms */
+#define NGX_HTTP_HOOP_AUDIT_DRAIN_BATCH  (256 * 1024)
+#define NGX_HTTP_HOOP_AUDIT_ADOPT_EVERY  25          /* drain ticks */
 
 
 /* Per client connection: the session its events chain in. */
@@ -31,12 +35,25 @@ typedef struct {
 } ngx_http_hoop_audit_session_t;
 
 
-/* What the XADD callback needs: nothing of the request survives it. */
+/*
+ * What the XADD callback needs: nothing of the request survives it, so
+ * the spool record is kept here, to be spooled if Redis does not take it.
+ */
 typedef struct {
-    char                  session[33];
-    ngx_uint_t            seq;
-    ngx_log_t            *log;
+    ngx_http_hoop_main_conf_t  *hmcf;
+    size_t                      len;
+    u_char                      record[1];
 } ngx_http_hoop_audit_pending_t;
+
+
+/* One delivery of spooled records. */
+typedef struct {
+    ngx_http_hoop_main_conf_t  *hmcf;
+    size_t                      len;          /* bytes of the batch */
+    ngx_uint_t                  sent;
+    ngx_uint_t                  replied;
+    ngx_uint_t                  failed;
+} ngx_http_hoop_audit_batch_t;
 
 
 static ngx_int_t ngx_http_hoop_audit_access(ngx_http_request_t *r);
@@ -46,6 +63,15 @@ static ngx_http_hoop_audit_session_t *ngx_http_hoop_audit_session(
 static size_t ngx_http_hoop_audit_event(ngx_http_request_t *r,
     ngx_http_hoop_audit_session_t *sess, char *buf, size_t cap);
 static void ngx_http_hoop_audit_stored(ngx_hoop_redis_t *rd,
+    redisReply *reply, void *data);
+static ngx_int_t ngx_http_hoop_audit_xadd(ngx_http_hoop_main_conf_t *hmcf,
+    ngx_str_t *fields, ngx_hoop_redis_reply_pt cb, void *data);
+static void ngx_http_hoop_audit_spool(ngx_http_hoop_main_conf_t *hmcf,
+    u_char *rec, size_t len, ngx_log_t *log);
+static void ngx_http_hoop_audit_drain(ngx_event_t *ev);
+static ngx_int_t ngx_http_hoop_audit_drain_record(
+    ngx_http_hoop_audit_batch_t *batch, u_char *rec, size_t len);
+static void ngx_http_hoop_audit_drained(ngx_hoop_redis_t *rd,
     redisReply *reply, void *data);
 static void ngx_http_hoop_audit_session_cleanup(void *data);
 static void ngx_http_hoop_audit_arg(const char **argv, size_t *argvlen,
@@ -71,6 +97,7 @@ ngx_http_hoop_audit_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_hoop_audit_access(ngx_http_request_t *r)
 {
+    ngx_http_hoop_ctx_t        *ctx;
     ngx_http_hoop_loc_conf_t   *hlcf;
     ngx_http_hoop_main_conf_t  *hmcf;
 
@@ -82,20 +109,32 @@ ngx_http_hoop_audit_access(ngx_http_request_t *r)
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
 
-    if (ngx_hoop_redis_ready(hmcf->redis_conn)) {
+    if (ngx_hoop_redis_ready(hmcf->redis_conn)
+        || ngx_hoop_spool_writable(hmcf->spool))
+    {
         return NGX_DECLINED;
     }
 
+    /* said here, once: the log phase does not try to store this event */
+
+    ctx = ngx_http_hoop_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->audit_unavailable = 1;
+
     if (!hmcf->audit_fail_closed) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "hoop_audit: Redis unavailable, request served"
-                      " without its audit event (hoop_audit_fail open)");
+                      "hoop_audit: neither Redis nor the spool can take"
+                      " events, request served without its audit event"
+                      " (hoop_audit_fail open)");
         return NGX_DECLINED;
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "hoop_audit: Redis unavailable, request refused"
-                  " (hoop_audit_fail closed)");
+                  "hoop_audit: neither Redis nor the spool can take"
+                  " events, request refused (hoop_audit_fail closed)");
 
     return NGX_HTTP_SERVICE_UNAVAILABLE;
 }
@@ -104,11 +143,13 @@ ngx_http_hoop_audit_access(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_hoop_audit_log(ngx_http_request_t *r)
 {
-    char                           *event, hash[HOOP_AUDIT_HASH_LEN + 1];
-    u_char                          seq[NGX_INT_T_LEN], maxlen[NGX_INT_T_LEN];
-    int                             n;
-    size_t                          len, argvlen[16];
-    const char                     *argv[16];
+    char                           *event, hash[HOOP_AUDIT_HASH_LEN + 1],
+                                    prev[HOOP_AUDIT_HASH_LEN + 1];
+    u_char                         *rec, seq[NGX_INT_T_LEN];
+    size_t                          len, rec_len, cap;
+    ngx_str_t                       fields[5];
+    hoop_json_t                     j;
+    ngx_http_hoop_ctx_t            *ctx;
     ngx_http_hoop_loc_conf_t       *hlcf;
     ngx_http_hoop_main_conf_t      *hmcf;
     ngx_http_hoop_audit_pending_t  *pending;
@@ -121,6 +162,11 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx != NULL && ctx->audit_unavailable) {
+        return NGX_OK;
+    }
 
     sess = ngx_http_hoop_audit_session(r);
     if (sess == NULL) {
@@ -128,11 +174,7 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
     }
 
     event = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_AUDIT_EVENT_MAX);
-    pending = ngx_alloc(sizeof(ngx_http_hoop_audit_pending_t),
-                        r->connection->log);
-
-    if (event == NULL || pending == NULL) {
-        ngx_free(pending);
+    if (event == NULL) {
         return NGX_ERROR;
     }
 
@@ -150,15 +192,76 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "hoop_audit: event %s/%ui could not be built",
                       sess->id, sess->seq);
-        ngx_free(pending);
         return NGX_ERROR;
     }
 
-    ngx_memcpy(pending->session, sess->id, sizeof(sess->id));
-    pending->seq = sess->seq;
-    pending->log = ngx_cycle->log;
+    /* the five fields, as a stream entry and as a spool record */
 
-    /* XADD stream MAXLEN ~ n * session S seq N event E prev P hash H */
+    fields[0].data = (u_char *) sess->id;
+    fields[0].len = 32;
+    fields[1].data = seq;
+    fields[1].len = ngx_sprintf(seq, "%ui", sess->seq) - seq;
+    fields[2].data = (u_char *) event;
+    fields[2].len = len;
+    ngx_memcpy(prev, sess->prev, sizeof(prev));
+    ngx_memcpy(sess->prev, hash, sizeof(hash));
+
+    fields[3].data = (u_char *) prev;
+    fields[3].len = HOOP_AUDIT_HASH_LEN;
+    fields[4].data = (u_char *) hash;
+    fields[4].len = HOOP_AUDIT_HASH_LEN;
+
+    cap = 6 * len + 512;
+
+    pending = ngx_alloc(sizeof(ngx_http_hoop_audit_pending_t) + cap,
+                        r->connection->log);
+    if (pending == NULL) {
+        return NGX_ERROR;
+    }
+
+    rec = pending->record;
+
+    hoop_json_init(&j, (char *) rec, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "session", sess->id, 32);
+    hoop_json_int(&j, "seq", (long long) sess->seq);
+    hoop_json_string(&j, "event", event, len);
+    hoop_json_string(&j, "prev", prev, HOOP_AUDIT_HASH_LEN);
+    hoop_json_string(&j, "hash", hash, HOOP_AUDIT_HASH_LEN);
+    hoop_json_end(&j);
+    rec_len = hoop_json_finish(&j);
+
+    pending->hmcf = hmcf;
+    pending->len = rec_len;
+
+    /* once events are spooled, the next ones queue behind them: in order */
+
+    if (ngx_hoop_spool_pending(hmcf->spool)
+        || ngx_http_hoop_audit_xadd(hmcf, fields, ngx_http_hoop_audit_stored,
+                                    pending)
+           != NGX_OK)
+    {
+        ngx_http_hoop_audit_spool(hmcf, rec, rec_len, r->connection->log);
+        ngx_free(pending);
+    }
+
+    return NGX_OK;
+}
+
+
+/* XADD stream MAXLEN ~ n * session S seq N event E prev P hash H */
+static ngx_int_t
+ngx_http_hoop_audit_xadd(ngx_http_hoop_main_conf_t *hmcf, ngx_str_t *fields,
+    ngx_hoop_redis_reply_pt cb, void *data)
+{
+    int          n;
+    u_char       maxlen[NGX_INT_T_LEN];
+    size_t       argvlen[16];
+    ngx_uint_t   i;
+    const char  *argv[16];
+
+    static const char  *names[5] = { "session", "seq", "event", "prev",
+                                     "hash" };
 
     n = 0;
     ngx_http_hoop_audit_arg(argv, argvlen, &n, "XADD", 4);
@@ -171,32 +274,16 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
                             ngx_sprintf(maxlen, "%ui", hmcf->audit_maxlen)
                             - maxlen);
     ngx_http_hoop_audit_arg(argv, argvlen, &n, "*", 1);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, "session", 7);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, sess->id, 32);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, "seq", 3);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, (char *) seq,
-                            ngx_sprintf(seq, "%ui", sess->seq) - seq);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, "event", 5);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, event, len);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, "prev", 4);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, sess->prev,
-                            HOOP_AUDIT_HASH_LEN);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, "hash", 4);
-    ngx_http_hoop_audit_arg(argv, argvlen, &n, hash, HOOP_AUDIT_HASH_LEN);
 
-    if (ngx_hoop_redis_command(hmcf->redis_conn, ngx_http_hoop_audit_stored,
-                               pending, n, argv, argvlen)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hoop_audit: event %s/%ui not stored: Redis"
-                      " unavailable", sess->id, sess->seq);
-        ngx_free(pending);
+    for (i = 0; i < 5; i++) {
+        ngx_http_hoop_audit_arg(argv, argvlen, &n, names[i],
+                                ngx_strlen(names[i]));
+        ngx_http_hoop_audit_arg(argv, argvlen, &n, (char *) fields[i].data,
+                                fields[i].len);
     }
 
-    ngx_memcpy(sess->prev, hash, sizeof(hash));
-
-    return NGX_OK;
+    return ngx_hoop_redis_command(hmcf->redis_conn, cb, data, n, argv,
+                                  argvlen);
 }
 
 
@@ -207,13 +294,221 @@ ngx_http_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
     ngx_http_hoop_audit_pending_t  *pending = data;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, pending->log, 0,
-                      "hoop_audit: event %s/%ui not stored: %s",
-                      pending->session, pending->seq,
-                      reply ? reply->str : "no reply from Redis");
+        ngx_http_hoop_audit_spool(pending->hmcf, pending->record,
+                                  pending->len, ngx_cycle->log);
     }
 
     ngx_free(pending);
+}
+
+
+static void
+ngx_http_hoop_audit_spool(ngx_http_hoop_main_conf_t *hmcf, u_char *rec,
+    size_t len, ngx_log_t *log)
+{
+    if (ngx_hoop_spool_append(hmcf->spool, rec, len) == NGX_OK) {
+        return;
+    }
+
+    /* the one case the contract cannot cover: say it, loudly, once each */
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "hoop_audit: event LOST, neither Redis nor the spool took"
+                  " it: %*s", ngx_min(len, 120), rec);
+}
+
+
+ngx_int_t
+ngx_http_hoop_audit_init_process(ngx_http_hoop_main_conf_t *hmcf,
+    ngx_cycle_t *cycle)
+{
+    hmcf->redis_conn = ngx_hoop_redis_start(cycle, hmcf->redis, "http");
+    if (hmcf->redis_conn == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->audit_spool == NULL) {
+        return NGX_OK;
+    }
+
+    hmcf->spool = ngx_hoop_spool_open(cycle, hmcf->audit_spool);
+    if (hmcf->spool == NULL) {
+        return NGX_ERROR;
+    }
+
+    hmcf->drain_event.handler = ngx_http_hoop_audit_drain;
+    hmcf->drain_event.data = hmcf;
+    hmcf->drain_event.log = cycle->log;
+    hmcf->drain_event.cancelable = 1;
+
+    ngx_add_timer(&hmcf->drain_event, NGX_HTTP_HOOP_AUDIT_DRAIN_EVERY);
+
+    return NGX_OK;
+}
+
+
+/* While Redis is up and the spool holds events: deliver them, in order. */
+static void
+ngx_http_hoop_audit_drain(ngx_event_t *ev)
+{
+    u_char                       *buf, *p, *nl, *end;
+    ssize_t                       n;
+    ngx_http_hoop_main_conf_t    *hmcf = ev->data;
+    ngx_http_hoop_audit_batch_t  *batch;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_HOOP_AUDIT_DRAIN_EVERY);
+
+    if (++hmcf->drain_ticks % NGX_HTTP_HOOP_AUDIT_ADOPT_EVERY == 0) {
+        ngx_hoop_spool_adopt(hmcf->spool);
+    }
+
+    if (hmcf->draining || !ngx_hoop_spool_pending(hmcf->spool)
+        || !ngx_hoop_redis_ready(hmcf->redis_conn))
+    {
+        return;
+    }
+
+    buf = ngx_alloc(NGX_HTTP_HOOP_AUDIT_DRAIN_BATCH, ev->log);
+    batch = ngx_calloc(sizeof(ngx_http_hoop_audit_batch_t), ev->log);
+
+    if (buf == NULL || batch == NULL) {
+        ngx_free(buf);
+        ngx_free(batch);
+        return;
+    }
+
+    n = ngx_hoop_spool_read(hmcf->spool, buf,
+                            NGX_HTTP_HOOP_AUDIT_DRAIN_BATCH);
+
+    batch->hmcf = hmcf;
+    batch->len = n > 0 ? n : 0;
+
+    end = buf + batch->len;
+
+    for (p = buf; p < end; p = nl + 1) {
+        nl = ngx_strlchr(p, end, '\n');
+
+        if (ngx_http_hoop_audit_drain_record(batch, p, nl - p) != NGX_OK) {
+            break;
+        }
+    }
+
+    ngx_free(buf);
+
+    if (batch->sent == 0) {
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                          "hoop_audit: the spool cannot be read");
+        }
+
+        ngx_free(batch);
+        return;
+    }
+
+    if (batch->failed) {
+        /* what went out is answered later; nothing is marked delivered */
+        batch->len = 0;
+    }
+
+    hmcf->draining = 1;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_audit_drain_record(ngx_http_hoop_audit_batch_t *batch,
+    u_char *rec, size_t len)
+{
+    u_char        seq[NGX_INT_T_LEN];
+    json_t       *root, *v;
+    ngx_int_t     rc;
+    ngx_str_t     fields[5];
+    ngx_uint_t    i;
+    json_error_t  err;
+
+    static const char  *names[5] = { "session", "seq", "event", "prev",
+                                     "hash" };
+
+    root = json_loadb((char *) rec, len, 0, &err);
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        batch->failed = 1;
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hoop_audit: unreadable record in the spool");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 5; i++) {
+        v = json_object_get(root, names[i]);
+
+        if (i == 1 && json_is_integer(v)) {
+            fields[i].data = seq;
+            fields[i].len = ngx_sprintf(seq, "%L",
+                                        (int64_t) json_integer_value(v))
+                            - seq;
+            continue;
+        }
+
+        if (!json_is_string(v)) {
+            json_decref(root);
+            batch->failed = 1;
+            return NGX_ERROR;
+        }
+
+        fields[i].data = (u_char *) json_string_value(v);
+        fields[i].len = json_string_length(v);
+    }
+
+    rc = ngx_http_hoop_audit_xadd(batch->hmcf, fields,
+                                  ngx_http_hoop_audit_drained, batch);
+
+    json_decref(root);
+
+    if (rc != NGX_OK) {
+        batch->failed = 1;
+        return NGX_ERROR;
+    }
+
+    batch->sent++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_http_hoop_audit_batch_t  *batch = data;
+
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        batch->failed = 1;
+    }
+
+    if (++batch->replied < batch->sent) {
+        return;
+    }
+
+    hmcf = batch->hmcf;
+    hmcf->draining = 0;
+
+    /*
+     * all or nothing: a batch is marked delivered only if every entry was
+     * stored; a retried batch may store some twice, which the verifier
+     * recognises as the same event (same session, seq and hash)
+     */
+
+    if (!batch->failed && batch->len) {
+        ngx_hoop_spool_delivered(hmcf->spool, batch->len);
+    }
+
+    ngx_free(batch);
 }
 
 

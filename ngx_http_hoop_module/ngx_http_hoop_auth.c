@@ -19,7 +19,6 @@ static ngx_int_t ngx_http_hoop_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_auth_wait(ngx_http_request_t *r,
     ngx_str_t *token, const char *scheme, ngx_hoop_oidc_wait_t *wait);
 static void ngx_http_hoop_auth_resume(ngx_http_request_t *r);
-static ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_auth_token(ngx_http_request_t *r,
     ngx_str_t *token, const char **scheme);
 static ngx_int_t ngx_http_hoop_auth_challenge(ngx_http_request_t *r,
@@ -484,7 +483,7 @@ blank:
 
 /* The request's context, created on first need; see get_ctx() for why a
  * pool cleanup owns it. */
-static ngx_http_hoop_ctx_t *
+ngx_http_hoop_ctx_t *
 ngx_http_hoop_ctx_create(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t   *cln;

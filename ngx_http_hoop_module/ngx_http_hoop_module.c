@@ -29,6 +29,8 @@ static char *ngx_http_hoop_audit_key_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_hoop_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hoop_exit_process(ngx_cycle_t *cycle);
 
@@ -71,6 +73,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
     { ngx_string("hoop_audit_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_hoop_audit_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_audit_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_hoop_audit_spool,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -395,6 +404,70 @@ ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
 }
 
 
+/* hoop_audit_spool dir [max_size=size] */
+static char *
+ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hoop_main_conf_t  *hmcf = conf;
+
+    ngx_str_t              *value, size;
+    ngx_file_info_t         fi;
+    ngx_hoop_spool_conf_t  *sc;
+
+    if (hmcf->audit_spool != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_hoop_spool_conf_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->dir = value[1];
+    sc->max_size = 1024 * 1024 * 1024;
+
+    if (ngx_conf_full_name(cf->cycle, &sc->dir, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(sc->dir.data, &fi) == NGX_FILE_ERROR
+        || !ngx_is_dir(&fi))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" of the \"%V\" directive is not a"
+                           " directory", &sc->dir, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "max_size=", 9) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in the \"%V\""
+                               " directive", &value[2], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        size.data = value[2].data + 9;
+        size.len = value[2].len - 9;
+        sc->max_size = ngx_parse_offset(&size);
+
+        if (sc->max_size == NGX_ERROR || sc->max_size < 65536) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in the \"%V\""
+                               " directive: at least 64k", &value[2],
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    hmcf->audit_spool = sc;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_hoop_init_process(ngx_cycle_t *cycle)
 {
@@ -408,11 +481,10 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
         return NGX_OK;          /* no http{} block */
     }
 
-    if (hmcf->audit_used) {
-        hmcf->redis_conn = ngx_hoop_redis_start(cycle, hmcf->redis, "http");
-        if (hmcf->redis_conn == NULL) {
-            return NGX_ERROR;
-        }
+    if (hmcf->audit_used
+        && ngx_http_hoop_audit_init_process(hmcf, cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_hoop_oidc_init_process(&hmcf->oidc, cycle);

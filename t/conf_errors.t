@@ -40,6 +40,7 @@ $oidc
     hoop_audit_stream audit:gw1 maxlen=50000;
     hoop_audit_key_file $d/redis.pass;
     hoop_audit_fail open;
+    hoop_audit_spool $d max_size=10m;
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_auth on;
@@ -113,6 +114,10 @@ my @cases = (
         qr/"hoop_oidc_leeway" directive invalid value/],
     [http => 'hoop_audit_stream s maxlen=10;',
         qr/invalid parameter "maxlen=10": maxlen is at least 1000/],
+    [http => "hoop_audit_spool $d/nowhere;",
+        qr/"\Q$d\E\/nowhere" of the "hoop_audit_spool" directive is not a directory \(2: No such file or directory\)/],
+    [http => "hoop_audit_spool $d max_size=1k;",
+        qr/invalid parameter "max_size=1k" in the "hoop_audit_spool" directive: at least 64k/],
     [http => 'hoop_audit_fail sometimes;',
         qr/invalid value "sometimes" in the "hoop_audit_fail" directive, it must be "closed" or "open"/],
     [http => "hoop_audit_key_file $d/missing.key;",

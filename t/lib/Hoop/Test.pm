@@ -111,6 +111,7 @@ sub spawn {
 # Waits for a child to exit; returns its status, or undef on timeout.
 sub reap {
     my ($pid, $timeout) = @_;
+    local $?;    # the child's status is returned, not left in $?
     my $status;
     eval {
         wait_until(sub {

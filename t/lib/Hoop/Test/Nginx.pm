@@ -151,6 +151,7 @@ sub stop {
 
 sub DESTROY {
     my ($self) = @_;
+    local $?;    # reaping must not become the test's exit status
     if ($self->{pid}) {
         kill 'TERM', $self->{pid};
         reap($self->{pid}, 10);

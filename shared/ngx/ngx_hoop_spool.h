@@ -1,0 +1,62 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The audit spool: where events go while Redis cannot take them, so that
+ * none is lost.  One append-only file per worker (<dir>/audit-<pid>.spool,
+ * locked with flock() while the worker lives), one record per line.  A
+ * worker adopts the files of workers that are gone (after a reload, a
+ * restart, a crash) by appending them to its own, then delivers its file
+ * in order when Redis is back and truncates it.
+ */
+
+#ifndef NGX_HOOP_SPOOL_H
+#define NGX_HOOP_SPOOL_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+typedef struct {
+    ngx_str_t          dir;
+    off_t              max_size;
+} ngx_hoop_spool_conf_t;
+
+
+typedef struct {
+    ngx_hoop_spool_conf_t  *conf;
+    ngx_fd_t                fd;
+    u_char                 *path;
+    off_t                   size;         /* bytes in the file */
+    off_t                   delivered;    /* of which already delivered */
+    ngx_log_t              *log;
+    unsigned                full_logged:1;
+} ngx_hoop_spool_t;
+
+
+/* At worker start: opens and locks this worker's file, adopts orphans. */
+ngx_hoop_spool_t *ngx_hoop_spool_open(ngx_cycle_t *cycle,
+    ngx_hoop_spool_conf_t *conf);
+
+/* Takes over the files of workers that are gone (also done at open). */
+void ngx_hoop_spool_adopt(ngx_hoop_spool_t *sp);
+
+/* Appends one record (a newline is added).  NGX_ERROR: full or failed. */
+ngx_int_t ngx_hoop_spool_append(ngx_hoop_spool_t *sp, u_char *rec,
+    size_t len);
+
+/* Records not yet delivered? */
+ngx_uint_t ngx_hoop_spool_pending(ngx_hoop_spool_t *sp);
+
+/* May it take another record? */
+ngx_uint_t ngx_hoop_spool_writable(ngx_hoop_spool_t *sp);
+
+/*
+ * Reads undelivered bytes (whole records only) into buf; returns their
+ * length, 0 when none, -1 on error.
+ */
+ssize_t ngx_hoop_spool_read(ngx_hoop_spool_t *sp, u_char *buf, size_t cap);
+
+/* The first len bytes read are delivered; the file empties when done. */
+void ngx_hoop_spool_delivered(ngx_hoop_spool_t *sp, size_t len);
+
+#endif /* NGX_HOOP_SPOOL_H */
