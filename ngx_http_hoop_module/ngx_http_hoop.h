@@ -38,6 +38,8 @@ typedef struct {
     ngx_flag_t               auth;          /* hoop_auth */
     ngx_str_t                realm;         /* hoop_auth_realm */
     ngx_flag_t               audit;         /* hoop_audit */
+    ngx_array_t             *rules;         /* hoop_rule, of hoop_rule_t */
+    ngx_uint_t               default_action;    /* hoop_default */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -46,6 +48,7 @@ typedef struct {
     hoop_identity_t          identity;
     ngx_str_t                token;         /* while keys are fetched */
     const char              *scheme;
+    const char              *rule;          /* the rule that decided */
     ngx_hoop_oidc_wait_t     wait;
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
@@ -69,6 +72,10 @@ ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_hoop_audit_init_process(ngx_http_hoop_main_conf_t *hmcf,
     ngx_cycle_t *cycle);
+
+/* ngx_http_hoop_rules.c */
+ngx_int_t ngx_http_hoop_rules_init(ngx_conf_t *cf);
+char *ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_hoop_variables.c */
 ngx_int_t ngx_http_hoop_add_variables(ngx_conf_t *cf);

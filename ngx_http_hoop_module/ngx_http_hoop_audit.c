@@ -585,7 +585,13 @@ ngx_http_hoop_audit_event(ngx_http_request_t *r,
                      || status == NGX_HTTP_FORBIDDEN ? "deny" : "allow",
                      status == NGX_HTTP_UNAUTHORIZED
                      || status == NGX_HTTP_FORBIDDEN ? 4 : 5);
-    hoop_json_null(&j, "rule");
+    if (ctx != NULL && ctx->rule != NULL) {
+        hoop_json_string(&j, "rule", ctx->rule, ngx_strlen(ctx->rule));
+
+    } else {
+        hoop_json_null(&j, "rule");
+    }
+
     hoop_json_end(&j);
 
     hoop_json_end(&j);

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hoop_rule.h"
 #include "ngx_hoop_sanitizer.h"
 #include "ngx_hoop_secret.h"
 #include "ngx_http_hoop.h"
@@ -30,6 +31,8 @@ static char *ngx_http_hoop_audit_key_file(ngx_conf_t *cf,
 static char *ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hoop_default(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_hoop_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hoop_exit_process(ngx_cycle_t *cycle);
@@ -88,6 +91,20 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_hoop_audit_fail,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_rule"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_hoop_rule,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_default"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hoop_default,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -178,7 +195,14 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
         hmcf->audit_fail_closed = 1;
     }
 
-    if (ngx_http_hoop_auth_init(cf) != NGX_OK) {
+    /*
+     * access handlers run in the reverse order of registration: audit's
+     * check first, then hoop_auth, then the rules, which need identity
+     */
+
+    if (ngx_http_hoop_rules_init(cf) != NGX_OK
+        || ngx_http_hoop_auth_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -230,6 +254,8 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
 
     hlcf->auth = NGX_CONF_UNSET;
     hlcf->audit = NGX_CONF_UNSET;
+    hlcf->rules = NGX_CONF_UNSET_PTR;
+    hlcf->default_action = NGX_CONF_UNSET_UINT;
 
     return hlcf;
 }
@@ -245,6 +271,12 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->auth, prev->auth, 0);
     ngx_conf_merge_value(conf->audit, prev->audit, 0);
+
+    /* a location with rules of its own replaces the inherited list */
+
+    ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
+    ngx_conf_merge_uint_value(conf->default_action, prev->default_action,
+                              NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
 
     /* the realm is written inside a quoted-string of WWW-Authenticate */
@@ -404,6 +436,37 @@ ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
 }
 
 
+static char *
+ngx_http_hoop_default(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hoop_loc_conf_t  *hlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hlcf->default_action != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "allow") == 0) {
+        hlcf->default_action = HOOP_RULE_ALLOW;
+
+    } else if (ngx_strcmp(value[1].data, "deny") == 0) {
+        hlcf->default_action = HOOP_RULE_DENY;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in the \"%V\" directive,"
+                           " it must be \"allow\" or \"deny\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* hoop_audit_spool dir [max_size=size] */
 static char *
 ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -474,6 +537,14 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
     ngx_http_hoop_main_conf_t  *hmcf;
 
     ngx_hoop_sanitizer_init_process(cycle);
+
+    /* the cache manager and loader serve no requests: nothing to start */
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hoop_module);
 

@@ -24,6 +24,7 @@ static ngx_int_t ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s,
     ngx_str_t *token);
 static void ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev);
+static void ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev);
 
 
 /*
@@ -172,7 +173,8 @@ ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s, ngx_str_t *token)
 static void
 ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
 {
-    u_char                           msg[128];
+    u_char                           msg[128], *tail;
+    size_t                           n;
     ngx_int_t                        rc;
     ngx_buf_t                       *b;
     ngx_connection_t                *c;
@@ -190,9 +192,17 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
 
     if (rc == NGX_AGAIN) {
 
-        /* the token names a key being fetched: look again shortly */
+        /*
+         * the token names a key being fetched: look again shortly; the
+         * client, meanwhile, is only watched for leaving (what it may
+         * send is read after the verdict)
+         */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                       "hoop pg: login waits for signing keys");
 
         c->log->action = "waiting for the identity provider's keys";
+        c->read->handler = ngx_stream_hoop_pg_auth_parked;
 
         ctx->wait_event.handler = ngx_stream_hoop_pg_auth_waited;
         ctx->wait_event.data = s;
@@ -201,10 +211,19 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
         return;
     }
 
-    /* the token is no longer needed: wipe it from the forwarding buffer */
+    /*
+     * the token is no longer needed: wipe it from the forwarding buffer;
+     * what the client sent after it (pipelined) moves up behind the
+     * startup packet
+     */
 
-    ngx_explicit_memzero(b->pos + ctx->startup_len, ctx->password_len);
-    b->last = b->pos + ctx->startup_len;
+    tail = b->pos + ctx->startup_len + ctx->password_len;
+    n = b->last - tail;
+
+    ngx_memmove(b->pos + ctx->startup_len, tail, n);
+    b->last = b->pos + ctx->startup_len + n;
+    ngx_explicit_memzero(b->last, ctx->password_len);
+    ngx_str_null(&ctx->token);
 
     if (rc == NGX_ERROR) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_INTERNAL_SERVER_ERROR, "XX000",
@@ -248,6 +267,43 @@ ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev)
     ngx_stream_session_t  *s = ev->data;
 
     s->connection->log->action = "authenticating the Postgres client";
+    s->connection->read->handler = ngx_stream_hoop_pg_auth_handler;
 
     ngx_stream_hoop_pg_auth_verify(s);
+}
+
+
+/* While keys are fetched: the login timeout, or a client that leaves. */
+static void
+ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev)
+{
+    u_char                     byte;
+    ssize_t                    n;
+    ngx_connection_t          *c;
+    ngx_stream_session_t      *s;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    c = ev->data;
+    s = c->data;
+
+    if (ev->timedout) {
+        ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+        if (ctx->wait_event.timer_set) {
+            ngx_del_timer(&ctx->wait_event);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "hoop pg: signing keys not available in time");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "08P01",
+                                 "hoop: the access token could not be"
+                                 " checked in time", NULL);
+        return;
+    }
+
+    n = recv(c->fd, &byte, 1, MSG_PEEK);
+
+    if (n == 0 || (n == -1 && ngx_socket_errno != NGX_EAGAIN)) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+    }
 }

@@ -46,7 +46,12 @@ $oidc
         hoop_auth on;
         hoop_auth_realm agents;
         location /health { hoop_auth off; }
-        location /api/ { hoop_audit on; }
+        location /api/ {
+            hoop_audit on;
+            hoop_rule deny name=x method=DELETE groups=dev "reason=ask first";
+            hoop_rule allow sub=a* client=ci-* path=/api/* header=X-Ok;
+            hoop_default deny;
+        }
     }
 }
 stream {
@@ -112,6 +117,16 @@ my @cases = (
         qr/"hoop_auth_realm" "a"b" may not contain quotes, backslashes or control characters/],
     [http => 'hoop_oidc_leeway soon;',
         qr/"hoop_oidc_leeway" directive invalid value/],
+    [http => 'hoop_rule permit groups=a;',
+        qr/invalid action "permit" in the "hoop_rule" directive, it must be "allow" or "deny"/],
+    [http => 'hoop_rule review groups=a;',
+        qr/"review" rules hold requests for approval, which this build does not do yet/],
+    [http => 'hoop_rule deny colour=blue;',
+        qr/unknown condition "colour" in the "hoop_rule" directive: groups, sub, client, method, path and header are/],
+    [http => 'hoop_rule deny groups;',
+        qr/invalid condition "groups" in the "hoop_rule" directive, expected key=value/],
+    [http => 'hoop_default maybe;',
+        qr/invalid value "maybe" in the "hoop_default" directive, it must be "allow" or "deny"/],
     [http => 'hoop_audit_stream s maxlen=10;',
         qr/invalid parameter "maxlen=10": maxlen is at least 1000/],
     [http => "hoop_audit_spool $d/nowhere;",

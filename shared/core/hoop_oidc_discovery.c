@@ -22,6 +22,22 @@ hoop_oidc_discovery_fail(char *err, size_t errlen, const char *reason)
 }
 
 
+/* bytes that would end or split the request line it is sent in */
+static int
+hoop_oidc_discovery_unsafe(const char *s, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 int
 hoop_oidc_discovery_parse(const char *json, size_t len, const char *issuer,
     char *jwks_uri, size_t cap, char *err, size_t errlen)
@@ -69,7 +85,7 @@ hoop_oidc_discovery_parse(const char *json, size_t len, const char *issuer,
 
     n = json_string_length(uri);
 
-    if (n + 1 > cap || memchr(s, ' ', n) != NULL) {
+    if (n + 1 > cap || hoop_oidc_discovery_unsafe(s, n)) {
         json_decref(root);
         return hoop_oidc_discovery_fail(err, errlen, "jwks_uri not usable");
     }

@@ -91,3 +91,20 @@ failed:
 
     return NGX_CONF_ERROR;
 }
+
+
+char *
+ngx_hoop_pstrz(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *z;
+
+    z = ngx_pnalloc(pool, s->len + 1);
+    if (z == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(z, s->data, s->len);
+    z[s->len] = '\0';
+
+    return (char *) z;
+}

@@ -18,4 +18,7 @@
 char *ngx_hoop_conf_file_read(ngx_conf_t *cf, ngx_str_t *path, size_t max,
     ngx_uint_t warn_readable, ngx_str_t *directive, ngx_str_t *content);
 
+/* A NUL-terminated copy of s in pool (OpenSSL and jansson want C strings). */
+char *ngx_hoop_pstrz(ngx_pool_t *pool, ngx_str_t *s);
+
 #endif /* NGX_HOOP_CONF_FILE_H */

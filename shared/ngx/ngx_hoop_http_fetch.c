@@ -7,6 +7,7 @@
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
 
+#include "ngx_hoop_conf_file.h"
 #include "ngx_hoop_http_fetch.h"
 
 
@@ -34,7 +35,7 @@ static void ngx_hoop_http_fetch_response(ngx_hoop_http_fetch_t *f);
 static void ngx_hoop_http_fetch_finish(ngx_hoop_http_fetch_t *f, ngx_int_t rc,
     ngx_uint_t status, ngx_str_t *body, const char *reason);
 static void ngx_hoop_http_fetch_dummy(ngx_event_t *ev);
-static u_char *ngx_hoop_http_fetch_strz(ngx_pool_t *pool, ngx_str_t *s);
+static void ngx_hoop_http_fetch_waiting(ngx_event_t *ev);
 
 
 char *
@@ -108,6 +109,7 @@ ngx_hoop_http_fetch(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
     ngx_msec_t timeout, size_t max_size, ngx_log_t *log,
     ngx_hoop_http_fetch_done_pt done, void *data)
 {
+    char                   *name;
     ngx_int_t               rc;
     ngx_buf_t              *b;
     ngx_pool_t             *pool;
@@ -189,11 +191,14 @@ ngx_hoop_http_fetch(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
 
         /* SNI, so that a shared host presents the provider's certificate */
 
-        if (SSL_set_tlsext_host_name(c->ssl->connection,
-                                     (char *) ngx_hoop_http_fetch_strz(pool,
-                                                          &target->name))
-            == 0)
-        {
+        name = ngx_hoop_pstrz(pool, &target->name);
+
+        if (name == NULL) {
+            ngx_close_connection(c);
+            goto failed;
+        }
+
+        if (SSL_set_tlsext_host_name(c->ssl->connection, name) == 0) {
             ngx_ssl_error(NGX_LOG_ERR, log, 0, "SSL_set_tlsext_host_name()"
                           " failed");
         }
@@ -340,7 +345,9 @@ ngx_hoop_http_fetch_write(ngx_event_t *ev)
         b->pos += n;
     }
 
-    ev->handler = ngx_hoop_http_fetch_dummy;
+    /* the timer on the write event still bounds the wait for the answer */
+
+    ev->handler = ngx_hoop_http_fetch_waiting;
 
     ngx_hoop_http_fetch_read(c->read);
 }
@@ -460,24 +467,21 @@ ngx_hoop_http_fetch_finish(ngx_hoop_http_fetch_t *f, ngx_int_t rc,
 
 
 static void
+ngx_hoop_http_fetch_waiting(ngx_event_t *ev)
+{
+    ngx_connection_t  *c = ev->data;
+
+    if (ev->timedout) {
+        ngx_hoop_http_fetch_finish(c->data, NGX_ERROR, 0, NULL,
+                                   "timed out");
+    }
+}
+
+
+static void
 ngx_hoop_http_fetch_dummy(ngx_event_t *ev)
 {
     /* nothing to do until the other direction is ready */
 }
 
 
-static u_char *
-ngx_hoop_http_fetch_strz(ngx_pool_t *pool, ngx_str_t *s)
-{
-    u_char  *z;
-
-    z = ngx_pnalloc(pool, s->len + 1);
-    if (z == NULL) {
-        return (u_char *) "";
-    }
-
-    ngx_memcpy(z, s->data, s->len);
-    z[s->len] = '\0';
-
-    return z;
-}

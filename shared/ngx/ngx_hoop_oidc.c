@@ -23,7 +23,6 @@ static char *ngx_hoop_oidc_load_jwks_file(ngx_conf_t *cf,
 static void ngx_hoop_oidc_jwks_cleanup(void *data);
 static ngx_int_t ngx_hoop_oidc_wait_keys(ngx_hoop_oidc_keys_t *ks,
     ngx_hoop_oidc_wait_t *wait);
-static char *ngx_hoop_oidc_strz(ngx_conf_t *cf, ngx_str_t *s);
 static ngx_int_t ngx_hoop_oidc_identity_dup(ngx_pool_t *pool,
     hoop_identity_t *dst, const hoop_identity_t *src);
 
@@ -89,10 +88,10 @@ ngx_hoop_oidc_conf_init(ngx_conf_t *cf, ngx_hoop_oidc_conf_t *oidc,
         return NGX_CONF_ERROR;
     }
 
-    oidc->issuer_z = ngx_hoop_oidc_strz(cf, &oidc->issuer);
-    oidc->audience_z = ngx_hoop_oidc_strz(cf, &oidc->audience);
+    oidc->issuer_z = ngx_hoop_pstrz(cf->pool, &oidc->issuer);
+    oidc->audience_z = ngx_hoop_pstrz(cf->pool, &oidc->audience);
     oidc->groups_claim_z = oidc->groups_claim.len
-                           ? ngx_hoop_oidc_strz(cf, &oidc->groups_claim)
+                           ? ngx_hoop_pstrz(cf->pool, &oidc->groups_claim)
                            : "groups";
 
     if (oidc->issuer_z == NULL || oidc->audience_z == NULL
@@ -263,12 +262,6 @@ ngx_hoop_oidc_verify(ngx_hoop_oidc_conf_t *oidc, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    buf = ngx_pnalloc(pool, token->len);
-    if (buf == NULL) {
-        hoop_jwt_free(&jwt);
-        return NGX_ERROR;
-    }
-
     jwks = oidc->keys ? ngx_hoop_oidc_keys_get(oidc->keys) : oidc->jwks;
     key = jwks ? hoop_jwks_find(jwks, jwt.kid, jwt.kid_len, jwt.alg) : NULL;
 
@@ -277,6 +270,14 @@ ngx_hoop_oidc_verify(ngx_hoop_oidc_conf_t *oidc, ngx_str_t *token,
     {
         hoop_jwt_free(&jwt);
         return NGX_AGAIN;
+    }
+
+    /* only now: a request polling for keys must not grow its pool */
+
+    buf = ngx_pnalloc(pool, token->len);
+    if (buf == NULL) {
+        hoop_jwt_free(&jwt);
+        return NGX_ERROR;
     }
 
     *status = hoop_jwt_verify(&jwt, key, &policy, &id, buf, token->len);
@@ -378,23 +379,6 @@ static void
 ngx_hoop_oidc_jwks_cleanup(void *data)
 {
     hoop_jwks_clear(data);
-}
-
-
-static char *
-ngx_hoop_oidc_strz(ngx_conf_t *cf, ngx_str_t *s)
-{
-    char  *z;
-
-    z = ngx_pnalloc(cf->pool, s->len + 1);
-    if (z == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(z, s->data, s->len);
-    z[s->len] = '\0';
-
-    return z;
 }
 
 

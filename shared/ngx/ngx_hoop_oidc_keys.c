@@ -6,11 +6,14 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include <openssl/evp.h>
+
 #include "hoop_oidc_discovery.h"
 #include "ngx_hoop_oidc_keys.h"
 
 
 struct ngx_hoop_oidc_shm_s {
+    u_char          owner[32];        /* SHA-256 of issuer and jwks_uri */
     ngx_uint_t      generation;       /* bumped by every new key set */
     time_t          fetched;          /* last success */
     time_t          attempted;        /* last start */
@@ -49,6 +52,7 @@ ngx_hoop_oidc_keys_create(ngx_conf_t *cf, ngx_str_t *issuer,
     u_char                 url[2048];
     size_t                 n;
     ngx_str_t              durl;
+    EVP_MD_CTX            *md;
     ngx_pool_cleanup_t    *cln;
     ngx_hoop_oidc_keys_t  *ks;
 
@@ -159,6 +163,23 @@ ngx_hoop_oidc_keys_create(ngx_conf_t *cf, ngx_str_t *issuer,
     ks->zone->init = ngx_hoop_oidc_keys_init_zone;
     ks->zone->data = ks;
 
+    /* whose keys the zone holds: a reload to another provider drops them */
+
+    md = EVP_MD_CTX_new();
+
+    if (md == NULL
+        || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(md, issuer->data, issuer->len) != 1
+        || EVP_DigestUpdate(md, "\n", 1) != 1
+        || EVP_DigestUpdate(md, jwks_uri->data, jwks_uri->len) != 1
+        || EVP_DigestFinal_ex(md, ks->owner, NULL) != 1)
+    {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+
+    EVP_MD_CTX_free(md);
+
     return ks;
 }
 
@@ -174,13 +195,20 @@ ngx_hoop_oidc_keys_init_zone(ngx_shm_zone_t *zone, void *data)
     ks = zone->data;
     ks->shpool = (ngx_slab_pool_t *) zone->shm.addr;
 
-    if (oks) {
-        ks->sh = oks->sh;
-        return NGX_OK;
-    }
+    if (oks || zone->shm.exists) {
+        ks->sh = oks ? oks->sh : ks->shpool->data;
 
-    if (zone->shm.exists) {
-        ks->sh = ks->shpool->data;
+        if (ngx_memcmp(ks->sh->owner, ks->owner, sizeof(ks->owner)) != 0) {
+            ngx_memcpy(ks->sh->owner, ks->owner, sizeof(ks->owner));
+            ks->sh->len = 0;
+            ks->sh->fetched = 0;
+            ks->sh->attempted = 0;
+            ks->sh->refetched = 0;
+            ks->sh->fetcher = 0;
+            ks->sh->down = 0;
+            ks->sh->generation++;
+        }
+
         return NGX_OK;
     }
 
@@ -190,6 +218,7 @@ ngx_hoop_oidc_keys_init_zone(ngx_shm_zone_t *zone, void *data)
     }
 
     ks->shpool->data = ks->sh;
+    ngx_memcpy(ks->sh->owner, ks->owner, sizeof(ks->owner));
 
     return NGX_OK;
 }
@@ -198,6 +227,14 @@ ngx_hoop_oidc_keys_init_zone(ngx_shm_zone_t *zone, void *data)
 ngx_int_t
 ngx_hoop_oidc_keys_init_process(ngx_hoop_oidc_keys_t *ks, ngx_cycle_t *cycle)
 {
+    /* not the cache manager or loader: they would fetch, and die mid-way */
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     ks->log = cycle->log;
 
     ks->refresh_event.handler = ngx_hoop_oidc_keys_timer;
@@ -472,13 +509,15 @@ ngx_hoop_oidc_keys_jwks_target(ngx_hoop_oidc_keys_t *ks, char *uri)
         t.addrs = ks->discovery.addrs;
         t.naddrs = ks->discovery.naddrs;
 
-    } else if (err == NULL
+    } else if (err == NULL && t.tls == ks->discovery.tls
                && (ngx_inet_addr(t.name.data, t.name.len) != INADDR_NONE))
     {
         err = ngx_hoop_http_target_parse(pool, &url, 1, &t);
 
     } else if (err == NULL) {
-        err = "jwks_uri is on another host: set hoop_oidc_jwks_uri";
+        err = t.tls != ks->discovery.tls
+              ? "jwks_uri does not use the issuer's scheme"
+              : "jwks_uri is on another host: set hoop_oidc_jwks_uri";
     }
 
     if (err != NULL) {
@@ -563,9 +602,14 @@ ngx_hoop_oidc_keys_fetched(void *data, ngx_int_t rc, ngx_uint_t status,
     sh->len = body->len;
     sh->generation++;
     sh->fetched = ngx_time();
-    sh->fetcher = 0;
     was_down = sh->down;
     sh->down = 0;
+
+    /* a fetch that outlived its deadline does not release another's claim */
+
+    if (sh->fetcher == ngx_pid) {
+        sh->fetcher = 0;
+    }
 
     ngx_shmtx_unlock(&ks->shpool->mutex);
 
@@ -592,7 +636,10 @@ ngx_hoop_oidc_keys_failed(ngx_hoop_oidc_keys_t *ks, const char *what,
 
     was_down = ks->sh->down;
     ks->sh->down = 1;
-    ks->sh->fetcher = 0;
+
+    if (ks->sh->fetcher == ngx_pid) {
+        ks->sh->fetcher = 0;
+    }
 
     ngx_shmtx_unlock(&ks->shpool->mutex);
 

@@ -29,6 +29,7 @@ typedef struct {
     ngx_shm_zone_t            *zone;
     ngx_slab_pool_t           *shpool;
     ngx_hoop_oidc_shm_t       *sh;
+    u_char                     owner[32];
     char                      *issuer;           /* NUL-terminated */
     ngx_hoop_http_target_t     discovery;
     ngx_hoop_http_target_t     jwks;             /* fixed or discovered */

@@ -1,0 +1,347 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_rule / hoop_default for HTTP: the shared rule engine, with the
+ * request's method, path and headers as the operation's attributes.  A
+ * denial is a 403 with a JSON body naming the rule and its reason, and
+ * goes into the audit event.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "hoop_json.h"
+#include "hoop_rule.h"
+#include "ngx_hoop_conf_file.h"
+#include "ngx_http_hoop.h"
+
+
+static ngx_int_t ngx_http_hoop_rules_handler(ngx_http_request_t *r);
+static int ngx_http_hoop_rules_attr(void *op, const char *key,
+    const char *pattern);
+static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
+    const char *rule, const char *reason);
+
+
+static const char  *ngx_http_hoop_rule_keys[] = {
+    "groups", "sub", "client", "method", "path", "header", NULL
+};
+
+
+ngx_int_t
+ngx_http_hoop_rules_init(ngx_conf_t *cf)
+{
+    return ngx_http_hoop_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
+                                     ngx_http_hoop_rules_handler);
+}
+
+
+/* hoop_rule allow|deny [name=N] [reason=TEXT] key=value[,value...] ... */
+char *
+ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hoop_loc_conf_t  *hlcf = conf;
+
+    u_char            *eq, *p, *last;
+    ngx_str_t         *value, key, vals;
+    ngx_uint_t         i, k, n;
+    hoop_rule_t       *rule;
+    const char       **v;
+    hoop_rule_cond_t  *cond;
+
+    value = cf->args->elts;
+
+    if (hlcf->rules == NULL || hlcf->rules == NGX_CONF_UNSET_PTR) {
+        hlcf->rules = ngx_array_create(cf->pool, 4, sizeof(hoop_rule_t));
+        if (hlcf->rules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rule = ngx_array_push(hlcf->rules);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(rule, sizeof(hoop_rule_t));
+
+    if (ngx_strcmp(value[1].data, "allow") == 0) {
+        rule->action = HOOP_RULE_ALLOW;
+
+    } else if (ngx_strcmp(value[1].data, "deny") == 0) {
+        rule->action = HOOP_RULE_DENY;
+
+    } else if (ngx_strcmp(value[1].data, "review") == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"review\" rules hold requests for approval,"
+                           " which this build does not do yet");
+        return NGX_CONF_ERROR;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid action \"%V\" in the \"%V\" directive,"
+                           " it must be \"allow\" or \"deny\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    rule->conds = ngx_pcalloc(cf->pool,
+                              cf->args->nelts * sizeof(hoop_rule_cond_t));
+    if (rule->conds == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL || eq == value[i].data
+            || eq + 1 == value[i].data + value[i].len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid condition \"%V\" in the \"%V\""
+                               " directive, expected key=value",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        key.data = value[i].data;
+        key.len = eq - value[i].data;
+        vals.data = eq + 1;
+        vals.len = value[i].data + value[i].len - vals.data;
+
+        if (key.len == 4 && ngx_strncmp(key.data, "name", 4) == 0) {
+            rule->name = ngx_hoop_pstrz(cf->pool, &vals);
+            continue;
+        }
+
+        if (key.len == 6 && ngx_strncmp(key.data, "reason", 6) == 0) {
+            rule->reason = ngx_hoop_pstrz(cf->pool, &vals);
+            continue;
+        }
+
+        for (k = 0; ngx_http_hoop_rule_keys[k]; k++) {
+            if (ngx_strlen(ngx_http_hoop_rule_keys[k]) == key.len
+                && ngx_strncmp(ngx_http_hoop_rule_keys[k], key.data,
+                               key.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_hoop_rule_keys[k] == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown condition \"%V\" in the \"%V\""
+                               " directive: groups, sub, client, method,"
+                               " path and header are", &key, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        /* comma-separated values: any of them may match */
+
+        n = 1;
+
+        for (p = vals.data; p < vals.data + vals.len; p++) {
+            n += (*p == ',');
+        }
+
+        v = ngx_pcalloc(cf->pool, n * sizeof(char *));
+        if (v == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cond = &rule->conds[rule->nconds++];
+        cond->key = ngx_http_hoop_rule_keys[k];
+        cond->values = v;
+
+        p = vals.data;
+        last = vals.data + vals.len;
+
+        while (p <= last) {
+            eq = ngx_strlchr(p, last, ',');
+
+            if (eq == NULL) {
+                eq = last;
+            }
+
+            key.data = p;
+            key.len = eq - p;
+
+            v[cond->nvalues] = ngx_hoop_pstrz(cf->pool, &key);
+            if (v[cond->nvalues] == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            cond->nvalues++;
+            p = eq + 1;
+        }
+    }
+
+    if (rule->name == NULL) {
+        p = ngx_pnalloc(cf->pool, sizeof("line ") + NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(p, "line %ui%Z", cf->conf_file->line);
+        rule->name = (char *) p;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_rules_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                 action;
+    ngx_http_hoop_ctx_t       *ctx;
+    const hoop_rule_t         *rule;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (hlcf->rules == NULL && hlcf->default_action == NGX_CONF_UNSET_UINT)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    rule = hlcf->rules
+           ? hoop_rule_match(hlcf->rules->elts, hlcf->rules->nelts,
+                             ctx && ctx->authenticated ? &ctx->identity
+                                                       : NULL,
+                             ngx_http_hoop_rules_attr, r)
+           : NULL;
+
+    action = rule ? (ngx_uint_t) rule->action
+                  : hlcf->default_action == NGX_CONF_UNSET_UINT
+                    ? HOOP_RULE_DENY : hlcf->default_action;
+
+    ctx = ngx_http_hoop_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->rule = rule ? rule->name : "default";
+
+    if (action == HOOP_RULE_ALLOW) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "hoop_rule: request denied by rule \"%s\"", ctx->rule);
+
+    return ngx_http_hoop_rules_deny(r, ctx->rule,
+                                    rule && rule->reason ? rule->reason
+                                    : "no rule allows this request");
+}
+
+
+static int
+ngx_http_hoop_rules_attr(void *op, const char *key, const char *pattern)
+{
+    ngx_http_request_t *r = op;
+
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_strcmp(key, "method") == 0) {
+        return hoop_rule_glob(pattern, (char *) r->method_name.data,
+                              r->method_name.len);
+    }
+
+    if (ngx_strcmp(key, "path") == 0) {
+        return hoop_rule_glob(pattern, (char *) r->uri.data, r->uri.len);
+    }
+
+    if (ngx_strcmp(key, "header") != 0) {
+        return -1;
+    }
+
+    /* header=X-Name: the request carries that header */
+
+    len = ngx_strlen(pattern);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) pattern, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* 403 {"error":"denied","rule":..,"reason":..} */
+static ngx_int_t
+ngx_http_hoop_rules_deny(ngx_http_request_t *r, const char *rule,
+    const char *reason)
+{
+    size_t        len, cap;
+    ngx_buf_t    *b;
+    ngx_int_t     rc;
+    hoop_json_t   j;
+    ngx_chain_t   out;
+
+    cap = 6 * (ngx_strlen(rule) + ngx_strlen(reason)) + 64;
+
+    b = ngx_create_temp_buf(r->pool, cap);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    hoop_json_init(&j, (char *) b->pos, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "error", "denied", 6);
+    hoop_json_string(&j, "rule", rule, ngx_strlen(rule));
+    hoop_json_string(&j, "reason", reason, ngx_strlen(reason));
+    hoop_json_end(&j);
+    len = hoop_json_finish(&j);
+
+    b->pos[len++] = '\n';
+    b->last = b->pos + len;
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_FORBIDDEN;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    ngx_http_discard_request_body(r);
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+

@@ -1,0 +1,66 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The rule engine every protocol shares: an ordered list of rules, each
+ * an action (allow, deny, review) and conditions on who asks (groups, sub,
+ * client) and on what is asked (attributes the protocol supplies: for
+ * HTTP method, path, header; for Postgres statement kind, table, ...).
+ * The first rule whose conditions all hold decides; none: the default.
+ */
+
+#ifndef HOOP_RULE_H
+#define HOOP_RULE_H
+
+#include <stddef.h>
+
+#include "hoop_identity.h"
+
+
+typedef enum {
+    HOOP_RULE_ALLOW = 0,
+    HOOP_RULE_DENY,
+    HOOP_RULE_REVIEW
+} hoop_rule_action_t;
+
+
+/* A condition: key, and the values of which any may match (globs). */
+typedef struct {
+    const char          *key;
+    const char         **values;
+    size_t               nvalues;
+} hoop_rule_cond_t;
+
+
+typedef struct {
+    const char          *name;
+    hoop_rule_action_t   action;
+    const char          *reason;        /* NULL: none given */
+    hoop_rule_cond_t    *conds;
+    size_t               nconds;
+} hoop_rule_t;
+
+
+/*
+ * Whether the operation has attribute key matching pattern; the protocol
+ * answers for its own keys ("method", "path", "header", ...).  Returns 1
+ * or 0, and -1 for a key it does not know (the rule then does not match).
+ */
+typedef int (*hoop_rule_attr_pt)(void *op, const char *key,
+    const char *pattern);
+
+
+/*
+ * The first matching rule, or NULL (the caller applies its default).
+ * Identity keys "groups", "sub" and "client" are answered here; an
+ * unauthenticated caller (id NULL) matches no identity condition.
+ */
+const hoop_rule_t *hoop_rule_match(const hoop_rule_t *rules, size_t n,
+    const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op);
+
+/* Shell-style glob: '*' any run of characters (slashes too), '?' one. */
+int hoop_rule_glob(const char *pattern, const char *s, size_t len);
+
+/* Whether key is one of the identity keys the engine answers. */
+int hoop_rule_identity_key(const char *key);
+
+#endif /* HOOP_RULE_H */

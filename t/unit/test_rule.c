@@ -1,0 +1,105 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The rule engine: first match wins, identity and operation conditions,
+ * globs, and what an unauthenticated caller matches (nothing by identity).
+ */
+
+#include "tap.h"
+#include "hoop_rule.h"
+
+
+typedef struct {
+    const char  *method;
+    const char  *path;
+} op_t;
+
+
+static int
+attr(void *data, const char *key, const char *pattern)
+{
+    op_t  *op = data;
+
+    if (strcmp(key, "method") == 0) {
+        return hoop_rule_glob(pattern, op->method, strlen(op->method));
+    }
+
+    if (strcmp(key, "path") == 0) {
+        return hoop_rule_glob(pattern, op->path, strlen(op->path));
+    }
+
+    return -1;
+}
+
+
+#define V(...)  (const char *[]) { __VA_ARGS__ }
+#define N(...)  (sizeof((const char *[]) { __VA_ARGS__ }) / sizeof(char *))
+#define COND(k, ...)  { k, V(__VA_ARGS__), N(__VA_ARGS__) }
+
+
+int
+main(void)
+{
+    op_t              get = { "GET", "/api/items/7" };
+    op_t              del = { "DELETE", "/api/items/7" };
+    op_t              adm = { "POST", "/admin/reset" };
+    hoop_identity_t   dev, sre, anon;
+    const hoop_rule_t *m;
+
+    hoop_rule_cond_t  c_del[] = { COND("method", "DELETE"),
+                                  COND("groups", "dev", "qa") };
+    hoop_rule_cond_t  c_adm[] = { COND("path", "/admin/*") };
+    hoop_rule_cond_t  c_sre[] = { COND("groups", "sre") };
+    hoop_rule_cond_t  c_bot[] = { COND("client", "ci-*"),
+                                  COND("method", "GET", "HEAD") };
+    hoop_rule_cond_t  c_bad[] = { COND("color", "blue") };
+
+    hoop_rule_t  rules[] = {
+        { "no-deletes-for-dev", HOOP_RULE_DENY, "ask an SRE", c_del, 2 },
+        { "sre-admin", HOOP_RULE_ALLOW, NULL, c_sre, 1 },
+        { "admin-closed", HOOP_RULE_DENY, NULL, c_adm, 1 },
+        { "ci-reads", HOOP_RULE_ALLOW, NULL, c_bot, 2 },
+        { "unknown-key", HOOP_RULE_ALLOW, NULL, c_bad, 1 },
+        { "everyone-else", HOOP_RULE_ALLOW, NULL, NULL, 0 },
+    };
+
+    memset(&dev, 0, sizeof(dev));
+    dev.sub.data = "alice"; dev.sub.len = 5;
+    dev.groups.data = "staff,dev"; dev.groups.len = 9;
+    dev.client_id.data = "ci-runner"; dev.client_id.len = 9;
+
+    memset(&sre, 0, sizeof(sre));
+    sre.sub.data = "bob"; sre.sub.len = 3;
+    sre.groups.data = "sre"; sre.groups.len = 3;
+
+    memset(&anon, 0, sizeof(anon));
+
+    m = hoop_rule_match(rules, 6, &dev, attr, &del);
+    ok(m && strcmp(m->name, "no-deletes-for-dev") == 0,
+       "dev DELETE: the first rule denies");
+    m = hoop_rule_match(rules, 6, &sre, attr, &del);
+    ok(m && strcmp(m->name, "sre-admin") == 0, "sre DELETE: not dev, allowed");
+    m = hoop_rule_match(rules, 6, &sre, attr, &adm);
+    ok(m && strcmp(m->name, "sre-admin") == 0,
+       "sre on /admin: an earlier allow wins over a later deny");
+    m = hoop_rule_match(rules, 6, &dev, attr, &adm);
+    ok(m && strcmp(m->name, "admin-closed") == 0, "dev on /admin: denied");
+    m = hoop_rule_match(rules, 6, &dev, attr, &get);
+    ok(m && strcmp(m->name, "ci-reads") == 0, "client glob and method list");
+    m = hoop_rule_match(rules, 6, NULL, attr, &del);
+    ok(m && strcmp(m->name, "everyone-else") == 0,
+       "no identity: identity conditions never hold");
+    m = hoop_rule_match(rules, 5, &anon, attr, &get);
+    ok(m == NULL, "no rule matches: NULL, the caller's default");
+
+    ok(hoop_rule_glob("/api/*", "/api/a/b", 8), "* crosses slashes");
+    ok(hoop_rule_glob("*.sql", "x.sql", 5), "leading *");
+    ok(!hoop_rule_glob("*.sql", "x.sqlx", 6), "anchored at the end");
+    ok(hoop_rule_glob("a?c", "abc", 3), "?");
+    ok(!hoop_rule_glob("abc", "ab", 2), "shorter input");
+    ok(hoop_rule_glob("a*b*c*d", "aXbYcZd", 7), "several stars");
+    ok(!hoop_rule_glob("a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 30),
+       "no exponential backtracking on a hostile pattern");
+
+    return done_testing();
+}
