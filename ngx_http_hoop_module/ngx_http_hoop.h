@@ -9,28 +9,16 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
-#include "ngx_hoop_redis.h"
 #include "ngx_hoop_redis_conf.h"
-#include "ngx_hoop_spool.h"
 
 
 typedef struct {
     ngx_hoop_redis_conf_t   *redis;
     ngx_hoop_oidc_conf_t     oidc;
-    ngx_str_t                audit_stream;  /* hoop_audit_stream */
-    ngx_uint_t               audit_maxlen;
-    ngx_str_t                audit_key;     /* hoop_audit_key_file */
-    ngx_uint_t               audit_fail_closed;
-    ngx_hoop_spool_conf_t   *audit_spool;   /* hoop_audit_spool */
+    ngx_hoop_audit_t         audit;
     ngx_uint_t               auth_used;     /* unsigned:1 */
-    ngx_uint_t               audit_used;    /* unsigned:1 */
-
-    ngx_hoop_redis_t        *redis_conn;    /* this worker's */
-    ngx_hoop_spool_t        *spool;
-    ngx_event_t              drain_event;
-    ngx_uint_t               draining;      /* unsigned:1 */
-    ngx_uint_t               drain_ticks;
 } ngx_http_hoop_main_conf_t;
 
 
@@ -70,8 +58,6 @@ ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
 
 /* ngx_http_hoop_audit.c */
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_hoop_audit_init_process(ngx_http_hoop_main_conf_t *hmcf,
-    ngx_cycle_t *cycle);
 
 /* ngx_http_hoop_rules.c */
 ngx_int_t ngx_http_hoop_rules_init(ngx_conf_t *cf);

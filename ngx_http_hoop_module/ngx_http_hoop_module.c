@@ -12,7 +12,6 @@
 
 #include "hoop_rule.h"
 #include "ngx_hoop_sanitizer.h"
-#include "ngx_hoop_secret.h"
 #include "ngx_http_hoop.h"
 
 
@@ -23,14 +22,6 @@ static void *ngx_http_hoop_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_hoop_flag_used(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_hoop_audit_stream(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_hoop_audit_key_file(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hoop_default(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -66,33 +57,8 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, audit),
       NULL },
 
-    { ngx_string("hoop_audit_stream"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
-      ngx_http_hoop_audit_stream,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("hoop_audit_key_file"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hoop_audit_key_file,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("hoop_audit_spool"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
-      ngx_http_hoop_audit_spool,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("hoop_audit_fail"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hoop_audit_fail,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+    NGX_HOOP_AUDIT_COMMANDS(NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
+                            offsetof(ngx_http_hoop_main_conf_t, audit)),
 
     { ngx_string("hoop_rule"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
@@ -176,23 +142,10 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (hmcf->audit_used && hmcf->redis == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"hoop_audit\" needs \"hoop_redis\": the events"
-                      " must go somewhere");
+    if (ngx_hoop_audit_conf_init(cf, &hmcf->audit, hmcf->redis)
+        != NGX_CONF_OK)
+    {
         return NGX_ERROR;
-    }
-
-    if (hmcf->audit_stream.len == 0) {
-        ngx_str_set(&hmcf->audit_stream, "hoop:audit");
-    }
-
-    if (hmcf->audit_maxlen == NGX_CONF_UNSET_UINT) {
-        hmcf->audit_maxlen = 1000000;
-    }
-
-    if (hmcf->audit_fail_closed == NGX_CONF_UNSET_UINT) {
-        hmcf->audit_fail_closed = 1;
     }
 
     /*
@@ -229,8 +182,7 @@ ngx_http_hoop_create_main_conf(ngx_conf_t *cf)
 
     ngx_hoop_oidc_conf_create(&hmcf->oidc);
 
-    hmcf->audit_maxlen = NGX_CONF_UNSET_UINT;
-    hmcf->audit_fail_closed = NGX_CONF_UNSET_UINT;
+    ngx_hoop_audit_conf_create(&hmcf->audit);
 
     return hmcf;
 }
@@ -321,98 +273,10 @@ ngx_http_hoop_flag_used(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         hmcf->auth_used = 1;
 
     } else {
-        hmcf->audit_used = 1;
+        hmcf->audit.used = 1;
     }
 
     return rv;
-}
-
-
-/* hoop_audit_stream name [maxlen=N] */
-static char *
-ngx_http_hoop_audit_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hoop_main_conf_t  *hmcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (hmcf->audit_stream.len) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    hmcf->audit_stream = value[1];
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "maxlen=", 7) != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        n = ngx_atoi(value[2].data + 7, value[2].len - 7);
-
-        if (n == NGX_ERROR || n < 1000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\": maxlen is at"
-                               " least 1000", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        hmcf->audit_maxlen = n;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_hoop_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_hoop_main_conf_t  *hmcf = conf;
-
-    ngx_str_t  *value;
-
-    if (hmcf->audit_key.len) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    return ngx_hoop_secret_read(cf, &value[1], &hmcf->audit_key);
-}
-
-
-static char *
-ngx_http_hoop_audit_fail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hoop_main_conf_t  *hmcf = conf;
-
-    ngx_str_t  *value;
-
-    if (hmcf->audit_fail_closed != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "closed") == 0) {
-        hmcf->audit_fail_closed = 1;
-
-    } else if (ngx_strcmp(value[1].data, "open") == 0) {
-        hmcf->audit_fail_closed = 0;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in the \"%V\" directive,"
-                           " it must be \"closed\" or \"open\"",
-                           &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
 }
 
 
@@ -467,70 +331,6 @@ ngx_http_hoop_default(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* hoop_audit_spool dir [max_size=size] */
-static char *
-ngx_http_hoop_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hoop_main_conf_t  *hmcf = conf;
-
-    ngx_str_t              *value, size;
-    ngx_file_info_t         fi;
-    ngx_hoop_spool_conf_t  *sc;
-
-    if (hmcf->audit_spool != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    sc = ngx_pcalloc(cf->pool, sizeof(ngx_hoop_spool_conf_t));
-    if (sc == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    sc->dir = value[1];
-    sc->max_size = 1024 * 1024 * 1024;
-
-    if (ngx_conf_full_name(cf->cycle, &sc->dir, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_file_info(sc->dir.data, &fi) == NGX_FILE_ERROR
-        || !ngx_is_dir(&fi))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" of the \"%V\" directive is not a"
-                           " directory", &sc->dir, &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "max_size=", 9) != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\" in the \"%V\""
-                               " directive", &value[2], &cmd->name);
-            return NGX_CONF_ERROR;
-        }
-
-        size.data = value[2].data + 9;
-        size.len = value[2].len - 9;
-        sc->max_size = ngx_parse_offset(&size);
-
-        if (sc->max_size == NGX_ERROR || sc->max_size < 65536) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\" in the \"%V\""
-                               " directive: at least 64k", &value[2],
-                               &cmd->name);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    hmcf->audit_spool = sc;
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_int_t
 ngx_http_hoop_init_process(ngx_cycle_t *cycle)
 {
@@ -552,8 +352,7 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
         return NGX_OK;          /* no http{} block */
     }
 
-    if (hmcf->audit_used
-        && ngx_http_hoop_audit_init_process(hmcf, cycle) != NGX_OK)
+    if (ngx_hoop_audit_init_process(&hmcf->audit, cycle, "http") != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -570,6 +369,6 @@ ngx_http_hoop_exit_process(ngx_cycle_t *cycle)
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hoop_module);
 
     if (hmcf != NULL) {
-        ngx_hoop_redis_stop(hmcf->redis_conn);
+        ngx_hoop_audit_exit_process(&hmcf->audit);
     }
 }

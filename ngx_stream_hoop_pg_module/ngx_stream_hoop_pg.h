@@ -9,6 +9,7 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
 
@@ -16,6 +17,7 @@
 typedef struct {
     ngx_hoop_redis_conf_t   *redis;
     ngx_hoop_oidc_conf_t     oidc;
+    ngx_hoop_audit_t         audit;
     ngx_uint_t               auth_used;       /* unsigned:1 */
 } ngx_stream_hoop_pg_main_conf_t;
 
@@ -26,6 +28,7 @@ typedef struct {
     ngx_msec_t               connect_timeout;
     size_t                   buffer_size;
     ngx_flag_t               auth;            /* hoop_pg_auth */
+    ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
 
 
@@ -40,7 +43,10 @@ typedef struct {
     ngx_hoop_oidc_wait_t     wait;            /* for keys being fetched */
     ngx_event_t              wait_event;
     ngx_str_t                token;
+    ngx_hoop_audit_session_t audit;
+    const char              *refusal;         /* why the login failed */
     unsigned                 connected:1;
+    unsigned                 audited:1;       /* a session was opened */
     unsigned                 cancel:1;        /* a CancelRequest session */
     unsigned                 authenticated:1;
     unsigned                 upstream_auth_pending:1;
@@ -60,6 +66,12 @@ ngx_int_t ngx_stream_hoop_pg_login_recv(ngx_stream_session_t *s);
 
 /* ngx_stream_hoop_pg_auth.c: the access token as the password */
 void ngx_stream_hoop_pg_auth(ngx_stream_session_t *s);
+
+/* ngx_stream_hoop_pg_audit.c: login, refusal and session-end events */
+ngx_int_t ngx_stream_hoop_pg_audit_init(ngx_conf_t *cf);
+ngx_int_t ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s,
+    const char *type);
 
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);

@@ -42,6 +42,15 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
     c = s->connection;
     c->log->action = "authenticating the Postgres client";
 
+    if (ngx_stream_hoop_pg_audit_available(s) != NGX_OK) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_SERVICE_UNAVAILABLE, "57P03",
+                                 "hoop: the audit trail is unavailable, so"
+                                 " no session can start",
+                                 "The gateway records every session; ask"
+                                 " its operators about Redis.");
+        return;
+    }
+
     n = c->send(c, request, sizeof(request));
 
     if (n != (ssize_t) sizeof(request)) {
@@ -237,6 +246,9 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
                       "hoop pg: token refused: %s",
                       hoop_jwt_status_text(status));
 
+        ctx->refusal = hoop_jwt_status_text(status);
+        ngx_stream_hoop_pg_audit_event(s, "auth.failure");
+
         ngx_snprintf(msg, sizeof(msg) - 1,
                      "hoop: access token refused: %s%Z",
                      hoop_jwt_status_text(status));
@@ -248,6 +260,7 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
     }
 
     ctx->authenticated = 1;
+    ngx_stream_hoop_pg_audit_event(s, "pg.login");
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "hoop pg: client authenticated as \"%*s\"",

@@ -22,6 +22,7 @@
 static ngx_int_t ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf);
 static void *ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle);
+static void ngx_stream_hoop_pg_exit_process(ngx_cycle_t *cycle);
 static void *ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -50,6 +51,16 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
 
     NGX_HOOP_OIDC_COMMANDS(NGX_STREAM_MAIN_CONF, NGX_STREAM_MAIN_CONF_OFFSET,
                            offsetof(ngx_stream_hoop_pg_main_conf_t, oidc)),
+
+    NGX_HOOP_AUDIT_COMMANDS(NGX_STREAM_MAIN_CONF, NGX_STREAM_MAIN_CONF_OFFSET,
+                            offsetof(ngx_stream_hoop_pg_main_conf_t, audit)),
+
+    { ngx_string("hoop_audit"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, audit),
+      NULL },
 
     { ngx_string("hoop_pg_auth"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
@@ -112,7 +123,7 @@ ngx_module_t  ngx_stream_hoop_pg_module = {
     ngx_stream_hoop_pg_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_stream_hoop_pg_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -135,6 +146,7 @@ ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf)
     }
 
     ngx_hoop_oidc_conf_create(&pmcf->oidc);
+    ngx_hoop_audit_conf_create(&pmcf->audit);
 
     return pmcf;
 }
@@ -160,7 +172,13 @@ ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    if (ngx_hoop_audit_conf_init(cf, &pmcf->audit, pmcf->redis)
+        != NGX_CONF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_stream_hoop_pg_audit_init(cf);
 }
 
 
@@ -184,6 +202,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
     pscf->auth = NGX_CONF_UNSET;
+    pscf->audit = NGX_CONF_UNSET;
 
     return pscf;
 }
@@ -209,11 +228,16 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     /* fail closed: a gateway that forgot its identity provider stops at -t */
 
     ngx_conf_merge_value(conf->auth, prev->auth, 1);
+    ngx_conf_merge_value(conf->audit, prev->audit, 0);
+
+    pmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_hoop_pg_module);
 
     if (conf->upstream != NULL && conf->auth) {
-        pmcf = ngx_stream_conf_get_module_main_conf(cf,
-                                                    ngx_stream_hoop_pg_module);
         pmcf->auth_used = 1;
+    }
+
+    if (conf->upstream != NULL && conf->audit) {
+        pmcf->audit.used = 1;
     }
 
     return NGX_CONF_OK;
@@ -418,5 +442,31 @@ ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle)
         return NGX_OK;          /* no stream{} block */
     }
 
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_hoop_audit_init_process(&pmcf->audit, cycle, "stream")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_hoop_oidc_init_process(&pmcf->oidc, cycle);
+}
+
+
+static void
+ngx_stream_hoop_pg_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    pmcf = ngx_stream_cycle_get_module_main_conf(cycle,
+                                                 ngx_stream_hoop_pg_module);
+
+    if (pmcf != NULL) {
+        ngx_hoop_audit_exit_process(&pmcf->audit);
+    }
 }

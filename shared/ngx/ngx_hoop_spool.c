@@ -17,7 +17,8 @@ static ngx_int_t ngx_hoop_spool_adopt_file(ngx_hoop_spool_t *sp,
 
 
 ngx_hoop_spool_t *
-ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf)
+ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf,
+    const char *subsystem)
 {
     size_t             len;
     ngx_file_info_t    fi;
@@ -31,14 +32,21 @@ ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf)
     sp->conf = conf;
     sp->log = cycle->log;
 
-    len = conf->dir.len + sizeof("/audit-.spool") + NGX_INT64_LEN;
+    /* one file per subsystem: a worker runs http{} and stream{} alike */
 
-    sp->path = ngx_pnalloc(cycle->pool, len);
-    if (sp->path == NULL) {
+    len = ngx_strlen(subsystem);
+
+    sp->prefix = ngx_pnalloc(cycle->pool, sizeof("audit--") + len);
+    sp->path = ngx_pnalloc(cycle->pool, conf->dir.len + len
+                                        + sizeof("/audit--.spool")
+                                        + NGX_INT64_LEN);
+    if (sp->prefix == NULL || sp->path == NULL) {
         return NULL;
     }
 
-    ngx_sprintf(sp->path, "%V/audit-%P.spool%Z", &conf->dir, ngx_pid);
+    ngx_sprintf(sp->prefix, "audit-%s-%Z", subsystem);
+    ngx_sprintf(sp->path, "%V/%s%P.spool%Z", &conf->dir, sp->prefix,
+                ngx_pid);
 
     sp->fd = ngx_open_file(sp->path, O_RDWR|O_APPEND,
                            NGX_FILE_CREATE_OR_OPEN, 0600);
@@ -204,7 +212,8 @@ ngx_hoop_spool_adopt(ngx_hoop_spool_t *sp)
     }
 
     while ((de = readdir(dir)) != NULL) {
-        if (ngx_strncmp(de->d_name, "audit-", 6) != 0
+        if (ngx_strncmp(de->d_name, sp->prefix,
+                        ngx_strlen(sp->prefix)) != 0
             || ngx_strstr(de->d_name, ".spool") == NULL)
         {
             continue;

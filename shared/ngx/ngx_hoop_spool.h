@@ -2,8 +2,9 @@
  * Copyright (C) nginx-hoop authors
  *
  * The audit spool: where events go while Redis cannot take them, so that
- * none is lost.  One append-only file per worker (<dir>/audit-<pid>.spool,
- * locked with flock() while the worker lives), one record per line.  A
+ * none is lost.  One append-only file per worker and subsystem
+ * (<dir>/audit-<subsystem>-<pid>.spool, locked with flock() while the
+ * worker lives), one record per line.  A
  * worker adopts the files of workers that are gone (after a reload, a
  * restart, a crash) by appending them to its own, then delivers its file
  * in order when Redis is back and truncates it.
@@ -26,6 +27,7 @@ typedef struct {
     ngx_hoop_spool_conf_t  *conf;
     ngx_fd_t                fd;
     u_char                 *path;
+    u_char                 *prefix;       /* "audit-http-" */
     off_t                   size;         /* bytes in the file */
     off_t                   delivered;    /* of which already delivered */
     ngx_log_t              *log;
@@ -35,7 +37,7 @@ typedef struct {
 
 /* At worker start: opens and locks this worker's file, adopts orphans. */
 ngx_hoop_spool_t *ngx_hoop_spool_open(ngx_cycle_t *cycle,
-    ngx_hoop_spool_conf_t *conf);
+    ngx_hoop_spool_conf_t *conf, const char *subsystem);
 
 /* Takes over the files of workers that are gone (also done at open). */
 void ngx_hoop_spool_adopt(ngx_hoop_spool_t *sp);

@@ -1,0 +1,688 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "hoop_audit.h"
+#include "hoop_json.h"
+#include "ngx_hoop_audit.h"
+#include "ngx_hoop_secret.h"
+
+
+#define NGX_HOOP_AUDIT_EVENT_MAX    8192
+#define NGX_HOOP_AUDIT_DRAIN_EVERY  200         /* ms */
+#define NGX_HOOP_AUDIT_DRAIN_BATCH  (256 * 1024)
+#define NGX_HOOP_AUDIT_ADOPT_EVERY  25          /* drain ticks */
+
+
+/*
+ * What the XADD callback needs: nothing of the request or session
+ * survives it, so the spool record is kept here, to be spooled if Redis
+ * does not take it.
+ */
+typedef struct {
+    ngx_hoop_audit_t           *audit;
+    size_t                      len;
+    u_char                      record[1];
+} ngx_hoop_audit_pending_t;
+
+
+/* One delivery of spooled records. */
+typedef struct {
+    ngx_hoop_audit_t           *audit;
+    size_t                      len;          /* bytes of the batch */
+    ngx_uint_t                  sent;
+    ngx_uint_t                  replied;
+    ngx_uint_t                  failed;
+} ngx_hoop_audit_batch_t;
+
+
+static ngx_int_t ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_str_t *fields,
+    ngx_hoop_redis_reply_pt cb, void *data);
+static void ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data);
+static void ngx_hoop_audit_spool(ngx_hoop_audit_t *a, u_char *rec,
+    size_t len, ngx_log_t *log);
+static void ngx_hoop_audit_drain(ngx_event_t *ev);
+static ngx_int_t ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
+    u_char *rec, size_t len);
+static void ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data);
+static void ngx_hoop_audit_arg(const char **argv, size_t *argvlen, int *n,
+    const char *arg, size_t len);
+
+
+void
+ngx_hoop_audit_conf_create(ngx_hoop_audit_t *a)
+{
+    /* the rest is zeroed by the main conf's ngx_pcalloc() */
+
+    a->maxlen = NGX_CONF_UNSET_UINT;
+    a->fail_closed = NGX_CONF_UNSET_UINT;
+}
+
+
+char *
+ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
+    ngx_hoop_redis_conf_t *redis)
+{
+    a->redis = redis;
+
+    if (a->used && redis == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"hoop_audit\" needs \"hoop_redis\": the events"
+                      " must go somewhere");
+        return NGX_CONF_ERROR;
+    }
+
+    if (a->stream.len == 0) {
+        ngx_str_set(&a->stream, "hoop:audit");
+    }
+
+    if (a->maxlen == NGX_CONF_UNSET_UINT) {
+        a->maxlen = 1000000;
+    }
+
+    if (a->fail_closed == NGX_CONF_UNSET_UINT) {
+        a->fail_closed = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_hoop_audit_available(ngx_hoop_audit_t *a)
+{
+    return ngx_hoop_redis_ready(a->redis_conn)
+           || ngx_hoop_spool_writable(a->spool);
+}
+
+
+void
+ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a)
+{
+    ngx_hoop_redis_stop(a->redis_conn);
+}
+
+
+ngx_int_t
+ngx_hoop_audit_session_init(ngx_hoop_audit_session_t *sess)
+{
+    u_char  rnd[16];
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump((u_char *) sess->id, rnd, sizeof(rnd));
+    sess->id[32] = '\0';
+    sess->seq = 0;
+    ngx_memcpy(sess->prev, hoop_audit_genesis, sizeof(sess->prev));
+
+    return NGX_OK;
+}
+
+
+/* v, type, time, gateway, session, seq: what every event starts with */
+void
+ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
+    ngx_hoop_audit_session_t *sess)
+{
+    u_char       time[32];
+    ngx_tm_t     tm;
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+    ngx_gmtime(tp->sec, &tm);
+
+    ngx_sprintf(time, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ%Z",
+                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, tp->msec);
+
+    hoop_json_int(j, "v", HOOP_AUDIT_VERSION);
+    hoop_json_string(j, "type", type, ngx_strlen(type));
+    hoop_json_string(j, "time", (char *) time, ngx_strlen(time));
+    hoop_json_string(j, "gateway", (char *) ngx_cycle->hostname.data,
+                     ngx_cycle->hostname.len);
+    hoop_json_string(j, "session", sess->id, 32);
+    hoop_json_int(j, "seq", (long long) sess->seq);
+}
+
+
+/*
+ * The next event of sess: numbered, built by the caller, chained, and sent
+ * to Redis or, when Redis cannot take it, to the spool.
+ */
+ngx_int_t
+ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
+    ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
+{
+    char                      *event, hash[HOOP_AUDIT_HASH_LEN + 1],
+                               prev[HOOP_AUDIT_HASH_LEN + 1];
+    u_char                    *rec, seq[NGX_INT_T_LEN];
+    size_t                     len, rec_len, cap;
+    ngx_str_t                  fields[5];
+    hoop_json_t                j;
+    ngx_hoop_audit_pending_t  *pending;
+
+    event = ngx_alloc(NGX_HOOP_AUDIT_EVENT_MAX, log);
+    if (event == NULL) {
+        return NGX_ERROR;
+    }
+
+    sess->seq++;
+
+    hoop_json_init(&j, event, NGX_HOOP_AUDIT_EVENT_MAX);
+    build(data, &j, sess);
+    len = hoop_json_finish(&j);
+
+    if (len == 0
+        || hoop_audit_chain(sess->prev, event, len,
+                            a->key.len ? a->key.data : NULL, a->key.len,
+                            hash)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "hoop_audit: event %s/%ui could not be built",
+                      sess->id, sess->seq);
+        ngx_free(event);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(prev, sess->prev, sizeof(prev));
+    ngx_memcpy(sess->prev, hash, sizeof(hash));
+
+    /* the five fields, as a stream entry and as a spool record */
+
+    fields[0].data = (u_char *) sess->id;
+    fields[0].len = 32;
+    fields[1].data = seq;
+    fields[1].len = ngx_sprintf(seq, "%ui", sess->seq) - seq;
+    fields[2].data = (u_char *) event;
+    fields[2].len = len;
+    fields[3].data = (u_char *) prev;
+    fields[3].len = HOOP_AUDIT_HASH_LEN;
+    fields[4].data = (u_char *) hash;
+    fields[4].len = HOOP_AUDIT_HASH_LEN;
+
+    cap = 6 * len + 512;
+
+    pending = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + cap, log);
+    if (pending == NULL) {
+        ngx_free(event);
+        return NGX_ERROR;
+    }
+
+    rec = pending->record;
+
+    hoop_json_init(&j, (char *) rec, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "session", sess->id, 32);
+    hoop_json_int(&j, "seq", (long long) sess->seq);
+    hoop_json_string(&j, "event", event, len);
+    hoop_json_string(&j, "prev", prev, HOOP_AUDIT_HASH_LEN);
+    hoop_json_string(&j, "hash", hash, HOOP_AUDIT_HASH_LEN);
+    hoop_json_end(&j);
+    rec_len = hoop_json_finish(&j);
+
+    pending->audit = a;
+    pending->len = rec_len;
+
+    /* once events are spooled, the next ones queue behind them: in order */
+
+    if (ngx_hoop_spool_pending(a->spool)
+        || ngx_hoop_audit_xadd(a, fields, ngx_hoop_audit_stored, pending)
+           != NGX_OK)
+    {
+        ngx_hoop_audit_spool(a, rec, rec_len, log);
+        ngx_free(pending);
+    }
+
+    ngx_free(event);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_str_t *fields,
+    ngx_hoop_redis_reply_pt cb, void *data)
+{
+    int          n;
+    u_char       maxlen[NGX_INT_T_LEN];
+    size_t       argvlen[16];
+    ngx_uint_t   i;
+    const char  *argv[16];
+
+    static const char  *names[5] = { "session", "seq", "event", "prev",
+                                     "hash" };
+
+    n = 0;
+    ngx_hoop_audit_arg(argv, argvlen, &n, "XADD", 4);
+    ngx_hoop_audit_arg(argv, argvlen, &n,
+                            (char *) a->stream.data,
+                            a->stream.len);
+    ngx_hoop_audit_arg(argv, argvlen, &n, "MAXLEN", 6);
+    ngx_hoop_audit_arg(argv, argvlen, &n, "~", 1);
+    ngx_hoop_audit_arg(argv, argvlen, &n, (char *) maxlen,
+                            ngx_sprintf(maxlen, "%ui", a->maxlen)
+                            - maxlen);
+    ngx_hoop_audit_arg(argv, argvlen, &n, "*", 1);
+
+    for (i = 0; i < 5; i++) {
+        ngx_hoop_audit_arg(argv, argvlen, &n, names[i],
+                                ngx_strlen(names[i]));
+        ngx_hoop_audit_arg(argv, argvlen, &n, (char *) fields[i].data,
+                                fields[i].len);
+    }
+
+    return ngx_hoop_redis_command(a->redis_conn, cb, data, n, argv,
+                                  argvlen);
+}
+
+
+static void
+ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_hoop_audit_pending_t  *pending = data;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_hoop_audit_spool(pending->audit, pending->record,
+                                  pending->len, ngx_cycle->log);
+    }
+
+    ngx_free(pending);
+}
+
+
+static void
+ngx_hoop_audit_spool(ngx_hoop_audit_t *a, u_char *rec,
+    size_t len, ngx_log_t *log)
+{
+    if (ngx_hoop_spool_append(a->spool, rec, len) == NGX_OK) {
+        return;
+    }
+
+    /* the one case the contract cannot cover: say it, loudly, once each */
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "hoop_audit: event LOST, neither Redis nor the spool took"
+                  " it: %*s", ngx_min(len, 120), rec);
+}
+
+
+ngx_int_t
+ngx_hoop_audit_init_process(ngx_hoop_audit_t *a, ngx_cycle_t *cycle,
+    const char *subsystem)
+{
+    if (!a->used) {
+        return NGX_OK;
+    }
+
+    a->redis_conn = ngx_hoop_redis_start(cycle, a->redis, subsystem);
+    if (a->redis_conn == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (a->spool_conf == NULL) {
+        return NGX_OK;
+    }
+
+    a->spool = ngx_hoop_spool_open(cycle, a->spool_conf, subsystem);
+    if (a->spool == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->drain_event.handler = ngx_hoop_audit_drain;
+    a->drain_event.data = a;
+    a->drain_event.log = cycle->log;
+    a->drain_event.cancelable = 1;
+
+    ngx_add_timer(&a->drain_event, NGX_HOOP_AUDIT_DRAIN_EVERY);
+
+    return NGX_OK;
+}
+
+
+/* While Redis is up and the spool holds events: deliver them, in order. */
+static void
+ngx_hoop_audit_drain(ngx_event_t *ev)
+{
+    u_char                  *buf, *p, *nl, *end;
+    ssize_t                  n;
+    ngx_hoop_audit_t        *a = ev->data;
+    ngx_hoop_audit_batch_t  *batch;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HOOP_AUDIT_DRAIN_EVERY);
+
+    if (++a->drain_ticks % NGX_HOOP_AUDIT_ADOPT_EVERY == 0) {
+        ngx_hoop_spool_adopt(a->spool);
+    }
+
+    if (a->draining || !ngx_hoop_spool_pending(a->spool)
+        || !ngx_hoop_redis_ready(a->redis_conn))
+    {
+        return;
+    }
+
+    buf = ngx_alloc(NGX_HOOP_AUDIT_DRAIN_BATCH, ev->log);
+    batch = ngx_calloc(sizeof(ngx_hoop_audit_batch_t), ev->log);
+
+    if (buf == NULL || batch == NULL) {
+        ngx_free(buf);
+        ngx_free(batch);
+        return;
+    }
+
+    n = ngx_hoop_spool_read(a->spool, buf,
+                            NGX_HOOP_AUDIT_DRAIN_BATCH);
+
+    batch->audit = a;
+    batch->len = n > 0 ? n : 0;
+
+    end = buf + batch->len;
+
+    for (p = buf; p < end; p = nl + 1) {
+        nl = ngx_strlchr(p, end, '\n');
+
+        if (ngx_hoop_audit_drain_record(batch, p, nl - p) != NGX_OK) {
+            break;
+        }
+    }
+
+    ngx_free(buf);
+
+    if (batch->sent == 0) {
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                          "hoop_audit: the spool cannot be read");
+        }
+
+        ngx_free(batch);
+        return;
+    }
+
+    if (batch->failed) {
+        /* what went out is answered later; nothing is marked delivered */
+        batch->len = 0;
+    }
+
+    a->draining = 1;
+}
+
+
+static ngx_int_t
+ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
+    u_char *rec, size_t len)
+{
+    u_char        seq[NGX_INT_T_LEN];
+    json_t       *root, *v;
+    ngx_int_t     rc;
+    ngx_str_t     fields[5];
+    ngx_uint_t    i;
+    json_error_t  err;
+
+    static const char  *names[5] = { "session", "seq", "event", "prev",
+                                     "hash" };
+
+    root = json_loadb((char *) rec, len, 0, &err);
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        batch->failed = 1;
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hoop_audit: unreadable record in the spool");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 5; i++) {
+        v = json_object_get(root, names[i]);
+
+        if (i == 1 && json_is_integer(v)) {
+            fields[i].data = seq;
+            fields[i].len = ngx_sprintf(seq, "%L",
+                                        (int64_t) json_integer_value(v))
+                            - seq;
+            continue;
+        }
+
+        if (!json_is_string(v)) {
+            json_decref(root);
+            batch->failed = 1;
+            return NGX_ERROR;
+        }
+
+        fields[i].data = (u_char *) json_string_value(v);
+        fields[i].len = json_string_length(v);
+    }
+
+    rc = ngx_hoop_audit_xadd(batch->audit, fields,
+                                  ngx_hoop_audit_drained, batch);
+
+    json_decref(root);
+
+    if (rc != NGX_OK) {
+        batch->failed = 1;
+        return NGX_ERROR;
+    }
+
+    batch->sent++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_hoop_audit_batch_t  *batch = data;
+
+    ngx_hoop_audit_t  *a;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        batch->failed = 1;
+    }
+
+    if (++batch->replied < batch->sent) {
+        return;
+    }
+
+    a = batch->audit;
+    a->draining = 0;
+
+    /*
+     * all or nothing: a batch is marked delivered only if every entry was
+     * stored; a retried batch may store some twice, which the verifier
+     * recognises as the same event (same session, seq and hash)
+     */
+
+    if (!batch->failed && batch->len) {
+        ngx_hoop_spool_delivered(a->spool, batch->len);
+    }
+
+    ngx_free(batch);
+}
+
+
+static void
+ngx_hoop_audit_arg(const char **argv, size_t *argvlen, int *n,
+    const char *arg, size_t len)
+{
+    argv[*n] = arg;
+    argvlen[*n] = len;
+    (*n)++;
+}
+
+
+/* hoop_audit_stream name [maxlen=N] */
+char *
+ngx_hoop_audit_set_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_hoop_audit_t  *a;
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    a = (ngx_hoop_audit_t *) (p + cmd->offset);
+
+    if (a->stream.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    a->stream = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "maxlen=", 7) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(value[2].data + 7, value[2].len - 7);
+
+        if (n == NGX_ERROR || n < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": maxlen is at"
+                               " least 1000", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        a->maxlen = n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+char *
+ngx_hoop_audit_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_hoop_audit_t  *a;
+    ngx_str_t  *value;
+
+    a = (ngx_hoop_audit_t *) (p + cmd->offset);
+
+    if (a->key.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_hoop_secret_read(cf, &value[1], &a->key);
+}
+
+char *
+ngx_hoop_audit_set_fail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_hoop_audit_t  *a;
+    ngx_str_t  *value;
+
+    a = (ngx_hoop_audit_t *) (p + cmd->offset);
+
+    if (a->fail_closed != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "closed") == 0) {
+        a->fail_closed = 1;
+
+    } else if (ngx_strcmp(value[1].data, "open") == 0) {
+        a->fail_closed = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in the \"%V\" directive,"
+                           " it must be \"closed\" or \"open\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+/* hoop_audit_spool dir [max_size=size] */
+char *
+ngx_hoop_audit_set_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_hoop_audit_t  *a;
+    ngx_str_t              *value, size;
+    ngx_file_info_t         fi;
+    ngx_hoop_spool_conf_t  *sc;
+
+    a = (ngx_hoop_audit_t *) (p + cmd->offset);
+
+    if (a->spool_conf != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_hoop_spool_conf_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->dir = value[1];
+    sc->max_size = 1024 * 1024 * 1024;
+
+    if (ngx_conf_full_name(cf->cycle, &sc->dir, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(sc->dir.data, &fi) == NGX_FILE_ERROR
+        || !ngx_is_dir(&fi))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" of the \"%V\" directive is not a"
+                           " directory", &sc->dir, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "max_size=", 9) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in the \"%V\""
+                               " directive", &value[2], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        size.data = value[2].data + 9;
+        size.len = value[2].len - 9;
+        sc->max_size = ngx_parse_offset(&size);
+
+        if (sc->max_size == NGX_ERROR || sc->max_size < 65536) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in the \"%V\""
+                               " directive: at least 64k", &value[2],
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    a->spool_conf = sc;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,121 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The audit sink both subsystems write to: events numbered and chained
+ * per session (shared/core/hoop_audit.c), appended to a Redis stream over
+ * this worker's Redis connection, or to its spool while Redis cannot take
+ * them, and delivered from the spool, in order, when it can again.  The
+ * directives (hoop_audit_stream, _key_file, _fail, _spool) have the same
+ * syntax and meaning in http{} and stream{}.
+ */
+
+#ifndef NGX_HOOP_AUDIT_H
+#define NGX_HOOP_AUDIT_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "hoop_audit.h"
+#include "hoop_json.h"
+#include "ngx_hoop_redis.h"
+#include "ngx_hoop_spool.h"
+
+
+typedef struct {
+    char                     id[33];
+    ngx_uint_t               seq;
+    char                     prev[HOOP_AUDIT_HASH_LEN + 1];
+} ngx_hoop_audit_session_t;
+
+
+typedef struct {
+    ngx_str_t                stream;        /* hoop_audit_stream */
+    ngx_uint_t               maxlen;
+    ngx_str_t                key;           /* hoop_audit_key_file */
+    ngx_uint_t               fail_closed;   /* hoop_audit_fail */
+    ngx_hoop_spool_conf_t   *spool_conf;    /* hoop_audit_spool */
+    ngx_uint_t               used;          /* some hoop_audit on */
+    ngx_hoop_redis_conf_t   *redis;
+
+    /* this worker */
+    ngx_hoop_redis_t        *redis_conn;
+    ngx_hoop_spool_t        *spool;
+    ngx_event_t              drain_event;
+    ngx_uint_t               draining;
+    ngx_uint_t               drain_ticks;
+} ngx_hoop_audit_t;
+
+
+/* Writes the event's body after the envelope (ngx_hoop_audit_envelope). */
+typedef void (*ngx_hoop_audit_build_pt)(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess);
+
+
+#define NGX_HOOP_AUDIT_COMMANDS(conf_type, conf_offset, off)                 \
+                                                                             \
+    { ngx_string("hoop_audit_stream"),                                       \
+      conf_type|NGX_CONF_TAKE12,                                             \
+      ngx_hoop_audit_set_stream,                                             \
+      conf_offset,                                                           \
+      (off),                                                                 \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_audit_key_file"),                                     \
+      conf_type|NGX_CONF_TAKE1,                                              \
+      ngx_hoop_audit_set_key_file,                                           \
+      conf_offset,                                                           \
+      (off),                                                                 \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_audit_fail"),                                         \
+      conf_type|NGX_CONF_TAKE1,                                              \
+      ngx_hoop_audit_set_fail,                                               \
+      conf_offset,                                                           \
+      (off),                                                                 \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_audit_spool"),                                        \
+      conf_type|NGX_CONF_TAKE12,                                             \
+      ngx_hoop_audit_set_spool,                                              \
+      conf_offset,                                                           \
+      (off),                                                                 \
+      NULL }
+
+
+void ngx_hoop_audit_conf_create(ngx_hoop_audit_t *a);
+char *ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
+    ngx_hoop_redis_conf_t *redis);
+
+char *ngx_hoop_audit_set_stream(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_hoop_audit_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_hoop_audit_set_fail(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_hoop_audit_set_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* Worker start and exit; subsystem names logs and spool files. */
+ngx_int_t ngx_hoop_audit_init_process(ngx_hoop_audit_t *a,
+    ngx_cycle_t *cycle, const char *subsystem);
+void ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a);
+
+/* Can an event be taken now (Redis, or room in the spool)? */
+ngx_uint_t ngx_hoop_audit_available(ngx_hoop_audit_t *a);
+
+ngx_int_t ngx_hoop_audit_session_init(ngx_hoop_audit_session_t *sess);
+
+void ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
+    ngx_hoop_audit_session_t *sess);
+
+/*
+ * Numbers, builds (build writes the whole object, starting with
+ * hoop_json_object() and the envelope), chains and stores the next event
+ * of sess.  An event nobody can take is logged as lost, loudly.
+ */
+ngx_int_t ngx_hoop_audit_emit(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_session_t *sess, ngx_hoop_audit_build_pt build,
+    void *data, ngx_log_t *log);
+
+#endif /* NGX_HOOP_AUDIT_H */
