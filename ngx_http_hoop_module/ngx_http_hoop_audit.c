@@ -71,17 +71,11 @@ ngx_http_hoop_audit_access(ngx_http_request_t *r)
 
     ctx->audit_unavailable = 1;
 
-    if (!hmcf->audit.fail_closed) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "hoop_audit: neither Redis nor the spool can take"
-                      " events, request served without its audit event"
-                      " (hoop_audit_fail open)");
+    if (ngx_hoop_audit_admit(&hmcf->audit, r->connection->log, "request")
+        == NGX_OK)
+    {
         return NGX_DECLINED;
     }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "hoop_audit: neither Redis nor the spool can take"
-                  " events, request refused (hoop_audit_fail closed)");
 
     return NGX_HTTP_SERVICE_UNAVAILABLE;
 }

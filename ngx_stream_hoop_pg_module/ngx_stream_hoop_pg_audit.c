@@ -55,23 +55,11 @@ ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s)
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
-    if (!pscf->audit || ngx_hoop_audit_available(&pmcf->audit)) {
+    if (!pscf->audit) {
         return NGX_OK;
     }
 
-    if (!pmcf->audit.fail_closed) {
-        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
-                      "hoop_audit: neither Redis nor the spool can take"
-                      " events, session served without its audit events"
-                      " (hoop_audit_fail open)");
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                  "hoop_audit: neither Redis nor the spool can take"
-                  " events, login refused (hoop_audit_fail closed)");
-
-    return NGX_DECLINED;
+    return ngx_hoop_audit_admit(&pmcf->audit, s->connection->log, "login");
 }
 
 

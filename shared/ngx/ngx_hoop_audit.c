@@ -105,6 +105,29 @@ ngx_hoop_audit_available(ngx_hoop_audit_t *a)
 }
 
 
+ngx_int_t
+ngx_hoop_audit_admit(ngx_hoop_audit_t *a, ngx_log_t *log, const char *what)
+{
+    if (ngx_hoop_audit_available(a)) {
+        return NGX_OK;
+    }
+
+    if (!a->fail_closed) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hoop_audit: neither Redis nor the spool can take"
+                      " events, %s served without its audit events"
+                      " (hoop_audit_fail open)", what);
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "hoop_audit: neither Redis nor the spool can take"
+                  " events, %s refused (hoop_audit_fail closed)", what);
+
+    return NGX_DECLINED;
+}
+
+
 void
 ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a)
 {

@@ -104,6 +104,14 @@ void ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a);
 /* Can an event be taken now (Redis, or room in the spool)? */
 ngx_uint_t ngx_hoop_audit_available(ngx_hoop_audit_t *a);
 
+/*
+ * Whether an operation (what: "request", "login") may proceed given
+ * hoop_audit_fail: NGX_OK, or NGX_DECLINED to refuse it; logs either way
+ * when events cannot be stored.
+ */
+ngx_int_t ngx_hoop_audit_admit(ngx_hoop_audit_t *a, ngx_log_t *log,
+    const char *what);
+
 ngx_int_t ngx_hoop_audit_session_init(ngx_hoop_audit_session_t *sess);
 
 void ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
