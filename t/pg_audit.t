@@ -86,4 +86,45 @@ like($out, qr/FATAL:  hoop: the audit trail is unavailable/,
 
 $t->stop;
 
+# with a spool, Postgres sessions go on while Redis is away, and their
+# events arrive once it is back
+
+$redis->start;
+mkdir "$d/spool";
+chmod 0777, "$d/spool";
+my $t2 = Hoop::Test::Nginx->new(workers => 1);
+spit($t2->dir . '/jwks.json', Hoop::JWT->jwks_json($key));
+$t2->run(<<"EOF");
+stream {
+    hoop_redis 127.0.0.1:${\ $redis->port} timeout=300ms;
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file %%DIR%%/jwks.json;
+    hoop_audit_stream hoop:audit:pg2;
+    hoop_audit_spool $d/spool;
+
+    server {
+        listen 127.0.0.1:%%PORT_pg%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+    }
+}
+EOF
+$port = $t2->port('pg');
+$redis->stop;
+wait_until(sub { $t2->error_log =~ /hoop redis \(stream\).*(disconnected|refused)/ },
+    'the gateway to notice');
+($rc, $out) = psql($key->mint(claims => { %c, exp => time + 600 }));
+is($out, "42\n", 'Redis gone, a spool: the session is served');
+wait_until(sub { grep { -s } glob("$d/spool/audit-stream-*.spool") },
+    "the spooled events");
+$redis->start;
+wait_until(sub {
+    ($redis->command('XLEN', 'hoop:audit:pg2') // 0) >= 2
+}, 'the spool to reach Redis');
+$v = `$repo/tools/hoop-audit-verify --redis ${\ $redis->addr} --stream hoop:audit:pg2 2>&1`;
+like($v, qr/^ok: 2 events in 1 sessions/, 'login and end, delivered and chained')
+    or diag $v;
+$t2->stop;
+
 done_testing;
