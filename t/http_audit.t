@@ -129,6 +129,13 @@ is($rc, 1, 'an edited event is detected');
 like($out, qr/BROKEN at \Q$entries->[1][0]\E: .*event 2: its hash does not match/,
     'naming the entry and the link') or diag $out;
 
+($rc, $out) = $edit->('window', @lines[1, 2, 3]);
+is($rc, 1, 'a trail without its first event is broken');
+($rc, $out) = verify('--file', "$d/window.jsonl", '--key-file',
+    "$d/audit.key", '--window');
+is($rc, 0, '--window: a trimmed trail anchors on its first event')
+    or diag $out;
+
 ($rc, $out) = $edit->('deleted', @lines[0, 2, 3]);
 like($out, qr/event 3: event\(s\) 2\.\.2 missing/, 'a deleted event is detected')
     or diag $out;
