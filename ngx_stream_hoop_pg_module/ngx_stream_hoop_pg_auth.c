@@ -290,21 +290,17 @@ ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev)
 static void
 ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev)
 {
-    u_char                     byte;
-    ssize_t                    n;
-    ngx_connection_t          *c;
-    ngx_stream_session_t      *s;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    u_char                 byte;
+    ssize_t                n;
+    ngx_connection_t      *c;
+    ngx_stream_session_t  *s;
 
     c = ev->data;
     s = c->data;
 
     if (ev->timedout) {
-        ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-        if (ctx->wait_event.timer_set) {
-            ngx_del_timer(&ctx->wait_event);
-        }
+        /* the session's cleanup removes the poll timer */
 
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "hoop pg: signing keys not available in time");

@@ -126,6 +126,17 @@ is(substr($got, 0, 9), pack('aNN', 'R', 8, 3),
 like(substr($got, 9), qr/Mhoop: password \(access token\) not received in time/,
     'and ends a client that never sends it');
 
+# a client that answers the password request with something else
+
+$s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die;
+print $s pack('N', length($startup) + 4) . $startup;
+sysread($s, my $r9, 9);
+print $s "Q\0\0\0\x0dSELECT 1\0";
+$got = '';
+while (sysread($s, my $buf, 4096)) { $got .= $buf }
+like($got, qr/^E.*SFATAL\0.*C08P01\0Mhoop: expected a password message\0/s,
+    'a query instead of the password: FATAL 08P01, said so');
+
 # the database wants a password of its own: never hand it the token
 
 ($rc, $out) = psql($token, 'SELECT 1', 'locked');

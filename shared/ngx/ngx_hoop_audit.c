@@ -22,14 +22,18 @@
 
 
 /*
- * What the XADD callback needs: nothing of the request or session
- * survives it, so the spool record is kept here, to be spooled if Redis
- * does not take it.
+ * One event on its way: what the XADD callback needs, since nothing of the
+ * request or session survives it, and what the spool record is made of if
+ * Redis does not take the event.
  */
 typedef struct {
     ngx_hoop_audit_t           *audit;
+    char                        session[33];
+    ngx_uint_t                  seq;
+    char                        prev[HOOP_AUDIT_HASH_LEN + 1];
+    char                        hash[HOOP_AUDIT_HASH_LEN + 1];
     size_t                      len;
-    u_char                      record[1];
+    char                        event[NGX_HOOP_AUDIT_EVENT_MAX];
 } ngx_hoop_audit_pending_t;
 
 
@@ -47,8 +51,8 @@ static ngx_int_t ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_str_t *fields,
     ngx_hoop_redis_reply_pt cb, void *data);
 static void ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
     void *data);
-static void ngx_hoop_audit_spool(ngx_hoop_audit_t *a, u_char *rec,
-    size_t len, ngx_log_t *log);
+static void ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev,
+    ngx_log_t *log);
 static void ngx_hoop_audit_drain(ngx_event_t *ev);
 static ngx_int_t ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     u_char *rec, size_t len);
@@ -187,88 +191,61 @@ ngx_int_t
 ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
 {
-    char                      *event, hash[HOOP_AUDIT_HASH_LEN + 1],
-                               prev[HOOP_AUDIT_HASH_LEN + 1];
-    u_char                    *rec, seq[NGX_INT_T_LEN];
-    size_t                     len, rec_len, cap;
+    u_char                     seq[NGX_INT_T_LEN];
     ngx_str_t                  fields[5];
     hoop_json_t                j;
-    ngx_hoop_audit_pending_t  *pending;
+    ngx_hoop_audit_pending_t  *ev;
 
-    event = ngx_alloc(NGX_HOOP_AUDIT_EVENT_MAX, log);
-    if (event == NULL) {
+    ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t), log);
+    if (ev == NULL) {
         return NGX_ERROR;
     }
 
     sess->seq++;
 
-    hoop_json_init(&j, event, NGX_HOOP_AUDIT_EVENT_MAX);
+    hoop_json_init(&j, ev->event, NGX_HOOP_AUDIT_EVENT_MAX);
     build(data, &j, sess);
-    len = hoop_json_finish(&j);
+    ev->len = hoop_json_finish(&j);
 
-    if (len == 0
-        || hoop_audit_chain(sess->prev, event, len,
+    if (ev->len == 0
+        || hoop_audit_chain(sess->prev, ev->event, ev->len,
                             a->key.len ? a->key.data : NULL, a->key.len,
-                            hash)
+                            ev->hash)
            != 0)
     {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "hoop_audit: event %s/%ui could not be built",
                       sess->id, sess->seq);
-        ngx_free(event);
+        ngx_free(ev);
         return NGX_ERROR;
     }
 
-    ngx_memcpy(prev, sess->prev, sizeof(prev));
-    ngx_memcpy(sess->prev, hash, sizeof(hash));
+    ev->audit = a;
+    ev->seq = sess->seq;
+    ngx_memcpy(ev->session, sess->id, sizeof(ev->session));
+    ngx_memcpy(ev->prev, sess->prev, sizeof(ev->prev));
+    ngx_memcpy(sess->prev, ev->hash, sizeof(ev->hash));
 
-    /* the five fields, as a stream entry and as a spool record */
-
-    fields[0].data = (u_char *) sess->id;
+    fields[0].data = (u_char *) ev->session;
     fields[0].len = 32;
     fields[1].data = seq;
-    fields[1].len = ngx_sprintf(seq, "%ui", sess->seq) - seq;
-    fields[2].data = (u_char *) event;
-    fields[2].len = len;
-    fields[3].data = (u_char *) prev;
+    fields[1].len = ngx_sprintf(seq, "%ui", ev->seq) - seq;
+    fields[2].data = (u_char *) ev->event;
+    fields[2].len = ev->len;
+    fields[3].data = (u_char *) ev->prev;
     fields[3].len = HOOP_AUDIT_HASH_LEN;
-    fields[4].data = (u_char *) hash;
+    fields[4].data = (u_char *) ev->hash;
     fields[4].len = HOOP_AUDIT_HASH_LEN;
-
-    cap = 6 * len + 512;
-
-    pending = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + cap, log);
-    if (pending == NULL) {
-        ngx_free(event);
-        return NGX_ERROR;
-    }
-
-    rec = pending->record;
-
-    hoop_json_init(&j, (char *) rec, cap);
-    hoop_json_object(&j, NULL);
-    hoop_json_string(&j, "session", sess->id, 32);
-    hoop_json_int(&j, "seq", (long long) sess->seq);
-    hoop_json_string(&j, "event", event, len);
-    hoop_json_string(&j, "prev", prev, HOOP_AUDIT_HASH_LEN);
-    hoop_json_string(&j, "hash", hash, HOOP_AUDIT_HASH_LEN);
-    hoop_json_end(&j);
-    rec_len = hoop_json_finish(&j);
-
-    pending->audit = a;
-    pending->len = rec_len;
 
     /* once events are spooled, the next ones queue behind them: in order */
 
     if (ngx_hoop_spool_pending(a->spool)
-        || ngx_hoop_audit_xadd(a, fields, ngx_hoop_audit_stored, pending)
+        || ngx_hoop_audit_xadd(a, fields, ngx_hoop_audit_stored, ev)
            != NGX_OK)
     {
-        ngx_hoop_audit_spool(a, rec, rec_len, log);
-        ngx_free(pending);
+        ngx_hoop_audit_spool(ev, log);
+        ngx_free(ev);
     }
-
-    ngx_free(event);
 
     return NGX_OK;
 }
@@ -315,30 +292,59 @@ static void
 ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
     void *data)
 {
-    ngx_hoop_audit_pending_t  *pending = data;
+    ngx_hoop_audit_pending_t  *ev = data;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_hoop_audit_spool(pending->audit, pending->record,
-                                  pending->len, ngx_cycle->log);
+        ngx_hoop_audit_spool(ev, ngx_cycle->log);
     }
 
-    ngx_free(pending);
+    ngx_free(ev);
 }
 
 
+/*
+ * The event as a spool record, one JSON line (the shape of an export),
+ * made only when Redis did not take the event.
+ */
 static void
-ngx_hoop_audit_spool(ngx_hoop_audit_t *a, u_char *rec,
-    size_t len, ngx_log_t *log)
+ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev, ngx_log_t *log)
 {
-    if (ngx_hoop_spool_append(a->spool, rec, len) == NGX_OK) {
+    u_char       *rec;
+    size_t        cap, len;
+    hoop_json_t   j;
+
+    cap = 6 * ev->len + 512;        /* every byte escaped, at worst */
+
+    rec = ngx_alloc(cap, log);
+    if (rec == NULL) {
+        goto lost;
+    }
+
+    hoop_json_init(&j, (char *) rec, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "session", ev->session, 32);
+    hoop_json_int(&j, "seq", (long long) ev->seq);
+    hoop_json_string(&j, "event", ev->event, ev->len);
+    hoop_json_string(&j, "prev", ev->prev, HOOP_AUDIT_HASH_LEN);
+    hoop_json_string(&j, "hash", ev->hash, HOOP_AUDIT_HASH_LEN);
+    hoop_json_end(&j);
+    len = hoop_json_finish(&j);
+
+    if (ngx_hoop_spool_append(ev->audit->spool, rec, len) == NGX_OK) {
+        ngx_free(rec);
         return;
     }
+
+    ngx_free(rec);
+
+lost:
 
     /* the one case the contract cannot cover: say it, loudly, once each */
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "hoop_audit: event LOST, neither Redis nor the spool took"
-                  " it: %*s", ngx_min(len, 120), rec);
+                  " it: session %s, event %ui: %*s", ev->session, ev->seq,
+                  ngx_min(ev->len, 120), ev->event);
 }
 
 

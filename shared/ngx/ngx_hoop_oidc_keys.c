@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "hoop_oidc_discovery.h"
+#include "ngx_hoop_conf_file.h"
 #include "ngx_hoop_oidc_keys.h"
 
 
@@ -61,12 +62,10 @@ ngx_hoop_oidc_keys_create(ngx_conf_t *cf, ngx_str_t *issuer,
         return NULL;
     }
 
-    ks->issuer = ngx_pnalloc(cf->pool, issuer->len + 1);
+    ks->issuer = ngx_hoop_pstrz(cf->pool, issuer);
     if (ks->issuer == NULL) {
         return NULL;
     }
-
-    ngx_cpystrn((u_char *) ks->issuer, issuer->data, issuer->len + 1);
 
     n = hoop_oidc_discovery_url(ks->issuer, (char *) url, sizeof(url));
 
