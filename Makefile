@@ -76,8 +76,9 @@ $(BUILD)/bench/%: bench/%.c t/unit/jose_test_keys.h $(CORE_SRCS) $(CORE_HDRS)
 	    -It/unit -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 # not part of make test: timing belongs in benchmarks, run on a quiet machine
-bench: modules $(BUILD)/bench/jwt_verify
+bench: modules $(BUILD)/bench/jwt_verify $(BUILD)/bench/mask_throughput
 	$(BUILD)/bench/jwt_verify
+	$(BUILD)/bench/mask_throughput
 	bench/auth_http.pl
 
 fuzz: $(FUZZ_BINS)

@@ -1,0 +1,119 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * libFuzzer target: the masking stream on any text, under every strategy,
+ * cut into pieces chosen by the input.  However the text is cut, the
+ * output is the same as for the whole text, and nothing reads or writes
+ * outside the window.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hoop_mask.h"
+
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+
+typedef struct {
+    unsigned char  *p;
+    size_t          len;
+    size_t          size;
+} out_t;
+
+
+static int
+collect(void *data, const unsigned char *p, size_t n)
+{
+    out_t  *o = data;
+
+    if (o->len + n > o->size) {
+        o->size = (o->len + n) * 2;
+        o->p = realloc(o->p, o->size);
+
+        if (o->p == NULL) {
+            abort();
+        }
+    }
+
+    memcpy(o->p + o->len, p, n);
+    o->len += n;
+
+    return 0;
+}
+
+
+static out_t
+run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
+    size_t piece)
+{
+    out_t                o = { NULL, 0, 0 };
+    size_t               off, n;
+    hoop_mask_stream_t  *s;
+
+    s = malloc(sizeof(hoop_mask_stream_t));
+
+    if (s == NULL) {
+        abort();
+    }
+
+    hoop_mask_stream_init(s, conf, collect, &o);
+
+    for (off = 0; off < len; off += n) {
+        n = (len - off < piece) ? len - off : piece;
+
+        if (hoop_mask_stream_feed(s, text + off, n) != 0) {
+            abort();
+        }
+    }
+
+    if (hoop_mask_stream_finish(s) != 0) {
+        abort();
+    }
+
+    free(s);
+
+    return o;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    int               i, strategy;
+    out_t             whole, pieces;
+    size_t            piece;
+    hoop_mask_conf_t  conf;
+
+    if (size < 2) {
+        return 0;
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.enabled = HOOP_MASK_ALL;
+    strategy = data[0] % 3;
+    piece = 1 + data[1] % 64;
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        conf.strategy[i] = hoop_mask_strategy_supported(i, strategy)
+                           ? strategy : HOOP_MASK_REDACT;
+    }
+
+    memcpy(conf.key, "fuzz", 4);
+    conf.key_len = 4;
+
+    whole = run(&conf, data + 2, size - 2, size);
+    pieces = run(&conf, data + 2, size - 2, piece);
+
+    if (whole.len != pieces.len
+        || (whole.len && memcmp(whole.p, pieces.p, whole.len) != 0))
+    {
+        abort();
+    }
+
+    free(whole.p);
+    free(pieces.p);
+
+    return 0;
+}

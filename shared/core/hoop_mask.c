@@ -1,0 +1,652 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The masking stream: a fixed window the text passes through, the
+ * replacements each strategy writes, and the long tokens (private key
+ * blocks, JWTs, bearer tokens) that are swallowed as they arrive rather
+ * than held, so no value length can make the window overflow.
+ */
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "hoop_mask.h"
+#include "hoop_mask_scan.h"
+
+
+/* a held tail that could still become a value once more text arrives */
+#define TAIL_HOLD_MAX     96
+
+/* no real credential is longer; past this the rest is plain text again */
+#define SWALLOW_MAX       65536
+
+#define HASH_HEX          16
+
+/* how far before a candidate a validator may look */
+#define MORE_CONTEXT      3
+
+
+static const char  *type_names[HOOP_MASK_NTYPES] = {
+    "email", "credit_card", "iban", "us_ssn", "phone", "ipv4", "ipv6",
+    "aws_key", "private_key", "jwt", "bearer_token"
+};
+
+static const char  *type_labels[HOOP_MASK_NTYPES] = {
+    "EMAIL", "CREDIT_CARD", "IBAN", "US_SSN", "PHONE", "IPV4", "IPV6",
+    "AWS_KEY", "PRIVATE_KEY", "JWT", "BEARER_TOKEN"
+};
+
+static const char  *strategy_names[] = { "redact", "partial", "hash" };
+
+
+const char *
+hoop_mask_type_name(hoop_mask_type_t type)
+{
+    return (unsigned) type < HOOP_MASK_NTYPES ? type_names[type] : "unknown";
+}
+
+
+static int
+name_index(const char **names, size_t n, const char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+hoop_mask_type_parse(const char *name, size_t len)
+{
+    return name_index(type_names, HOOP_MASK_NTYPES, name, len);
+}
+
+
+int
+hoop_mask_strategy_parse(const char *name, size_t len)
+{
+    return name_index(strategy_names, 3, name, len);
+}
+
+
+int
+hoop_mask_strategy_supported(hoop_mask_type_t type,
+    hoop_mask_strategy_t strategy)
+{
+    switch (type) {
+
+    case HOOP_MASK_PRIVATE_KEY:
+    case HOOP_MASK_JWT:
+    case HOOP_MASK_BEARER_TOKEN:
+        return strategy == HOOP_MASK_REDACT;
+
+    default:
+        return (unsigned) strategy <= HOOP_MASK_HASH;
+    }
+}
+
+
+static int
+is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+
+static int
+is_alnum(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+
+static size_t
+put_label(unsigned char *out, hoop_mask_type_t type)
+{
+    size_t  n;
+
+    n = strlen(type_labels[type]);
+    memcpy(out, type_labels[type], n);
+
+    return n;
+}
+
+
+/* digits hide but the last four; separators and punctuation stay */
+static size_t
+partial_digits(const unsigned char *p, size_t n, unsigned char *out)
+{
+    size_t  i, digits, seen;
+
+    for (digits = 0, i = 0; i < n; i++) {
+        digits += is_digit(p[i]);
+    }
+
+    for (seen = 0, i = 0; i < n; i++) {
+        if (is_digit(p[i])) {
+            seen++;
+            out[i] = (seen + 4 > digits) ? p[i] : '*';
+
+        } else {
+            out[i] = p[i];
+        }
+    }
+
+    return n;
+}
+
+
+/* DE89 **** **** **** **30 00: country and check digits, last four */
+static size_t
+partial_iban(const unsigned char *p, size_t n, unsigned char *out)
+{
+    size_t  i, chars, seen;
+
+    for (chars = 0, i = 0; i < n; i++) {
+        chars += is_alnum(p[i]);
+    }
+
+    for (seen = 0, i = 0; i < n; i++) {
+        if (is_alnum(p[i])) {
+            seen++;
+            out[i] = (seen <= 4 || seen + 4 > chars) ? p[i] : '*';
+
+        } else {
+            out[i] = p[i];
+        }
+    }
+
+    return n;
+}
+
+
+/* keeps the text up to the nth occurrence of c (inclusive), then "*" */
+static size_t
+partial_prefix(const unsigned char *p, size_t n, int c, int nth,
+    unsigned char *out)
+{
+    size_t  i;
+
+    for (i = 0; i < n && nth > 0; i++) {
+        out[i] = p[i];
+        nth -= (p[i] == c);
+    }
+
+    out[i++] = '*';
+
+    return i;
+}
+
+
+static size_t
+partial_value(hoop_mask_type_t type, const unsigned char *p, size_t n,
+    unsigned char *out)
+{
+    const unsigned char  *at;
+
+    switch (type) {
+
+    case HOOP_MASK_EMAIL:
+        at = memchr(p, '@', n);
+        out[0] = p[0];
+        memcpy(out + 1, "***", 3);
+        memcpy(out + 4, at, (size_t) (p + n - at));
+        return 4 + (size_t) (p + n - at);
+
+    case HOOP_MASK_IBAN:
+        return partial_iban(p, n, out);
+
+    case HOOP_MASK_IPV4:
+        return partial_prefix(p, n, '.', 2, out);
+
+    case HOOP_MASK_IPV6:
+        return partial_prefix(p, n, ':', 2, out);
+
+    case HOOP_MASK_AWS_KEY:
+        memcpy(out, p, 4);
+        memset(out + 4, '*', 12);
+        memcpy(out + 16, p + 16, 4);
+        return 20;
+
+    default:    /* credit_card, us_ssn, phone */
+        return partial_digits(p, n, out);
+    }
+}
+
+
+/*
+ * The text a keyed hash is taken of: one spelling per value, so the same
+ * card written with spaces or dashes, or an address in another case,
+ * hashes the same.
+ */
+static size_t
+hash_input(hoop_mask_type_t type, const unsigned char *p, size_t n,
+    unsigned char *out)
+{
+    size_t  i, k;
+
+    for (i = 0, k = 0; i < n; i++) {
+        switch (type) {
+
+        case HOOP_MASK_EMAIL:
+        case HOOP_MASK_IPV6:
+            out[k++] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] | 0x20 : p[i];
+            break;
+
+        case HOOP_MASK_CREDIT_CARD:
+        case HOOP_MASK_US_SSN:
+        case HOOP_MASK_PHONE:
+            if (is_digit(p[i])) {
+                out[k++] = p[i];
+            }
+            break;
+
+        case HOOP_MASK_IBAN:
+            if (is_alnum(p[i])) {
+                out[k++] = p[i];
+            }
+            break;
+
+        default:
+            out[k++] = p[i];
+        }
+    }
+
+    return k;
+}
+
+
+static size_t
+hash_value(const hoop_mask_conf_t *conf, hoop_mask_type_t type,
+    const unsigned char *p, size_t n, unsigned char *out)
+{
+    size_t         k, i;
+    unsigned int   md_len;
+    unsigned char  norm[HOOP_MASK_REPLACEMENT_MAX], md[EVP_MAX_MD_SIZE];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    k = hash_input(type, p, n, norm);
+
+    if (HMAC(EVP_sha256(), conf->key, (int) conf->key_len, norm, k, md,
+             &md_len)
+        == NULL)
+    {
+        /* fail closed: no digest, no value */
+        memset(md, 0, sizeof(md));
+    }
+
+    k = 0;
+    out[k++] = '[';
+    k += put_label(out + k, type);
+    out[k++] = ':';
+
+    for (i = 0; i < HASH_HEX / 2; i++) {
+        out[k++] = (unsigned char) hex[md[i] >> 4];
+        out[k++] = (unsigned char) hex[md[i] & 0xf];
+    }
+
+    out[k++] = ']';
+
+    return k;
+}
+
+
+static size_t
+replacement(const hoop_mask_conf_t *conf, const hoop_mask_match_t *m,
+    const unsigned char *p, unsigned char *out)
+{
+    size_t            k, n;
+    hoop_mask_type_t  type;
+
+    type = (hoop_mask_type_t) m->type;
+    k = m->keep;
+    memcpy(out, p, k);
+    p += k;
+    n = m->end - m->start - k;
+
+    switch (conf->strategy[type]) {
+
+    case HOOP_MASK_PARTIAL:
+        if (!m->open) {
+            return k + partial_value(type, p, n, out + k);
+        }
+        break;
+
+    case HOOP_MASK_HASH:
+        if (!m->open) {
+            return k + hash_value(conf, type, p, n, out + k);
+        }
+        break;
+    }
+
+    out[k++] = '[';
+    k += put_label(out + k, type);
+    out[k++] = ']';
+
+    return k;
+}
+
+
+void
+hoop_mask_stream_init(hoop_mask_stream_t *s, const hoop_mask_conf_t *conf,
+    hoop_mask_emit_pt emit, void *data)
+{
+    memset(s, 0, offsetof(hoop_mask_stream_t, win));
+
+    s->conf = conf;
+    s->emit = emit;
+    s->data = data;
+    s->prev = -1;
+}
+
+
+static int
+emit(hoop_mask_stream_t *s, const unsigned char *p, size_t n)
+{
+    if (n == 0 || s->failed) {
+        return s->failed ? -1 : 0;
+    }
+
+    if (s->emit(s->data, p, n) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* "-----END <label>-----": states 0-8 match "-----END", 9-13 the dashes */
+static int
+pem_end_step(unsigned *state, unsigned char c)
+{
+    static const char  pat[] = "-----END";
+
+    if (*state < 8) {
+        if (c == (unsigned char) pat[*state]) {
+            (*state)++;
+
+        } else if (c == '-') {
+            *state = (*state == 5) ? 5 : 1;
+
+        } else {
+            *state = 0;
+        }
+
+        return 0;
+    }
+
+    *state = (c == '-') ? *state + 1 : 8;
+
+    return *state == 13;
+}
+
+
+/* drops the rest of a long token from pos; returns where text resumes */
+static size_t
+swallow(hoop_mask_stream_t *s, size_t pos)
+{
+    unsigned  type;
+
+    type = s->swallow - 1;
+
+    while (pos < s->len && s->swallowed < SWALLOW_MAX) {
+        if (type == HOOP_MASK_PRIVATE_KEY) {
+            s->swallowed++;
+
+            if (pem_end_step(&s->pem_state, s->win[pos++])) {
+                s->swallow = 0;
+                return pos;
+            }
+
+            continue;
+        }
+
+        if (!hoop_mask_token_byte(type, s->win[pos])) {
+            s->swallow = 0;
+            return pos;
+        }
+
+        s->swallowed++;
+        pos++;
+    }
+
+    if (s->swallowed >= SWALLOW_MAX) {
+        s->swallow = 0;
+    }
+
+    return pos;
+}
+
+
+/* the start of a trailing run that may be the beginning of a value */
+static size_t
+tail_hold(const hoop_mask_stream_t *s, size_t from)
+{
+    int     c;
+    size_t  i;
+
+    for (i = s->len; i > from && s->len - i < TAIL_HOLD_MAX; i--) {
+        c = s->win[i - 1];
+
+        if (!is_alnum(c) && !memchr("._%+-(:", c, 7)) {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
+static int
+emit_match(hoop_mask_stream_t *s, const hoop_mask_match_t *m)
+{
+    size_t         n;
+    unsigned char  out[HOOP_MASK_REPLACEMENT_MAX];
+
+    n = replacement(s->conf, m, s->win + m->start, out);
+    s->counts[m->type]++;
+
+    if (m->open) {
+        s->swallow = m->type + 1;
+        s->swallowed = 0;
+        s->pem_state = 0;
+    }
+
+    return emit(s, out, n);
+}
+
+
+/* masks what the window holds; keeps back what more text may change */
+static int
+mask_window(hoop_mask_stream_t *s, int final)
+{
+    size_t               pos, out, cut;
+    hoop_mask_match_t    m;
+    hoop_mask_scan_rc_t  rc;
+
+    pos = 0;
+    out = 0;
+
+    for ( ;; ) {
+        if (s->swallow) {
+            pos = swallow(s, pos);
+            out = pos;
+
+            if (s->swallow) {
+                cut = pos;
+                break;
+            }
+        }
+
+        rc = hoop_mask_scan(s->conf->enabled, s->win, s->len, pos, s->prev,
+                            final, &m);
+
+        if (rc == HOOP_MASK_SCAN_FOUND) {
+            if (emit(s, s->win + out, m.start - out) != 0
+                || emit_match(s, &m) != 0)
+            {
+                return -1;
+            }
+
+            pos = out = m.end;
+            continue;
+        }
+
+        if (final) {
+            cut = s->len;
+
+        } else {
+            /* a value may begin before the candidate that waits */
+            cut = tail_hold(s, pos);
+
+            /*
+             * What waits for more text is held with the bytes before it
+             * that its verdict looked at ("(", "+", an IBAN's letters), so
+             * the next look sees the same text wherever the text was cut.
+             */
+            if (rc == HOOP_MASK_SCAN_MORE) {
+                m.start = (m.start > pos + MORE_CONTEXT)
+                          ? m.start - MORE_CONTEXT : pos;
+                cut = (m.start < cut) ? m.start : cut;
+            }
+        }
+
+        break;
+    }
+
+    if (cut == 0 && s->len == HOOP_MASK_WINDOW && !final) {
+        /* cannot happen while candidates reach less than the window */
+        return mask_window(s, 1);
+    }
+
+    if (emit(s, s->win + out, cut - out) != 0) {
+        return -1;
+    }
+
+    if (cut > 0) {
+        s->prev = s->win[cut - 1];
+        memmove(s->win, s->win + cut, s->len - cut);
+        s->len -= cut;
+    }
+
+    return 0;
+}
+
+
+int
+hoop_mask_stream_feed(hoop_mask_stream_t *s, const unsigned char *in,
+    size_t len)
+{
+    size_t  n;
+
+    while (len > 0) {
+        if (s->failed) {
+            return -1;
+        }
+
+        n = HOOP_MASK_WINDOW - s->len;
+        n = (n < len) ? n : len;
+
+        memcpy(s->win + s->len, in, n);
+        s->len += n;
+        in += n;
+        len -= n;
+
+        /* a full window, or the end of the piece: mask what is decided */
+        if ((s->len == HOOP_MASK_WINDOW || len == 0)
+            && mask_window(s, 0) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return s->failed ? -1 : 0;
+}
+
+
+int
+hoop_mask_stream_finish(hoop_mask_stream_t *s)
+{
+    if (s->failed) {
+        return -1;
+    }
+
+    return mask_window(s, 1);
+}
+
+
+uint64_t
+hoop_mask_stream_total(const hoop_mask_stream_t *s)
+{
+    size_t    i;
+    uint64_t  n;
+
+    for (n = 0, i = 0; i < HOOP_MASK_NTYPES; i++) {
+        n += s->counts[i];
+    }
+
+    return n;
+}
+
+
+typedef struct {
+    unsigned char  *p;
+    size_t          size;
+    size_t          len;
+} mask_sink_t;
+
+
+static int
+sink_append(void *data, const unsigned char *p, size_t n)
+{
+    mask_sink_t  *sink;
+
+    sink = data;
+
+    if (sink->size - sink->len < n) {
+        return -1;
+    }
+
+    memcpy(sink->p + sink->len, p, n);
+    sink->len += n;
+
+    return 0;
+}
+
+
+size_t
+hoop_mask_string(const hoop_mask_conf_t *conf, const unsigned char *in,
+    size_t len, unsigned char *out, size_t out_size,
+    uint64_t counts[HOOP_MASK_NTYPES])
+{
+    mask_sink_t         sink;
+    hoop_mask_stream_t  s;
+
+    sink.p = out;
+    sink.size = out_size;
+    sink.len = 0;
+
+    hoop_mask_stream_init(&s, conf, sink_append, &sink);
+
+    if (hoop_mask_stream_feed(&s, in, len) != 0
+        || hoop_mask_stream_finish(&s) != 0)
+    {
+        return (size_t) -1;
+    }
+
+    if (counts) {
+        memcpy(counts, s.counts, sizeof(s.counts));
+    }
+
+    return sink.len;
+}

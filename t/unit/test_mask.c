@@ -1,0 +1,484 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The masking engine: every detector on values it must find and on the
+ * near misses it must leave alone, the three strategies, and the stream
+ * property that matters most: however the text is cut into pieces, the
+ * output is the same as for the whole text.
+ */
+
+#include <stdlib.h>
+
+#include "tap.h"
+#include "hoop_mask.h"
+
+
+typedef struct {
+    const char  *in;
+    const char  *want;          /* with every detector, strategy redact */
+} mask_case_t;
+
+
+static const mask_case_t  cases[] = {
+
+    /* email */
+    { "mail alice.smith+tag@example.co.uk today",
+      "mail [EMAIL] today" },
+    { "{\"email\":\"bob@corp.example\"}", "{\"email\":\"[EMAIL]\"}" },
+    { "a@b.c user@localhost @handle x@-bad.com .@x.org",
+      "a@b.c user@localhost @handle x@-bad.com .@x.org" },
+    { "end: carol@example.org.", "end: [EMAIL]." },
+
+    /* credit cards: Luhn, issuer prefix and length, grouping */
+    { "visa 4111 1111 1111 1111, mc 5500-0000-0000-0004",
+      "visa [CREDIT_CARD], mc [CREDIT_CARD]" },
+    { "amex 378282246310005 and 3782 822463 10005",
+      "amex [CREDIT_CARD] and [CREDIT_CARD]" },
+    { "bad luhn 4111 1111 1111 1112; no issuer 9111111111111111",
+      "bad luhn 4111 1111 1111 1112; no issuer 9111111111111111" },
+    { "long 41111111111111111111 x4111111111111111 4111111111111111.5",
+      "long 41111111111111111111 x4111111111111111 4111111111111111.5" },
+    { "order 1234 4111 1111 1111 1111", "order 1234 [CREDIT_CARD]" },
+
+    /* IBAN: country length and mod-97 */
+    { "pay DE89 3704 0044 0532 0130 00 now",
+      "pay [IBAN] now" },
+    { "GB29NWBK60161331926819;FR1420041010050500013M02606",
+      "[IBAN];[IBAN]" },
+    { "DE89 3704 0044 0532 0130 01 XX89370400440532013000",
+      "DE89 3704 0044 0532 0130 01 XX89370400440532013000" },
+
+    /* US SSN */
+    { "ssn 123-45-6789.", "ssn [US_SSN]." },
+    { "000-12-3456 666-12-3456 923-45-6789 123-00-6789 123-45-0000",
+      "000-12-3456 666-12-3456 923-45-6789 123-00-6789 123-45-0000" },
+
+    /* phone */
+    { "call (415) 555-2671 or 415.555.2671 or 1-415-555-2671",
+      "call [PHONE] or [PHONE] or [PHONE]" },
+    { "uk +44 20 7946 0958, us +1 (415) 555-2671",
+      "uk [PHONE], us [PHONE]" },
+    { "db8::1 (415) 555-2671 and 1 (415) 555-2671, not 415 (555) 2671",
+      "[IPV6] [PHONE] and [PHONE], not 415 (555) 2671" },
+    { "415-155-2671 2024-01-15 12-34-56 v1 5551234567",
+      "415-155-2671 2024-01-15 12-34-56 v1 5551234567" },
+
+    /* IPv4 */
+    { "from 10.0.0.1 to 192.168.1.254:8080", "from [IPV4] to [IPV4]:8080" },
+    { "256.1.1.1 1.2.3 1.2.3.4.5 v1.2.3.4 01.2.3.4",
+      "256.1.1.1 1.2.3 1.2.3.4.5 v1.2.3.4 01.2.3.4" },
+
+    /* IPv6 */
+    { "hosts 2001:db8::1, fe80::1ff:fe23:4567:890a and ::1",
+      "hosts [IPV6], [IPV6] and [IPV6]" },
+    { "mapped ::ffff:192.0.2.128 end", "mapped [IPV6] end" },
+    { "at 12:30:45 std::vector 00:1a:2b:3c:4d:5e Bad::Bee",
+      "at 12:30:45 std::vector 00:1a:2b:3c:4d:5e Bad::Bee" },
+
+    /* AWS access key ids */
+    { "key=AKIAIOSFODNN7EXAMPLE;tmp=ASIAY34FZKBOKMUTVV7A",
+      "key=[AWS_KEY];tmp=[AWS_KEY]" },
+    { "AKIAIOSFODNN7EXAMPL XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX",
+      "AKIAIOSFODNN7EXAMPL XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX" },
+
+    /* private keys, JWTs, bearer tokens */
+    { "k: -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1x\n"
+      "-----END RSA PRIVATE KEY-----\nnext",
+      "k: [PRIVATE_KEY]\nnext" },
+    { "{\"k\":\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY"
+      "-----\\n\"}",
+      "{\"k\":\"[PRIVATE_KEY]\\n\"}" },
+    { "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
+    { "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnX-abc rest",
+      "t=[JWT] rest" },
+    { "eyJhbGciOi alone; xeyJhbGciOiJIUzI1NiJ9.eyJz",
+      "eyJhbGciOi alone; xeyJhbGciOiJIUzI1NiJ9.eyJz" },
+    { "Authorization: Bearer abcdefgh12345678/+=\r\nHost: x",
+      "Authorization: Bearer [BEARER_TOKEN]\r\nHost: x" },
+    { "bearer  eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln!",
+      "bearer  [BEARER_TOKEN]!" },
+    { "WWW-Authenticate: Bearer realm=\"x\", error=\"invalid_token\"",
+      "WWW-Authenticate: Bearer realm=\"x\", error=\"invalid_token\"" },
+
+    /* nesting: the leftmost value wins, failed candidates consume nothing */
+    { "4111111111111111@example.com", "[EMAIL]" },
+    { "10.0.0.1@example.com", "[EMAIL]" },
+    { "", "" },
+};
+
+
+static hoop_mask_conf_t
+conf_all(hoop_mask_strategy_t strategy)
+{
+    int               i;
+    hoop_mask_conf_t  conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.enabled = HOOP_MASK_ALL;
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        conf.strategy[i] = hoop_mask_strategy_supported(i, strategy)
+                           ? strategy : HOOP_MASK_REDACT;
+    }
+
+    memcpy(conf.key, "test-key", 8);
+    conf.key_len = 8;
+
+    return conf;
+}
+
+
+typedef struct {
+    unsigned char  *p;
+    size_t          len;
+    size_t          size;
+} out_t;
+
+
+static int
+collect(void *data, const unsigned char *p, size_t n)
+{
+    out_t  *o = data;
+
+    if (o->len + n > o->size) {
+        o->size = (o->len + n) * 2;
+        o->p = realloc(o->p, o->size);
+
+        if (o->p == NULL) {
+            return -1;
+        }
+    }
+
+    memcpy(o->p + o->len, p, n);
+    o->len += n;
+
+    return 0;
+}
+
+
+/* masks text fed in pieces of the given sizes (cycled; 0: whole) */
+static out_t
+mask_pieces(const hoop_mask_conf_t *conf, const char *text, size_t len,
+    const size_t *sizes, size_t nsizes, uint64_t *total)
+{
+    out_t               o = { malloc(1), 0, 1 };
+    size_t              off, n, k;
+    hoop_mask_stream_t *s;
+
+    s = malloc(sizeof(hoop_mask_stream_t));
+    hoop_mask_stream_init(s, conf, collect, &o);
+
+    for (off = 0, k = 0; off < len; off += n, k++) {
+        n = (nsizes == 0) ? len : sizes[k % nsizes];
+        n = (n > len - off) ? len - off : n;
+
+        if (hoop_mask_stream_feed(s, (const unsigned char *) text + off, n)) {
+            break;
+        }
+    }
+
+    hoop_mask_stream_finish(s);
+    *total = hoop_mask_stream_total(s);
+    free(s);
+
+    return o;
+}
+
+
+/* a case's text as a one-line test name */
+static const char *
+printable(const char *in)
+{
+    size_t       i;
+    static char  name[41];
+
+    for (i = 0; i < 40 && in[i]; i++) {
+        name[i] = (in[i] < ' ') ? ' ' : in[i];
+    }
+
+    name[i] = '\0';
+
+    return name;
+}
+
+
+static void
+test_cases(void)
+{
+    size_t            i, cut, n, got_len, sizes[2];
+    uint64_t          total;
+    unsigned char     out[4096];
+    out_t             o = { NULL, 0, 0 };
+    hoop_mask_conf_t  conf;
+
+    conf = conf_all(HOOP_MASK_REDACT);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = strlen(cases[i].in);
+        got_len = hoop_mask_string(&conf, (const unsigned char *) cases[i].in,
+                                   n, out, sizeof(out), NULL);
+
+        is_mem(out, got_len, cases[i].want, strlen(cases[i].want),
+               "masks \"%s\"", printable(cases[i].in));
+
+        /* every cut into two pieces gives the same text */
+        for (cut = 1; cut < n; cut++) {
+            sizes[0] = cut;
+            sizes[1] = n;
+            o = mask_pieces(&conf, cases[i].in, n, sizes, 2, &total);
+
+            if (o.len != got_len || memcmp(o.p, out, got_len) != 0) {
+                break;
+            }
+
+            free(o.p);
+        }
+
+        if (!ok(cut >= n, "case %zu: same output cut anywhere", i)) {
+            printf("#   cut at %zu: \"%.*s\"\n", cut, (int) o.len, o.p);
+            free(o.p);
+        }
+
+        /* one byte at a time */
+        sizes[0] = 1;
+        o = mask_pieces(&conf, cases[i].in, n, sizes, 1, &total);
+        is_mem(o.p, o.len, out, got_len, "case %zu: byte by byte", i);
+        free(o.p);
+    }
+}
+
+
+static void
+expect(const hoop_mask_conf_t *conf, const char *in, const char *want,
+    const char *name)
+{
+    size_t         n;
+    unsigned char  out[1024];
+
+    n = hoop_mask_string(conf, (const unsigned char *) in, strlen(in), out,
+                         sizeof(out), NULL);
+
+    is_mem(out, n, want, strlen(want), "%s", name);
+}
+
+
+static void
+test_strategies(void)
+{
+    size_t            n1, n2;
+    unsigned char     a[256], b[256];
+    hoop_mask_conf_t  conf;
+
+    conf = conf_all(HOOP_MASK_PARTIAL);
+
+    expect(&conf, "alice@example.com", "a***@example.com", "partial email");
+    expect(&conf, "4111 1111 1111 1111", "**** **** **** 1111",
+           "partial card keeps the last four and the grouping");
+    expect(&conf, "123-45-6789", "***-**-6789", "partial ssn");
+    expect(&conf, "DE89 3704 0044 0532 0130 00", "DE89 **** **** **** **30 00",
+           "partial iban");
+    expect(&conf, "(415) 555-2671", "(***) ***-2671", "partial phone");
+    expect(&conf, "192.168.1.254", "192.168.*", "partial ipv4");
+    expect(&conf, "2001:db8::1", "2001:db8:*", "partial ipv6");
+    expect(&conf, "AKIAIOSFODNN7EXAMPLE", "AKIA************MPLE",
+           "partial aws key");
+    expect(&conf, "Bearer abcdefgh12345678", "Bearer [BEARER_TOKEN]",
+           "credentials are redacted whatever the strategy");
+
+    conf = conf_all(HOOP_MASK_HASH);
+
+    n1 = hoop_mask_string(&conf, (const unsigned char *) "4111-1111-1111-1111",
+                          19, a, sizeof(a), NULL);
+    n2 = hoop_mask_string(&conf, (const unsigned char *) "4111 1111 1111 1111",
+                          19, b, sizeof(b), NULL);
+
+    ok(n1 == 30 && memcmp(a, "[CREDIT_CARD:", 13) == 0 && a[29] == ']',
+       "hash: [CREDIT_CARD:<16 hex>]");
+    is_mem(a, n1, b, n2, "hash: one value, one digest whatever its spelling");
+
+    n1 = hoop_mask_string(&conf, (const unsigned char *) "Bob@Example.com",
+                          15, a, sizeof(a), NULL);
+    n2 = hoop_mask_string(&conf, (const unsigned char *) "bob@example.com",
+                          15, b, sizeof(b), NULL);
+    is_mem(a, n1, b, n2, "hash: addresses compare without case");
+
+    memcpy(conf.key, "other-key", 9);
+    conf.key_len = 9;
+    n1 = hoop_mask_string(&conf, (const unsigned char *) "bob@example.com",
+                          15, a, sizeof(a), NULL);
+    ok(n1 == n2 && memcmp(a, b, n1) != 0, "hash: the key changes the digest");
+
+    ok(!hoop_mask_strategy_supported(HOOP_MASK_JWT, HOOP_MASK_HASH)
+       && !hoop_mask_strategy_supported(HOOP_MASK_PRIVATE_KEY,
+                                        HOOP_MASK_PARTIAL)
+       && hoop_mask_strategy_supported(HOOP_MASK_EMAIL, HOOP_MASK_HASH),
+       "credentials support redact only");
+}
+
+
+static void
+test_config_names(void)
+{
+    is_int(hoop_mask_type_parse("credit_card", 11), HOOP_MASK_CREDIT_CARD,
+           "type names parse");
+    is_int(hoop_mask_type_parse("credit", 6), -1, "prefixes do not");
+    is_int(hoop_mask_strategy_parse("hash", 4), HOOP_MASK_HASH,
+           "strategy names parse");
+    ok(strcmp(hoop_mask_type_name(HOOP_MASK_US_SSN), "us_ssn") == 0,
+       "names round-trip");
+}
+
+
+static void
+test_selection(void)
+{
+    hoop_mask_conf_t  conf;
+
+    conf = conf_all(HOOP_MASK_REDACT);
+    conf.enabled = 1u << HOOP_MASK_EMAIL;
+
+    expect(&conf, "bob@example.com 4111111111111111 10.0.0.1",
+           "[EMAIL] 4111111111111111 10.0.0.1",
+           "only the configured detectors mask");
+}
+
+
+/* random text dense in anchors: pieces never change the output */
+static void
+test_random_pieces(void)
+{
+    int               k, bad;
+    char              text[400];
+    size_t            i, n, sizes[2];
+    uint64_t          total;
+    out_t             whole, pieces;
+    hoop_mask_conf_t  conf;
+
+    static const char  *atoms[] = {
+        "0", "1", "4", "5", "9", "12", "255", "4111", " ", "-", ".", "@",
+        ":", "::", "(", ")", "+", "e", "ey", "eyJ", "A", "AKIA", "B", "Bearer ",
+        "DE", "89", "x", "com", ",", "\n", "-----", "BEGIN ", "PRIVATE KEY",
+        "END ", "_", "a.b", "@ex.com", "example", "ff", "db8",
+    };
+
+    conf = conf_all(HOOP_MASK_PARTIAL);
+    srand(11);
+    bad = 0;
+
+    for (k = 0; k < 3000 && !bad; k++) {
+        n = 0;
+
+        while (n < 300) {
+            i = (size_t) rand() % (sizeof(atoms) / sizeof(atoms[0]));
+            memcpy(text + n, atoms[i], strlen(atoms[i]));
+            n += strlen(atoms[i]);
+        }
+
+        whole = mask_pieces(&conf, text, n, NULL, 0, &total);
+        sizes[0] = 1 + (size_t) rand() % 40;
+        sizes[1] = 1 + (size_t) rand() % 40;
+        pieces = mask_pieces(&conf, text, n, sizes, 2, &total);
+
+        if (pieces.len != whole.len || memcmp(pieces.p, whole.p, whole.len)) {
+            bad = 1;
+            printf("# sizes %zu %zu\n", sizes[0], sizes[1]);
+            printf("# input: %.*s\n# whole: %.*s\n# piece: %.*s\n",
+                   (int) n, text, (int) whole.len, whole.p, (int) pieces.len,
+                   pieces.p);
+        }
+
+        free(whole.p);
+        free(pieces.p);
+    }
+
+    ok(!bad, "3000 random anchor-dense texts: pieces give the same output");
+}
+
+
+/* text of any length: values across window edges, long tokens swallowed */
+static void
+test_long_text(void)
+{
+    char             *text, *p;
+    size_t            i, len, planted, sizes[3] = { 7, 4093, 65536 };
+    uint64_t          total;
+    out_t             whole, pieces;
+    hoop_mask_conf_t  conf;
+
+    static const char  *values[] = {
+        "carol@example.org", "4111 1111 1111 1111", "DE89370400440532013000",
+        "123-45-6789", "(415) 555-2671", "10.1.2.3", "2001:db8::7",
+        "AKIAIOSFODNN7EXAMPLE", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+    };
+
+    conf = conf_all(HOOP_MASK_REDACT);
+    len = 1 << 20;
+    text = malloc(len + 64);
+    p = text;
+    planted = 0;
+
+    srand(7);
+
+    while ((size_t) (p - text) < len - 200) {
+        i = (size_t) rand() % 40;
+
+        if (i < 9) {
+            p += sprintf(p, " %s,", values[i]);
+            planted++;
+
+        } else {
+            p += sprintf(p, " {\"id\":%d,\"n\":\"item %d\"}", rand() % 100000,
+                         rand() % 1000);
+        }
+    }
+
+    len = (size_t) (p - text);
+
+    whole = mask_pieces(&conf, text, len, NULL, 0, &total);
+    is_int(total, planted, "1 MiB: every planted value masked (%zu)",
+           planted);
+
+    pieces = mask_pieces(&conf, text, len, sizes, 3, &total);
+    is_mem(pieces.p, pieces.len, whole.p, whole.len,
+           "1 MiB in pieces of 7, 4093 and 65536 bytes: same output");
+
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        ok(memmem(whole.p, whole.len, values[i], strlen(values[i])) == NULL,
+           "no %s left in the output", values[i]);
+    }
+
+    free(whole.p);
+    free(pieces.p);
+
+    /* a private key far longer than any window is swallowed whole */
+    p = text;
+    p += sprintf(p, "-----BEGIN PRIVATE KEY-----\n");
+
+    for (i = 0; i < 600; i++) {
+        p += sprintf(p, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n");
+    }
+
+    p += sprintf(p, "-----END PRIVATE KEY-----\ntail 10.0.0.9");
+    len = (size_t) (p - text);
+
+    pieces = mask_pieces(&conf, text, len, sizes, 3, &total);
+    is_mem(pieces.p, pieces.len, "[PRIVATE_KEY]\ntail [IPV4]", 25,
+           "a 31 KB key block: one replacement, text after it masked");
+    free(pieces.p);
+    free(text);
+}
+
+
+int
+main(void)
+{
+    test_cases();
+    test_strategies();
+    test_config_names();
+    test_selection();
+    test_random_pieces();
+    test_long_text();
+
+    return done_testing();
+}
