@@ -9,6 +9,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hoop_mask.h"
 #include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
@@ -55,9 +56,15 @@ ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
 ngx_http_hoop_ctx_t *ngx_http_hoop_get_ctx(ngx_http_request_t *r);
 ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
+void ngx_http_hoop_hide_request_header(ngx_http_request_t *r,
+    ngx_table_elt_t *h);
 
 /* ngx_http_hoop_audit.c */
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
+
+/* ngx_http_hoop_mask_filter_module.c */
+const uint64_t *ngx_http_hoop_mask_counts(ngx_http_request_t *r);
+const hoop_mask_conf_t *ngx_http_hoop_mask_conf(ngx_http_request_t *r);
 
 /* ngx_http_hoop_rules.c */
 ngx_int_t ngx_http_hoop_rules_init(ngx_conf_t *cf);

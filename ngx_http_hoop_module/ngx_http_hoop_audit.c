@@ -25,6 +25,9 @@ static ngx_hoop_audit_session_t *ngx_http_hoop_audit_session(
 static void ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 static void ngx_http_hoop_audit_session_cleanup(void *data);
+static void ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j);
+static void ngx_http_hoop_audit_masked(ngx_http_request_t *r,
+    hoop_json_t *j);
 
 
 ngx_int_t
@@ -154,7 +157,7 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
                      r->method_name.len);
     hoop_json_string(j, "host", (char *) r->headers_in.server.data,
                      r->headers_in.server.len);
-    hoop_json_string(j, "path", (char *) r->uri.data, r->uri.len);
+    ngx_http_hoop_audit_path(r, j);
     hoop_json_string(j, "client", (char *) r->connection->addr_text.data,
                      r->connection->addr_text.len);
     hoop_json_end(j);
@@ -164,6 +167,7 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     hoop_json_int(j, "bytes_in", (long long) r->request_length);
     hoop_json_int(j, "bytes_out", (long long) r->connection->sent);
     hoop_json_int(j, "duration_ms", (long long) ms);
+    ngx_http_hoop_audit_masked(r, j);
     hoop_json_end(j);
 
     hoop_json_object(j, "decision");
@@ -180,6 +184,66 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     }
 
     hoop_json_end(j);
+
+    hoop_json_end(j);
+}
+
+
+/* The path as recorded: masked as the location masks its responses. */
+static void
+ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j)
+{
+    size_t                   n, size;
+    u_char                  *out;
+    const hoop_mask_conf_t  *mask;
+
+    mask = ngx_http_hoop_mask_conf(r);
+
+    if (mask == NULL) {
+        hoop_json_string(j, "path", (char *) r->uri.data, r->uri.len);
+        return;
+    }
+
+    size = r->uri.len * 4 + HOOP_MASK_REPLACEMENT_MAX;
+
+    out = ngx_pnalloc(r->pool, size);
+    if (out == NULL) {
+        hoop_json_null(j, "path");
+        return;
+    }
+
+    n = hoop_mask_string(mask, r->uri.data, r->uri.len, out, size, NULL);
+
+    if (n == (size_t) -1) {
+        hoop_json_null(j, "path");
+        return;
+    }
+
+    hoop_json_string(j, "path", (char *) out, n);
+}
+
+
+/* "masked": {"email": 2, ...}: the values the response had masked */
+static void
+ngx_http_hoop_audit_masked(ngx_http_request_t *r, hoop_json_t *j)
+{
+    ngx_uint_t       i;
+    const uint64_t  *counts;
+
+    counts = ngx_http_hoop_mask_counts(r);
+
+    if (counts == NULL) {
+        hoop_json_null(j, "masked");
+        return;
+    }
+
+    hoop_json_object(j, "masked");
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        if (counts[i] != 0) {
+            hoop_json_int(j, hoop_mask_type_name(i), (long long) counts[i]);
+        }
+    }
 
     hoop_json_end(j);
 }

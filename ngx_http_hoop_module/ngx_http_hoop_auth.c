@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_hoop_auth_www_authenticate(ngx_http_request_t *r,
     ngx_str_t *value);
 static ngx_int_t ngx_http_hoop_auth_accept(ngx_http_request_t *r,
     hoop_identity_t *identity);
-static void ngx_http_hoop_auth_hide_header(ngx_http_request_t *r,
-    ngx_table_elt_t *h);
 static void ngx_http_hoop_ctx_cleanup(void *data);
 
 
@@ -126,7 +124,7 @@ ngx_http_hoop_auth_handler(ngx_http_request_t *r)
          * ($remote_user).
          */
 
-        ngx_http_hoop_auth_hide_header(r, r->headers_in.authorization);
+        ngx_http_hoop_hide_request_header(r, r->headers_in.authorization);
         r->headers_in.authorization = NULL;
         r->headers_in.user.data = (u_char *) "";
         r->headers_in.user.len = 0;
@@ -395,8 +393,8 @@ ngx_http_hoop_auth_accept(ngx_http_request_t *r, hoop_identity_t *identity)
  * have room for nalloc elements from its base (ngx_list_push() fills it
  * up to that), so nalloc shrinks when the last part's base moves.
  */
-static void
-ngx_http_hoop_auth_hide_header(ngx_http_request_t *r, ngx_table_elt_t *h)
+void
+ngx_http_hoop_hide_request_header(ngx_http_request_t *r, ngx_table_elt_t *h)
 {
     ngx_uint_t        i;
     ngx_list_t       *list;

@@ -16,6 +16,8 @@ spit("$d/redis.pass", "s3cret\n", 0600);
 spit("$d/jwks.json", Hoop::JWT->jwks_json(
     Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1')));
 spit("$d/not-jwks.json", '{"keys": "none"}');
+spit("$d/mask.key", "0123456789abcdef0123\n", 0600);
+spit("$d/short.key", "short\n", 0600);
 
 my $oidc = <<"END";
     hoop_oidc_issuer https://idp.example.com;
@@ -48,6 +50,11 @@ $oidc
         location /health { hoop_auth off; }
         location /api/ {
             hoop_audit on;
+            hoop_mask detect=email,phone strategy=partial;
+            hoop_mask detect=credit_card,iban strategy=hash;
+            hoop_mask detect=jwt,private_key,bearer_token;
+            hoop_mask_key $d/mask.key;
+            hoop_mask_types text/plain application/json;
             hoop_rule deny name=x method=DELETE groups=dev "reason=ask first";
             hoop_rule allow sub=a* client=ci-* path=/api/* header=X-Ok;
             hoop_default deny;
@@ -137,6 +144,24 @@ my @cases = (
         qr/invalid value "sometimes" in the "hoop_audit_fail" directive, it must be "closed" or "open"/],
     [http => "hoop_audit_key_file $d/missing.key;",
         qr/open\(\) "\Q$d\E\/missing\.key" failed in the "hoop_audit_key_file" directive \(2: No such file or directory\)/],
+    [http => 'hoop_mask detect=email,emails;',
+        qr/unknown detector "emails" in the "hoop_mask" directive: email, credit_card, .* and all are/],
+    [http => 'hoop_mask detect=email strategy=blur;',
+        qr/unknown strategy in "strategy=blur" of the "hoop_mask" directive: redact, partial and hash are/],
+    [http => 'hoop_mask detect=jwt strategy=hash;',
+        qr/detector "jwt" in the "hoop_mask" directive is only ever redacted/],
+    [http => 'hoop_mask detect=email; hoop_mask detect=phone,email;',
+        qr/"hoop_mask" directive names a detector twice/],
+    [http => 'hoop_mask column=ssn;',
+        qr/"column=ssn" in the "hoop_mask" directive: columns are masked by the Postgres gateway \(stream\), HTTP responses have none/],
+    [http => 'hoop_mask strategy=hash;',
+        qr/"hoop_mask" directive needs "detect=" \(or "off"\)/],
+    [http => 'hoop_mask off; hoop_mask detect=email;',
+        qr/"hoop_mask" directive cannot follow "hoop_mask off"/],
+    [http => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_mask detect=email strategy=hash; }',
+        qr/hoop_mask strategy=hash needs a key: set "hoop_mask_key"/],
+    [http => "hoop_mask_key $d/short.key;",
+        qr/the key in "\Q$d\E\/short\.key" of the "hoop_mask_key" directive must be 16 to 64 bytes long/],
     [stream => 'server { hoop_pg_auth maybe; }',
         qr/invalid value "maybe" in "hoop_pg_auth" directive, it must be "on" or "off"/],
 );
