@@ -10,16 +10,23 @@
 #include <ngx_http.h>
 
 #include "hoop_mask.h"
+#include "hoop_rule.h"
 #include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
+#include "ngx_hoop_review.h"
+
+
+#define NGX_HTTP_HOOP_REVIEW_TIMEOUT  (15 * 60 * 1000)
 
 
 typedef struct {
     ngx_hoop_redis_conf_t   *redis;
     ngx_hoop_oidc_conf_t     oidc;
     ngx_hoop_audit_t         audit;
+    ngx_hoop_reviews_t      *reviews;       /* per worker */
     ngx_uint_t               auth_used;     /* unsigned:1 */
+    ngx_uint_t               review_used;   /* unsigned:1 */
 } ngx_http_hoop_main_conf_t;
 
 
@@ -29,6 +36,7 @@ typedef struct {
     ngx_flag_t               audit;         /* hoop_audit */
     ngx_array_t             *rules;         /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;    /* hoop_default */
+    ngx_flag_t               review_api;    /* hoop_review_api */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -39,6 +47,8 @@ typedef struct {
     const char              *scheme;
     const char              *rule;          /* the rule that decided */
     ngx_hoop_oidc_wait_t     wait;
+    ngx_hoop_review_wait_t  *review;        /* held for this review */
+    void                    *review_call;   /* a reviewer's decision */
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
     unsigned                 audit_unavailable:1;   /* said at access */
@@ -51,6 +61,10 @@ extern ngx_module_t  ngx_http_hoop_module;
 /* ngx_http_hoop_module.c */
 ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     ngx_http_handler_pt handler);
+ngx_int_t ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b);
+ngx_int_t ngx_http_hoop_send_json_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *error, const char *message);
 
 /* ngx_http_hoop_auth.c */
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
@@ -61,10 +75,23 @@ void ngx_http_hoop_hide_request_header(ngx_http_request_t *r,
 
 /* ngx_http_hoop_audit.c */
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
+void ngx_http_hoop_audit_review_requested(ngx_http_request_t *r,
+    ngx_hoop_review_wait_t *w, const hoop_rule_t *rule);
+void ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_uint_t approve, ngx_hoop_review_outcome_t *outcome,
+    ngx_str_t *reason);
 
 /* ngx_http_hoop_mask_filter_module.c */
 const uint64_t *ngx_http_hoop_mask_counts(ngx_http_request_t *r);
 const hoop_mask_conf_t *ngx_http_hoop_mask_conf(ngx_http_request_t *r);
+
+/* ngx_http_hoop_review.c */
+ngx_int_t ngx_http_hoop_review_hold(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule);
+
+/* ngx_http_hoop_review_api.c */
+char *ngx_http_hoop_review_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hoop_rules.c */
 ngx_int_t ngx_http_hoop_rules_init(ngx_conf_t *cf);

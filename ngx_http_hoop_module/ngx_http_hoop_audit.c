@@ -28,6 +28,10 @@ static void ngx_http_hoop_audit_session_cleanup(void *data);
 static void ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j);
 static void ngx_http_hoop_audit_masked(ngx_http_request_t *r,
     hoop_json_t *j);
+static void ngx_http_hoop_audit_review_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess);
+static void ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess);
 
 
 ngx_int_t
@@ -126,10 +130,12 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
 {
     ngx_http_request_t *r = data;
 
-    ngx_msec_int_t        ms;
-    ngx_time_t           *tp;
-    ngx_uint_t            status;
-    ngx_http_hoop_ctx_t  *ctx;
+    ngx_msec_int_t           ms;
+    ngx_time_t              *tp;
+    ngx_uint_t               status, denied;
+    const char              *name;
+    ngx_http_hoop_ctx_t     *ctx;
+    ngx_hoop_review_wait_t  *w;
 
     tp = ngx_timeofday();
 
@@ -170,12 +176,13 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     ngx_http_hoop_audit_masked(r, j);
     hoop_json_end(j);
 
+    denied = status == NGX_HTTP_UNAUTHORIZED
+             || status == NGX_HTTP_FORBIDDEN
+             || (ctx != NULL && ctx->review != NULL
+                 && ctx->review->status != NGX_HOOP_REVIEW_APPROVED);
+
     hoop_json_object(j, "decision");
-    hoop_json_string(j, "result",
-                     status == NGX_HTTP_UNAUTHORIZED
-                     || status == NGX_HTTP_FORBIDDEN ? "deny" : "allow",
-                     status == NGX_HTTP_UNAUTHORIZED
-                     || status == NGX_HTTP_FORBIDDEN ? 4 : 5);
+    hoop_json_string(j, "result", denied ? "deny" : "allow", denied ? 4 : 5);
     if (ctx != NULL && ctx->rule != NULL) {
         hoop_json_string(j, "rule", ctx->rule, ngx_strlen(ctx->rule));
 
@@ -183,6 +190,184 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
         hoop_json_null(j, "rule");
     }
 
+    if (ctx != NULL && ctx->review != NULL) {
+        w = ctx->review;
+        name = ngx_hoop_review_status_name(w->status);
+
+        hoop_json_object(j, "review");
+        hoop_json_string(j, "id", (char *) w->id, NGX_HOOP_REVIEW_ID_LEN);
+        hoop_json_string(j, "status", name, ngx_strlen(name));
+
+        if (w->decided_by.len) {
+            hoop_json_string(j, "decided_by", (char *) w->decided_by.data,
+                             w->decided_by.len);
+        }
+
+        hoop_json_end(j);
+    }
+
+    hoop_json_end(j);
+
+    hoop_json_end(j);
+}
+
+
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_hoop_review_wait_t     *wait;
+    const hoop_rule_t          *rule;
+} ngx_http_hoop_audit_held_t;
+
+
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_str_t                  *id;
+    ngx_uint_t                  approve;
+    ngx_hoop_review_outcome_t  *outcome;
+    ngx_str_t                  *reason;
+} ngx_http_hoop_audit_review_t;
+
+
+/* A reviewer's decision, in the reviewer's session: review.decided. */
+void
+ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_uint_t approve, ngx_hoop_review_outcome_t *outcome,
+    ngx_str_t *reason)
+{
+    ngx_hoop_audit_session_t      *sess;
+    ngx_http_hoop_loc_conf_t      *hlcf;
+    ngx_http_hoop_main_conf_t     *hmcf;
+    ngx_http_hoop_audit_review_t   rv;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (!hlcf->audit) {
+        return;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+
+    sess = ngx_http_hoop_audit_session(r);
+    if (sess == NULL) {
+        return;
+    }
+
+    rv.request = r;
+    rv.id = id;
+    rv.approve = approve;
+    rv.outcome = outcome;
+    rv.reason = reason;
+
+    (void) ngx_hoop_audit_emit(&hmcf->audit, sess,
+                               ngx_http_hoop_audit_review_event, &rv,
+                               r->connection->log);
+}
+
+
+static void
+ngx_http_hoop_audit_review_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess)
+{
+    ngx_http_hoop_audit_review_t *rv = data;
+
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ctx = ngx_http_hoop_get_ctx(rv->request);
+
+    hoop_json_object(j, NULL);
+    ngx_hoop_audit_envelope(j, "review.decided", sess);
+    hoop_identity_json_write(&ctx->identity, j, "identity");
+
+    hoop_json_object(j, "review");
+    hoop_json_string(j, "id", (char *) rv->id->data, rv->id->len);
+    hoop_json_string(j, "verdict", rv->approve ? "approve" : "reject",
+                     rv->approve ? 7 : 6);
+    hoop_json_string(j, "result", (char *) rv->outcome->result.data,
+                     rv->outcome->result.len);
+    hoop_json_string(j, "status", (char *) rv->outcome->status.data,
+                     rv->outcome->status.len);
+    hoop_json_int(j, "approvals", rv->outcome->approvals);
+    hoop_json_int(j, "required", rv->outcome->required);
+    hoop_json_string(j, "reason", (char *) rv->reason->data,
+                     rv->reason->len);
+    hoop_json_end(j);
+
+    hoop_json_end(j);
+}
+
+
+/* A request held for review, in the requester's session. */
+void
+ngx_http_hoop_audit_review_requested(ngx_http_request_t *r,
+    ngx_hoop_review_wait_t *w, const hoop_rule_t *rule)
+{
+    ngx_hoop_audit_session_t      *sess;
+    ngx_http_hoop_loc_conf_t      *hlcf;
+    ngx_http_hoop_main_conf_t     *hmcf;
+    ngx_http_hoop_audit_held_t     held;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (!hlcf->audit || r != r->main) {
+        return;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+
+    sess = ngx_http_hoop_audit_session(r);
+    if (sess == NULL) {
+        return;
+    }
+
+    held.request = r;
+    held.wait = w;
+    held.rule = rule;
+
+    (void) ngx_hoop_audit_emit(&hmcf->audit, sess,
+                               ngx_http_hoop_audit_held_event, &held,
+                               r->connection->log);
+}
+
+
+static void
+ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess)
+{
+    ngx_http_hoop_audit_held_t *held = data;
+
+    ngx_http_request_t   *r;
+    ngx_http_hoop_ctx_t  *ctx;
+
+    r = held->request;
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    hoop_json_object(j, NULL);
+    ngx_hoop_audit_envelope(j, "review.requested", sess);
+
+    if (ctx != NULL && ctx->authenticated) {
+        hoop_identity_json_write(&ctx->identity, j, "identity");
+
+    } else {
+        hoop_json_null(j, "identity");
+    }
+
+    hoop_json_object(j, "request");
+    hoop_json_string(j, "method", (char *) r->method_name.data,
+                     r->method_name.len);
+    hoop_json_string(j, "host", (char *) r->headers_in.server.data,
+                     r->headers_in.server.len);
+    ngx_http_hoop_audit_path(r, j);
+    hoop_json_end(j);
+
+    hoop_json_object(j, "review");
+    hoop_json_string(j, "id", (char *) held->wait->id,
+                     NGX_HOOP_REVIEW_ID_LEN);
+    hoop_json_string(j, "rule", held->rule->name,
+                     ngx_strlen(held->rule->name));
+    hoop_json_string(j, "approvers", held->rule->approvers,
+                     ngx_strlen(held->rule->approvers));
+    hoop_json_int(j, "required", held->rule->required);
+    hoop_json_int(j, "timeout_ms", (long long) held->rule->timeout_ms);
     hoop_json_end(j);
 
     hoop_json_end(j);

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hoop_json.h"
 #include "hoop_rule.h"
 #include "ngx_hoop_sanitizer.h"
 #include "ngx_http_hoop.h"
@@ -70,6 +71,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
     { ngx_string("hoop_default"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_hoop_default,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_review_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hoop_review_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -148,6 +156,13 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (hmcf->review_used && hmcf->redis == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"review\" rules and \"hoop_review_api\" need "
+                      "\"hoop_redis\": reviews live there");
+        return NGX_ERROR;
+    }
+
     /*
      * access handlers run in the reverse order of registration: audit's
      * check first, then hoop_auth, then the rules, which need identity
@@ -208,6 +223,7 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->audit = NGX_CONF_UNSET;
     hlcf->rules = NGX_CONF_UNSET_PTR;
     hlcf->default_action = NGX_CONF_UNSET_UINT;
+    hlcf->review_api = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -230,6 +246,17 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->default_action, prev->default_action,
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
+    ngx_conf_merge_value(conf->review_api, prev->review_api, 0);
+
+    /* reviewers are known by their token, or they are not reviewers */
+
+    if (conf->review_api && !conf->auth) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hoop_review_api\" needs \"hoop_auth on\" in"
+                           " its location: decisions are made by verified"
+                           " identities");
+        return NGX_CONF_ERROR;
+    }
 
     /* the realm is written inside a quoted-string of WWW-Authenticate */
 
@@ -357,6 +384,13 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (hmcf->review_used) {
+        hmcf->reviews = ngx_hoop_reviews_start(cycle, hmcf->redis, "http");
+        if (hmcf->reviews == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_hoop_oidc_init_process(&hmcf->oidc, cycle);
 }
 
@@ -369,6 +403,74 @@ ngx_http_hoop_exit_process(ngx_cycle_t *cycle)
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hoop_module);
 
     if (hmcf != NULL) {
+        ngx_hoop_reviews_stop(hmcf->reviews);
         ngx_hoop_audit_exit_process(&hmcf->audit);
     }
+}
+
+
+/* Sends b (a JSON body) with status and finalizes; returns NGX_DONE. */
+ngx_int_t
+ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+
+/* {"error": error, "message": message} with status; returns NGX_DONE. */
+ngx_int_t
+ngx_http_hoop_send_json_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *message)
+{
+    size_t        cap, len;
+    ngx_buf_t    *b;
+    hoop_json_t   j;
+
+    cap = 6 * (ngx_strlen(error) + ngx_strlen(message)) + 64;
+
+    b = ngx_create_temp_buf(r->pool, cap);
+    if (b == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    hoop_json_init(&j, (char *) b->pos, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "error", error, ngx_strlen(error));
+    hoop_json_string(&j, "message", message, ngx_strlen(message));
+    hoop_json_end(&j);
+    len = hoop_json_finish(&j);
+
+    b->pos[len++] = '\n';
+    b->last = b->pos + len;
+
+    return ngx_http_hoop_send_json(r, status, b);
 }

@@ -24,6 +24,10 @@ static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
     const char *rule, const char *reason);
 
 
+static ngx_int_t ngx_http_hoop_rule_review_param(ngx_conf_t *cf,
+    hoop_rule_t *rule, ngx_str_t *key, ngx_str_t *value);
+
+
 static const char  *ngx_http_hoop_rule_keys[] = {
     "groups", "sub", "client", "method", "path", "header", NULL
 };
@@ -43,12 +47,14 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hoop_loc_conf_t  *hlcf = conf;
 
-    u_char            *eq, *p, *last;
-    ngx_str_t         *value, key, vals;
-    ngx_uint_t         i, k, n;
-    hoop_rule_t       *rule;
-    const char       **v;
-    hoop_rule_cond_t  *cond;
+    u_char                     *eq, *p, *last;
+    ngx_int_t                   rc;
+    ngx_str_t                  *value, key, vals;
+    ngx_uint_t                  i, k, n;
+    hoop_rule_t                *rule;
+    const char                **v;
+    hoop_rule_cond_t           *cond;
+    ngx_http_hoop_main_conf_t  *hmcf;
 
     value = cf->args->elts;
 
@@ -73,15 +79,14 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rule->action = HOOP_RULE_DENY;
 
     } else if (ngx_strcmp(value[1].data, "review") == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"review\" rules hold requests for approval,"
-                           " which this build does not do yet");
-        return NGX_CONF_ERROR;
+        rule->action = HOOP_RULE_REVIEW;
+        rule->required = 1;
+        rule->timeout_ms = NGX_HTTP_HOOP_REVIEW_TIMEOUT;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid action \"%V\" in the \"%V\" directive,"
-                           " it must be \"allow\" or \"deny\"",
+                           " it must be \"allow\", \"deny\" or \"review\"",
                            &value[1], &cmd->name);
         return NGX_CONF_ERROR;
     }
@@ -118,6 +123,18 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (key.len == 6 && ngx_strncmp(key.data, "reason", 6) == 0) {
             rule->reason = ngx_hoop_pstrz(cf->pool, &vals);
             continue;
+        }
+
+        if (rule->action == HOOP_RULE_REVIEW) {
+            rc = ngx_http_hoop_rule_review_param(cf, rule, &key, &vals);
+
+            if (rc == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                continue;
+            }
         }
 
         for (k = 0; ngx_http_hoop_rule_keys[k]; k++) {
@@ -177,6 +194,18 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    if (rule->action == HOOP_RULE_REVIEW) {
+        if (rule->approvers == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a \"review\" rule needs approvers=group[,...]"
+                               " in the \"%V\" directive", &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
+        hmcf->review_used = 1;
+    }
+
     if (rule->name == NULL) {
         p = ngx_pnalloc(cf->pool, sizeof("line ") + NGX_INT_T_LEN);
         if (p == NULL) {
@@ -188,6 +217,55 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * approvers=sre,dba (groups; any member but the requester may decide),
+ * count=N (approvals needed, default 1), timeout=15m (then it expires).
+ * NGX_OK: taken; NGX_ERROR: bad; NGX_DECLINED: not a review parameter.
+ */
+static ngx_int_t
+ngx_http_hoop_rule_review_param(ngx_conf_t *cf, hoop_rule_t *rule,
+    ngx_str_t *key, ngx_str_t *value)
+{
+    ngx_int_t   n;
+    ngx_msec_t  ms;
+
+    if (key->len == 9 && ngx_strncmp(key->data, "approvers", 9) == 0) {
+        rule->approvers = ngx_hoop_pstrz(cf->pool, value);
+        return rule->approvers ? NGX_OK : NGX_ERROR;
+    }
+
+    if (key->len == 5 && ngx_strncmp(key->data, "count", 5) == 0) {
+        n = ngx_atoi(value->data, value->len);
+
+        if (n < 1 || n > 10) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid count=\"%V\" in the \"hoop_rule\""
+                               " directive: 1 to 10 approvals", value);
+            return NGX_ERROR;
+        }
+
+        rule->required = (unsigned) n;
+        return NGX_OK;
+    }
+
+    if (key->len == 7 && ngx_strncmp(key->data, "timeout", 7) == 0) {
+        ms = ngx_parse_time(value, 0);
+
+        if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid timeout=\"%V\" in the \"hoop_rule\""
+                               " directive: at least 1s", value);
+            return NGX_ERROR;
+        }
+
+        rule->timeout_ms = ms;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -207,6 +285,12 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_hoop_get_ctx(r);
+
+    /* back from a review: its verdict stands */
+
+    if (ctx != NULL && ctx->review != NULL) {
+        return ngx_http_hoop_review_hold(r, ctx, NULL);
+    }
 
     rule = hlcf->rules
            ? hoop_rule_match(hlcf->rules->elts, hlcf->rules->nelts,
@@ -228,6 +312,10 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
     if (action == HOOP_RULE_ALLOW) {
         return NGX_DECLINED;
+    }
+
+    if (action == HOOP_RULE_REVIEW) {
+        return ngx_http_hoop_review_hold(r, ctx, rule);
     }
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -298,9 +386,7 @@ ngx_http_hoop_rules_deny(ngx_http_request_t *r, const char *rule,
 {
     size_t        len, cap;
     ngx_buf_t    *b;
-    ngx_int_t     rc;
     hoop_json_t   j;
-    ngx_chain_t   out;
 
     cap = 6 * (ngx_strlen(rule) + ngx_strlen(reason)) + 64;
 
@@ -319,29 +405,6 @@ ngx_http_hoop_rules_deny(ngx_http_request_t *r, const char *rule,
 
     b->pos[len++] = '\n';
     b->last = b->pos + len;
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_FORBIDDEN;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    ngx_http_discard_request_body(r);
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
-
-    return NGX_DONE;
+    return ngx_http_hoop_send_json(r, NGX_HTTP_FORBIDDEN, b);
 }
-
-

@@ -48,6 +48,7 @@ $oidc
         hoop_auth on;
         hoop_auth_realm agents;
         location /health { hoop_auth off; }
+        location /hoop/ { hoop_review_api; }
         location /api/ {
             hoop_audit on;
             hoop_mask detect=email,phone strategy=partial;
@@ -57,6 +58,8 @@ $oidc
             hoop_mask_types text/plain application/json;
             hoop_rule deny name=x method=DELETE groups=dev "reason=ask first";
             hoop_rule allow sub=a* client=ci-* path=/api/* header=X-Ok;
+            hoop_rule review name=deploys method=POST approvers=sre,dba
+                count=2 timeout=10m;
             hoop_default deny;
         }
     }
@@ -125,9 +128,15 @@ my @cases = (
     [http => 'hoop_oidc_leeway soon;',
         qr/"hoop_oidc_leeway" directive invalid value/],
     [http => 'hoop_rule permit groups=a;',
-        qr/invalid action "permit" in the "hoop_rule" directive, it must be "allow" or "deny"/],
+        qr/invalid action "permit" in the "hoop_rule" directive, it must be "allow", "deny" or "review"/],
     [http => 'hoop_rule review groups=a;',
-        qr/"review" rules hold requests for approval, which this build does not do yet/],
+        qr/a "review" rule needs approvers=group\[,...\] in the "hoop_rule" directive/],
+    [http => 'hoop_rule review approvers=sre count=0;',
+        qr/invalid count="0" in the "hoop_rule" directive: 1 to 10 approvals/],
+    [http => 'hoop_rule review approvers=sre timeout=soon;',
+        qr/invalid timeout="soon" in the "hoop_rule" directive: at least 1s/],
+    [http => 'server { location / { hoop_review_api; } }',
+        qr/"hoop_review_api" needs "hoop_auth on" in its location: decisions are made by verified identities/],
     [http => 'hoop_rule deny colour=blue;',
         qr/unknown condition "colour" in the "hoop_rule" directive: groups, sub, client, method, path and header are/],
     [http => 'hoop_rule deny groups;',
@@ -181,6 +190,9 @@ for my $c (@cases) {
 my @late = (
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_audit on; }\n}\n",
         qr/"hoop_audit" needs "hoop_redis"/, 'hoop_audit without Redis'],
+    ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_rule review approvers=sre; }\n}\n",
+        qr/"review" rules and "hoop_review_api" need "hoop_redis": reviews live there/,
+        'a review rule without Redis'],
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_auth on; }\n}\n",
         qr/"hoop_auth" needs "hoop_oidc_issuer"/, 'hoop_auth without an issuer'],
     ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; }\n}\n",

@@ -225,7 +225,8 @@ card_issuer_valid(const char *d, size_t n)
                && n >= 14;
 
     case '6':
-        return (p4 == 6011 || p2 == 65 || p2 == 62 || (p4 >= 6440 && p4 <= 6499))
+        return (p4 == 6011 || p2 == 65 || p2 == 62
+                || (p4 >= 6440 && p4 <= 6499))
                && n >= 16;
     }
 
@@ -1265,7 +1266,7 @@ digit_anchors16(const unsigned char *p)
 
     return (s & up)
            | (s & n >> 1 & dot >> 1 & d >> 2)               /* 1.2.3.4 */
-           | (s & one & n >> 1 & (sep | dot) >> 1)                  /* 1 (415) */
+           | (s & one & n >> 1 & (sep | dot) >> 1)          /* 1 (415) */
            | (s & d >> 1 & n >> 2 & dot >> 2 & d >> 3)      /* 10.0.0.1 */
            | (s & d2 >> 1 & n >> 3 & (dot | sep) >> 3 & d >> 4)
                                                             /* ssn, phone */

@@ -37,6 +37,11 @@ typedef struct {
     const char          *reason;        /* NULL: none given */
     hoop_rule_cond_t    *conds;
     size_t               nconds;
+
+    /* review rules: who decides, how many must approve, for how long */
+    const char          *approvers;     /* groups, comma-separated */
+    unsigned             required;
+    unsigned long        timeout_ms;
 } hoop_rule_t;
 
 

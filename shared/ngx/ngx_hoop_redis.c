@@ -25,6 +25,9 @@ struct ngx_hoop_redis_s {
     ngx_event_t                timeout;
     ngx_msec_t                 backoff;
     ngx_uint_t                 pending;      /* commands without reply */
+    const char                *channel;      /* a subscriber's */
+    ngx_hoop_redis_message_pt  message;
+    void                      *message_data;
     char                       host[NGX_SOCKADDR_STRLEN];
     int                        port;
     unsigned                   ready:1;
@@ -51,6 +54,8 @@ static void ngx_hoop_redis_disconnected(const redisAsyncContext *ac,
 static void ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_hoop_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_hoop_redis_message(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_hoop_redis_failed(ngx_hoop_redis_t *rd, const char *why);
 static void ngx_hoop_redis_arm_timeout(ngx_hoop_redis_t *rd);
@@ -143,6 +148,16 @@ ngx_hoop_redis_stop(ngx_hoop_redis_t *rd)
         rd->ac = NULL;
         redisAsyncFree(ac);
     }
+}
+
+
+void
+ngx_hoop_redis_subscribe(ngx_hoop_redis_t *rd, const char *channel,
+    ngx_hoop_redis_message_pt handler, void *data)
+{
+    rd->channel = channel;
+    rd->message = handler;
+    rd->message_data = data;
 }
 
 
@@ -325,6 +340,50 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
                       rd->down_logged ? ", reachable again" : "");
 
         rd->down_logged = 0;
+
+        /* no timeout on a subscription: it is answered for as long as
+         * the connection lives */
+
+        if (rd->channel != NULL) {
+            redisAsyncCommand(ac, ngx_hoop_redis_message, rd,
+                              "SUBSCRIBE %s", rd->channel);
+        }
+    }
+}
+
+
+static void
+ngx_hoop_redis_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+    redisReply        *reply = r;
+
+    ngx_str_t     payload;
+    redisReply  **e;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 3 || rd->stopping)
+    {
+        return;                 /* the connection is going away */
+    }
+
+    e = reply->element;
+
+    if (e[0]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    if (ngx_strcmp(e[0]->str, "subscribe") == 0) {
+        rd->message(rd, NULL, rd->message_data);
+        return;
+    }
+
+    if (ngx_strcmp(e[0]->str, "message") == 0
+        && e[2]->type == REDIS_REPLY_STRING)
+    {
+        payload.data = (u_char *) e[2]->str;
+        payload.len = e[2]->len;
+        rd->message(rd, &payload, rd->message_data);
     }
 }
 

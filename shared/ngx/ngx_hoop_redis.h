@@ -28,9 +28,26 @@ typedef void (*ngx_hoop_redis_reply_pt)(ngx_hoop_redis_t *rd,
     redisReply *reply, void *data);
 
 
+/*
+ * A subscriber's messages: the payload of each PUBLISH on its channel;
+ * ready (payload NULL) each time the subscription is (re)established, so
+ * the owner re-reads whatever it may have missed while disconnected.
+ */
+typedef void (*ngx_hoop_redis_message_pt)(ngx_hoop_redis_t *rd,
+    ngx_str_t *payload, void *data);
+
+
 /* At worker start; allocated in the cycle pool.  Connects at once. */
 ngx_hoop_redis_t *ngx_hoop_redis_start(ngx_cycle_t *cycle,
     ngx_hoop_redis_conf_t *conf, const char *subsystem);
+
+/*
+ * A connection that only listens: SUBSCRIBE channel after every connect
+ * (a subscribed connection takes no other commands).  Call it right after
+ * ngx_hoop_redis_start().
+ */
+void ngx_hoop_redis_subscribe(ngx_hoop_redis_t *rd, const char *channel,
+    ngx_hoop_redis_message_pt handler, void *data);
 
 /* At worker exit: closes the connection; pending callbacks get NULL. */
 void ngx_hoop_redis_stop(ngx_hoop_redis_t *rd);

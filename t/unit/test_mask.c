@@ -456,7 +456,8 @@ test_long_text(void)
     p += sprintf(p, "-----BEGIN PRIVATE KEY-----\n");
 
     for (i = 0; i < 600; i++) {
-        p += sprintf(p, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n");
+        p += sprintf(p, "%s\n",
+                     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7");
     }
 
     p += sprintf(p, "-----END PRIVATE KEY-----\ntail 10.0.0.9");

@@ -1,0 +1,275 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_rule review ...: the request is held in the access phase while a
+ * human decides.  No worker blocks: the request is parked (its read
+ * handler only watches for the client going away) and resumed from the
+ * Redis callback that brings the decision.  Approved, it goes on to its
+ * content handler as if nothing had happened; rejected, it gets a 403
+ * with the reviewer's reason; expired, a 504; a client that leaves
+ * cancels the review.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "hoop_json.h"
+#include "ngx_http_hoop.h"
+
+
+#define NGX_HTTP_HOOP_REVIEW_JSON  8192
+
+
+static void ngx_http_hoop_review_done(ngx_hoop_review_wait_t *w);
+static void ngx_http_hoop_review_cleanup(void *data);
+static ngx_int_t ngx_http_hoop_review_verdict(ngx_http_request_t *r,
+    ngx_hoop_review_wait_t *w);
+static ngx_int_t ngx_http_hoop_review_spec(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule,
+    ngx_hoop_review_spec_t *spec);
+
+
+/*
+ * The rule said review.  Returns NGX_AGAIN while the request is held,
+ * NGX_DECLINED once approved, or the response already sent (NGX_DONE).
+ */
+ngx_int_t
+ngx_http_hoop_review_hold(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    const hoop_rule_t *rule)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_hoop_review_wait_t     *w;
+    ngx_hoop_review_spec_t      spec;
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    if (ctx->review != NULL) {
+        return ngx_http_hoop_review_verdict(r, ctx->review);
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_hoop_review_wait_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_hoop_review_spec(r, ctx, rule, &spec) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w->pool = r->pool;
+    w->handler = ngx_http_hoop_review_done;
+    w->data = r;
+
+    if (hmcf->reviews == NULL
+        || ngx_hoop_review_request(hmcf->reviews, w, &spec) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_rule: request needs a review by rule \"%s\", "
+                      "but Redis cannot take it", rule->name);
+
+        return ngx_http_hoop_send_json_error(r,
+                                             NGX_HTTP_SERVICE_UNAVAILABLE,
+                                             "review_unavailable",
+                                             "the review store is"
+                                             " unreachable; try again later");
+    }
+
+    cln->handler = ngx_http_hoop_review_cleanup;
+    cln->data = w;
+    ctx->review = w;
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "hoop_rule: request held for review %s by rule \"%s\"",
+                  w->id, rule->name);
+
+    ngx_http_hoop_audit_review_requested(r, w, rule);
+
+    /* parked: only a client going away is watched for */
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    const hoop_rule_t *rule, ngx_hoop_review_spec_t *spec)
+{
+    u_char       *buf;
+    size_t        len;
+    hoop_json_t   j;
+
+    ngx_memzero(spec, sizeof(ngx_hoop_review_spec_t));
+
+    buf = ngx_pnalloc(r->pool, 2 * NGX_HTTP_HOOP_REVIEW_JSON);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->authenticated) {
+        spec->requester.data = (u_char *) ctx->identity.sub.data;
+        spec->requester.len = ctx->identity.sub.len;
+
+        hoop_json_init(&j, (char *) buf, NGX_HTTP_HOOP_REVIEW_JSON);
+        hoop_identity_json_write(&ctx->identity, &j, NULL);
+        len = hoop_json_finish(&j);
+
+    } else {
+        len = 0;
+    }
+
+    spec->identity.data = buf;
+    spec->identity.len = len ? len : 4;
+
+    if (len == 0) {
+        ngx_memcpy(buf, "null", 4);
+    }
+
+    /* what a reviewer needs to decide: never the body, never the query */
+
+    buf += NGX_HTTP_HOOP_REVIEW_JSON;
+
+    hoop_json_init(&j, (char *) buf, NGX_HTTP_HOOP_REVIEW_JSON);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "kind", "http.request", 12);
+    hoop_json_string(&j, "method", (char *) r->method_name.data,
+                     r->method_name.len);
+    hoop_json_string(&j, "host", (char *) r->headers_in.server.data,
+                     r->headers_in.server.len);
+    hoop_json_string(&j, "path", (char *) r->uri.data, r->uri.len);
+    hoop_json_string(&j, "client", (char *) r->connection->addr_text.data,
+                     r->connection->addr_text.len);
+    hoop_json_end(&j);
+
+    spec->operation.data = buf;
+    spec->operation.len = hoop_json_finish(&j);
+
+    if (spec->operation.len == 0) {
+        return NGX_ERROR;
+    }
+
+    spec->rule.data = (u_char *) rule->name;
+    spec->rule.len = ngx_strlen(rule->name);
+    spec->approvers.data = (u_char *) rule->approvers;
+    spec->approvers.len = ngx_strlen(rule->approvers);
+    spec->required = rule->required;
+    spec->timeout = rule->timeout_ms;
+
+    return NGX_OK;
+}
+
+
+/* The decision came: the request goes on, or gets its answer. */
+static void
+ngx_http_hoop_review_done(ngx_hoop_review_wait_t *w)
+{
+    ngx_http_request_t  *r = w->data;
+
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                  "hoop_rule: review %s %s%s%V", w->id,
+                  ngx_hoop_review_status_name(w->status),
+                  w->decided_by.len ? " by " : "", &w->decided_by);
+
+    if (w->status == NGX_HOOP_REVIEW_APPROVED) {
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+
+    } else {
+        rc = ngx_http_hoop_review_verdict(r, w);
+
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
+{
+    u_char       *p, *msg;
+    size_t        len;
+    ngx_uint_t    status;
+    const char   *error;
+
+    switch (w->status) {
+
+    case NGX_HOOP_REVIEW_PENDING:
+        return NGX_AGAIN;
+
+    case NGX_HOOP_REVIEW_APPROVED:
+        return NGX_DECLINED;
+
+    case NGX_HOOP_REVIEW_REJECTED:
+        status = NGX_HTTP_FORBIDDEN;
+        error = "review_rejected";
+        break;
+
+    case NGX_HOOP_REVIEW_EXPIRED:
+        status = NGX_HTTP_GATEWAY_TIME_OUT;
+        error = "review_expired";
+        break;
+
+    default:
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        error = "review_unavailable";
+    }
+
+    /* the longest of the messages below, with its variable parts */
+
+    len = sizeof("review  could not be completed") + NGX_HOOP_REVIEW_ID_LEN
+          + sizeof(" rejected by : ") + w->decided_by.len + w->reason.len;
+
+    msg = ngx_pnalloc(r->pool, len);
+    if (msg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (w->status == NGX_HOOP_REVIEW_REJECTED) {
+        p = ngx_sprintf(msg, "review %s rejected by %V%s%V", w->id,
+                        &w->decided_by, w->reason.len ? ": " : "",
+                        &w->reason);
+
+    } else if (w->status == NGX_HOOP_REVIEW_EXPIRED) {
+        p = ngx_sprintf(msg, "review %s expired without a decision", w->id);
+
+    } else {
+        p = ngx_sprintf(msg, "review %s could not be completed", w->id);
+    }
+
+    *p = '\0';
+
+    return ngx_http_hoop_send_json_error(r, status, error, (char *) msg);
+}
+
+
+/* The request is going away: a review still pending is cancelled. */
+static void
+ngx_http_hoop_review_cleanup(void *data)
+{
+    ngx_hoop_review_wait_t  *w = data;
+
+    if (!w->done) {
+        ngx_log_error(NGX_LOG_NOTICE, w->expire.log, 0,
+                      "hoop_rule: review %s cancelled: the client left",
+                      w->id);
+    }
+
+    ngx_hoop_review_cancel(w);
+}

@@ -1,0 +1,836 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <openssl/rand.h>
+
+#include "ngx_hoop_review.h"
+
+
+#define NGX_HOOP_REVIEW_RECHECK    5000     /* re-read waiting reviews */
+#define NGX_HOOP_REVIEW_RETAIN     "604800" /* keep decided ones 7 days */
+#define NGX_HOOP_REVIEW_CHANNEL    "hoop:reviews:decided"
+#define NGX_HOOP_REVIEW_ARGS       16
+
+
+struct ngx_hoop_reviews_s {
+    ngx_hoop_redis_t          *cmd;
+    ngx_hoop_redis_t          *sub;
+    ngx_queue_t                waits;
+    ngx_event_t                recheck;
+    ngx_log_t                 *log;
+};
+
+
+/*
+ * A command in flight.  Its reply may come after the one who asked is
+ * gone (a client closed while a review was being read): the asker clears
+ * "data" through its own cleanup, and the reply is then dropped.
+ */
+typedef struct {
+    ngx_hoop_review_wait_t    *wait;
+    ngx_hoop_review_reply_pt   cb;
+    void                      *data;
+} ngx_hoop_review_call_t;
+
+
+static const char  ngx_hoop_review_create_lua[] =
+    "redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', 'pending',"
+    " 'created', ARGV[2], 'expires', ARGV[3], 'requester', ARGV[4],"
+    " 'identity', ARGV[5], 'operation', ARGV[6], 'rule', ARGV[7],"
+    " 'approvers', ARGV[8], 'required', ARGV[9], 'gateway', ARGV[10],"
+    " 'approvals', 0, 'approved_by', '[]')\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[11])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',"
+    " 'type', 'review.requested', 'id', ARGV[1], 'requester', ARGV[4],"
+    " 'rule', ARGV[7], 'approvers', ARGV[8], 'operation', ARGV[6])\n"
+    "return 1\n";
+
+
+/* status, reason, decided_by; a pending review past its time expires */
+static const char  ngx_hoop_review_status_lua[] =
+    "local r = redis.call('HMGET', KEYS[1], 'status', 'reason',"
+    " 'decided_by', 'expires')\n"
+    "if not r[1] then return {'gone', '', ''} end\n"
+    "if r[1] == 'pending' and tonumber(ARGV[1]) >= tonumber(r[4]) then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'expired',"
+    " 'decided_at', ARGV[1])\n"
+    "  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' expired')\n"
+    "  return {'expired', '', ''}\n"
+    "end\n"
+    "return {r[1], r[2] or '', r[3] or ''}\n";
+
+
+/* the waiting operation is gone: a pending review is cancelled */
+static const char  ngx_hoop_review_cancel_lua[] =
+    "if redis.call('HGET', KEYS[1], 'status') == 'pending' then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'cancelled',"
+    " 'decided_at', ARGV[1])\n"
+    "  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' cancelled')\n"
+    "end\n"
+    "return 1\n";
+
+
+/*
+ * A reviewer's decision.  ARGV: verdict (approve|reject), sub, groups
+ * (comma-separated), reason, now (ms), channel, id.  Returns
+ * {result, status, approvals, required}.
+ */
+static const char  ngx_hoop_review_decide_lua[] =
+    "local r = redis.call('HMGET', KEYS[1], 'status', 'requester',"
+    " 'approvers', 'required', 'approved_by', 'expires')\n"
+    "if not r[1] then return {'not_found', '', 0, 0} end\n"
+    "local need = tonumber(r[4])\n"
+    "local by = cjson.decode(r[5])\n"
+    "if r[1] ~= 'pending' then return {'decided', r[1], #by, need} end\n"
+    "if tonumber(ARGV[5]) >= tonumber(r[6]) then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'expired',"
+    " 'decided_at', ARGV[5])\n"
+    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' expired')\n"
+    "  return {'decided', 'expired', #by, need}\n"
+    "end\n"
+    "if ARGV[2] == r[2] then return {'self', r[1], #by, need} end\n"
+    "local ok = false\n"
+    "for g in string.gmatch(r[3], '[^,]+') do\n"
+    "  for h in string.gmatch(ARGV[3], '[^,]+') do\n"
+    "    if g == h then ok = true end\n"
+    "  end\n"
+    "end\n"
+    "if not ok then return {'not_approver', r[1], #by, need} end\n"
+    "for _, s in ipairs(by) do\n"
+    "  if s == ARGV[2] then return {'already', r[1], #by, need} end\n"
+    "end\n"
+    "if ARGV[1] == 'reject' then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', ARGV[4],"
+    " 'decided_by', ARGV[2], 'decided_at', ARGV[5])\n"
+    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' rejected')\n"
+    "  return {'rejected', 'rejected', #by, need}\n"
+    "end\n"
+    "table.insert(by, ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], 'approvals', #by,"
+    " 'approved_by', cjson.encode(by))\n"
+    "if #by < need then return {'recorded', 'pending', #by, need} end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'approved', 'reason', ARGV[4],"
+    " 'decided_by', ARGV[2], 'decided_at', ARGV[5])\n"
+    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' approved')\n"
+    "return {'approved', 'approved', #by, need}\n";
+
+
+/* a review as JSON, its JSON fields as JSON, pending past time: expired */
+#define NGX_HOOP_REVIEW_JSON_LUA                                             \
+    "local function review(key, now)\n"                                     \
+    "  local h = redis.call('HGETALL', key)\n"                               \
+    "  if #h == 0 then return nil end\n"                                     \
+    "  local t = {}\n"                                                       \
+    "  for i = 1, #h, 2 do t[h[i]] = h[i + 1] end\n"                         \
+    "  if t.status == 'pending' and now >= tonumber(t.expires) then\n"       \
+    "    t.status = 'expired'\n"                                             \
+    "  end\n"                                                                \
+    "  for _, k in ipairs({'identity', 'operation', 'approved_by'}) do\n"    \
+    "    local ok, v = pcall(cjson.decode, t[k])\n"                          \
+    "    if ok then t[k] = v end\n"                                          \
+    "  end\n"                                                                \
+    "  for _, k in ipairs({'created', 'expires', 'required', 'approvals',"  \
+    " 'decided_at'}) do\n"                                                   \
+    "    if t[k] then t[k] = tonumber(t[k]) end\n"                           \
+    "  end\n"                                                                \
+    "  return t\n"                                                           \
+    "end\n"
+
+static const char  ngx_hoop_review_show_lua[] =
+    NGX_HOOP_REVIEW_JSON_LUA
+    "local t = review(KEYS[1], tonumber(ARGV[1]))\n"
+    "if not t then return '' end\n"
+    "return cjson.encode(t)\n";
+
+/* newest first, at most 100, optionally of one status */
+static const char  ngx_hoop_review_list_lua[] =
+    NGX_HOOP_REVIEW_JSON_LUA
+    "local out = {}\n"
+    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, 999)\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local t = review('hoop:review:' .. id, tonumber(ARGV[1]))\n"
+    "  if not t then\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "  elseif ARGV[2] == '' or t.status == ARGV[2] then\n"
+    "    table.insert(out, t)\n"
+    "    if #out >= 100 then break end\n"
+    "  end\n"
+    "end\n"
+    "if #out == 0 then return '[]' end\n"
+    "return cjson.encode(out)\n";
+
+
+static void ngx_hoop_review_message(ngx_hoop_redis_t *rd, ngx_str_t *payload,
+    void *data);
+static void ngx_hoop_review_recheck(ngx_event_t *ev);
+static ngx_int_t ngx_hoop_review_read(ngx_hoop_review_wait_t *w);
+static void ngx_hoop_review_read_reply(ngx_hoop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_hoop_review_created(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data);
+static void ngx_hoop_review_expire(ngx_event_t *ev);
+static void ngx_hoop_review_finish(ngx_hoop_review_wait_t *w,
+    ngx_hoop_review_status_e status);
+static void ngx_hoop_review_decided(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data);
+static void ngx_hoop_review_json_reply(ngx_hoop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_hoop_review_ignore(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data);
+static ngx_int_t ngx_hoop_review_eval(ngx_hoop_reviews_t *rv,
+    ngx_uint_t nkeys, ngx_str_t *args, ngx_uint_t nargs,
+    ngx_hoop_redis_reply_pt cb, void *data);
+static ngx_hoop_review_call_t *ngx_hoop_review_call(
+    ngx_hoop_review_wait_t *w);
+static size_t ngx_hoop_review_key(u_char *buf, u_char *id, size_t len);
+static size_t ngx_hoop_review_now(u_char *buf, ngx_msec_t plus);
+static ngx_int_t ngx_hoop_review_ask(ngx_hoop_reviews_t *rv,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_hoop_redis_reply_pt handler,
+    ngx_hoop_review_reply_pt cb, void *data);
+
+
+static const char  *ngx_hoop_review_status_names[] = {
+    "pending", "approved", "rejected", "expired", "cancelled", "unavailable"
+};
+
+
+const char *
+ngx_hoop_review_status_name(ngx_hoop_review_status_e status)
+{
+    return ngx_hoop_review_status_names[status];
+}
+
+
+ngx_hoop_reviews_t *
+ngx_hoop_reviews_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
+    const char *subsystem)
+{
+    ngx_hoop_reviews_t  *rv;
+
+    rv = ngx_pcalloc(cycle->pool, sizeof(ngx_hoop_reviews_t));
+    if (rv == NULL) {
+        return NULL;
+    }
+
+    rv->log = cycle->log;
+    ngx_queue_init(&rv->waits);
+
+    rv->cmd = ngx_hoop_redis_start(cycle, conf, subsystem);
+    if (rv->cmd == NULL) {
+        return NULL;
+    }
+
+    rv->sub = ngx_hoop_redis_start(cycle, conf, subsystem);
+    if (rv->sub == NULL) {
+        return NULL;
+    }
+
+    ngx_hoop_redis_subscribe(rv->sub, NGX_HOOP_REVIEW_CHANNEL,
+                             ngx_hoop_review_message, rv);
+
+    rv->recheck.handler = ngx_hoop_review_recheck;
+    rv->recheck.data = rv;
+    rv->recheck.log = cycle->log;
+    rv->recheck.cancelable = 1;
+
+    ngx_add_timer(&rv->recheck, NGX_HOOP_REVIEW_RECHECK);
+
+    return rv;
+}
+
+
+void
+ngx_hoop_reviews_stop(ngx_hoop_reviews_t *rv)
+{
+    if (rv == NULL) {
+        return;
+    }
+
+    if (rv->recheck.timer_set) {
+        ngx_del_timer(&rv->recheck);
+    }
+
+    ngx_hoop_redis_stop(rv->sub);
+    ngx_hoop_redis_stop(rv->cmd);
+}
+
+
+ngx_int_t
+ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
+    ngx_hoop_review_spec_t *spec)
+{
+    u_char                  *p, key[64], now[NGX_INT64_LEN],
+                             expires[NGX_INT64_LEN], required[NGX_INT_T_LEN],
+                             rnd[NGX_HOOP_REVIEW_ID_LEN / 2];
+    ngx_str_t                args[NGX_HOOP_REVIEW_ARGS];
+    ngx_uint_t               i;
+    ngx_hoop_review_call_t  *call;
+
+    /* 128 random bits: ids are not guessable, so not forgeable */
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_hex_dump(w->id, rnd, sizeof(rnd));
+    *p = '\0';
+
+    w->reviews = rv;
+    w->status = NGX_HOOP_REVIEW_PENDING;
+
+    ngx_str_set(&args[0], ngx_hoop_review_create_lua);
+    args[1].data = key;
+    args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
+    ngx_str_set(&args[2], "hoop:reviews:index");
+    ngx_str_set(&args[3], "hoop:reviews");
+
+    args[4].data = w->id;
+    args[4].len = NGX_HOOP_REVIEW_ID_LEN;
+    args[5].data = now;
+    args[5].len = ngx_hoop_review_now(now, 0);
+    args[6].data = expires;
+    args[6].len = ngx_hoop_review_now(expires, spec->timeout);
+    args[7] = spec->requester;
+    args[8] = spec->identity;
+    args[9] = spec->operation;
+    args[10] = spec->rule;
+    args[11] = spec->approvers;
+    args[12].data = required;
+    args[12].len = ngx_sprintf(required, "%ui", spec->required) - required;
+    args[13] = ngx_cycle->hostname;
+    ngx_str_set(&args[14], NGX_HOOP_REVIEW_RETAIN);
+
+    for (i = 7; i < 14; i++) {
+        if (args[i].data == NULL) {
+            ngx_str_set(&args[i], "");
+        }
+    }
+
+    call = ngx_hoop_review_call(w);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_hoop_review_eval(rv, 3, args, 15, ngx_hoop_review_created,
+                             call)
+        != NGX_OK)
+    {
+        ngx_free(call);
+        w->call = NULL;
+        return NGX_ERROR;
+    }
+
+    /* the operation waits from now; the timer ends the wait at expiry */
+
+    w->expire.handler = ngx_hoop_review_expire;
+    w->expire.data = w;
+    w->expire.log = rv->log;
+    ngx_add_timer(&w->expire, spec->timeout);
+
+    ngx_queue_insert_tail(&rv->waits, &w->queue);
+    w->waiting = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_review_created(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
+{
+    ngx_hoop_review_call_t  *call = data;
+
+    ngx_hoop_review_wait_t  *w;
+
+    w = call->wait;
+    ngx_free(call);
+
+    if (w == NULL) {
+        return;                 /* cancelled meanwhile */
+    }
+
+    w->call = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, w->expire.log, 0,
+                      "hoop review: review %s could not be created%s%s",
+                      w->id, reply ? ": " : "",
+                      reply && reply->type == REDIS_REPLY_ERROR
+                      ? reply->str : "");
+        ngx_hoop_review_finish(w, NGX_HOOP_REVIEW_UNAVAILABLE);
+        w->handler(w);
+        return;
+    }
+
+    if (w->stale) {
+        (void) ngx_hoop_review_read(w);
+    }
+}
+
+
+/* One command at a time per wait; cancelling the wait orphans it. */
+static ngx_hoop_review_call_t *
+ngx_hoop_review_call(ngx_hoop_review_wait_t *w)
+{
+    ngx_hoop_review_call_t  *call;
+
+    call = ngx_alloc(sizeof(ngx_hoop_review_call_t), w->reviews->log);
+    if (call == NULL) {
+        return NULL;
+    }
+
+    call->wait = w;
+    call->cb = NULL;
+    call->data = NULL;
+    w->call = call;
+
+    return call;
+}
+
+
+void
+ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
+{
+    u_char       key[64], now[NGX_INT64_LEN];
+    ngx_str_t    args[6];
+
+    if (w->done) {
+        return;
+    }
+
+    ngx_hoop_review_finish(w, NGX_HOOP_REVIEW_CANCELLED);
+
+    ngx_str_set(&args[0], ngx_hoop_review_cancel_lua);
+    args[1].data = key;
+    args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
+    args[2].data = now;
+    args[2].len = ngx_hoop_review_now(now, 0);
+    ngx_str_set(&args[3], NGX_HOOP_REVIEW_CHANNEL);
+    args[4].data = w->id;
+    args[4].len = NGX_HOOP_REVIEW_ID_LEN;
+
+    (void) ngx_hoop_review_eval(w->reviews, 1, args, 5,
+                                ngx_hoop_review_ignore, NULL);
+}
+
+
+/* A decision published by any gateway: "<id> <status>". */
+static void
+ngx_hoop_review_message(ngx_hoop_redis_t *rd, ngx_str_t *payload,
+    void *data)
+{
+    ngx_hoop_reviews_t  *rv = data;
+
+    ngx_queue_t             *q, *next;
+    ngx_hoop_review_wait_t  *w;
+
+    for (q = ngx_queue_head(&rv->waits);
+         q != ngx_queue_sentinel(&rv->waits);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_hoop_review_wait_t, queue);
+
+        /* subscribed (again): whatever was missed is read now */
+
+        if (payload == NULL
+            || (payload->len > NGX_HOOP_REVIEW_ID_LEN
+                && ngx_strncmp(payload->data, w->id,
+                               NGX_HOOP_REVIEW_ID_LEN) == 0))
+        {
+            (void) ngx_hoop_review_read(w);
+        }
+    }
+}
+
+
+/* A safety net under the channel: waiting reviews are re-read. */
+static void
+ngx_hoop_review_recheck(ngx_event_t *ev)
+{
+    ngx_hoop_reviews_t  *rv = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_hoop_review_message(rv->sub, NULL, rv);
+
+    ngx_add_timer(ev, NGX_HOOP_REVIEW_RECHECK);
+}
+
+
+static ngx_int_t
+ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
+{
+    u_char                   key[64], now[NGX_INT64_LEN];
+    ngx_str_t                args[6];
+    ngx_hoop_review_call_t  *call;
+
+    if (w->call != NULL) {
+        w->stale = 1;           /* asked again when it answers */
+        return NGX_OK;
+    }
+
+    w->stale = 0;
+
+    call = ngx_hoop_review_call(w);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&args[0], ngx_hoop_review_status_lua);
+    args[1].data = key;
+    args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
+    args[2].data = now;
+    args[2].len = ngx_hoop_review_now(now, 0);
+    ngx_str_set(&args[3], NGX_HOOP_REVIEW_CHANNEL);
+    args[4].data = w->id;
+    args[4].len = NGX_HOOP_REVIEW_ID_LEN;
+
+    if (ngx_hoop_review_eval(w->reviews, 1, args, 5,
+                             ngx_hoop_review_read_reply, call)
+        != NGX_OK)
+    {
+        ngx_free(call);
+        w->call = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_review_read_reply(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_hoop_review_call_t  *call = data;
+
+    ngx_uint_t               i;
+    redisReply             **e;
+    ngx_hoop_review_wait_t  *w;
+
+    w = call->wait;
+    ngx_free(call);
+
+    if (w == NULL || w->done) {
+        return;
+    }
+
+    w->call = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 3)
+    {
+        return;                 /* asked again at the next recheck */
+    }
+
+    e = reply->element;
+
+    for (i = 0; i < 3; i++) {
+        if (e[i]->type != REDIS_REPLY_STRING) {
+            return;
+        }
+    }
+
+    if (ngx_strcmp(e[0]->str, "pending") == 0) {
+        if (w->stale) {
+            (void) ngx_hoop_review_read(w);
+        }
+
+        return;
+    }
+
+    for (i = NGX_HOOP_REVIEW_APPROVED; i <= NGX_HOOP_REVIEW_CANCELLED; i++) {
+        if (ngx_strcmp(e[0]->str, ngx_hoop_review_status_names[i]) == 0) {
+            break;
+        }
+    }
+
+    if (i > NGX_HOOP_REVIEW_CANCELLED) {
+        if (ngx_strcmp(e[0]->str, "gone") != 0) {
+            return;             /* still pending */
+        }
+
+        i = NGX_HOOP_REVIEW_UNAVAILABLE;
+    }
+
+    w->reason.data = ngx_pnalloc(w->pool, e[1]->len + 1);
+    w->decided_by.data = ngx_pnalloc(w->pool, e[2]->len + 1);
+
+    if (w->reason.data == NULL || w->decided_by.data == NULL) {
+        ngx_str_null(&w->reason);
+        ngx_str_null(&w->decided_by);
+
+    } else {
+        w->reason.len = e[1]->len;
+        ngx_memcpy(w->reason.data, e[1]->str, e[1]->len);
+        w->decided_by.len = e[2]->len;
+        ngx_memcpy(w->decided_by.data, e[2]->str, e[2]->len);
+    }
+
+    ngx_hoop_review_finish(w, (ngx_hoop_review_status_e) i);
+
+    w->handler(w);
+}
+
+
+/* The review's time is up: Redis says whether it expired or was decided. */
+static void
+ngx_hoop_review_expire(ngx_event_t *ev)
+{
+    ngx_hoop_review_wait_t  *w = ev->data;
+
+    /* and if Redis cannot say, it expired all the same */
+
+    if (w->overdue++ > 0 || ngx_hoop_review_read(w) != NGX_OK) {
+        ngx_hoop_review_finish(w, NGX_HOOP_REVIEW_EXPIRED);
+        w->handler(w);
+        return;
+    }
+
+    ngx_add_timer(ev, 2000);
+}
+
+
+static void
+ngx_hoop_review_finish(ngx_hoop_review_wait_t *w,
+    ngx_hoop_review_status_e status)
+{
+    ngx_hoop_review_call_t  *call;
+
+    w->status = status;
+    w->done = 1;
+
+    /* an answer still owed is dropped when it comes */
+
+    call = w->call;
+
+    if (call != NULL) {
+        call->wait = NULL;
+        w->call = NULL;
+    }
+
+    if (w->expire.timer_set) {
+        ngx_del_timer(&w->expire);
+    }
+
+    if (w->waiting) {
+        ngx_queue_remove(&w->queue);
+        w->waiting = 0;
+    }
+}
+
+
+ngx_int_t
+ngx_hoop_review_decide(ngx_hoop_reviews_t *rv, ngx_str_t *id,
+    ngx_uint_t approve, ngx_str_t *sub, ngx_str_t *groups,
+    ngx_str_t *reason, ngx_hoop_review_reply_pt cb, void *data)
+{
+    u_char     key[64], now[NGX_INT64_LEN];
+    ngx_str_t  args[10];
+
+    ngx_str_set(&args[0], ngx_hoop_review_decide_lua);
+    args[1].data = key;
+    args[1].len = ngx_hoop_review_key(key, id->data, id->len);
+
+    if (approve) {
+        ngx_str_set(&args[2], "approve");
+
+    } else {
+        ngx_str_set(&args[2], "reject");
+    }
+
+    args[3] = *sub;
+    args[4] = *groups;
+    args[5] = *reason;
+    args[6].data = now;
+    args[6].len = ngx_hoop_review_now(now, 0);
+    ngx_str_set(&args[7], NGX_HOOP_REVIEW_CHANNEL);
+    args[8] = *id;
+
+    return ngx_hoop_review_ask(rv, args, 9, ngx_hoop_review_decided, cb,
+                               data);
+}
+
+
+static void
+ngx_hoop_review_decided(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
+{
+    ngx_hoop_review_call_t  *call = data;
+
+    redisReply                 **e;
+    ngx_hoop_review_outcome_t    out;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 4
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        call->cb(call->data, NULL, NULL);
+        ngx_free(call);
+        return;
+    }
+
+    e = reply->element;
+
+    out.result.data = (u_char *) e[0]->str;
+    out.result.len = e[0]->len;
+    out.status.data = (u_char *) e[1]->str;
+    out.status.len = e[1]->len;
+    out.approvals = e[2]->type == REDIS_REPLY_INTEGER ? e[2]->integer : 0;
+    out.required = e[3]->type == REDIS_REPLY_INTEGER ? e[3]->integer : 0;
+
+    call->cb(call->data, &out, NULL);
+    ngx_free(call);
+}
+
+
+ngx_int_t
+ngx_hoop_review_list(ngx_hoop_reviews_t *rv, ngx_str_t *status,
+    ngx_hoop_review_reply_pt cb, void *data)
+{
+    u_char     now[NGX_INT64_LEN];
+    ngx_str_t  args[4];
+
+    ngx_str_set(&args[0], ngx_hoop_review_list_lua);
+    ngx_str_set(&args[1], "hoop:reviews:index");
+    args[2].data = now;
+    args[2].len = ngx_hoop_review_now(now, 0);
+    args[3] = *status;
+
+    return ngx_hoop_review_ask(rv, args, 4, ngx_hoop_review_json_reply, cb,
+                               data);
+}
+
+
+ngx_int_t
+ngx_hoop_review_show(ngx_hoop_reviews_t *rv, ngx_str_t *id,
+    ngx_hoop_review_reply_pt cb, void *data)
+{
+    u_char     key[64], now[NGX_INT64_LEN];
+    ngx_str_t  args[3];
+
+    ngx_str_set(&args[0], ngx_hoop_review_show_lua);
+    args[1].data = key;
+    args[1].len = ngx_hoop_review_key(key, id->data, id->len);
+    args[2].data = now;
+    args[2].len = ngx_hoop_review_now(now, 0);
+
+    return ngx_hoop_review_ask(rv, args, 3, ngx_hoop_review_json_reply, cb,
+                               data);
+}
+
+
+/* A reviewer's question: one key, the answer to cb. */
+static ngx_int_t
+ngx_hoop_review_ask(ngx_hoop_reviews_t *rv, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_hoop_redis_reply_pt handler,
+    ngx_hoop_review_reply_pt cb, void *data)
+{
+    ngx_hoop_review_call_t  *call;
+
+    call = ngx_alloc(sizeof(ngx_hoop_review_call_t), rv->log);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->wait = NULL;
+    call->cb = cb;
+    call->data = data;
+
+    if (ngx_hoop_review_eval(rv, 1, args, nargs, handler, call) != NGX_OK) {
+        ngx_free(call);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_review_json_reply(ngx_hoop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_hoop_review_call_t  *call = data;
+
+    ngx_str_t  json;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+        call->cb(call->data, NULL, NULL);
+        ngx_free(call);
+        return;
+    }
+
+    json.data = (u_char *) reply->str;
+    json.len = reply->len;
+
+    call->cb(call->data, NULL, &json);
+    ngx_free(call);
+}
+
+
+static void
+ngx_hoop_review_ignore(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
+{
+    /* a cancellation: nobody waits for its answer */
+}
+
+
+/*
+ * EVAL script nkeys key... arg...: args[0] is the script, then the keys,
+ * then the arguments.
+ */
+static ngx_int_t
+ngx_hoop_review_eval(ngx_hoop_reviews_t *rv, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_hoop_redis_reply_pt cb,
+    void *data)
+{
+    u_char       n[NGX_INT_T_LEN];
+    size_t       argvlen[NGX_HOOP_REVIEW_ARGS + 3];
+    ngx_uint_t   i, k;
+    const char  *argv[NGX_HOOP_REVIEW_ARGS + 3];
+
+    k = 0;
+    argv[k] = "EVAL";
+    argvlen[k++] = 4;
+    argv[k] = (char *) args[0].data;
+    argvlen[k++] = args[0].len;
+    argv[k] = (char *) n;
+    argvlen[k++] = ngx_sprintf(n, "%ui", nkeys) - n;
+
+    for (i = 1; i < nargs; i++) {
+        argv[k] = (char *) args[i].data;
+        argvlen[k++] = args[i].len;
+    }
+
+    return ngx_hoop_redis_command(rv->cmd, cb, data, (int) k, argv, argvlen);
+}
+
+
+static size_t
+ngx_hoop_review_key(u_char *buf, u_char *id, size_t len)
+{
+    len = ngx_min(len, NGX_HOOP_REVIEW_ID_LEN);
+
+    return ngx_sprintf(buf, "hoop:review:%*s", len, id) - buf;
+}
+
+
+/* milliseconds since the epoch, plus some */
+static size_t
+ngx_hoop_review_now(u_char *buf, ngx_msec_t plus)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return ngx_sprintf(buf, "%M", (ngx_msec_t) tp->sec * 1000 + tp->msec
+                                  + plus) - buf;
+}
