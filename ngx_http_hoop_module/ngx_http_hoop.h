@@ -25,6 +25,7 @@ typedef struct {
     ngx_hoop_oidc_conf_t     oidc;
     ngx_hoop_audit_t         audit;
     ngx_hoop_reviews_t      *reviews;       /* per worker */
+    ngx_hoop_review_webhook_t  *webhook;    /* hoop_review_webhook */
     ngx_uint_t               auth_used;     /* unsigned:1 */
     ngx_uint_t               review_used;   /* unsigned:1 */
 } ngx_http_hoop_main_conf_t;

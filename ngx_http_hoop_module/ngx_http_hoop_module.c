@@ -75,6 +75,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hoop_review_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_hoop_review_webhook_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hoop_main_conf_t, webhook),
+      NULL },
+
     { ngx_string("hoop_review_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hoop_review_api,
@@ -385,7 +392,8 @@ ngx_http_hoop_init_process(ngx_cycle_t *cycle)
     }
 
     if (hmcf->review_used) {
-        hmcf->reviews = ngx_hoop_reviews_start(cycle, hmcf->redis, "http");
+        hmcf->reviews = ngx_hoop_reviews_start(cycle, hmcf->redis,
+                                               hmcf->webhook, "http");
         if (hmcf->reviews == NULL) {
             return NGX_ERROR;
         }

@@ -331,8 +331,9 @@ ngx_http_hoop_review_api_decided(void *data, ngx_hoop_review_outcome_t *o,
 
     level = (status == NGX_HTTP_OK) ? NGX_LOG_NOTICE : NGX_LOG_WARN;
 
-    ngx_log_error(level, c->log, 0, "hoop_review_api: %s of review %V by \"%*s\": "
-                  "%V", call->approve ? "approval" : "rejection", &call->id,
+    ngx_log_error(level, c->log, 0,
+                  "hoop_review_api: %s of review %V by \"%*s\": %V",
+                  call->approve ? "approval" : "rejection", &call->id,
                   ctx->identity.sub.len, ctx->identity.sub.data, &o->result);
 
     cap = 256 + o->result.len + o->status.len + call->id.len;

@@ -43,6 +43,7 @@ $oidc
     hoop_audit_key_file $d/redis.pass;
     hoop_audit_fail open;
     hoop_audit_spool $d max_size=10m;
+    hoop_review_webhook https://127.0.0.1:8443/hooks/hoop timeout=3s;
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_auth on;
@@ -135,6 +136,10 @@ my @cases = (
         qr/invalid count="0" in the "hoop_rule" directive: 1 to 10 approvals/],
     [http => 'hoop_rule review approvers=sre timeout=soon;',
         qr/invalid timeout="soon" in the "hoop_rule" directive: at least 1s/],
+    [http => 'hoop_review_webhook ftp://hooks.example.com/x;',
+        qr/"hoop_review_webhook" "ftp:\/\/hooks\.example\.com\/x" is not an http:\/\/ or https:\/\/ URL/],
+    [http => 'hoop_review_webhook http://127.0.0.1/x timeout=never;',
+        qr/invalid parameter "timeout=never" in the "hoop_review_webhook" directive/],
     [http => 'server { location / { hoop_review_api; } }',
         qr/"hoop_review_api" needs "hoop_auth on" in its location: decisions are made by verified identities/],
     [http => 'hoop_rule deny colour=blue;',

@@ -27,6 +27,11 @@ my $d = $gw->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
+# the webhook receiver: this test itself, one notification taken
+my $hook = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Listen => 8, ReuseAddr => 1) or die "listen: $!";
+my $hook_port = $hook->sockport;
+
 my $common = <<"EOF";
     hoop_redis 127.0.0.1:${\ $redis->port};
     hoop_oidc_issuer https://idp.test;
@@ -38,6 +43,7 @@ EOF
 $gw->run(<<"EOF");
 http {
 $common
+    hoop_review_webhook http://127.0.0.1:$hook_port/hook timeout=2s;
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_audit on;
@@ -161,6 +167,28 @@ is($review->{rule}, 'deploys', 'the rule');
 is($review->{approvers}, 'sre', 'the approver groups');
 is($review->{operation}{method}, 'POST', 'what was asked');
 is($review->{required}, 1, 'one approval needed');
+
+{
+    local $SIG{ALRM} = sub { die "no webhook\n" };
+    alarm 10;
+    my $c = $hook->accept;
+    my $req = '';
+    while ($req !~ /\r\n\r\n/) { sysread($c, $req, 4096, length $req) }
+    my ($len) = $req =~ /Content-Length: (\d+)/i;
+    my ($head, $body) = split /\r\n\r\n/, $req, 2;
+    while (length($body) < $len) { sysread($c, $body, 4096, length $body) }
+    alarm 0;
+    print $c "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    close $c;
+    like($head, qr{^POST /hook HTTP/1\.[01]\r\n}, 'a webhook POST announces it');
+    my $note = decode_json($body);
+    is($note->{type}, 'review.requested', 'review.requested');
+    is($note->{id}, $review->{id}, 'with the review id');
+    is($note->{operation}{path}, '/api/deploy', 'what is asked');
+    is($note->{identity}{sub}, 'agent-7', 'by whom');
+    is($note->{approvers}, 'sre', 'and who may decide');
+    close $hook;    # the later ones are refused: best effort, only logged
+}
 
 is(HTTP::Tiny->new->get("http://127.0.0.1:$gw_port/health")->{status}, 200,
     'while it waits, the same single worker serves other requests');

@@ -95,6 +95,14 @@ hoop_json_null(hoop_json_t *j, const char *key)
 }
 
 
+void
+hoop_json_value(hoop_json_t *j, const char *key, const char *json, size_t n)
+{
+    hoop_json_key(j, key);
+    hoop_json_raw(j, json, n);
+}
+
+
 size_t
 hoop_json_finish(hoop_json_t *j)
 {

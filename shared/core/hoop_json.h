@@ -39,6 +39,10 @@ void hoop_json_string(hoop_json_t *j, const char *key, const char *s,
 void hoop_json_int(hoop_json_t *j, const char *key, long long v);
 void hoop_json_null(hoop_json_t *j, const char *key);
 
+/* A value that is JSON already (made by this writer): copied as it is. */
+void hoop_json_value(hoop_json_t *j, const char *key, const char *json,
+    size_t n);
+
 /* The length written, or 0 if the buffer was too small or unbalanced. */
 size_t hoop_json_finish(hoop_json_t *j);
 

@@ -26,6 +26,9 @@ typedef struct {
 } ngx_hoop_http_fetch_t;
 
 
+static ngx_int_t ngx_hoop_http_request(ngx_hoop_http_target_t *target,
+    ngx_ssl_t *ssl, ngx_msec_t timeout, size_t max_size, ngx_str_t *json,
+    ngx_log_t *log, ngx_hoop_http_fetch_done_pt done, void *data);
 static void ngx_hoop_http_fetch_connected(ngx_event_t *ev);
 static void ngx_hoop_http_fetch_tls_done(ngx_connection_t *c);
 static void ngx_hoop_http_fetch_start_io(ngx_hoop_http_fetch_t *f);
@@ -109,6 +112,26 @@ ngx_hoop_http_fetch(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
     ngx_msec_t timeout, size_t max_size, ngx_log_t *log,
     ngx_hoop_http_fetch_done_pt done, void *data)
 {
+    return ngx_hoop_http_request(target, ssl, timeout, max_size, NULL, log,
+                                 done, data);
+}
+
+
+ngx_int_t
+ngx_hoop_http_post(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
+    ngx_msec_t timeout, ngx_str_t *json, ngx_log_t *log,
+    ngx_hoop_http_fetch_done_pt done, void *data)
+{
+    return ngx_hoop_http_request(target, ssl, timeout, 65536, json, log,
+                                 done, data);
+}
+
+
+static ngx_int_t
+ngx_hoop_http_request(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
+    ngx_msec_t timeout, size_t max_size, ngx_str_t *json, ngx_log_t *log,
+    ngx_hoop_http_fetch_done_pt done, void *data)
+{
     char                   *name;
     ngx_int_t               rc;
     ngx_buf_t              *b;
@@ -136,18 +159,33 @@ ngx_hoop_http_fetch(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
     f->done = done;
     f->data = data;
 
-    b = ngx_create_temp_buf(pool, sizeof("GET  HTTP/1.0" CRLF "Host: " CRLF
+    b = ngx_create_temp_buf(pool, sizeof("POST  HTTP/1.0" CRLF "Host: " CRLF
                                          "Accept: application/json" CRLF
-                                         "User-Agent: nginx-hoop" CRLF CRLF)
-                                  + target->uri.len + target->host.len);
+                                         "User-Agent: nginx-hoop" CRLF
+                                         "Content-Type: application/json"
+                                         CRLF "Content-Length: " CRLF CRLF)
+                                  + NGX_SIZE_T_LEN + target->uri.len
+                                  + target->host.len
+                                  + (json ? json->len : 0));
     if (b == NULL) {
         goto failed;
     }
 
-    b->last = ngx_sprintf(b->last, "GET %V HTTP/1.0" CRLF "Host: %V" CRLF
+    b->last = ngx_sprintf(b->last, "%s %V HTTP/1.0" CRLF "Host: %V" CRLF
                           "Accept: application/json" CRLF
-                          "User-Agent: nginx-hoop" CRLF CRLF,
-                          &target->uri, &target->host);
+                          "User-Agent: nginx-hoop" CRLF,
+                          json ? "POST" : "GET", &target->uri,
+                          &target->host);
+
+    if (json != NULL) {
+        b->last = ngx_sprintf(b->last, "Content-Type: application/json"
+                              CRLF "Content-Length: %uz" CRLF CRLF "%V",
+                              json->len, json);
+
+    } else {
+        b->last = ngx_cpymem(b->last, CRLF, 2);
+    }
+
     f->request = b;
 
     f->response = ngx_create_temp_buf(pool,
@@ -485,3 +523,46 @@ ngx_hoop_http_fetch_dummy(ngx_event_t *ev)
 }
 
 
+/*
+ * A TLS client context that verifies servers against trusted (PEM file),
+ * or the system's certificate store when trusted is empty.
+ */
+ngx_ssl_t *
+ngx_hoop_http_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted)
+{
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NULL;
+    }
+
+    ssl->log = cf->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL) != NGX_OK) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NULL;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    if (trusted->len) {
+        if (ngx_ssl_trusted_certificate(cf, ssl, trusted, 10) != NGX_OK) {
+            return NULL;
+        }
+
+    } else if (SSL_CTX_set_default_verify_paths(ssl->ctx) != 1) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "SSL_CTX_set_default_verify_paths() failed");
+        return NULL;
+    }
+
+    return ssl;
+}

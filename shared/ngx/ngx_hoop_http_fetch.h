@@ -1,8 +1,9 @@
 /*
  * Copyright (C) nginx-hoop authors
  *
- * A small HTTP(S) GET client on the nginx event loop, for what the gateway
- * fetches itself (OIDC discovery and key sets): no subrequests, so it works
+ * A small HTTP(S) client on the nginx event loop, for what the gateway
+ * fetches itself (OIDC discovery and key sets) and the notifications it
+ * posts (review webhooks): no subrequests, so it works
  * from http{} and stream{} alike, and never blocks a worker.  One request
  * per connection (HTTP/1.0, so no chunked bodies), a bounded response, one
  * timer for the whole exchange, certificates and host names verified.
@@ -51,5 +52,13 @@ char *ngx_hoop_http_target_parse(ngx_pool_t *pool, ngx_str_t *url,
 ngx_int_t ngx_hoop_http_fetch(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
     ngx_msec_t timeout, size_t max_size, ngx_log_t *log,
     ngx_hoop_http_fetch_done_pt done, void *data);
+
+/* Starts a POST of a JSON body, as ngx_hoop_http_fetch() a GET. */
+ngx_int_t ngx_hoop_http_post(ngx_hoop_http_target_t *target, ngx_ssl_t *ssl,
+    ngx_msec_t timeout, ngx_str_t *json, ngx_log_t *log,
+    ngx_hoop_http_fetch_done_pt done, void *data);
+
+/* At configuration time: a TLS client context (NULL: failed, logged). */
+ngx_ssl_t *ngx_hoop_http_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted);
 
 #endif /* NGX_HOOP_HTTP_FETCH_H */

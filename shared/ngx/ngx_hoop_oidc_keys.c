@@ -104,36 +104,8 @@ ngx_hoop_oidc_keys_create(ngx_conf_t *cf, ngx_str_t *issuer,
         ks->jwks_fixed = 1;
     }
 
-    ks->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    ks->ssl = ngx_hoop_http_client_ssl(cf, trusted);
     if (ks->ssl == NULL) {
-        return NULL;
-    }
-
-    ks->ssl->log = cf->log;
-
-    if (ngx_ssl_create(ks->ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        ngx_ssl_cleanup_ctx(ks->ssl);
-        return NULL;
-    }
-
-    cln->handler = ngx_ssl_cleanup_ctx;
-    cln->data = ks->ssl;
-
-    if (trusted->len) {
-        if (ngx_ssl_trusted_certificate(cf, ks->ssl, trusted, 10) != NGX_OK) {
-            return NULL;
-        }
-
-    } else if (SSL_CTX_set_default_verify_paths(ks->ssl->ctx) != 1) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "SSL_CTX_set_default_verify_paths() failed");
         return NULL;
     }
 

@@ -8,6 +8,7 @@
 
 #include <openssl/rand.h>
 
+#include "hoop_json.h"
 #include "ngx_hoop_review.h"
 
 
@@ -18,6 +19,7 @@
 
 
 struct ngx_hoop_reviews_s {
+    ngx_hoop_review_webhook_t *webhook;
     ngx_hoop_redis_t          *cmd;
     ngx_hoop_redis_t          *sub;
     ngx_queue_t                waits;
@@ -166,6 +168,11 @@ static const char  ngx_hoop_review_list_lua[] =
     "return cjson.encode(out)\n";
 
 
+static ngx_int_t ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
+    ngx_hoop_review_spec_t *spec, ngx_str_t *expires);
+static void ngx_hoop_review_notify(ngx_hoop_review_wait_t *w);
+static void ngx_hoop_review_notified(void *data, ngx_int_t rc,
+    ngx_uint_t status, ngx_str_t *body, const char *reason);
 static void ngx_hoop_review_message(ngx_hoop_redis_t *rd, ngx_str_t *payload,
     void *data);
 static void ngx_hoop_review_recheck(ngx_event_t *ev);
@@ -209,7 +216,7 @@ ngx_hoop_review_status_name(ngx_hoop_review_status_e status)
 
 ngx_hoop_reviews_t *
 ngx_hoop_reviews_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
-    const char *subsystem)
+    ngx_hoop_review_webhook_t *webhook, const char *subsystem)
 {
     ngx_hoop_reviews_t  *rv;
 
@@ -217,6 +224,8 @@ ngx_hoop_reviews_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
     if (rv == NULL) {
         return NULL;
     }
+
+    rv->webhook = webhook;
 
     rv->log = cycle->log;
     ngx_queue_init(&rv->waits);
@@ -312,6 +321,12 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
         }
     }
 
+    if (rv->webhook != NULL
+        && ngx_hoop_review_announce(w, spec, &args[6]) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     call = ngx_hoop_review_call(w);
     if (call == NULL) {
         return NGX_ERROR;
@@ -367,6 +382,8 @@ ngx_hoop_review_created(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
         return;
     }
 
+    ngx_hoop_review_notify(w);
+
     if (w->stale) {
         (void) ngx_hoop_review_read(w);
     }
@@ -390,6 +407,173 @@ ngx_hoop_review_call(ngx_hoop_review_wait_t *w)
     w->call = call;
 
     return call;
+}
+
+
+/* The webhook's body: what a notification needs to reach a reviewer. */
+static ngx_int_t
+ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
+    ngx_hoop_review_spec_t *spec, ngx_str_t *expires)
+{
+    size_t       cap;
+    hoop_json_t  j;
+
+    cap = 512 + 6 * (spec->requester.len + spec->rule.len
+                     + spec->approvers.len + ngx_cycle->hostname.len)
+          + spec->identity.len + spec->operation.len;
+
+    w->announce.data = ngx_pnalloc(w->pool, cap);
+    if (w->announce.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    hoop_json_init(&j, (char *) w->announce.data, cap);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "type", "review.requested", 16);
+    hoop_json_string(&j, "id", (char *) w->id, NGX_HOOP_REVIEW_ID_LEN);
+    hoop_json_string(&j, "requester", (char *) spec->requester.data,
+                     spec->requester.len);
+    hoop_json_value(&j, "identity", (char *) spec->identity.data,
+                    spec->identity.len);
+    hoop_json_value(&j, "operation", (char *) spec->operation.data,
+                    spec->operation.len);
+    hoop_json_string(&j, "rule", (char *) spec->rule.data, spec->rule.len);
+    hoop_json_string(&j, "approvers", (char *) spec->approvers.data,
+                     spec->approvers.len);
+    hoop_json_int(&j, "required", (long long) spec->required);
+    hoop_json_value(&j, "expires", (char *) expires->data, expires->len);
+    hoop_json_string(&j, "gateway", (char *) ngx_cycle->hostname.data,
+                     ngx_cycle->hostname.len);
+    hoop_json_end(&j);
+
+    w->announce.len = hoop_json_finish(&j);
+
+    return w->announce.len ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Best effort: a failed POST is logged, not retried; the hoop:reviews
+ * stream is the reliable announcement.
+ */
+static void
+ngx_hoop_review_notify(ngx_hoop_review_wait_t *w)
+{
+    ngx_hoop_review_webhook_t  *wh;
+
+    wh = w->reviews->webhook;
+
+    if (wh == NULL || w->announce.len == 0) {
+        return;
+    }
+
+    if (ngx_hoop_http_post(&wh->target, wh->ssl, wh->timeout, &w->announce,
+                           w->reviews->log, ngx_hoop_review_notified, wh)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, w->reviews->log, 0,
+                      "hoop review: webhook \"%V\" for review %s could not"
+                      " be sent", &wh->url, w->id);
+    }
+}
+
+
+static void
+ngx_hoop_review_notified(void *data, ngx_int_t rc, ngx_uint_t status,
+    ngx_str_t *body, const char *reason)
+{
+    ngx_hoop_review_webhook_t  *wh = data;
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "hoop review: webhook \"%V\" failed: %s", &wh->url,
+                      reason);
+        return;
+    }
+
+    if (status >= 300) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "hoop review: webhook \"%V\" answered %ui", &wh->url,
+                      status);
+    }
+}
+
+
+char *
+ngx_hoop_review_webhook_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    char                        *err;
+    ngx_str_t                   *value, trusted, v;
+    ngx_uint_t                   i;
+    ngx_hoop_review_webhook_t  **field, *wh;
+
+    field = (ngx_hoop_review_webhook_t **) (p + cmd->offset);
+
+    if (*field != NULL) {
+        return "is duplicate";
+    }
+
+    wh = ngx_pcalloc(cf->pool, sizeof(ngx_hoop_review_webhook_t));
+    if (wh == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    wh->url = value[1];
+    wh->timeout = 5000;
+    ngx_str_null(&trusted);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+            wh->timeout = ngx_parse_time(&v, 0);
+
+            if (wh->timeout == (ngx_msec_t) NGX_ERROR || wh->timeout == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "trusted_certificate=", 20) == 0) {
+            trusted.data = value[i].data + 20;
+            trusted.len = value[i].len - 20;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    err = ngx_hoop_http_target_parse(cf->pool, &wh->url, 1, &wh->target);
+
+    if (err != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" \"%V\" %s",
+                           &cmd->name, &wh->url, err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (wh->target.tls) {
+        wh->ssl = ngx_hoop_http_client_ssl(cf, &trusted);
+        if (wh->ssl == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    *field = wh;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in the \"%V\" directive",
+                       &value[i], &cmd->name);
+
+    return NGX_CONF_ERROR;
 }
 
 

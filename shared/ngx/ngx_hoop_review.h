@@ -21,6 +21,7 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include "ngx_hoop_http_fetch.h"
 #include "ngx_hoop_redis.h"
 
 
@@ -38,6 +39,16 @@ typedef enum {
 
 
 typedef struct ngx_hoop_reviews_s  ngx_hoop_reviews_t;
+
+
+/* hoop_review_webhook: a POST to announce each new review */
+typedef struct {
+    ngx_str_t                  url;
+    ngx_hoop_http_target_t     target;
+    ngx_ssl_t                 *ssl;
+    ngx_msec_t                 timeout;
+} ngx_hoop_review_webhook_t;
+
 typedef struct ngx_hoop_review_wait_s  ngx_hoop_review_wait_t;
 
 typedef void (*ngx_hoop_review_done_pt)(ngx_hoop_review_wait_t *w);
@@ -68,6 +79,7 @@ struct ngx_hoop_review_wait_s {
     ngx_hoop_review_done_pt    handler;
     void                      *data;
     void                      *call;            /* a command in flight */
+    ngx_str_t                  announce;        /* the webhook's body */
     ngx_uint_t                 overdue;         /* expiry ticks */
     unsigned                   waiting:1;       /* in the worker's queue */
     unsigned                   stale:1;         /* news while asking */
@@ -92,7 +104,12 @@ typedef void (*ngx_hoop_review_reply_pt)(void *data,
 
 /* At worker start: the command and subscriber connections. */
 ngx_hoop_reviews_t *ngx_hoop_reviews_start(ngx_cycle_t *cycle,
-    ngx_hoop_redis_conf_t *conf, const char *subsystem);
+    ngx_hoop_redis_conf_t *conf, ngx_hoop_review_webhook_t *webhook,
+    const char *subsystem);
+
+/* hoop_review_webhook url [timeout=5s] [trusted_certificate=file] */
+char *ngx_hoop_review_webhook_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 void ngx_hoop_reviews_stop(ngx_hoop_reviews_t *rv);
 
 /*

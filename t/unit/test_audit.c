@@ -45,10 +45,12 @@ main(void)
     hoop_json_end(&j);
     hoop_json_object(&j, "o");
     hoop_json_end(&j);
+    hoop_json_value(&j, "v", "{\"k\":[]}", 8);
     hoop_json_end(&j);
     n = hoop_json_finish(&j);
     is_mem(buf, n, "{\"a\":\"x\\\"y\\u000a\",\"n\":-42,\"z\":null,"
-           "\"l\":[1,\"b\"],\"o\":{}}", 54, "JSON writer");
+           "\"l\":[1,\"b\"],\"o\":{},\"v\":{\"k\":[]}}", 67,
+           "JSON writer, a ready value included as it is");
 
     hoop_json_init(&j, buf, 5);
     hoop_json_object(&j, NULL);
