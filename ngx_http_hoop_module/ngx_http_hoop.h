@@ -50,6 +50,7 @@ typedef struct {
     ngx_hoop_oidc_wait_t     wait;
     ngx_hoop_review_wait_t  *review;        /* held for this review */
     void                    *review_call;   /* a reviewer's decision */
+    ngx_hoop_review_wait_t  *grant;         /* the grant looked up */
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
     unsigned                 audit_unavailable:1;   /* said at access */
@@ -88,6 +89,8 @@ const hoop_mask_conf_t *ngx_http_hoop_mask_conf(ngx_http_request_t *r);
 
 /* ngx_http_hoop_review.c */
 ngx_int_t ngx_http_hoop_review_hold(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule);
+ngx_int_t ngx_http_hoop_review_grant(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule);
 
 /* ngx_http_hoop_review_api.c */

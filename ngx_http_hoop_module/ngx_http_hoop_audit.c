@@ -190,6 +190,16 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
         hoop_json_null(j, "rule");
     }
 
+    if (ctx != NULL && ctx->grant != NULL && ctx->review == NULL
+        && ctx->grant->status == NGX_HOOP_REVIEW_APPROVED)
+    {
+        hoop_json_object(j, "grant");
+        hoop_json_string(j, "review", (char *) ctx->grant->id,
+                         NGX_HOOP_REVIEW_ID_LEN);
+        hoop_json_int(j, "left_ms", (long long) ctx->grant->grant_left);
+        hoop_json_end(j);
+    }
+
     if (ctx != NULL && ctx->review != NULL) {
         w = ctx->review;
         name = ngx_hoop_review_status_name(w->status);

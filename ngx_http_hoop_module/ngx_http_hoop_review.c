@@ -22,6 +22,8 @@
 
 
 static void ngx_http_hoop_review_done(ngx_hoop_review_wait_t *w);
+static void ngx_http_hoop_review_resume(ngx_hoop_review_wait_t *w);
+static void ngx_http_hoop_review_grant_cleanup(void *data);
 static void ngx_http_hoop_review_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_review_verdict(ngx_http_request_t *r,
     ngx_hoop_review_wait_t *w);
@@ -163,8 +165,105 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     spec->approvers.len = ngx_strlen(rule->approvers);
     spec->required = rule->required;
     spec->timeout = rule->timeout_ms;
+    spec->grant = rule->grant_ms;
 
     return NGX_OK;
+}
+
+
+/*
+ * A rule with grant=: an approval of it lets its requester through for a
+ * while.  NGX_OK: a grant lets this request through; NGX_DECLINED: none,
+ * review it; NGX_AGAIN: asking Redis.
+ */
+ngx_int_t
+ngx_http_hoop_review_grant(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    const hoop_rule_t *rule)
+{
+    ngx_str_t                   name, sub;
+    ngx_pool_cleanup_t         *cln;
+    ngx_hoop_review_wait_t     *w;
+    ngx_http_hoop_main_conf_t  *hmcf;
+
+    w = ctx->grant;
+
+    if (w != NULL) {
+        if (!w->done) {
+            return NGX_AGAIN;
+        }
+
+        if (w->status != NGX_HOOP_REVIEW_APPROVED || w->grant_left == 0) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "hoop_rule: let through by rule \"%s\" on the grant of"
+                      " review %s (%M ms left)", rule->name, w->id,
+                      w->grant_left);
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_hoop_review_wait_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w->pool = r->pool;
+    w->handler = ngx_http_hoop_review_resume;
+    w->data = r;
+
+    name.data = (u_char *) rule->name;
+    name.len = ngx_strlen(rule->name);
+    sub.data = (u_char *) ctx->identity.sub.data;
+    sub.len = ctx->identity.sub.len;
+
+    /* not known: no grant; the review that follows fails closed itself */
+
+    if (hmcf->reviews == NULL
+        || ngx_hoop_review_grant_check(hmcf->reviews, w, &name, &sub)
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_hoop_review_grant_cleanup;
+    cln->data = w;
+    ctx->grant = w;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_hoop_review_resume(ngx_hoop_review_wait_t *w)
+{
+    ngx_http_request_t  *r = w->data;
+
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_hoop_review_grant_cleanup(void *data)
+{
+    ngx_hoop_review_cancel(data);
 }
 
 

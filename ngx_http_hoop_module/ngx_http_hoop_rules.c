@@ -222,7 +222,8 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * approvers=sre,dba (groups; any member but the requester may decide),
- * count=N (approvals needed, default 1), timeout=15m (then it expires).
+ * count=N (approvals needed, default 1), timeout=15m (then it expires),
+ * grant=30m (approval lets the requester through this rule that long).
  * NGX_OK: taken; NGX_ERROR: bad; NGX_DECLINED: not a review parameter.
  */
 static ngx_int_t
@@ -251,6 +252,20 @@ ngx_http_hoop_rule_review_param(ngx_conf_t *cf, hoop_rule_t *rule,
         return NGX_OK;
     }
 
+    if (key->len == 5 && ngx_strncmp(key->data, "grant", 5) == 0) {
+        ms = ngx_parse_time(value, 0);
+
+        if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid grant=\"%V\" in the \"hoop_rule\""
+                               " directive: at least 1s", value);
+            return NGX_ERROR;
+        }
+
+        rule->grant_ms = ms;
+        return NGX_OK;
+    }
+
     if (key->len == 7 && ngx_strncmp(key->data, "timeout", 7) == 0) {
         ms = ngx_parse_time(value, 0);
 
@@ -272,6 +287,7 @@ ngx_http_hoop_rule_review_param(ngx_conf_t *cf, hoop_rule_t *rule,
 static ngx_int_t
 ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                  rc;
     ngx_uint_t                 action;
     ngx_http_hoop_ctx_t       *ctx;
     const hoop_rule_t         *rule;
@@ -315,6 +331,18 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
     }
 
     if (action == HOOP_RULE_REVIEW) {
+        if (rule->grant_ms && ctx->authenticated) {
+            rc = ngx_http_hoop_review_grant(r, ctx, rule);
+
+            if (rc == NGX_OK) {
+                return NGX_DECLINED;    /* let through by a grant */
+            }
+
+            if (rc != NGX_DECLINED) {
+                return rc;              /* still asking */
+            }
+        }
+
         return ngx_http_hoop_review_hold(r, ctx, rule);
     }
 

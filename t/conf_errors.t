@@ -60,7 +60,7 @@ $oidc
             hoop_rule deny name=x method=DELETE groups=dev "reason=ask first";
             hoop_rule allow sub=a* client=ci-* path=/api/* header=X-Ok;
             hoop_rule review name=deploys method=POST approvers=sre,dba
-                count=2 timeout=10m;
+                count=2 timeout=10m grant=30m;
             hoop_default deny;
         }
     }
@@ -134,6 +134,8 @@ my @cases = (
         qr/a "review" rule needs approvers=group\[,...\] in the "hoop_rule" directive/],
     [http => 'hoop_rule review approvers=sre count=0;',
         qr/invalid count="0" in the "hoop_rule" directive: 1 to 10 approvals/],
+    [http => 'hoop_rule review approvers=sre grant=0;',
+        qr/invalid grant="0" in the "hoop_rule" directive: at least 1s/],
     [http => 'hoop_rule review approvers=sre timeout=soon;',
         qr/invalid timeout="soon" in the "hoop_rule" directive: at least 1s/],
     [http => 'hoop_review_webhook ftp://hooks.example.com/x;',

@@ -55,6 +55,8 @@ $common
                 approvers=sre,finance count=2;
             hoop_rule review name=quick method=POST path=/api/quick
                 approvers=sre timeout=2s;
+            hoop_rule review name=restarts method=POST path=/api/restart
+                approvers=sre grant=3s;
             hoop_rule allow name=reads method=GET;
             hoop_default deny;
             proxy_pass http://127.0.0.1:%%PORT_backend%%;
@@ -288,6 +290,37 @@ api('POST', "/$review->{id}/approve", 'sre1');
 ($status) = answer($held);
 is($status, 200, 'the gateway re-reads what it may have missed');
 
+# a just-in-time grant: one approval lets the requester through for a while
+
+$held = send_held('/api/restart', 'agent');
+my $grant_review = pending_review('/api/restart');
+is($grant_review->{grant}, 3000, 'the review says what approval grants');
+api('POST', "/$grant_review->{id}/approve", 'sre1');
+($status) = answer($held);
+is($status, 200, 'approved: released');
+
+my $again = send_held('/api/restart', 'agent');
+($status, $body) = answer($again);
+is($status, 200, 'the same requester goes through again without a review');
+is($body, "done POST /api/restart\n", 'to the upstream');
+my @pending = grep { $_->{operation}{path} eq '/api/restart' }
+    @{ (api('GET', '?status=pending', 'sre1'))[1] };
+is(scalar(@pending), 0, 'no new review was created');
+
+my $other = send_held('/api/restart', 'dev');
+my $other_review = pending_review('/api/restart');
+isnt($other_review->{id}, $grant_review->{id},
+    'the grant is the requester\'s alone: another identity is reviewed');
+close $other;
+
+wait_until(sub { $redis->command('PTTL',
+    'hoop:grant:restarts:agent-7') == -2 }, 'the grant to expire', 10);
+$held = send_held('/api/restart', 'agent');
+$review = pending_review('/api/restart');
+isnt($review->{id}, $grant_review->{id},
+    'once the grant has expired, the requester is reviewed again');
+close $held;
+
 # the evidence
 
 my @events = map { decode_json({ @{ $_->[1] } }->{event}) }
@@ -312,6 +345,13 @@ like($requested[0]{review}{id}, qr/^[0-9a-f]{32}$/, 'and the review id');
 my ($held_ev) = grep { $_->{request}{path} eq '/api/deploy-prod' } @requested;
 is($held_ev->{session}, $req->{session}, 'in the session of the request');
 is($held_ev->{seq} + 1, $req->{seq}, 'chained just before its outcome');
+my ($granted) = grep { $_->{type} eq 'http.request'
+    && $_->{request}{path} eq '/api/restart'
+    && $_->{decision}{grant} } @events;
+is($granted->{decision}{grant}{review}, $grant_review->{id},
+    'a request let through by a grant is audited with its review');
+ok($granted->{decision}{grant}{left_ms} > 0, 'and the time the grant had');
+is($granted->{decision}{result}, 'allow', 'allowed');
 my $entries = $redis->command('XRANGE', 'hoop:reviews', '-', '+');
 ok(scalar(@$entries) >= 7, 'each review was announced on hoop:reviews');
 

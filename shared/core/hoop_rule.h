@@ -42,6 +42,7 @@ typedef struct {
     const char          *approvers;     /* groups, comma-separated */
     unsigned             required;
     unsigned long        timeout_ms;
+    unsigned long        grant_ms;      /* approval grants this long, or 0 */
 } hoop_rule_t;
 
 

@@ -15,7 +15,7 @@
 #define NGX_HOOP_REVIEW_RECHECK    5000     /* re-read waiting reviews */
 #define NGX_HOOP_REVIEW_RETAIN     "604800" /* keep decided ones 7 days */
 #define NGX_HOOP_REVIEW_CHANNEL    "hoop:reviews:decided"
-#define NGX_HOOP_REVIEW_ARGS       16
+#define NGX_HOOP_REVIEW_ARGS       17
 
 
 struct ngx_hoop_reviews_s {
@@ -45,7 +45,7 @@ static const char  ngx_hoop_review_create_lua[] =
     " 'created', ARGV[2], 'expires', ARGV[3], 'requester', ARGV[4],"
     " 'identity', ARGV[5], 'operation', ARGV[6], 'rule', ARGV[7],"
     " 'approvers', ARGV[8], 'required', ARGV[9], 'gateway', ARGV[10],"
-    " 'approvals', 0, 'approved_by', '[]')\n"
+    " 'approvals', 0, 'approved_by', '[]', 'grant', ARGV[12])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[11])\n"
     "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
     "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',"
@@ -68,6 +68,13 @@ static const char  ngx_hoop_review_status_lua[] =
     "return {r[1], r[2] or '', r[3] or ''}\n";
 
 
+/* a grant: the approving review's id and the time left, or nothing */
+static const char  ngx_hoop_review_grant_lua[] =
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return {} end\n"
+    "return {id, redis.call('PTTL', KEYS[1])}\n";
+
+
 /* the waiting operation is gone: a pending review is cancelled */
 static const char  ngx_hoop_review_cancel_lua[] =
     "if redis.call('HGET', KEYS[1], 'status') == 'pending' then\n"
@@ -85,7 +92,7 @@ static const char  ngx_hoop_review_cancel_lua[] =
  */
 static const char  ngx_hoop_review_decide_lua[] =
     "local r = redis.call('HMGET', KEYS[1], 'status', 'requester',"
-    " 'approvers', 'required', 'approved_by', 'expires')\n"
+    " 'approvers', 'required', 'approved_by', 'expires', 'rule', 'grant')\n"
     "if not r[1] then return {'not_found', '', 0, 0} end\n"
     "local need = tonumber(r[4])\n"
     "local by = cjson.decode(r[5])\n"
@@ -119,6 +126,13 @@ static const char  ngx_hoop_review_decide_lua[] =
     "if #by < need then return {'recorded', 'pending', #by, need} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'approved', 'reason', ARGV[4],"
     " 'decided_by', ARGV[2], 'decided_at', ARGV[5])\n"
+    "local grant = tonumber(r[8] or '0') or 0\n"
+    "if grant > 0 and r[2] ~= '' then\n"
+    "  redis.call('SET', 'hoop:grant:' .. r[7] .. ':' .. r[2], ARGV[7],"
+    " 'PX', grant)\n"
+    "  redis.call('HSET', KEYS[1], 'grant_expires',"
+    " tonumber(ARGV[5]) + grant)\n"
+    "end\n"
     "redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' approved')\n"
     "return {'approved', 'approved', #by, need}\n";
 
@@ -138,7 +152,7 @@ static const char  ngx_hoop_review_decide_lua[] =
     "    if ok then t[k] = v end\n"                                          \
     "  end\n"                                                                \
     "  for _, k in ipairs({'created', 'expires', 'required', 'approvals',"  \
-    " 'decided_at'}) do\n"                                                   \
+    " 'decided_at', 'grant', 'grant_expires'}) do\n"                        \
     "    if t[k] then t[k] = tonumber(t[k]) end\n"                           \
     "  end\n"                                                                \
     "  return t\n"                                                           \
@@ -168,6 +182,8 @@ static const char  ngx_hoop_review_list_lua[] =
     "return cjson.encode(out)\n";
 
 
+static void ngx_hoop_review_granted(ngx_hoop_redis_t *rd,
+    redisReply *reply, void *data);
 static ngx_int_t ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
     ngx_hoop_review_spec_t *spec, ngx_str_t *expires);
 static void ngx_hoop_review_notify(ngx_hoop_review_wait_t *w);
@@ -276,6 +292,7 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
 {
     u_char                  *p, key[64], now[NGX_INT64_LEN],
                              expires[NGX_INT64_LEN], required[NGX_INT_T_LEN],
+                             grant[NGX_INT64_LEN],
                              rnd[NGX_HOOP_REVIEW_ID_LEN / 2];
     ngx_str_t                args[NGX_HOOP_REVIEW_ARGS];
     ngx_uint_t               i;
@@ -314,6 +331,8 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
     args[12].len = ngx_sprintf(required, "%ui", spec->required) - required;
     args[13] = ngx_cycle->hostname;
     ngx_str_set(&args[14], NGX_HOOP_REVIEW_RETAIN);
+    args[15].data = grant;
+    args[15].len = ngx_sprintf(grant, "%M", spec->grant) - grant;
 
     for (i = 7; i < 14; i++) {
         if (args[i].data == NULL) {
@@ -332,7 +351,7 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
         return NGX_ERROR;
     }
 
-    if (ngx_hoop_review_eval(rv, 3, args, 15, ngx_hoop_review_created,
+    if (ngx_hoop_review_eval(rv, 3, args, 16, ngx_hoop_review_created,
                              call)
         != NGX_OK)
     {
@@ -577,6 +596,82 @@ invalid:
 }
 
 
+ngx_int_t
+ngx_hoop_review_grant_check(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
+    ngx_str_t *rule, ngx_str_t *requester)
+{
+    u_char                  *key;
+    ngx_str_t                args[2];
+    ngx_hoop_review_call_t  *call;
+
+    key = ngx_pnalloc(w->pool, sizeof("hoop:grant::") + rule->len
+                               + requester->len);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    w->reviews = rv;
+
+    ngx_str_set(&args[0], ngx_hoop_review_grant_lua);
+    args[1].data = key;
+    args[1].len = ngx_sprintf(key, "hoop:grant:%V:%V", rule, requester)
+                  - key;
+
+    call = ngx_hoop_review_call(w);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_hoop_review_eval(rv, 1, args, 2, ngx_hoop_review_granted, call)
+        != NGX_OK)
+    {
+        ngx_free(call);
+        w->call = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_hoop_review_granted(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
+{
+    ngx_hoop_review_call_t  *call = data;
+
+    ngx_hoop_review_wait_t  *w;
+
+    w = call->wait;
+    ngx_free(call);
+
+    if (w == NULL) {
+        return;                 /* the request went away */
+    }
+
+    w->call = NULL;
+    w->done = 1;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == NGX_HOOP_REVIEW_ID_LEN
+        && reply->element[1]->type == REDIS_REPLY_INTEGER
+        && reply->element[1]->integer > 0)
+    {
+        ngx_memcpy(w->id, reply->element[0]->str, NGX_HOOP_REVIEW_ID_LEN);
+        w->id[NGX_HOOP_REVIEW_ID_LEN] = '\0';
+        w->grant_left = (ngx_msec_t) reply->element[1]->integer;
+        w->status = NGX_HOOP_REVIEW_APPROVED;
+
+    } else {
+        w->status = (reply == NULL) ? NGX_HOOP_REVIEW_UNAVAILABLE
+                                    : NGX_HOOP_REVIEW_PENDING;
+    }
+
+    w->handler(w);
+}
+
+
 void
 ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
 {
@@ -588,6 +683,10 @@ ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
     }
 
     ngx_hoop_review_finish(w, NGX_HOOP_REVIEW_CANCELLED);
+
+    if (w->id[0] == '\0') {
+        return;                 /* a grant lookup: no review to cancel */
+    }
 
     ngx_str_set(&args[0], ngx_hoop_review_cancel_lua);
     args[1].data = key;

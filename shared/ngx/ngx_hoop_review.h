@@ -63,6 +63,7 @@ typedef struct {
     ngx_str_t                  approvers;       /* groups, comma-separated */
     ngx_uint_t                 required;
     ngx_msec_t                 timeout;
+    ngx_msec_t                 grant;           /* 0: none */
 } ngx_hoop_review_spec_t;
 
 
@@ -81,6 +82,7 @@ struct ngx_hoop_review_wait_s {
     void                      *call;            /* a command in flight */
     ngx_str_t                  announce;        /* the webhook's body */
     ngx_uint_t                 overdue;         /* expiry ticks */
+    ngx_msec_t                 grant_left;      /* a grant found: its time */
     unsigned                   waiting:1;       /* in the worker's queue */
     unsigned                   stale:1;         /* news while asking */
     unsigned                   done:1;
@@ -119,6 +121,14 @@ void ngx_hoop_reviews_stop(ngx_hoop_reviews_t *rv);
  */
 ngx_int_t ngx_hoop_review_request(ngx_hoop_reviews_t *rv,
     ngx_hoop_review_wait_t *w, ngx_hoop_review_spec_t *spec);
+
+/*
+ * Whether requester holds a grant of rule (a review of it approved with
+ * grant=): w->handler is called with w->grant_left set and w->id the
+ * approving review's, or w->grant_left 0.  NGX_ERROR: not asked.
+ */
+ngx_int_t ngx_hoop_review_grant_check(ngx_hoop_reviews_t *rv,
+    ngx_hoop_review_wait_t *w, ngx_str_t *rule, ngx_str_t *requester);
 
 /* The operation is gone (client closed): the review is cancelled. */
 void ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w);

@@ -56,12 +56,12 @@ main(void)
 
     hoop_rule_t  rules[] = {
         { "no-deletes-for-dev", HOOP_RULE_DENY, "ask an SRE", c_del, 2,
-          NULL, 0, 0 },
-        { "sre-admin", HOOP_RULE_ALLOW, NULL, c_sre, 1, NULL, 0, 0 },
-        { "admin-closed", HOOP_RULE_DENY, NULL, c_adm, 1, NULL, 0, 0 },
-        { "ci-reads", HOOP_RULE_ALLOW, NULL, c_bot, 2, NULL, 0, 0 },
-        { "unknown-key", HOOP_RULE_ALLOW, NULL, c_bad, 1, NULL, 0, 0 },
-        { "everyone-else", HOOP_RULE_ALLOW, NULL, NULL, 0, NULL, 0, 0 },
+          NULL, 0, 0, 0 },
+        { "sre-admin", HOOP_RULE_ALLOW, NULL, c_sre, 1, NULL, 0, 0, 0 },
+        { "admin-closed", HOOP_RULE_DENY, NULL, c_adm, 1, NULL, 0, 0, 0 },
+        { "ci-reads", HOOP_RULE_ALLOW, NULL, c_bot, 2, NULL, 0, 0, 0 },
+        { "unknown-key", HOOP_RULE_ALLOW, NULL, c_bad, 1, NULL, 0, 0, 0 },
+        { "everyone-else", HOOP_RULE_ALLOW, NULL, NULL, 0, NULL, 0, 0, 0 },
     };
 
     memset(&dev, 0, sizeof(dev));
