@@ -49,8 +49,10 @@ typedef struct {
     const char              *rule;          /* the rule that decided */
     ngx_hoop_oidc_wait_t     wait;
     ngx_hoop_review_wait_t  *review;        /* held for this review */
+    void                    *review_conf;   /* in this location */
     void                    *review_call;   /* a reviewer's decision */
     ngx_hoop_review_wait_t  *grant;         /* the grant looked up */
+    const hoop_rule_t       *grant_rule;    /* for this rule */
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
     unsigned                 audit_unavailable:1;   /* said at access */

@@ -57,7 +57,7 @@ typedef struct {
     ngx_chain_t         *busy;
     ngx_buf_t           *buf;           /* being filled */
     unsigned             done:1;
-    unsigned             nomem:1;
+    unsigned             failed:1;      /* nothing may pass any more */
 } ngx_http_hoop_mask_ctx_t;
 
 
@@ -73,7 +73,9 @@ static ngx_int_t ngx_http_hoop_mask_get_buf(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_last_buf(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
-static ngx_int_t ngx_http_hoop_mask_access(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_mask_request(ngx_http_request_t *r);
+static ngx_table_elt_t *ngx_http_hoop_mask_find_hidden(
+    ngx_http_request_t *r);
 static char *ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hoop_mask_detect(ngx_conf_t *cf,
@@ -171,9 +173,26 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
 
-    if (mlcf->enable != 1
-        || r->header_only
-        || r->headers_out.content_length_n == 0
+    if (mlcf->enable != 1 || r->header_only) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * a part of a body cannot be masked: values may be cut at its ends,
+     * and several parts come as multipart/byteranges, a type not masked
+     */
+
+    if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_mask: partial response (206) cannot be masked;"
+                      " refused");
+
+        return ngx_http_filter_finalize_request(r,
+                                            &ngx_http_hoop_mask_filter_module,
+                                            NGX_HTTP_BAD_GATEWAY);
+    }
+
+    if (r->headers_out.content_length_n == 0
         || ngx_http_test_content_type(r, &mlcf->types) == NULL)
     {
         return ngx_http_next_header_filter(r);
@@ -231,7 +250,15 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
-    if (ctx == NULL || ctx->done) {
+    if (ctx == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->failed) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->done) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -246,7 +273,7 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     for ( ;; ) {
         if (ngx_http_hoop_mask_take(r, ctx) != NGX_OK) {
-            ctx->done = 1;
+            ctx->failed = 1;
             r->buffered &= ~NGX_HTTP_HOOP_MASK_BUFFERED;
             return NGX_ERROR;
         }
@@ -263,7 +290,7 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ctx->last_out = &ctx->out;
 
         if (rc == NGX_ERROR) {
-            ctx->done = 1;
+            ctx->failed = 1;
             r->buffered &= ~NGX_HTTP_HOOP_MASK_BUFFERED;
             return NGX_ERROR;
         }
@@ -508,12 +535,14 @@ ngx_http_hoop_mask_conf(ngx_http_request_t *r)
 }
 
 
-/* Upstreams are asked for identity encoding: only plain text is masked. */
+/*
+ * Upstreams are asked for whole, plain text: no Accept-Encoding (only
+ * plain text can be masked), no Range or If-Range (parts of a body would
+ * cut values in two, or come as multipart/byteranges).
+ */
 static ngx_int_t
-ngx_http_hoop_mask_access(ngx_http_request_t *r)
+ngx_http_hoop_mask_request(ngx_http_request_t *r)
 {
-    ngx_uint_t                      i;
-    ngx_list_part_t                *part;
     ngx_table_elt_t                *h;
     ngx_http_hoop_mask_loc_conf_t  *mlcf;
 
@@ -523,6 +552,29 @@ ngx_http_hoop_mask_access(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* one at a time: cutting one out changes the list being walked */
+
+    while ((h = ngx_http_hoop_mask_find_hidden(r)) != NULL) {
+        ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_hoop_mask_find_hidden(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  hidden[] = {
+        ngx_string("Accept-Encoding"),
+        ngx_string("Range"),
+        ngx_string("If-Range")
+    };
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -530,7 +582,7 @@ ngx_http_hoop_mask_access(ngx_http_request_t *r)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -538,17 +590,16 @@ ngx_http_hoop_mask_access(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Accept-Encoding") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
-                               sizeof("Accept-Encoding") - 1)
-               == 0)
-        {
-            ngx_http_hoop_hide_request_header(r, &h[i]);
-            break;
+        for (k = 0; k < sizeof(hidden) / sizeof(hidden[0]); k++) {
+            if (h[i].key.len == hidden[k].len
+                && ngx_strncasecmp(h[i].key.data, hidden[k].data,
+                                   hidden[k].len)
+                   == 0)
+            {
+                return &h[i];
+            }
         }
     }
-
-    return NGX_DECLINED;
 }
 
 
@@ -818,6 +869,8 @@ ngx_http_hoop_mask_init(ngx_conf_t *cf)
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_hoop_mask_body_filter;
 
-    return ngx_http_hoop_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
-                                     ngx_http_hoop_mask_access);
+    /* rewrite, not access: "satisfy any" may end the access phase early */
+
+    return ngx_http_hoop_add_handler(cf, NGX_HTTP_REWRITE_PHASE,
+                                     ngx_http_hoop_mask_request);
 }

@@ -242,7 +242,8 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hoop_loc_conf_t  *prev = parent;
     ngx_http_hoop_loc_conf_t  *conf = child;
 
-    ngx_uint_t  i;
+    ngx_uint_t                 i;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_value(conf->auth, prev->auth, 0);
     ngx_conf_merge_value(conf->audit, prev->audit, 0);
@@ -254,6 +255,24 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
     ngx_conf_merge_value(conf->review_api, prev->review_api, 0);
+
+    /*
+     * under "satisfy any" the first access module that says yes ends the
+     * access phase: a valid token would skip every rule after hoop_auth
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY
+        && (conf->rules != NULL
+            || conf->default_action != NGX_CONF_UNSET_UINT))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hoop_rule\" and \"hoop_default\" cannot be"
+                           " used with \"satisfy any\": a passing access"
+                           " check would skip them");
+        return NGX_CONF_ERROR;
+    }
 
     /* reviewers are known by their token, or they are not reviewers */
 

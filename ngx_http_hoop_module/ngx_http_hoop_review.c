@@ -43,9 +43,12 @@ ngx_http_hoop_review_hold(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     ngx_pool_cleanup_t         *cln;
     ngx_hoop_review_wait_t     *w;
     ngx_hoop_review_spec_t      spec;
+    ngx_http_hoop_loc_conf_t   *hlcf;
     ngx_http_hoop_main_conf_t  *hmcf;
 
-    if (ctx->review != NULL) {
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (ctx->review != NULL && ctx->review_conf == hlcf) {
         return ngx_http_hoop_review_verdict(r, ctx->review);
     }
 
@@ -86,6 +89,7 @@ ngx_http_hoop_review_hold(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     cln->handler = ngx_http_hoop_review_cleanup;
     cln->data = w;
     ctx->review = w;
+    ctx->review_conf = hlcf;
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "hoop_rule: request held for review %s by rule \"%s\"",
@@ -185,7 +189,7 @@ ngx_http_hoop_review_grant(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     ngx_hoop_review_wait_t     *w;
     ngx_http_hoop_main_conf_t  *hmcf;
 
-    w = ctx->grant;
+    w = (ctx->grant_rule == rule) ? ctx->grant : NULL;
 
     if (w != NULL) {
         if (!w->done) {
@@ -236,6 +240,7 @@ ngx_http_hoop_review_grant(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     cln->handler = ngx_http_hoop_review_grant_cleanup;
     cln->data = w;
     ctx->grant = w;
+    ctx->grant_rule = rule;
 
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;

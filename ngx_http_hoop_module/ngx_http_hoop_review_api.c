@@ -268,6 +268,16 @@ ngx_http_hoop_review_api_reason(ngx_http_request_t *r, ngx_str_t *reason)
     if (v != NULL) {
         reason->len = ngx_min(json_string_length(v),
                               NGX_HTTP_HOOP_REVIEW_REASON_MAX);
+
+        /* cut before a character, never inside one (UTF-8) */
+
+        while (reason->len > 0
+               && reason->len < json_string_length(v)
+               && (json_string_value(v)[reason->len] & 0xc0) == 0x80)
+        {
+            reason->len--;
+        }
+
         reason->data = ngx_pnalloc(r->pool, reason->len);
 
         if (reason->data == NULL) {

@@ -302,9 +302,12 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_hoop_get_ctx(r);
 
-    /* back from a review: its verdict stands */
+    /*
+     * back from a review: its verdict stands, in its location only (an
+     * internal redirect elsewhere meets that location's rules)
+     */
 
-    if (ctx != NULL && ctx->review != NULL) {
+    if (ctx != NULL && ctx->review != NULL && ctx->review_conf == hlcf) {
         return ngx_http_hoop_review_hold(r, ctx, NULL);
     }
 

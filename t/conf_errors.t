@@ -138,6 +138,8 @@ my @cases = (
         qr/invalid grant="0" in the "hoop_rule" directive: at least 1s/],
     [http => 'hoop_rule review approvers=sre timeout=soon;',
         qr/invalid timeout="soon" in the "hoop_rule" directive: at least 1s/],
+    [http => 'server { location / { satisfy any; hoop_rule deny method=DELETE; } }',
+        qr/"hoop_rule" and "hoop_default" cannot be used with "satisfy any": a passing access check would skip them/],
     [http => 'hoop_review_webhook ftp://hooks.example.com/x;',
         qr/"hoop_review_webhook" "ftp:\/\/hooks\.example\.com\/x" is not an http:\/\/ or https:\/\/ URL/],
     [http => 'hoop_review_webhook http://127.0.0.1/x timeout=never;',

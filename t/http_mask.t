@@ -91,6 +91,9 @@ http {
         location /gzipped/ {
             proxy_pass http://127.0.0.1:%%PORT_backend%%/gzipped;
         }
+        location /partial-upstream/ {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/partial;
+        }
     }
 
     server {
@@ -100,6 +103,10 @@ http {
         location /echo {
             default_type text/plain;
             return 200 "accept-encoding=[\$http_accept_encoding]\\n";
+        }
+        location /partial {
+            default_type text/plain;
+            return 206 "dave\@example.com";
         }
         location /gzipped {
             default_type text/plain;
@@ -208,6 +215,20 @@ is($r->{status}, 502, 'an encoded response cannot be masked: 502');
 unlike($r->{content}, qr/dave\@/, 'and none of it reaches the client');
 like($t->error_log, qr/hoop_mask: response is "gzip"-encoded and cannot be masked; refused/,
     'the error log says why');
+
+# ranges: a part of a body would cut values in two
+
+$r = $http->get("$base/api/customer.json",
+    { headers => { Range => 'bytes=0-34' } });
+is($r->{status}, 200, 'a Range request gets the whole masked body');
+is_deeply(decode_json($r->{content})->{customer}, \%want, 'masked');
+$r = $http->get("$base/api/customer.json",
+    { headers => { Range => 'bytes=0-50,51-200' } });
+is($r->{status}, 200, 'several ranges too: no multipart/byteranges');
+unlike($r->{content}, qr/alice|4111/, 'nothing unmasked');
+$r = $http->get("$base/partial-upstream/");
+is($r->{status}, 502, 'an upstream 206 cannot be masked: 502');
+unlike($r->{content}, qr/dave\@/, 'and none of it passes');
 
 # the audit event: masked counts, masked path
 

@@ -199,6 +199,7 @@ ok(!answered($held), 'the held request has no answer yet');
 my ($st, $res) = api('GET', "/$review->{id}", 'sre2');
 is($st, 200, 'a review can be shown');
 is($res->{status}, 'pending', 'pending');
+is(ref $res->{approved_by}, 'ARRAY', 'no approvals yet: an empty list');
 
 ($st, $res) = api('POST', "/$review->{id}/approve", 'dev');
 is($st, 403, 'someone outside the approver groups cannot decide');

@@ -361,6 +361,13 @@ ngx_hoop_redis_message(redisAsyncContext *ac, void *r, void *privdata)
     ngx_str_t     payload;
     redisReply  **e;
 
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "hoop redis (%s): SUBSCRIBE %s refused: %s",
+                      rd->subsystem, rd->channel, reply->str);
+        return;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 3 || rd->stopping)
     {

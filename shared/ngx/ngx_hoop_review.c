@@ -40,14 +40,33 @@ typedef struct {
 } ngx_hoop_review_call_t;
 
 
+/*
+ * Every gateway asks Redis the time: one clock decides expiry, whatever
+ * the gateways' clocks say (a reviewer's gateway and the requester's may
+ * differ).  Scripts are replicated by their effects (Redis 7), so TIME is
+ * allowed in them.
+ */
+#define NGX_HOOP_REVIEW_NOW_LUA                                              \
+    "local t0 = redis.call('TIME')\n"                                         \
+    "local now = tonumber(t0[1]) * 1000"                                     \
+    " + math.floor(tonumber(t0[2]) / 1000)\n"
+
+
+/*
+ * ARGV: id, the gateway's time (recorded, for clock forensics), timeout,
+ * requester, identity, operation, rule, approvers, required, gateway,
+ * retention (s), grant (ms).
+ */
 static const char  ngx_hoop_review_create_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     "redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', 'pending',"
-    " 'created', ARGV[2], 'expires', ARGV[3], 'requester', ARGV[4],"
+    " 'created', now, 'expires', now + tonumber(ARGV[3]),"
+    " 'gateway_time', ARGV[2], 'requester', ARGV[4],"
     " 'identity', ARGV[5], 'operation', ARGV[6], 'rule', ARGV[7],"
     " 'approvers', ARGV[8], 'required', ARGV[9], 'gateway', ARGV[10],"
     " 'approvals', 0, 'approved_by', '[]', 'grant', ARGV[12])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[11])\n"
-    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[2], now, ARGV[1])\n"
     "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',"
     " 'type', 'review.requested', 'id', ARGV[1], 'requester', ARGV[4],"
     " 'rule', ARGV[7], 'approvers', ARGV[8], 'operation', ARGV[6])\n"
@@ -56,13 +75,13 @@ static const char  ngx_hoop_review_create_lua[] =
 
 /* status, reason, decided_by; a pending review past its time expires */
 static const char  ngx_hoop_review_status_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     "local r = redis.call('HMGET', KEYS[1], 'status', 'reason',"
     " 'decided_by', 'expires')\n"
     "if not r[1] then return {'gone', '', ''} end\n"
-    "if r[1] == 'pending' and tonumber(ARGV[1]) >= tonumber(r[4]) then\n"
-    "  redis.call('HSET', KEYS[1], 'status', 'expired',"
-    " 'decided_at', ARGV[1])\n"
-    "  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' expired')\n"
+    "if r[1] == 'pending' and now >= tonumber(r[4]) then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'expired', 'decided_at', now)\n"
+    "  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' expired')\n"
     "  return {'expired', '', ''}\n"
     "end\n"
     "return {r[1], r[2] or '', r[3] or ''}\n";
@@ -77,30 +96,32 @@ static const char  ngx_hoop_review_grant_lua[] =
 
 /* the waiting operation is gone: a pending review is cancelled */
 static const char  ngx_hoop_review_cancel_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     "if redis.call('HGET', KEYS[1], 'status') == 'pending' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'cancelled',"
-    " 'decided_at', ARGV[1])\n"
-    "  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' cancelled')\n"
+    " 'decided_at', now)\n"
+    "  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' cancelled')\n"
     "end\n"
     "return 1\n";
 
 
 /*
  * A reviewer's decision.  ARGV: verdict (approve|reject), sub, groups
- * (comma-separated), reason, now (ms), channel, id.  Returns
+ * (comma-separated), reason, channel, id.  Returns
  * {result, status, approvals, required}.
  */
 static const char  ngx_hoop_review_decide_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     "local r = redis.call('HMGET', KEYS[1], 'status', 'requester',"
     " 'approvers', 'required', 'approved_by', 'expires', 'rule', 'grant')\n"
     "if not r[1] then return {'not_found', '', 0, 0} end\n"
     "local need = tonumber(r[4])\n"
     "local by = cjson.decode(r[5])\n"
     "if r[1] ~= 'pending' then return {'decided', r[1], #by, need} end\n"
-    "if tonumber(ARGV[5]) >= tonumber(r[6]) then\n"
+    "if now >= tonumber(r[6]) then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'expired',"
-    " 'decided_at', ARGV[5])\n"
-    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' expired')\n"
+    " 'decided_at', now)\n"
+    "  redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' expired')\n"
     "  return {'decided', 'expired', #by, need}\n"
     "end\n"
     "if ARGV[2] == r[2] then return {'self', r[1], #by, need} end\n"
@@ -116,8 +137,8 @@ static const char  ngx_hoop_review_decide_lua[] =
     "end\n"
     "if ARGV[1] == 'reject' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', ARGV[4],"
-    " 'decided_by', ARGV[2], 'decided_at', ARGV[5])\n"
-    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' rejected')\n"
+    " 'decided_by', ARGV[2], 'decided_at', now)\n"
+    "  redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' rejected')\n"
     "  return {'rejected', 'rejected', #by, need}\n"
     "end\n"
     "table.insert(by, ARGV[2])\n"
@@ -125,19 +146,23 @@ static const char  ngx_hoop_review_decide_lua[] =
     " 'approved_by', cjson.encode(by))\n"
     "if #by < need then return {'recorded', 'pending', #by, need} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'approved', 'reason', ARGV[4],"
-    " 'decided_by', ARGV[2], 'decided_at', ARGV[5])\n"
+    " 'decided_by', ARGV[2], 'decided_at', now)\n"
     "local grant = tonumber(r[8] or '0') or 0\n"
     "if grant > 0 and r[2] ~= '' then\n"
-    "  redis.call('SET', 'hoop:grant:' .. r[7] .. ':' .. r[2], ARGV[7],"
+    "  redis.call('SET', 'hoop:grant:' .. r[7] .. ':' .. r[2], ARGV[6],"
     " 'PX', grant)\n"
     "  redis.call('HSET', KEYS[1], 'grant_expires',"
-    " tonumber(ARGV[5]) + grant)\n"
+    " now + grant)\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' approved')\n"
+    "redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' approved')\n"
     "return {'approved', 'approved', #by, need}\n";
 
 
-/* a review as JSON, its JSON fields as JSON, pending past time: expired */
+/*
+ * A review as JSON, its JSON fields as JSON, pending past time: expired.
+ * cjson writes an empty table as {}: the fields that are lists are set
+ * right by arrays().
+ */
 #define NGX_HOOP_REVIEW_JSON_LUA                                             \
     "local function review(key, now)\n"                                     \
     "  local h = redis.call('HGETALL', key)\n"                               \
@@ -156,36 +181,42 @@ static const char  ngx_hoop_review_decide_lua[] =
     "    if t[k] then t[k] = tonumber(t[k]) end\n"                           \
     "  end\n"                                                                \
     "  return t\n"                                                           \
+    "end\n"                                                                  \
+    "local function arrays(s)\n"                                             \
+    "  s = string.gsub(s, '\"approved_by\":{}', '\"approved_by\":[]')\n"       \
+    "  return (string.gsub(s, '\"groups\":{}', '\"groups\":[]'))\n"            \
     "end\n"
 
 static const char  ngx_hoop_review_show_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     NGX_HOOP_REVIEW_JSON_LUA
-    "local t = review(KEYS[1], tonumber(ARGV[1]))\n"
+    "local t = review(KEYS[1], now)\n"
     "if not t then return '' end\n"
-    "return cjson.encode(t)\n";
+    "return arrays(cjson.encode(t))\n";
 
 /* newest first, at most 100, optionally of one status */
 static const char  ngx_hoop_review_list_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
     NGX_HOOP_REVIEW_JSON_LUA
     "local out = {}\n"
     "local ids = redis.call('ZREVRANGE', KEYS[1], 0, 999)\n"
     "for _, id in ipairs(ids) do\n"
-    "  local t = review('hoop:review:' .. id, tonumber(ARGV[1]))\n"
+    "  local t = review('hoop:review:' .. id, now)\n"
     "  if not t then\n"
     "    redis.call('ZREM', KEYS[1], id)\n"
-    "  elseif ARGV[2] == '' or t.status == ARGV[2] then\n"
+    "  elseif ARGV[1] == '' or t.status == ARGV[1] then\n"
     "    table.insert(out, t)\n"
     "    if #out >= 100 then break end\n"
     "  end\n"
     "end\n"
     "if #out == 0 then return '[]' end\n"
-    "return cjson.encode(out)\n";
+    "return arrays(cjson.encode(out))\n";
 
 
 static void ngx_hoop_review_granted(ngx_hoop_redis_t *rd,
     redisReply *reply, void *data);
 static ngx_int_t ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
-    ngx_hoop_review_spec_t *spec, ngx_str_t *expires);
+    ngx_hoop_review_spec_t *spec);
 static void ngx_hoop_review_notify(ngx_hoop_review_wait_t *w);
 static void ngx_hoop_review_notified(void *data, ngx_int_t rc,
     ngx_uint_t status, ngx_str_t *body, const char *reason);
@@ -291,7 +322,7 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
     ngx_hoop_review_spec_t *spec)
 {
     u_char                  *p, key[64], now[NGX_INT64_LEN],
-                             expires[NGX_INT64_LEN], required[NGX_INT_T_LEN],
+                             timeout[NGX_INT64_LEN], required[NGX_INT_T_LEN],
                              grant[NGX_INT64_LEN],
                              rnd[NGX_HOOP_REVIEW_ID_LEN / 2];
     ngx_str_t                args[NGX_HOOP_REVIEW_ARGS];
@@ -320,8 +351,8 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
     args[4].len = NGX_HOOP_REVIEW_ID_LEN;
     args[5].data = now;
     args[5].len = ngx_hoop_review_now(now, 0);
-    args[6].data = expires;
-    args[6].len = ngx_hoop_review_now(expires, spec->timeout);
+    args[6].data = timeout;
+    args[6].len = ngx_sprintf(timeout, "%M", spec->timeout) - timeout;
     args[7] = spec->requester;
     args[8] = spec->identity;
     args[9] = spec->operation;
@@ -341,7 +372,7 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
     }
 
     if (rv->webhook != NULL
-        && ngx_hoop_review_announce(w, spec, &args[6]) != NGX_OK)
+        && ngx_hoop_review_announce(w, spec) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -432,10 +463,14 @@ ngx_hoop_review_call(ngx_hoop_review_wait_t *w)
 /* The webhook's body: what a notification needs to reach a reviewer. */
 static ngx_int_t
 ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
-    ngx_hoop_review_spec_t *spec, ngx_str_t *expires)
+    ngx_hoop_review_spec_t *spec)
 {
-    size_t       cap;
+    u_char       expires[NGX_INT64_LEN];
+    size_t       cap, len;
     hoop_json_t  j;
+
+    /* as this gateway's clock sees it: Redis's may differ a little */
+    len = ngx_hoop_review_now(expires, spec->timeout);
 
     cap = 512 + 6 * (spec->requester.len + spec->rule.len
                      + spec->approvers.len + ngx_cycle->hostname.len)
@@ -460,7 +495,7 @@ ngx_hoop_review_announce(ngx_hoop_review_wait_t *w,
     hoop_json_string(&j, "approvers", (char *) spec->approvers.data,
                      spec->approvers.len);
     hoop_json_int(&j, "required", (long long) spec->required);
-    hoop_json_value(&j, "expires", (char *) expires->data, expires->len);
+    hoop_json_value(&j, "expires", (char *) expires, len);
     hoop_json_string(&j, "gateway", (char *) ngx_cycle->hostname.data,
                      ngx_cycle->hostname.len);
     hoop_json_end(&j);
@@ -675,7 +710,7 @@ ngx_hoop_review_granted(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 void
 ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
 {
-    u_char       key[64], now[NGX_INT64_LEN];
+    u_char       key[64];
     ngx_str_t    args[6];
 
     if (w->done) {
@@ -691,13 +726,11 @@ ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
     ngx_str_set(&args[0], ngx_hoop_review_cancel_lua);
     args[1].data = key;
     args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
-    args[2].data = now;
-    args[2].len = ngx_hoop_review_now(now, 0);
-    ngx_str_set(&args[3], NGX_HOOP_REVIEW_CHANNEL);
-    args[4].data = w->id;
-    args[4].len = NGX_HOOP_REVIEW_ID_LEN;
+    ngx_str_set(&args[2], NGX_HOOP_REVIEW_CHANNEL);
+    args[3].data = w->id;
+    args[3].len = NGX_HOOP_REVIEW_ID_LEN;
 
-    (void) ngx_hoop_review_eval(w->reviews, 1, args, 5,
+    (void) ngx_hoop_review_eval(w->reviews, 1, args, 4,
                                 ngx_hoop_review_ignore, NULL);
 }
 
@@ -738,7 +771,11 @@ ngx_hoop_review_recheck(ngx_event_t *ev)
 {
     ngx_hoop_reviews_t  *rv = ev->data;
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
+    /* a worker shutting down gracefully still resolves what it holds */
+
+    if (ngx_terminate || ngx_quit
+        || (ngx_exiting && ngx_queue_empty(&rv->waits)))
+    {
         return;
     }
 
@@ -751,7 +788,7 @@ ngx_hoop_review_recheck(ngx_event_t *ev)
 static ngx_int_t
 ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
 {
-    u_char                   key[64], now[NGX_INT64_LEN];
+    u_char                   key[64];
     ngx_str_t                args[6];
     ngx_hoop_review_call_t  *call;
 
@@ -770,13 +807,11 @@ ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
     ngx_str_set(&args[0], ngx_hoop_review_status_lua);
     args[1].data = key;
     args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
-    args[2].data = now;
-    args[2].len = ngx_hoop_review_now(now, 0);
-    ngx_str_set(&args[3], NGX_HOOP_REVIEW_CHANNEL);
-    args[4].data = w->id;
-    args[4].len = NGX_HOOP_REVIEW_ID_LEN;
+    ngx_str_set(&args[2], NGX_HOOP_REVIEW_CHANNEL);
+    args[3].data = w->id;
+    args[3].len = NGX_HOOP_REVIEW_ID_LEN;
 
-    if (ngx_hoop_review_eval(w->reviews, 1, args, 5,
+    if (ngx_hoop_review_eval(w->reviews, 1, args, 4,
                              ngx_hoop_review_read_reply, call)
         != NGX_OK)
     {
@@ -916,7 +951,7 @@ ngx_hoop_review_decide(ngx_hoop_reviews_t *rv, ngx_str_t *id,
     ngx_uint_t approve, ngx_str_t *sub, ngx_str_t *groups,
     ngx_str_t *reason, ngx_hoop_review_reply_pt cb, void *data)
 {
-    u_char     key[64], now[NGX_INT64_LEN];
+    u_char     key[64];
     ngx_str_t  args[10];
 
     ngx_str_set(&args[0], ngx_hoop_review_decide_lua);
@@ -933,12 +968,10 @@ ngx_hoop_review_decide(ngx_hoop_reviews_t *rv, ngx_str_t *id,
     args[3] = *sub;
     args[4] = *groups;
     args[5] = *reason;
-    args[6].data = now;
-    args[6].len = ngx_hoop_review_now(now, 0);
-    ngx_str_set(&args[7], NGX_HOOP_REVIEW_CHANNEL);
-    args[8] = *id;
+    ngx_str_set(&args[6], NGX_HOOP_REVIEW_CHANNEL);
+    args[7] = *id;
 
-    return ngx_hoop_review_ask(rv, args, 9, ngx_hoop_review_decided, cb,
+    return ngx_hoop_review_ask(rv, args, 8, ngx_hoop_review_decided, cb,
                                data);
 }
 
@@ -979,16 +1012,13 @@ ngx_int_t
 ngx_hoop_review_list(ngx_hoop_reviews_t *rv, ngx_str_t *status,
     ngx_hoop_review_reply_pt cb, void *data)
 {
-    u_char     now[NGX_INT64_LEN];
-    ngx_str_t  args[4];
+    ngx_str_t  args[3];
 
     ngx_str_set(&args[0], ngx_hoop_review_list_lua);
     ngx_str_set(&args[1], "hoop:reviews:index");
-    args[2].data = now;
-    args[2].len = ngx_hoop_review_now(now, 0);
-    args[3] = *status;
+    args[2] = *status;
 
-    return ngx_hoop_review_ask(rv, args, 4, ngx_hoop_review_json_reply, cb,
+    return ngx_hoop_review_ask(rv, args, 3, ngx_hoop_review_json_reply, cb,
                                data);
 }
 
@@ -997,16 +1027,14 @@ ngx_int_t
 ngx_hoop_review_show(ngx_hoop_reviews_t *rv, ngx_str_t *id,
     ngx_hoop_review_reply_pt cb, void *data)
 {
-    u_char     key[64], now[NGX_INT64_LEN];
+    u_char     key[64];
     ngx_str_t  args[3];
 
     ngx_str_set(&args[0], ngx_hoop_review_show_lua);
     args[1].data = key;
     args[1].len = ngx_hoop_review_key(key, id->data, id->len);
-    args[2].data = now;
-    args[2].len = ngx_hoop_review_now(now, 0);
 
-    return ngx_hoop_review_ask(rv, args, 3, ngx_hoop_review_json_reply, cb,
+    return ngx_hoop_review_ask(rv, args, 2, ngx_hoop_review_json_reply, cb,
                                data);
 }
 
