@@ -105,7 +105,7 @@ ngx_uint_t
 ngx_hoop_audit_available(ngx_hoop_audit_t *a)
 {
     return ngx_hoop_redis_ready(a->redis_conn)
-           || ngx_hoop_spool_writable(a->spool);
+           || ngx_hoop_spool_admits(a->spool);
 }
 
 

@@ -137,6 +137,14 @@ ngx_hoop_spool_writable(ngx_hoop_spool_t *sp)
 }
 
 
+ngx_uint_t
+ngx_hoop_spool_admits(ngx_hoop_spool_t *sp)
+{
+    return ngx_hoop_spool_writable(sp)
+           && sp->size < sp->conf->max_size - sp->conf->max_size / 4;
+}
+
+
 ssize_t
 ngx_hoop_spool_read(ngx_hoop_spool_t *sp, u_char *buf, size_t cap)
 {

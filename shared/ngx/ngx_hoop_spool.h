@@ -53,6 +53,13 @@ ngx_uint_t ngx_hoop_spool_pending(ngx_hoop_spool_t *sp);
 ngx_uint_t ngx_hoop_spool_writable(ngx_hoop_spool_t *sp);
 
 /*
+ * Whether a new operation may start on the spool's account: it keeps a
+ * quarter of max_size for the events of operations already admitted, so
+ * that none of those is refused for lack of room.
+ */
+ngx_uint_t ngx_hoop_spool_admits(ngx_hoop_spool_t *sp);
+
+/*
  * Reads undelivered bytes (whole records only) into buf; returns their
  * length, 0 when none, -1 on error.
  */
