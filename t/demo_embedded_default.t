@@ -53,6 +53,27 @@ is($xlen->(), 1, 'the demo audits /whoami into its Redis');
 my $v2 = `$repo/tools/hoop-audit-verify --redis 127.0.0.1:$port{REDIS} 2>&1`;
 like($v2, qr/^ok: 1 events/, 'and the trail verifies') or diag $v2;
 
+# the printed /customers command: the sample data comes back masked
+my ($curl_c) = $out =~ /^\s+(curl .*\/customers)$/m;
+my $customers = `$curl_c 2>&1`;
+like($customers, qr/"email":"a\*\*\*\@example\.com"/,
+    'the printed /customers command shows masked data') or diag $customers;
+unlike($customers, qr/ada\@|4111 1111 1111 1111/, 'nothing unmasked');
+
+# the printed review commands: held, listed, approved, released
+my ($held_cmd) = $out =~ /^\s+(curl .*\/deploy) &$/m;
+my ($list_cmd) = $out =~ /^\s+(curl .*status=pending')$/m;
+my ($approve_cmd) = $out =~ /^\s+(curl .*\/approve)$/m;
+open(my $held, '-|', "$held_cmd 2>&1") or die "$held_cmd: $!";
+my $id;
+wait_until(sub { (`$list_cmd` =~ /"id":"([0-9a-f]{32})"/) and $id = $1 },
+    'the held /deploy to be listed');
+$approve_cmd =~ s/<id>/$id/;
+like(`$approve_cmd 2>&1`, qr/"result":"approved"/,
+    'the printed approve command approves it');
+my $released = do { local $/; <$held> };
+like($released, qr/"sub":"agent-7"/, 'and the held request goes through');
+
 my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
 chomp $token;
 my $v = `node $repo/t/node/jwt-verify.mjs http://127.0.0.1:$port{HTTP}/.well-known/jwks.json '$token' http://127.0.0.1:$port{HTTP} hoop-gateway 2>&1`;
