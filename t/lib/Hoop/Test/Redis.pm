@@ -30,8 +30,10 @@ sub start {
             '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
             '--dir', $self->{dir}, '--daemonize', 'no', @extra],
         log => "$self->{dir}/redis.log");
-    wait_until(sub { ($self->command('PING') // '') eq 'PONG' },
-        'redis to answer PING');
+    # PING is answered while an AOF still loads; data commands get
+    # "LOADING" until it is done, so ask one of those
+    wait_until(sub { defined eval { $self->command('DBSIZE') } },
+        'redis to answer DBSIZE (loaded)');
     return $self;
 }
 
