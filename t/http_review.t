@@ -322,6 +322,10 @@ isnt($review->{id}, $grant_review->{id},
     'once the grant has expired, the requester is reviewed again');
 close $held;
 
+wait_until(sub { $redis->command('ZCARD', 'hoop:reviews:pending') == 0 },
+    'the pending index to empty');
+pass('every review that ended left the pending index');
+
 # the evidence
 
 my @events = map { decode_json({ @{ $_->[1] } }->{event}) }

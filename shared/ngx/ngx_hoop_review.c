@@ -67,6 +67,7 @@ static const char  ngx_hoop_review_create_lua[] =
     " 'approvals', 0, 'approved_by', '[]', 'grant', ARGV[12])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[11])\n"
     "redis.call('ZADD', KEYS[2], now, ARGV[1])\n"
+    "redis.call('ZADD', 'hoop:reviews:pending', now, ARGV[1])\n"
     "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',"
     " 'type', 'review.requested', 'id', ARGV[1], 'requester', ARGV[4],"
     " 'rule', ARGV[7], 'approvers', ARGV[8], 'operation', ARGV[6])\n"
@@ -81,6 +82,7 @@ static const char  ngx_hoop_review_status_lua[] =
     "if not r[1] then return {'gone', '', ''} end\n"
     "if r[1] == 'pending' and now >= tonumber(r[4]) then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'expired', 'decided_at', now)\n"
+    "  redis.call('ZREM', 'hoop:reviews:pending', ARGV[2])\n"
     "  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' expired')\n"
     "  return {'expired', '', ''}\n"
     "end\n"
@@ -100,6 +102,7 @@ static const char  ngx_hoop_review_cancel_lua[] =
     "if redis.call('HGET', KEYS[1], 'status') == 'pending' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'cancelled',"
     " 'decided_at', now)\n"
+    "  redis.call('ZREM', 'hoop:reviews:pending', ARGV[2])\n"
     "  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' cancelled')\n"
     "end\n"
     "return 1\n";
@@ -121,6 +124,7 @@ static const char  ngx_hoop_review_decide_lua[] =
     "if now >= tonumber(r[6]) then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'expired',"
     " 'decided_at', now)\n"
+    "  redis.call('ZREM', 'hoop:reviews:pending', ARGV[6])\n"
     "  redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' expired')\n"
     "  return {'decided', 'expired', #by, need}\n"
     "end\n"
@@ -138,6 +142,7 @@ static const char  ngx_hoop_review_decide_lua[] =
     "if ARGV[1] == 'reject' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', ARGV[4],"
     " 'decided_by', ARGV[2], 'decided_at', now)\n"
+    "  redis.call('ZREM', 'hoop:reviews:pending', ARGV[6])\n"
     "  redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' rejected')\n"
     "  return {'rejected', 'rejected', #by, need}\n"
     "end\n"
@@ -154,6 +159,7 @@ static const char  ngx_hoop_review_decide_lua[] =
     "  redis.call('HSET', KEYS[1], 'grant_expires',"
     " now + grant)\n"
     "end\n"
+    "redis.call('ZREM', 'hoop:reviews:pending', ARGV[6])\n"
     "redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' approved')\n"
     "return {'approved', 'approved', #by, need}\n";
 
@@ -194,16 +200,21 @@ static const char  ngx_hoop_review_show_lua[] =
     "if not t then return '' end\n"
     "return arrays(cjson.encode(t))\n";
 
-/* newest first, at most 100, optionally of one status */
+/*
+ * Newest first, at most 100, optionally of one status; pending ones come
+ * from their own index, so none is hidden behind many decided ones.
+ */
 static const char  ngx_hoop_review_list_lua[] =
     NGX_HOOP_REVIEW_NOW_LUA
     NGX_HOOP_REVIEW_JSON_LUA
     "local out = {}\n"
-    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, 999)\n"
+    "local index = KEYS[1]\n"
+    "if ARGV[1] == 'pending' then index = 'hoop:reviews:pending' end\n"
+    "local ids = redis.call('ZREVRANGE', index, 0, 999)\n"
     "for _, id in ipairs(ids) do\n"
     "  local t = review('hoop:review:' .. id, now)\n"
     "  if not t then\n"
-    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    redis.call('ZREM', index, id)\n"
     "  elseif ARGV[1] == '' or t.status == ARGV[1] then\n"
     "    table.insert(out, t)\n"
     "    if #out >= 100 then break end\n"
