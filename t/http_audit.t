@@ -57,6 +57,7 @@ http {
 EOF
 };
 $t->run($conf->('closed'));
+$t->wait_redis(2);
 my $base = 'http://127.0.0.1:' . $t->port('http');
 
 my $token = $key->mint(header => { typ => 'at+jwt' }, claims => {

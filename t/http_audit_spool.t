@@ -56,6 +56,7 @@ http {
 }
 EOF
 $t->run($conf);
+$t->wait_redis(2);
 my $url = 'http://127.0.0.1:' . $t->port('http') . '/x';
 my $token = $key->mint(claims => { iss => 'https://idp.test',
     aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });

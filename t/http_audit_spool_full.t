@@ -40,6 +40,7 @@ http {
     }
 }
 EOF
+$t->wait_redis(1);
 my $url = 'http://127.0.0.1:' . $t->port('http') . '/item/';
 my $http = HTTP::Tiny->new(keep_alive => 1);
 

@@ -116,6 +116,7 @@ http {
     }
 }
 EOF
+$t->wait_redis(1);
 my $base = 'http://127.0.0.1:' . $t->port('http');
 my $http = HTTP::Tiny->new;
 

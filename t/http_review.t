@@ -73,6 +73,7 @@ $common
     }
 }
 EOF
+$gw->wait_redis(3);    # audit, review commands, subscriber
 
 $api->run(<<"EOF");
 http {
@@ -87,6 +88,7 @@ $common
     }
 }
 EOF
+$api->wait_redis(3);    # audit, review commands, subscriber
 
 my $gw_port = $gw->port('http');
 my $api_base = 'http://127.0.0.1:' . $api->port('http') . '/hoop/reviews';

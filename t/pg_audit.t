@@ -39,6 +39,7 @@ stream {
     }
 }
 EOF
+$t->wait_redis(1);
 my $port = $t->port('pg');
 
 sub psql {
@@ -110,6 +111,7 @@ stream {
     }
 }
 EOF
+$t2->wait_redis(1);
 $port = $t2->port('pg');
 $redis->stop;
 wait_until(sub { $t2->error_log =~ /hoop redis \(stream\).*(disconnected|refused)/ },

@@ -132,6 +132,17 @@ sub pid { $_[0]{pid} }
 
 sub error_log { slurp("$_[0]{dir}/logs/error.log") }
 
+# Workers connect to Redis after they start; a request that comes first
+# meets "audit unavailable" (fail closed: 503).  Waits until n
+# connections (each worker's, each kind) have logged in.
+sub wait_redis {
+    my ($self, $n) = @_;
+    wait_until(sub {
+        my @c = $self->error_log =~ /hoop redis \(\w+\): connected to/g;
+        @c >= $n;
+    }, "$n Redis connections of the gateway");
+}
+
 # Stops nginx gracefully and checks what it left behind; this is one test.
 sub stop {
     my ($self, %o) = @_;
