@@ -65,10 +65,16 @@ extern ngx_module_t  ngx_http_hoop_module;
 /* ngx_http_hoop_module.c */
 ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     ngx_http_handler_pt handler);
+ngx_int_t ngx_http_hoop_output_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b);
 ngx_int_t ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
+ngx_buf_t *ngx_http_hoop_json_error(ngx_http_request_t *r, const char *error,
+    const char *message);
 ngx_int_t ngx_http_hoop_send_json_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *message);
+ngx_table_elt_t *ngx_http_hoop_find_header(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n);
 
 /* ngx_http_hoop_auth.c */
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);

@@ -74,8 +74,6 @@ static ngx_int_t ngx_http_hoop_mask_get_buf(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hoop_mask_last_buf(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_request(ngx_http_request_t *r);
-static ngx_table_elt_t *ngx_http_hoop_mask_find_hidden(
-    ngx_http_request_t *r);
 static char *ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hoop_mask_detect(ngx_conf_t *cf,
@@ -546,6 +544,12 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
     ngx_table_elt_t                *h;
     ngx_http_hoop_mask_loc_conf_t  *mlcf;
 
+    static ngx_str_t  hidden[] = {
+        ngx_string("Accept-Encoding"),
+        ngx_string("Range"),
+        ngx_string("If-Range")
+    };
+
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
 
     if (mlcf->enable != 1 || r != r->main) {
@@ -554,7 +558,7 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 
     /* one at a time: cutting one out changes the list being walked */
 
-    while ((h = ngx_http_hoop_mask_find_hidden(r)) != NULL) {
+    while ((h = ngx_http_hoop_find_header(r, hidden, 3)) != NULL) {
         ngx_http_hoop_hide_request_header(r, h);
     }
 
@@ -562,45 +566,6 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 }
 
 
-static ngx_table_elt_t *
-ngx_http_hoop_mask_find_hidden(ngx_http_request_t *r)
-{
-    ngx_uint_t        i, k;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    static ngx_str_t  hidden[] = {
-        ngx_string("Accept-Encoding"),
-        ngx_string("Range"),
-        ngx_string("If-Range")
-    };
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        for (k = 0; k < sizeof(hidden) / sizeof(hidden[0]); k++) {
-            if (h[i].key.len == hidden[k].len
-                && ngx_strncasecmp(h[i].key.data, hidden[k].data,
-                                   hidden[k].len)
-                   == 0)
-            {
-                return &h[i];
-            }
-        }
-    }
-}
 
 
 /*

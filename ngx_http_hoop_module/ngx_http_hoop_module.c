@@ -436,13 +436,20 @@ ngx_http_hoop_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* Sends b (a JSON body) with status and finalizes; returns NGX_DONE. */
+/*
+ * Sends b (a JSON body) with status, as a content handler does: returns
+ * what the caller finalizes the request with.
+ */
 ngx_int_t
-ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_hoop_output_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {
     ngx_int_t    rc;
     ngx_chain_t  out;
+
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     b->last_buf = (r == r->main);
     b->last_in_chain = 1;
@@ -459,23 +466,34 @@ ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
+        return rc;
     }
 
     out.buf = b;
     out.next = NULL;
 
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The same from a phase handler or an event: the request is finalized
+ * here; returns NGX_DONE.
+ */
+ngx_int_t
+ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_http_finalize_request(r, ngx_http_hoop_output_json(r, status, b));
 
     return NGX_DONE;
 }
 
 
-/* {"error": error, "message": message} with status; returns NGX_DONE. */
-ngx_int_t
-ngx_http_hoop_send_json_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error, const char *message)
+/* {"error": error, "message": message} (NULL: out of memory) */
+ngx_buf_t *
+ngx_http_hoop_json_error(ngx_http_request_t *r, const char *error,
+    const char *message)
 {
     size_t        cap, len;
     ngx_buf_t    *b;
@@ -485,8 +503,7 @@ ngx_http_hoop_send_json_error(ngx_http_request_t *r, ngx_uint_t status,
 
     b = ngx_create_temp_buf(r->pool, cap);
     if (b == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DONE;
+        return NULL;
     }
 
     hoop_json_init(&j, (char *) b->pos, cap);
@@ -499,5 +516,52 @@ ngx_http_hoop_send_json_error(ngx_http_request_t *r, ngx_uint_t status,
     b->pos[len++] = '\n';
     b->last = b->pos + len;
 
-    return ngx_http_hoop_send_json(r, status, b);
+    return b;
+}
+
+
+ngx_int_t
+ngx_http_hoop_send_json_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *message)
+{
+    return ngx_http_hoop_send_json(r, status,
+                                   ngx_http_hoop_json_error(r, error,
+                                                            message));
+}
+
+
+/* The first request header with one of the names (any case), or NULL. */
+ngx_table_elt_t *
+ngx_http_hoop_find_header(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (h[i].key.len == names[k].len
+                && ngx_strncasecmp(h[i].key.data, names[k].data,
+                                   names[k].len)
+                   == 0)
+            {
+                return &h[i];
+            }
+        }
+    }
 }

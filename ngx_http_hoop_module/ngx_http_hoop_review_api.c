@@ -105,8 +105,9 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
     }
 
     if (p == NULL) {
-        return ngx_http_hoop_send_json_error(r, NGX_HTTP_NOT_FOUND,
-                                             "not_found", "no such resource");
+        return ngx_http_hoop_output_json(r, NGX_HTTP_NOT_FOUND,
+                   ngx_http_hoop_json_error(r, "not_found",
+                                            "no such resource"));
     }
 
     rest.data = p;
@@ -142,8 +143,8 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
     call->id.len = (slash ? slash : end) - call->id.data;
 
     if (ngx_http_hoop_review_api_id(&call->id) != NGX_OK) {
-        return ngx_http_hoop_send_json_error(r, NGX_HTTP_NOT_FOUND,
-                                             "not_found", "no such review");
+        return ngx_http_hoop_output_json(r, NGX_HTTP_NOT_FOUND,
+                   ngx_http_hoop_json_error(r, "not_found", "no such review"));
     }
 
     if (slash == NULL) {
@@ -167,8 +168,9 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
 
     } else if (!(end - slash == 7 && ngx_strncmp(slash, "/reject", 7) == 0))
     {
-        return ngx_http_hoop_send_json_error(r, NGX_HTTP_NOT_FOUND,
-                                             "not_found", "no such resource");
+        return ngx_http_hoop_output_json(r, NGX_HTTP_NOT_FOUND,
+                   ngx_http_hoop_json_error(r, "not_found",
+                                            "no such resource"));
     }
 
     if (r->method != NGX_HTTP_POST) {

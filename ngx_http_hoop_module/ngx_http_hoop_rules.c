@@ -230,8 +230,9 @@ static ngx_int_t
 ngx_http_hoop_rule_review_param(ngx_conf_t *cf, hoop_rule_t *rule,
     ngx_str_t *key, ngx_str_t *value)
 {
-    ngx_int_t   n;
-    ngx_msec_t  ms;
+    ngx_int_t       n;
+    ngx_msec_t      ms;
+    unsigned long  *field;
 
     if (key->len == 9 && ngx_strncmp(key->data, "approvers", 9) == 0) {
         rule->approvers = ngx_hoop_pstrz(cf->pool, value);
@@ -253,34 +254,29 @@ ngx_http_hoop_rule_review_param(ngx_conf_t *cf, hoop_rule_t *rule,
     }
 
     if (key->len == 5 && ngx_strncmp(key->data, "grant", 5) == 0) {
-        ms = ngx_parse_time(value, 0);
+        field = &rule->grant_ms;
 
-        if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid grant=\"%V\" in the \"hoop_rule\""
-                               " directive: at least 1s", value);
-            return NGX_ERROR;
-        }
+    } else if (key->len == 7 && ngx_strncmp(key->data, "timeout", 7) == 0) {
+        field = &rule->timeout_ms;
 
-        rule->grant_ms = ms;
-        return NGX_OK;
+    } else {
+        return NGX_DECLINED;
     }
 
-    if (key->len == 7 && ngx_strncmp(key->data, "timeout", 7) == 0) {
-        ms = ngx_parse_time(value, 0);
+    /* grant= and timeout=: a time of at least a second */
 
-        if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid timeout=\"%V\" in the \"hoop_rule\""
-                               " directive: at least 1s", value);
-            return NGX_ERROR;
-        }
+    ms = ngx_parse_time(value, 0);
 
-        rule->timeout_ms = ms;
-        return NGX_OK;
+    if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %V=\"%V\" in the \"hoop_rule\""
+                           " directive: at least 1s", key, value);
+        return NGX_ERROR;
     }
 
-    return NGX_DECLINED;
+    *field = ms;
+
+    return NGX_OK;
 }
 
 
@@ -363,10 +359,7 @@ ngx_http_hoop_rules_attr(void *op, const char *key, const char *pattern)
 {
     ngx_http_request_t *r = op;
 
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  name;
 
     if (ngx_strcmp(key, "method") == 0) {
         return hoop_rule_glob(pattern, (char *) r->method_name.data,
@@ -383,30 +376,10 @@ ngx_http_hoop_rules_attr(void *op, const char *key, const char *pattern)
 
     /* header=X-Name: the request carries that header */
 
-    len = ngx_strlen(pattern);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    name.data = (u_char *) pattern;
+    name.len = ngx_strlen(pattern);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) pattern, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return ngx_http_hoop_find_header(r, &name, 1) != NULL;
 }
 
 

@@ -203,6 +203,19 @@ is($st, 200, 'a review can be shown');
 is($res->{status}, 'pending', 'pending');
 is(ref $res->{approved_by}, 'ARRAY', 'no approvals yet: an empty list');
 
+my $bad = $http->request('POST', "$api_base/$review->{id}/approve", {
+    headers => { Authorization => "Bearer $tok{sre1}" },
+    content => 'reason: not json' });
+is($bad->{status}, 400, 'a body that is not JSON: 400, nothing decided');
+($st, $res) = api('GET', '/not-a-review-id', 'sre1');
+is($st, 404, 'a malformed id: 404');
+is($res->{error}, 'not_found', 'with a JSON error');
+($st, $res) = api('GET', "/$review->{id}/nonsense", 'sre1');
+is($st, 404, 'an unknown action: 404');
+unlike($api->error_log, qr/exited on signal/, 'and the worker lives on');
+is(HTTP::Tiny->new->get($api_base)->{status}, 401,
+    'no token: 401, reviewers are identified');
+
 ($st, $res) = api('POST', "/$review->{id}/approve", 'dev');
 is($st, 403, 'someone outside the approver groups cannot decide');
 is($res->{result}, 'not_approver', 'and is told why');
