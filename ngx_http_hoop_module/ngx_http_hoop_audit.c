@@ -28,6 +28,8 @@ static void ngx_http_hoop_audit_session_cleanup(void *data);
 static void ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j);
 static void ngx_http_hoop_audit_masked(ngx_http_request_t *r,
     hoop_json_t *j);
+static ngx_int_t ngx_http_hoop_audit_add(ngx_http_request_t *r,
+    ngx_hoop_audit_build_pt build, void *data);
 static void ngx_http_hoop_audit_review_event(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 static void ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
@@ -91,7 +93,25 @@ ngx_http_hoop_audit_access(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_hoop_audit_log(ngx_http_request_t *r)
 {
-    ngx_http_hoop_ctx_t        *ctx;
+    ngx_http_hoop_ctx_t  *ctx;
+
+    /* refused at access for want of an event store: said then, once */
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx != NULL && ctx->audit_unavailable) {
+        return NGX_OK;
+    }
+
+    return ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_event, r);
+}
+
+
+/* The next event of the request's session, where the location audits. */
+static ngx_int_t
+ngx_http_hoop_audit_add(ngx_http_request_t *r, ngx_hoop_audit_build_pt build,
+    void *data)
+{
     ngx_hoop_audit_session_t   *sess;
     ngx_http_hoop_loc_conf_t   *hlcf;
     ngx_http_hoop_main_conf_t  *hmcf;
@@ -103,19 +123,14 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
-    ctx = ngx_http_hoop_get_ctx(r);
-
-    if (ctx != NULL && ctx->audit_unavailable) {
-        return NGX_OK;
-    }
 
     sess = ngx_http_hoop_audit_session(r);
     if (sess == NULL) {
         return NGX_ERROR;
     }
 
-    return ngx_hoop_audit_emit(&hmcf->audit, sess, ngx_http_hoop_audit_event,
-                               r, r->connection->log);
+    return ngx_hoop_audit_emit(&hmcf->audit, sess, build, data,
+                               r->connection->log);
 }
 
 
@@ -244,23 +259,7 @@ ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
     ngx_uint_t approve, ngx_hoop_review_outcome_t *outcome,
     ngx_str_t *reason)
 {
-    ngx_hoop_audit_session_t      *sess;
-    ngx_http_hoop_loc_conf_t      *hlcf;
-    ngx_http_hoop_main_conf_t     *hmcf;
-    ngx_http_hoop_audit_review_t   rv;
-
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
-
-    if (!hlcf->audit) {
-        return;
-    }
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
-
-    sess = ngx_http_hoop_audit_session(r);
-    if (sess == NULL) {
-        return;
-    }
+    ngx_http_hoop_audit_review_t  rv;
 
     rv.request = r;
     rv.id = id;
@@ -268,9 +267,7 @@ ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
     rv.outcome = outcome;
     rv.reason = reason;
 
-    (void) ngx_hoop_audit_emit(&hmcf->audit, sess,
-                               ngx_http_hoop_audit_review_event, &rv,
-                               r->connection->log);
+    (void) ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_review_event, &rv);
 }
 
 
@@ -311,31 +308,13 @@ void
 ngx_http_hoop_audit_review_requested(ngx_http_request_t *r,
     ngx_hoop_review_wait_t *w, const hoop_rule_t *rule)
 {
-    ngx_hoop_audit_session_t      *sess;
-    ngx_http_hoop_loc_conf_t      *hlcf;
-    ngx_http_hoop_main_conf_t     *hmcf;
-    ngx_http_hoop_audit_held_t     held;
-
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
-
-    if (!hlcf->audit || r != r->main) {
-        return;
-    }
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
-
-    sess = ngx_http_hoop_audit_session(r);
-    if (sess == NULL) {
-        return;
-    }
+    ngx_http_hoop_audit_held_t  held;
 
     held.request = r;
     held.wait = w;
     held.rule = rule;
 
-    (void) ngx_hoop_audit_emit(&hmcf->audit, sess,
-                               ngx_http_hoop_audit_held_event, &held,
-                               r->connection->log);
+    (void) ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_held_event, &held);
 }
 
 

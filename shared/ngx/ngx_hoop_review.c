@@ -251,8 +251,11 @@ static void ngx_hoop_review_ignore(ngx_hoop_redis_t *rd, redisReply *reply,
 static ngx_int_t ngx_hoop_review_eval(ngx_hoop_reviews_t *rv,
     ngx_uint_t nkeys, ngx_str_t *args, ngx_uint_t nargs,
     ngx_hoop_redis_reply_pt cb, void *data);
-static ngx_hoop_review_call_t *ngx_hoop_review_call(
-    ngx_hoop_review_wait_t *w);
+static ngx_int_t ngx_hoop_review_send(ngx_hoop_review_wait_t *w,
+    ngx_uint_t nkeys, ngx_str_t *args, ngx_uint_t nargs,
+    ngx_hoop_redis_reply_pt handler);
+static ngx_hoop_review_wait_t *ngx_hoop_review_answered(
+    ngx_hoop_review_call_t *call);
 static size_t ngx_hoop_review_key(u_char *buf, u_char *id, size_t len);
 static size_t ngx_hoop_review_now(u_char *buf, ngx_msec_t plus);
 static ngx_int_t ngx_hoop_review_ask(ngx_hoop_reviews_t *rv,
@@ -338,7 +341,6 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
                              rnd[NGX_HOOP_REVIEW_ID_LEN / 2];
     ngx_str_t                args[NGX_HOOP_REVIEW_ARGS];
     ngx_uint_t               i;
-    ngx_hoop_review_call_t  *call;
 
     /* 128 random bits: ids are not guessable, so not forgeable */
 
@@ -388,17 +390,9 @@ ngx_hoop_review_request(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
         return NGX_ERROR;
     }
 
-    call = ngx_hoop_review_call(w);
-    if (call == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_hoop_review_eval(rv, 3, args, 16, ngx_hoop_review_created,
-                             call)
+    if (ngx_hoop_review_send(w, 3, args, 16, ngx_hoop_review_created)
         != NGX_OK)
     {
-        ngx_free(call);
-        w->call = NULL;
         return NGX_ERROR;
     }
 
@@ -423,14 +417,10 @@ ngx_hoop_review_created(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 
     ngx_hoop_review_wait_t  *w;
 
-    w = call->wait;
-    ngx_free(call);
-
+    w = ngx_hoop_review_answered(call);
     if (w == NULL) {
         return;                 /* cancelled meanwhile */
     }
-
-    w->call = NULL;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         ngx_log_error(NGX_LOG_ERR, w->expire.log, 0,
@@ -451,23 +441,52 @@ ngx_hoop_review_created(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 }
 
 
-/* One command at a time per wait; cancelling the wait orphans it. */
-static ngx_hoop_review_call_t *
-ngx_hoop_review_call(ngx_hoop_review_wait_t *w)
+/*
+ * A command for w, one at a time; finishing or cancelling the wait
+ * orphans it (ngx_hoop_review_finish() clears call->wait).
+ */
+static ngx_int_t
+ngx_hoop_review_send(ngx_hoop_review_wait_t *w, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_hoop_redis_reply_pt handler)
 {
     ngx_hoop_review_call_t  *call;
 
     call = ngx_alloc(sizeof(ngx_hoop_review_call_t), w->reviews->log);
     if (call == NULL) {
-        return NULL;
+        return NGX_ERROR;
     }
 
     call->wait = w;
     call->cb = NULL;
     call->data = NULL;
+
+    if (ngx_hoop_review_eval(w->reviews, nkeys, args, nargs, handler, call)
+        != NGX_OK)
+    {
+        ngx_free(call);
+        return NGX_ERROR;
+    }
+
     w->call = call;
 
-    return call;
+    return NGX_OK;
+}
+
+
+/* The wait an answer is for, or NULL if it is gone; frees the call. */
+static ngx_hoop_review_wait_t *
+ngx_hoop_review_answered(ngx_hoop_review_call_t *call)
+{
+    ngx_hoop_review_wait_t  *w;
+
+    w = call->wait;
+    ngx_free(call);
+
+    if (w != NULL) {
+        w->call = NULL;
+    }
+
+    return w;
 }
 
 
@@ -648,7 +667,6 @@ ngx_hoop_review_grant_check(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
 {
     u_char                  *key;
     ngx_str_t                args[2];
-    ngx_hoop_review_call_t  *call;
 
     key = ngx_pnalloc(w->pool, sizeof("hoop:grant::") + rule->len
                                + requester->len);
@@ -663,20 +681,7 @@ ngx_hoop_review_grant_check(ngx_hoop_reviews_t *rv, ngx_hoop_review_wait_t *w,
     args[1].len = ngx_sprintf(key, "hoop:grant:%V:%V", rule, requester)
                   - key;
 
-    call = ngx_hoop_review_call(w);
-    if (call == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_hoop_review_eval(rv, 1, args, 2, ngx_hoop_review_granted, call)
-        != NGX_OK)
-    {
-        ngx_free(call);
-        w->call = NULL;
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_hoop_review_send(w, 1, args, 2, ngx_hoop_review_granted);
 }
 
 
@@ -687,14 +692,11 @@ ngx_hoop_review_granted(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 
     ngx_hoop_review_wait_t  *w;
 
-    w = call->wait;
-    ngx_free(call);
-
+    w = ngx_hoop_review_answered(call);
     if (w == NULL) {
         return;                 /* the request went away */
     }
 
-    w->call = NULL;
     w->done = 1;
 
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
@@ -801,7 +803,6 @@ ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
 {
     u_char                   key[64];
     ngx_str_t                args[6];
-    ngx_hoop_review_call_t  *call;
 
     if (w->call != NULL) {
         w->stale = 1;           /* asked again when it answers */
@@ -810,11 +811,6 @@ ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
 
     w->stale = 0;
 
-    call = ngx_hoop_review_call(w);
-    if (call == NULL) {
-        return NGX_ERROR;
-    }
-
     ngx_str_set(&args[0], ngx_hoop_review_status_lua);
     args[1].data = key;
     args[1].len = ngx_hoop_review_key(key, w->id, NGX_HOOP_REVIEW_ID_LEN);
@@ -822,16 +818,7 @@ ngx_hoop_review_read(ngx_hoop_review_wait_t *w)
     args[3].data = w->id;
     args[3].len = NGX_HOOP_REVIEW_ID_LEN;
 
-    if (ngx_hoop_review_eval(w->reviews, 1, args, 4,
-                             ngx_hoop_review_read_reply, call)
-        != NGX_OK)
-    {
-        ngx_free(call);
-        w->call = NULL;
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_hoop_review_send(w, 1, args, 4, ngx_hoop_review_read_reply);
 }
 
 
@@ -845,14 +832,10 @@ ngx_hoop_review_read_reply(ngx_hoop_redis_t *rd, redisReply *reply,
     redisReply             **e;
     ngx_hoop_review_wait_t  *w;
 
-    w = call->wait;
-    ngx_free(call);
-
-    if (w == NULL || w->done) {
-        return;
+    w = ngx_hoop_review_answered(call);
+    if (w == NULL) {
+        return;                 /* finished meanwhile */
     }
-
-    w->call = NULL;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 3)
