@@ -12,6 +12,15 @@
 #include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
+#include "hoop_pg_cancel.h"
+#include "hoop_scram.h"
+
+
+/* where a session is: the gateway logs in, then relays messages */
+#define NGX_STREAM_HOOP_PG_LOGIN    0   /* the gateway answers the server */
+#define NGX_STREAM_HOOP_PG_STARTUP  1   /* ParameterStatus, BackendKeyData */
+#define NGX_STREAM_HOOP_PG_READY    2   /* queries */
+#define NGX_STREAM_HOOP_PG_CANCEL   3   /* a CancelRequest was passed on */
 
 
 typedef struct {
@@ -19,7 +28,18 @@ typedef struct {
     ngx_hoop_oidc_conf_t     oidc;
     ngx_hoop_audit_t         audit;
     ngx_uint_t               auth_used;       /* unsigned:1 */
+
+    /* BackendKeyData is enciphered with it: per configuration load */
+    u_char                   cancel_secret[HOOP_PG_CANCEL_SECRET_LEN];
 } ngx_stream_hoop_pg_main_conf_t;
+
+
+/* hoop_pg_login: the role the gateway logs in as, for a database or all */
+typedef struct {
+    char                    *user;
+    char                    *dbname;          /* NULL: any database */
+    ngx_str_t                password;
+} ngx_stream_hoop_pg_login_t;
 
 
 typedef struct {
@@ -27,29 +47,49 @@ typedef struct {
     ngx_msec_t               startup_timeout;
     ngx_msec_t               connect_timeout;
     size_t                   buffer_size;
+    size_t                   max_message;     /* hoop_pg_max_message */
+    ngx_array_t             *logins;          /* of ..._pg_login_t */
     ngx_flag_t               auth;            /* hoop_pg_auth */
     ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
 
 
+/*
+ * One direction of the relay.  Bytes in [buf->pos, scan) have been looked
+ * at and may be sent; the message at scan is not complete yet, or pass
+ * more of its bytes go through without being looked at.
+ */
+typedef struct {
+    ngx_buf_t               *buf;
+    u_char                  *scan;
+    size_t                   pass;
+} ngx_stream_hoop_pg_flow_t;
+
+
 /* One client session and its upstream connection. */
 typedef struct {
-    ngx_peer_connection_t    peer;
-    ngx_buf_t               *to_upstream;
-    ngx_buf_t               *to_client;
-    size_t                   startup_len;     /* at to_upstream->pos */
-    size_t                   password_len;    /* right after it */
-    hoop_identity_t          identity;
-    ngx_hoop_oidc_wait_t     wait;            /* for keys being fetched */
-    ngx_event_t              wait_event;
-    ngx_str_t                token;
-    ngx_hoop_audit_session_t audit;
-    const char              *refusal;         /* why the login failed */
-    unsigned                 connected:1;
-    unsigned                 audited:1;       /* a session was opened */
-    unsigned                 cancel:1;        /* a CancelRequest session */
-    unsigned                 authenticated:1;
-    unsigned                 upstream_auth_pending:1;
+    ngx_peer_connection_t        peer;
+    ngx_stream_hoop_pg_flow_t    up;            /* client to upstream */
+    ngx_stream_hoop_pg_flow_t    down;          /* upstream to client */
+    ngx_stream_hoop_pg_login_t  *login;         /* NULL: client's user */
+    ngx_str_t                    client_user;   /* from its startup */
+    ngx_str_t                    client_database;
+    ngx_str_t                    upstream_startup;
+    hoop_scram_t                *scram;
+    ngx_uint_t                   phase;
+    size_t                       startup_len;   /* at up.buf->pos */
+    size_t                       password_len;  /* right after it */
+    hoop_identity_t              identity;
+    ngx_hoop_oidc_wait_t         wait;          /* for keys being fetched */
+    ngx_event_t                  wait_event;
+    ngx_str_t                    token;
+    ngx_hoop_audit_session_t     audit;
+    const char                  *refusal;       /* why the login failed */
+    unsigned                     connected:1;
+    unsigned                     audited:1;     /* a session was opened */
+    unsigned                     cancel:1;      /* a CancelRequest */
+    unsigned                     authenticated:1;
+    unsigned                     client_flow:1; /* client bytes relayed */
 } ngx_stream_hoop_pg_ctx_t;
 
 
@@ -73,7 +113,17 @@ ngx_int_t ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s,
     const char *type);
 
+/* ngx_stream_hoop_pg_login.c: the gateway's own login upstream */
+char *ngx_stream_hoop_pg_login(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len);
 
 #endif /* NGX_STREAM_HOOP_PG_H */

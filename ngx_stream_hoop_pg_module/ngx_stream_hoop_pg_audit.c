@@ -147,6 +147,26 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     hoop_json_string(j, "protocol", "postgresql", 10);
     hoop_json_end(j);
 
+    /* what the client asked for, and whom the gateway logged in as */
+
+    if (ctx->client_database.len) {
+        hoop_json_object(j, "resource");
+        hoop_json_string(j, "database", (char *) ctx->client_database.data,
+                         ctx->client_database.len);
+        hoop_json_string(j, "user", (char *) ctx->client_user.data,
+                         ctx->client_user.len);
+
+        if (ctx->login != NULL) {
+            hoop_json_string(j, "login", ctx->login->user,
+                             ngx_strlen(ctx->login->user));
+
+        } else {
+            hoop_json_null(j, "login");
+        }
+
+        hoop_json_end(j);
+    }
+
     if (ngx_strcmp(ev->type, "pg.session.end") == 0) {
         tp = ngx_timeofday();
         ms = (ngx_msec_int_t) ((tp->sec - s->start_sec) * 1000

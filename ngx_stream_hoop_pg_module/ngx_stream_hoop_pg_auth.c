@@ -28,7 +28,7 @@ static void ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev);
 
 
 /*
- * ctx->to_upstream holds the StartupMessage (startup_len bytes at pos):
+ * ctx->up.buf holds the StartupMessage (startup_len bytes at pos):
  * it stays there, to be forwarded once the token is verified.
  */
 void
@@ -123,8 +123,8 @@ ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s, ngx_str_t *token)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
-    p = ctx->to_upstream->pos + ctx->startup_len;
-    have = ctx->to_upstream->last - p;
+    p = ctx->up.buf->pos + ctx->startup_len;
+    have = ctx->up.buf->last - p;
 
     if (have < 1) {
         return NGX_AGAIN;
@@ -194,7 +194,7 @@ ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s)
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
-    b = ctx->to_upstream;
+    b = ctx->up.buf;
 
     rc = ngx_hoop_oidc_verify(&pmcf->oidc, &ctx->token, c->pool, c->log,
                               &ctx->identity, &status, &ctx->wait);

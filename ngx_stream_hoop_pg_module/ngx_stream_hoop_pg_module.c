@@ -10,6 +10,8 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#include <openssl/rand.h>
+
 #include "ngx_stream_hoop_pg.h"
 #include "ngx_hoop_sanitizer.h"
 #include "hoop_pg_error.h"
@@ -36,8 +38,15 @@ static char *ngx_stream_hoop_pg_check_buffer_size(ngx_conf_t *cf,
     void *post, void *data);
 
 
+static char *ngx_stream_hoop_pg_check_max_message(ngx_conf_t *cf,
+    void *post, void *data);
+
+
 static ngx_conf_post_handler_pt  ngx_stream_hoop_pg_buffer_size_post =
     ngx_stream_hoop_pg_check_buffer_size;
+
+static ngx_conf_post_handler_pt  ngx_stream_hoop_pg_max_message_post =
+    ngx_stream_hoop_pg_check_max_message;
 
 
 static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
@@ -75,6 +84,20 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       NGX_STREAM_SRV_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("hoop_pg_login"),
+      NGX_STREAM_SRV_CONF|NGX_CONF_2MORE,
+      ngx_stream_hoop_pg_login,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_pg_max_message"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, max_message),
+      &ngx_stream_hoop_pg_max_message_post },
 
     { ngx_string("hoop_pg_startup_timeout"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
@@ -148,6 +171,14 @@ ngx_stream_hoop_pg_create_main_conf(ngx_conf_t *cf)
     ngx_hoop_oidc_conf_create(&pmcf->oidc);
     ngx_hoop_audit_conf_create(&pmcf->audit);
 
+    /* made before the workers fork, so every worker opens every key */
+
+    if (RAND_bytes(pmcf->cancel_secret, sizeof(pmcf->cancel_secret)) != 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "RAND_bytes() failed for the cancel key secret");
+        return NULL;
+    }
+
     return pmcf;
 }
 
@@ -191,6 +222,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     pscf->upstream = NULL;
+     *     pscf->logins = NULL;
      */
 
     pscf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_hoop_pg_srv_conf_t));
@@ -201,6 +233,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->startup_timeout = NGX_CONF_UNSET_MSEC;
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
+    pscf->max_message = NGX_CONF_UNSET_SIZE;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -224,6 +257,9 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->buffer_size,
                               prev->buffer_size, 16384);
+
+    ngx_conf_merge_size_value(conf->max_message,
+                              prev->max_message, 1024 * 1024);
 
     /* fail closed: a gateway that forgot its identity provider stops at -t */
 
@@ -308,6 +344,19 @@ ngx_stream_hoop_pg_check_buffer_size(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+static char *
+ngx_stream_hoop_pg_check_max_message(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1024 || *sp > 1024 * 1024 * 1024) {
+        return "must be between 1k and 1g";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void
 ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
 {
@@ -353,14 +402,14 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
 
     size = ngx_max(pscf->buffer_size, size);
 
-    ctx->to_upstream = ngx_create_temp_buf(c->pool, size);
-    if (ctx->to_upstream == NULL) {
+    ctx->up.buf = ngx_create_temp_buf(c->pool, size);
+    if (ctx->up.buf == NULL) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ctx->to_client = ngx_create_temp_buf(c->pool, pscf->buffer_size);
-    if (ctx->to_client == NULL) {
+    ctx->down.buf = ngx_create_temp_buf(c->pool, pscf->buffer_size);
+    if (ctx->down.buf == NULL) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -368,7 +417,7 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
     /* bytes a preread-phase module (ssl_preread, say) already took */
 
     if (preread) {
-        ctx->to_upstream->last = ngx_cpymem(ctx->to_upstream->last,
+        ctx->up.buf->last = ngx_cpymem(ctx->up.buf->last,
                                             c->buffer->pos, preread);
         c->buffer->pos = c->buffer->last;
     }

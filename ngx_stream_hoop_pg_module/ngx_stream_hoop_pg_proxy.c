@@ -2,9 +2,14 @@
  * Copyright (C) nginx-hoop authors
  *
  * The upstream leg of a Postgres session: connect to the server named by
- * hoop_pg_pass, forward the client's startup packet, then relay bytes both
- * ways.  If the server cannot be reached, the client gets a Postgres
- * ErrorResponse saying so, not a reset.
+ * hoop_pg_pass, log in (ngx_stream_hoop_pg_login.c), then relay messages
+ * both ways.  The relay frames every message: the client's are checked
+ * (type, length, hoop_pg_max_message) before a byte of them is sent on,
+ * so a malformed one ends the session with a protocol error instead of
+ * reaching the server.  Message bodies nobody needs to read (rows, COPY
+ * data) stream through in buffer-sized pieces: memory per session stays
+ * bounded whatever the result size.  If the server cannot be reached,
+ * the client gets a Postgres ErrorResponse saying so, not a reset.
  */
 
 #include <ngx_config.h>
@@ -12,6 +17,10 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "hoop_pg_msg.h"
+
+
+#define NGX_STREAM_HOOP_PG_LOGIN_MAX  65536
 
 
 static void ngx_stream_hoop_pg_connect_handler(ngx_event_t *ev);
@@ -21,9 +30,16 @@ static void ngx_stream_hoop_pg_client_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
+static ngx_int_t ngx_stream_hoop_pg_scan(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, ngx_uint_t from_upstream);
+static ngx_int_t ngx_stream_hoop_pg_client_message(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s,
+    u_char type, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, size_t need);
+static void ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
-static ngx_int_t ngx_stream_hoop_pg_upstream_auth_check(
-    ngx_stream_session_t *s, ngx_buf_t *b);
 
 
 void
@@ -136,21 +152,25 @@ ngx_stream_hoop_pg_test_connect(ngx_connection_t *c)
 }
 
 
+/*
+ * The client's startup packet (or CancelRequest) is at up.buf->pos; in
+ * its place goes the one the gateway built.  What the client sent after
+ * it waits until the session is ready.
+ */
 static void
 ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
 {
-    ngx_connection_t          *c, *pc;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_buf_t                      *b;
+    ngx_connection_t               *c, *pc;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
     pc = ctx->peer.connection;
 
     ctx->connected = 1;
-
-    /* the upstream must take us in without asking the client anything */
-
-    ctx->upstream_auth_pending = ctx->authenticated;
 
     if (c->type == SOCK_STREAM && ngx_tcp_nodelay(pc) != NGX_OK) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
@@ -165,7 +185,38 @@ ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
     pc->read->handler = ngx_stream_hoop_pg_upstream_handler;
     pc->write->handler = ngx_stream_hoop_pg_upstream_handler;
 
-    /* the server speaks only when spoken to: start with the client side */
+    b = ctx->up.buf;
+
+    if (ctx->cancel) {
+        ctx->phase = NGX_STREAM_HOOP_PG_CANCEL;
+        ctx->up.scan = b->pos + 16;
+        b->last = ctx->up.scan;
+
+    } else {
+        /* without identity or a login of its own, the client logs in */
+
+        if (pscf->auth || ctx->login != NULL) {
+            ctx->phase = NGX_STREAM_HOOP_PG_LOGIN;
+
+        } else {
+            ctx->phase = NGX_STREAM_HOOP_PG_STARTUP;
+            ctx->client_flow = 1;
+        }
+
+        b->pos += ctx->startup_len;
+        ctx->up.scan = b->pos;
+
+        if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up,
+                                           ctx->upstream_startup.data,
+                                           ctx->upstream_startup.len)
+            != NGX_OK)
+        {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    ctx->down.scan = ctx->down.buf->pos;
 
     ngx_stream_hoop_pg_relay(s, 0);
 
@@ -215,11 +266,14 @@ ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev)
 static void
 ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 {
-    size_t                     size;
-    ssize_t                    n;
-    ngx_buf_t                 *b;
-    ngx_connection_t          *c, *src, *dst;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    size_t                      size;
+    ssize_t                     n;
+    ngx_int_t                   rc;
+    ngx_buf_t                  *b;
+    ngx_uint_t                  flow;
+    ngx_connection_t           *c, *src, *dst;
+    ngx_stream_hoop_pg_ctx_t   *ctx;
+    ngx_stream_hoop_pg_flow_t  *f;
 
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
@@ -227,27 +281,40 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
     if (from_upstream) {
         src = ctx->peer.connection;
         dst = c;
-        b = ctx->to_client;
+        f = &ctx->down;
 
     } else {
         src = c;
         dst = ctx->peer.connection;
-        b = ctx->to_upstream;
+        f = &ctx->up;
     }
 
     for ( ;; ) {
+        b = f->buf;
 
-        if (from_upstream && ctx->upstream_auth_pending
-            && ngx_stream_hoop_pg_upstream_auth_check(s, b) == NGX_DONE)
-        {
-            return;
+        /* the client's bytes are looked at only once the session is ready */
+
+        flow = from_upstream || ctx->client_flow;
+
+        if (flow && f->scan < b->last) {
+            rc = ngx_stream_hoop_pg_scan(s, f, from_upstream);
+
+            if (rc == NGX_DONE) {
+                return;
+            }
+
+            if (rc == NGX_ERROR) {
+                ngx_stream_finalize_session(s,
+                                            NGX_STREAM_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            b = f->buf;
         }
 
-        size = b->last - b->pos;
+        size = f->scan - b->pos;
 
-        if (size && dst->write->ready
-            && !(from_upstream && ctx->upstream_auth_pending))
-        {
+        if (size && dst->write->ready) {
             n = dst->send(dst, b->pos, size);
 
             if (n == NGX_ERROR) {
@@ -257,17 +324,21 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 
             if (n > 0) {
                 b->pos += n;
-
-                if (b->pos == b->last) {
-                    b->pos = b->start;
-                    b->last = b->start;
-                }
             }
+        }
+
+        if (b->pos == b->last) {
+            b->pos = b->start;
+            b->last = b->start;
+            f->scan = b->start;
+
+        } else if (b->last == b->end) {
+            ngx_stream_hoop_pg_flow_compact(f);
         }
 
         size = b->end - b->last;
 
-        if (size && src->read->ready && !src->read->eof) {
+        if (flow && size && src->read->ready && !src->read->eof) {
             n = src->recv(src, b->last, size);
 
             if (n == NGX_AGAIN) {
@@ -295,7 +366,7 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
      * what it said has been delivered, the session is over
      */
 
-    if (src->read->eof && b->pos == b->last) {
+    if (src->read->eof && f->buf->pos == f->scan) {
         ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0,
                        "hoop pg: %s closed the connection",
                        from_upstream ? "upstream" : "client");
@@ -313,55 +384,297 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 
 
 /*
- * The client's password was its access token, and it is spent: if the
- * upstream asked the client for a password now, the client would send the
- * token to the database.  Until the gateway logs in with credentials of
- * its own (hoop_pg_login), the upstream must accept the gateway without
- * one: its first message must be AuthenticationOk (or an error).
+ * Walks the messages received in one direction.  NGX_OK when all that is
+ * complete was looked at, NGX_DONE when the session ended, NGX_ERROR.
  */
 static ngx_int_t
-ngx_stream_hoop_pg_upstream_auth_check(ngx_stream_session_t *s,
-    ngx_buf_t *b)
+ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
+    ngx_uint_t from_upstream)
 {
     u_char                    *p;
-    uint32_t                   code;
+    size_t                     have, len, n;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    p = b->pos;
 
-    if (b->last - p < 9 && (b->last == p || p[0] == 'R')) {
-        return NGX_AGAIN;
+    for ( ;; ) {
+        b = f->buf;
+        have = b->last - f->scan;
+
+        if (f->pass) {
+            n = ngx_min(f->pass, have);
+            f->scan += n;
+            f->pass -= n;
+
+            if (f->pass) {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        if (have < HOOP_PG_HEADER_LEN) {
+            return NGX_OK;
+        }
+
+        p = f->scan;
+        len = (size_t) hoop_pg_get32(p + 1) + 1;
+
+        if (from_upstream) {
+            if (len < HOOP_PG_HEADER_LEN) {
+                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                              "hoop pg: malformed message from the"
+                              " database, session closed");
+                return NGX_ERROR;
+            }
+
+            /* once ready, the server's messages are relayed as they are */
+
+            if (ctx->phase == NGX_STREAM_HOOP_PG_READY) {
+                f->pass = len;
+                continue;
+            }
+
+            /* login messages are small; a server is not trusted blindly */
+
+            if (len > NGX_STREAM_HOOP_PG_LOGIN_MAX) {
+                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                              "hoop pg: login message of %uz bytes from the"
+                              " database, session closed", len);
+                return NGX_ERROR;
+            }
+
+        } else {
+            rc = ngx_stream_hoop_pg_client_whole(s, p[0], len);
+
+            if (rc == NGX_DONE) {
+                return NGX_DONE;
+            }
+
+            if (rc == NGX_DECLINED) {
+                f->pass = len;
+                continue;
+            }
+        }
+
+        if (have < len) {
+            /* a message to be read whole: room for all of it */
+
+            if (ngx_stream_hoop_pg_flow_room(s, f, len - have) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_OK;
+        }
+
+        if (from_upstream) {
+            rc = ngx_stream_hoop_pg_login_message(s, p, len);
+
+        } else {
+            rc = ngx_stream_hoop_pg_client_message(s, p, len);
+        }
+
+        switch (rc) {
+
+        case NGX_OK:
+            f->scan += len;
+            break;
+
+        case NGX_DECLINED:
+            /* consumed by the gateway: the message goes */
+            b = f->buf;
+            n = b->last - (f->scan + len);
+            ngx_memmove(f->scan, f->scan + len, n);
+            b->last = f->scan + n;
+            break;
+
+        default:
+            return rc;
+        }
+    }
+}
+
+
+/*
+ * Checks the header of a client message.  NGX_OK: it is to be read whole;
+ * NGX_DECLINED: it streams through; NGX_DONE: refused, session ended.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s, u_char type,
+    size_t len)
+{
+    ngx_uint_t                      bad;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    bad = 0;
+
+    switch (type) {
+
+    case 'S':                   /* Sync, Flush, Terminate, CopyDone */
+    case 'H':
+    case 'X':
+    case 'c':
+        bad = (len != HOOP_PG_HEADER_LEN);
+        break;
+
+    case 'Q':                   /* SQL the policy reads */
+    case 'P':
+    case 'F':
+        bad = (len > pscf->max_message);
+        break;
+
+    case 'B':                   /* Bind, Execute, Describe, Close */
+    case 'E':
+    case 'D':
+    case 'C':
+    case 'd':                   /* CopyData, CopyFail */
+    case 'f':
+        return NGX_DECLINED;
+
+    case 'p':                   /* answers to the server's login */
+        if (ctx->phase != NGX_STREAM_HOOP_PG_READY) {
+            return NGX_DECLINED;
+        }
+
+        /* fall through */
+
+    default:
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hoop pg: client sent message type 0x%02xd, session"
+                      " closed", type);
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: unexpected message type", NULL);
+        return NGX_DONE;
     }
 
-    /* an ErrorResponse (too many connections, no such database) passes */
+    if (len < HOOP_PG_HEADER_LEN) {
+        bad = 1;
+    }
 
-    if (p[0] == 'E') {
-        ctx->upstream_auth_pending = 0;
+    if (bad) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hoop pg: client message '%c' of %uz bytes refused",
+                      type, len);
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 len > pscf->max_message
+                                 ? "hoop: message too large"
+                                 : "hoop: malformed message",
+                                 len > pscf->max_message
+                                 ? "The gateway's hoop_pg_max_message caps"
+                                   " the size of one SQL message."
+                                 : NULL);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_client_message(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    return NGX_OK;
+}
+
+
+/*
+ * Inserts data at the flow's scan point, to be sent before what follows
+ * it; the scan point moves past it.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len)
+{
+    ngx_buf_t  *b;
+
+    if (ngx_stream_hoop_pg_flow_room(s, f, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b = f->buf;
+
+    ngx_memmove(f->scan + len, f->scan, b->last - f->scan);
+    ngx_memcpy(f->scan, data, len);
+
+    f->scan += len;
+    b->last += len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Makes room for need more bytes after buf->last: first by moving what
+ * is unsent to the start, then with a larger buffer (a message to be read
+ * whole may be larger than hoop_pg_buffer_size, up to hoop_pg_max_message).
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, size_t need)
+{
+    size_t      used, size;
+    ngx_buf_t  *b, *nb;
+
+    b = f->buf;
+
+    if ((size_t) (b->end - b->last) >= need) {
         return NGX_OK;
     }
 
-    code = (p[0] == 'R') ? ((uint32_t) p[5] << 24 | p[6] << 16 | p[7] << 8
-                            | p[8])
-                         : (uint32_t) -1;
+    ngx_stream_hoop_pg_flow_compact(f);
 
-    if (code == 0) {
-        ctx->upstream_auth_pending = 0;
+    if ((size_t) (b->end - b->last) >= need) {
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                  "hoop pg: upstream answered the login with message"
-                  " type 0x%02xd, code %uD, not AuthenticationOk; session"
-                  " refused", p[0], code);
+    used = b->last - b->pos;
+    size = ngx_max(used + need, 2 * (size_t) (b->end - b->start));
 
-    ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "28000",
-                             "hoop: the database server asks for a password,"
-                             " and the gateway does not pass tokens on",
-                             "Allow the gateway in without a password"
-                             " (pg_hba.conf trust for its address) until"
-                             " it logs in with credentials of its own.");
-    return NGX_DONE;
+    nb = ngx_create_temp_buf(s->connection->pool, size);
+    if (nb == NULL) {
+        return NGX_ERROR;
+    }
+
+    nb->last = ngx_cpymem(nb->pos, b->pos, used);
+    f->scan = nb->pos + (f->scan - b->pos);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
+                   "hoop pg: relay buffer grown from %uz to %uz",
+                   (size_t) (b->end - b->start), size);
+
+    (void) ngx_pfree(s->connection->pool, b->start);
+
+    f->buf = nb;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f)
+{
+    size_t      shift;
+    ngx_buf_t  *b;
+
+    b = f->buf;
+    shift = b->pos - b->start;
+
+    if (shift == 0) {
+        return;
+    }
+
+    ngx_memmove(b->start, b->pos, b->last - b->pos);
+
+    b->pos = b->start;
+    b->last -= shift;
+    f->scan -= shift;
 }
 
 

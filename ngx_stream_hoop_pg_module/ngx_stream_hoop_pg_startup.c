@@ -74,9 +74,20 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
 
             /* a CancelRequest carries its own secret, the backend key */
 
-            if (pscf->auth && !ctx->cancel) {
-                ngx_stream_hoop_pg_auth(s);
-                return;
+            if (ctx->cancel) {
+                if (ngx_stream_hoop_pg_login_cancel(s) != NGX_OK) {
+                    return;
+                }
+
+            } else {
+                if (ngx_stream_hoop_pg_login_prepare(s) != NGX_OK) {
+                    return;
+                }
+
+                if (pscf->auth) {
+                    ngx_stream_hoop_pg_auth(s);
+                    return;
+                }
             }
 
             if (c->read->timer_set) {
@@ -98,7 +109,7 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
 
 /*
  * Reads more of what the client sends while it logs in (startup packet,
- * password) into ctx->to_upstream.  NGX_OK: bytes arrived; NGX_AGAIN:
+ * password) into ctx->up.buf.  NGX_OK: bytes arrived; NGX_AGAIN:
  * none yet, the read event is armed; NGX_DONE: the session is over.
  */
 ngx_int_t
@@ -111,7 +122,7 @@ ngx_stream_hoop_pg_login_recv(ngx_stream_session_t *s)
 
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    b = ctx->to_upstream;
+    b = ctx->up.buf;
 
     if (b->last == b->end) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -165,7 +176,7 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
 
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    b = ctx->to_upstream;
+    b = ctx->up.buf;
 
     for ( ;; ) {
         have = b->last - b->pos;

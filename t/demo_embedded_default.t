@@ -34,6 +34,13 @@ like($rows, qr/Ada Lovelace\s+\| ada\@example\.com/,
     'the printed psql command logs in with a dev token and reads the'
     . ' sample data through the gateway') or diag $rows;
 
+(my $whoami = $cmd) =~ s/-c '[^']*'/-At -c 'SELECT current_user'/;
+is(`$whoami 2>&1`, "app_rw\n",
+    'the session runs as the gateway\'s own role, logged in with SCRAM');
+chomp(my $pw = `cat $ENV{HOOP_DEMO_DIR}/secrets/app_rw.pass`);
+ok(length $pw >= 20 && index(`cat $ENV{HOOP_DEMO_DIR}/nginx.conf`, $pw) < 0,
+    'whose password is in a file of its own, not in nginx.conf');
+
 my $bad = `PGPASSWORD=not-a-token psql "host=127.0.0.1 port=$port{GW} dbname=app user=app" -c 'SELECT 1' 2>&1`;
 like($bad, qr/access token refused/, 'without a token, no way in');
 

@@ -67,6 +67,8 @@ is_deeply([map { $_->{type} } @ev], ['pg.login', 'pg.session.end',
 is($ev[0]{identity}{sub}, 'agent-7', 'the login names the identity');
 is_deeply($ev[0]{identity}{groups}, ['dba'], 'and its groups');
 is($ev[0]{client}{protocol}, 'postgresql', 'on the Postgres gateway');
+is_deeply($ev[0]{resource}, { database => 'postgres', user => 'postgres',
+    login => undef }, 'the database and user the client asked for');
 is($ev[0]{session}, $ev[1]{session}, 'login and end: one session');
 is($ev[1]{seq}, 2, 'numbered');
 cmp_ok($ev[1]{session_end}{bytes_to_client}, '>', 0, 'the end counts bytes');

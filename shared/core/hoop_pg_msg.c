@@ -1,0 +1,238 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <string.h>
+#include <strings.h>
+
+#include "hoop_pg_msg.h"
+
+
+/*
+ * Settings a client may choose at startup: how values are presented to
+ * it and how long it waits.  None changes what the session may do.
+ * standard_conforming_strings is not here: it changes how SQL is lexed,
+ * and the classifier reads SQL as the server does with it on.
+ */
+static const char  *hoop_pg_param_pass[] = {
+    "application_name",
+    "fallback_application_name",
+    "client_encoding",
+    "DateStyle",
+    "TimeZone",
+    "IntervalStyle",
+    "extra_float_digits",
+    "search_path",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "bytea_output",
+    NULL
+};
+
+
+uint32_t
+hoop_pg_get32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | (uint32_t) p[3];
+}
+
+
+unsigned char *
+hoop_pg_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+
+    return p + 4;
+}
+
+
+int
+hoop_pg_startup_params(const unsigned char *pkt, size_t len,
+    hoop_pg_param_t *params, size_t max)
+{
+    size_t                n, left;
+    const unsigned char  *p, *end, *nul;
+
+    if (len < 9 || hoop_pg_get32(pkt) != len) {
+        return -1;
+    }
+
+    p = pkt + 8;
+    end = pkt + len;
+    n = 0;
+
+    for ( ;; ) {
+        left = (size_t) (end - p);
+
+        if (left == 0) {
+            return -1;                  /* no terminating NUL */
+        }
+
+        if (*p == '\0') {
+            return (p + 1 == end) ? (int) n : -1;
+        }
+
+        if (n == max) {
+            return -1;
+        }
+
+        nul = memchr(p, '\0', left);
+        if (nul == NULL) {
+            return -1;
+        }
+
+        params[n].name = (const char *) p;
+        p = nul + 1;
+
+        nul = memchr(p, '\0', (size_t) (end - p));
+        if (nul == NULL) {
+            return -1;
+        }
+
+        params[n].value = (const char *) p;
+        p = nul + 1;
+        n++;
+    }
+}
+
+
+hoop_pg_param_verdict_e
+hoop_pg_param_verdict(const char *name)
+{
+    size_t  i;
+
+    if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0) {
+        return HOOP_PG_PARAM_SESSION;
+    }
+
+    /* GUC names are case-insensitive in the server */
+
+    for (i = 0; hoop_pg_param_pass[i]; i++) {
+        if (strcasecmp(name, hoop_pg_param_pass[i]) == 0) {
+            return HOOP_PG_PARAM_PASS;
+        }
+    }
+
+    return HOOP_PG_PARAM_REFUSE;
+}
+
+
+size_t
+hoop_pg_startup_build(unsigned char *buf, size_t cap,
+    const hoop_pg_param_t *params, size_t n)
+{
+    size_t          i, len, nl, vl;
+    unsigned char  *p;
+
+    len = 8 + 1;
+
+    for (i = 0; i < n; i++) {
+        len += strlen(params[i].name) + 1 + strlen(params[i].value) + 1;
+    }
+
+    if (len > cap || len > 10000) {
+        return 0;
+    }
+
+    p = hoop_pg_put32(buf, (uint32_t) len);
+    p = hoop_pg_put32(p, 3u << 16);
+
+    for (i = 0; i < n; i++) {
+        nl = strlen(params[i].name) + 1;
+        vl = strlen(params[i].value) + 1;
+
+        memcpy(p, params[i].name, nl);
+        p += nl;
+        memcpy(p, params[i].value, vl);
+        p += vl;
+    }
+
+    *p = '\0';
+
+    return len;
+}
+
+
+int
+hoop_pg_sasl_offers(const unsigned char *body, size_t len, const char *mech)
+{
+    const unsigned char  *p, *end, *nul;
+
+    p = body;
+    end = body + len;
+
+    while (p < end && *p != '\0') {
+        nul = memchr(p, '\0', (size_t) (end - p));
+        if (nul == NULL) {
+            return 0;
+        }
+
+        if (strcmp((const char *) p, mech) == 0) {
+            return 1;
+        }
+
+        p = nul + 1;
+    }
+
+    return 0;
+}
+
+
+int
+hoop_pg_error_field(const unsigned char *body, size_t len, char code,
+    const char **value)
+{
+    const unsigned char  *p, *end, *nul;
+
+    p = body;
+    end = body + len;
+
+    while (p < end && *p != '\0') {
+        nul = memchr(p + 1, '\0', (size_t) (end - p - 1));
+        if (nul == NULL) {
+            return -1;
+        }
+
+        if (*p == (unsigned char) code) {
+            *value = (const char *) p + 1;
+            return (int) (nul - p - 1);
+        }
+
+        p = nul + 1;
+    }
+
+    return -1;
+}
+
+
+long long
+hoop_pg_command_rows(const char *tag, size_t len)
+{
+    size_t     i;
+    long long  rows;
+
+    i = len;
+
+    while (i > 0 && tag[i - 1] >= '0' && tag[i - 1] <= '9') {
+        i--;
+    }
+
+    /* digits after a space, and not the whole tag */
+
+    if (i == len || i == 0 || tag[i - 1] != ' ' || len - i > 18) {
+        return -1;
+    }
+
+    rows = 0;
+
+    for ( /* void */ ; i < len; i++) {
+        rows = rows * 10 + (tag[i] - '0');
+    }
+
+    return rows;
+}
