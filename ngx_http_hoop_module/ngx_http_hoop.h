@@ -17,7 +17,6 @@
 #include "ngx_hoop_review.h"
 
 
-#define NGX_HTTP_HOOP_REVIEW_TIMEOUT  (15 * 60 * 1000)
 
 
 typedef struct {

@@ -13,7 +13,16 @@
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
 #include "hoop_pg_cancel.h"
+#include "hoop_rule.h"
 #include "hoop_scram.h"
+#include "hoop_sql.h"
+
+
+/* client messages sent on whose answers are awaited, at most */
+#define NGX_STREAM_HOOP_PG_PENDING  128
+
+/* statements of one simple Query described one by one, at most */
+#define NGX_STREAM_HOOP_PG_STMTS    16
 
 
 /* where a session is: the gateway logs in, then relays messages */
@@ -49,9 +58,70 @@ typedef struct {
     size_t                   buffer_size;
     size_t                   max_message;     /* hoop_pg_max_message */
     ngx_array_t             *logins;          /* of ..._pg_login_t */
+    ngx_array_t             *rules;           /* hoop_rule, of hoop_rule_t */
+    ngx_uint_t               default_action;  /* hoop_default */
+    ngx_flag_t               audit_literals;  /* hoop_pg_audit_literals */
     ngx_flag_t               auth;            /* hoop_pg_auth */
     ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
+
+
+/*
+ * One statement as the policy saw it: its classification and verdict, and
+ * the SQL as the audit trail keeps it (literals masked unless
+ * hoop_pg_audit_literals).  Shared, counted: a prepared statement, the
+ * portals bound to it and the executions pending all point to it.
+ */
+typedef struct {
+    ngx_uint_t               refs;
+    hoop_sql_stmt_t          cls;
+    const hoop_rule_t       *rule;            /* NULL: the default */
+    ngx_uint_t               action;          /* HOOP_RULE_* */
+    const char              *parse_error;     /* unknown: why */
+    size_t                   len;
+    u_char                  *text;            /* NULL: not recorded */
+} ngx_stream_hoop_pg_sql_t;
+
+
+/* A prepared statement or a portal, by name. */
+typedef struct ngx_stream_hoop_pg_named_s  ngx_stream_hoop_pg_named_t;
+
+struct ngx_stream_hoop_pg_named_s {
+    ngx_stream_hoop_pg_named_t  *next;
+    ngx_stream_hoop_pg_sql_t    *sql;
+    size_t                       len;
+    u_char                       name[1];
+};
+
+
+/* One statement run: what came of it, for its audit event. */
+typedef struct {
+    ngx_stream_hoop_pg_sql_t  *sql;
+    off_t                      rows;          /* -1: no count */
+    off_t                      bytes;         /* of its rows */
+    u_char                     sqlstate[6];   /* "" : succeeded */
+    unsigned                   ran:1;
+    unsigned                   denied:1;
+} ngx_stream_hoop_pg_run_t;
+
+
+/* A Query, an Execute or a FunctionCall awaiting its end. */
+typedef struct {
+    ngx_msec_t                 start;
+    ngx_uint_t                 n;
+    ngx_uint_t                 current;
+    unsigned                   extended:1;
+    ngx_stream_hoop_pg_run_t   run[1];
+} ngx_stream_hoop_pg_query_t;
+
+
+/* A client message sent on, awaiting its answer. */
+typedef struct {
+    u_char                       type;
+    u_char                       denied;      /* its ErrorResponse: ours */
+    ngx_stream_hoop_pg_query_t  *query;       /* Q, E, F */
+    ngx_stream_hoop_pg_sql_t    *sql;         /* a denied Parse */
+} ngx_stream_hoop_pg_pending_t;
 
 
 /*
@@ -90,6 +160,17 @@ typedef struct {
     unsigned                     cancel:1;      /* a CancelRequest */
     unsigned                     authenticated:1;
     unsigned                     client_flow:1; /* client bytes relayed */
+    unsigned                     policy:1;      /* rules to apply */
+
+    /* the statements and their answers (ngx_stream_hoop_pg_query.c) */
+    ngx_stream_hoop_pg_pending_t *pending;
+    ngx_uint_t                   pending_head;
+    ngx_uint_t                   pending_count;
+    ngx_stream_hoop_pg_named_t  *statements;
+    ngx_stream_hoop_pg_named_t  *portals;
+    ngx_uint_t                   nstatements;
+    u_char                       tx_status;     /* of the last Z */
+    unsigned                     sync_skip:1;   /* server skips to Sync */
 } ngx_stream_hoop_pg_ctx_t;
 
 
@@ -121,9 +202,30 @@ ngx_int_t ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 
+/* ngx_stream_hoop_pg_query.c: statements, policy, their answers */
+ngx_int_t ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+ngx_int_t ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s,
+    u_char type, size_t len);
+ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+
+/* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
+char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql);
+
+/* ngx_stream_hoop_pg_audit.c */
+void ngx_stream_hoop_pg_audit_query(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_query_t *q);
+
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len);
+ngx_int_t ngx_stream_hoop_pg_flow_replace(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, size_t old, u_char *data, size_t len);
 
 #endif /* NGX_STREAM_HOOP_PG_H */

@@ -16,12 +16,20 @@
 
 
 typedef struct {
-    ngx_stream_session_t  *session;
-    const char            *type;
+    ngx_stream_session_t        *session;
+    const char                  *type;
+    ngx_stream_hoop_pg_query_t  *query;      /* pg.query: which */
+    ngx_uint_t                   run;
 } ngx_stream_hoop_pg_audit_ev_t;
 
 
 static ngx_int_t ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_audit_ev_t *ev);
+static void ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
+    ngx_stream_hoop_pg_audit_ev_t *ev);
+static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
+    const char *names);
 static void ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 
@@ -66,10 +74,43 @@ ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s)
 void
 ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s, const char *type)
 {
+    ngx_stream_hoop_pg_audit_ev_t  ev;
+
+    ev.session = s;
+    ev.type = type;
+    ev.query = NULL;
+    ev.run = 0;
+
+    ngx_stream_hoop_pg_audit_emit(s, &ev);
+}
+
+
+/* One pg.query event per statement of a Query, Execute or FunctionCall. */
+void
+ngx_stream_hoop_pg_audit_query(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_query_t *q)
+{
+    ngx_uint_t                     i;
+    ngx_stream_hoop_pg_audit_ev_t  ev;
+
+    ev.session = s;
+    ev.type = "pg.query";
+    ev.query = q;
+
+    for (i = 0; i < q->n; i++) {
+        ev.run = i;
+        ngx_stream_hoop_pg_audit_emit(s, &ev);
+    }
+}
+
+
+static void
+ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_audit_ev_t *ev)
+{
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_srv_conf_t   *pscf;
     ngx_stream_hoop_pg_main_conf_t  *pmcf;
-    ngx_stream_hoop_pg_audit_ev_t    ev;
 
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
@@ -89,11 +130,8 @@ ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s, const char *type)
         ctx->audited = 1;
     }
 
-    ev.session = s;
-    ev.type = type;
-
     (void) ngx_hoop_audit_emit(&pmcf->audit, &ctx->audit,
-                               ngx_stream_hoop_pg_audit_build, &ev,
+                               ngx_stream_hoop_pg_audit_build, ev,
                                s->connection->log);
 }
 
@@ -179,6 +217,12 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
         hoop_json_end(j);
     }
 
+    if (ev->query != NULL) {
+        ngx_stream_hoop_pg_audit_statement(j, ev);
+        hoop_json_end(j);
+        return;
+    }
+
     hoop_json_object(j, "decision");
 
     if (ctx->refusal != NULL) {
@@ -192,6 +236,129 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
 
     hoop_json_null(j, "rule");
     hoop_json_end(j);
+
+    hoop_json_end(j);
+}
+
+
+/* query, decision and result of one statement */
+static void
+ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
+    ngx_stream_hoop_pg_audit_ev_t *ev)
+{
+    const char                  *result;
+    ngx_msec_int_t               ms;
+    hoop_sql_stmt_t             *cls;
+    ngx_stream_hoop_pg_run_t    *run;
+    ngx_stream_hoop_pg_sql_t    *sql;
+    ngx_stream_hoop_pg_query_t  *q;
+
+    q = ev->query;
+    run = &q->run[ev->run];
+    sql = run->sql;
+
+    hoop_json_object(j, "query");
+    hoop_json_string(j, "protocol", q->extended ? "extended" : "simple",
+                     q->extended ? 8 : 6);
+
+    if (sql == NULL) {
+        /* an Execute of a statement prepared before we could see it */
+        hoop_json_null(j, "sql");
+        hoop_json_string(j, "kind", "unknown", 7);
+        hoop_json_end(j);
+
+    } else {
+        cls = &sql->cls;
+
+        if (sql->text != NULL) {
+            hoop_json_string(j, "sql", (char *) sql->text, sql->len);
+
+        } else {
+            hoop_json_null(j, "sql");
+        }
+
+        hoop_json_int(j, "sql_bytes", (long long) cls->length);
+        hoop_json_string(j, "kind", hoop_sql_kind_name(cls->kind),
+                         ngx_strlen(hoop_sql_kind_name(cls->kind)));
+        hoop_json_string(j, "command", cls->command,
+                         ngx_strlen(cls->command));
+        ngx_stream_hoop_pg_audit_names(j, "tables", cls->tables);
+        ngx_stream_hoop_pg_audit_names(j, "functions", cls->functions);
+
+        if (cls->no_where) {
+            hoop_json_value(j, "no_where", "true", 4);
+        }
+
+        if (cls->copy_program || cls->copy_file) {
+            hoop_json_string(j, "copy", cls->copy_program ? "program" : "file",
+                             cls->copy_program ? 7 : 4);
+        }
+
+        if (sql->parse_error != NULL) {
+            hoop_json_string(j, "parse_error", sql->parse_error,
+                             ngx_strlen(sql->parse_error));
+        }
+
+        hoop_json_end(j);
+    }
+
+    hoop_json_object(j, "decision");
+
+    result = run->denied ? "deny" : "allow";
+    hoop_json_string(j, "result", result, ngx_strlen(result));
+
+    if (sql != NULL && sql->rule != NULL) {
+        hoop_json_string(j, "rule", sql->rule->name,
+                         ngx_strlen(sql->rule->name));
+
+        if (sql->rule->reason != NULL) {
+            hoop_json_string(j, "reason", sql->rule->reason,
+                             ngx_strlen(sql->rule->reason));
+        }
+
+    } else {
+        hoop_json_null(j, "rule");
+    }
+
+    hoop_json_end(j);
+
+    ms = (ngx_msec_int_t) (ngx_current_msec - q->start);
+
+    hoop_json_object(j, "result");
+    hoop_json_value(j, "ran", run->ran ? "true" : "false", run->ran ? 4 : 5);
+
+    if (run->rows >= 0) {
+        hoop_json_int(j, "rows", (long long) run->rows);
+
+    } else {
+        hoop_json_null(j, "rows");
+    }
+
+    hoop_json_int(j, "bytes", (long long) run->bytes);
+    hoop_json_string(j, "sqlstate",
+                     run->sqlstate[0] ? (char *) run->sqlstate : "00000", 5);
+    hoop_json_int(j, "duration_ms", (long long) ngx_max(ms, 0));
+    hoop_json_end(j);
+}
+
+
+static void
+ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
+    const char *names)
+{
+    const char  *p, *end;
+
+    hoop_json_array(j, key);
+
+    for (p = names; *p; p = (*end == ',') ? end + 1 : end) {
+        end = p;
+
+        while (*end && *end != ',') {
+            end++;
+        }
+
+        hoop_json_string(j, NULL, p, end - p);
+    }
 
     hoop_json_end(j);
 }

@@ -42,6 +42,13 @@ static char *ngx_stream_hoop_pg_check_max_message(ngx_conf_t *cf,
     void *post, void *data);
 
 
+static ngx_conf_enum_t  ngx_stream_hoop_pg_default_actions[] = {
+    { ngx_string("allow"), HOOP_RULE_ALLOW },
+    { ngx_string("deny"), HOOP_RULE_DENY },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_post_handler_pt  ngx_stream_hoop_pg_buffer_size_post =
     ngx_stream_hoop_pg_check_buffer_size;
 
@@ -90,6 +97,27 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       ngx_stream_hoop_pg_login,
       NGX_STREAM_SRV_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("hoop_rule"),
+      NGX_STREAM_SRV_CONF|NGX_CONF_1MORE,
+      ngx_stream_hoop_pg_rule,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_default"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, default_action),
+      &ngx_stream_hoop_pg_default_actions },
+
+    { ngx_string("hoop_pg_audit_literals"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, audit_literals),
       NULL },
 
     { ngx_string("hoop_pg_max_message"),
@@ -234,6 +262,9 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
     pscf->max_message = NGX_CONF_UNSET_SIZE;
+    pscf->rules = NGX_CONF_UNSET_PTR;
+    pscf->default_action = NGX_CONF_UNSET_UINT;
+    pscf->audit_literals = NGX_CONF_UNSET;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -260,6 +291,17 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_message,
                               prev->max_message, 1024 * 1024);
+
+    if (conf->rules == NGX_CONF_UNSET_PTR) {
+        conf->rules = (prev->rules == NGX_CONF_UNSET_PTR) ? NULL
+                                                          : prev->rules;
+    }
+
+    if (conf->default_action == NGX_CONF_UNSET_UINT) {
+        conf->default_action = prev->default_action;
+    }
+
+    ngx_conf_merge_value(conf->audit_literals, prev->audit_literals, 0);
 
     /* fail closed: a gateway that forgot its identity provider stops at -t */
 
@@ -414,6 +456,22 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
         return;
     }
 
+    /* statements are followed when a policy decides or a trail records */
+
+    ctx->policy = (pscf->rules != NULL
+                   || pscf->default_action != NGX_CONF_UNSET_UINT);
+
+    if (ctx->policy || pscf->audit) {
+        size = NGX_STREAM_HOOP_PG_PENDING
+               * sizeof(ngx_stream_hoop_pg_pending_t);
+
+        ctx->pending = ngx_palloc(c->pool, size);
+        if (ctx->pending == NULL) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
     /* bytes a preread-phase module (ssl_preread, say) already took */
 
     if (preread) {
@@ -474,6 +532,8 @@ ngx_stream_hoop_pg_cleanup(void *data)
     if (ctx->wait_event.timer_set) {
         ngx_del_timer(&ctx->wait_event);
     }
+
+    ngx_stream_hoop_pg_query_cleanup(ctx);
 }
 
 

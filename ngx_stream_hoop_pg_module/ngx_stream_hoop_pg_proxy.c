@@ -22,6 +22,9 @@
 
 #define NGX_STREAM_HOOP_PG_LOGIN_MAX  65536
 
+/* the names a Bind, Execute, Describe or Close may carry, together */
+#define NGX_STREAM_HOOP_PG_NAMES_MAX  2100
+
 
 static void ngx_stream_hoop_pg_connect_handler(ngx_event_t *ev);
 static ngx_int_t ngx_stream_hoop_pg_test_connect(ngx_connection_t *c);
@@ -32,10 +35,8 @@ static void ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_hoop_pg_scan(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, ngx_uint_t from_upstream);
-static ngx_int_t ngx_stream_hoop_pg_client_message(ngx_stream_session_t *s,
-    u_char *msg, size_t len);
-static ngx_int_t ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s,
-    u_char type, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s,
+    u_char type, size_t len, size_t *need);
 static ngx_int_t ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, size_t need);
 static void ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f);
@@ -384,17 +385,21 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 
 
 /*
- * Walks the messages received in one direction.  NGX_OK when all that is
- * complete was looked at, NGX_DONE when the session ended, NGX_ERROR.
+ * Walks the messages received in one direction.  Of each message, the
+ * first "need" bytes are looked at once they are all in the buffer (all
+ * of a Query, only the names of a Bind, the header of a DataRow); the
+ * rest passes unread.  NGX_OK when all that could be looked at was,
+ * NGX_DONE when the session ended, NGX_ERROR.
  */
 static ngx_int_t
 ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
     ngx_uint_t from_upstream)
 {
     u_char                    *p;
-    size_t                     have, len, n;
+    size_t                     have, len, need, n;
     ngx_int_t                  rc;
     ngx_buf_t                 *b;
+    ngx_uint_t                 whole;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
@@ -430,16 +435,14 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
                 return NGX_ERROR;
             }
 
-            /* once ready, the server's messages are relayed as they are */
-
             if (ctx->phase == NGX_STREAM_HOOP_PG_READY) {
-                f->pass = len;
-                continue;
-            }
+                need = ngx_stream_hoop_pg_query_server_whole(s, p[0], len);
 
-            /* login messages are small; a server is not trusted blindly */
+            } else if (len <= NGX_STREAM_HOOP_PG_LOGIN_MAX) {
+                need = len;
 
-            if (len > NGX_STREAM_HOOP_PG_LOGIN_MAX) {
+            } else {
+                /* login messages are small; a server is not trusted */
                 ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                               "hoop pg: login message of %uz bytes from the"
                               " database, session closed", len);
@@ -447,40 +450,49 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
             }
 
         } else {
-            rc = ngx_stream_hoop_pg_client_whole(s, p[0], len);
+            rc = ngx_stream_hoop_pg_client_need(s, p[0], len, &need);
 
-            if (rc == NGX_DONE) {
-                return NGX_DONE;
-            }
-
-            if (rc == NGX_DECLINED) {
-                f->pass = len;
-                continue;
+            if (rc != NGX_OK) {
+                return rc;
             }
         }
 
-        if (have < len) {
-            /* a message to be read whole: room for all of it */
+        if (need == 0) {
+            f->pass = len;
+            continue;
+        }
 
-            if (ngx_stream_hoop_pg_flow_room(s, f, len - have) != NGX_OK) {
+        if (have < need) {
+            /* what is to be read must fit */
+
+            if (ngx_stream_hoop_pg_flow_room(s, f, need - have) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             return NGX_OK;
         }
 
+        whole = (need == len);
+
         if (from_upstream) {
-            rc = ngx_stream_hoop_pg_login_message(s, p, len);
+            rc = (ctx->phase == NGX_STREAM_HOOP_PG_READY)
+                 ? ngx_stream_hoop_pg_query_server(s, p, &need)
+                 : ngx_stream_hoop_pg_login_message(s, p, len);
 
         } else {
-            rc = ngx_stream_hoop_pg_client_message(s, p, len);
+            rc = ngx_stream_hoop_pg_query_client(s, p, &need);
         }
 
         switch (rc) {
 
         case NGX_OK:
-            f->scan += len;
+            /* a message read whole may have been replaced: need is new */
+            f->pass = whole ? 0 : len - need;
+            f->scan += need;
             break;
+
+        case NGX_AGAIN:
+            return NGX_OK;              /* not now; posted when it may */
 
         case NGX_DECLINED:
             /* consumed by the gateway: the message goes */
@@ -498,21 +510,28 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
 
 
 /*
- * Checks the header of a client message.  NGX_OK: it is to be read whole;
- * NGX_DECLINED: it streams through; NGX_DONE: refused, session ended.
+ * Checks the header of a client message and says how much of it is read
+ * before it is sent on (0: none, it streams through).  NGX_OK, or NGX_DONE
+ * when it was refused and the session ended.
  */
 static ngx_int_t
-ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s, u_char type,
-    size_t len)
+ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
+    size_t len, size_t *need)
 {
-    ngx_uint_t                      bad;
+    const char                     *why;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    bad = 0;
+    why = NULL;
+    *need = len;
+
+    if (len < HOOP_PG_HEADER_LEN) {
+        why = "hoop: malformed message";
+        goto refused;
+    }
 
     switch (type) {
 
@@ -520,26 +539,44 @@ ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s, u_char type,
     case 'H':
     case 'X':
     case 'c':
-        bad = (len != HOOP_PG_HEADER_LEN);
+        if (len != HOOP_PG_HEADER_LEN) {
+            why = "hoop: malformed message";
+        }
+
         break;
 
     case 'Q':                   /* SQL the policy reads */
     case 'P':
     case 'F':
-        bad = (len > pscf->max_message);
+        if (len > pscf->max_message) {
+            why = "hoop: message too large";
+        }
+
         break;
 
-    case 'B':                   /* Bind, Execute, Describe, Close */
-    case 'E':
+    case 'E':                   /* Execute, Describe, Close: a name */
     case 'D':
     case 'C':
+        if (len > HOOP_PG_HEADER_LEN + NGX_STREAM_HOOP_PG_NAMES_MAX) {
+            why = "hoop: malformed message";
+        }
+
+        break;
+
+    case 'B':                   /* Bind: the names; values stream */
+        *need = ngx_min(len, HOOP_PG_HEADER_LEN
+                             + NGX_STREAM_HOOP_PG_NAMES_MAX);
+        break;
+
     case 'd':                   /* CopyData, CopyFail */
     case 'f':
-        return NGX_DECLINED;
+        *need = 0;
+        break;
 
     case 'p':                   /* answers to the server's login */
         if (ctx->phase != NGX_STREAM_HOOP_PG_READY) {
-            return NGX_DECLINED;
+            *need = 0;
+            break;
         }
 
         /* fall through */
@@ -553,34 +590,22 @@ ngx_stream_hoop_pg_client_whole(ngx_stream_session_t *s, u_char type,
         return NGX_DONE;
     }
 
-    if (len < HOOP_PG_HEADER_LEN) {
-        bad = 1;
+    if (why == NULL) {
+        return NGX_OK;
     }
 
-    if (bad) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "hoop pg: client message '%c' of %uz bytes refused",
-                      type, len);
-        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
-                                 len > pscf->max_message
-                                 ? "hoop: message too large"
-                                 : "hoop: malformed message",
-                                 len > pscf->max_message
-                                 ? "The gateway's hoop_pg_max_message caps"
-                                   " the size of one SQL message."
-                                 : NULL);
-        return NGX_DONE;
-    }
+refused:
 
-    return NGX_OK;
-}
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "hoop pg: client message '%c' of %uz bytes refused",
+                  type, len);
 
-
-static ngx_int_t
-ngx_stream_hoop_pg_client_message(ngx_stream_session_t *s, u_char *msg,
-    size_t len)
-{
-    return NGX_OK;
+    ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01", why,
+                             len > pscf->max_message
+                             ? "The gateway's hoop_pg_max_message caps"
+                               " the size of one SQL message."
+                             : NULL);
+    return NGX_DONE;
 }
 
 
@@ -605,6 +630,30 @@ ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
 
     f->scan += len;
     b->last += len;
+
+    return NGX_OK;
+}
+
+
+/* Replaces the old bytes at the flow's scan point with data. */
+ngx_int_t
+ngx_stream_hoop_pg_flow_replace(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_flow_t *f, size_t old, u_char *data, size_t len)
+{
+    ngx_buf_t  *b;
+
+    if (len > old
+        && ngx_stream_hoop_pg_flow_room(s, f, len - old) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    b = f->buf;
+
+    ngx_memmove(f->scan + len, f->scan + old, b->last - (f->scan + old));
+    ngx_memcpy(f->scan, data, len);
+
+    b->last = b->last - old + len;
 
     return NGX_OK;
 }

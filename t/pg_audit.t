@@ -60,24 +60,30 @@ sub events {
     return map { decode_json({ @{ $_->[1] } }->{event}) }
         @{ $redis->command('XRANGE', 'hoop:audit:pg', '-', '+') // [] };
 }
-wait_until(sub { scalar(my @e = events()) >= 3 }, 'three events');
+wait_until(sub { scalar(my @e = events()) >= 4 }, 'four events');
 my @ev = events();
-is_deeply([map { $_->{type} } @ev], ['pg.login', 'pg.session.end',
-    'auth.failure'], 'login, end, refusal');
+is_deeply([map { $_->{type} } @ev], ['pg.login', 'pg.query',
+    'pg.session.end', 'auth.failure'], 'login, statement, end, refusal');
+my $q = splice @ev, 1, 1;
+is($q->{query}{sql}, 'SELECT $1', 'the statement, its literal masked');
+is($q->{query}{kind}, 'read', 'classified');
+is($q->{result}{rows}, 1, 'with its row count');
+is($q->{result}{sqlstate}, '00000', 'and its outcome');
+is($q->{session}, $ev[0]{session}, 'in the session of its login');
 is($ev[0]{identity}{sub}, 'agent-7', 'the login names the identity');
 is_deeply($ev[0]{identity}{groups}, ['dba'], 'and its groups');
 is($ev[0]{client}{protocol}, 'postgresql', 'on the Postgres gateway');
 is_deeply($ev[0]{resource}, { database => 'postgres', user => 'postgres',
     login => undef }, 'the database and user the client asked for');
 is($ev[0]{session}, $ev[1]{session}, 'login and end: one session');
-is($ev[1]{seq}, 2, 'numbered');
+is($ev[1]{seq}, 3, 'numbered');
 cmp_ok($ev[1]{session_end}{bytes_to_client}, '>', 0, 'the end counts bytes');
 is($ev[2]{decision}{result}, 'deny', 'the refusal is a denial');
 is($ev[2]{decision}{reason}, 'token expired', 'with its reason');
 is($ev[2]{identity}, undef, 'and no identity');
 
 my $v = `$repo/tools/hoop-audit-verify --redis ${\ $redis->addr} --stream hoop:audit:pg 2>&1`;
-like($v, qr/^ok: 3 events in 2 sessions/, 'the chains verify') or diag $v;
+like($v, qr/^ok: 4 events in 2 sessions/, 'the chains verify') or diag $v;
 
 $redis->stop;
 wait_until(sub { $t->error_log =~ /hoop redis \(stream\).*(disconnected|refused)/ },
@@ -124,10 +130,11 @@ wait_until(sub { grep { -s } glob("$d/spool/audit-stream-*.spool") },
     "the spooled events");
 $redis->start;
 wait_until(sub {
-    ($redis->command('XLEN', 'hoop:audit:pg2') // 0) >= 2
+    ($redis->command('XLEN', 'hoop:audit:pg2') // 0) >= 3
 }, 'the spool to reach Redis');
 $v = `$repo/tools/hoop-audit-verify --redis ${\ $redis->addr} --stream hoop:audit:pg2 2>&1`;
-like($v, qr/^ok: 2 events in 1 sessions/, 'login and end, delivered and chained')
+like($v, qr/^ok: 3 events in 1 sessions/,
+    'login, statement and end, delivered and chained')
     or diag $v;
 $t2->stop;
 

@@ -1,0 +1,234 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_rule and hoop_default for Postgres: the shared rule engine, with
+ * each statement's classification as the operation's attributes.
+ *
+ *     hoop_rule deny   sql.ddl;
+ *     hoop_rule deny   sql.delete where=none;
+ *     hoop_rule review sql.write table=customers approvers=dba;
+ *
+ * "sql.KIND" (read, write, ddl, dcl, admin, unknown) is kind=KIND;
+ * "sql.COMMAND" (select, delete, create table, ...: the statement type
+ * with spaces as dots is not needed, "sql.fastpath" is a FunctionCall)
+ * is command=COMMAND.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_rule_conf.h"
+
+
+typedef struct {
+    ngx_stream_session_t      *session;
+    ngx_stream_hoop_pg_sql_t  *sql;
+} ngx_stream_hoop_pg_op_t;
+
+
+static char *ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf,
+    hoop_rule_t *rule, ngx_str_t *arg);
+static int ngx_stream_hoop_pg_rule_attr(void *op, const char *key,
+    const char *pattern);
+
+
+static const char  *ngx_stream_hoop_pg_rule_keys[] = {
+    "groups", "sub", "client", "kind", "command", "table", "function",
+    "where", "copy", "database", "user", NULL
+};
+
+
+static const ngx_hoop_rule_syntax_t  ngx_stream_hoop_pg_rule_syntax = {
+    ngx_stream_hoop_pg_rule_keys,
+    "groups, sub, client, kind, command, table, function, where, copy,"
+    " database and user",
+    ngx_stream_hoop_pg_rule_operation
+};
+
+
+char *
+ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_hoop_pg_srv_conf_t  *pscf = conf;
+
+    hoop_rule_t  *rule;
+
+    if (pscf->rules == NGX_CONF_UNSET_PTR) {
+        pscf->rules = NULL;
+    }
+
+    if (ngx_hoop_rule_conf(cf, cmd, &pscf->rules,
+                           &ngx_stream_hoop_pg_rule_syntax)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    rule = (hoop_rule_t *) pscf->rules->elts + pscf->rules->nelts - 1;
+
+    if (rule->action == HOOP_RULE_REVIEW) {
+        return "review: statements held for approval are not supported"
+               " yet, use deny";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* sql.write: kind=write; sql.delete: command=delete */
+static char *
+ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf, hoop_rule_t *rule,
+    ngx_str_t *arg)
+{
+    u_char     *p, name[8];
+    ngx_str_t   what;
+
+    if (arg->len < 5 || ngx_strncmp(arg->data, "sql.", 4) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid operation \"%V\" in the \"hoop_rule\""
+                           " directive, expected sql.KIND (read, write, ddl,"
+                           " dcl, admin, unknown) or sql.COMMAND", arg);
+        return NGX_CONF_ERROR;
+    }
+
+    what.data = ngx_pnalloc(cf->pool, arg->len - 4);
+    if (what.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* sql.create.table names the command "create table" */
+
+    what.len = arg->len - 4;
+    ngx_memcpy(what.data, arg->data + 4, what.len);
+
+    for (p = what.data; p < what.data + what.len; p++) {
+        if (*p == '.') {
+            *p = ' ';
+        }
+    }
+
+    if (what.len < sizeof(name)) {
+        ngx_memcpy(name, what.data, what.len);
+        name[what.len] = '\0';
+
+        if (hoop_sql_kind_parse((char *) name) >= 0) {
+            return ngx_hoop_rule_add_cond(cf, rule, "kind", &what);
+        }
+    }
+
+    return ngx_hoop_rule_add_cond(cf, rule, "command", &what);
+}
+
+
+/*
+ * The rule deciding a statement, and what it decides: the first matching
+ * rule; none: hoop_default (deny when unset), except that a statement the
+ * parser could not read is denied unless a rule allows it by name.
+ */
+void
+ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql)
+{
+    const hoop_rule_t               *rule;
+    ngx_stream_hoop_pg_op_t          op;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    op.session = s;
+    op.sql = sql;
+
+    rule = pscf->rules
+           ? hoop_rule_match(pscf->rules->elts, pscf->rules->nelts,
+                             ctx->authenticated ? &ctx->identity : NULL,
+                             ngx_stream_hoop_pg_rule_attr, &op)
+           : NULL;
+
+    sql->rule = rule;
+
+    if (rule != NULL) {
+        sql->action = rule->action;
+        return;
+    }
+
+    /* the legacy fast path calls any function by number: never by default */
+
+    if (ngx_strcmp(sql->cls.command, "fastpath") == 0) {
+        sql->action = HOOP_RULE_DENY;
+        return;
+    }
+
+    if (!ctx->policy) {
+        sql->action = HOOP_RULE_ALLOW;
+        return;
+    }
+
+    if (sql->cls.kind == HOOP_SQL_UNKNOWN) {
+        sql->action = HOOP_RULE_DENY;
+        return;
+    }
+
+    sql->action = (pscf->default_action == NGX_CONF_UNSET_UINT)
+                  ? HOOP_RULE_DENY : pscf->default_action;
+}
+
+
+static int
+ngx_stream_hoop_pg_rule_attr(void *data, const char *key,
+    const char *pattern)
+{
+    ngx_stream_hoop_pg_op_t *op = data;
+
+    ngx_str_t                 *v;
+    hoop_sql_stmt_t           *cls;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    cls = &op->sql->cls;
+
+    if (ngx_strcmp(key, "kind") == 0) {
+        return hoop_rule_glob(pattern, hoop_sql_kind_name(cls->kind),
+                              ngx_strlen(hoop_sql_kind_name(cls->kind)));
+    }
+
+    /* any statement in it: a DELETE in a CTE is a delete */
+
+    if (ngx_strcmp(key, "command") == 0) {
+        return hoop_sql_names_match(cls->commands, pattern);
+    }
+
+    if (ngx_strcmp(key, "table") == 0) {
+        return hoop_sql_names_match(cls->tables, pattern);
+    }
+
+    if (ngx_strcmp(key, "function") == 0) {
+        return hoop_sql_names_match(cls->functions, pattern);
+    }
+
+    if (ngx_strcmp(key, "where") == 0) {
+        return ngx_strcmp(pattern, "none") == 0 ? (int) cls->no_where
+                                                : (int) !cls->no_where;
+    }
+
+    if (ngx_strcmp(key, "copy") == 0) {
+        return (ngx_strcmp(pattern, "program") == 0 && cls->copy_program)
+               || (ngx_strcmp(pattern, "file") == 0 && cls->copy_file);
+    }
+
+    ctx = ngx_stream_get_module_ctx(op->session, ngx_stream_hoop_pg_module);
+
+    if (ngx_strcmp(key, "database") == 0) {
+        v = &ctx->client_database;
+
+    } else if (ngx_strcmp(key, "user") == 0) {
+        v = &ctx->client_user;
+
+    } else {
+        return -1;
+    }
+
+    return hoop_rule_glob(pattern, (char *) v->data, v->len);
+}

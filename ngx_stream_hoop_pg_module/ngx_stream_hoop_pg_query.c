@@ -1,0 +1,1224 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * Every statement, in both protocols, classified and decided before it
+ * reaches the server, and every answer matched to the message it answers.
+ *
+ * A statement the policy denies is not dropped: the gateway sends the
+ * server, in its place, text that fails to parse, and rewrites the
+ * server's ErrorResponse into its own (42501, naming the rule).  The
+ * server thereby does what it does for any failed statement, exactly:
+ * a Query runs none of its statements, an extended-protocol batch is
+ * discarded up to Sync, a transaction block is aborted, and ReadyForQuery
+ * carries the true transaction status.  Answers keep their order behind
+ * whatever the client pipelined before.
+ *
+ * Client messages awaiting an answer wait in a ring (pending); an answer
+ * that completes one ("1" for Parse, "C" for Execute, "Z" for Sync, ...)
+ * takes it off, and a statement's end becomes its audit event.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include <pg_query.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "hoop_pg_error.h"
+#include "hoop_pg_msg.h"
+
+
+#define NGX_STREAM_HOOP_PG_NAME_MAX        1024
+#define NGX_STREAM_HOOP_PG_STATEMENTS_MAX  1024
+
+/* why a message was replaced by one that fails */
+#define NGX_STREAM_HOOP_PG_DENIED_POLICY   1
+#define NGX_STREAM_HOOP_PG_DENIED_AUDIT    2
+
+
+static ngx_int_t ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+static ngx_int_t ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+static ngx_int_t ngx_stream_hoop_pg_query_bind(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
+    u_char *msg, size_t *len, ngx_uint_t why);
+static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
+    ngx_stream_session_t *s, const char *text, size_t len,
+    hoop_sql_stmt_t *cls, const char *parse_error);
+static void ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql);
+static ngx_stream_hoop_pg_query_t *ngx_stream_hoop_pg_query_new(
+    ngx_uint_t n);
+static void ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q);
+static ngx_stream_hoop_pg_named_t **ngx_stream_hoop_pg_named_find(
+    ngx_stream_hoop_pg_named_t **list, u_char *name, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_named_set(
+    ngx_stream_hoop_pg_named_t **list, u_char *name, size_t len,
+    ngx_stream_hoop_pg_sql_t *sql);
+static void ngx_stream_hoop_pg_named_remove(
+    ngx_stream_hoop_pg_named_t **list, u_char *name, size_t len);
+static void ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list);
+static ngx_int_t ngx_stream_hoop_pg_push(ngx_stream_session_t *s,
+    u_char type, u_char denied, ngx_stream_hoop_pg_query_t *q,
+    ngx_stream_hoop_pg_sql_t *sql);
+static ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_head(
+    ngx_stream_hoop_pg_ctx_t *ctx);
+static void ngx_stream_hoop_pg_pop(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
+static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_pending_t *p, size_t *len);
+static ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
+    ngx_stream_hoop_pg_ctx_t *ctx);
+
+
+/* what the server is sent in place of a denied message: it cannot parse */
+static u_char  ngx_stream_hoop_pg_fail_query[] = "Q\0\0\0\x10HOOP DENIED\0";
+static u_char  ngx_stream_hoop_pg_fail_parse[] =
+    "P\0\0\0\x13\0HOOP DENIED\0\0\0";
+
+
+/*
+ * A client message about to be sent on; *len bytes of it are at msg (all
+ * of it for Query, Parse and FunctionCall; the names for the others).
+ * NGX_OK: send it (*len may have changed: it was replaced); NGX_AGAIN:
+ * not now, too many answers pending; NGX_DONE; NGX_ERROR.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->pending == NULL) {
+        return NGX_OK;                  /* nothing to decide or record */
+    }
+
+    if (ctx->pending_count == NGX_STREAM_HOOP_PG_PENDING) {
+        return NGX_AGAIN;
+    }
+
+    /* after an error the server reads nothing until Sync: neither do we */
+
+    if (ctx->sync_skip) {
+        if (msg[0] != 'S') {
+            return NGX_OK;
+        }
+
+        ctx->sync_skip = 0;
+    }
+
+    switch (msg[0]) {
+
+    case 'Q':
+        return ngx_stream_hoop_pg_query_simple(s, msg, len);
+
+    case 'P':
+        return ngx_stream_hoop_pg_query_parse(s, msg, len);
+
+    case 'B':
+        return ngx_stream_hoop_pg_query_bind(s, msg, *len);
+
+    case 'E':
+        return ngx_stream_hoop_pg_query_execute(s, msg, *len);
+
+    case 'C':
+        return ngx_stream_hoop_pg_query_close(s, msg, *len);
+
+    case 'F':
+        return ngx_stream_hoop_pg_query_fastpath(s, msg, len);
+
+    case 'D':
+    case 'S':
+        return ngx_stream_hoop_pg_push(s, msg[0], 0, NULL, NULL);
+
+    default:                            /* H, X, d, c, f: no answer */
+        return NGX_OK;
+    }
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    int                              n, i;
+    char                            *sql, error[160];
+    ngx_uint_t                       deny, audit_down;
+    hoop_sql_stmt_t                  cls[NGX_STREAM_HOOP_PG_STMTS];
+    ngx_stream_hoop_pg_sql_t        *stmt;
+    ngx_stream_hoop_pg_query_t      *q;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    /* the query string: NUL-terminated, and the message ends there */
+
+    if (*len < 6 || msg[*len - 1] != '\0'
+        || ngx_strlen(msg + 5) != *len - 6)
+    {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed Query message", NULL);
+        return NGX_DONE;
+    }
+
+    sql = (char *) msg + 5;
+    error[0] = '\0';
+
+    n = hoop_sql_classify(sql, cls, NGX_STREAM_HOOP_PG_STMTS, error,
+                          sizeof(error));
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    q = ngx_stream_hoop_pg_query_new(n ? n : 1);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* an empty query is still answered: one run, of nothing */
+
+    if (n == 0) {
+        ngx_memzero(&cls[0], sizeof(hoop_sql_stmt_t));
+        ngx_cpystrn((u_char *) cls[0].command, (u_char *) "empty",
+                    sizeof(cls[0].command));
+    }
+
+    deny = 0;
+
+    for (i = 0; i < (n ? n : 1); i++) {
+        stmt = ngx_stream_hoop_pg_sql_new(s, sql + cls[i].offset,
+                                          cls[i].length, &cls[i],
+                                          error[0] ? error : NULL);
+        if (stmt == NULL) {
+            ngx_stream_hoop_pg_query_free(q);
+            return NGX_ERROR;
+        }
+
+        ngx_stream_hoop_pg_policy_decide(s, stmt);
+
+        q->run[i].sql = stmt;
+
+        if (stmt->action == HOOP_RULE_DENY && !deny) {
+            q->run[i].denied = 1;
+            deny = 1;
+        }
+    }
+
+    audit_down = pscf->audit
+                 && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
+                                         "statement")
+                    != NGX_OK;
+
+    if (ngx_stream_hoop_pg_push(s, 'Q', 0, q, NULL) != NGX_OK) {
+        ngx_stream_hoop_pg_query_free(q);
+        return NGX_ERROR;
+    }
+
+    if (deny || audit_down) {
+        return ngx_stream_hoop_pg_query_deny(s, msg, len,
+                                       audit_down
+                                       ? NGX_STREAM_HOOP_PG_DENIED_AUDIT
+                                       : NGX_STREAM_HOOP_PG_DENIED_POLICY);
+    }
+
+    return NGX_OK;
+}
+
+
+/* Parse: name, query, parameter types */
+static ngx_int_t
+ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    int                              n;
+    char                             error[160];
+    u_char                          *name, *query, *end;
+    size_t                           name_len, query_len;
+    ngx_int_t                        rc;
+    hoop_sql_stmt_t                  cls[2];
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_sql_t        *stmt;
+    ngx_stream_hoop_pg_query_t      *q;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    end = msg + *len;
+    name = msg + 5;
+    query = ngx_strlchr(name, end, '\0');
+
+    if (query == NULL || ngx_strlchr(query + 1, end, '\0') == NULL) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed Parse message", NULL);
+        return NGX_DONE;
+    }
+
+    name_len = query - name;
+    query++;
+    query_len = ngx_strlen(query);
+    error[0] = '\0';
+
+    n = hoop_sql_classify((char *) query, cls, 2, error, sizeof(error));
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    if (n == 0) {
+        ngx_memzero(&cls[0], sizeof(hoop_sql_stmt_t));
+        ngx_cpystrn((u_char *) cls[0].command, (u_char *) "empty",
+                    sizeof(cls[0].command));
+
+    } else if (n > 1) {
+        /* the server refuses several commands in one Parse itself */
+        cls[0].kind = HOOP_SQL_UNKNOWN;
+        cls[0].length = query_len;
+    }
+
+    stmt = ngx_stream_hoop_pg_sql_new(s, (char *) query, query_len, &cls[0],
+                                      error[0] ? error : NULL);
+    if (stmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_stream_hoop_pg_policy_decide(s, stmt);
+
+    if (stmt->action == HOOP_RULE_DENY
+        || (pscf->audit
+            && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
+                                    "statement")
+               != NGX_OK))
+    {
+        /* the denial is recorded now: the statement will never run */
+
+        q = ngx_stream_hoop_pg_query_new(1);
+        if (q == NULL) {
+            ngx_stream_hoop_pg_sql_release(stmt);
+            return NGX_ERROR;
+        }
+
+        q->extended = 1;
+        q->run[0].sql = stmt;
+        q->run[0].denied = (stmt->action == HOOP_RULE_DENY);
+        stmt->refs++;                   /* one for q, one for pending */
+
+        ngx_stream_hoop_pg_audit_query(s, q);
+
+        rc = ngx_stream_hoop_pg_push(s, 'P', 0, NULL, stmt);
+
+        if (rc == NGX_OK) {
+            rc = ngx_stream_hoop_pg_query_deny(s, msg, len,
+                                         q->run[0].denied
+                                         ? NGX_STREAM_HOOP_PG_DENIED_POLICY
+                                         : NGX_STREAM_HOOP_PG_DENIED_AUDIT);
+        }
+
+        ngx_stream_hoop_pg_query_free(q);
+        return rc;
+    }
+
+    rc = ngx_stream_hoop_pg_named_set(&ctx->statements, name, name_len,
+                                      stmt);
+    ngx_stream_hoop_pg_sql_release(stmt);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_stream_hoop_pg_push(s, 'P', 0, NULL, NULL);
+}
+
+
+/* Bind: portal, statement, ...: the portal runs that statement */
+static ngx_int_t
+ngx_stream_hoop_pg_query_bind(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    u_char                       *portal, *stmt, *end;
+    ngx_stream_hoop_pg_ctx_t     *ctx;
+    ngx_stream_hoop_pg_named_t  **found;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    end = msg + len;
+    portal = msg + 5;
+    stmt = ngx_strlchr(portal, end, '\0');
+
+    if (stmt == NULL || ngx_strlchr(stmt + 1, end, '\0') == NULL) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed Bind message (or names"
+                                 " over 1 kB)", NULL);
+        return NGX_DONE;
+    }
+
+    stmt++;
+
+    found = ngx_stream_hoop_pg_named_find(&ctx->statements, stmt,
+                                          ngx_strlen(stmt));
+
+    if (ngx_stream_hoop_pg_named_set(&ctx->portals, portal,
+                                     stmt - 1 - portal,
+                                     found ? (*found)->sql : NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_stream_hoop_pg_push(s, 'B', 0, NULL, NULL);
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    u_char                       *portal, *end;
+    ngx_stream_hoop_pg_ctx_t     *ctx;
+    ngx_stream_hoop_pg_query_t   *q;
+    ngx_stream_hoop_pg_named_t  **found;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    end = msg + len;
+    portal = msg + 5;
+
+    if (ngx_strlchr(portal, end, '\0') == NULL) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed Execute message", NULL);
+        return NGX_DONE;
+    }
+
+    q = ngx_stream_hoop_pg_query_new(1);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    q->extended = 1;
+
+    found = ngx_stream_hoop_pg_named_find(&ctx->portals, portal,
+                                          ngx_strlen(portal));
+
+    if (found != NULL && (*found)->sql != NULL) {
+        q->run[0].sql = (*found)->sql;
+        q->run[0].sql->refs++;
+    }
+
+    if (ngx_stream_hoop_pg_push(s, 'E', 0, q, NULL) != NGX_OK) {
+        ngx_stream_hoop_pg_query_free(q);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Close: a statement or portal the server forgets, so do we */
+static ngx_int_t
+ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    u_char                    *name, *end, *nul;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    end = msg + len;
+    name = msg + 6;
+    nul = (len > 6) ? ngx_strlchr(name, end, '\0') : NULL;
+
+    if (nul == NULL || (msg[5] != 'S' && msg[5] != 'P')) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: malformed Close message", NULL);
+        return NGX_DONE;
+    }
+
+    ngx_stream_hoop_pg_named_remove(msg[5] == 'S' ? &ctx->statements
+                                                  : &ctx->portals,
+                                    name, nul - name);
+
+    return ngx_stream_hoop_pg_push(s, 'C', 0, NULL, NULL);
+}
+
+
+/*
+ * FunctionCall calls a function by its number, past any SQL the policy
+ * could read: a statement of its own ("fastpath"), denied unless a rule
+ * allows it.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    ngx_uint_t                   deny;
+    hoop_sql_stmt_t              cls;
+    ngx_stream_hoop_pg_sql_t    *stmt;
+    ngx_stream_hoop_pg_query_t  *q;
+
+    ngx_memzero(&cls, sizeof(hoop_sql_stmt_t));
+    cls.kind = HOOP_SQL_ADMIN;
+    ngx_cpystrn((u_char *) cls.command, (u_char *) "fastpath",
+                sizeof(cls.command));
+    ngx_cpystrn((u_char *) cls.commands, (u_char *) "fastpath",
+                sizeof(cls.commands));
+
+    if (*len >= 9) {
+        ngx_snprintf((u_char *) cls.functions, sizeof(cls.functions) - 1,
+                     "oid %uD%Z", hoop_pg_get32(msg + 5));
+    }
+
+    stmt = ngx_stream_hoop_pg_sql_new(s, NULL, 0, &cls, NULL);
+    if (stmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_stream_hoop_pg_policy_decide(s, stmt);
+
+    q = ngx_stream_hoop_pg_query_new(1);
+    if (q == NULL) {
+        ngx_stream_hoop_pg_sql_release(stmt);
+        return NGX_ERROR;
+    }
+
+    q->run[0].sql = stmt;
+    deny = (stmt->action == HOOP_RULE_DENY);
+    q->run[0].denied = deny;
+
+    if (ngx_stream_hoop_pg_push(s, 'F', 0, q, NULL) != NGX_OK) {
+        ngx_stream_hoop_pg_query_free(q);
+        return NGX_ERROR;
+    }
+
+    if (deny) {
+        return ngx_stream_hoop_pg_query_deny(s, msg, len,
+                                             NGX_STREAM_HOOP_PG_DENIED_POLICY);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The message at msg (whole, *len bytes) is replaced by one the server
+ * cannot parse; the pending entry just pushed for it remembers that its
+ * ErrorResponse is the gateway's to write.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
+    size_t *len, ngx_uint_t why)
+{
+    u_char                        *fail;
+    size_t                         n;
+    ngx_uint_t                     last;
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    last = (ctx->pending_head + ctx->pending_count - 1)
+           % NGX_STREAM_HOOP_PG_PENDING;
+    ctx->pending[last].denied = (u_char) why;
+
+    /* a Parse fails as a Parse (discarding to Sync); the rest as a Query */
+
+    if (msg[0] == 'P') {
+        fail = ngx_stream_hoop_pg_fail_parse;
+        n = sizeof(ngx_stream_hoop_pg_fail_parse) - 1;
+
+    } else {
+        fail = ngx_stream_hoop_pg_fail_query;
+        n = sizeof(ngx_stream_hoop_pg_fail_query) - 1;
+    }
+
+    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->up, *len, fail, n)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The SQL object of a statement: classification, and the text the audit
+ * trail keeps, with literals replaced by $n (pg_query_normalize) unless
+ * hoop_pg_audit_literals is on.  Text the parser refused is not kept
+ * (it may hold anything): its size and the parser's message are.
+ */
+static ngx_stream_hoop_pg_sql_t *
+ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
+    size_t len, hoop_sql_stmt_t *cls, const char *parse_error)
+{
+    char                           *copy;
+    size_t                          size, elen;
+    const char                     *keep;
+    ngx_stream_hoop_pg_sql_t       *sql;
+    PgQueryNormalizeResult          norm;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    keep = NULL;
+    size = 0;
+    elen = parse_error ? ngx_strlen(parse_error) + 1 : 0;
+    copy = NULL;
+    norm.normalized_query = NULL;
+    norm.error = NULL;
+
+    if (pscf->audit && text != NULL && cls->kind != HOOP_SQL_UNKNOWN) {
+
+        if (pscf->audit_literals) {
+            keep = text;
+            size = len;
+
+        } else {
+            copy = ngx_alloc(len + 1, s->connection->log);
+            if (copy == NULL) {
+                return NULL;
+            }
+
+            ngx_memcpy(copy, text, len);
+            copy[len] = '\0';
+
+            norm = pg_query_normalize(copy);
+
+            if (norm.error == NULL && norm.normalized_query != NULL) {
+                keep = norm.normalized_query;
+                size = ngx_strlen(keep);
+            }
+        }
+
+    } else if (text != NULL) {
+        /* unknown: only its size */
+        cls->length = len;
+    }
+
+    sql = ngx_alloc(sizeof(ngx_stream_hoop_pg_sql_t) + size + 1 + elen,
+                    s->connection->log);
+    if (sql == NULL) {
+        goto done;
+    }
+
+    ngx_memzero(sql, sizeof(ngx_stream_hoop_pg_sql_t));
+
+    sql->refs = 1;
+    sql->cls = *cls;
+    sql->cls.length = len;
+
+    if (keep != NULL) {
+        sql->text = (u_char *) (sql + 1);
+        sql->len = size;
+        ngx_memcpy(sql->text, keep, size);
+        sql->text[size] = '\0';
+    }
+
+    if (parse_error != NULL) {
+        sql->parse_error = (char *) (sql + 1) + size + 1;
+        ngx_memcpy((char *) sql->parse_error, parse_error, elen);
+    }
+
+done:
+
+    if (copy != NULL) {
+        pg_query_free_normalize_result(norm);
+        ngx_free(copy);
+    }
+
+    return sql;
+}
+
+
+static void
+ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql)
+{
+    if (sql != NULL && --sql->refs == 0) {
+        ngx_free(sql);
+    }
+}
+
+
+static ngx_stream_hoop_pg_query_t *
+ngx_stream_hoop_pg_query_new(ngx_uint_t n)
+{
+    ngx_uint_t                   i;
+    ngx_stream_hoop_pg_query_t  *q;
+
+    q = ngx_alloc(sizeof(ngx_stream_hoop_pg_query_t)
+                  + (n - 1) * sizeof(ngx_stream_hoop_pg_run_t),
+                  ngx_cycle->log);
+    if (q == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(q, sizeof(ngx_stream_hoop_pg_query_t)
+                   + (n - 1) * sizeof(ngx_stream_hoop_pg_run_t));
+
+    q->n = n;
+    q->start = ngx_current_msec;
+
+    for (i = 0; i < n; i++) {
+        q->run[i].rows = -1;
+    }
+
+    return q;
+}
+
+
+static void
+ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < q->n; i++) {
+        ngx_stream_hoop_pg_sql_release(q->run[i].sql);
+    }
+
+    ngx_free(q);
+}
+
+
+static ngx_stream_hoop_pg_named_t **
+ngx_stream_hoop_pg_named_find(ngx_stream_hoop_pg_named_t **list,
+    u_char *name, size_t len)
+{
+    ngx_stream_hoop_pg_named_t  **pp;
+
+    for (pp = list; *pp; pp = &(*pp)->next) {
+        if ((*pp)->len == len && ngx_memcmp((*pp)->name, name, len) == 0) {
+            return pp;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* name -> sql (a reference is taken); replaces what the name had */
+static ngx_int_t
+ngx_stream_hoop_pg_named_set(ngx_stream_hoop_pg_named_t **list,
+    u_char *name, size_t len, ngx_stream_hoop_pg_sql_t *sql)
+{
+    ngx_uint_t                    n;
+    ngx_stream_hoop_pg_named_t   *e, **pp, **last;
+
+    if (len > NGX_STREAM_HOOP_PG_NAME_MAX) {
+        len = NGX_STREAM_HOOP_PG_NAME_MAX;
+    }
+
+    pp = ngx_stream_hoop_pg_named_find(list, name, len);
+
+    if (pp != NULL) {
+        e = *pp;
+        ngx_stream_hoop_pg_sql_release(e->sql);
+
+    } else {
+        e = ngx_alloc(sizeof(ngx_stream_hoop_pg_named_t) + len,
+                      ngx_cycle->log);
+        if (e == NULL) {
+            return NGX_ERROR;
+        }
+
+        e->len = len;
+        ngx_memcpy(e->name, name, len);
+
+        e->next = *list;
+        *list = e;
+
+        /* a client that never closes its statements: forget the oldest */
+
+        n = 0;
+        last = NULL;
+
+        for (pp = list; *pp; pp = &(*pp)->next) {
+            n++;
+            last = pp;
+        }
+
+        if (n > NGX_STREAM_HOOP_PG_STATEMENTS_MAX && last != NULL) {
+            ngx_stream_hoop_pg_sql_release((*last)->sql);
+            ngx_free(*last);
+            *last = NULL;
+        }
+    }
+
+    e->sql = sql;
+
+    if (sql != NULL) {
+        sql->refs++;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_hoop_pg_named_remove(ngx_stream_hoop_pg_named_t **list,
+    u_char *name, size_t len)
+{
+    ngx_stream_hoop_pg_named_t  *e, **pp;
+
+    pp = ngx_stream_hoop_pg_named_find(list, name,
+                                       ngx_min(len,
+                                               NGX_STREAM_HOOP_PG_NAME_MAX));
+    if (pp == NULL) {
+        return;
+    }
+
+    e = *pp;
+    *pp = e->next;
+
+    ngx_stream_hoop_pg_sql_release(e->sql);
+    ngx_free(e);
+}
+
+
+static void
+ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list)
+{
+    ngx_stream_hoop_pg_named_t  *e, *next;
+
+    for (e = *list; e; e = next) {
+        next = e->next;
+        ngx_stream_hoop_pg_sql_release(e->sql);
+        ngx_free(e);
+    }
+
+    *list = NULL;
+}
+
+
+/*
+ * The client message goes into the pending ring.  While the server
+ * discards messages after an error (until Sync), it answers none: those
+ * are not pushed.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
+    ngx_stream_hoop_pg_query_t *q, ngx_stream_hoop_pg_sql_t *sql)
+{
+    ngx_uint_t                     i;
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    i = (ctx->pending_head + ctx->pending_count)
+        % NGX_STREAM_HOOP_PG_PENDING;
+    p = &ctx->pending[i];
+
+    p->type = type;
+    p->denied = denied;
+    p->query = q;
+    p->sql = sql;
+
+    ctx->pending_count++;
+
+    return NGX_OK;
+}
+
+
+static ngx_stream_hoop_pg_pending_t *
+ngx_stream_hoop_pg_head(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    if (ctx->pending_count == 0) {
+        return NULL;
+    }
+
+    return &ctx->pending[ctx->pending_head];
+}
+
+
+/* the head is answered: its statement, if any, is recorded */
+static void
+ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    p = ngx_stream_hoop_pg_head(ctx);
+
+    if (p == NULL) {
+        return;
+    }
+
+    if (p->query != NULL) {
+        ngx_stream_hoop_pg_audit_query(s, p->query);
+        ngx_stream_hoop_pg_query_free(p->query);
+    }
+
+    ngx_stream_hoop_pg_sql_release(p->sql);
+
+    p->query = NULL;
+    p->sql = NULL;
+
+    ctx->pending_head = (ctx->pending_head + 1) % NGX_STREAM_HOOP_PG_PENDING;
+
+    /* a client stopped for room goes on */
+
+    if (ctx->pending_count-- == NGX_STREAM_HOOP_PG_PENDING) {
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+    }
+}
+
+
+static ngx_stream_hoop_pg_run_t *
+ngx_stream_hoop_pg_current_run(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    p = ngx_stream_hoop_pg_head(ctx);
+
+    if (p == NULL || p->query == NULL) {
+        return NULL;
+    }
+
+    return &p->query->run[p->query->current];
+}
+
+
+/*
+ * How much of a server message the gateway reads before it passes:
+ * the whole of CommandComplete, ErrorResponse and ReadyForQuery; the
+ * header of the others.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
+    size_t len)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->pending == NULL) {
+        return 0;
+    }
+
+    switch (type) {
+
+    case 'C':
+    case 'E':
+    case 'Z':
+        return (len <= 65536) ? (ngx_int_t) len : HOOP_PG_HEADER_LEN;
+
+    default:
+        return HOOP_PG_HEADER_LEN;
+    }
+}
+
+
+/* An answer from the server; *len bytes of it at msg (may be replaced). */
+ngx_int_t
+ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    size_t                          total;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_run_t       *run;
+    ngx_stream_hoop_pg_pending_t   *p;
+    ngx_stream_hoop_pg_query_t     *q;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    p = ngx_stream_hoop_pg_head(ctx);
+    total = (size_t) hoop_pg_get32(msg + 1) + 1;
+
+    switch (msg[0]) {
+
+    case 'D':                           /* DataRow, CopyData */
+    case 'd':
+        run = ngx_stream_hoop_pg_current_run(ctx);
+
+        if (run != NULL) {
+            run->bytes += total;
+        }
+
+        return NGX_OK;
+
+    case 'C':
+        run = ngx_stream_hoop_pg_current_run(ctx);
+
+        if (run != NULL) {
+            run->ran = 1;
+
+            if (*len == total && total > 6) {
+                run->rows = hoop_pg_command_rows((char *) msg + 5,
+                                                 total - 6);
+            }
+
+            q = p->query;
+
+            if (q->current + 1 < q->n) {
+                q->current++;
+            }
+        }
+
+        if (p != NULL && p->type == 'E') {
+            ngx_stream_hoop_pg_pop(s);
+        }
+
+        return NGX_OK;
+
+    case 'I':                           /* EmptyQueryResponse */
+    case 's':                           /* PortalSuspended */
+        run = ngx_stream_hoop_pg_current_run(ctx);
+
+        if (run != NULL) {
+            run->ran = 1;
+        }
+
+        if (p != NULL && p->type == 'E') {
+            ngx_stream_hoop_pg_pop(s);
+        }
+
+        return NGX_OK;
+
+    case '1':
+    case '2':
+    case '3':
+        if (p != NULL && p->type != 'Q' && p->type != 'S') {
+            ngx_stream_hoop_pg_pop(s);
+        }
+
+        return NGX_OK;
+
+    case 'T':                           /* RowDescription, NoData */
+    case 'n':
+        if (p != NULL && p->type == 'D') {
+            ngx_stream_hoop_pg_pop(s);
+        }
+
+        return NGX_OK;
+
+    case 'E':
+        return ngx_stream_hoop_pg_server_error(s, msg, len);
+
+    case 'Z':
+        if (*len >= 6) {
+            ctx->tx_status = msg[5];
+        }
+
+        /* whatever was not answered before it never will be */
+
+        while (p != NULL) {
+            if (p->type == 'S' || p->type == 'Q' || p->type == 'F') {
+                ngx_stream_hoop_pg_pop(s);
+                break;
+            }
+
+            ngx_stream_hoop_pg_pop(s);
+            p = ngx_stream_hoop_pg_head(ctx);
+        }
+
+        return NGX_OK;
+
+    default:
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * ErrorResponse: the statement it ends is recorded with its SQLSTATE; if
+ * it answers a message the gateway replaced, it becomes the gateway's
+ * denial.  In the extended protocol the server now discards everything
+ * up to Sync: those messages will get no answer.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
+    int                            n;
+    size_t                         total;
+    ngx_int_t                      rc;
+    const char                    *state;
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_run_t      *run;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    p = ngx_stream_hoop_pg_head(ctx);
+
+    if (p == NULL) {
+        return NGX_OK;                  /* not an answer: FATAL, say */
+    }
+
+    total = (size_t) hoop_pg_get32(msg + 1) + 1;
+    run = ngx_stream_hoop_pg_current_run(ctx);
+
+    if (p->denied) {
+        rc = ngx_stream_hoop_pg_denial(s, p, len);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        run = ngx_stream_hoop_pg_current_run(ctx);
+
+    } else if (run != NULL && *len == total) {
+        n = hoop_pg_error_field(msg + 5, total - 5, 'C', &state);
+
+        if (n == 5) {
+            ngx_memcpy(run->sqlstate, state, 5);
+            run->sqlstate[5] = '\0';
+        }
+    }
+
+    if (run != NULL && p->denied) {
+        ngx_memcpy(run->sqlstate,
+                   p->denied == NGX_STREAM_HOOP_PG_DENIED_AUDIT
+                   ? "57P03" : "42501", 6);
+    }
+
+    if (p->type == 'Q' || p->type == 'F') {
+        return NGX_OK;                  /* ReadyForQuery follows */
+    }
+
+    /*
+     * extended: this message and all before the Sync are done with; if
+     * the client has not sent its Sync yet, what it sends until then is
+     * discarded too
+     */
+
+    while (p != NULL && p->type != 'S') {
+        ngx_stream_hoop_pg_pop(s);
+        p = ngx_stream_hoop_pg_head(ctx);
+    }
+
+    if (p == NULL) {
+        ctx->sync_skip = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The server's error for a replaced message, rewritten into the denial. */
+static ngx_int_t
+ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_pending_t *p, size_t *len)
+{
+    u_char                     buf[1024], message[256];
+    size_t                     n, total;
+    ngx_uint_t                 i;
+    hoop_pg_error_t            err;
+    const hoop_rule_t         *rule;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_stream_hoop_pg_sql_t  *sql;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    sql = p->sql;
+
+    if (p->query != NULL) {
+        for (i = 0; i < p->query->n; i++) {
+            if (p->query->run[i].denied) {
+                sql = p->query->run[i].sql;
+                p->query->current = i;
+                break;
+            }
+        }
+    }
+
+    err.severity = "ERROR";
+    err.detail = NULL;
+
+    if (p->denied == NGX_STREAM_HOOP_PG_DENIED_AUDIT) {
+        err.sqlstate = "57P03";
+        err.message = "hoop: the audit trail is unavailable, so no"
+                      " statement can run";
+        err.hint = "The gateway records every statement; ask its"
+                   " operators about Redis.";
+
+    } else {
+        rule = sql ? sql->rule : NULL;
+
+        if (rule != NULL) {
+            ngx_snprintf(message, sizeof(message) - 1,
+                         "hoop: %s statement denied by rule \"%s\"%s%s%Z",
+                         sql ? hoop_sql_kind_name(sql->cls.kind) : "the",
+                         rule->name, rule->reason ? ": " : "",
+                         rule->reason ? rule->reason : "");
+
+        } else {
+            ngx_snprintf(message, sizeof(message) - 1,
+                         "hoop: %s statement denied: %s%Z",
+                         sql ? hoop_sql_kind_name(sql->cls.kind) : "the",
+                         sql && ngx_strcmp(sql->cls.command, "fastpath") == 0
+                         ? "FunctionCall is not allowed unless a rule"
+                           " allows sql.fastpath"
+                         : sql && sql->cls.kind == HOOP_SQL_UNKNOWN
+                         ? "the gateway cannot parse it"
+                         : "no rule allows it");
+        }
+
+        message[sizeof(message) - 1] = '\0';
+
+        err.sqlstate = "42501";
+        err.message = (char *) message;
+        err.detail = (sql && sql->parse_error) ? sql->parse_error : NULL;
+        err.hint = "The gateway's policy decides which statements run;"
+                   " ask its operators for access.";
+    }
+
+    n = hoop_pg_error_encode(buf, sizeof(buf), HOOP_PG_ERROR_RESPONSE, &err);
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    total = (size_t) hoop_pg_get32(ctx->down.scan + 1) + 1;
+
+    if (*len != total) {
+        return NGX_ERROR;               /* an error of ours is never long */
+    }
+
+    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->down, total, buf, n)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    if (ctx->pending != NULL) {
+        while (ctx->pending_count) {
+            p = &ctx->pending[ctx->pending_head];
+
+            if (p->query != NULL) {
+                ngx_stream_hoop_pg_query_free(p->query);
+            }
+
+            ngx_stream_hoop_pg_sql_release(p->sql);
+
+            ctx->pending_head = (ctx->pending_head + 1)
+                                % NGX_STREAM_HOOP_PG_PENDING;
+            ctx->pending_count--;
+        }
+    }
+
+    ngx_stream_hoop_pg_named_free(&ctx->statements);
+    ngx_stream_hoop_pg_named_free(&ctx->portals);
+}

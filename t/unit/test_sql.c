@@ -1,0 +1,148 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * SQL classification: the kinds, the facts, and the ways SQL has to write
+ * while starting with SELECT.
+ */
+
+#include <string.h>
+
+#include "tap.h"
+#include "hoop_sql.h"
+
+
+static hoop_sql_stmt_t  st[8];
+
+
+static int
+classify(const char *sql)
+{
+    return hoop_sql_classify(sql, st, 8, NULL, 0);
+}
+
+
+static void
+kind(const char *sql, hoop_sql_kind_e want)
+{
+    int  n;
+
+    n = classify(sql);
+    ok(n == 1 && st[0].kind == want, "%s: %s", sql, hoop_sql_kind_name(want));
+}
+
+
+int
+main(void)
+{
+    int   n;
+    char  err[128];
+
+    kind("SELECT 1", HOOP_SQL_READ);
+    kind("SELECT * FROM customers WHERE id = 1", HOOP_SQL_READ);
+    kind("SHOW server_version", HOOP_SQL_READ);
+    kind("BEGIN", HOOP_SQL_READ);
+    kind("SET statement_timeout = 5000", HOOP_SQL_READ);
+    kind("COPY customers TO STDOUT", HOOP_SQL_READ);
+    kind("EXPLAIN SELECT 1", HOOP_SQL_READ);
+
+    kind("INSERT INTO t VALUES (1)", HOOP_SQL_WRITE);
+    kind("UPDATE t SET a = 1 WHERE id = 2", HOOP_SQL_WRITE);
+    kind("DELETE FROM t WHERE id = 2", HOOP_SQL_WRITE);
+    kind("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+         HOOP_SQL_WRITE);
+    kind("COPY t FROM STDIN", HOOP_SQL_WRITE);
+    kind("TRUNCATE t", HOOP_SQL_WRITE);
+    kind("CALL p()", HOOP_SQL_WRITE);
+
+    /* writes that start like reads */
+    kind("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+         HOOP_SQL_WRITE);
+    kind("EXPLAIN ANALYZE DELETE FROM t", HOOP_SQL_WRITE);
+    kind("SELECT * FROM t FOR UPDATE", HOOP_SQL_WRITE);
+    kind("SELECT nextval('s')", HOOP_SQL_WRITE);
+    kind("SELECT * INTO t2 FROM t", HOOP_SQL_DDL);
+    kind("DO $$ BEGIN DELETE FROM t; END $$", HOOP_SQL_WRITE);
+    kind("SELECT set_config('default_transaction_read_only', 'off', false)",
+         HOOP_SQL_ADMIN);
+    kind("SELECT pg_terminate_backend(42)", HOOP_SQL_ADMIN);
+    kind("SELECT (SELECT pg_catalog.pg_read_file('/etc/passwd'))",
+         HOOP_SQL_ADMIN);
+
+    kind("CREATE TABLE x (a int)", HOOP_SQL_DDL);
+    kind("ALTER TABLE x ADD COLUMN b int", HOOP_SQL_DDL);
+    kind("DROP TABLE x", HOOP_SQL_DDL);
+    kind("CREATE INDEX ON x (a)", HOOP_SQL_DDL);
+    kind("CREATE TABLE y AS SELECT 1", HOOP_SQL_DDL);
+
+    kind("GRANT SELECT ON x TO bob", HOOP_SQL_DCL);
+    kind("CREATE ROLE eve LOGIN", HOOP_SQL_DCL);
+    kind("ALTER ROLE app SUPERUSER", HOOP_SQL_DCL);
+
+    kind("VACUUM x", HOOP_SQL_ADMIN);
+    kind("ALTER SYSTEM SET work_mem = '1GB'", HOOP_SQL_ADMIN);
+    kind("SET ROLE postgres", HOOP_SQL_ADMIN);
+    kind("SET SESSION AUTHORIZATION postgres", HOOP_SQL_ADMIN);
+    kind("COPY t TO PROGRAM 'sh -c id'", HOOP_SQL_ADMIN);
+    kind("COPY t FROM '/etc/passwd'", HOOP_SQL_ADMIN);
+    kind("EXECUTE p(1)", HOOP_SQL_UNKNOWN);
+
+    n = hoop_sql_classify("SELEC 1", st, 8, err, sizeof(err));
+    ok(n == 1 && st[0].kind == HOOP_SQL_UNKNOWN,
+       "what the parser refuses is unknown");
+    ok(strstr(err, "syntax error") != NULL, "with the parser's message");
+
+    n = classify("SELECT 1; DROP TABLE users; -- ';'");
+    is_int(n, 2, "a multi-statement string: two statements");
+    ok(st[0].kind == HOOP_SQL_READ && st[1].kind == HOOP_SQL_DDL,
+       "each with its own kind");
+    is_int(st[1].offset, 10, "the second starts where it starts");
+    ok(strcmp(st[1].command, "drop") == 0, "command of DROP: drop");
+    classify("CREATE TABLE z (a int)");
+    ok(strcmp(st[0].command, "create table") == 0, "CREATE TABLE: %s",
+       st[0].command);
+    ok(strcmp(st[1].tables, "users") == 0, "and its table");
+
+    is_int(classify(""), 0, "an empty query: no statement");
+    is_int(classify(" ; ; "), 0, "only semicolons: none");
+
+    classify("DELETE FROM t");
+    ok(st[0].no_where, "DELETE without WHERE");
+    classify("UPDATE t SET a = 1");
+    ok(st[0].no_where, "UPDATE without WHERE");
+    classify("DELETE FROM t WHERE a = 1");
+    ok(!st[0].no_where, "DELETE with WHERE");
+    classify("COPY t TO PROGRAM 'x'");
+    ok(st[0].copy_program && !st[0].copy_file, "COPY PROGRAM");
+
+    classify("SELECT c.email, lower(o.x) FROM public.customers c"
+             " JOIN orders o ON o.cid = c.id JOIN orders o2 ON true");
+    ok(strcmp(st[0].tables, "public.customers,orders") == 0,
+       "tables, schema kept, once each: %s", st[0].tables);
+    ok(strcmp(st[0].functions, "lower") == 0, "functions: %s",
+       st[0].functions);
+    ok(strcmp(st[0].command, "select") == 0, "command select");
+    ok(hoop_sql_names_match(st[0].tables, "customers"),
+       "public.customers answers to customers");
+    ok(hoop_sql_names_match(st[0].tables, "public.*"), "and to public.*");
+    ok(!hoop_sql_names_match(st[0].tables, "order"), "order is not orders");
+
+    classify("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d");
+    ok(strcmp(st[0].command, "select") == 0
+       && strcmp(st[0].commands, "select,delete") == 0 && st[0].no_where,
+       "a DELETE in a CTE: among the commands, without WHERE: %s",
+       st[0].commands);
+
+    classify("CREATE TABLE x AS SELECT 1");
+    ok(strcmp(st[0].command, "create table as") == 0,
+       "command names: %s", st[0].command);
+
+    n = hoop_sql_classify("SELECT 1; SELECT 2; DELETE FROM t", st, 2, NULL,
+                          0);
+    ok(n == 2 && st[1].kind == HOOP_SQL_WRITE,
+       "past max, the last entry takes in the rest");
+
+    is_int(hoop_sql_kind_parse("ddl"), HOOP_SQL_DDL, "kind names parse");
+    is_int(hoop_sql_kind_parse("drop"), -1, "and others do not");
+
+    return done_testing();
+}
