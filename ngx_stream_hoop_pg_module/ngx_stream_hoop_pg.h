@@ -61,6 +61,10 @@ typedef struct {
     ngx_array_t             *rules;           /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;  /* hoop_default */
     ngx_flag_t               audit_literals;  /* hoop_pg_audit_literals */
+    ngx_str_t                certificate;     /* hoop_pg_certificate */
+    ngx_str_t                certificate_key;
+    ngx_flag_t               require_tls;     /* hoop_pg_require_tls */
+    ngx_ssl_t               *ssl;             /* NULL: no client TLS */
     ngx_flag_t               auth;            /* hoop_pg_auth */
     ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
@@ -161,6 +165,8 @@ typedef struct {
     unsigned                     authenticated:1;
     unsigned                     client_flow:1; /* client bytes relayed */
     unsigned                     policy:1;      /* rules to apply */
+    unsigned                     tls_direct:1;  /* TLS from the first byte */
+    unsigned                     tls_peeked:1;  /* first byte looked at */
 
     /* the statements and their answers (ngx_stream_hoop_pg_query.c) */
     ngx_stream_hoop_pg_pending_t *pending;
@@ -184,6 +190,13 @@ void ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
 /* ngx_stream_hoop_pg_startup.c: the client's first packets */
 void ngx_stream_hoop_pg_startup(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_login_recv(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_startup_resume(ngx_stream_session_t *s);
+
+/* ngx_stream_hoop_pg_tls.c: TLS on the client leg */
+char *ngx_stream_hoop_pg_tls_conf(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *conf);
+ngx_int_t ngx_stream_hoop_pg_tls_start(ngx_stream_session_t *s,
+    ngx_uint_t direct);
 
 /* ngx_stream_hoop_pg_auth.c: the access token as the password */
 void ngx_stream_hoop_pg_auth(ngx_stream_session_t *s);

@@ -34,13 +34,29 @@ static void ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev);
 void
 ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
 {
-    ssize_t            n;
-    ngx_connection_t  *c;
-    static u_char      request[] = { 'R', 0, 0, 0, 8, 0, 0, 0,
-                                     NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT };
+    ssize_t                         n;
+    ngx_connection_t               *c;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+    static u_char                   request[] = {
+        'R', 0, 0, 0, 8, 0, 0, 0, NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT
+    };
 
     c = s->connection;
     c->log->action = "authenticating the Postgres client";
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->require_tls && c->ssl == NULL) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "hoop pg: client without TLS refused before its"
+                      " token");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "28000",
+                                 "hoop: this gateway takes access tokens"
+                                 " only over TLS",
+                                 "Connect with sslmode=require (or"
+                                 " verify-full).");
+        return;
+    }
 
     if (ngx_stream_hoop_pg_audit_available(s) != NGX_OK) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_SERVICE_UNAVAILABLE, "57P03",

@@ -120,6 +120,27 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       offsetof(ngx_stream_hoop_pg_srv_conf_t, audit_literals),
       NULL },
 
+    { ngx_string("hoop_pg_certificate"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, certificate),
+      NULL },
+
+    { ngx_string("hoop_pg_certificate_key"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, certificate_key),
+      NULL },
+
+    { ngx_string("hoop_pg_require_tls"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, require_tls),
+      NULL },
+
     { ngx_string("hoop_pg_max_message"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -251,6 +272,9 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
      *
      *     pscf->upstream = NULL;
      *     pscf->logins = NULL;
+     *     pscf->certificate = { 0, NULL };
+     *     pscf->certificate_key = { 0, NULL };
+     *     pscf->ssl = NULL;
      */
 
     pscf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_hoop_pg_srv_conf_t));
@@ -265,6 +289,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->rules = NGX_CONF_UNSET_PTR;
     pscf->default_action = NGX_CONF_UNSET_UINT;
     pscf->audit_literals = NGX_CONF_UNSET;
+    pscf->require_tls = NGX_CONF_UNSET;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -303,12 +328,40 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->audit_literals, prev->audit_literals, 0);
 
+    ngx_conf_merge_str_value(conf->certificate, prev->certificate, "");
+    ngx_conf_merge_str_value(conf->certificate_key, prev->certificate_key,
+                             "");
+    ngx_conf_merge_value(conf->require_tls, prev->require_tls, 1);
+
+
     /* fail closed: a gateway that forgot its identity provider stops at -t */
 
     ngx_conf_merge_value(conf->auth, prev->auth, 1);
     ngx_conf_merge_value(conf->audit, prev->audit, 0);
 
     pmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_hoop_pg_module);
+
+    /*
+     * tokens are passwords: where they are taken, they travel in TLS,
+     * unless the operator says the network is private
+     */
+
+    if (conf->upstream != NULL && conf->auth && conf->require_tls
+        && conf->certificate.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hoop_pg_auth\" takes access tokens as"
+                           " passwords: configure \"hoop_pg_certificate\""
+                           " for TLS, or \"hoop_pg_require_tls off\" on a"
+                           " private network");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->upstream != NULL
+        && ngx_stream_hoop_pg_tls_conf(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->upstream != NULL && conf->auth) {
         pmcf->auth_used = 1;

@@ -17,6 +17,9 @@
 static void ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev);
 static ngx_int_t ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_write_nothing(ngx_event_t *ev);
+static ngx_int_t ngx_stream_hoop_pg_startup_peek(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_hoop_pg_startup_ssl(ngx_stream_session_t *s,
+    size_t have);
 
 
 void
@@ -34,6 +37,21 @@ ngx_stream_hoop_pg_startup(ngx_stream_session_t *s)
     c->write->handler = ngx_stream_hoop_pg_write_nothing;
 
     ngx_add_timer(c->read, pscf->startup_timeout);
+
+    ngx_stream_hoop_pg_startup_handler(c->read);
+}
+
+
+/* after the TLS handshake: the startup packet, now inside TLS */
+void
+ngx_stream_hoop_pg_startup_resume(ngx_stream_session_t *s)
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    c->read->handler = ngx_stream_hoop_pg_startup_handler;
+    c->write->handler = ngx_stream_hoop_pg_write_nothing;
 
     ngx_stream_hoop_pg_startup_handler(c->read);
 }
@@ -59,6 +77,16 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
                                  "hoop: startup packet not received in time",
                                  NULL);
         return;
+    }
+
+    /* a TLS ClientHello as the first byte: direct TLS (PostgreSQL 17) */
+
+    if (!ctx->tls_peeked) {
+        rc = ngx_stream_hoop_pg_startup_peek(s);
+
+        if (rc != NGX_OK) {
+            return;
+        }
     }
 
     for ( ;; ) {
@@ -189,13 +217,15 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
             return NGX_AGAIN;
 
         case HOOP_PG_STARTUP_SSL:
+            if (ngx_stream_hoop_pg_startup_ssl(s, have) != NGX_OK) {
+                return NGX_DONE;
+            }
+
+            continue;
+
         case HOOP_PG_STARTUP_GSSENC:
 
-            /*
-             * "N": go on in plain text.  TLS on the client leg terminates
-             * here, never at the upstream, because the gateway must see
-             * the traffic; until it is configured, plain text it is.
-             */
+            /* "N": no GSSAPI encryption here; TLS or plain text follows */
 
             b->pos += 8;
             have -= 8;
@@ -233,6 +263,120 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
             return NGX_DONE;
         }
     }
+}
+
+
+/*
+ * Before the first read: a TLS record (0x16) means direct TLS.  NGX_OK:
+ * go on reading the startup packet; otherwise the session moved on.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_startup_peek(ngx_stream_session_t *s)
+{
+    u_char                          byte;
+    ssize_t                         n;
+    ngx_connection_t               *c;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->ssl == NULL || c->ssl != NULL
+        || ctx->up.buf->last != ctx->up.buf->pos)
+    {
+        ctx->tls_peeked = 1;
+        return NGX_OK;
+    }
+
+    n = recv(c->fd, &byte, 1, MSG_PEEK);
+
+    if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        }
+
+        return NGX_AGAIN;
+    }
+
+    ctx->tls_peeked = 1;
+
+    if (n == 1 && byte == 0x16) {
+        (void) ngx_stream_hoop_pg_tls_start(s, 1);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;              /* a startup packet, or EOF: read it */
+}
+
+
+/*
+ * SSLRequest: "S" and TLS on this connection when a certificate is
+ * configured, "N" otherwise (NGX_OK: read on; NGX_DONE: TLS or the end).  Bytes after the request, before the
+ * answer, would be plain text the client meant to protect (or an
+ * attacker's, CVE-2021-23214): the session is closed instead.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_startup_ssl(ngx_stream_session_t *s, size_t have)
+{
+    ssize_t                         n;
+    ngx_buf_t                      *b;
+    ngx_connection_t               *c;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    b = ctx->up.buf;
+
+    if (pscf->ssl != NULL && c->ssl == NULL) {
+
+        if (have != 8) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "hoop pg: plain bytes after an SSLRequest,"
+                          " session closed");
+            ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
+            return NGX_DONE;
+        }
+
+        b->pos = b->start;
+        b->last = b->start;
+
+        n = c->send(c, (u_char *) "S", 1);
+
+        if (n != 1) {
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return NGX_DONE;
+        }
+
+        (void) ngx_stream_hoop_pg_tls_start(s, 0);
+        return NGX_DONE;
+    }
+
+    if (c->ssl != NULL) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "hoop pg: SSLRequest inside TLS, session closed");
+        ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
+        return NGX_DONE;
+    }
+
+    /* "N": go on in plain text (a client requiring TLS stops here) */
+
+    b->pos += 8;
+    have -= 8;
+    b->last = ngx_movemem(b->start, b->pos, have);
+    b->pos = b->start;
+
+    n = c->send(c, (u_char *) "N", 1);
+
+    if (n != 1) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -75,7 +75,14 @@ $oidc
         hoop_pg_connect_timeout 2s;
         hoop_pg_startup_timeout 10s;
         hoop_pg_buffer_size 32k;
+        hoop_pg_max_message 4m;
         hoop_pg_auth on;
+        hoop_pg_require_tls off;
+        hoop_pg_audit_literals off;
+        hoop_rule deny sql.ddl name=no-ddl "reason=use migrations";
+        hoop_rule deny sql.delete where=none;
+        hoop_rule allow sql.read table=public.* groups=readers;
+        hoop_default deny;
     }
 }
 END
@@ -114,6 +121,22 @@ my @cases = (
         qr/"hoop_pg_buffer_size" directive must be between 1k and 16m/],
     [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; hoop_pg_connect_timeout forever; }',
         qr/"hoop_pg_connect_timeout" directive invalid value/],
+    [stream => "hoop_oidc_issuer https://idp.test; hoop_oidc_audience a; hoop_oidc_jwks_file $d/jwks.json; server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; }",
+        qr/"hoop_pg_auth" takes access tokens as passwords: configure "hoop_pg_certificate" for TLS, or "hoop_pg_require_tls off".*/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_rule review sql.write approvers=dba; }',
+        qr/"hoop_rule" directive review: statements held for approval are not supported yet.*/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_rule deny write; }',
+        qr/invalid operation "write" in the "hoop_rule" directive, expected sql.KIND.*/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_rule deny sql.write method=GET; }',
+        qr/unknown condition "method" in the "hoop_rule" directive: groups, sub, client, kind, command, table.*/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_pg_login app dbname=x; }',
+        qr/"hoop_pg_login" needs file=path: the password is never written in nginx.conf/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_pg_login app password=x; }',
+        qr/invalid parameter "password=x" in the "hoop_pg_login" directive.*/],
+    [stream => "server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_pg_certificate $d/jwks.json; }",
+        qr/no "hoop_pg_certificate_key" for the "hoop_pg_certificate".*/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_pg_max_message 10; }',
+        qr/"hoop_pg_max_message" directive must be between 1k and 1g/],
     [stream => 'hoop_pg_pass 127.0.0.1;',
         qr/"hoop_pg_pass" directive is not allowed here/],
     [http => 'hoop_oidc_algorithms RS256 HS256;',
@@ -204,7 +227,7 @@ my @late = (
         'a review rule without Redis'],
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_auth on; }\n}\n",
         qr/"hoop_auth" needs "hoop_oidc_issuer"/, 'hoop_auth without an issuer'],
-    ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; }\n}\n",
+    ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1; hoop_pg_require_tls off; }\n}\n",
         qr/"hoop_pg_auth" \(on by default where "hoop_pg_pass" is\) needs "hoop_oidc_issuer"/,
         'hoop_pg_pass fails closed without an identity provider'],
     ["http {\n    hoop_oidc_jwks_file $d/jwks.json;\n    hoop_oidc_audience a;\n}\n",

@@ -37,6 +37,8 @@ like($rows, qr/Ada Lovelace\s+\| ada\@example\.com/,
 (my $whoami = $cmd) =~ s/-c '[^']*'/-At -c 'SELECT current_user'/;
 is(`$whoami 2>&1`, "app_rw\n",
     'the session runs as the gateway\'s own role, logged in with SCRAM');
+(my $tls = $cmd) =~ s/-c '[^']*'/-c '\\conninfo'/;
+like(`$tls 2>&1`, qr/SSL connection/, 'psql reaches the demo over TLS');
 chomp(my $pw = `cat $ENV{HOOP_DEMO_DIR}/secrets/app_rw.pass`);
 ok(length $pw >= 20 && index(`cat $ENV{HOOP_DEMO_DIR}/nginx.conf`, $pw) < 0,
     'whose password is in a file of its own, not in nginx.conf');

@@ -44,6 +44,7 @@ http {
     }
 }
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_oidc_issuer    $iss;
     hoop_oidc_audience  hoop-gateway;
     hoop_oidc_refetch_interval 1s;

@@ -56,6 +56,7 @@ http {
     }
 }
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     # the system CAs only: the private CA is not among them
     hoop_oidc_issuer    $iss;
     hoop_oidc_audience  hoop-gateway;

@@ -40,6 +40,7 @@ http {
     }
 }
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_oidc_issuer    http://127.0.0.1:$port;
     hoop_oidc_audience  hoop-gateway;
     hoop_oidc_fetch_timeout 300ms;

@@ -26,6 +26,7 @@ spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
 $t->run(<<"EOF");
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_redis 127.0.0.1:${\ $redis->port};
     hoop_oidc_issuer https://idp.test;
     hoop_oidc_audience hoop-gateway;
@@ -105,6 +106,7 @@ my $t2 = Hoop::Test::Nginx->new(workers => 1);
 spit($t2->dir . '/jwks.json', Hoop::JWT->jwks_json($key));
 $t2->run(<<"EOF");
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_redis 127.0.0.1:${\ $redis->port} timeout=300ms;
     hoop_oidc_issuer https://idp.test;
     hoop_oidc_audience hoop-gateway;

@@ -38,6 +38,7 @@ spit($t->dir . '/jwks.json', encode_json($idp->get_json('/jwks')));
 
 $t->run(<<"EOF");
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_oidc_issuer    $iss;
     hoop_oidc_audience  hoop-gateway;
     hoop_oidc_jwks_file %%DIR%%/jwks.json;

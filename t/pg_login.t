@@ -45,6 +45,7 @@ spit("$d/wrong.pass", "not-the-password\n");
 
 $t->run(<<"EOF");
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_oidc_issuer https://idp.test;
     hoop_oidc_audience hoop-gateway;
     hoop_oidc_jwks_file %%DIR%%/jwks.json;

@@ -33,6 +33,7 @@ spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
 $t->run(<<"EOF");
 stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
     hoop_redis 127.0.0.1:${\ $redis->port};
     hoop_oidc_issuer https://idp.test;
     hoop_oidc_audience hoop-gateway;
@@ -154,11 +155,11 @@ out.append(str(c.execute("SELECT count(*) FROM t WHERE id >= %s AND id < %s"
 print(" ".join(out))
 PY
 spit("$d/pipe.py", $py);
-my $direct = `/usr/bin/python3 $d/pipe.py ${\ $pg->port} '' 'DELETE FROM t WHERE 1/0 = 1' 400 2>&1`;
+my $direct = `/usr/bin/python3 $d/pipe.py ${\ $pg->port} '' 'DELETE FROM t WHERE 1/0 = 1' 400 2>>$d/pipe.err`;
 like($direct, qr/^22012 \d\n$/, 'the reference: a pipeline failing mid-way')
     or diag $direct;
 my ($kept) = $direct =~ / (\d)$/;
-is(`/usr/bin/python3 $d/pipe.py $port '$writer' 'DELETE FROM t' 300 2>&1`,
+is(`/usr/bin/python3 $d/pipe.py $port '$writer' 'DELETE FROM t' 300 2>>$d/pipe.err`,
     "42501 $kept\n",
     'psycopg pipeline with a denied statement: 42501, and what ran is what'
     . ' a server keeps after an error');
