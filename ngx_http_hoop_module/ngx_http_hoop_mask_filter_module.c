@@ -22,6 +22,7 @@
 #include <ngx_http.h>
 
 #include "hoop_mask.h"
+#include "ngx_hoop_mask_conf.h"
 #include "ngx_hoop_secret.h"
 #include "ngx_http_hoop.h"
 
@@ -76,11 +77,6 @@ static ngx_int_t ngx_http_hoop_mask_last_buf(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hoop_mask_request(ngx_http_request_t *r);
 static char *ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_hoop_mask_detect(ngx_conf_t *cf,
-    ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_str_t *list,
-    hoop_mask_strategy_t strategy);
-static char *ngx_http_hoop_mask_key(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void *ngx_http_hoop_mask_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -111,9 +107,9 @@ static ngx_command_t  ngx_http_hoop_mask_commands[] = {
 
     { ngx_string("hoop_mask_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_hoop_mask_key,
+      ngx_hoop_mask_key,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_hoop_mask_loc_conf_t, key),
       NULL },
 
     { ngx_string("hoop_mask_types"),
@@ -581,176 +577,18 @@ ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hoop_mask_loc_conf_t *mlcf = conf;
 
-    int          strategy;
-    ngx_str_t   *value, *detect;
-    ngx_uint_t   i;
+    int         strategy;
+    char       *rv;
+    ngx_str_t  *detect;
 
-    value = cf->args->elts;
+    rv = ngx_hoop_mask_args(cf, &mlcf->enable, &detect, NULL, &strategy);
 
-    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
-        if (mlcf->enable != NGX_CONF_UNSET) {
-            return "is duplicate";
-        }
-
-        mlcf->enable = 0;
-        return NGX_CONF_OK;
+    if (rv != NGX_CONF_OK || mlcf->enable == 0) {
+        return rv;
     }
 
-    if (mlcf->enable == 0) {
-        return "cannot follow \"hoop_mask off\"";
-    }
-
-    detect = NULL;
-    strategy = HOOP_MASK_REDACT;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "detect=", 7) == 0 && detect == NULL) {
-            detect = &value[i];
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "strategy=", 9) == 0) {
-            strategy = hoop_mask_strategy_parse((char *) value[i].data + 9,
-                                                value[i].len - 9);
-            if (strategy >= 0) {
-                continue;
-            }
-
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown strategy in \"%V\" of the "
-                               "\"hoop_mask\" directive: redact, partial and "
-                               "hash are", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_strncmp(value[i].data, "column=", 7) == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\" in the \"hoop_mask\" directive: "
-                               "columns are masked by the Postgres gateway "
-                               "(stream), HTTP responses have none",
-                               &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in the \"hoop_mask\" "
-                           "directive", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (detect == NULL) {
-        return "needs \"detect=\" (or \"off\")";
-    }
-
-    mlcf->enable = 1;
-
-    detect->data += 7;
-    detect->len -= 7;
-
-    return ngx_http_hoop_mask_detect(cf, mlcf, detect,
-                                     (hoop_mask_strategy_t) strategy);
-}
-
-
-static char *
-ngx_http_hoop_mask_detect(ngx_conf_t *cf, ngx_http_hoop_mask_loc_conf_t *mlcf,
-    ngx_str_t *list, hoop_mask_strategy_t strategy)
-{
-    int        type;
-    u_char    *p, *last, *comma;
-    uint32_t   types;
-    ngx_str_t  name;
-
-    types = 0;
-    p = list->data;
-    last = list->data + list->len;
-
-    while (p < last) {
-        comma = ngx_strlchr(p, last, ',');
-        comma = comma ? comma : last;
-
-        name.data = p;
-        name.len = comma - p;
-        p = comma + 1;
-
-        if (name.len == 3 && ngx_strncmp(name.data, "all", 3) == 0) {
-            types |= HOOP_MASK_ALL;
-            continue;
-        }
-
-        type = hoop_mask_type_parse((char *) name.data, name.len);
-
-        if (type < 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown detector \"%V\" in the \"hoop_mask\" "
-                               "directive: email, credit_card, iban, us_ssn, "
-                               "phone, ipv4, ipv6, aws_key, private_key, jwt, "
-                               "bearer_token and all are", &name);
-            return NGX_CONF_ERROR;
-        }
-
-        types |= 1u << type;
-    }
-
-    if (types == 0 || (types & mlcf->mask.enabled)) {
-        return types ? "names a detector twice" : "has an empty detector list";
-    }
-
-    for (type = 0; type < HOOP_MASK_NTYPES; type++) {
-        if (!(types & (1u << type))) {
-            continue;
-        }
-
-        if (hoop_mask_strategy_supported(type, strategy)) {
-            mlcf->mask.strategy[type] = strategy;
-            continue;
-        }
-
-        if (types != HOOP_MASK_ALL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "detector \"%s\" in the \"hoop_mask\" "
-                               "directive is only ever redacted",
-                               hoop_mask_type_name(type));
-            return NGX_CONF_ERROR;
-        }
-
-        /* detect=all strategy=partial: credentials are still redacted */
-        mlcf->mask.strategy[type] = HOOP_MASK_REDACT;
-    }
-
-    mlcf->mask.enabled |= types;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_hoop_mask_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hoop_mask_loc_conf_t *mlcf = conf;
-
-    ngx_str_t  *value;
-
-    if (mlcf->key.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_hoop_secret_read(cf, &value[1], &mlcf->key) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (mlcf->key.len > HOOP_MASK_KEY_MAX || mlcf->key.len < 16) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the key in \"%V\" of the \"hoop_mask_key\" "
-                           "directive must be 16 to %d bytes long",
-                           &value[1], HOOP_MASK_KEY_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_hoop_mask_detect(cf, &mlcf->mask, detect,
+                                (hoop_mask_strategy_t) strategy);
 }
 
 
@@ -785,8 +623,6 @@ ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hoop_mask_loc_conf_t *prev = parent;
     ngx_http_hoop_mask_loc_conf_t *conf = child;
 
-    ngx_uint_t  i;
-
     if (conf->enable == NGX_CONF_UNSET) {
         conf->enable = prev->enable;
         conf->mask = prev->mask;
@@ -806,21 +642,7 @@ ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
-        if ((conf->mask.enabled & (1u << i))
-            && conf->mask.strategy[i] == HOOP_MASK_HASH
-            && conf->key.len == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "hoop_mask strategy=hash needs a key: set "
-                               "\"hoop_mask_key\"");
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    ngx_memcpy(conf->mask.key, conf->key.data, conf->key.len);
-    conf->mask.key_len = conf->key.len;
-
+    return ngx_hoop_mask_key_apply(cf, &conf->mask, &conf->key, 0);
     return NGX_CONF_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
 #include "hoop_pg_cancel.h"
+#include "hoop_pg_row.h"
 #include "hoop_rule.h"
 #include "hoop_scram.h"
 #include "hoop_sql.h"
@@ -30,6 +31,7 @@
 #define NGX_STREAM_HOOP_PG_STARTUP  1   /* ParameterStatus, BackendKeyData */
 #define NGX_STREAM_HOOP_PG_READY    2   /* queries */
 #define NGX_STREAM_HOOP_PG_CANCEL   3   /* a CancelRequest was passed on */
+#define NGX_STREAM_HOOP_PG_CATALOG  4   /* masked columns being resolved */
 
 
 typedef struct {
@@ -41,6 +43,22 @@ typedef struct {
     /* BackendKeyData is enciphered with it: per configuration load */
     u_char                   cancel_secret[HOOP_PG_CANCEL_SECRET_LEN];
 } ngx_stream_hoop_pg_main_conf_t;
+
+
+/* hoop_mask column=[table.]name: a column masked whole */
+typedef struct {
+    ngx_str_t                table;           /* empty: any table */
+    ngx_str_t                column;
+    ngx_uint_t               strategy;
+} ngx_stream_hoop_pg_mask_column_t;
+
+
+/* a masked column as the catalog of this session's database knows it */
+typedef struct {
+    uint32_t                 table_oid;
+    int16_t                  attnum;
+    uint8_t                  strategy;
+} ngx_stream_hoop_pg_mask_attr_t;
 
 
 /* hoop_pg_login: the role the gateway logs in as, for a database or all */
@@ -65,6 +83,11 @@ typedef struct {
     ngx_str_t                certificate_key;
     ngx_flag_t               require_tls;     /* hoop_pg_require_tls */
     ngx_ssl_t               *ssl;             /* NULL: no client TLS */
+    ngx_int_t                mask_enable;     /* hoop_mask, -1 unset */
+    hoop_mask_conf_t         mask;            /* detectors */
+    ngx_array_t             *mask_columns;    /* of ..._mask_column_t */
+    ngx_str_t                mask_key;        /* hoop_mask_key */
+    ngx_str_t                mask_catalog;    /* the query resolving them */
     ngx_flag_t               auth;            /* hoop_pg_auth */
     ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
@@ -104,6 +127,7 @@ typedef struct {
     off_t                      rows;          /* -1: no count */
     off_t                      bytes;         /* of its rows */
     u_char                     sqlstate[6];   /* "" : succeeded */
+    uint32_t                   masked[HOOP_PG_MASKED_KINDS];
     unsigned                   ran:1;
     unsigned                   denied:1;
 } ngx_stream_hoop_pg_run_t;
@@ -123,6 +147,7 @@ typedef struct {
 typedef struct {
     u_char                       type;
     u_char                       denied;      /* its ErrorResponse: ours */
+    u_char                       injected;    /* the gateway's: answer ours */
     ngx_stream_hoop_pg_query_t  *query;       /* Q, E, F */
     ngx_stream_hoop_pg_sql_t    *sql;         /* a denied Parse */
 } ngx_stream_hoop_pg_pending_t;
@@ -176,6 +201,17 @@ typedef struct {
     ngx_stream_hoop_pg_named_t  *portals;
     ngx_uint_t                   nstatements;
     u_char                       tx_status;     /* of the last Z */
+
+    /* masking (ngx_stream_hoop_pg_mask.c) */
+    ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */
+    hoop_pg_field_t             *plan_fields;   /* the plan's storage */
+    hoop_pg_cell_plan_t         *plan;          /* of the rows to come */
+    ngx_uint_t                   plan_cols;
+    ngx_uint_t                   plan_size;
+    u_char                      *scratch;
+    size_t                       scratch_size;
+    unsigned                     plan_active:1; /* a cell to rewrite */
+    unsigned                     masking:1;     /* hoop_mask applies */
     unsigned                     sync_skip:1;   /* server skips to Sync */
 } ngx_stream_hoop_pg_ctx_t;
 
@@ -223,6 +259,20 @@ ngx_int_t ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s,
 ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+
+/* ngx_stream_hoop_pg_mask.c: hoop_mask on results */
+char *ngx_stream_hoop_pg_mask(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf);
+ngx_int_t ngx_stream_hoop_pg_mask_catalog_start(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_mask_catalog(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+ngx_int_t ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
+    size_t len);
+ngx_int_t ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s,
+    size_t *len, uint32_t *masked);
+void ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
 char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -246,7 +246,8 @@ static void
 ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     ngx_stream_hoop_pg_audit_ev_t *ev)
 {
-    const char                  *result;
+    const char                  *result, *name;
+    ngx_uint_t                   i;
     ngx_msec_int_t               ms;
     hoop_sql_stmt_t             *cls;
     ngx_stream_hoop_pg_run_t    *run;
@@ -338,6 +339,22 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     hoop_json_string(j, "sqlstate",
                      run->sqlstate[0] ? (char *) run->sqlstate : "00000", 5);
     hoop_json_int(j, "duration_ms", (long long) ngx_max(ms, 0));
+
+    /* what hoop_mask took out of its results, by detector; "column" */
+
+    hoop_json_object(j, "masked");
+
+    for (i = 0; i < HOOP_PG_MASKED_KINDS; i++) {
+        if (run->masked[i] == 0) {
+            continue;
+        }
+
+        name = (i == HOOP_PG_MASKED_COLUMN) ? "column"
+                                            : hoop_mask_type_name(i);
+        hoop_json_int(j, name, (long long) run->masked[i]);
+    }
+
+    hoop_json_end(j);
     hoop_json_end(j);
 }
 

@@ -361,9 +361,14 @@ ngx_int_t
 ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
+    ngx_int_t                  rc;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->phase == NGX_STREAM_HOOP_PG_CATALOG) {
+        return ngx_stream_hoop_pg_mask_catalog(s, msg, len);
+    }
 
     switch (msg[0]) {
 
@@ -384,6 +389,20 @@ ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
     case 'Z':
         if (ctx->phase != NGX_STREAM_HOOP_PG_STARTUP) {
             return ngx_stream_hoop_pg_login_failed(s, "unexpected message");
+        }
+
+        /* masked columns are looked up first; its ReadyForQuery is sent */
+
+        if (ctx->masking) {
+            rc = ngx_stream_hoop_pg_mask_catalog_start(s);
+
+            if (rc == NGX_OK) {
+                return NGX_DECLINED;
+            }
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
         }
 
         ctx->phase = NGX_STREAM_HOOP_PG_READY;

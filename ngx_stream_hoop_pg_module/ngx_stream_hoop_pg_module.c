@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_mask_conf.h"
 #include "ngx_hoop_sanitizer.h"
 #include "hoop_pg_error.h"
 #include "hoop_pg_startup.h"
@@ -139,6 +140,20 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_srv_conf_t, require_tls),
+      NULL },
+
+    { ngx_string("hoop_mask"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_1MORE,
+      ngx_stream_hoop_pg_mask,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hoop_mask_key"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_hoop_mask_key,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, mask_key),
       NULL },
 
     { ngx_string("hoop_pg_max_message"),
@@ -290,6 +305,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->default_action = NGX_CONF_UNSET_UINT;
     pscf->audit_literals = NGX_CONF_UNSET;
     pscf->require_tls = NGX_CONF_UNSET;
+    pscf->mask_enable = NGX_CONF_UNSET;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -327,6 +343,10 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->audit_literals, prev->audit_literals, 0);
+
+    if (ngx_stream_hoop_pg_mask_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_str_value(conf->certificate, prev->certificate, "");
     ngx_conf_merge_str_value(conf->certificate_key, prev->certificate_key,
@@ -513,8 +533,9 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
 
     ctx->policy = (pscf->rules != NULL
                    || pscf->default_action != NGX_CONF_UNSET_UINT);
+    ctx->masking = (pscf->mask_enable == 1);
 
-    if (ctx->policy || pscf->audit) {
+    if (ctx->policy || pscf->audit || ctx->masking) {
         size = NGX_STREAM_HOOP_PG_PENDING
                * sizeof(ngx_stream_hoop_pg_pending_t);
 
@@ -587,6 +608,7 @@ ngx_stream_hoop_pg_cleanup(void *data)
     }
 
     ngx_stream_hoop_pg_query_cleanup(ctx);
+    ngx_stream_hoop_pg_mask_cleanup(ctx);
 }
 
 

@@ -436,7 +436,13 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
             }
 
             if (ctx->phase == NGX_STREAM_HOOP_PG_READY) {
-                need = ngx_stream_hoop_pg_query_server_whole(s, p[0], len);
+                rc = ngx_stream_hoop_pg_query_server_whole(s, p[0], len);
+
+                if (rc == NGX_ERROR) {
+                    return NGX_DONE;        /* refused, session ended */
+                }
+
+                need = (size_t) rc;
 
             } else if (len <= NGX_STREAM_HOOP_PG_LOGIN_MAX) {
                 need = len;

@@ -47,6 +47,8 @@ static ngx_int_t ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s,
     u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
+    u_char *portal);
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
@@ -418,10 +420,63 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
         q->run[0].sql->refs++;
     }
 
+    /*
+     * Execute sends no RowDescription: to know the columns (and formats)
+     * of the rows coming, the gateway asks for it, and keeps the answer
+     * (the message moves: portal is not used after this)
+     */
+
+    if (ctx->masking
+        && ngx_stream_hoop_pg_query_describe(s, portal) != NGX_OK)
+    {
+        ngx_stream_hoop_pg_query_free(q);
+        return NGX_ERROR;
+    }
+
     if (ngx_stream_hoop_pg_push(s, 'E', 0, q, NULL) != NGX_OK) {
         ngx_stream_hoop_pg_query_free(q);
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A Describe of the portal, sent before the client's Execute (which sits
+ * at the client flow's scan point); its answer is the gateway's.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s, u_char *portal)
+{
+    u_char                         buf[6 + NGX_STREAM_HOOP_PG_NAME_MAX + 1];
+    size_t                         n;
+    ngx_uint_t                     i;
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->pending_count + 2 > NGX_STREAM_HOOP_PG_PENDING) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_min(ngx_strlen(portal), NGX_STREAM_HOOP_PG_NAME_MAX);
+
+    buf[0] = 'D';
+    (void) hoop_pg_put32(buf + 1, (uint32_t) (n + 6));
+    buf[5] = 'P';
+    ngx_memcpy(buf + 6, portal, n);
+    buf[6 + n] = '\0';
+
+    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, buf, n + 7) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_stream_hoop_pg_push(s, 'D', 0, NULL, NULL);
+
+    i = (ctx->pending_head + ctx->pending_count - 1)
+        % NGX_STREAM_HOOP_PG_PENDING;
+    ctx->pending[i].injected = 1;
 
     return NGX_OK;
 }
@@ -824,6 +879,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
 
     p->type = type;
     p->denied = denied;
+    p->injected = 0;
     p->query = q;
     p->sql = sql;
 
@@ -902,9 +958,12 @@ ngx_int_t
 ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
     size_t len)
 {
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_uint_t                      whole;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
     if (ctx->pending == NULL) {
         return 0;
@@ -913,13 +972,54 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
     switch (type) {
 
     case 'C':
-    case 'E':
     case 'Z':
         return (len <= 65536) ? (ngx_int_t) len : HOOP_PG_HEADER_LEN;
 
+    case 'E':
+        whole = 1;
+        break;
+
+    case 'T':
+        whole = ctx->masking;
+        break;
+
+    case 'D':
+        whole = ctx->masking && ctx->plan_active;
+        break;
+
+    case 'N':
+    case 'd':
+        whole = ctx->masking && pscf->mask.enabled;
+        break;
+
     default:
+        whole = 0;
+    }
+
+    if (!whole) {
         return HOOP_PG_HEADER_LEN;
     }
+
+    if (len <= pscf->max_message) {
+        return (ngx_int_t) len;
+    }
+
+    if (type == 'E' && !ctx->masking) {
+        return HOOP_PG_HEADER_LEN;      /* only its code is missed */
+    }
+
+    /* unmasked bytes never pass: the session ends instead */
+
+    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                  "hoop pg: message '%c' of %uz bytes from the database,"
+                  " over hoop_pg_max_message, cannot be masked; session"
+                  " closed", type, len);
+
+    ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "54000",
+                             "hoop: a result row is too large to be masked",
+                             "The gateway masks rows up to"
+                             " hoop_pg_max_message bytes.");
+    return NGX_ERROR;
 }
 
 
@@ -929,6 +1029,7 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     size_t *len)
 {
     size_t                          total;
+    ngx_uint_t                      injected;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_run_t       *run;
     ngx_stream_hoop_pg_pending_t   *p;
@@ -946,6 +1047,23 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
         if (run != NULL) {
             run->bytes += total;
+        }
+
+        if (*len == total && ctx->masking
+            && ngx_stream_hoop_pg_mask_message(s, len,
+                                               run ? run->masked : NULL)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    case 'N':
+        if (*len == total && ctx->masking
+            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         return NGX_OK;
@@ -999,8 +1117,23 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
     case 'T':                           /* RowDescription, NoData */
     case 'n':
+        if (ctx->masking) {
+            if (msg[0] == 'n') {
+                ctx->plan_active = 0;
+                ctx->plan_cols = 0;
+
+            } else if (ngx_stream_hoop_pg_mask_plan(s, msg, *len) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
         if (p != NULL && p->type == 'D') {
+            injected = p->injected;
             ngx_stream_hoop_pg_pop(s);
+
+            if (injected) {
+                return NGX_DECLINED;    /* the gateway asked, not the client */
+            }
         }
 
         return NGX_OK;
@@ -1054,11 +1187,20 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     p = ngx_stream_hoop_pg_head(ctx);
 
+    total = (size_t) hoop_pg_get32(msg + 1) + 1;
+
     if (p == NULL) {
-        return NGX_OK;                  /* not an answer: FATAL, say */
+        /* not an answer (a FATAL, say): masked all the same */
+
+        if (*len == total && ctx->masking
+            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
     }
 
-    total = (size_t) hoop_pg_get32(msg + 1) + 1;
     run = ngx_stream_hoop_pg_current_run(ctx);
 
     if (p->denied) {
@@ -1069,12 +1211,22 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
 
         run = ngx_stream_hoop_pg_current_run(ctx);
 
-    } else if (run != NULL && *len == total) {
+    } else if (*len == total) {
         n = hoop_pg_error_field(msg + 5, total - 5, 'C', &state);
 
-        if (n == 5) {
+        if (n == 5 && run != NULL) {
             ngx_memcpy(run->sqlstate, state, 5);
             run->sqlstate[5] = '\0';
+        }
+
+        /* error texts quote values: "Key (email)=(...) already exists" */
+
+        if (ctx->masking
+            && ngx_stream_hoop_pg_mask_message(s, len,
+                                               run ? run->masked : NULL)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 

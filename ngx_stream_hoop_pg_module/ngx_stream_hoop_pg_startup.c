@@ -313,9 +313,10 @@ ngx_stream_hoop_pg_startup_peek(ngx_stream_session_t *s)
 
 /*
  * SSLRequest: "S" and TLS on this connection when a certificate is
- * configured, "N" otherwise (NGX_OK: read on; NGX_DONE: TLS or the end).  Bytes after the request, before the
- * answer, would be plain text the client meant to protect (or an
- * attacker's, CVE-2021-23214): the session is closed instead.
+ * configured, "N" otherwise (NGX_OK: read on; NGX_DONE: TLS or the end).
+ * Bytes after the request, before the answer, would be plain text the
+ * client meant to protect (or an attacker's, CVE-2021-23214): the session
+ * is closed instead.
  */
 static ngx_int_t
 ngx_stream_hoop_pg_startup_ssl(ngx_stream_session_t *s, size_t have)

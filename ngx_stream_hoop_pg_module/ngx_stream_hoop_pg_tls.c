@@ -176,8 +176,8 @@ ngx_stream_hoop_pg_tls_handshaked(ngx_connection_t *c)
         }
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0,
-                   "hoop pg: client TLS %s", SSL_get_version(c->ssl->connection));
+    ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0, "hoop pg: client TLS %s",
+                   SSL_get_version(c->ssl->connection));
 
     c->log->action = "reading the Postgres startup packet";
 

@@ -1,0 +1,658 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_mask on Postgres results.
+ *
+ * Columns are masked whole, found by the name in RowDescription (so
+ * "SELECT email" and any column aliased "email") and by table OID and
+ * attribute number (so "SELECT email AS x" and views that keep the
+ * name): after login, before the client's first query, the gateway asks
+ * the catalog where columns of those names live in this database.
+ * Detectors run inside every text cell, inside COPY data sent to the
+ * client, and over the text of errors and notices.  A cell that cannot
+ * stay well-typed once masked (a binary cell, a number) becomes NULL.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_mask_conf.h"
+#include "hoop_pg_msg.h"
+
+
+static char *ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *pscf, ngx_str_t *list,
+    ngx_uint_t strategy);
+static ngx_int_t ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
+    hoop_pg_field_t *field, ngx_uint_t *strategy);
+static u_char *ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s,
+    size_t size);
+
+
+/*
+ * hoop_mask column=[table.]name,... [strategy=redact|partial|hash];
+ * hoop_mask detect=email,... [strategy=...];
+ * hoop_mask off;
+ */
+char *
+ngx_stream_hoop_pg_mask(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_hoop_pg_srv_conf_t  *pscf = conf;
+
+    int         strategy;
+    char       *rv;
+    ngx_str_t  *detect, *columns;
+
+    columns = NULL;
+
+    rv = ngx_hoop_mask_args(cf, &pscf->mask_enable, &detect, &columns,
+                            &strategy);
+
+    if (rv != NGX_CONF_OK || pscf->mask_enable == 0) {
+        return rv;
+    }
+
+    if (columns != NULL) {
+        return ngx_stream_hoop_pg_mask_columns(cf, pscf, columns,
+                                               (ngx_uint_t) strategy);
+    }
+
+    return ngx_hoop_mask_detect(cf, &pscf->mask, detect,
+                                (hoop_mask_strategy_t) strategy);
+}
+
+
+/* column names become SQL literals: only identifier characters */
+static char *
+ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *pscf, ngx_str_t *list,
+    ngx_uint_t strategy)
+{
+    u_char                            *p, *last, *comma, *dot, *c;
+    ngx_str_t                          name;
+    ngx_stream_hoop_pg_mask_column_t  *col;
+
+    if (pscf->mask_columns == NULL) {
+        pscf->mask_columns = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_stream_hoop_pg_mask_column_t));
+        if (pscf->mask_columns == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = list->data;
+    last = list->data + list->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        comma = comma ? comma : last;
+
+        name.data = p;
+        name.len = comma - p;
+        p = comma + 1;
+
+        for (c = name.data; c < name.data + name.len; c++) {
+            if (*c != '_' && *c != '.' && *c != '$'
+                && !(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z')
+                && !(*c >= '0' && *c <= '9'))
+            {
+                break;
+            }
+        }
+
+        if (name.len == 0 || c != name.data + name.len
+            || name.data[0] == '.' || name.data[name.len - 1] == '.')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid column \"%V\" in the \"hoop_mask\""
+                               " directive: name or table.name", &name);
+            return NGX_CONF_ERROR;
+        }
+
+        col = ngx_array_push(pscf->mask_columns);
+        if (col == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        col->strategy = strategy;
+
+        dot = ngx_strlchr(name.data, name.data + name.len, '.');
+
+        if (dot != NULL) {
+            col->table.data = name.data;
+            col->table.len = dot - name.data;
+            col->column.data = dot + 1;
+            col->column.len = name.data + name.len - (dot + 1);
+
+        } else {
+            ngx_str_null(&col->table);
+            col->column = name;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf)
+{
+    u_char                            *p;
+    size_t                             len;
+    ngx_uint_t                         i, hash;
+    ngx_stream_hoop_pg_mask_column_t  *col;
+    static const char                  head[] =
+        "SELECT a.attrelid::int8, a.attnum, c.relname, a.attname"
+        " FROM pg_catalog.pg_attribute a"
+        " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+        " WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attname IN (";
+
+    if (conf->mask_enable == NGX_CONF_UNSET) {
+        conf->mask_enable = prev->mask_enable;
+        conf->mask = prev->mask;
+        conf->mask_columns = prev->mask_columns;
+    }
+
+    ngx_conf_merge_str_value(conf->mask_key, prev->mask_key, "");
+
+    if (conf->mask_enable != 1) {
+        conf->mask_enable = 0;
+        return NGX_CONF_OK;
+    }
+
+    hash = 0;
+
+    if (conf->mask_columns == NULL) {
+        return ngx_hoop_mask_key_apply(cf, &conf->mask, &conf->mask_key, 0);
+    }
+
+    /* the catalog query: which relations have columns of these names */
+
+    col = conf->mask_columns->elts;
+    len = sizeof(head) + 8;
+
+    for (i = 0; i < conf->mask_columns->nelts; i++) {
+        len += col[i].column.len + 3;
+        hash |= (col[i].strategy == HOOP_MASK_HASH);
+    }
+
+    p = ngx_pnalloc(cf->pool, len + 5 + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->mask_catalog.data = p;
+
+    *p++ = 'Q';
+    p += 4;
+    p = ngx_cpymem(p, head, sizeof(head) - 1);
+
+    for (i = 0; i < conf->mask_columns->nelts; i++) {
+        *p++ = i ? ',' : ' ';
+        *p++ = '\'';
+        p = ngx_cpymem(p, col[i].column.data, col[i].column.len);
+        *p++ = '\'';
+    }
+
+    *p++ = ')';
+    *p++ = '\0';
+
+    conf->mask_catalog.len = p - conf->mask_catalog.data;
+    (void) hoop_pg_put32(conf->mask_catalog.data + 1,
+                         (uint32_t) (conf->mask_catalog.len - 1));
+
+    return ngx_hoop_mask_key_apply(cf, &conf->mask, &conf->mask_key, hash);
+}
+
+
+/*
+ * The server is ready for the first time: ask the catalog, before the
+ * client may say anything.  NGX_OK, NGX_DECLINED (no columns to find).
+ */
+ngx_int_t
+ngx_stream_hoop_pg_mask_catalog_start(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->mask_catalog.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx->mask_attrs = ngx_array_create(s->connection->pool, 8,
+                                       sizeof(ngx_stream_hoop_pg_mask_attr_t));
+    if (ctx->mask_attrs == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, pscf->mask_catalog.data,
+                                       pscf->mask_catalog.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->phase = NGX_STREAM_HOOP_PG_CATALOG;
+
+    /* what is injected is sent with the next write to the upstream */
+
+    ngx_post_event(ctx->peer.connection->write, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The catalog's answer: rows become the session's masked attributes; the
+ * client sees none of it, only the ReadyForQuery at its end.  NGX_OK
+ * (pass), NGX_DECLINED (consumed), NGX_DONE.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_mask_catalog(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    int                        n;
+    const char                *text;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    switch (msg[0]) {
+
+    case 'T':
+    case 'C':
+        return NGX_DECLINED;
+
+    case 'D':
+        return ngx_stream_hoop_pg_mask_catalog_row(s, msg, len);
+
+    case 'Z':
+        ctx->phase = NGX_STREAM_HOOP_PG_READY;
+        ctx->client_flow = 1;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
+                       "hoop pg: %ui masked columns in the catalog",
+                       ctx->mask_attrs->nelts);
+        return NGX_OK;
+
+    case 'E':
+        n = hoop_pg_error_field(msg + 5, len - 5, 'M', &text);
+
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: masked columns could not be looked up in"
+                      " the catalog: %*s", n > 0 ? ngx_min(n, 256) : 0,
+                      n > 0 ? text : "");
+
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
+                                 "hoop: the gateway could not prepare"
+                                 " masking for this database", NULL);
+        return NGX_DONE;
+
+    default:                    /* notices, parameter changes */
+        return NGX_OK;
+    }
+}
+
+
+/* DataRow: attrelid, attnum, relname, attname (text) */
+static ngx_int_t
+ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    u_char                            *p, *end, *cell[4];
+    uint32_t                           clen[4];
+    ngx_int_t                          oid, attnum;
+    ngx_uint_t                         i;
+    ngx_stream_hoop_pg_ctx_t          *ctx;
+    ngx_stream_hoop_pg_srv_conf_t     *pscf;
+    ngx_stream_hoop_pg_mask_attr_t    *attr;
+    ngx_stream_hoop_pg_mask_column_t  *col;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    p = msg + 7;
+    end = msg + len;
+
+    if (len < 7 || (msg[5] << 8 | msg[6]) != 4) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < 4; i++) {
+        if (end - p < 4) {
+            return NGX_DECLINED;
+        }
+
+        clen[i] = hoop_pg_get32(p);
+        p += 4;
+
+        if (clen[i] == 0xffffffff || clen[i] > (size_t) (end - p)) {
+            return NGX_DECLINED;
+        }
+
+        cell[i] = p;
+        p += clen[i];
+    }
+
+    oid = ngx_atoi(cell[0], clen[0]);
+    attnum = ngx_atoi(cell[1], clen[1]);
+
+    if (oid == NGX_ERROR || attnum == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    col = pscf->mask_columns->elts;
+
+    for (i = 0; i < pscf->mask_columns->nelts; i++) {
+        if (col[i].column.len != clen[3]
+            || ngx_strncmp(col[i].column.data, cell[3], clen[3]) != 0
+            || (col[i].table.len
+                && (col[i].table.len != clen[2]
+                    || ngx_strncmp(col[i].table.data, cell[2], clen[2])
+                       != 0)))
+        {
+            continue;
+        }
+
+        attr = ngx_array_push(ctx->mask_attrs);
+        if (attr == NULL) {
+            return NGX_ERROR;
+        }
+
+        attr->table_oid = (uint32_t) oid;
+        attr->attnum = (int16_t) attnum;
+        attr->strategy = (uint8_t) col[i].strategy;
+        break;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A RowDescription: what becomes of each column of the rows that follow
+ * it, until the next one.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    int                             n, i;
+    ngx_uint_t                      strategy, text;
+    hoop_pg_field_t                *fields;
+    hoop_pg_cell_plan_t            *plan;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    ctx->plan_active = 0;
+    ctx->plan_cols = 0;
+
+    if (len < 7) {
+        return NGX_ERROR;
+    }
+
+    n = msg[5] << 8 | msg[6];
+
+    /* one block: the fields (aligned) first, then the plan */
+
+    if ((ngx_uint_t) n > ctx->plan_size) {
+        if (ctx->plan_fields != NULL) {
+            ngx_free(ctx->plan_fields);
+        }
+
+        ctx->plan_fields = ngx_alloc(n * (sizeof(hoop_pg_field_t)
+                                          + sizeof(hoop_pg_cell_plan_t)),
+                                     s->connection->log);
+        if (ctx->plan_fields == NULL) {
+            ctx->plan_size = 0;
+            return NGX_ERROR;
+        }
+
+        ctx->plan_size = n;
+    }
+
+    fields = ctx->plan_fields;
+    plan = (hoop_pg_cell_plan_t *) (fields + ctx->plan_size);
+    ctx->plan = plan;
+
+    if (hoop_pg_rowdesc_parse(msg, len, fields, n) != n) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: malformed RowDescription from the"
+                      " database");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        text = hoop_pg_cell_is_text(fields[i].type_oid, fields[i].format);
+
+        plan[i].strategy = 0;
+
+        if (ngx_stream_hoop_pg_mask_column(s, &fields[i], &strategy)
+            == NGX_OK)
+        {
+            plan[i].action = text ? HOOP_PG_CELL_COLUMN : HOOP_PG_CELL_NULL;
+            plan[i].strategy = (uint8_t) strategy;
+
+        } else if (pscf->mask.enabled == 0) {
+            plan[i].action = HOOP_PG_CELL_PASS;
+
+        } else if (text) {
+            plan[i].action = HOOP_PG_CELL_DETECT;
+
+        } else if (fields[i].format == 0
+                   || hoop_pg_cell_is_text(fields[i].type_oid, 0))
+        {
+            /* a number that is a card, binary jsonb: NULL if found */
+            plan[i].action = HOOP_PG_CELL_DETECT_NULL;
+
+        } else if (fields[i].type_oid == 20) {
+            plan[i].action = HOOP_PG_CELL_DETECT_INT8;
+
+        } else if (fields[i].type_oid == 1700) {
+            plan[i].action = HOOP_PG_CELL_DETECT_NUMERIC;
+
+        } else {
+            plan[i].action = HOOP_PG_CELL_PASS;     /* binary, not text */
+        }
+
+        if (plan[i].action != HOOP_PG_CELL_PASS) {
+            ctx->plan_active = 1;
+        }
+    }
+
+    ctx->plan_cols = n;
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK with the strategy when a column rule masks the field */
+static ngx_int_t
+ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
+    hoop_pg_field_t *field, ngx_uint_t *strategy)
+{
+    ngx_uint_t                         i;
+    ngx_stream_hoop_pg_ctx_t          *ctx;
+    ngx_stream_hoop_pg_srv_conf_t     *pscf;
+    ngx_stream_hoop_pg_mask_attr_t    *attr;
+    ngx_stream_hoop_pg_mask_column_t  *col;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->mask_columns == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* where it comes from: survives any alias */
+
+    if (field->table_oid != 0 && ctx->mask_attrs != NULL) {
+        attr = ctx->mask_attrs->elts;
+
+        for (i = 0; i < ctx->mask_attrs->nelts; i++) {
+            if (attr[i].table_oid == field->table_oid
+                && attr[i].attnum == field->attnum)
+            {
+                *strategy = attr[i].strategy;
+                return NGX_OK;
+            }
+        }
+    }
+
+    /* what it is called: catches copies ("SELECT email FROM (...) q") */
+
+    col = pscf->mask_columns->elts;
+
+    for (i = 0; i < pscf->mask_columns->nelts; i++) {
+        if (col[i].table.len == 0
+            && ngx_strlen(field->name) == col[i].column.len
+            && ngx_strncmp(field->name, col[i].column.data,
+                           col[i].column.len) == 0)
+        {
+            *strategy = col[i].strategy;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A DataRow, CopyData, ErrorResponse or NoticeResponse, whole at the down
+ * flow's scan point, masked in place; *len becomes its new length and
+ * masked[] gains what was masked.  NGX_OK, or NGX_ERROR (malformed).
+ */
+ngx_int_t
+ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
+    uint32_t *masked)
+{
+    u_char                         *msg, *out;
+    size_t                          n, cap;
+    uint64_t                        counts[HOOP_PG_MASKED_KINDS];
+    ngx_uint_t                      i, attempt;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    msg = ctx->down.scan;
+
+    /* room for most: twice the size; a row of tiny values may need more */
+
+    cap = 2 * *len + ctx->plan_cols * 512 + 1024;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+
+        out = ngx_stream_hoop_pg_mask_scratch(s, cap);
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(counts, sizeof(counts));
+
+        switch (msg[0]) {
+
+        case 'D':
+            n = hoop_pg_row_mask(msg, *len, ctx->plan, ctx->plan_cols,
+                                 &pscf->mask, out, cap, counts);
+            break;
+
+        case 'd':
+            n = hoop_mask_string(&pscf->mask, msg + 5, *len - 5, out + 5,
+                                 cap - 5, counts);
+
+            if (n != (size_t) -1) {
+                out[0] = 'd';
+                (void) hoop_pg_put32(out + 1, (uint32_t) (n + 4));
+                n += 5;
+            }
+
+            break;
+
+        default: /* 'E', 'N' */
+            n = hoop_pg_error_mask(msg, *len, &pscf->mask, out, cap, counts);
+        }
+
+        if (n != (size_t) -1) {
+            break;
+        }
+
+        cap = hoop_pg_row_mask_bound(*len, ctx->plan_cols);
+    }
+
+    if (n == 0 || n == (size_t) -1) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: message '%c' of %uz bytes from the database"
+                      " could not be masked", msg[0], *len);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < HOOP_PG_MASKED_KINDS; i++) {
+        if (masked != NULL) {
+            masked[i] += (uint32_t) counts[i];
+        }
+    }
+
+    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->down, *len, out, n)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+/* one scratch buffer per session, the size of the largest message yet */
+static u_char *
+ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s, size_t size)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->scratch_size >= size) {
+        return ctx->scratch;
+    }
+
+    if (ctx->scratch != NULL) {
+        ngx_free(ctx->scratch);
+    }
+
+    ctx->scratch = ngx_alloc(size, s->connection->log);
+    ctx->scratch_size = ctx->scratch ? size : 0;
+
+    return ctx->scratch;
+}
+
+
+void
+ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    if (ctx->plan_fields != NULL) {
+        ngx_free(ctx->plan_fields);
+        ctx->plan_fields = NULL;
+        ctx->plan = NULL;
+    }
+
+    if (ctx->scratch != NULL) {
+        ngx_free(ctx->scratch);
+        ctx->scratch = NULL;
+    }
+}

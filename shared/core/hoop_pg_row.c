@@ -1,0 +1,501 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "hoop_pg_msg.h"
+#include "hoop_pg_row.h"
+
+
+static size_t hoop_pg_text_mask(const hoop_mask_conf_t *detect,
+    const unsigned char *in, size_t len, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS], int *found);
+
+
+/* types whose text form is what a person reads: masked values stay text */
+static const uint32_t  hoop_pg_text_types[] = {
+    25,         /* text */
+    1043,       /* varchar */
+    1042,       /* bpchar */
+    19,         /* name */
+    18,         /* char */
+    114,        /* json */
+    3802,       /* jsonb */
+    142,        /* xml */
+    705,        /* unknown (literals) */
+    0
+};
+
+
+int
+hoop_pg_cell_is_text(uint32_t type_oid, int format)
+{
+    size_t  i;
+
+    for (i = 0; hoop_pg_text_types[i]; i++) {
+        if (hoop_pg_text_types[i] == type_oid) {
+            /* binary json(b), xml and "char" are not plain text */
+            return format == 0 || type_oid == 25 || type_oid == 1043
+                   || type_oid == 1042 || type_oid == 19;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+hoop_pg_rowdesc_parse(const unsigned char *msg, size_t len,
+    hoop_pg_field_t *fields, size_t max)
+{
+    size_t                i, n;
+    const unsigned char  *p, *end, *nul;
+
+    if (len < 7 || msg[0] != 'T' || hoop_pg_get32(msg + 1) + 1 != len) {
+        return -1;
+    }
+
+    n = (size_t) (msg[5] << 8 | msg[6]);
+    p = msg + 7;
+    end = msg + len;
+
+    for (i = 0; i < n; i++) {
+        nul = memchr(p, '\0', (size_t) (end - p));
+
+        if (nul == NULL || end - (nul + 1) < 18) {
+            return -1;
+        }
+
+        if (i < max) {
+            fields[i].name = (const char *) p;
+            fields[i].table_oid = hoop_pg_get32(nul + 1);
+            fields[i].attnum = (int16_t) (nul[5] << 8 | nul[6]);
+            fields[i].type_oid = hoop_pg_get32(nul + 7);
+            fields[i].format = (int16_t) (nul[17] << 8 | nul[18]);
+        }
+
+        p = nul + 19;
+    }
+
+    return (p == end) ? (int) n : -1;
+}
+
+
+size_t
+hoop_pg_row_mask_bound(size_t len, size_t ncols)
+{
+    /* each cell: at worst every value a replacement; NULLs only shrink */
+
+    return len + len / 4 * HOOP_MASK_REPLACEMENT_MAX
+           + ncols * (64 + HOOP_MASK_REPLACEMENT_MAX) + 64;
+}
+
+
+size_t
+hoop_pg_row_mask(const unsigned char *msg, size_t len,
+    const hoop_pg_cell_plan_t *plan, size_t ncols,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    int                   found;
+    size_t                i, n, cell, w;
+    uint32_t              clen;
+    unsigned char        *o, digits[48], masked[48 * 8];
+    const unsigned char  *p, *end;
+
+    if (len < 7 || msg[0] != 'D' || hoop_pg_get32(msg + 1) + 1 != len) {
+        return 0;
+    }
+
+    n = (size_t) (msg[5] << 8 | msg[6]);
+
+    if (n != ncols || cap < 7) {
+        return (n != ncols) ? 0 : (size_t) -1;
+    }
+
+    memcpy(out, msg, 7);
+    o = out + 7;
+    p = msg + 7;
+    end = msg + len;
+
+    for (i = 0; i < n; i++) {
+        if (end - p < 4) {
+            return 0;
+        }
+
+        clen = hoop_pg_get32(p);
+        p += 4;
+
+        if (clen == 0xffffffff) {               /* NULL stays NULL */
+            if ((size_t) (out + cap - o) < 4) {
+                return (size_t) -1;
+            }
+
+            o = hoop_pg_put32(o, clen);
+            continue;
+        }
+
+        if (clen > (size_t) (end - p)) {
+            return 0;
+        }
+
+        cell = clen;
+
+        switch (plan[i].action) {
+
+        case HOOP_PG_CELL_NULL:
+            if ((size_t) (out + cap - o) < 4) {
+                return (size_t) -1;
+            }
+
+            o = hoop_pg_put32(o, 0xffffffff);
+
+            if (counts) {
+                counts[HOOP_PG_MASKED_COLUMN]++;
+            }
+
+            break;
+
+        case HOOP_PG_CELL_COLUMN:
+            if ((size_t) (out + cap - o) < 4 + 64 + cell) {
+                return (size_t) -1;
+            }
+
+            w = hoop_pg_cell_mask(detect, plan[i].strategy, p, cell, o + 4);
+            o = hoop_pg_put32(o, (uint32_t) w) + w;
+
+            if (counts) {
+                counts[HOOP_PG_MASKED_COLUMN]++;
+            }
+
+            break;
+
+        case HOOP_PG_CELL_DETECT_INT8:
+        case HOOP_PG_CELL_DETECT_NUMERIC:
+            if ((size_t) (out + cap - o) < 4 + cell) {
+                return (size_t) -1;
+            }
+
+            w = hoop_pg_binary_digits(plan[i].action
+                                      == HOOP_PG_CELL_DETECT_INT8 ? 20 : 1700,
+                                      p, cell, digits);
+            found = 0;
+
+            if (w > 0
+                && hoop_pg_text_mask(detect, digits, w, masked,
+                                     sizeof(masked), counts, &found)
+                   == (size_t) -1)
+            {
+                found = 1;          /* could not tell: not passed */
+            }
+
+            if (found) {
+                o = hoop_pg_put32(o, 0xffffffff);
+
+            } else {
+                o = hoop_pg_put32(o, (uint32_t) cell);
+                memcpy(o, p, cell);
+                o += cell;
+            }
+
+            break;
+
+        case HOOP_PG_CELL_DETECT:
+        case HOOP_PG_CELL_DETECT_NULL:
+            if ((size_t) (out + cap - o) < 4) {
+                return (size_t) -1;
+            }
+
+            w = hoop_pg_text_mask(detect, p, cell, o + 4,
+                                  (size_t) (out + cap - o) - 4, counts,
+                                  &found);
+            if (w == (size_t) -1) {
+                return w;
+            }
+
+            if (found && plan[i].action == HOOP_PG_CELL_DETECT_NULL) {
+                o = hoop_pg_put32(o, 0xffffffff);   /* no half-masked int */
+
+            } else {
+                o = hoop_pg_put32(o, (uint32_t) w) + w;
+            }
+
+            break;
+
+        default: /* HOOP_PG_CELL_PASS */
+            if ((size_t) (out + cap - o) < 4 + cell) {
+                return (size_t) -1;
+            }
+
+            o = hoop_pg_put32(o, (uint32_t) cell);
+            memcpy(o, p, cell);
+            o += cell;
+        }
+
+        p += cell;
+    }
+
+    if (p != end) {
+        return 0;
+    }
+
+    (void) hoop_pg_put32(out + 1, (uint32_t) (o - out - 1));
+
+    return (size_t) (o - out);
+}
+
+
+static size_t
+hoop_pg_text_mask(const hoop_mask_conf_t *detect, const unsigned char *in,
+    size_t len, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS], int *found)
+{
+    size_t    i, w;
+    uint64_t  c[HOOP_MASK_NTYPES];
+
+    *found = 0;
+
+    if (detect == NULL || detect->enabled == 0) {
+        if (cap < len) {
+            return (size_t) -1;
+        }
+
+        memcpy(out, in, len);
+        return len;
+    }
+
+    w = hoop_mask_string(detect, in, len, out, cap, c);
+    if (w == (size_t) -1) {
+        return w;
+    }
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        if (c[i]) {
+            *found = 1;
+
+            if (counts) {
+                counts[i] += c[i];
+            }
+        }
+    }
+
+    return w;
+}
+
+
+size_t
+hoop_pg_binary_digits(uint32_t type_oid, const unsigned char *cell,
+    size_t len, unsigned char *out)
+{
+    int                   i, ndigits, weight, d;
+    size_t                o;
+    uint64_t              u;
+    unsigned char         tmp[24];
+    const unsigned char  *p;
+
+    o = 0;
+
+    if (type_oid == 20) {
+        if (len != 8) {
+            return 0;
+        }
+
+        u = (uint64_t) hoop_pg_get32(cell) << 32 | hoop_pg_get32(cell + 4);
+
+        if (u >> 63) {
+            out[o++] = '-';
+            u = ~u + 1;
+        }
+
+        i = 0;
+
+        do {
+            tmp[i++] = (unsigned char) ('0' + u % 10);
+            u /= 10;
+        } while (u);
+
+        while (i) {
+            out[o++] = tmp[--i];
+        }
+
+        return o;
+    }
+
+    /* numeric: ndigits, weight, sign, dscale, then base-10000 digits */
+
+    if (type_oid != 1700 || len < 8) {
+        return 0;
+    }
+
+    ndigits = cell[0] << 8 | cell[1];
+    weight = (int16_t) (cell[2] << 8 | cell[3]);
+
+    if (len != 8 + 2 * (size_t) ndigits || weight > 9) {
+        return 0;
+    }
+
+    if ((cell[4] << 8 | cell[5]) == 0x4000) {
+        out[o++] = '-';
+    }
+
+    p = cell + 8;
+
+    if (weight < 0) {
+        out[o++] = '0';
+        return o;
+    }
+
+    for (i = 0; i <= weight; i++) {
+        d = (i < ndigits) ? (p[2 * i] << 8 | p[2 * i + 1]) : 0;
+
+        if (d > 9999) {
+            return 0;
+        }
+
+        if (i == 0) {
+            o += (size_t) snprintf((char *) out + o, 8, "%d", d);
+
+        } else {
+            o += (size_t) snprintf((char *) out + o, 8, "%04d", d);
+        }
+    }
+
+    return o;
+}
+
+
+size_t
+hoop_pg_cell_mask(const hoop_mask_conf_t *detect,
+    hoop_mask_strategy_t strategy, const unsigned char *in, size_t len,
+    unsigned char *out)
+{
+    size_t              i, keep;
+    unsigned int        mdlen;
+    unsigned char      *o, md[EVP_MAX_MD_SIZE];
+    static const char   hex[] = "0123456789abcdef";
+
+    switch (strategy) {
+
+    case HOOP_MASK_PARTIAL:
+        keep = (len > 8) ? 4 : 0;
+
+        /* the kept tail starts on a character, not inside one */
+
+        while (keep > 0 && (in[len - keep] & 0xc0) == 0x80) {
+            keep--;
+        }
+
+        o = out;
+
+        for (i = 0; i < len - keep; i++) {
+            /* UTF-8 continuation bytes go with their character */
+            if ((in[i] & 0xc0) != 0x80) {
+                *o++ = '*';
+            }
+        }
+
+        memcpy(o, in + len - keep, keep);
+
+        return (size_t) (o - out) + keep;
+
+    case HOOP_MASK_HASH:
+        if (HMAC(EVP_sha256(), detect->key, (int) detect->key_len, in, len,
+                 md, &mdlen)
+            == NULL)
+        {
+            memcpy(out, "[MASKED]", 8);
+            return 8;
+        }
+
+        memcpy(out, "[HASH:", 6);
+
+        for (i = 0; i < 8; i++) {
+            out[6 + 2 * i] = hex[md[i] >> 4];
+            out[7 + 2 * i] = hex[md[i] & 0xf];
+        }
+
+        out[22] = ']';
+        return 23;
+
+    default:
+        memcpy(out, "[MASKED]", 8);
+        return 8;
+    }
+}
+
+
+size_t
+hoop_pg_error_mask(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    int                   found;
+    size_t                w;
+    unsigned char        *o;
+    const unsigned char  *p, *end, *nul;
+
+    if (len < 6 || (msg[0] != 'E' && msg[0] != 'N')
+        || hoop_pg_get32(msg + 1) + 1 != len || msg[len - 1] != '\0'
+        || cap < 6)
+    {
+        return (len < 6 || cap >= 6) ? 0 : (size_t) -1;
+    }
+
+    out[0] = msg[0];
+    o = out + 5;
+    p = msg + 5;
+    end = msg + len - 1;
+
+    while (p < end) {
+        nul = memchr(p + 1, '\0', (size_t) (end - p));
+        if (nul == NULL) {
+            return 0;
+        }
+
+        if ((size_t) (out + cap - o) < 2) {
+            return (size_t) -1;
+        }
+
+        *o++ = *p;
+
+        switch (*p) {
+
+        case 'S': case 'V': case 'C': case 'P': case 'p':
+        case 'F': case 'L': case 'R':
+            w = (size_t) (nul - p - 1);
+
+            if ((size_t) (out + cap - o) < w + 1) {
+                return (size_t) -1;
+            }
+
+            memcpy(o, p + 1, w);
+            break;
+
+        default:
+            w = hoop_pg_text_mask(detect, p + 1, (size_t) (nul - p - 1), o,
+                                  (size_t) (out + cap - o) - 1, counts,
+                                  &found);
+            if (w == (size_t) -1) {
+                return w;
+            }
+        }
+
+        o += w;
+        *o++ = '\0';
+        p = nul + 1;
+    }
+
+    if ((size_t) (out + cap - o) < 1) {
+        return (size_t) -1;
+    }
+
+    *o++ = '\0';
+    (void) hoop_pg_put32(out + 1, (uint32_t) (o - out - 1));
+
+    return (size_t) (o - out);
+}

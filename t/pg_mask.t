@@ -1,0 +1,181 @@
+# hoop_mask on Postgres results.  Columns are masked by name and by where
+# they come from (table OID + attribute number from the catalog), so an
+# alias does not escape; detectors mask values inside text cells, COPY
+# output and error texts; cells that cannot stay well-typed become NULL;
+# every protocol path (simple, extended, binary results, asyncpg's own
+# protocol code) is covered; a million-row result streams through in
+# bounded memory; and the audit event counts what was masked.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use DBI;
+use JSON::PP;
+use Hoop::Test qw(spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Pg;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $pg = Hoop::Test::Pg->new->start;
+$pg->psql(q{
+    CREATE TABLE customers (id int PRIMARY KEY, name text, email text UNIQUE,
+        ssn text, card_number text, notes text, card_as_number numeric,
+        profile jsonb);
+    INSERT INTO customers VALUES
+        (1, 'Ada', 'ada@example.com', '123-45-6789', '4111111111111111',
+         'call +1 415 555 2671 or write to ada.l@example.org',
+         4111111111111111, '{"backup": "ada2@example.net"}'),
+        (2, 'Bob', 'bob@example.com', '234-56-7890', '5500005555555559',
+         'nothing to see', 42, '{}');
+    CREATE TABLE cards (id int, card_number text);
+    INSERT INTO cards VALUES (1, 'not-a-card-0001');
+    CREATE VIEW customer_contacts AS SELECT id, email FROM customers;
+});
+
+my $t = Hoop::Test::Nginx->new(workers => 2);
+my $d = $t->dir;
+spit("$d/mask.key", "0123456789abcdef0123456789abcdef\n");
+
+$t->run(<<"EOF");
+stream {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_audit_stream hoop:audit:pg;
+    hoop_pg_auth off;
+
+    server {
+        listen 127.0.0.1:%%PORT_pg%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+        hoop_mask_key $d/mask.key;
+        hoop_mask column=ssn,customers.card_number;
+        hoop_mask column=email strategy=hash;
+        hoop_mask detect=email,credit_card,us_ssn,phone;
+    }
+}
+EOF
+$t->wait_redis(2);
+my $port = $t->port('pg');
+
+sub psql {
+    my ($sql) = @_;
+    my $out = `psql -X -At -h 127.0.0.1 -p $port -U postgres -d postgres -c "$sql" 2>&1`;
+    return $out;
+}
+
+is(psql('SELECT id, ssn FROM customers ORDER BY id'),
+    "1|[MASKED]\n2|[MASKED]\n", 'a masked column, by name');
+is(psql('SELECT ssn AS x FROM customers WHERE id = 1'), "[MASKED]\n",
+    'an alias does not escape: masked by where the column comes from');
+like(psql('SELECT email FROM customer_contacts WHERE id = 1'),
+    qr/^\[HASH:[0-9a-f]{16}\]\n$/, 'a view of the column: masked (hash)');
+is(psql('SELECT email FROM customers WHERE id = 1'),
+    psql('SELECT email AS e FROM customer_contacts WHERE id = 1'),
+    'the hash is stable: the same value, the same mask');
+is(psql('SELECT lower(email) FROM customers WHERE id = 2'), "[EMAIL]\n",
+    'an expression of a masked column: the detector catches the value');
+is(psql('SELECT card_number FROM customers WHERE id = 1'), "[MASKED]\n",
+    'table.column: masked in that table');
+is(psql('SELECT card_number FROM cards'), "not-a-card-0001\n",
+    'and not in another table with a column of that name');
+is(psql('SELECT notes FROM customers WHERE id = 1'),
+    "call [PHONE] or write to [EMAIL]\n",
+    'detectors inside a text cell');
+is(psql('SELECT card_as_number, id FROM customers ORDER BY id'),
+    "|1\n42|2\n", 'a card number in a numeric column: NULL, the row kept');
+is(psql(q{SELECT profile->>'backup' FROM customers WHERE id = 1}),
+    "[EMAIL]\n", 'a value out of jsonb: masked');
+is(psql('SELECT id, name FROM customers ORDER BY id'), "1|Ada\n2|Bob\n",
+    'other columns pass untouched');
+
+like(psql(q{INSERT INTO customers (id, email) VALUES (3, 'ada@example.com')}),
+    qr/DETAIL:  Key \(email\)=\(\[EMAIL\]\) already exists/,
+    'the value quoted in an error\'s detail: masked');
+is(psql('COPY (SELECT id, notes FROM customers ORDER BY id) TO STDOUT'),
+    "1\tcall [PHONE] or write to [EMAIL]\n2\tnothing to see\n",
+    'COPY TO STDOUT: detectors on the data');
+
+# the extended protocol: the gateway asks for the row layout itself
+my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
+    'postgres', '', { RaiseError => 1, PrintError => 0,
+    pg_server_prepare => 1 });
+my $sth = $dbh->prepare('SELECT ssn, notes, id FROM customers WHERE id = $1');
+for my $round (1, 2) {
+    $sth->execute(1);
+    is_deeply($sth->fetchrow_arrayref,
+        ['[MASKED]', 'call [PHONE] or write to [EMAIL]', 1],
+        "extended protocol, prepared statement, execution $round");
+    $sth->finish;
+}
+$dbh->disconnect;
+
+# binary results: psycopg 3 (libpq) and asyncpg (its own protocol code)
+my $py = <<"PY";
+import asyncio, psycopg, asyncpg
+c = psycopg.connect(host='127.0.0.1', port=$port, dbname='postgres',
+                    user='postgres')
+cur = c.cursor(binary=True)
+cur.execute("SELECT ssn, notes, card_as_number, id FROM customers WHERE id = 1")
+print("psycopg-binary", cur.fetchone())
+async def main():
+    a = await asyncpg.connect(host='127.0.0.1', port=$port,
+                              database='postgres', user='postgres', ssl=False)
+    r = await a.fetchrow("SELECT ssn, notes, email, id FROM customers WHERE id = \$1", 1)
+    print("asyncpg", tuple(r))
+    await a.close()
+asyncio.run(main())
+PY
+spit("$d/binary.py", $py);
+my $bin = `/usr/bin/python3 $d/binary.py 2>&1`;
+like($bin, qr/^psycopg-binary \('\[MASKED\]', 'call \[PHONE\] or write to \[EMAIL\]', None, 1\)$/m,
+    'binary text cells are masked as text; a binary number with a card: NULL')
+    or diag $bin;
+like($bin, qr/^asyncpg \('\[MASKED\]', 'call \[PHONE\] or write to \[EMAIL\]', '\[HASH:[0-9a-f]{16}\]', 1\)$/m,
+    'asyncpg (binary, its own protocol code): masked the same') or diag $bin;
+
+# a million rows: streamed, masked, in bounded memory
+sub rss {
+    my @kb = map { /(\d+)/ } grep { /^VmRSS/ } `cat /proc/$_[0]/status 2>/dev/null`;
+    return $kb[0] // 0;
+}
+my @workers = map { (split)[0] } grep { /nginx: worker/ } `ps -eo pid,args`;
+my %before = map { $_ => rss($_) } @workers;
+open my $big, '-|', 'psql', '-X', '-At', '-h', '127.0.0.1', '-p', $port,
+    '-U', 'postgres', '-d', 'postgres', '-c',
+    "SELECT g, 'user' || g || '\@example.com' FROM generate_series(1, 1000000) g"
+    or die;
+my ($rows, $masked, $peak) = (0, 0, 0);
+while (my $line = <$big>) {
+    $rows++;
+    $masked++ if $line =~ /^\d+\|\[EMAIL\]$/;
+    if ($rows % 100000 == 0) {
+        for (@workers) { my $g = rss($_) - $before{$_}; $peak = $g if $g > $peak }
+    }
+}
+close $big;
+is($rows, 1000000, 'a million rows arrive');
+is($masked, 1000000, 'every one masked');
+cmp_ok($peak, '<', 16 * 1024,
+    "the workers grew by ${peak} kB at most while ~40 MB streamed through");
+
+# the evidence
+my @ev;
+wait_until(sub {
+    @ev = grep { $_->{type} eq 'pg.query' }
+        map { decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $redis->command('XRANGE', 'hoop:audit:pg', '-', '+') // [] };
+    grep { ($_->{query}{sql} // '') =~ /generate_series/ } @ev;
+}, 'the statement events');
+my ($ssn) = grep { ($_->{query}{sql} // '') eq 'SELECT id, ssn FROM customers ORDER BY id' } @ev;
+is_deeply($ssn->{result}{masked}, { column => 2 },
+    'the event counts the masked cells');
+my ($notes) = grep { ($_->{query}{sql} // '') =~ /^SELECT notes FROM customers WHERE id = \$1$/ } @ev;
+is_deeply($notes->{result}{masked}, { email => 1, phone => 1 },
+    'and what the detectors found, by kind');
+
+$t->stop;
+unlike($t->error_log, qr/123-45-6789|ada\@example\.com/,
+    'no unmasked value in the error log');
+done_testing;
