@@ -12,6 +12,7 @@
 #include "ngx_hoop_audit.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
+#include "ngx_hoop_review.h"
 #include "hoop_pg_cancel.h"
 #include "hoop_pg_row.h"
 #include "hoop_rule.h"
@@ -39,6 +40,9 @@ typedef struct {
     ngx_hoop_oidc_conf_t     oidc;
     ngx_hoop_audit_t         audit;
     ngx_uint_t               auth_used;       /* unsigned:1 */
+    ngx_uint_t               review_used;     /* unsigned:1 */
+    ngx_hoop_reviews_t      *reviews;         /* per worker */
+    ngx_hoop_review_webhook_t  *webhook;      /* hoop_review_webhook */
 
     /* BackendKeyData is enciphered with it: per configuration load */
     u_char                   cancel_secret[HOOP_PG_CANCEL_SECRET_LEN];
@@ -136,6 +140,9 @@ typedef struct {
 /* A Query, an Execute or a FunctionCall awaiting its end. */
 typedef struct {
     ngx_msec_t                 start;
+    u_char                     review[NGX_HOOP_REVIEW_ID_LEN + 1];
+    const char                *review_status;  /* NULL: not reviewed */
+    unsigned                   granted:1;      /* by an earlier approval */
     ngx_uint_t                 n;
     ngx_uint_t                 current;
     unsigned                   extended:1;
@@ -148,6 +155,8 @@ typedef struct {
     u_char                       type;
     u_char                       denied;      /* its ErrorResponse: ours */
     u_char                       injected;    /* the gateway's: answer ours */
+    u_char                      *text;        /* the denial's, if not the
+                                                 rule's (ngx_alloc) */
     ngx_stream_hoop_pg_query_t  *query;       /* Q, E, F */
     ngx_stream_hoop_pg_sql_t    *sql;         /* a denied Parse */
 } ngx_stream_hoop_pg_pending_t;
@@ -211,6 +220,13 @@ typedef struct {
     u_char                      *scratch;
     size_t                       scratch_size;
     unsigned                     plan_active:1; /* a cell to rewrite */
+
+    /* a statement held for review (ngx_stream_hoop_pg_review.c) */
+    ngx_hoop_review_wait_t      *hold;
+    ngx_uint_t                   hold_state;
+    uint32_t                     issued_pid;    /* our BackendKeyData */
+    uint32_t                     issued_key;
+    unsigned                     hold_notice:1; /* a NoticeResponse due */
     unsigned                     masking:1;     /* hoop_mask applies */
     unsigned                     sync_skip:1;   /* server skips to Sync */
 } ngx_stream_hoop_pg_ctx_t;
@@ -274,6 +290,20 @@ ngx_int_t ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s,
     size_t *len, uint32_t *masked);
 void ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 
+/* ngx_stream_hoop_pg_review.c: statements held for approval */
+#define NGX_STREAM_HOOP_PG_DENIED_POLICY     1
+#define NGX_STREAM_HOOP_PG_DENIED_AUDIT      2
+#define NGX_STREAM_HOOP_PG_DENIED_REJECTED   3
+#define NGX_STREAM_HOOP_PG_DENIED_EXPIRED    4
+#define NGX_STREAM_HOOP_PG_DENIED_CANCELLED  5
+#define NGX_STREAM_HOOP_PG_DENIED_NO_REVIEW  6
+
+ngx_int_t ngx_stream_hoop_pg_review(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql, ngx_stream_hoop_pg_query_t *q,
+    ngx_uint_t *why, u_char **text);
+ngx_int_t ngx_stream_hoop_pg_review_notice(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
 char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -283,6 +313,8 @@ void ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
 /* ngx_stream_hoop_pg_audit.c */
 void ngx_stream_hoop_pg_audit_query(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_query_t *q);
+void ngx_stream_hoop_pg_audit_review(ngx_stream_session_t *s,
+    ngx_hoop_review_wait_t *w, ngx_stream_hoop_pg_sql_t *sql);
 
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);

@@ -20,6 +20,8 @@ typedef struct {
     const char                  *type;
     ngx_stream_hoop_pg_query_t  *query;      /* pg.query: which */
     ngx_uint_t                   run;
+    ngx_hoop_review_wait_t      *review;     /* review.requested */
+    ngx_stream_hoop_pg_sql_t    *sql;
 } ngx_stream_hoop_pg_audit_ev_t;
 
 
@@ -76,10 +78,28 @@ ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s, const char *type)
 {
     ngx_stream_hoop_pg_audit_ev_t  ev;
 
+    ngx_memzero(&ev, sizeof(ngx_stream_hoop_pg_audit_ev_t));
+
     ev.session = s;
     ev.type = type;
-    ev.query = NULL;
-    ev.run = 0;
+
+    ngx_stream_hoop_pg_audit_emit(s, &ev);
+}
+
+
+/* review.requested: a statement held, in its session's trail */
+void
+ngx_stream_hoop_pg_audit_review(ngx_stream_session_t *s,
+    ngx_hoop_review_wait_t *w, ngx_stream_hoop_pg_sql_t *sql)
+{
+    ngx_stream_hoop_pg_audit_ev_t  ev;
+
+    ngx_memzero(&ev, sizeof(ngx_stream_hoop_pg_audit_ev_t));
+
+    ev.session = s;
+    ev.type = "review.requested";
+    ev.review = w;
+    ev.sql = sql;
 
     ngx_stream_hoop_pg_audit_emit(s, &ev);
 }
@@ -92,6 +112,8 @@ ngx_stream_hoop_pg_audit_query(ngx_stream_session_t *s,
 {
     ngx_uint_t                     i;
     ngx_stream_hoop_pg_audit_ev_t  ev;
+
+    ngx_memzero(&ev, sizeof(ngx_stream_hoop_pg_audit_ev_t));
 
     ev.session = s;
     ev.type = "pg.query";
@@ -223,6 +245,34 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
         return;
     }
 
+    if (ev->review != NULL) {
+        hoop_json_object(j, "review");
+        hoop_json_string(j, "id", (char *) ev->review->id,
+                         ngx_strlen(ev->review->id));
+        hoop_json_string(j, "rule", ev->sql->rule->name,
+                         ngx_strlen(ev->sql->rule->name));
+        hoop_json_string(j, "approvers", ev->sql->rule->approvers,
+                         ngx_strlen(ev->sql->rule->approvers));
+        hoop_json_end(j);
+
+        hoop_json_object(j, "query");
+
+        if (ev->sql->text != NULL) {
+            hoop_json_string(j, "sql", (char *) ev->sql->text,
+                             ev->sql->len);
+
+        } else {
+            hoop_json_null(j, "sql");
+        }
+
+        hoop_json_string(j, "kind", hoop_sql_kind_name(ev->sql->cls.kind),
+                         ngx_strlen(hoop_sql_kind_name(ev->sql->cls.kind)));
+        hoop_json_end(j);
+
+        hoop_json_end(j);
+        return;
+    }
+
     hoop_json_object(j, "decision");
 
     if (ctx->refusal != NULL) {
@@ -307,6 +357,15 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
 
     result = run->denied ? "deny" : "allow";
     hoop_json_string(j, "result", result, ngx_strlen(result));
+
+    if (q->review_status != NULL) {
+        hoop_json_object(j, q->granted ? "grant" : "review");
+        hoop_json_string(j, "id", (char *) q->review,
+                         ngx_strlen(q->review));
+        hoop_json_string(j, "status", q->review_status,
+                         ngx_strlen(q->review_status));
+        hoop_json_end(j);
+    }
 
     if (sql != NULL && sql->rule != NULL) {
         hoop_json_string(j, "rule", sql->rule->name,

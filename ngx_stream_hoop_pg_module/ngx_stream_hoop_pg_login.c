@@ -320,8 +320,9 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 ngx_int_t
 ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s)
 {
-    u_char                          *p;
+    u_char                          *p, buf[32];
     uint32_t                         pid, key;
+    ngx_str_t                        tag;
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
@@ -340,6 +341,17 @@ ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s)
                       " not issue, ignored");
         ngx_stream_finalize_session(s, NGX_STREAM_OK);
         return NGX_DONE;
+    }
+
+    /* a statement of that session held for review: its review ends */
+
+    if (pmcf->reviews != NULL) {
+        tag.data = buf;
+        tag.len = ngx_sprintf(buf, "pg:%uD:%uD", hoop_pg_get32(p + 8),
+                              hoop_pg_get32(p + 12))
+                  - buf;
+
+        (void) ngx_hoop_review_cancel_tag(pmcf->reviews, &tag);
     }
 
     (void) hoop_pg_put32(p + 8, pid);
@@ -701,8 +713,10 @@ ngx_stream_hoop_pg_login_key(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
     uint32_t                         pid, key;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
     if (len != 13) {
@@ -723,6 +737,9 @@ ngx_stream_hoop_pg_login_key(ngx_stream_session_t *s, u_char *msg,
 
     (void) hoop_pg_put32(msg + 5, pid);
     (void) hoop_pg_put32(msg + 9, key);
+
+    ctx->issued_pid = pid;
+    ctx->issued_key = key;
 
     return NGX_OK;
 }

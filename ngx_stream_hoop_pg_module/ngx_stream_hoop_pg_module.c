@@ -72,6 +72,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
     NGX_HOOP_AUDIT_COMMANDS(NGX_STREAM_MAIN_CONF, NGX_STREAM_MAIN_CONF_OFFSET,
                             offsetof(ngx_stream_hoop_pg_main_conf_t, audit)),
 
+    { ngx_string("hoop_review_webhook"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_hoop_review_webhook_set,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_main_conf_t, webhook),
+      NULL },
+
     { ngx_string("hoop_audit"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -270,6 +277,13 @@ ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf)
     if (ngx_hoop_audit_conf_init(cf, &pmcf->audit, pmcf->redis)
         != NGX_CONF_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (pmcf->review_used && pmcf->redis == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"review\" rules in stream{} need \"hoop_redis\":"
+                      " reviews live there");
         return NGX_ERROR;
     }
 
@@ -607,6 +621,7 @@ ngx_stream_hoop_pg_cleanup(void *data)
         ngx_del_timer(&ctx->wait_event);
     }
 
+    ngx_stream_hoop_pg_review_cleanup(ctx);
     ngx_stream_hoop_pg_query_cleanup(ctx);
     ngx_stream_hoop_pg_mask_cleanup(ctx);
 }
@@ -638,6 +653,14 @@ ngx_stream_hoop_pg_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (pmcf->review_used) {
+        pmcf->reviews = ngx_hoop_reviews_start(cycle, pmcf->redis,
+                                               pmcf->webhook, "stream");
+        if (pmcf->reviews == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_hoop_oidc_init_process(&pmcf->oidc, cycle);
 }
 
@@ -651,6 +674,11 @@ ngx_stream_hoop_pg_exit_process(ngx_cycle_t *cycle)
                                                  ngx_stream_hoop_pg_module);
 
     if (pmcf != NULL) {
+        if (pmcf->reviews != NULL) {
+            ngx_hoop_reviews_stop(pmcf->reviews);
+            pmcf->reviews = NULL;
+        }
+
         ngx_hoop_audit_exit_process(&pmcf->audit);
     }
 }

@@ -53,7 +53,8 @@ ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_stream_hoop_pg_srv_conf_t  *pscf = conf;
 
-    hoop_rule_t  *rule;
+    hoop_rule_t                     *rule;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
     if (pscf->rules == NGX_CONF_UNSET_PTR) {
         pscf->rules = NULL;
@@ -69,8 +70,9 @@ ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rule = (hoop_rule_t *) pscf->rules->elts + pscf->rules->nelts - 1;
 
     if (rule->action == HOOP_RULE_REVIEW) {
-        return "review: statements held for approval are not supported"
-               " yet, use deny";
+        pmcf = ngx_stream_conf_get_module_main_conf(cf,
+                                                    ngx_stream_hoop_pg_module);
+        pmcf->review_used = 1;
     }
 
     return NGX_CONF_OK;

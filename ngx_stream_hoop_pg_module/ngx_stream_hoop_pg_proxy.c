@@ -420,6 +420,17 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
             continue;
         }
 
+        /* between two messages to the client: a notice may go in */
+
+        if (from_upstream && ctx->hold_notice
+            && ngx_stream_hoop_pg_review_notice(s) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        b = f->buf;
+        have = b->last - f->scan;
+
         if (have < HOOP_PG_HEADER_LEN) {
             return NGX_OK;
         }

@@ -32,9 +32,6 @@
 #define NGX_STREAM_HOOP_PG_NAME_MAX        1024
 #define NGX_STREAM_HOOP_PG_STATEMENTS_MAX  1024
 
-/* why a message was replaced by one that fails */
-#define NGX_STREAM_HOOP_PG_DENIED_POLICY   1
-#define NGX_STREAM_HOOP_PG_DENIED_AUDIT    2
 
 
 static ngx_int_t ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s,
@@ -52,7 +49,7 @@ static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
-    u_char *msg, size_t *len, ngx_uint_t why);
+    u_char *msg, size_t *len, ngx_uint_t why, u_char *text);
 static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
     ngx_stream_session_t *s, const char *text, size_t len,
     hoop_sql_stmt_t *cls, const char *parse_error);
@@ -80,6 +77,7 @@ static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_pending_t *p, size_t *len);
 static ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
     ngx_stream_hoop_pg_ctx_t *ctx);
+static const char *ngx_stream_hoop_pg_denial_state(ngx_uint_t why);
 
 
 /* what the server is sent in place of a denied message: it cannot parse */
@@ -156,8 +154,11 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
 {
     int                              n, i;
     char                            *sql, error[160];
-    ngx_uint_t                       deny, audit_down;
+    u_char                          *text;
+    ngx_int_t                        rc;
+    ngx_uint_t                       deny;
     hoop_sql_stmt_t                  cls[NGX_STREAM_HOOP_PG_STMTS];
+    ngx_stream_hoop_pg_run_t        *review;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
     ngx_stream_hoop_pg_srv_conf_t   *pscf;
@@ -199,6 +200,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     }
 
     deny = 0;
+    review = NULL;
 
     for (i = 0; i < (n ? n : 1); i++) {
         stmt = ngx_stream_hoop_pg_sql_new(s, sql + cls[i].offset,
@@ -215,25 +217,46 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
 
         if (stmt->action == HOOP_RULE_DENY && !deny) {
             q->run[i].denied = 1;
-            deny = 1;
+            deny = NGX_STREAM_HOOP_PG_DENIED_POLICY;
+
+        } else if (stmt->action == HOOP_RULE_REVIEW && review == NULL) {
+            review = &q->run[i];
         }
     }
 
-    audit_down = pscf->audit
-                 && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
-                                         "statement")
-                    != NGX_OK;
+    /* one held statement holds the whole Query; one denied denies it */
+
+    text = NULL;
+
+    if (!deny && review != NULL) {
+        rc = ngx_stream_hoop_pg_review(s, review->sql, q, &deny, &text);
+
+        if (rc != NGX_OK) {
+            if (rc != NGX_DECLINED) {
+                ngx_stream_hoop_pg_query_free(q);
+                return rc;              /* NGX_AGAIN: held */
+            }
+
+            review->denied = 1;
+        }
+    }
+
+    if (!deny
+        && pscf->audit
+        && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
+                                "statement")
+           != NGX_OK)
+    {
+        deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
+    }
 
     if (ngx_stream_hoop_pg_push(s, 'Q', 0, q, NULL) != NGX_OK) {
         ngx_stream_hoop_pg_query_free(q);
         return NGX_ERROR;
     }
 
-    if (deny || audit_down) {
-        return ngx_stream_hoop_pg_query_deny(s, msg, len,
-                                       audit_down
-                                       ? NGX_STREAM_HOOP_PG_DENIED_AUDIT
-                                       : NGX_STREAM_HOOP_PG_DENIED_POLICY);
+    if (deny) {
+        return ngx_stream_hoop_pg_query_deny(s, msg, len, deny, text);
     }
 
     return NGX_OK;
@@ -247,9 +270,10 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
 {
     int                              n;
     char                             error[160];
-    u_char                          *name, *query, *end;
+    u_char                          *name, *query, *end, *text;
     size_t                           name_len, query_len;
     ngx_int_t                        rc;
+    ngx_uint_t                       why;
     hoop_sql_stmt_t                  cls[2];
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_sql_t        *stmt;
@@ -300,39 +324,63 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
 
     ngx_stream_hoop_pg_policy_decide(s, stmt);
 
-    if (stmt->action == HOOP_RULE_DENY
-        || (pscf->audit
-            && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
-                                    "statement")
-               != NGX_OK))
+    q = ngx_stream_hoop_pg_query_new(1);
+    if (q == NULL) {
+        ngx_stream_hoop_pg_sql_release(stmt);
+        return NGX_ERROR;
+    }
+
+    q->extended = 1;
+    q->run[0].sql = stmt;                /* the reference is q's now */
+
+    why = (stmt->action == HOOP_RULE_DENY) ? NGX_STREAM_HOOP_PG_DENIED_POLICY
+                                           : 0;
+    text = NULL;
+
+    if (stmt->action == HOOP_RULE_REVIEW) {
+        rc = ngx_stream_hoop_pg_review(s, stmt, q, &why, &text);
+
+        if (rc != NGX_OK && rc != NGX_DECLINED) {
+            ngx_stream_hoop_pg_query_free(q);
+            return rc;                  /* NGX_AGAIN: held */
+        }
+    }
+
+    if (!why
+        && pscf->audit
+        && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
+                                "statement")
+           != NGX_OK)
     {
+        why = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
+    }
+
+    if (why) {
         /* the denial is recorded now: the statement will never run */
 
-        q = ngx_stream_hoop_pg_query_new(1);
-        if (q == NULL) {
-            ngx_stream_hoop_pg_sql_release(stmt);
-            return NGX_ERROR;
-        }
-
-        q->extended = 1;
-        q->run[0].sql = stmt;
-        q->run[0].denied = (stmt->action == HOOP_RULE_DENY);
-        stmt->refs++;                   /* one for q, one for pending */
+        q->run[0].denied = (why != NGX_STREAM_HOOP_PG_DENIED_AUDIT);
 
         ngx_stream_hoop_pg_audit_query(s, q);
+
+        stmt->refs++;                   /* one for the pending entry */
 
         rc = ngx_stream_hoop_pg_push(s, 'P', 0, NULL, stmt);
 
         if (rc == NGX_OK) {
-            rc = ngx_stream_hoop_pg_query_deny(s, msg, len,
-                                         q->run[0].denied
-                                         ? NGX_STREAM_HOOP_PG_DENIED_POLICY
-                                         : NGX_STREAM_HOOP_PG_DENIED_AUDIT);
+            rc = ngx_stream_hoop_pg_query_deny(s, msg, len, why, text);
+
+        } else if (text != NULL) {
+            ngx_free(text);
         }
 
         ngx_stream_hoop_pg_query_free(q);
         return rc;
     }
+
+    /* an approved statement's review is in its executions' events */
+
+    stmt->refs++;
+    ngx_stream_hoop_pg_query_free(q);
 
     rc = ngx_stream_hoop_pg_named_set(&ctx->statements, name, name_len,
                                       stmt);
@@ -550,7 +598,7 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     }
 
     q->run[0].sql = stmt;
-    deny = (stmt->action == HOOP_RULE_DENY);
+    deny = (stmt->action != HOOP_RULE_ALLOW);    /* no review for these */
     q->run[0].denied = deny;
 
     if (ngx_stream_hoop_pg_push(s, 'F', 0, q, NULL) != NGX_OK) {
@@ -560,7 +608,8 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
 
     if (deny) {
         return ngx_stream_hoop_pg_query_deny(s, msg, len,
-                                             NGX_STREAM_HOOP_PG_DENIED_POLICY);
+                                             NGX_STREAM_HOOP_PG_DENIED_POLICY,
+                                             NULL);
     }
 
     return NGX_OK;
@@ -574,7 +623,7 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
  */
 static ngx_int_t
 ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
-    size_t *len, ngx_uint_t why)
+    size_t *len, ngx_uint_t why, u_char *text)
 {
     u_char                        *fail;
     size_t                         n;
@@ -586,6 +635,7 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
     last = (ctx->pending_head + ctx->pending_count - 1)
            % NGX_STREAM_HOOP_PG_PENDING;
     ctx->pending[last].denied = (u_char) why;
+    ctx->pending[last].text = text;
 
     /* a Parse fails as a Parse (discarding to Sync); the rest as a Query */
 
@@ -880,6 +930,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     p->type = type;
     p->denied = denied;
     p->injected = 0;
+    p->text = NULL;
     p->query = q;
     p->sql = sql;
 
@@ -921,8 +972,13 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
 
     ngx_stream_hoop_pg_sql_release(p->sql);
 
+    if (p->text != NULL) {
+        ngx_free(p->text);
+    }
+
     p->query = NULL;
     p->sql = NULL;
+    p->text = NULL;
 
     ctx->pending_head = (ctx->pending_head + 1) % NGX_STREAM_HOOP_PG_PENDING;
 
@@ -1231,9 +1287,8 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     }
 
     if (run != NULL && p->denied) {
-        ngx_memcpy(run->sqlstate,
-                   p->denied == NGX_STREAM_HOOP_PG_DENIED_AUDIT
-                   ? "57P03" : "42501", 6);
+        ngx_memcpy(run->sqlstate, ngx_stream_hoop_pg_denial_state(p->denied),
+                   6);
     }
 
     if (p->type == 'Q' || p->type == 'F') {
@@ -1256,6 +1311,25 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     }
 
     return NGX_OK;
+}
+
+
+static const char *
+ngx_stream_hoop_pg_denial_state(ngx_uint_t why)
+{
+    switch (why) {
+
+    case NGX_STREAM_HOOP_PG_DENIED_AUDIT:
+    case NGX_STREAM_HOOP_PG_DENIED_NO_REVIEW:
+        return "57P03";
+
+    case NGX_STREAM_HOOP_PG_DENIED_EXPIRED:
+    case NGX_STREAM_HOOP_PG_DENIED_CANCELLED:
+        return "57014";
+
+    default:
+        return "42501";
+    }
 }
 
 
@@ -1287,16 +1361,32 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
     }
 
     err.severity = "ERROR";
+    err.sqlstate = ngx_stream_hoop_pg_denial_state(p->denied);
     err.detail = NULL;
+    err.hint = NULL;
 
-    if (p->denied == NGX_STREAM_HOOP_PG_DENIED_AUDIT) {
-        err.sqlstate = "57P03";
+    switch (p->denied) {
+
+    case NGX_STREAM_HOOP_PG_DENIED_AUDIT:
         err.message = "hoop: the audit trail is unavailable, so no"
                       " statement can run";
         err.hint = "The gateway records every statement; ask its"
                    " operators about Redis.";
+        break;
 
-    } else {
+    case NGX_STREAM_HOOP_PG_DENIED_NO_REVIEW:
+        err.message = "hoop: the statement needs a review, and the review"
+                      " store is unreachable";
+        err.hint = "Try again later.";
+        break;
+
+    case NGX_STREAM_HOOP_PG_DENIED_REJECTED:
+    case NGX_STREAM_HOOP_PG_DENIED_EXPIRED:
+    case NGX_STREAM_HOOP_PG_DENIED_CANCELLED:
+        err.message = p->text ? (char *) p->text : "hoop: not approved";
+        break;
+
+    default: /* NGX_STREAM_HOOP_PG_DENIED_POLICY */
         rule = sql ? sql->rule : NULL;
 
         if (rule != NULL) {
@@ -1320,7 +1410,6 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
 
         message[sizeof(message) - 1] = '\0';
 
-        err.sqlstate = "42501";
         err.message = (char *) message;
         err.detail = (sql && sql->parse_error) ? sql->parse_error : NULL;
         err.hint = "The gateway's policy decides which statements run;"
@@ -1364,6 +1453,10 @@ ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
             }
 
             ngx_stream_hoop_pg_sql_release(p->sql);
+
+            if (p->text != NULL) {
+                ngx_free(p->text);
+            }
 
             ctx->pending_head = (ctx->pending_head + 1)
                                 % NGX_STREAM_HOOP_PG_PENDING;

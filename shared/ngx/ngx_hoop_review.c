@@ -109,6 +109,23 @@ static const char  ngx_hoop_review_cancel_lua[] =
 
 
 /*
+ * The review a tag names (a Postgres session's cancel key, say) is
+ * cancelled as above: KEYS[1] the tag, ARGV[1] the channel.
+ */
+static const char  ngx_hoop_review_cancel_tag_lua[] =
+    NGX_HOOP_REVIEW_NOW_LUA
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return 0 end\n"
+    "local key = 'hoop:review:' .. id\n"
+    "if redis.call('HGET', key, 'status') == 'pending' then\n"
+    "  redis.call('HSET', key, 'status', 'cancelled', 'decided_at', now)\n"
+    "  redis.call('ZREM', 'hoop:reviews:pending', id)\n"
+    "  redis.call('PUBLISH', ARGV[1], id .. ' cancelled')\n"
+    "end\n"
+    "return 1\n";
+
+
+/*
  * A reviewer's decision.  ARGV: verdict (approve|reject), sub, groups
  * (comma-separated), reason, channel, id.  Returns
  * {result, status, approvals, required}.
@@ -745,6 +762,58 @@ ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
 
     (void) ngx_hoop_review_eval(w->reviews, 1, args, 4,
                                 ngx_hoop_review_ignore, NULL);
+}
+
+
+/*
+ * Names w's review by a tag for ttl: whoever holds the tag may cancel it
+ * (ngx_hoop_review_cancel_tag) without knowing its id.
+ */
+ngx_int_t
+ngx_hoop_review_tag(ngx_hoop_review_wait_t *w, ngx_str_t *tag,
+    ngx_msec_t ttl)
+{
+    u_char       key[128], ms[NGX_INT_T_LEN];
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    if (tag->len > 100 || w->id[0] == '\0') {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_sprintf(key, "hoop:review:tag:%V", tag) - key;
+    argv[2] = (char *) w->id;
+    argvlen[2] = NGX_HOOP_REVIEW_ID_LEN;
+    argv[3] = "PX";
+    argvlen[3] = 2;
+    argv[4] = (char *) ms;
+    argvlen[4] = ngx_sprintf(ms, "%M", ttl) - ms;
+
+    return ngx_hoop_redis_command(w->reviews->cmd, ngx_hoop_review_ignore,
+                                  NULL, 5, argv, argvlen);
+}
+
+
+ngx_int_t
+ngx_hoop_review_cancel_tag(ngx_hoop_reviews_t *rv, ngx_str_t *tag)
+{
+    u_char     key[128];
+    ngx_str_t  args[3];
+
+    if (tag->len > 100) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&args[0], ngx_hoop_review_cancel_tag_lua);
+    args[1].data = key;
+    args[1].len = ngx_sprintf(key, "hoop:review:tag:%V", tag) - key;
+    ngx_str_set(&args[2], NGX_HOOP_REVIEW_CHANNEL);
+
+    return ngx_hoop_review_eval(rv, 1, args, 3, ngx_hoop_review_ignore,
+                                NULL);
 }
 
 

@@ -130,6 +130,15 @@ ngx_int_t ngx_hoop_review_request(ngx_hoop_reviews_t *rv,
 ngx_int_t ngx_hoop_review_grant_check(ngx_hoop_reviews_t *rv,
     ngx_hoop_review_wait_t *w, ngx_str_t *rule, ngx_str_t *requester);
 
+/*
+ * A tag for w's review (for ttl), and the cancellation of the review a
+ * tag names, from any worker of any gateway.
+ */
+ngx_int_t ngx_hoop_review_tag(ngx_hoop_review_wait_t *w, ngx_str_t *tag,
+    ngx_msec_t ttl);
+ngx_int_t ngx_hoop_review_cancel_tag(ngx_hoop_reviews_t *rv,
+    ngx_str_t *tag);
+
 /* The operation is gone (client closed): the review is cancelled. */
 void ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w);
 
