@@ -80,6 +80,7 @@ bench: modules $(BUILD)/bench/jwt_verify $(BUILD)/bench/mask_throughput
 	$(BUILD)/bench/jwt_verify
 	$(BUILD)/bench/mask_throughput
 	bench/auth_http.pl
+	bench/pg_gateway.pl
 
 fuzz: $(FUZZ_BINS)
 	@set -eo pipefail; for f in $(FUZZ_BINS); do \

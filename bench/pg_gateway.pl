@@ -43,7 +43,8 @@ system("$bin/pgbench -i -q -s 5 -h 127.0.0.1 -p ${\ $pg->port} -U postgres"
     . " postgres >/dev/null 2>&1") == 0 or die "pgbench -i failed";
 $pg->psql(q{CREATE TABLE wide AS SELECT g AS id, md5(g::text) AS a,
     md5((g * 2)::text) AS b, 'user' || g || '@example.com' AS email,
-    now() AS ts FROM generate_series(1, 10000) g; VACUUM ANALYZE});
+    now() AS ts FROM generate_series(1, 10000) g});
+$pg->psql('VACUUM ANALYZE');
 
 # pgbouncer, session mode, as the service user (it refuses root)
 my $bdir = Hoop::Test::test_dir('pgbouncer');
@@ -69,7 +70,7 @@ my $bouncer = spawn(cmd => [run_as_service_user('pgbouncer',
     "$bdir/pgbouncer.ini")], log => "$bdir/stderr.log");
 wait_until(sub { port_open($bport) }, 'pgbouncer to listen');
 
-my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'error');
+my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'info');
 my $d = $t->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));

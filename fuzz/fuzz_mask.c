@@ -115,5 +115,21 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     free(whole.p);
     free(pieces.p);
 
+    /* a text no detector of a subset could match is left as it is */
+
+    conf.enabled = (uint32_t) (data[0] << 8 | data[1]) & HOOP_MASK_ALL;
+
+    if (!hoop_mask_could_match(&conf, data + 2, size - 2)) {
+        whole = run(&conf, data + 2, size - 2, size);
+
+        if (whole.len != size - 2
+            || (whole.len && memcmp(whole.p, data + 2, whole.len) != 0))
+        {
+            abort();
+        }
+
+        free(whole.p);
+    }
+
     return 0;
 }

@@ -304,6 +304,13 @@ ngx_int_t ngx_stream_hoop_pg_review(ngx_stream_session_t *s,
 ngx_int_t ngx_stream_hoop_pg_review_notice(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 
+/* ngx_stream_hoop_pg_cache.c: classifications by normalized text */
+const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_get(const char *text,
+    size_t len);
+void ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
+    const hoop_sql_stmt_t *cls);
+void ngx_stream_hoop_pg_cache_free(void);
+
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
 char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -673,6 +673,8 @@ ngx_stream_hoop_pg_exit_process(ngx_cycle_t *cycle)
     pmcf = ngx_stream_cycle_get_module_main_conf(cycle,
                                                  ngx_stream_hoop_pg_module);
 
+    ngx_stream_hoop_pg_cache_free();
+
     if (pmcf != NULL) {
         if (pmcf->reviews != NULL) {
             ngx_hoop_reviews_stop(pmcf->reviews);

@@ -652,12 +652,53 @@ ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
 }
 
 
-/* Replaces the old bytes at the flow's scan point with data. */
+/*
+ * Replaces the old bytes at the flow's scan point with data.  What moves
+ * to make the difference fit is the smaller side: the bytes waiting to be
+ * sent before the scan point, or those not looked at yet after the
+ * message (masking rewrites row after row: always moving the rest of the
+ * buffer would cost the buffer's size for each row).
+ */
 ngx_int_t
 ngx_stream_hoop_pg_flow_replace(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, size_t old, u_char *data, size_t len)
 {
+    size_t      before, after, d;
     ngx_buf_t  *b;
+
+    b = f->buf;
+
+    if (len == old) {
+        ngx_memcpy(f->scan, data, len);
+        return NGX_OK;
+    }
+
+    before = f->scan - b->pos;
+    after = b->last - (f->scan + old);
+
+    if (len < old && before < after) {
+        d = old - len;
+
+        ngx_memmove(b->pos + d, b->pos, before);
+        b->pos += d;
+        f->scan += d;
+        ngx_memcpy(f->scan, data, len);
+
+        return NGX_OK;
+    }
+
+    if (len > old && before < after
+        && (size_t) (b->pos - b->start) >= len - old)
+    {
+        d = len - old;
+
+        ngx_memmove(b->pos - d, b->pos, before);
+        b->pos -= d;
+        f->scan -= d;
+        ngx_memcpy(f->scan, data, len);
+
+        return NGX_OK;
+    }
 
     if (len > old
         && ngx_stream_hoop_pg_flow_room(s, f, len - old) != NGX_OK)

@@ -52,7 +52,10 @@ static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
     u_char *msg, size_t *len, ngx_uint_t why, u_char *text);
 static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
     ngx_stream_session_t *s, const char *text, size_t len,
-    hoop_sql_stmt_t *cls, const char *parse_error);
+    hoop_sql_stmt_t *cls, const char *parse_error, const char *normalized);
+static int ngx_stream_hoop_pg_classify(const char *text,
+    hoop_sql_stmt_t *cls, size_t max, char *error, size_t error_len,
+    PgQueryNormalizeResult *norm);
 static void ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql);
 static ngx_stream_hoop_pg_query_t *ngx_stream_hoop_pg_query_new(
     ngx_uint_t n);
@@ -158,6 +161,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     ngx_int_t                        rc;
     ngx_uint_t                       deny;
     hoop_sql_stmt_t                  cls[NGX_STREAM_HOOP_PG_STMTS];
+    PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_run_t        *review;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
@@ -180,14 +184,16 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     sql = (char *) msg + 5;
     error[0] = '\0';
 
-    n = hoop_sql_classify(sql, cls, NGX_STREAM_HOOP_PG_STMTS, error,
-                          sizeof(error));
+    n = ngx_stream_hoop_pg_classify(sql, cls, NGX_STREAM_HOOP_PG_STMTS,
+                                    error, sizeof(error), &norm);
     if (n < 0) {
+        pg_query_free_normalize_result(norm);
         return NGX_ERROR;
     }
 
     q = ngx_stream_hoop_pg_query_new(n ? n : 1);
     if (q == NULL) {
+        pg_query_free_normalize_result(norm);
         return NGX_ERROR;
     }
 
@@ -203,10 +209,15 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     review = NULL;
 
     for (i = 0; i < (n ? n : 1); i++) {
+        /* one statement: the whole text's normalization is its own */
+
         stmt = ngx_stream_hoop_pg_sql_new(s, sql + cls[i].offset,
                                           cls[i].length, &cls[i],
-                                          error[0] ? error : NULL);
+                                          error[0] ? error : NULL,
+                                          n == 1 ? norm.normalized_query
+                                                 : NULL);
         if (stmt == NULL) {
+            pg_query_free_normalize_result(norm);
             ngx_stream_hoop_pg_query_free(q);
             return NGX_ERROR;
         }
@@ -223,6 +234,8 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
             review = &q->run[i];
         }
     }
+
+    pg_query_free_normalize_result(norm);
 
     /* one held statement holds the whole Query; one denied denies it */
 
@@ -275,6 +288,7 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     ngx_int_t                        rc;
     ngx_uint_t                       why;
     hoop_sql_stmt_t                  cls[2];
+    PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
@@ -300,8 +314,10 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     query_len = ngx_strlen(query);
     error[0] = '\0';
 
-    n = hoop_sql_classify((char *) query, cls, 2, error, sizeof(error));
+    n = ngx_stream_hoop_pg_classify((char *) query, cls, 2, error,
+                                    sizeof(error), &norm);
     if (n < 0) {
+        pg_query_free_normalize_result(norm);
         return NGX_ERROR;
     }
 
@@ -317,7 +333,11 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     }
 
     stmt = ngx_stream_hoop_pg_sql_new(s, (char *) query, query_len, &cls[0],
-                                      error[0] ? error : NULL);
+                                      error[0] ? error : NULL,
+                                      n == 1 ? norm.normalized_query : NULL);
+
+    pg_query_free_normalize_result(norm);
+
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -584,7 +604,7 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
                      "oid %uD%Z", hoop_pg_get32(msg + 5));
     }
 
-    stmt = ngx_stream_hoop_pg_sql_new(s, NULL, 0, &cls, NULL);
+    stmt = ngx_stream_hoop_pg_sql_new(s, NULL, 0, &cls, NULL, NULL);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -661,6 +681,46 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
 
 
 /*
+ * Classifies text: the statements into cls[] (their number; -1 when
+ * memory ran out), and *norm the text with literals as $n, to be freed by
+ * the caller (its normalized_query is NULL when the parser refused it).
+ * A single statement's classification is remembered by that normalized
+ * text, and looked up there first.
+ */
+static int
+ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
+    size_t max, char *error, size_t error_len, PgQueryNormalizeResult *norm)
+{
+    int                     n;
+    size_t                  len;
+    const hoop_sql_stmt_t  *hit;
+
+    *norm = pg_query_normalize(text);
+
+    len = (norm->error == NULL && norm->normalized_query != NULL)
+          ? ngx_strlen(norm->normalized_query) : 0;
+
+    if (len) {
+        hit = ngx_stream_hoop_pg_cache_get(norm->normalized_query, len);
+
+        if (hit != NULL) {
+            cls[0] = *hit;
+            cls[0].length = ngx_strlen(text) - cls[0].offset;
+            return 1;
+        }
+    }
+
+    n = hoop_sql_classify(text, cls, max, error, error_len);
+
+    if (n == 1 && len && cls[0].kind != HOOP_SQL_UNKNOWN) {
+        ngx_stream_hoop_pg_cache_put(norm->normalized_query, len, &cls[0]);
+    }
+
+    return n;
+}
+
+
+/*
  * The SQL object of a statement: classification, and the text the audit
  * trail keeps, with literals replaced by $n (pg_query_normalize) unless
  * hoop_pg_audit_literals is on.  Text the parser refused is not kept
@@ -668,7 +728,8 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
  */
 static ngx_stream_hoop_pg_sql_t *
 ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
-    size_t len, hoop_sql_stmt_t *cls, const char *parse_error)
+    size_t len, hoop_sql_stmt_t *cls, const char *parse_error,
+    const char *normalized)
 {
     char                           *copy;
     size_t                          size, elen;
@@ -691,6 +752,10 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
         if (pscf->audit_literals) {
             keep = text;
             size = len;
+
+        } else if (normalized != NULL) {
+            keep = normalized;
+            size = ngx_strlen(keep);
 
         } else {
             copy = ngx_alloc(len + 1, s->connection->log);

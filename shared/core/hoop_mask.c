@@ -624,6 +624,65 @@ sink_append(void *data, const unsigned char *p, size_t n)
 }
 
 
+int
+hoop_mask_could_match(const hoop_mask_conf_t *conf, const unsigned char *p,
+    size_t len)
+{
+    size_t                i, digits, need;
+    uint32_t              en;
+    const unsigned char  *c;
+
+    en = conf->enabled;
+
+    /* memchr() is vectorized: one pass per kind of anchor still wins */
+
+    if ((en & 1u << HOOP_MASK_EMAIL) && memchr(p, '@', len) != NULL) {
+        return 1;
+    }
+
+    if ((en & 1u << HOOP_MASK_IPV6)
+        && (c = memchr(p, ':', len)) != NULL
+        && memchr(c + 1, ':', len - (size_t) (c + 1 - p)) != NULL)
+    {
+        return 1;
+    }
+
+    if ((en & 1u << HOOP_MASK_PRIVATE_KEY) && memchr(p, '-', len) != NULL) {
+        return 1;
+    }
+
+    if ((en & (1u << HOOP_MASK_AWS_KEY | 1u << HOOP_MASK_JWT
+               | 1u << HOOP_MASK_BEARER_TOKEN))
+        && (memchr(p, 'e', len) != NULL || memchr(p, 'A', len) != NULL
+            || memchr(p, 'b', len) != NULL || memchr(p, 'B', len) != NULL))
+    {
+        return 1;
+    }
+
+    /* the fewest digits a value holds: an IBAN 2, cards to IPv4 4 */
+
+    need = (en & (1u << HOOP_MASK_CREDIT_CARD | 1u << HOOP_MASK_US_SSN
+                  | 1u << HOOP_MASK_PHONE | 1u << HOOP_MASK_IPV4))
+           ? 4 : 0;
+
+    if (en & 1u << HOOP_MASK_IBAN) {
+        need = 2;
+    }
+
+    if (need == 0) {
+        return 0;
+    }
+
+    digits = 0;
+
+    for (i = 0; i < len; i++) {
+        digits += (unsigned) (p[i] - '0') < 10;
+    }
+
+    return digits >= need;
+}
+
+
 size_t
 hoop_mask_string(const hoop_mask_conf_t *conf, const unsigned char *in,
     size_t len, unsigned char *out, size_t out_size,

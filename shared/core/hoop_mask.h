@@ -113,6 +113,16 @@ size_t hoop_mask_string(const hoop_mask_conf_t *conf,
     uint64_t counts[HOOP_MASK_NTYPES]);
 
 
+/*
+ * Whether any enabled detector could find a value in the text: 0 only
+ * when none could (no '@' for emails, too few digits for cards, SSNs,
+ * phones, IBANs and IPv4, ...), so that short texts, such as table cells,
+ * skip the scanner.  Conservative: 1 says nothing.
+ */
+int hoop_mask_could_match(const hoop_mask_conf_t *conf,
+    const unsigned char *p, size_t len);
+
+
 /* "email", "credit_card", ...: the names used in configuration. */
 const char *hoop_mask_type_name(hoop_mask_type_t type);
 

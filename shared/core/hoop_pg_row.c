@@ -260,7 +260,9 @@ hoop_pg_text_mask(const hoop_mask_conf_t *detect, const unsigned char *in,
 
     *found = 0;
 
-    if (detect == NULL || detect->enabled == 0) {
+    if (detect == NULL || detect->enabled == 0
+        || !hoop_mask_could_match(detect, in, len))
+    {
         if (cap < len) {
             return (size_t) -1;
         }

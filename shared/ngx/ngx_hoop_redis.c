@@ -15,6 +15,10 @@
 #define NGX_HOOP_REDIS_BACKOFF_MAX  5000
 
 
+/* how long commands gather before they are written, in milliseconds */
+#define NGX_HOOP_REDIS_FLUSH_DELAY  1
+
+
 struct ngx_hoop_redis_s {
     ngx_hoop_redis_conf_t     *conf;
     const char                *subsystem;
@@ -23,6 +27,7 @@ struct ngx_hoop_redis_s {
     ngx_connection_t          *conn;         /* wraps ac->c.fd */
     ngx_event_t                reconnect;
     ngx_event_t                timeout;
+    ngx_event_t                flush;        /* commands are written */
     ngx_msec_t                 backoff;
     ngx_uint_t                 pending;      /* commands without reply */
     const char                *channel;      /* a subscriber's */
@@ -47,6 +52,7 @@ typedef struct {
 static void ngx_hoop_redis_connect(ngx_hoop_redis_t *rd);
 static void ngx_hoop_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_timeout_handler(ngx_event_t *ev);
+static void ngx_hoop_redis_flush_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_hoop_redis_disconnected(const redisAsyncContext *ac,
@@ -116,6 +122,12 @@ ngx_hoop_redis_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
     rd->timeout.data = rd;
     rd->timeout.log = cycle->log;
 
+    /* not cancelable either: what was queued is written before exit */
+
+    rd->flush.handler = ngx_hoop_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = cycle->log;
+
     ngx_hoop_redis_connect(rd);
 
     return rd;
@@ -140,6 +152,10 @@ ngx_hoop_redis_stop(ngx_hoop_redis_t *rd)
 
     if (rd->timeout.timer_set) {
         ngx_del_timer(&rd->timeout);
+    }
+
+    if (rd->flush.timer_set) {
+        ngx_del_timer(&rd->flush);
     }
 
     ac = rd->ac;
@@ -583,10 +599,26 @@ ngx_hoop_redis_del_read(void *privdata)
 }
 
 
+/*
+ * Commands are not written as each is made but a moment later, together:
+ * an audited Postgres statement or HTTP request makes one each, and one
+ * write (and one wakeup of Redis) for many is most of the cost saved.
+ */
 static void
 ngx_hoop_redis_add_write(void *privdata)
 {
     ngx_hoop_redis_t  *rd = privdata;
+
+    if (rd->conn && !rd->conn->write->active && !rd->flush.timer_set) {
+        ngx_add_timer(&rd->flush, NGX_HOOP_REDIS_FLUSH_DELAY);
+    }
+}
+
+
+static void
+ngx_hoop_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_hoop_redis_t  *rd = ev->data;
 
     if (rd->conn && !rd->conn->write->active) {
         (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, 0);
@@ -621,6 +653,10 @@ ngx_hoop_redis_cleanup(void *privdata)
 
     ngx_hoop_redis_del_read(rd);
     ngx_hoop_redis_del_write(rd);
+
+    if (rd->flush.timer_set) {
+        ngx_del_timer(&rd->flush);
+    }
 
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);

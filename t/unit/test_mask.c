@@ -215,6 +215,14 @@ test_cases(void)
     conf = conf_all(HOOP_MASK_REDACT);
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (strcmp(cases[i].in, cases[i].want) != 0
+            && !hoop_mask_could_match(&conf,
+                                      (const unsigned char *) cases[i].in,
+                                      strlen(cases[i].in)))
+        {
+            ok(0, "could_match misses \"%s\"", printable(cases[i].in));
+        }
+
         n = strlen(cases[i].in);
         got_len = hoop_mask_string(&conf, (const unsigned char *) cases[i].in,
                                    n, out, sizeof(out), NULL);
@@ -480,6 +488,19 @@ main(void)
     test_selection();
     test_random_pieces();
     test_long_text();
+
+    {
+        hoop_mask_conf_t  only_email;
+
+        memset(&only_email, 0, sizeof(only_email));
+        only_email.enabled = 1u << HOOP_MASK_EMAIL;
+        ok(!hoop_mask_could_match(&only_email,
+                                  (const unsigned char *)
+                                  "5d41402abc4b2a76b9719d911017c592", 32),
+           "could_match: an md5 cannot hold an email");
+        ok(hoop_mask_could_match(&only_email, (const unsigned char *) "a@b",
+                                 3), "could_match: a '@' might");
+    }
 
     return done_testing();
 }
