@@ -87,6 +87,10 @@ typedef struct {
     ngx_str_t                certificate_key;
     ngx_flag_t               require_tls;     /* hoop_pg_require_tls */
     ngx_ssl_t               *ssl;             /* NULL: no client TLS */
+    ngx_uint_t               upstream_tls;    /* hoop_pg_upstream_tls */
+    ngx_str_t                upstream_trusted;
+    ngx_str_t                upstream_host;   /* of hoop_pg_pass */
+    ngx_ssl_t               *upstream_ssl;
     ngx_int_t                mask_enable;     /* hoop_mask, -1 unset */
     hoop_mask_conf_t         mask;            /* detectors */
     ngx_array_t             *mask_columns;    /* of ..._mask_column_t */
@@ -323,7 +327,19 @@ void ngx_stream_hoop_pg_audit_query(ngx_stream_session_t *s,
 void ngx_stream_hoop_pg_audit_review(ngx_stream_session_t *s,
     ngx_hoop_review_wait_t *w, ngx_stream_hoop_pg_sql_t *sql);
 
+/* ngx_stream_hoop_pg_upstream_tls.c: TLS to the database */
+#define NGX_STREAM_HOOP_PG_UPSTREAM_TLS_OFF      0
+#define NGX_STREAM_HOOP_PG_UPSTREAM_TLS_REQUIRE  1
+#define NGX_STREAM_HOOP_PG_UPSTREAM_TLS_VERIFY   2
+
+extern ngx_conf_enum_t  ngx_stream_hoop_pg_upstream_tls_modes[];
+char *ngx_stream_hoop_pg_upstream_tls_conf(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *conf);
+void ngx_stream_hoop_pg_upstream_tls_start(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_close_upstream(ngx_connection_t *pc);
+
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
+void ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len);

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_conf_file.h"
 #include "ngx_hoop_mask_conf.h"
 #include "ngx_hoop_sanitizer.h"
 #include "hoop_pg_error.h"
@@ -116,7 +117,7 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
 
     { ngx_string("hoop_default"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_hoop_conf_set_enum,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_srv_conf_t, default_action),
       &ngx_stream_hoop_pg_default_actions },
@@ -161,6 +162,20 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       ngx_hoop_mask_key,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_srv_conf_t, mask_key),
+      NULL },
+
+    { ngx_string("hoop_pg_upstream_tls"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_hoop_conf_set_enum,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, upstream_tls),
+      &ngx_stream_hoop_pg_upstream_tls_modes },
+
+    { ngx_string("hoop_pg_upstream_trusted_certificate"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, upstream_trusted),
       NULL },
 
     { ngx_string("hoop_pg_max_message"),
@@ -320,6 +335,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->audit_literals = NGX_CONF_UNSET;
     pscf->require_tls = NGX_CONF_UNSET;
     pscf->mask_enable = NGX_CONF_UNSET;
+    pscf->upstream_tls = NGX_CONF_UNSET_UINT;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -397,6 +413,17 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    ngx_conf_merge_uint_value(conf->upstream_tls, prev->upstream_tls,
+                              NGX_STREAM_HOOP_PG_UPSTREAM_TLS_OFF);
+    ngx_conf_merge_str_value(conf->upstream_trusted, prev->upstream_trusted,
+                             "");
+
+    if (conf->upstream != NULL
+        && ngx_stream_hoop_pg_upstream_tls_conf(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->upstream != NULL && conf->auth) {
         pmcf->auth_used = 1;
     }
@@ -447,6 +474,7 @@ ngx_stream_hoop_pg_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     pscf->upstream = &u.addrs[0];
+    pscf->upstream_host = u.host;
 
     cscf = ngx_stream_conf_get_module_srv_conf(cf, ngx_stream_core_module);
 
@@ -613,7 +641,7 @@ ngx_stream_hoop_pg_cleanup(void *data)
     ngx_stream_hoop_pg_ctx_t  *ctx = data;
 
     if (ctx->peer.connection != NULL) {
-        ngx_close_connection(ctx->peer.connection);
+        ngx_stream_hoop_pg_close_upstream(ctx->peer.connection);
         ctx->peer.connection = NULL;
     }
 

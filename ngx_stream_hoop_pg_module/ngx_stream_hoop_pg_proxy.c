@@ -153,13 +153,45 @@ ngx_stream_hoop_pg_test_connect(ngx_connection_t *c)
 }
 
 
+/* Connected: TLS first if the database is to be reached in it. */
+static void
+ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
+{
+    ngx_connection_t               *c, *pc;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    pc = ctx->peer.connection;
+
+    if (c->type == SOCK_STREAM && ngx_tcp_nodelay(pc) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                   "hoop pg: connected to %V", ctx->peer.name);
+
+    /* a CancelRequest carries no secret of the gateway's: plain is fine */
+
+    if (pscf->upstream_ssl != NULL && !ctx->cancel) {
+        ngx_stream_hoop_pg_upstream_tls_start(s);
+        return;
+    }
+
+    ngx_stream_hoop_pg_relay_begin(s);
+}
+
+
 /*
  * The client's startup packet (or CancelRequest) is at up.buf->pos; in
  * its place goes the one the gateway built.  What the client sent after
  * it waits until the session is ready.
  */
-static void
-ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
+void
+ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s)
 {
     ngx_buf_t                      *b;
     ngx_connection_t               *c, *pc;
@@ -172,14 +204,6 @@ ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s)
     pc = ctx->peer.connection;
 
     ctx->connected = 1;
-
-    if (c->type == SOCK_STREAM && ngx_tcp_nodelay(pc) != NGX_OK) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0,
-                   "hoop pg: connected to %V", ctx->peer.name);
 
     c->log->action = "relaying Postgres traffic";
 
@@ -801,7 +825,7 @@ ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s)
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
     if (ctx->peer.connection != NULL) {
-        ngx_close_connection(ctx->peer.connection);
+        ngx_stream_hoop_pg_close_upstream(ctx->peer.connection);
         ctx->peer.connection = NULL;
     }
 

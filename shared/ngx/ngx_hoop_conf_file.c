@@ -108,3 +108,46 @@ ngx_hoop_pstrz(ngx_pool_t *pool, ngx_str_t *s)
 
     return (char *) z;
 }
+
+
+char *
+ngx_hoop_conf_set_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char           *p, *last, list[256];
+    ngx_str_t        *value;
+    ngx_uint_t        i, *np;
+    ngx_conf_enum_t  *e;
+
+    np = (ngx_uint_t *) ((char *) conf + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcasecmp(e[i].name.data, value[1].data) == 0)
+        {
+            *np = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    p = list;
+    last = list + sizeof(list);
+
+    for (i = 0; e[i].name.len; i++) {
+        p = ngx_slprintf(p, last, "%s\"%V\"",
+                         i == 0 ? "" : e[i + 1].name.len ? ", " : " or ",
+                         &e[i].name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, it must"
+                       " be %*s", &value[1], &cmd->name, p - list, list);
+
+    return NGX_CONF_ERROR;
+}

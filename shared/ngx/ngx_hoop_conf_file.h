@@ -21,4 +21,11 @@ char *ngx_hoop_conf_file_read(ngx_conf_t *cf, ngx_str_t *path, size_t max,
 /* A NUL-terminated copy of s in pool (OpenSSL and jansson want C strings). */
 char *ngx_hoop_pstrz(ngx_pool_t *pool, ngx_str_t *s);
 
+/*
+ * ngx_conf_set_enum_slot, with a message that names the directive and
+ * the values it takes.
+ */
+char *ngx_hoop_conf_set_enum(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 #endif /* NGX_HOOP_CONF_FILE_H */
