@@ -83,6 +83,7 @@ typedef struct {
     ngx_array_t             *rules;           /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;  /* hoop_default */
     ngx_flag_t               audit_literals;  /* hoop_pg_audit_literals */
+    size_t                   audit_rows;      /* hoop_pg_audit_rows */
     ngx_str_t                certificate;     /* hoop_pg_certificate */
     ngx_str_t                certificate_key;
     ngx_flag_t               require_tls;     /* hoop_pg_require_tls */
@@ -136,7 +137,11 @@ typedef struct {
     off_t                      bytes;         /* of its rows */
     u_char                     sqlstate[6];   /* "" : succeeded */
     uint32_t                   masked[HOOP_PG_MASKED_KINDS];
+    u_char                    *captured;      /* DataRows as sent, ngx_alloc */
+    size_t                     captured_len;
+    size_t                     captured_size;
     unsigned                   ran:1;
+    unsigned                   truncated:1;   /* rows not captured */
     unsigned                   denied:1;
 } ngx_stream_hoop_pg_run_t;
 
@@ -187,6 +192,8 @@ typedef struct {
     ngx_str_t                    client_user;   /* from its startup */
     ngx_str_t                    client_database;
     ngx_str_t                    upstream_startup;
+    ngx_str_t                    negotiate;     /* for the client, if any */
+    uint32_t                     client_minor;  /* protocol 3.x asked */
     hoop_scram_t                *scram;
     ngx_uint_t                   phase;
     size_t                       startup_len;   /* at up.buf->pos */
@@ -214,6 +221,7 @@ typedef struct {
     ngx_stream_hoop_pg_named_t  *portals;
     ngx_uint_t                   nstatements;
     u_char                       tx_status;     /* of the last Z */
+    size_t                       captured;      /* result bytes recorded */
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */

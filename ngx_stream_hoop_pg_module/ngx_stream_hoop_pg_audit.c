@@ -12,6 +12,7 @@
 #include <ngx_stream.h>
 
 #include "hoop_json.h"
+#include "hoop_pg_msg.h"
 #include "ngx_stream_hoop_pg.h"
 
 
@@ -32,6 +33,8 @@ static void ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     ngx_stream_hoop_pg_audit_ev_t *ev);
 static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     const char *names);
+static void ngx_stream_hoop_pg_audit_rows(hoop_json_t *j,
+    ngx_stream_hoop_pg_run_t *run);
 static void ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 
@@ -399,6 +402,10 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
                      run->sqlstate[0] ? (char *) run->sqlstate : "00000", 5);
     hoop_json_int(j, "duration_ms", (long long) ngx_max(ms, 0));
 
+    if (run->captured != NULL || run->truncated) {
+        ngx_stream_hoop_pg_audit_rows(j, run);
+    }
+
     /* what hoop_mask took out of its results, by detector; "column" */
 
     hoop_json_object(j, "masked");
@@ -437,4 +444,65 @@ ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     }
 
     hoop_json_end(j);
+}
+
+
+/*
+ * "captured": the rows as the client got them (masked), each an array of
+ * strings and nulls; a cell that is not UTF-8 text (a binary-format
+ * value) is {"bytes": n}.  "captured_truncated": the session's budget
+ * (hoop_pg_audit_rows) ran out.
+ */
+static void
+ngx_stream_hoop_pg_audit_rows(hoop_json_t *j, ngx_stream_hoop_pg_run_t *run)
+{
+    u_char    *p, *end, *cell;
+    uint32_t   clen;
+    ngx_uint_t  i, n;
+
+    hoop_json_array(j, "captured");
+
+    p = run->captured;
+    end = p ? p + run->captured_len : NULL;
+
+    while (p != NULL && end - p >= 7) {
+        n = p[5] << 8 | p[6];
+        cell = p + 7;
+        p += hoop_pg_get32(p + 1) + 1;
+
+        hoop_json_array(j, NULL);
+
+        for (i = 0; i < n && p - cell >= 4; i++) {
+            clen = hoop_pg_get32(cell);
+            cell += 4;
+
+            if (clen == 0xffffffff) {
+                hoop_json_null(j, NULL);
+                continue;
+            }
+
+            if (clen > (size_t) (p - cell)) {
+                break;
+            }
+
+            if (ngx_utf8_length(cell, clen) == (size_t) NGX_ERROR) {
+                hoop_json_object(j, NULL);
+                hoop_json_int(j, "bytes", (long long) clen);
+                hoop_json_end(j);
+
+            } else {
+                hoop_json_string(j, NULL, (char *) cell, clen);
+            }
+
+            cell += clen;
+        }
+
+        hoop_json_end(j);
+    }
+
+    hoop_json_end(j);
+
+    if (run->truncated) {
+        hoop_json_value(j, "captured_truncated", "true", 4);
+    }
 }

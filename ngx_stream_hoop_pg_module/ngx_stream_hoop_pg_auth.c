@@ -36,6 +36,7 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
 {
     ssize_t                         n;
     ngx_connection_t               *c;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
     static u_char                   request[] = {
         'R', 0, 0, 0, 8, 0, 0, 0, NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT
@@ -65,6 +66,19 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
                                  "The gateway records every session; ask"
                                  " its operators about Redis.");
         return;
+    }
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->negotiate.len) {
+        n = c->send(c, ctx->negotiate.data, ctx->negotiate.len);
+
+        if (n != (ssize_t) ctx->negotiate.len) {
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return;
+        }
+
+        ctx->negotiate.len = 0;
     }
 
     n = c->send(c, request, sizeof(request));

@@ -179,13 +179,14 @@ ngx_stream_hoop_pg_login_find(ngx_stream_hoop_pg_srv_conf_t *pscf,
 ngx_int_t
 ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 {
-    int                             n, i, k;
+    int                             n, i, k, next;
     u_char                         *pkt;
     size_t                          len;
     const char                     *user, *database;
     ngx_connection_t               *c;
     hoop_pg_param_t                 params[HOOP_PG_PARAMS_MAX];
     hoop_pg_param_t                 out[HOOP_PG_PARAMS_MAX];
+    const char                     *ext[HOOP_PG_PARAMS_MAX];
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
     u_char                          msg[160];
@@ -207,6 +208,7 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
     user = NULL;
     database = NULL;
     k = 2;                                  /* user and database first */
+    next = 0;
 
     for (i = 0; i < n; i++) {
 
@@ -222,6 +224,10 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 
         case HOOP_PG_PARAM_PASS:
             out[k++] = params[i];
+            break;
+
+        case HOOP_PG_PARAM_EXTENSION:
+            ext[next++] = params[i].name;
             break;
 
         default: /* HOOP_PG_PARAM_REFUSE */
@@ -307,6 +313,25 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 
     ctx->upstream_startup.data = pkt;
     ctx->upstream_startup.len = len;
+
+    /*
+     * protocol 3.0 it is, upstream and here (3.2's longer cancel keys
+     * would not fit the gateway's): a client that asked for more, or
+     * for extensions, is told so before anything else
+     */
+
+    if (ctx->client_minor > 0 || next > 0) {
+        pkt = ngx_pnalloc(c->pool, HOOP_PG_STARTUP_MAX);
+        if (pkt == NULL) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return NGX_DONE;
+        }
+
+        ctx->negotiate.data = pkt;
+        ctx->negotiate.len = hoop_pg_negotiate_encode(pkt,
+                                                      HOOP_PG_STARTUP_MAX, 0,
+                                                      ext, next);
+    }
 
     return NGX_OK;
 }

@@ -178,6 +178,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       offsetof(ngx_stream_hoop_pg_srv_conf_t, upstream_trusted),
       NULL },
 
+    { ngx_string("hoop_pg_audit_rows"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, audit_rows),
+      NULL },
+
     { ngx_string("hoop_pg_max_message"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -336,6 +343,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->require_tls = NGX_CONF_UNSET;
     pscf->mask_enable = NGX_CONF_UNSET;
     pscf->upstream_tls = NGX_CONF_UNSET_UINT;
+    pscf->audit_rows = NGX_CONF_UNSET_SIZE;
     pscf->auth = NGX_CONF_UNSET;
     pscf->audit = NGX_CONF_UNSET;
 
@@ -373,6 +381,7 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->audit_literals, prev->audit_literals, 0);
+    ngx_conf_merge_size_value(conf->audit_rows, prev->audit_rows, 0);
 
     if (ngx_stream_hoop_pg_mask_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;

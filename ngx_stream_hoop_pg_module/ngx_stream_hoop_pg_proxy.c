@@ -243,6 +243,17 @@ ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s)
 
     ctx->down.scan = ctx->down.buf->pos;
 
+    /* not told yet (no token asked for): before anything from the server */
+
+    if (ctx->negotiate.len
+        && ngx_stream_hoop_pg_flow_inject(s, &ctx->down, ctx->negotiate.data,
+                                          ctx->negotiate.len)
+           != NGX_OK)
+    {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_stream_hoop_pg_relay(s, 0);
 
     if (c->destroyed) {

@@ -81,6 +81,8 @@ static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
 static ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
     ngx_stream_hoop_pg_ctx_t *ctx);
 static const char *ngx_stream_hoop_pg_denial_state(ngx_uint_t why);
+static ngx_int_t ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_run_t *run, u_char *row, size_t len);
 
 
 /* what the server is sent in place of a denied message: it cannot parse */
@@ -850,6 +852,59 @@ ngx_stream_hoop_pg_query_new(ngx_uint_t n)
 }
 
 
+/*
+ * hoop_pg_audit_rows: the rows sent, kept for the statement's event while
+ * the session's budget lasts; a row that does not fit marks the capture
+ * truncated and ends it for the session.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_run_t *run, u_char *row, size_t len)
+{
+    u_char                         *p;
+    size_t                          size;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (!pscf->audit || pscf->audit_rows == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->captured + len > pscf->audit_rows) {
+        run->truncated = 1;
+        ctx->captured = pscf->audit_rows;
+        return NGX_OK;
+    }
+
+    if (run->captured_len + len > run->captured_size) {
+        size = ngx_max(2 * run->captured_size, run->captured_len + len);
+        size = ngx_max(size, 1024);
+
+        p = ngx_alloc(size, s->connection->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (run->captured != NULL) {
+            ngx_memcpy(p, run->captured, run->captured_len);
+            ngx_free(run->captured);
+        }
+
+        run->captured = p;
+        run->captured_size = size;
+    }
+
+    ngx_memcpy(run->captured + run->captured_len, row, len);
+    run->captured_len += len;
+    ctx->captured += len;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q)
 {
@@ -857,6 +912,10 @@ ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q)
 
     for (i = 0; i < q->n; i++) {
         ngx_stream_hoop_pg_sql_release(q->run[i].sql);
+
+        if (q->run[i].captured != NULL) {
+            ngx_free(q->run[i].captured);
+        }
     }
 
     ngx_free(q);
@@ -1105,7 +1164,8 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
         break;
 
     case 'D':
-        whole = ctx->masking && ctx->plan_active;
+        whole = (ctx->masking && ctx->plan_active)
+                || (pscf->audit && ctx->captured < pscf->audit_rows);
         break;
 
     case 'N':
@@ -1149,6 +1209,7 @@ ngx_int_t
 ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     size_t *len)
 {
+    u_char                          type;
     size_t                          total;
     ngx_uint_t                      injected;
     ngx_stream_hoop_pg_ctx_t       *ctx;
@@ -1170,9 +1231,24 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
             run->bytes += total;
         }
 
-        if (*len == total && ctx->masking
+        if (*len != total) {
+            return NGX_OK;              /* only its header was read */
+        }
+
+        type = msg[0];
+
+        if (ctx->masking
             && ngx_stream_hoop_pg_mask_message(s, len,
                                                run ? run->masked : NULL)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* the row as the client gets it (masked) may go in the trail */
+
+        if (type == 'D' && run != NULL
+            && ngx_stream_hoop_pg_capture(s, run, ctx->down.scan, *len)
                != NGX_OK)
         {
             return NGX_ERROR;

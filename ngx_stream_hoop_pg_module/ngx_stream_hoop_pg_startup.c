@@ -250,6 +250,7 @@ ngx_stream_hoop_pg_startup_parse(ngx_stream_session_t *s)
 
             ctx->startup_len = len;
             ctx->cancel = (kind == HOOP_PG_STARTUP_CANCEL);
+            ctx->client_minor = version & 0xffff;
 
             return NGX_OK;
 

@@ -1,4 +1,6 @@
-# Once a session is up, every client message is framed and checked before
+# Startup: a client asking for a newer protocol minor or for protocol
+# extensions is answered with NegotiateProtocolVersion (3.0, the options
+# named), as a server does.  Once a session is up, every client message is framed and checked before
 # a byte of it reaches the server: an unknown type, a length that cannot
 # be, or SQL longer than hoop_pg_max_message ends the session with an
 # ErrorResponse 08P01 the client can read, and the worker goes on serving
@@ -68,6 +70,22 @@ sub refused {
     my $msgs = read_until($s, 'never');
     my ($e) = grep { $_->[0] eq 'E' } @$msgs;
     return $e ? fields($e->[1]) : {};
+}
+
+# a newer protocol minor, and an extension: told in NegotiateProtocolVersion
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+        Timeout => 10) or die "connect: $!";
+    my $startup = pack('N', 0x00030002)
+        . "user\0postgres\0database\0postgres\0_pq_.frob\0on\0\0";
+    print $s pack('N', 4 + length $startup) . $startup;
+    my $got = read_until($s, 'Z');
+    is($got->[0][0], 'v', 'protocol 3.2 asked: NegotiateProtocolVersion first');
+    my ($ver, $n, $opt) = unpack('NNZ*', $got->[0][1]);
+    is($ver, 0x00030000, 'offering 3.0');
+    is("$n $opt", '1 _pq_.frob', 'naming the extension it does not know');
+    is($got->[-1][0], 'Z', 'and the session is ready');
+    close $s;
 }
 
 my ($s, $got) = session();

@@ -110,6 +110,10 @@ hoop_pg_param_verdict(const char *name)
         return HOOP_PG_PARAM_SESSION;
     }
 
+    if (strncmp(name, "_pq_.", 5) == 0) {
+        return HOOP_PG_PARAM_EXTENSION;
+    }
+
     /* GUC names are case-insensitive in the server */
 
     for (i = 0; hoop_pg_param_pass[i]; i++) {
@@ -153,6 +157,38 @@ hoop_pg_startup_build(unsigned char *buf, size_t cap,
     }
 
     *p = '\0';
+
+    return len;
+}
+
+
+size_t
+hoop_pg_negotiate_encode(unsigned char *buf, size_t cap, uint32_t minor,
+    const char **options, size_t n)
+{
+    size_t          i, len, l;
+    unsigned char  *p;
+
+    len = 1 + 4 + 4 + 4;
+
+    for (i = 0; i < n; i++) {
+        len += strlen(options[i]) + 1;
+    }
+
+    if (len > cap) {
+        return 0;
+    }
+
+    buf[0] = 'v';
+    p = hoop_pg_put32(buf + 1, (uint32_t) (len - 1));
+    p = hoop_pg_put32(p, 3u << 16 | minor);
+    p = hoop_pg_put32(p, (uint32_t) n);
+
+    for (i = 0; i < n; i++) {
+        l = strlen(options[i]) + 1;
+        memcpy(p, options[i], l);
+        p += l;
+    }
 
     return len;
 }

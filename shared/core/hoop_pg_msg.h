@@ -26,7 +26,8 @@ typedef struct {
 typedef enum {
     HOOP_PG_PARAM_PASS = 0,            /* forwarded to the upstream */
     HOOP_PG_PARAM_SESSION,             /* user, database: the gateway's */
-    HOOP_PG_PARAM_REFUSE               /* would bypass policy: refused */
+    HOOP_PG_PARAM_REFUSE,              /* would bypass policy: refused */
+    HOOP_PG_PARAM_EXTENSION            /* "_pq_.*": reported unknown */
 } hoop_pg_param_verdict_e;
 
 
@@ -45,9 +46,10 @@ int hoop_pg_startup_params(const unsigned char *pkt, size_t len,
 /*
  * What becomes of a client's startup parameter.  Parameters that change
  * who the session runs as or which settings bind it (replication, options,
- * role, session_authorization, protocol extensions "_pq_.*", any GUC not
- * on the list of client-side presentation settings) are refused rather
- * than dropped, so the client learns why.
+ * role, session_authorization, any GUC not on the list of client-side
+ * presentation settings) are refused rather than dropped, so the client
+ * learns why.  Protocol extensions ("_pq_.*") are none the gateway knows:
+ * they are named back in NegotiateProtocolVersion, as a server does.
  */
 hoop_pg_param_verdict_e hoop_pg_param_verdict(const char *name);
 
@@ -57,6 +59,14 @@ hoop_pg_param_verdict_e hoop_pg_param_verdict(const char *name);
  */
 size_t hoop_pg_startup_build(unsigned char *buf, size_t cap,
     const hoop_pg_param_t *params, size_t n);
+
+/*
+ * NegotiateProtocolVersion: the newest minor version of protocol 3 the
+ * gateway speaks, and the protocol options it did not recognize.  Returns
+ * the length, or 0 when cap is too small.
+ */
+size_t hoop_pg_negotiate_encode(unsigned char *buf, size_t cap,
+    uint32_t minor, const char **options, size_t n);
 
 /* Whether an AuthenticationSASL body (after the code) offers mech. */
 int hoop_pg_sasl_offers(const unsigned char *body, size_t len,

@@ -226,8 +226,17 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
     root = json_loads(r.parse_tree, 0, NULL);
     pg_query_free_parse_result(r);
 
+    /* a tree too deep for the JSON reader: what it does is not known */
+
     if (root == NULL) {
-        return -1;
+        if (error != NULL && error_len > 0) {
+            snprintf(error, error_len, "statement too deeply nested to be"
+                     " classified");
+        }
+
+        out[0].kind = HOOP_SQL_UNKNOWN;
+        out[0].length = total;
+        return 1;
     }
 
     stmts = json_object_get(root, "stmts");

@@ -55,7 +55,8 @@ typedef struct {
  * (0 for an empty query), all described in out[] when that many fit; when
  * more than max, out[max - 1] describes the rest taken together.  When the
  * parser refuses the text: 1, with out[0] of kind unknown and *error (if
- * not NULL) its message.  Returns -1 only when memory ran out.
+ * not NULL) its message; the same for a tree too deep to walk.  Returns
+ * -1 only when memory ran out.
  */
 int hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
     char *error, size_t error_len);

@@ -15,7 +15,8 @@
 #include "ngx_hoop_secret.h"
 
 
-#define NGX_HOOP_AUDIT_EVENT_MAX    8192
+#define NGX_HOOP_AUDIT_EVENT_MAX    8192        /* most events fit */
+#define NGX_HOOP_AUDIT_EVENT_LIMIT  (4 * 1024 * 1024)   /* none is larger */
 #define NGX_HOOP_AUDIT_DRAIN_EVERY  200         /* ms */
 #define NGX_HOOP_AUDIT_DRAIN_BATCH  (256 * 1024)
 #define NGX_HOOP_AUDIT_ADOPT_EVERY  25          /* drain ticks */
@@ -33,7 +34,7 @@ typedef struct {
     char                        prev[HOOP_AUDIT_HASH_LEN + 1];
     char                        hash[HOOP_AUDIT_HASH_LEN + 1];
     size_t                      len;
-    char                        event[NGX_HOOP_AUDIT_EVENT_MAX];
+    char                        event[1];     /* len bytes */
 } ngx_hoop_audit_pending_t;
 
 
@@ -192,20 +193,36 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
 {
     u_char                     seq[NGX_INT_T_LEN];
+    size_t                     cap;
     ngx_str_t                  fields[5];
     hoop_json_t                j;
     ngx_hoop_audit_pending_t  *ev;
 
-    ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t), log);
-    if (ev == NULL) {
-        return NGX_ERROR;
-    }
-
     sess->seq++;
 
-    hoop_json_init(&j, ev->event, NGX_HOOP_AUDIT_EVENT_MAX);
-    build(data, &j, sess);
-    ev->len = hoop_json_finish(&j);
+    /* most events fit the first buffer; a long statement builds twice */
+
+    cap = NGX_HOOP_AUDIT_EVENT_MAX;
+
+    for ( ;; ) {
+        ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + cap, log);
+        if (ev == NULL) {
+            return NGX_ERROR;
+        }
+
+        hoop_json_init(&j, ev->event, cap);
+        build(data, &j, sess);
+        ev->len = hoop_json_finish(&j);
+
+        if (ev->len != 0 || j.len < cap || j.len >= NGX_HOOP_AUDIT_EVENT_LIMIT
+            || cap > NGX_HOOP_AUDIT_EVENT_MAX)
+        {
+            break;
+        }
+
+        cap = j.len + 1;
+        ngx_free(ev);
+    }
 
     if (ev->len == 0
         || hoop_audit_chain(sess->prev, ev->event, ev->len,

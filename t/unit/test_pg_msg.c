@@ -82,8 +82,21 @@ test_params(void)
     ok(hoop_pg_param_verdict("standard_conforming_strings")
        == HOOP_PG_PARAM_REFUSE,
        "standard_conforming_strings refused (it changes lexing)");
-    ok(hoop_pg_param_verdict("_pq_.command_marker") == HOOP_PG_PARAM_REFUSE,
-       "protocol extensions refused");
+    ok(hoop_pg_param_verdict("_pq_.command_marker")
+       == HOOP_PG_PARAM_EXTENSION, "protocol extensions: reported unknown");
+
+    {
+        const char  *opts[] = { "_pq_.a", "_pq_.bc" };
+
+        blen = hoop_pg_negotiate_encode(out, sizeof(out), 0, opts, 2);
+        is_int(blen, 13 + 7 + 8, "NegotiateProtocolVersion length");
+        ok(out[0] == 'v' && hoop_pg_get32(out + 1) == blen - 1
+           && hoop_pg_get32(out + 5) == 196608 && hoop_pg_get32(out + 9) == 2
+           && memcmp(out + 13, "_pq_.a\0_pq_.bc\0", 15) == 0,
+           "3.0 and the two options, named");
+        is_int(hoop_pg_negotiate_encode(out, 10, 0, opts, 2), 0,
+               "too small: 0");
+    }
 
     q[0].name = "user";
     q[0].value = "app_rw";

@@ -91,6 +91,21 @@ main(void)
        "what the parser refuses is unknown");
     ok(strstr(err, "syntax error") != NULL, "with the parser's message");
 
+    {
+        static char  deep[40000];
+        size_t       k, o;
+
+        o = (size_t) sprintf(deep, "SELECT 1");
+
+        for (k = 0; k < 3000; k++) {
+            o += (size_t) sprintf(deep + o, " + %zu", k);
+        }
+
+        n = hoop_sql_classify(deep, st, 8, err, sizeof(err));
+        ok(n == 1 && st[0].kind == HOOP_SQL_UNKNOWN,
+           "a tree too deep to walk is unknown, not an error: %s", err);
+    }
+
     n = classify("SELECT 1; DROP TABLE users; -- ';'");
     is_int(n, 2, "a multi-statement string: two statements");
     ok(st[0].kind == HOOP_SQL_READ && st[1].kind == HOOP_SQL_DDL,
