@@ -31,7 +31,7 @@ fuzz_startup(const unsigned char *copy, size_t size)
     }
 
     for (i = 0; i < n; i++) {
-        (void) hoop_pg_param_verdict(p[i].name);
+        (void) hoop_pg_param_verdict(p[i].name, p[i].value);
     }
 
     out = malloc(size + 16);

@@ -152,6 +152,7 @@ typedef struct {
     u_char                     review[NGX_HOOP_REVIEW_ID_LEN + 1];
     const char                *review_status;  /* NULL: not reviewed */
     unsigned                   granted:1;      /* by an earlier approval */
+    unsigned                   abandoned:1;    /* session closed first */
     ngx_uint_t                 n;
     ngx_uint_t                 current;
     unsigned                   extended:1;
@@ -241,6 +242,10 @@ typedef struct {
     unsigned                     hold_notice:1; /* a NoticeResponse due */
     unsigned                     masking:1;     /* hoop_mask applies */
     unsigned                     sync_skip:1;   /* server skips to Sync */
+    unsigned                     copy_in:1;     /* server reads COPY data */
+    unsigned                     no_push:1;     /* this one gets no answer */
+    unsigned                     pushed:1;      /* the last one was pushed */
+    unsigned                     room_wait:1;   /* client waits for room */
 } ngx_stream_hoop_pg_ctx_t;
 
 
@@ -287,6 +292,7 @@ ngx_int_t ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s,
 ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+void ngx_stream_hoop_pg_query_abandon(ngx_stream_session_t *s);
 
 /* ngx_stream_hoop_pg_mask.c: hoop_mask on results */
 char *ngx_stream_hoop_pg_mask(ngx_conf_t *cf, ngx_command_t *cmd,

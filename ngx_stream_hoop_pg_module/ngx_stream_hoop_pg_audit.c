@@ -168,6 +168,10 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    /* statements sent and never answered: their events first */
+
+    ngx_stream_hoop_pg_query_abandon(s);
+
     /* sessions that never logged in have their auth.failure, or nothing */
 
     if (ctx != NULL && ctx->audited && ctx->authenticated) {
@@ -388,7 +392,15 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     ms = (ngx_msec_int_t) (ngx_current_msec - q->start);
 
     hoop_json_object(j, "result");
-    hoop_json_value(j, "ran", run->ran ? "true" : "false", run->ran ? 4 : 5);
+
+    if (q->abandoned && !run->ran) {
+        /* sent, and the session closed before the answer: not known */
+        hoop_json_null(j, "ran");
+
+    } else {
+        hoop_json_value(j, "ran", run->ran ? "true" : "false",
+                        run->ran ? 4 : 5);
+    }
 
     if (run->rows >= 0) {
         hoop_json_int(j, "rows", (long long) run->rows);

@@ -179,13 +179,13 @@ ngx_stream_hoop_pg_login_find(ngx_stream_hoop_pg_srv_conf_t *pscf,
 ngx_int_t
 ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 {
-    int                             n, i, k, next;
+    int                             n, i, j, k, next;
     u_char                         *pkt;
     size_t                          len;
     const char                     *user, *database;
     ngx_connection_t               *c;
     hoop_pg_param_t                 params[HOOP_PG_PARAMS_MAX];
-    hoop_pg_param_t                 out[HOOP_PG_PARAMS_MAX];
+    hoop_pg_param_t                 out[HOOP_PG_PARAMS_MAX + 2];
     const char                     *ext[HOOP_PG_PARAMS_MAX];
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
@@ -212,7 +212,18 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 
     for (i = 0; i < n; i++) {
 
-        switch (hoop_pg_param_verdict(params[i].name)) {
+        /* a parameter twice: the server keeps the last, we read the first */
+
+        for (j = 0; j < i; j++) {
+            if (ngx_strcmp(params[j].name, params[i].name) == 0) {
+                ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                         "hoop: a startup parameter given"
+                                         " twice", NULL);
+                return NGX_DONE;
+            }
+        }
+
+        switch (hoop_pg_param_verdict(params[i].name, params[i].value)) {
 
         case HOOP_PG_PARAM_SESSION:
             if (params[i].name[0] == 'u') {
@@ -446,10 +457,8 @@ ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
 
         /* what the client sent meanwhile waits in its buffer: read it */
 
-        if (!ctx->client_flow) {
-            ctx->client_flow = 1;
-            ngx_post_event(s->connection->read, &ngx_posted_events);
-        }
+        ctx->client_flow = 1;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
 
         ngx_log_debug0(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
                        "hoop pg: session ready");

@@ -504,6 +504,10 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
         } else {
             rc = ngx_stream_hoop_pg_client_need(s, p[0], len, &need);
 
+            if (rc == NGX_AGAIN) {
+                return NGX_OK;          /* posted once it may go */
+            }
+
             if (rc != NGX_OK) {
                 return rc;
             }
@@ -563,8 +567,8 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
 
 /*
  * Checks the header of a client message and says how much of it is read
- * before it is sent on (0: none, it streams through).  NGX_OK, or NGX_DONE
- * when it was refused and the session ended.
+ * before it is sent on (0: none, it streams through).  NGX_OK; NGX_AGAIN
+ * when it must wait; NGX_DONE when it was refused and the session ended.
  */
 static ngx_int_t
 ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
@@ -583,6 +587,15 @@ ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
     if (len < HOOP_PG_HEADER_LEN) {
         why = "hoop: malformed message";
         goto refused;
+    }
+
+    /*
+     * before the server is ready only answers to its login may pass; the
+     * rest waits (the gateway may still be talking to the server itself)
+     */
+
+    if (ctx->phase != NGX_STREAM_HOOP_PG_READY && type != 'p') {
+        return NGX_AGAIN;
     }
 
     switch (type) {

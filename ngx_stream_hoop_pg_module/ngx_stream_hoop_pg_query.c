@@ -30,6 +30,16 @@
 
 
 #define NGX_STREAM_HOOP_PG_NAME_MAX        1024
+
+#define NGX_STREAM_HOOP_PG_ONE_AT_A_TIME                                     \
+    "hoop: a statement that needs a review must be sent alone, not in a"      \
+    " string of several"
+
+/* the server's identifier length (NAMEDATALEN - 1) */
+#define NGX_STREAM_HOOP_PG_NAMEDATALEN     63
+
+/* pending slots only a Sync may take */
+#define NGX_STREAM_HOOP_PG_RESERVED        8
 #define NGX_STREAM_HOOP_PG_STATEMENTS_MAX  1024
 
 
@@ -81,6 +91,8 @@ static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
 static ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
     ngx_stream_hoop_pg_ctx_t *ctx);
 static const char *ngx_stream_hoop_pg_denial_state(ngx_uint_t why);
+static ngx_int_t ngx_stream_hoop_pg_query_wait(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_copy_in(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_run_t *run, u_char *row, size_t len);
 
@@ -109,18 +121,64 @@ ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
         return NGX_OK;                  /* nothing to decide or record */
     }
 
-    if (ctx->pending_count == NGX_STREAM_HOOP_PG_PENDING) {
-        return NGX_AGAIN;
-    }
+    /*
+     * room in the ring: the last slots are kept for Sync, so a batch
+     * longer than the ring waits for answers instead of for ever; the
+     * server answers before a Sync only when flushed, so it is flushed
+     */
 
-    /* after an error the server reads nothing until Sync: neither do we */
+    switch (msg[0]) {
 
-    if (ctx->sync_skip) {
-        if (msg[0] != 'S') {
-            return NGX_OK;
+    case 'S':
+        if (ctx->pending_count == NGX_STREAM_HOOP_PG_PENDING) {
+            return ngx_stream_hoop_pg_query_wait(s);
         }
 
-        ctx->sync_skip = 0;
+        break;
+
+    case 'Q':
+    case 'P':
+    case 'B':
+    case 'E':
+    case 'C':
+    case 'D':
+    case 'F':
+        if (ctx->pending_count + NGX_STREAM_HOOP_PG_RESERVED
+            >= NGX_STREAM_HOOP_PG_PENDING)
+        {
+            return ngx_stream_hoop_pg_query_wait(s);
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    /*
+     * what the server will not answer is not awaited: all after an error
+     * until Sync (extended protocol), and Sync and Flush during COPY FROM
+     * STDIN; the policy applies all the same
+     */
+
+    ctx->no_push = 0;
+
+    if (ctx->sync_skip) {
+        if (msg[0] == 'S') {
+            ctx->sync_skip = 0;
+
+        } else {
+            ctx->no_push = 1;
+        }
+    }
+
+    if (ctx->copy_in) {
+        if (msg[0] == 'c' || msg[0] == 'f') {
+            ctx->copy_in = 0;
+
+        } else if (msg[0] == 'S' || msg[0] == 'H') {
+            ctx->no_push = 1;
+        }
     }
 
     switch (msg[0]) {
@@ -144,6 +202,17 @@ ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
         return ngx_stream_hoop_pg_query_fastpath(s, msg, len);
 
     case 'D':
+        if (*len < 7 || (msg[5] != 'S' && msg[5] != 'P')
+            || ngx_strlchr(msg + 6, msg + *len, '\0') != msg + *len - 1)
+        {
+            ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                     "hoop: malformed Describe message",
+                                     NULL);
+            return NGX_DONE;
+        }
+
+        return ngx_stream_hoop_pg_push(s, msg[0], 0, NULL, NULL);
+
     case 'S':
         return ngx_stream_hoop_pg_push(s, msg[0], 0, NULL, NULL);
 
@@ -243,7 +312,22 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
 
     text = NULL;
 
-    if (!deny && review != NULL) {
+    if (!deny && review != NULL && n > 1) {
+        /* a reviewer sees one statement: one is what runs when approved */
+
+        deny = NGX_STREAM_HOOP_PG_DENIED_REJECTED;
+        review->denied = 1;
+        text = ngx_alloc(sizeof(NGX_STREAM_HOOP_PG_ONE_AT_A_TIME),
+                         s->connection->log);
+        if (text == NULL) {
+            ngx_stream_hoop_pg_query_free(q);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(text, NGX_STREAM_HOOP_PG_ONE_AT_A_TIME,
+                   sizeof(NGX_STREAM_HOOP_PG_ONE_AT_A_TIME));
+
+    } else if (!deny && review != NULL) {
         rc = ngx_stream_hoop_pg_review(s, review->sql, q, &deny, &text);
 
         if (rc != NGX_OK) {
@@ -469,7 +553,9 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
     end = msg + len;
     portal = msg + 5;
 
-    if (ngx_strlchr(portal, end, '\0') == NULL) {
+    /* portal name, NUL, and the Int32 row limit: nothing else */
+
+    if (ngx_strlchr(portal, end, '\0') != end - 5) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
                                  "hoop: malformed Execute message", NULL);
         return NGX_DONE;
@@ -526,8 +612,8 @@ ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s, u_char *portal)
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (ctx->pending_count + 2 > NGX_STREAM_HOOP_PG_PENDING) {
-        return NGX_ERROR;
+    if (ctx->no_push) {
+        return NGX_OK;                  /* the server discards them both */
     }
 
     n = ngx_min(ngx_strlen(portal), NGX_STREAM_HOOP_PG_NAME_MAX);
@@ -647,21 +733,42 @@ static ngx_int_t
 ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
     size_t *len, ngx_uint_t why, u_char *text)
 {
-    u_char                        *fail;
-    size_t                         n;
+    u_char                        *fail, *p;
+    size_t                         n, name_len;
     ngx_uint_t                     last;
     ngx_stream_hoop_pg_ctx_t      *ctx;
+    u_char                         named[NGX_STREAM_HOOP_PG_NAME_MAX + 32];
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    last = (ctx->pending_head + ctx->pending_count - 1)
-           % NGX_STREAM_HOOP_PG_PENDING;
-    ctx->pending[last].denied = (u_char) why;
-    ctx->pending[last].text = text;
+    if (ctx->pushed) {
+        last = (ctx->pending_head + ctx->pending_count - 1)
+               % NGX_STREAM_HOOP_PG_PENDING;
+        ctx->pending[last].denied = (u_char) why;
+        ctx->pending[last].text = text;
 
-    /* a Parse fails as a Parse (discarding to Sync); the rest as a Query */
+    } else if (text != NULL) {
+        ngx_free(text);             /* the server discards it anyway */
+    }
 
-    if (msg[0] == 'P') {
+    /*
+     * a Parse fails as a Parse of the same name (discarding to Sync, and
+     * leaving other statements alone); the rest as a Query
+     */
+
+    name_len = (msg[0] == 'P') ? ngx_strlen(msg + 5) : 0;
+
+    if (msg[0] == 'P' && name_len <= NGX_STREAM_HOOP_PG_NAME_MAX) {
+        named[0] = 'P';
+        p = ngx_cpymem(named + 5, msg + 5, name_len + 1);
+        p = ngx_cpymem(p, "HOOP DENIED", sizeof("HOOP DENIED"));
+        *p++ = 0;
+        *p++ = 0;
+        n = p - named;
+        (void) hoop_pg_put32(named + 1, (uint32_t) (n - 1));
+        fail = named;
+
+    } else if (msg[0] == 'P') {
         fail = ngx_stream_hoop_pg_fail_parse;
         n = sizeof(ngx_stream_hoop_pg_fail_parse) - 1;
 
@@ -928,6 +1035,10 @@ ngx_stream_hoop_pg_named_find(ngx_stream_hoop_pg_named_t **list,
 {
     ngx_stream_hoop_pg_named_t  **pp;
 
+    /* the server keeps names to NAMEDATALEN - 1 bytes: so do we */
+
+    len = ngx_min(len, NGX_STREAM_HOOP_PG_NAMEDATALEN);
+
     for (pp = list; *pp; pp = &(*pp)->next) {
         if ((*pp)->len == len && ngx_memcmp((*pp)->name, name, len) == 0) {
             return pp;
@@ -946,9 +1057,7 @@ ngx_stream_hoop_pg_named_set(ngx_stream_hoop_pg_named_t **list,
     ngx_uint_t                    n;
     ngx_stream_hoop_pg_named_t   *e, **pp, **last;
 
-    if (len > NGX_STREAM_HOOP_PG_NAME_MAX) {
-        len = NGX_STREAM_HOOP_PG_NAME_MAX;
-    }
+    len = ngx_min(len, NGX_STREAM_HOOP_PG_NAMEDATALEN);
 
     pp = ngx_stream_hoop_pg_named_find(list, name, len);
 
@@ -1047,6 +1156,21 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    ctx->pushed = 0;
+
+    if (ctx->no_push) {
+        /* never answered: a statement in it is recorded as not run */
+
+        if (q != NULL) {
+            ngx_stream_hoop_pg_audit_query(s, q);
+            ngx_stream_hoop_pg_query_free(q);
+        }
+
+        ngx_stream_hoop_pg_sql_release(sql);
+
+        return NGX_OK;
+    }
+
     i = (ctx->pending_head + ctx->pending_count)
         % NGX_STREAM_HOOP_PG_PENDING;
     p = &ctx->pending[i];
@@ -1059,6 +1183,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     p->sql = sql;
 
     ctx->pending_count++;
+    ctx->pushed = 1;
 
     return NGX_OK;
 }
@@ -1106,11 +1231,83 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
 
     ctx->pending_head = (ctx->pending_head + 1) % NGX_STREAM_HOOP_PG_PENDING;
 
+    ctx->pending_count--;
+
     /* a client stopped for room goes on */
 
-    if (ctx->pending_count-- == NGX_STREAM_HOOP_PG_PENDING) {
+    if (ctx->room_wait) {
+        ctx->room_wait = 0;
         ngx_post_event(s->connection->read, &ngx_posted_events);
     }
+}
+
+
+/*
+ * No room for the client's message: it waits (NGX_AGAIN), and the server
+ * is asked, once, to send what it has answered so far (a Flush before the
+ * waiting message), which frees room.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_query_wait(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+    static u_char              flush[] = { 'H', 0, 0, 0, 4 };
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (!ctx->room_wait) {
+        ctx->room_wait = 1;
+
+        if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, flush, sizeof(flush))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_post_event(ctx->peer.connection->write, &ngx_posted_events);
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * CopyInResponse: until CopyDone or CopyFail the server ignores Sync and
+ * Flush; a Sync already awaited after the COPY (libpq sends one with the
+ * Execute) will get no answer.
+ */
+static void
+ngx_stream_hoop_pg_copy_in(ngx_stream_session_t *s)
+{
+    ngx_uint_t                     i, k, n;
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    ctx->copy_in = 1;
+
+    if (ctx->pending_count < 2) {
+        return;
+    }
+
+    /* keep the head (the COPY) and all but the Syncs after it */
+
+    n = ctx->pending_count;
+    k = 1;
+
+    for (i = 1; i < n; i++) {
+        p = &ctx->pending[(ctx->pending_head + i) % NGX_STREAM_HOOP_PG_PENDING];
+
+        if (p->type == 'S') {
+            continue;
+        }
+
+        ctx->pending[(ctx->pending_head + k) % NGX_STREAM_HOOP_PG_PENDING] = *p;
+        k++;
+    }
+
+    ctx->pending_count = k;
 }
 
 
@@ -1165,7 +1362,8 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
 
     case 'D':
         whole = (ctx->masking && ctx->plan_active)
-                || (pscf->audit && ctx->captured < pscf->audit_rows);
+                || (pscf->audit && ctx->captured < pscf->audit_rows
+                    && len <= pscf->max_message);
         break;
 
     case 'N':
@@ -1314,6 +1512,12 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
     case 'T':                           /* RowDescription, NoData */
     case 'n':
+        if (msg[0] == 'n' && total != HOOP_PG_HEADER_LEN) {
+            ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                          "hoop pg: malformed NoData from the database");
+            return NGX_ERROR;
+        }
+
         if (ctx->masking) {
             if (msg[0] == 'n') {
                 ctx->plan_active = 0;
@@ -1337,6 +1541,10 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
     case 'E':
         return ngx_stream_hoop_pg_server_error(s, msg, len);
+
+    case 'G':                           /* CopyInResponse */
+        ngx_stream_hoop_pg_copy_in(s);
+        return NGX_OK;
 
     case 'Z':
         if (*len >= 6) {
@@ -1577,6 +1785,34 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
     *len = n;
 
     return NGX_OK;
+}
+
+
+/*
+ * The session ends with statements sent and unanswered: the server may
+ * well have run them, so they are recorded, as of unknown outcome.
+ */
+void
+ngx_stream_hoop_pg_query_abandon(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx == NULL || ctx->pending == NULL) {
+        return;
+    }
+
+    while (ctx->pending_count) {
+        p = &ctx->pending[ctx->pending_head];
+
+        if (p->query != NULL) {
+            p->query->abandoned = 1;
+        }
+
+        ngx_stream_hoop_pg_pop(s);
+    }
 }
 
 

@@ -160,9 +160,14 @@ ngx_stream_hoop_pg_review_open(ngx_stream_session_t *s,
                       " but Redis cannot take it", sql->rule->name);
 
         ctx->hold = w;
+        ctx->hold_state = NGX_STREAM_HOOP_PG_HOLD_WAIT;
         w->done = 1;
         w->status = NGX_HOOP_REVIEW_UNAVAILABLE;
-        return NGX_AGAIN;               /* the verdict is read at once */
+
+        /* the verdict is read at once, on the next turn of the loop */
+
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+        return NGX_AGAIN;
     }
 
     ctx->hold = w;

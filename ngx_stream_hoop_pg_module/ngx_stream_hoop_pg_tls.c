@@ -75,6 +75,10 @@ ngx_stream_hoop_pg_tls_conf(ngx_conf_t *cf,
     SSL_CTX_set_alpn_select_cb(conf->ssl->ctx, ngx_stream_hoop_pg_tls_alpn,
                                NULL);
 
+    /* the relay moves unsent bytes about: a retried write may move too */
+
+    SSL_CTX_set_mode(conf->ssl->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
     return NGX_CONF_OK;
 }
 

@@ -52,6 +52,11 @@ ngx_stream_hoop_pg_upstream_tls_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    /* the relay moves unsent bytes about: a retried write may move too */
+
+    SSL_CTX_set_mode(conf->upstream_ssl->ctx,
+                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
     return NGX_CONF_OK;
 }
 

@@ -107,6 +107,18 @@ like($out, qr/42501: hoop: unknown statement denied: the gateway cannot parse it
 like($out, qr/denied by rule "audit-log-is-append-only"/,
     'a rule on a table');
 
+# a multi-byte client encoding would let the server read a quote the
+# classifier does not see: refused at startup and as SET
+{
+    local $ENV{PGCLIENTENCODING} = 'SJIS';
+    ($rc, $out) = psql($writer, 'SELECT 1');
+}
+like($out, qr/FATAL:  hoop: startup parameter "client_encoding" is not allowed/,
+    'client_encoding SJIS at startup: refused');
+($rc, $out) = psql($writer, "SET client_encoding = 'SJIS'");
+like($out, qr/42501: hoop: admin statement denied/,
+    'SET client_encoding: an admin statement, denied by default');
+
 # one session, both protocols, denial then more work
 
 for my $prepare (0, 1) {

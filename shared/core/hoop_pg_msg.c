@@ -101,10 +101,47 @@ hoop_pg_startup_params(const unsigned char *pkt, size_t len,
 }
 
 
+/* UTF8 or SQL_ASCII, as the server spells them, quoted or not ('utf-8') */
+static int
+hoop_pg_encoding_safe(const char *value)
+{
+    size_t       i, len;
+    char         name[16];
+    const char  *safe[] = { "UTF8", "UTF-8", "UNICODE", "SQL_ASCII", NULL };
+
+    len = strlen(value);
+
+    if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'') {
+        value++;
+        len -= 2;
+    }
+
+    if (len >= sizeof(name)) {
+        return 0;
+    }
+
+    memcpy(name, value, len);
+    name[len] = '\0';
+
+    for (i = 0; safe[i]; i++) {
+        if (strcasecmp(name, safe[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 hoop_pg_param_verdict_e
-hoop_pg_param_verdict(const char *name)
+hoop_pg_param_verdict(const char *name, const char *value)
 {
     size_t  i;
+
+    if (strcasecmp(name, "client_encoding") == 0) {
+        return hoop_pg_encoding_safe(value) ? HOOP_PG_PARAM_PASS
+                                            : HOOP_PG_PARAM_REFUSE;
+    }
 
     if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0) {
         return HOOP_PG_PARAM_SESSION;

@@ -50,8 +50,13 @@ int hoop_pg_startup_params(const unsigned char *pkt, size_t len,
  * presentation settings) are refused rather than dropped, so the client
  * learns why.  Protocol extensions ("_pq_.*") are none the gateway knows:
  * they are named back in NegotiateProtocolVersion, as a server does.
+ * client_encoding passes only as UTF8 or SQL_ASCII: in a multi-byte
+ * client encoding (SJIS, BIG5, GBK, ...) the server converts before it
+ * parses, and a quote hidden in a character would end a string the
+ * classifier, reading the bytes, sees going on.
  */
-hoop_pg_param_verdict_e hoop_pg_param_verdict(const char *name);
+hoop_pg_param_verdict_e hoop_pg_param_verdict(const char *name,
+    const char *value);
 
 /*
  * A protocol 3.0 StartupMessage with the given pairs; returns its length,

@@ -150,6 +150,7 @@ static const char  *hoop_sql_guarded_settings[] = {
     "session_replication_role",
     "search_path",
     "row_security",
+    "client_encoding",          /* SET NAMES too */
     NULL
 };
 

@@ -67,23 +67,32 @@ test_params(void)
     is_int(hoop_pg_startup_params(buf, len, p, 4), -1,
            "length field disagrees: malformed");
 
-    ok(hoop_pg_param_verdict("user") == HOOP_PG_PARAM_SESSION,
+    ok(hoop_pg_param_verdict("user", "x") == HOOP_PG_PARAM_SESSION,
        "user is the gateway's to set");
-    ok(hoop_pg_param_verdict("application_name") == HOOP_PG_PARAM_PASS,
+    ok(hoop_pg_param_verdict("application_name", "x") == HOOP_PG_PARAM_PASS,
        "application_name passes");
-    ok(hoop_pg_param_verdict("datestyle") == HOOP_PG_PARAM_PASS,
+    ok(hoop_pg_param_verdict("datestyle", "x") == HOOP_PG_PARAM_PASS,
        "GUC names match case-insensitively");
-    ok(hoop_pg_param_verdict("options") == HOOP_PG_PARAM_REFUSE,
+    ok(hoop_pg_param_verdict("options", "x") == HOOP_PG_PARAM_REFUSE,
        "options refused");
-    ok(hoop_pg_param_verdict("replication") == HOOP_PG_PARAM_REFUSE,
+    ok(hoop_pg_param_verdict("replication", "x") == HOOP_PG_PARAM_REFUSE,
        "replication refused");
-    ok(hoop_pg_param_verdict("role") == HOOP_PG_PARAM_REFUSE,
+    ok(hoop_pg_param_verdict("role", "x") == HOOP_PG_PARAM_REFUSE,
        "role refused");
-    ok(hoop_pg_param_verdict("standard_conforming_strings")
+    ok(hoop_pg_param_verdict("standard_conforming_strings", "x")
        == HOOP_PG_PARAM_REFUSE,
        "standard_conforming_strings refused (it changes lexing)");
-    ok(hoop_pg_param_verdict("_pq_.command_marker")
+    ok(hoop_pg_param_verdict("_pq_.command_marker", "x")
        == HOOP_PG_PARAM_EXTENSION, "protocol extensions: reported unknown");
+    ok(hoop_pg_param_verdict("client_encoding", "UTF8") == HOOP_PG_PARAM_PASS
+       && hoop_pg_param_verdict("client_encoding", "sql_ascii")
+          == HOOP_PG_PARAM_PASS
+       && hoop_pg_param_verdict("client_encoding", "'utf-8'")
+          == HOOP_PG_PARAM_PASS,
+       "client_encoding UTF8 and SQL_ASCII pass");
+    ok(hoop_pg_param_verdict("client_encoding", "SJIS")
+       == HOOP_PG_PARAM_REFUSE,
+       "client_encoding SJIS refused (a quote can hide in a character)");
 
     {
         const char  *opts[] = { "_pq_.a", "_pq_.bc" };
