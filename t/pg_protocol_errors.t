@@ -88,6 +88,18 @@ sub refused {
     close $s;
 }
 
+# a startup packet with one parameter 64 times: refused, not overflowed
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+        Timeout => 10) or die "connect: $!";
+    my $startup = pack('N', 196608) . ("TimeZone\0UTC\0" x 64) . "\0";
+    print $s pack('N', 4 + length $startup) . $startup;
+    my $got = read_until($s, 'never');
+    my ($e) = grep { $_->[0] eq 'E' } @$got;
+    like($e && $e->[1], qr/C08P01\0Mhoop: a startup parameter given twice/,
+        'a startup parameter repeated: FATAL 08P01');
+}
+
 my ($s, $got) = session();
 is($got->[-1][0], 'Z', 'a session through the framing relay is ready');
 print $s msg('Q', 'SELECT ' . join('+', (1) x 2000) . "\0");
