@@ -165,10 +165,14 @@ typedef struct {
     u_char                       type;
     u_char                       denied;      /* its ErrorResponse: ours */
     u_char                       injected;    /* the gateway's: answer ours */
+    u_char                       revert;      /* a Parse: if refused, its
+                                                 name gets sql (or none)
+                                                 back; text is the name */
     u_char                      *text;        /* the denial's, if not the
                                                  rule's (ngx_alloc) */
     ngx_stream_hoop_pg_query_t  *query;       /* Q, E, F */
-    ngx_stream_hoop_pg_sql_t    *sql;         /* a denied Parse */
+    ngx_stream_hoop_pg_sql_t    *sql;         /* a denied Parse's; an
+                                                 allowed one's predecessor */
 } ngx_stream_hoop_pg_pending_t;
 
 

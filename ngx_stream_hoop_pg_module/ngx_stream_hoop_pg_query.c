@@ -372,7 +372,9 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     u_char                          *name, *query, *end, *text;
     size_t                           name_len, query_len;
     ngx_int_t                        rc;
-    ngx_uint_t                       why;
+    ngx_uint_t                       why, last;
+    ngx_stream_hoop_pg_sql_t        *before;
+    ngx_stream_hoop_pg_named_t     **found;
     hoop_sql_stmt_t                  cls[2];
     PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_ctx_t        *ctx;
@@ -488,15 +490,52 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     stmt->refs++;
     ngx_stream_hoop_pg_query_free(q);
 
+    /*
+     * the name means this statement from now on, for the Binds that follow
+     * at once; should the server refuse the Parse ("already exists", an
+     * error earlier in the batch), it means again what it meant before
+     */
+
+    if (ctx->no_push) {
+        /* discarded by the server after an earlier error: defines nothing */
+        ngx_stream_hoop_pg_sql_release(stmt);
+        return NGX_OK;
+    }
+
+    found = ngx_stream_hoop_pg_named_find(&ctx->statements, name, name_len);
+    before = (found != NULL) ? (*found)->sql : NULL;
+
+    if (before != NULL) {
+        before->refs++;
+    }
+
     rc = ngx_stream_hoop_pg_named_set(&ctx->statements, name, name_len,
                                       stmt);
     ngx_stream_hoop_pg_sql_release(stmt);
 
     if (rc != NGX_OK) {
+        ngx_stream_hoop_pg_sql_release(before);
         return NGX_ERROR;
     }
 
-    return ngx_stream_hoop_pg_push(s, 'P', 0, NULL, NULL);
+    rc = ngx_stream_hoop_pg_push(s, 'P', 0, NULL, before);
+
+    if (rc == NGX_OK && ctx->pushed) {
+        last = (ctx->pending_head + ctx->pending_count - 1)
+               % NGX_STREAM_HOOP_PG_PENDING;
+
+        ctx->pending[last].revert = 1;
+        ctx->pending[last].text = ngx_alloc(name_len + 1, s->connection->log);
+
+        if (ctx->pending[last].text == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->pending[last].text, name, name_len);
+        ctx->pending[last].text[name_len] = '\0';
+    }
+
+    return rc;
 }
 
 
@@ -1178,6 +1217,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     p->type = type;
     p->denied = denied;
     p->injected = 0;
+    p->revert = 0;
     p->text = NULL;
     p->query = q;
     p->sql = sql;
@@ -1219,6 +1259,18 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
         ngx_stream_hoop_pg_query_free(p->query);
     }
 
+    /* a Parse the server did not take: its name means what it meant */
+
+    if (p->revert) {
+        if (p->sql != NULL) {
+            (void) ngx_stream_hoop_pg_named_set(&ctx->statements, p->text,
+                                                ngx_strlen(p->text), p->sql);
+        } else {
+            ngx_stream_hoop_pg_named_remove(&ctx->statements, p->text,
+                                            ngx_strlen(p->text));
+        }
+    }
+
     ngx_stream_hoop_pg_sql_release(p->sql);
 
     if (p->text != NULL) {
@@ -1228,6 +1280,7 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
     p->query = NULL;
     p->sql = NULL;
     p->text = NULL;
+    p->revert = 0;
 
     ctx->pending_head = (ctx->pending_head + 1) % NGX_STREAM_HOOP_PG_PENDING;
 
@@ -1505,6 +1558,10 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     case '2':
     case '3':
         if (p != NULL && p->type != 'Q' && p->type != 'S') {
+            if (msg[0] == '1') {
+                p->revert = 0;          /* the server took the Parse */
+            }
+
             ngx_stream_hoop_pg_pop(s);
         }
 

@@ -111,6 +111,18 @@ $r = read_until($s, 'Z');
 my ($row) = grep { $_->[0] eq 'D' } @$r;
 like($row->[1], qr/42$/, 'the session goes on');
 
+# a Parse the server refuses ("already exists"): the name still means
+# what it meant, and executions are recorded with that statement
+print $s msg('P', "s1\0DELETE FROM t WHERE id = 99\0\0\0"), sync();
+read_until($s, 'Z');
+print $s msg('P', "s1\0SELECT 1\0\0\0"), sync();
+$r = read_until($s, 'Z');
+is(code($r), '42P05', 'a second Parse of the name: refused by the server');
+print $s msg('B', "\0s1\0\0\0\0\0\0\0"), exec_(), sync();
+$r = read_until($s, 'Z');
+my ($tag) = grep { $_->[0] eq 'C' } @$r;
+like($tag->[1], qr/^DELETE 0/, 'the name runs the first statement');
+
 # leaving with a statement in flight
 print $s msg('Q', "SELECT pg_sleep(0.5), 'in flight'\0");
 close $s;
@@ -125,6 +137,9 @@ wait_until(sub {
 my ($flight) = grep { ($_->{query}{sql} // '') =~ /pg_sleep/ } @ev;
 is($flight->{result}{ran}, undef,
     'a statement unanswered when the client left: recorded, outcome unknown');
+my @del = grep { $_->{query}{protocol} eq 'extended'
+    && ($_->{result}{ran} // 0) && ($_->{query}{command} // '') eq 'delete' } @ev;
+is(scalar(@del), 1, 'the execution is recorded as the DELETE it was');
 my ($drop) = grep { ($_->{query}{command} // '') eq 'drop' } @ev;
 is($drop->{decision}{rule}, 'no-ddl', 'the denial is recorded with its rule');
 
