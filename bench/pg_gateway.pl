@@ -16,7 +16,9 @@
 # and busy on the wide result).  Everything shares the machine's cores
 # with pgbench and PostgreSQL: read ratios, not absolutes.
 #
-#   bench/pg_gateway.pl [seconds per run, default 8]
+#   bench/pg_gateway.pl [seconds per run, default 5] [repetitions, default 3]
+#
+# Each target runs in turn, the whole round repeated; the median is kept.
 use strict;
 use warnings;
 use FindBin;
@@ -31,7 +33,8 @@ use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 use Hoop::Test::Redis;
 
-my $secs = shift // 8;
+my $secs = shift // 5;
+my $reps = shift // 3;
 my $bin = Hoop::Test::Pg::bindir();
 
 my $pg = Hoop::Test::Pg->new(options => '-c max_connections=400'
@@ -162,17 +165,31 @@ for my $w (['-S -c 1 -j 1', 'select-only, 1 client'],
            ["-f $d/wide.sql -c 4 -j 2", 'wide 10k rows, 4 clients'])
 {
     my ($args, $name) = @$w;
-    my %tps;
-    for my $target (qw(direct proxy_pass pgbouncer gw-relay gw-audit
-                       gw-policy gw-mask))
-    {
-        next if $args =~ /prepared/ && $target =~ /^(direct|gw-relay|gw-mask)$/;
-        $tps{$target} = pgbench($target, $args);
+    my (%runs, %tps);
+
+    # interleaved repetitions, the median kept: the machine is shared and
+    # noisy, and a slow spell should not fall on one target only
+
+    for my $rep (1 .. $reps) {
+        for my $target (qw(direct proxy_pass pgbouncer gw-relay gw-audit
+                           gw-policy gw-mask))
+        {
+            next if $args =~ /prepared/
+                    && $target =~ /^(direct|gw-relay|gw-mask)$/;
+            push @{ $runs{$target} }, pgbench($target, $args);
+        }
     }
+
+    for my $target (keys %runs) {
+        my @v = sort { $a <=> $b } @{ $runs{$target} };
+        $tps{$target} = $v[int(@v / 2)];
+    }
+
     push @rows, [$name, \%tps];
 }
 
-print "\nTPS, and the ratio to nginx proxy_pass in the same run:\n\n";
+print "\nTPS (median of $reps interleaved runs of ${secs}s), and the ratio to"
+    . " nginx proxy_pass:\n\n";
 printf "%-34s %10s %10s %10s %10s %10s %10s %10s\n", '', 'direct',
     'proxy_pass', 'pgbouncer', 'gw-relay', 'gw-audit', 'gw-policy',
     'gw-mask';
