@@ -248,7 +248,6 @@ typedef struct {
     unsigned                     sync_skip:1;   /* server skips to Sync */
     unsigned                     copy_in:1;     /* server reads COPY data */
     unsigned                     no_push:1;     /* this one gets no answer */
-    unsigned                     pushed:1;      /* the last one was pushed */
     unsigned                     room_wait:1;   /* client waits for room */
 } ngx_stream_hoop_pg_ctx_t;
 

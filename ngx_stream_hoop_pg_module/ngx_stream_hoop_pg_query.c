@@ -59,7 +59,8 @@ static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
-    u_char *msg, size_t *len, ngx_uint_t why, u_char *text);
+    ngx_stream_hoop_pg_pending_t *p, u_char *msg, size_t *len,
+    ngx_uint_t why, u_char *text);
 static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
     ngx_stream_session_t *s, const char *text, size_t len,
     hoop_sql_stmt_t *cls, const char *parse_error, const char *normalized);
@@ -78,8 +79,8 @@ static ngx_int_t ngx_stream_hoop_pg_named_set(
 static void ngx_stream_hoop_pg_named_remove(
     ngx_stream_hoop_pg_named_t **list, u_char *name, size_t len);
 static void ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list);
-static ngx_int_t ngx_stream_hoop_pg_push(ngx_stream_session_t *s,
-    u_char type, u_char denied, ngx_stream_hoop_pg_query_t *q,
+static ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_push(
+    ngx_stream_session_t *s, u_char type, ngx_stream_hoop_pg_query_t *q,
     ngx_stream_hoop_pg_sql_t *sql);
 static ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_head(
     ngx_stream_hoop_pg_ctx_t *ctx);
@@ -211,10 +212,12 @@ ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
             return NGX_DONE;
         }
 
-        return ngx_stream_hoop_pg_push(s, msg[0], 0, NULL, NULL);
+        (void) ngx_stream_hoop_pg_push(s, msg[0], NULL, NULL);
+        return NGX_OK;
 
     case 'S':
-        return ngx_stream_hoop_pg_push(s, msg[0], 0, NULL, NULL);
+        (void) ngx_stream_hoop_pg_push(s, msg[0], NULL, NULL);
+        return NGX_OK;
 
     default:                            /* H, X, d, c, f: no answer */
         return NGX_OK;
@@ -234,6 +237,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     hoop_sql_stmt_t                  cls[NGX_STREAM_HOOP_PG_STMTS];
     PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_run_t        *review;
+    ngx_stream_hoop_pg_pending_t    *pending;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
     ngx_stream_hoop_pg_srv_conf_t   *pscf;
@@ -349,13 +353,11 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
     }
 
-    if (ngx_stream_hoop_pg_push(s, 'Q', 0, q, NULL) != NGX_OK) {
-        ngx_stream_hoop_pg_query_free(q);
-        return NGX_ERROR;
-    }
+    pending = ngx_stream_hoop_pg_push(s, 'Q', q, NULL);
 
     if (deny) {
-        return ngx_stream_hoop_pg_query_deny(s, msg, len, deny, text);
+        return ngx_stream_hoop_pg_query_deny(s, pending, msg, len, deny,
+                                             text);
     }
 
     return NGX_OK;
@@ -372,8 +374,9 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     u_char                          *name, *query, *end, *text;
     size_t                           name_len, query_len;
     ngx_int_t                        rc;
-    ngx_uint_t                       why, last;
+    ngx_uint_t                       why;
     ngx_stream_hoop_pg_sql_t        *before;
+    ngx_stream_hoop_pg_pending_t    *pending;
     ngx_stream_hoop_pg_named_t     **found;
     hoop_sql_stmt_t                  cls[2];
     PgQueryNormalizeResult           norm;
@@ -472,14 +475,8 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
 
         stmt->refs++;                   /* one for the pending entry */
 
-        rc = ngx_stream_hoop_pg_push(s, 'P', 0, NULL, stmt);
-
-        if (rc == NGX_OK) {
-            rc = ngx_stream_hoop_pg_query_deny(s, msg, len, why, text);
-
-        } else if (text != NULL) {
-            ngx_free(text);
-        }
+        pending = ngx_stream_hoop_pg_push(s, 'P', NULL, stmt);
+        rc = ngx_stream_hoop_pg_query_deny(s, pending, msg, len, why, text);
 
         ngx_stream_hoop_pg_query_free(q);
         return rc;
@@ -518,24 +515,21 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         return NGX_ERROR;
     }
 
-    rc = ngx_stream_hoop_pg_push(s, 'P', 0, NULL, before);
+    pending = ngx_stream_hoop_pg_push(s, 'P', NULL, before);
 
-    if (rc == NGX_OK && ctx->pushed) {
-        last = (ctx->pending_head + ctx->pending_count - 1)
-               % NGX_STREAM_HOOP_PG_PENDING;
+    if (pending != NULL) {
+        pending->revert = 1;
+        pending->text = ngx_alloc(name_len + 1, s->connection->log);
 
-        ctx->pending[last].revert = 1;
-        ctx->pending[last].text = ngx_alloc(name_len + 1, s->connection->log);
-
-        if (ctx->pending[last].text == NULL) {
+        if (pending->text == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(ctx->pending[last].text, name, name_len);
-        ctx->pending[last].text[name_len] = '\0';
+        ngx_memcpy(pending->text, name, name_len);
+        pending->text[name_len] = '\0';
     }
 
-    return rc;
+    return NGX_OK;
 }
 
 
@@ -574,7 +568,9 @@ ngx_stream_hoop_pg_query_bind(ngx_stream_session_t *s, u_char *msg,
         return NGX_ERROR;
     }
 
-    return ngx_stream_hoop_pg_push(s, 'B', 0, NULL, NULL);
+    (void) ngx_stream_hoop_pg_push(s, 'B', NULL, NULL);
+
+    return NGX_OK;
 }
 
 
@@ -628,10 +624,7 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
         return NGX_ERROR;
     }
 
-    if (ngx_stream_hoop_pg_push(s, 'E', 0, q, NULL) != NGX_OK) {
-        ngx_stream_hoop_pg_query_free(q);
-        return NGX_ERROR;
-    }
+    (void) ngx_stream_hoop_pg_push(s, 'E', q, NULL);
 
     return NGX_OK;
 }
@@ -646,8 +639,8 @@ ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s, u_char *portal)
 {
     u_char                         buf[6 + NGX_STREAM_HOOP_PG_NAME_MAX + 1];
     size_t                         n;
-    ngx_uint_t                     i;
     ngx_stream_hoop_pg_ctx_t      *ctx;
+    ngx_stream_hoop_pg_pending_t  *p;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
@@ -667,11 +660,11 @@ ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s, u_char *portal)
         return NGX_ERROR;
     }
 
-    (void) ngx_stream_hoop_pg_push(s, 'D', 0, NULL, NULL);
+    p = ngx_stream_hoop_pg_push(s, 'D', NULL, NULL);
 
-    i = (ctx->pending_head + ctx->pending_count - 1)
-        % NGX_STREAM_HOOP_PG_PENDING;
-    ctx->pending[i].injected = 1;
+    if (p != NULL) {
+        p->injected = 1;
+    }
 
     return NGX_OK;
 }
@@ -701,7 +694,9 @@ ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s, u_char *msg,
                                                   : &ctx->portals,
                                     name, nul - name);
 
-    return ngx_stream_hoop_pg_push(s, 'C', 0, NULL, NULL);
+    (void) ngx_stream_hoop_pg_push(s, 'C', NULL, NULL);
+
+    return NGX_OK;
 }
 
 
@@ -714,10 +709,11 @@ static ngx_int_t
 ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     size_t *len)
 {
-    ngx_uint_t                   deny;
-    hoop_sql_stmt_t              cls;
-    ngx_stream_hoop_pg_sql_t    *stmt;
-    ngx_stream_hoop_pg_query_t  *q;
+    ngx_uint_t                     deny;
+    hoop_sql_stmt_t                cls;
+    ngx_stream_hoop_pg_sql_t      *stmt;
+    ngx_stream_hoop_pg_query_t    *q;
+    ngx_stream_hoop_pg_pending_t  *pending;
 
     ngx_memzero(&cls, sizeof(hoop_sql_stmt_t));
     cls.kind = HOOP_SQL_ADMIN;
@@ -748,13 +744,10 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     deny = (stmt->action != HOOP_RULE_ALLOW);    /* no review for these */
     q->run[0].denied = deny;
 
-    if (ngx_stream_hoop_pg_push(s, 'F', 0, q, NULL) != NGX_OK) {
-        ngx_stream_hoop_pg_query_free(q);
-        return NGX_ERROR;
-    }
+    pending = ngx_stream_hoop_pg_push(s, 'F', q, NULL);
 
     if (deny) {
-        return ngx_stream_hoop_pg_query_deny(s, msg, len,
+        return ngx_stream_hoop_pg_query_deny(s, pending, msg, len,
                                              NGX_STREAM_HOOP_PG_DENIED_POLICY,
                                              NULL);
     }
@@ -765,26 +758,24 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
 
 /*
  * The message at msg (whole, *len bytes) is replaced by one the server
- * cannot parse; the pending entry just pushed for it remembers that its
- * ErrorResponse is the gateway's to write.
+ * cannot parse; its pending entry p (NULL: none, the server discards it)
+ * remembers that its ErrorResponse is the gateway's to write.
  */
 static ngx_int_t
-ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s, u_char *msg,
-    size_t *len, ngx_uint_t why, u_char *text)
+ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_pending_t *pending, u_char *msg, size_t *len,
+    ngx_uint_t why, u_char *text)
 {
     u_char                        *fail, *p;
     size_t                         n, name_len;
-    ngx_uint_t                     last;
     ngx_stream_hoop_pg_ctx_t      *ctx;
     u_char                         named[NGX_STREAM_HOOP_PG_NAME_MAX + 32];
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (ctx->pushed) {
-        last = (ctx->pending_head + ctx->pending_count - 1)
-               % NGX_STREAM_HOOP_PG_PENDING;
-        ctx->pending[last].denied = (u_char) why;
-        ctx->pending[last].text = text;
+    if (pending != NULL) {
+        pending->denied = (u_char) why;
+        pending->text = text;
 
     } else if (text != NULL) {
         ngx_free(text);             /* the server discards it anyway */
@@ -1181,12 +1172,12 @@ ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list)
 
 
 /*
- * The client message goes into the pending ring.  While the server
- * discards messages after an error (until Sync), it answers none: those
- * are not pushed.
+ * The client message goes into the pending ring (q and sql with it);
+ * its entry is returned.  What the server will not answer (no_push) is
+ * not pushed: NULL, and q and sql are done with here.
  */
-static ngx_int_t
-ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
+static ngx_stream_hoop_pg_pending_t *
+ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type,
     ngx_stream_hoop_pg_query_t *q, ngx_stream_hoop_pg_sql_t *sql)
 {
     ngx_uint_t                     i;
@@ -1194,8 +1185,6 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     ngx_stream_hoop_pg_pending_t  *p;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-
-    ctx->pushed = 0;
 
     if (ctx->no_push) {
         /* never answered: a statement in it is recorded as not run */
@@ -1207,7 +1196,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
 
         ngx_stream_hoop_pg_sql_release(sql);
 
-        return NGX_OK;
+        return NULL;
     }
 
     i = (ctx->pending_head + ctx->pending_count)
@@ -1215,7 +1204,7 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     p = &ctx->pending[i];
 
     p->type = type;
-    p->denied = denied;
+    p->denied = 0;
     p->injected = 0;
     p->revert = 0;
     p->text = NULL;
@@ -1223,9 +1212,8 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type, u_char denied,
     p->sql = sql;
 
     ctx->pending_count++;
-    ctx->pushed = 1;
 
-    return NGX_OK;
+    return p;
 }
 
 
