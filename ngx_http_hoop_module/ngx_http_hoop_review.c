@@ -163,13 +163,7 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    spec->rule.data = (u_char *) rule->name;
-    spec->rule.len = ngx_strlen(rule->name);
-    spec->approvers.data = (u_char *) rule->approvers;
-    spec->approvers.len = ngx_strlen(rule->approvers);
-    spec->required = rule->required;
-    spec->timeout = rule->timeout_ms;
-    spec->grant = rule->grant_ms;
+    ngx_hoop_review_spec_rule(spec, rule);
 
     return NGX_OK;
 }

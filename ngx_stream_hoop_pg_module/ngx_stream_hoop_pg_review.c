@@ -269,13 +269,7 @@ ngx_stream_hoop_pg_review_spec(ngx_stream_session_t *s,
         return NGX_ERROR;
     }
 
-    spec->rule.data = (u_char *) rule->name;
-    spec->rule.len = ngx_strlen(rule->name);
-    spec->approvers.data = (u_char *) rule->approvers;
-    spec->approvers.len = ngx_strlen(rule->approvers);
-    spec->required = rule->required;
-    spec->timeout = rule->timeout_ms;
-    spec->grant = rule->grant_ms;
+    ngx_hoop_review_spec_rule(spec, rule);
 
     return NGX_OK;
 }

@@ -738,6 +738,20 @@ ngx_hoop_review_granted(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 
 
 void
+ngx_hoop_review_spec_rule(ngx_hoop_review_spec_t *spec,
+    const hoop_rule_t *rule)
+{
+    spec->rule.data = (u_char *) rule->name;
+    spec->rule.len = ngx_strlen(rule->name);
+    spec->approvers.data = (u_char *) rule->approvers;
+    spec->approvers.len = ngx_strlen(rule->approvers);
+    spec->required = rule->required;
+    spec->timeout = rule->timeout_ms;
+    spec->grant = rule->grant_ms;
+}
+
+
+void
 ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w)
 {
     u_char       key[64];

@@ -23,6 +23,7 @@
 
 #include "ngx_hoop_http_fetch.h"
 #include "ngx_hoop_redis.h"
+#include "hoop_rule.h"
 
 
 #define NGX_HOOP_REVIEW_ID_LEN  32
@@ -103,6 +104,10 @@ typedef struct {
 typedef void (*ngx_hoop_review_reply_pt)(void *data,
     ngx_hoop_review_outcome_t *outcome, ngx_str_t *json);
 
+
+/* What a review rule says: its name, approvers, count, timeout, grant. */
+void ngx_hoop_review_spec_rule(ngx_hoop_review_spec_t *spec,
+    const hoop_rule_t *rule);
 
 /* At worker start: the command and subscriber connections. */
 ngx_hoop_reviews_t *ngx_hoop_reviews_start(ngx_cycle_t *cycle,
