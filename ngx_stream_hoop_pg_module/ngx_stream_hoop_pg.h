@@ -77,6 +77,7 @@ typedef struct {
     ngx_addr_t              *upstream;        /* hoop_pg_pass */
     ngx_msec_t               startup_timeout;
     ngx_msec_t               connect_timeout;
+    ngx_msec_t               timeout;         /* hoop_pg_timeout */
     size_t                   buffer_size;
     size_t                   max_message;     /* hoop_pg_max_message */
     ngx_array_t             *logins;          /* of ..._pg_login_t */
@@ -209,6 +210,7 @@ typedef struct {
     ngx_str_t                    token;
     ngx_hoop_audit_session_t     audit;
     const char                  *refusal;       /* why the login failed */
+    const char                  *ended;         /* why the session ended */
     unsigned                     connected:1;
     unsigned                     audited:1;     /* a session was opened */
     unsigned                     cancel:1;      /* a CancelRequest */

@@ -188,6 +188,7 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
 {
     ngx_stream_hoop_pg_audit_ev_t *ev = data;
 
+    const char                *reason;
     ngx_time_t                *tp;
     ngx_msec_int_t             ms;
     ngx_connection_t          *c;
@@ -243,6 +244,8 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
         hoop_json_int(j, "bytes_from_client", (long long) s->received);
         hoop_json_int(j, "bytes_to_client", (long long) c->sent);
         hoop_json_int(j, "duration_ms", (long long) ngx_max(ms, 0));
+        reason = ctx->ended ? ctx->ended : "error";
+        hoop_json_string(j, "reason", reason, ngx_strlen(reason));
         hoop_json_end(j);
     }
 

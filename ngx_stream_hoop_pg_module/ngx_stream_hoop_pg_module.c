@@ -206,6 +206,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       offsetof(ngx_stream_hoop_pg_srv_conf_t, connect_timeout),
       NULL },
 
+    { ngx_string("hoop_pg_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, timeout),
+      NULL },
+
     { ngx_string("hoop_pg_buffer_size"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -335,6 +342,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
 
     pscf->startup_timeout = NGX_CONF_UNSET_MSEC;
     pscf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    pscf->timeout = NGX_CONF_UNSET_MSEC;
     pscf->buffer_size = NGX_CONF_UNSET_SIZE;
     pscf->max_message = NGX_CONF_UNSET_SIZE;
     pscf->rules = NGX_CONF_UNSET_PTR;
@@ -364,6 +372,8 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_msec_value(conf->connect_timeout,
                               prev->connect_timeout, 5000);
+
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 3600000);
 
     ngx_conf_merge_size_value(conf->buffer_size,
                               prev->buffer_size, 16384);
@@ -618,12 +628,18 @@ void
 ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
     const char *sqlstate, const char *message, const char *hint)
 {
-    u_char             buf[512];
-    size_t             len;
-    hoop_pg_error_t    err;
-    ngx_connection_t  *c;
+    u_char                     buf[512];
+    size_t                     len;
+    hoop_pg_error_t            err;
+    ngx_connection_t          *c;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
 
     c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx != NULL && ctx->ended == NULL) {
+        ctx->ended = "refused";
+    }
 
     err.severity = "FATAL";
     err.sqlstate = sqlstate;

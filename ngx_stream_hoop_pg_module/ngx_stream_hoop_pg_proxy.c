@@ -41,6 +41,7 @@ static ngx_int_t ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, size_t need);
 static void ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_timed_out(ngx_stream_session_t *s);
 
 
 void
@@ -276,6 +277,19 @@ ngx_stream_hoop_pg_client_handler(ngx_event_t *ev)
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    if (c->close) {
+        /* worker_shutdown_timeout: this worker is going away */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0, "hoop pg: shutdown timeout");
+        ctx->ended = "shutdown";
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return;
+    }
+
+    if (ev->timedout) {
+        ngx_stream_hoop_pg_timed_out(s);
+        return;
+    }
+
     if (!ctx->connected) {
         /* leave the data queued; relay_start() reads it */
         return;
@@ -295,6 +309,11 @@ ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev)
     pc = ev->data;
     s = pc->data;
 
+    if (pc->close) {
+        ngx_stream_hoop_pg_client_handler(s->connection->read);
+        return;
+    }
+
     ngx_stream_hoop_pg_relay(s, !ev->write);
 }
 
@@ -302,14 +321,15 @@ ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev)
 static void
 ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 {
-    size_t                      size;
-    ssize_t                     n;
-    ngx_int_t                   rc;
-    ngx_buf_t                  *b;
-    ngx_uint_t                  flow;
-    ngx_connection_t           *c, *src, *dst;
-    ngx_stream_hoop_pg_ctx_t   *ctx;
-    ngx_stream_hoop_pg_flow_t  *f;
+    size_t                          size;
+    ssize_t                         n;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_uint_t                      flow;
+    ngx_connection_t               *c, *src, *dst;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_flow_t      *f;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
@@ -354,6 +374,11 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
             n = dst->send(dst, b->pos, size);
 
             if (n == NGX_ERROR) {
+                if (ctx->ended == NULL) {
+                    ctx->ended = from_upstream ? "client_closed"
+                                               : "server_closed";
+                }
+
                 ngx_stream_finalize_session(s, NGX_STREAM_OK);
                 return;
             }
@@ -407,6 +432,10 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
                        "hoop pg: %s closed the connection",
                        from_upstream ? "upstream" : "client");
 
+        if (ctx->ended == NULL) {
+            ctx->ended = from_upstream ? "server_closed" : "client_closed";
+        }
+
         ngx_stream_finalize_session(s, NGX_STREAM_OK);
         return;
     }
@@ -415,7 +444,60 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
         || ngx_handle_write_event(dst->write, 0) != NGX_OK)
     {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
     }
+
+    /*
+     * Traffic in either direction restarts the session's clock.  A
+     * statement held for review has its own (the review's timeout).  The
+     * timer also keeps a worker that shuts down gracefully (a reload)
+     * alive until its sessions end.
+     */
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->hold == NULL) {
+        ngx_add_timer(c->write, pscf->timeout);
+
+    } else if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+}
+
+
+/*
+ * hoop_pg_timeout passed with nothing moving either way: the session ends.
+ * The client is told, as PostgreSQL's idle_session_timeout tells it, when
+ * that cannot land inside a message it is being sent.
+ */
+static void
+ngx_stream_hoop_pg_timed_out(ngx_stream_session_t *s)
+{
+    ngx_connection_t               *c;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    c->write->timedout = 0;
+    ctx->ended = "timeout";
+
+    ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                  "hoop pg: no traffic for %M ms, session closed%s",
+                  pscf->timeout,
+                  ctx->phase == NGX_STREAM_HOOP_PG_LOGIN
+                  ? " (the database did not complete the login)" : "");
+
+    if (ctx->down.buf->pos == ctx->down.buf->last) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "57P05",
+                                 "hoop: terminating connection due to"
+                                 " idle-session timeout", NULL);
+        return;
+    }
+
+    ngx_stream_finalize_session(s, NGX_STREAM_OK);
 }
 
 
@@ -596,6 +678,12 @@ ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
 
     if (ctx->phase != NGX_STREAM_HOOP_PG_READY && type != 'p') {
         return NGX_AGAIN;
+    }
+
+    /* the client said goodbye: whoever closes first, the client ended it */
+
+    if (type == 'X') {
+        ctx->ended = "client_closed";
     }
 
     switch (type) {

@@ -70,6 +70,11 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    if (c->close) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);   /* shutting down */
+        return;
+    }
+
     if (ev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "hoop pg: client sent no startup packet in time");
