@@ -211,6 +211,8 @@ typedef struct {
     ngx_hoop_audit_session_t     audit;
     const char                  *refusal;       /* why the login failed */
     const char                  *ended;         /* why the session ended */
+    const char                  *ended_sqlstate; /* the FATAL that ended it */
+    ngx_str_t                    ended_message;
     unsigned                     connected:1;
     unsigned                     audited:1;     /* a session was opened */
     unsigned                     cancel:1;      /* a CancelRequest */

@@ -172,10 +172,16 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
 
     ngx_stream_hoop_pg_query_abandon(s);
 
-    /* sessions that never logged in have their auth.failure, or nothing */
+    if (ctx == NULL || ctx->refusal != NULL) {
+        return NGX_OK;              /* its auth.failure says it all */
+    }
 
-    if (ctx != NULL && ctx->audited && ctx->authenticated) {
+    if (ctx->authenticated || ctx->audited) {
         ngx_stream_hoop_pg_audit_event(s, "pg.session.end");
+
+    } else if (ctx->ended_sqlstate != NULL) {
+        /* refused before a token was checked: bad input, no TLS, ... */
+        ngx_stream_hoop_pg_audit_event(s, "pg.refused");
     }
 
     return NGX_OK;
@@ -246,6 +252,14 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
         hoop_json_int(j, "duration_ms", (long long) ngx_max(ms, 0));
         reason = ctx->ended ? ctx->ended : "error";
         hoop_json_string(j, "reason", reason, ngx_strlen(reason));
+
+        if (ctx->ended_sqlstate != NULL) {
+            hoop_json_string(j, "sqlstate", ctx->ended_sqlstate, 5);
+            hoop_json_string(j, "message",
+                             (char *) ctx->ended_message.data,
+                             ctx->ended_message.len);
+        }
+
         hoop_json_end(j);
     }
 
@@ -289,6 +303,12 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
         hoop_json_string(j, "result", "deny", 4);
         hoop_json_string(j, "reason", ctx->refusal,
                          ngx_strlen(ctx->refusal));
+
+    } else if (!ctx->authenticated && ctx->ended_sqlstate != NULL) {
+        hoop_json_string(j, "result", "deny", 4);
+        hoop_json_string(j, "reason", (char *) ctx->ended_message.data,
+                         ctx->ended_message.len);
+        hoop_json_string(j, "sqlstate", ctx->ended_sqlstate, 5);
 
     } else {
         hoop_json_string(j, "result", "allow", 5);

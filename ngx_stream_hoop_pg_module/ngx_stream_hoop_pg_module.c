@@ -637,8 +637,24 @@ ngx_stream_hoop_pg_fatal(ngx_stream_session_t *s, ngx_uint_t rc,
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (ctx != NULL && ctx->ended == NULL) {
-        ctx->ended = "refused";
+    if (ctx != NULL && ctx->ended_sqlstate == NULL) {
+        if (ctx->ended == NULL) {
+            ctx->ended = "refused";
+        }
+
+        /* for the trail: pg.session.end, or pg.refused before a login */
+
+        ctx->ended_sqlstate = sqlstate;
+        ctx->ended_message.len = ngx_strlen(message);
+        ctx->ended_message.data = ngx_pnalloc(c->pool,
+                                              ctx->ended_message.len);
+        if (ctx->ended_message.data == NULL) {
+            ctx->ended_message.len = 0;
+
+        } else {
+            ngx_memcpy(ctx->ended_message.data, message,
+                       ctx->ended_message.len);
+        }
     }
 
     err.severity = "FATAL";
