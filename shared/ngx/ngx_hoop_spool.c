@@ -6,6 +6,7 @@
 #include <ngx_core.h>
 
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <dirent.h>
 
 #include "ngx_hoop_spool.h"
@@ -14,6 +15,7 @@
 
 static ngx_int_t ngx_hoop_spool_adopt_file(ngx_hoop_spool_t *sp,
     u_char *path);
+static ngx_uint_t ngx_hoop_spool_disk_room(ngx_hoop_spool_t *sp);
 
 
 ngx_hoop_spool_t *
@@ -141,7 +143,57 @@ ngx_uint_t
 ngx_hoop_spool_admits(ngx_hoop_spool_t *sp)
 {
     return ngx_hoop_spool_writable(sp)
-           && sp->size < sp->conf->max_size - sp->conf->max_size / 4;
+           && sp->size < sp->conf->max_size - sp->conf->max_size / 4
+           && ngx_hoop_spool_disk_room(sp);
+}
+
+
+/*
+ * max_size is the spool's own bound; the disk may fill before it.  Asked
+ * only while Redis is away, at most once a second unless a quarter of the
+ * margin was written since.
+ */
+static ngx_uint_t
+ngx_hoop_spool_disk_room(ngx_hoop_spool_t *sp)
+{
+    off_t           avail;
+    struct statvfs  fs;
+
+    if (sp->room_checked == ngx_time()
+        && sp->size - sp->room_size < NGX_HOOP_SPOOL_DISK_MARGIN / 4)
+    {
+        return sp->room;
+    }
+
+    sp->room_checked = ngx_time();
+    sp->room_size = sp->size;
+
+    if (fstatvfs(sp->fd, &fs) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, sp->log, ngx_errno,
+                      "hoop audit spool: fstatvfs(\"%s\") failed", sp->path);
+        sp->room = 0;
+        return 0;
+    }
+
+    avail = (off_t) fs.f_bavail * (off_t) fs.f_frsize;
+    sp->room = (avail >= NGX_HOOP_SPOOL_DISK_MARGIN);
+
+    if (!sp->room && !sp->room_logged) {
+        ngx_log_error(NGX_LOG_ALERT, sp->log, 0,
+                      "hoop audit spool: the file system of \"%s\" has %O"
+                      " bytes free, under the %d kept for admitted"
+                      " requests: the spool admits no more",
+                      sp->path, avail, NGX_HOOP_SPOOL_DISK_MARGIN);
+        sp->room_logged = 1;
+
+    } else if (sp->room && sp->room_logged) {
+        ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
+                      "hoop audit spool: the file system of \"%s\" has"
+                      " room again", sp->path);
+        sp->room_logged = 0;
+    }
+
+    return sp->room;
 }
 
 

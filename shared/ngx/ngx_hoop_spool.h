@@ -31,8 +31,19 @@ typedef struct {
     off_t                   size;         /* bytes in the file */
     off_t                   delivered;    /* of which already delivered */
     ngx_log_t              *log;
+    time_t                  room_checked; /* when the disk was last asked */
+    off_t                   room_size;    /* and the file's size then */
     unsigned                full_logged:1;
+    unsigned                room:1;       /* the disk has room, as of then */
+    unsigned                room_logged:1;
 } ngx_hoop_spool_t;
+
+
+/*
+ * Free space the spool's file system must keep for new requests to be
+ * admitted on the spool's word: what admitted requests write still fits.
+ */
+#define NGX_HOOP_SPOOL_DISK_MARGIN  (1024 * 1024)
 
 
 /* At worker start: opens and locks this worker's file, adopts orphans. */
