@@ -3,7 +3,8 @@
 # blocking a worker, picks up a key rotation at the provider (new kid) on
 # the first token that needs it, without a reload, keeps verifying with
 # cached keys while the provider is down (logging the outage once), and
-# refuses a token whose key nobody publishes after one refetch.
+# refuses a token whose key nobody publishes after one refetch, over HTTP
+# and Postgres alike.
 use strict;
 use warnings;
 use FindBin;
@@ -116,6 +117,18 @@ $res = get($k3->mint(claims => \%claims));
 is($res->{status}, 401, 'a kid nobody publishes: 401 after the refetch');
 like($res->{headers}{'www-authenticate'}[0] // $res->{headers}{'www-authenticate'},
     qr/unknown signing key/, 'saying the key is unknown');
+cmp_ok(time - $t0, '<', 8, 'without hanging on the dead provider');
+
+# the Postgres side, same outage: cached keys log in, an unknown kid is
+# refused in the client's protocol, and quickly
+($rc, $out) = psql($k2->mint(claims => { %claims, jti => 'pg-down' },
+    header => { typ => 'at+jwt' }));
+is($rc, 0, 'provider down: psql logs in with a k2 token (cached keys)')
+    or diag $out;
+$t0 = time;
+($rc, $out) = psql($k3->mint(claims => { %claims, jti => 'pg-k3' }));
+like($out, qr/FATAL:  hoop: access token refused: unknown signing key/,
+    'and an unknown kid gets FATAL 28P01 saying why');
 cmp_ok(time - $t0, '<', 8, 'without hanging on the dead provider');
 
 # unknown kids ask for a refetch at most once per interval: keep asking
