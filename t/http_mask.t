@@ -12,7 +12,7 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
-use Hoop::Test qw(spit wait_until);
+use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
 
@@ -32,6 +32,7 @@ my %values = (
     aws_key => 'AKIAIOSFODNN7EXAMPLE',
     jwt => 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl',
 );
+secret($_, "a sample $_ value sent unmasked") for values %values;
 
 my $json = encode_json({ customer => { %values }, note => 'plain text 42' });
 spit("$d/www/customer.json", $json);
@@ -266,4 +267,5 @@ my $all = join "\n", map { $_->[1][5] }
 unlike($all, qr/frank\@|alice\.smith|4111 1111/,
     'no masked value anywhere in the audit stream');
 
+$t->stop;
 done_testing;

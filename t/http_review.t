@@ -375,4 +375,6 @@ is($granted->{decision}{result}, 'allow', 'allowed');
 my $entries = $redis->command('XRANGE', 'hoop:reviews', '-', '+');
 ok(scalar(@$entries) >= 7, 'each review was announced on hoop:reviews');
 
+$gw->stop;
+$api->stop;
 done_testing;

@@ -14,7 +14,7 @@ use DBI;
 use DBD::Pg qw(:async);
 use IO::Socket::INET;
 use Hoop::JWT;
-use Hoop::Test qw(spit);
+use Hoop::Test qw(secret spit);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 
@@ -42,6 +42,8 @@ spit("$d/rw.pass", "scram-pw-1\n");
 spit("$d/md5.pass", "md5-pw-2\n");
 spit("$d/pw.pass", "plain-pw-3\n");
 spit("$d/wrong.pass", "not-the-password\n");
+secret($_, 'an upstream password') for qw(scram-pw-1 md5-pw-2 plain-pw-3
+    the-real-one not-the-password);
 
 $t->run(<<"EOF");
 stream {

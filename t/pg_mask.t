@@ -13,7 +13,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 use Test::More;
 use DBI;
 use JSON::PP;
-use Hoop::Test qw(spit wait_until);
+use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 use Hoop::Test::Redis;
@@ -34,6 +34,9 @@ $pg->psql(q{
     INSERT INTO cards VALUES (1, 'not-a-card-0001');
     CREATE VIEW customer_contacts AS SELECT id, email FROM customers;
 });
+secret($_, 'a sample value stored unmasked') for qw(ada@example.com
+    123-45-6789 4111111111111111 ada.l@example.org bob@example.com
+    234-56-7890 5500005555555559 ada2@example.net);
 
 my $t = Hoop::Test::Nginx->new(workers => 2);
 my $d = $t->dir;

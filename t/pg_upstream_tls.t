@@ -10,7 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
-use Hoop::Test qw(spit test_dir chown_to_service);
+use Hoop::Test qw(secret spit test_dir chown_to_service);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 
@@ -35,6 +35,7 @@ chown_to_service("$pki/db.key", "$pki/db.pem");
 my $pg = Hoop::Test::Pg->new(options => "-c ssl=on -c ssl_cert_file=$pki/db.pem"
     . " -c ssl_key_file=$pki/db.key")->start;
 $pg->psql(q{CREATE ROLE app_rw LOGIN PASSWORD 'tls-pw-1'});
+secret('tls-pw-1', 'an upstream password');
 my $plain = Hoop::Test::Pg->new(name => 'plain')->start;
 $plain->psql(q{CREATE ROLE app_rw LOGIN PASSWORD 'tls-pw-1'});
 

@@ -18,7 +18,8 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(repo_dir modules_dir test_dir free_port wait_until
     port_open spawn reap run_as_service_user service_user chown_to_service
-    slurp spit sanitizer_env sanitizer_reports stop_child);
+    slurp spit sanitizer_env sanitizer_reports stop_child secret
+    leaked_secrets);
 
 my $repo = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -188,6 +189,42 @@ sub sanitizer_env {
 sub sanitizer_reports {
     my ($dir) = @_;
     return map { ("$_:", split /\n/, slurp($_)) } glob "$dir/*";
+}
+
+# Secrets a test used: access tokens (every one Hoop::JWT mints or the
+# IdP issues), upstream passwords, sample values that must only ever be
+# seen masked.  Hoop::Test::Nginx->stop() fails when any of them is in the
+# gateway's logs, its audit spool or anything in Redis.
+my %secrets;
+
+sub secret {
+    my ($value, $what) = @_;
+    return unless defined $value && length $value >= 8;
+    $secrets{$value} = $what;
+    # a token's signature alone is enough to replay nothing, but a log
+    # that cut the token short may still hold it: look for it too
+    if ($what =~ /token/ && $value =~ /^[\w-]+\.[\w-]+\.([\w-]{16,})$/) {
+        $secrets{$1} = "$what (its signature)";
+    }
+}
+
+# [what, where] of each secret found in the texts given as where => text.
+sub leaked_secrets {
+    my (%texts) = @_;
+    my @found;
+    for my $where (sort keys %texts) {
+        for my $value (keys %secrets) {
+            next if index($texts{$where}, $value) < 0;
+            push @found, [$secrets{$value}, $where];
+        }
+    }
+    return @found;
+}
+
+{
+    no warnings 'once';
+    require Hoop::JWT;
+    $Hoop::JWT::on_mint = sub { secret($_[0], 'an access token') };
 }
 
 sub slurp {

@@ -71,7 +71,10 @@ sub token {
           client_secret => $secret });
     die "token request failed: $r->{status} $r->{content}\n"
         unless $r->{success};
-    return decode_json($r->{content})->{access_token};
+    my $token = decode_json($r->{content})->{access_token};
+    Hoop::Test::secret($token, 'an access token from the IdP');
+    Hoop::Test::secret($secret, 'an OAuth client secret');
+    return $token;
 }
 
 sub get_json {

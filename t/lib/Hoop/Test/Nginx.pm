@@ -19,8 +19,10 @@ use warnings;
 
 use POSIX ();
 use Test::More;
+use File::Find ();
 use Hoop::Test qw(modules_dir test_dir free_port wait_until port_open spawn
-    reap slurp spit sanitizer_env sanitizer_reports);
+    reap slurp spit sanitizer_env sanitizer_reports leaked_secrets);
+use Hoop::Test::Redis;
 
 my $nginx_bin = $ENV{HOOP_NGINX_BINARY} // '/usr/sbin/nginx';
 my $count = 0;
@@ -158,6 +160,29 @@ sub stop {
         'nginx exited cleanly, its error log is clean')
         or diag(join "\n", 'exit status ' . ($status // 'none'),
             @bad[0 .. ($#bad > 60 ? 60 : $#bad)]);
+    $self->check_secrets;
+}
+
+# The secrets the test used (Hoop::Test::secret) must be nowhere in what
+# the gateway wrote: its logs, its audit spool, Redis.  This is one test.
+sub check_secrets {
+    my ($self) = @_;
+    my %texts = Hoop::Test::Redis::dump_all();
+    my @files;
+    File::Find::find({ no_chdir => 1, wanted => sub {
+        push @files, $_ if -f $_ && ($File::Find::name =~ m{/(logs|sanitizer)/}
+            || /\.spool$/);
+    } }, $self->{dir});
+    for my $f (@files) {
+        # nginx's own debug lines dump request headers, Authorization
+        # too: that is nginx, at a level no production runs; ours count
+        $texts{$f} = join '', grep { !/\[debug\]/ || /hoop/ }
+            split /^/m, slurp($f);
+    }
+    my @found = leaked_secrets(%texts);
+    ok(!@found, 'no access token, password or unmasked sample value in the'
+        . ' logs, the spool or Redis')
+        or diag(join "\n", map { "$_->[0] in $_->[1]" } @found);
 }
 
 sub DESTROY {

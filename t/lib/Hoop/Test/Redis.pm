@@ -9,6 +9,7 @@ use warnings;
 use Hoop::RESP;
 
 use IO::Socket::INET;
+use Scalar::Util ();
 use Hoop::Test qw(test_dir free_port wait_until spawn reap slurp stop_child);
 
 sub new {
@@ -22,8 +23,13 @@ sub new {
 sub port { $_[0]{port} }
 sub addr { "127.0.0.1:$_[0]{port}" }
 
+# the instances running, for dump_all(): weak references
+my @live;
+
 sub start {
     my ($self) = @_;
+    push @live, $self;
+    Scalar::Util::weaken($live[-1]);
     my @extra = @{ $self->{args} || [] };
     $self->{pid} = spawn(
         cmd => ['redis-server', '--port', $self->{port},
@@ -44,6 +50,33 @@ sub command {
     my $r = eval { Hoop::RESP->new($self->addr)->command(@args) };
     die $@ if $@ && $@ =~ /^redis: (?!connection closed)/;
     return $r;
+}
+
+# Everything every running instance holds, as text: what the gateway
+# stored (audit streams, reviews, grants), to be searched for secrets.
+sub dump_all {
+    my %out;
+    for my $r (grep { defined && $_->{pid} } @live) {
+        my $keys = eval { $r->command('KEYS', '*') } or next;
+        my $text = '';
+        for my $k (@$keys) {
+            my $type = $r->command('TYPE', $k) // '';
+            my $v = $type eq 'stream' ? $r->command('XRANGE', $k, '-', '+')
+                : $type eq 'string' ? $r->command('GET', $k)
+                : $type eq 'hash' ? $r->command('HGETALL', $k)
+                : $type eq 'list' ? $r->command('LRANGE', $k, 0, -1)
+                : $type eq 'zset' ? $r->command('ZRANGE', $k, 0, -1)
+                : $type eq 'set' ? $r->command('SMEMBERS', $k) : undef;
+            $text .= "$k " . flatten($v) . "\n";
+        }
+        $out{"redis:$r->{port}"} = $text;
+    }
+    return %out;
+}
+
+sub flatten {
+    my ($v) = @_;
+    return ref $v eq 'ARRAY' ? join(' ', map { flatten($_) } @$v) : $v // '';
 }
 
 sub stop { stop_child($_[0]) }
