@@ -6,6 +6,7 @@
 #   make test-asan    the same, modules and unit tests built with ASan+UBSan
 #   make demo         build and start the embedded default (tools/hoop-demo)
 #   make bench        benchmarks (bench/): ratios against a baseline, same run
+#   make stress       200 Postgres sessions + HTTP for 60 s (bench/stress_pg.pl)
 #   make style        nginx-style lint of the C sources
 
 SHELL      := /bin/bash
@@ -33,7 +34,8 @@ FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps modules unit test test-asan fuzz bench demo demo-stop style clean
+.PHONY: all deps modules unit test test-asan fuzz bench stress demo demo-stop \
+        style clean
 
 all: modules
 
@@ -81,6 +83,14 @@ bench: modules $(BUILD)/bench/jwt_verify $(BUILD)/bench/mask_throughput
 	$(BUILD)/bench/mask_throughput
 	bench/auth_http.pl
 	bench/pg_gateway.pl
+
+# not part of make test either: a minute of sustained mixed load, then the
+# audit trail checked for completeness (STRESS_SECONDS, STRESS_SESSIONS)
+STRESS_SECONDS ?= 60
+STRESS_SESSIONS ?= 200
+
+stress: modules
+	bench/stress_pg.pl $(STRESS_SECONDS) $(STRESS_SESSIONS)
 
 fuzz: $(FUZZ_BINS)
 	@set -eo pipefail; for f in $(FUZZ_BINS); do \
