@@ -79,6 +79,7 @@ ngx_table_elt_t *ngx_http_hoop_find_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);
 ngx_http_hoop_ctx_t *ngx_http_hoop_get_ctx(ngx_http_request_t *r);
 ngx_http_hoop_ctx_t *ngx_http_hoop_ctx_create(ngx_http_request_t *r);
+ngx_int_t ngx_http_hoop_delay(ngx_http_request_t *r, ngx_msec_t delay);
 void ngx_http_hoop_hide_request_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 

@@ -71,6 +71,13 @@ ngx_http_hoop_audit_access(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    if (ngx_hoop_audit_starting(&hmcf->audit)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hoop audit: request waits for this worker's first"
+                       " Redis connection");
+        return ngx_http_hoop_delay(r, NGX_HOOP_AUDIT_START_POLL);
+    }
+
     /* said here, once: the log phase does not try to store this event */
 
     ctx = ngx_http_hoop_ctx_create(r);

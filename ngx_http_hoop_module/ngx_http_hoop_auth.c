@@ -18,7 +18,7 @@
 static ngx_int_t ngx_http_hoop_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_auth_wait(ngx_http_request_t *r,
     ngx_str_t *token, const char *scheme, ngx_hoop_oidc_wait_t *wait);
-static void ngx_http_hoop_auth_resume(ngx_http_request_t *r);
+static void ngx_http_hoop_delay_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_auth_token(ngx_http_request_t *r,
     ngx_str_t *token, const char **scheme);
 static ngx_int_t ngx_http_hoop_auth_challenge(ngx_http_request_t *r,
@@ -189,18 +189,29 @@ ngx_http_hoop_auth_wait(ngx_http_request_t *r, ngx_str_t *token,
         ctx->waiting = 1;
     }
 
+    return ngx_http_hoop_delay(r, NGX_HOOP_OIDC_POLL);
+}
+
+
+/*
+ * Parks the request on a timer, as limit_req delays one; the current
+ * phase runs again when it fires.  For an access handler: NGX_AGAIN.
+ */
+ngx_int_t
+ngx_http_hoop_delay(ngx_http_request_t *r, ngx_msec_t delay)
+{
     r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_hoop_auth_resume;
+    r->write_event_handler = ngx_http_hoop_delay_resume;
 
     r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, NGX_HOOP_OIDC_POLL);
+    ngx_add_timer(r->connection->write, delay);
 
     return NGX_AGAIN;
 }
 
 
 static void
-ngx_http_hoop_auth_resume(ngx_http_request_t *r)
+ngx_http_hoop_delay_resume(ngx_http_request_t *r)
 {
     ngx_event_t  *wev;
 

@@ -211,6 +211,7 @@ typedef struct {
     ngx_hoop_audit_session_t     audit;
     const char                  *refusal;       /* why the login failed */
     const char                  *ended;         /* why the session ended */
+    ngx_uint_t                   waiting_audit; /* for Redis, at start */
     const char                  *ended_sqlstate; /* the FATAL that ended it */
     ngx_str_t                    ended_message;
     unsigned                     connected:1;

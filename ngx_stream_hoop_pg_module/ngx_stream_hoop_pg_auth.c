@@ -25,6 +25,7 @@ static ngx_int_t ngx_stream_hoop_pg_auth_parse(ngx_stream_session_t *s,
 static void ngx_stream_hoop_pg_auth_verify(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev);
+static void ngx_stream_hoop_pg_auth_start_waited(ngx_event_t *ev);
 
 
 /*
@@ -34,11 +35,12 @@ static void ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev);
 void
 ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
 {
-    ssize_t                         n;
-    ngx_connection_t               *c;
-    ngx_stream_hoop_pg_ctx_t       *ctx;
-    ngx_stream_hoop_pg_srv_conf_t  *pscf;
-    static u_char                   request[] = {
+    ssize_t                          n;
+    ngx_connection_t                *c;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+    static u_char                    request[] = {
         'R', 0, 0, 0, 8, 0, 0, 0, NGX_STREAM_HOOP_PG_AUTH_CLEARTEXT
     };
 
@@ -59,6 +61,29 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
         return;
     }
 
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->audit && ngx_hoop_audit_starting(&pmcf->audit)) {
+
+        /* a worker just started: its Redis connection is being made */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                       "hoop pg: login waits for this worker's first Redis"
+                       " connection");
+
+        ctx->waiting_audit = 1;
+        c->read->handler = ngx_stream_hoop_pg_auth_parked;
+
+        ctx->wait_event.handler = ngx_stream_hoop_pg_auth_start_waited;
+        ctx->wait_event.data = s;
+        ctx->wait_event.log = c->log;
+        ngx_add_timer(&ctx->wait_event, NGX_HOOP_AUDIT_START_POLL);
+        return;
+    }
+
+    ctx->waiting_audit = 0;
+
     if (ngx_stream_hoop_pg_audit_available(s) != NGX_OK) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_SERVICE_UNAVAILABLE, "57P03",
                                  "hoop: the audit trail is unavailable, so"
@@ -67,8 +92,6 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
                                  " its operators about Redis.");
         return;
     }
-
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
     if (ctx->negotiate.len) {
         n = c->send(c, ctx->negotiate.data, ctx->negotiate.len);
@@ -316,14 +339,28 @@ ngx_stream_hoop_pg_auth_waited(ngx_event_t *ev)
 }
 
 
-/* While keys are fetched: the login timeout, or a client that leaves. */
+/* The worker's first Redis connection is made or has failed: go on. */
+static void
+ngx_stream_hoop_pg_auth_start_waited(ngx_event_t *ev)
+{
+    ngx_stream_session_t  *s = ev->data;
+
+    ngx_stream_hoop_pg_auth(s);
+}
+
+
+/*
+ * While keys are fetched, or the audit trail connected: the login
+ * timeout, or a client that leaves.
+ */
 static void
 ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev)
 {
-    u_char                 byte;
-    ssize_t                n;
-    ngx_connection_t      *c;
-    ngx_stream_session_t  *s;
+    u_char                     byte;
+    ssize_t                    n;
+    ngx_connection_t          *c;
+    ngx_stream_session_t      *s;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
 
     c = ev->data;
     s = c->data;
@@ -331,6 +368,18 @@ ngx_stream_hoop_pg_auth_parked(ngx_event_t *ev)
     if (ev->timedout) {
 
         /* the session's cleanup removes the poll timer */
+
+        ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+        if (ctx->waiting_audit) {
+            ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                          "hoop pg: the audit trail was not available in"
+                          " time");
+            ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "57P03",
+                                     "hoop: the audit trail is unavailable,"
+                                     " so no session can start", NULL);
+            return;
+        }
 
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "hoop pg: signing keys not available in time");

@@ -110,6 +110,14 @@ ngx_hoop_audit_available(ngx_hoop_audit_t *a)
 }
 
 
+ngx_uint_t
+ngx_hoop_audit_starting(ngx_hoop_audit_t *a)
+{
+    return !ngx_hoop_audit_available(a)
+           && ngx_hoop_redis_starting(a->redis_conn);
+}
+
+
 ngx_int_t
 ngx_hoop_audit_admit(ngx_hoop_audit_t *a, ngx_log_t *log, const char *what)
 {

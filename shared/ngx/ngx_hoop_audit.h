@@ -105,6 +105,18 @@ void ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a);
 ngx_uint_t ngx_hoop_audit_available(ngx_hoop_audit_t *a);
 
 /*
+ * Not available yet because this worker has only just started and its
+ * connection to Redis is being made: a request or login should wait
+ * (polling every NGX_HOOP_AUDIT_START_POLL ms; bounded by the hoop_redis
+ * timeout, after which the connection is made or has failed) rather than
+ * be refused.  Without it, every reload refuses what reaches a new worker
+ * in its first milliseconds under hoop_audit_fail closed.
+ */
+ngx_uint_t ngx_hoop_audit_starting(ngx_hoop_audit_t *a);
+
+#define NGX_HOOP_AUDIT_START_POLL  10
+
+/*
  * Whether an operation (what: "request", "login") may proceed given
  * hoop_audit_fail: NGX_OK, or NGX_DECLINED to refuse it; logs either way
  * when events cannot be stored.

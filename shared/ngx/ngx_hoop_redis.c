@@ -184,6 +184,17 @@ ngx_hoop_redis_ready(ngx_hoop_redis_t *rd)
 }
 
 
+/*
+ * Before the first connection of a worker is made or has failed, nothing
+ * is known of Redis: a new worker (a reload, a respawn) has just started.
+ */
+ngx_uint_t
+ngx_hoop_redis_starting(ngx_hoop_redis_t *rd)
+{
+    return rd != NULL && !rd->ready && !rd->down_logged && !rd->stopping;
+}
+
+
 ngx_int_t
 ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     void *data, int argc, const char **argv, const size_t *argvlen)

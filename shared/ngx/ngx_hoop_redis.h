@@ -55,6 +55,9 @@ void ngx_hoop_redis_stop(ngx_hoop_redis_t *rd);
 /* Connected, authenticated and on the right database. */
 ngx_uint_t ngx_hoop_redis_ready(ngx_hoop_redis_t *rd);
 
+/* The worker's first connection is still being made (not failed yet). */
+ngx_uint_t ngx_hoop_redis_starting(ngx_hoop_redis_t *rd);
+
 /* NGX_OK: cb will be called (maybe with NULL); NGX_ERROR: not sent. */
 ngx_int_t ngx_hoop_redis_command(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
