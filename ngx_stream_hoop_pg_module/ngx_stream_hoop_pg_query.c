@@ -371,7 +371,7 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
 {
     int                              n;
     char                             error[160];
-    u_char                          *name, *query, *end, *text;
+    u_char                          *name, *query, *end, *text, *types;
     size_t                           name_len, query_len;
     ngx_int_t                        rc;
     ngx_uint_t                       why;
@@ -394,7 +394,13 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     name = msg + 5;
     query = ngx_strlchr(name, end, '\0');
 
-    if (query == NULL || ngx_strlchr(query + 1, end, '\0') == NULL) {
+    /* after the query's NUL: the parameter types */
+
+    types = (query == NULL) ? NULL : ngx_strlchr(query + 1, end, '\0');
+
+    if (types == NULL
+        || !hoop_pg_parse_types_valid(types + 1, end - (types + 1)))
+    {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
                                  "hoop: malformed Parse message", NULL);
         return NGX_DONE;

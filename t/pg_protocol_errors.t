@@ -27,6 +27,11 @@ stream {
         hoop_pg_buffer_size 1k;
         hoop_pg_max_message 8k;
     }
+    server {
+        listen 127.0.0.1:%%PORT_policy%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_default allow;     # statements followed: Parse read whole
+    }
 }
 EOF
 my $port = $t->port('pg');
@@ -35,7 +40,8 @@ sub msg { my ($type, $body) = @_; $type . pack('N', 4 + length $body) . $body }
 
 # a session up to its first ReadyForQuery
 sub session {
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+    my ($p) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:" . ($p // $port),
         Timeout => 10) or die "connect: $!";
     my $startup = pack('N', 196608) . "user\0postgres\0database\0postgres\0\0";
     print $s pack('N', 4 + length $startup) . $startup;
@@ -64,8 +70,8 @@ sub fields {
 }
 
 sub refused {
-    my ($bytes) = @_;
-    my ($s) = session();
+    my ($bytes, $p) = @_;
+    my ($s) = session($p);
     print $s $bytes;
     my $msgs = read_until($s, 'never');
     my ($e) = grep { $_->[0] eq 'E' } @$msgs;
@@ -130,6 +136,25 @@ is($e->{C}, '08P01', 'a 4 GB length: refused before any is read');
 $e = refused(msg('p', "password\0"));
 is($e->{C}, '08P01', 'a password message once ready: refused');
 
+# a Parse whose parameter types do not add up: refused by the gateway,
+# before the server sees it
+$e = refused(msg('P', "\0SELECT \$1::int\0" . pack('nN', 2, 23)) . msg('S', ''),
+    $t->port('policy'));
+like($e->{M}, qr/hoop: malformed Parse message/,
+    'a Parse announcing two parameter types and carrying one: refused');
+is($e->{C}, '08P01', 'with 08P01');
+$e = refused(msg('P', "\0SELECT 1\0" . pack('n', 0) . 'x') . msg('S', ''),
+    $t->port('policy'));
+like($e->{M}, qr/hoop: malformed Parse message/,
+    'a Parse with a byte after its types: refused');
+my ($ps) = session($t->port('policy'));
+print $ps msg('P', "\0SELECT \$1::int + 1\0" . pack('nN', 1, 23))
+    . msg('B', "\0\0" . pack('n', 0) . pack('n', 1) . pack('N', 1) . '4'
+    . pack('n', 0)) . msg('E', "\0" . pack('N', 0)) . msg('S', '');
+my $ok = read_until($ps, 'Z');
+($row) = grep { $_->[0] eq 'D' } @$ok;
+like($row && $row->[1], qr/5$/, 'a well-formed Parse with one type runs');
+
 print $s msg('Q', "SELECT 'still here'\0");
 $r = read_until($s, 'Z');
 ($row) = grep { $_->[0] eq 'D' } @$r;
@@ -137,6 +162,7 @@ like($row->[1], qr/still here/, 'the first session was never disturbed');
 
 close $s;
 
+close $_ for $s, $ps;    # a graceful stop waits for open sessions
 $t->stop;
 
 done_testing;

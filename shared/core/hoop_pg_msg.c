@@ -309,3 +309,18 @@ hoop_pg_command_rows(const char *tag, size_t len)
 
     return rows;
 }
+
+
+int
+hoop_pg_parse_types_valid(const unsigned char *p, size_t len)
+{
+    size_t  n;
+
+    if (len < 2) {
+        return 0;
+    }
+
+    n = ((size_t) p[0] << 8) | p[1];
+
+    return len - 2 == 4 * n;
+}

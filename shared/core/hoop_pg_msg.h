@@ -91,4 +91,11 @@ int hoop_pg_error_field(const unsigned char *body, size_t len, char code,
  */
 long long hoop_pg_command_rows(const char *tag, size_t len);
 
+/*
+ * The parameter-type section of a Parse message, the len bytes after the
+ * query's NUL: an Int16 count, then exactly that many Int32 type OIDs.
+ * 1 when it is well-formed, 0 otherwise (cut short, or bytes after it).
+ */
+int hoop_pg_parse_types_valid(const unsigned char *p, size_t len);
+
 #endif /* HOOP_PG_MSG_H */

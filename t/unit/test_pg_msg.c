@@ -149,6 +149,19 @@ test_fields(void)
     is_int(hoop_pg_command_rows("COPY 1000000", 12), 1000000, "COPY");
     is_int(hoop_pg_command_rows("CREATE TABLE", 12), -1, "no count");
     is_int(hoop_pg_command_rows("42", 2), -1, "digits only: no tag");
+
+    ok(hoop_pg_parse_types_valid((const unsigned char *) "\0\0", 2),
+       "Parse: no parameter types");
+    ok(hoop_pg_parse_types_valid((const unsigned char *) "\0\1\0\0\0\x17",
+                                 6), "Parse: one type (int4)");
+    ok(!hoop_pg_parse_types_valid((const unsigned char *) "\0\2\0\0\0\x17",
+                                  6), "Parse: two types announced, one sent");
+    ok(!hoop_pg_parse_types_valid((const unsigned char *) "\0\0\0", 3),
+       "Parse: a byte after the types");
+    ok(!hoop_pg_parse_types_valid((const unsigned char *) "\0", 1),
+       "Parse: the count cut short");
+    ok(!hoop_pg_parse_types_valid((const unsigned char *) "\xff\xff", 2),
+       "Parse: 65535 types announced, none sent");
 }
 
 
