@@ -15,7 +15,8 @@
 #     and the memory they still use once glibc has returned what is free
 #     (target: less than 2 MB more after the run than before it)
 #   - audit completeness: exactly one pg.query event per statement the
-#     clients ran, one HTTP event per request, every chain verifies
+#     clients ran, one HTTP event per request, every chain verifies (no
+#     gap, no event stored twice)
 use strict;
 use warnings;
 use FindBin;
@@ -255,7 +256,8 @@ print "  chains: pg: $verify_pg  chains: http: $verify_http";
 my $ok = $mixed->{errors} == 0 && $mixed->{unmasked} == 0 && !@crashes
     && $growth < 2048
     && $got == $expected && $http_events == $http_expected
-    && $verify_pg =~ /^ok:/ && $verify_http =~ /^ok:/;
+    && $verify_pg =~ /^ok:/ && $verify_http =~ /^ok:/
+    && "$verify_pg$verify_http" !~ /delivered twice/;
 print $ok ? "\nresult: PASS\n" : "\nresult: FAIL\n";
 
 # nginx stops with the harness (SIGTERM at exit)

@@ -85,6 +85,8 @@ static ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_push(
 static ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_head(
     ngx_stream_hoop_pg_ctx_t *ctx);
 static void ngx_stream_hoop_pg_pop(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_revert(ngx_stream_hoop_pg_ctx_t *ctx,
+    ngx_stream_hoop_pg_pending_t *p);
 static ngx_int_t ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
@@ -524,7 +526,7 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     pending = ngx_stream_hoop_pg_push(s, 'P', NULL, before);
 
     if (pending != NULL) {
-        pending->revert = 1;
+        pending->revert = 'S';
         pending->text = ngx_alloc(name_len + 1, s->connection->log);
 
         if (pending->text == NULL) {
@@ -681,8 +683,11 @@ static ngx_int_t
 ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
-    u_char                    *name, *end, *nul;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    u_char                         *name, *end, *nul;
+    ngx_stream_hoop_pg_sql_t       *before;
+    ngx_stream_hoop_pg_named_t    **list, **found;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_pending_t   *pending;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
@@ -696,11 +701,40 @@ ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s, u_char *msg,
         return NGX_DONE;
     }
 
-    ngx_stream_hoop_pg_named_remove(msg[5] == 'S' ? &ctx->statements
-                                                  : &ctx->portals,
-                                    name, nul - name);
+    if (ctx->no_push) {
+        return NGX_OK;      /* discarded by the server: closes nothing */
+    }
 
-    (void) ngx_stream_hoop_pg_push(s, 'C', NULL, NULL);
+    /*
+     * closed now, for what follows in the batch; but an error earlier in
+     * the batch makes the server skip it: then the name gets back what
+     * it had (as for a refused Parse)
+     */
+
+    list = (msg[5] == 'S') ? &ctx->statements : &ctx->portals;
+    found = ngx_stream_hoop_pg_named_find(list, name, nul - name);
+    before = (found != NULL) ? (*found)->sql : NULL;
+
+    if (before != NULL) {
+        before->refs++;
+    }
+
+    ngx_stream_hoop_pg_named_remove(list, name, nul - name);
+
+    pending = ngx_stream_hoop_pg_push(s, 'C', NULL, before);
+
+    if (pending == NULL || found == NULL) {
+        return NGX_OK;
+    }
+
+    pending->revert = msg[5];
+    pending->text = ngx_alloc(nul - name + 1, s->connection->log);
+
+    if (pending->text == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(pending->text, name, nul - name + 1);
 
     return NGX_OK;
 }
@@ -1234,6 +1268,33 @@ ngx_stream_hoop_pg_head(ngx_stream_hoop_pg_ctx_t *ctx)
 }
 
 
+/*
+ * A Parse or Close the server did not take: its name means what it meant
+ * before.  Several in one failed batch are undone last first.
+ */
+static void
+ngx_stream_hoop_pg_revert(ngx_stream_hoop_pg_ctx_t *ctx,
+    ngx_stream_hoop_pg_pending_t *p)
+{
+    ngx_stream_hoop_pg_named_t  **list;
+
+    if (!p->revert) {
+        return;
+    }
+
+    list = (p->revert == 'P') ? &ctx->portals : &ctx->statements;
+
+    if (p->sql != NULL) {
+        (void) ngx_stream_hoop_pg_named_set(list, p->text,
+                                            ngx_strlen(p->text), p->sql);
+    } else {
+        ngx_stream_hoop_pg_named_remove(list, p->text, ngx_strlen(p->text));
+    }
+
+    p->revert = 0;
+}
+
+
 /* the head is answered: its statement, if any, is recorded */
 static void
 ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
@@ -1253,17 +1314,7 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
         ngx_stream_hoop_pg_query_free(p->query);
     }
 
-    /* a Parse the server did not take: its name means what it meant */
-
-    if (p->revert) {
-        if (p->sql != NULL) {
-            (void) ngx_stream_hoop_pg_named_set(&ctx->statements, p->text,
-                                                ngx_strlen(p->text), p->sql);
-        } else {
-            ngx_stream_hoop_pg_named_remove(&ctx->statements, p->text,
-                                            ngx_strlen(p->text));
-        }
-    }
+    ngx_stream_hoop_pg_revert(ctx, p);
 
     ngx_stream_hoop_pg_sql_release(p->sql);
 
@@ -1552,8 +1603,8 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     case '2':
     case '3':
         if (p != NULL && p->type != 'Q' && p->type != 'S') {
-            if (msg[0] == '1') {
-                p->revert = 0;          /* the server took the Parse */
+            if (msg[0] == '1' || msg[0] == '3') {
+                p->revert = 0;          /* the server took Parse, Close */
             }
 
             ngx_stream_hoop_pg_pop(s);
@@ -1635,10 +1686,11 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     int                            n;
     size_t                         total;
     ngx_int_t                      rc;
+    ngx_uint_t                     i;
     const char                    *state;
     ngx_stream_hoop_pg_ctx_t      *ctx;
     ngx_stream_hoop_pg_run_t      *run;
-    ngx_stream_hoop_pg_pending_t  *p;
+    ngx_stream_hoop_pg_pending_t  *p, *q;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     p = ngx_stream_hoop_pg_head(ctx);
@@ -1698,8 +1750,22 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     /*
      * extended: this message and all before the Sync are done with; if
      * the client has not sent its Sync yet, what it sends until then is
-     * discarded too
+     * discarded too.  Names they defined or closed are undone, last first.
      */
+
+    for (i = 0; i < ctx->pending_count; i++) {
+        q = &ctx->pending[(ctx->pending_head + i)
+                          % NGX_STREAM_HOOP_PG_PENDING];
+        if (q->type == 'S') {
+            break;
+        }
+    }
+
+    while (i-- > 0) {
+        q = &ctx->pending[(ctx->pending_head + i)
+                          % NGX_STREAM_HOOP_PG_PENDING];
+        ngx_stream_hoop_pg_revert(ctx, q);
+    }
 
     while (p != NULL && p->type != 'S') {
         ngx_stream_hoop_pg_pop(s);

@@ -13,7 +13,7 @@ use DBI;
 use DBD::Pg qw(:async);
 use IO::Socket::INET;
 use JSON::PP;
-use Hoop::Test qw(spit);
+use Hoop::Test qw(spit wait_until);
 use Hoop::Test::IdP;
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
@@ -74,6 +74,10 @@ is($dbh && $dbh->selectrow_array('SELECT 40 + 2'), 42,
 
 # a CancelRequest has no password: the backend key is its credential
 $dbh->do('SELECT pg_sleep(60)', { pg_async => PG_ASYNC });
+# a cancel that reaches the server before the statement cancels nothing
+wait_until(sub { $pg->psql(q{SELECT count(*) FROM pg_stat_activity
+    WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'}) == 1 },
+    'the statement to run');
 my $t0 = time;
 ok($dbh->pg_cancel, 'CancelRequest passes without a token');
 like($dbh->state, qr/57014/, 'and cancels the running statement');

@@ -14,7 +14,7 @@ use DBI;
 use DBD::Pg qw(:async);
 use IO::Socket::INET;
 use Hoop::JWT;
-use Hoop::Test qw(secret spit);
+use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 
@@ -107,6 +107,10 @@ my $real = $dbh->selectrow_array('SELECT pg_backend_pid()');
 isnt($dbh->{pg_pid}, $real,
     'the backend key the client holds is not the server\'s');
 $dbh->do('SELECT pg_sleep(60)', { pg_async => PG_ASYNC });
+# a cancel that reaches the server before the statement cancels nothing
+wait_until(sub { $pg->psql(q{SELECT count(*) FROM pg_stat_activity
+    WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'}) == 1 },
+    'the statement to run');
 my $t0 = time;
 ok($dbh->pg_cancel, 'a CancelRequest with the gateway\'s key');
 like($dbh->state, qr/57014/, 'cancels the running statement');

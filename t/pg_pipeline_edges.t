@@ -123,6 +123,25 @@ $r = read_until($s, 'Z');
 my ($tag) = grep { $_->[0] eq 'C' } @$r;
 like($tag->[1], qr/^DELETE 0/, 'the name runs the first statement');
 
+# a Close the server skipped (an earlier message of its batch failed)
+# closes nothing: the statement still runs, and is recorded with its SQL;
+# a Close it took does close
+{
+    my $c = session();
+    print $c msg('P', "kept\0SELECT 'still prepared'\0\0\0") . sync();
+    read_until($c, 'Z');
+    print $c msg('B', "\0nope\0\0\0\0\0\0\0") . msg('C', "Skept\0") . sync();
+    is(code(read_until($c, 'Z')), '26000',
+        'a batch fails before its Close: the server skips the Close');
+    print $c msg('B', "\0kept\0\0\0\0\0\0\0") . exec_() . sync();
+    my ($row) = grep { $_->[0] eq 'D' } @{ read_until($c, 'Z') };
+    like($row && $row->[1], qr/still prepared$/, 'the statement still runs');
+    print $c msg('C', "Skept\0") . msg('P', "kept\0SELECT 'again'\0\0\0")
+        . sync();
+    is(code(read_until($c, 'Z')), '', 'a Close taken, then the name reused');
+    close $c;
+}
+
 # leaving with a statement in flight
 print $s msg('Q', "SELECT pg_sleep(0.5), 'in flight'\0");
 close $s;
@@ -142,6 +161,11 @@ my @del = grep { $_->{query}{protocol} eq 'extended'
 is(scalar(@del), 1, 'the execution is recorded as the DELETE it was');
 my ($drop) = grep { ($_->{query}{command} // '') eq 'drop' } @ev;
 is($drop->{decision}{rule}, 'no-ddl', 'the denial is recorded with its rule');
+my @unknown = grep { ($_->{result}{ran} // 0) && !defined $_->{query}{sql} }
+    @ev;
+is(scalar @unknown, 0, 'every statement that ran is recorded with its SQL'
+    . ' (the one whose Close the server skipped too)')
+    or diag explain [map { $_->{query} } @unknown];
 
 $t->stop;
 done_testing;

@@ -12,6 +12,7 @@ use DBI;
 use DBD::Pg qw(:async);
 use IO::Socket::INET;
 use Time::HiRes qw(time);
+use Hoop::Test qw(wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 
@@ -76,6 +77,10 @@ like($e->{M} // '', qr/invalid startup packet/,
 my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
     'postgres', '', { RaiseError => 0, PrintError => 0 });
 $dbh->do('SELECT pg_sleep(60)', { pg_async => PG_ASYNC });
+# a cancel that reaches the server before the statement cancels nothing
+wait_until(sub { $pg->psql(q{SELECT count(*) FROM pg_stat_activity
+    WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'}) == 1 },
+    'the statement to run');
 $t0 = time;
 ok($dbh->pg_cancel, 'DBD::Pg sends a CancelRequest through the gateway');
 like($dbh->state, qr/57014/, 'the server cancelled the running pg_sleep');
