@@ -212,6 +212,8 @@ typedef struct {
     const char                  *refusal;       /* why the login failed */
     const char                  *ended;         /* why the session ended */
     ngx_uint_t                   waiting_audit; /* for Redis, at start */
+    ngx_event_t                  idle;          /* hoop_pg_timeout */
+    ngx_uint_t                   finalized;     /* logged, closing */
     const char                  *ended_sqlstate; /* the FATAL that ended it */
     ngx_str_t                    ended_message;
     unsigned                     connected:1;

@@ -168,6 +168,19 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    /*
+     * the client's TLS close may still take a moment: nothing the server
+     * sends meanwhile is relayed, nothing is recorded twice
+     */
+
+    if (ctx != NULL) {
+        if (ctx->finalized) {
+            return NGX_OK;
+        }
+
+        ctx->finalized = 1;
+    }
+
     /* statements sent and never answered: their events first */
 
     ngx_stream_hoop_pg_query_abandon(s);
@@ -176,7 +189,9 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
         return NGX_OK;              /* its auth.failure says it all */
     }
 
-    if (ctx->authenticated || ctx->audited) {
+    if (ctx->authenticated || ctx->audited
+        || ctx->phase == NGX_STREAM_HOOP_PG_READY)
+    {
         ngx_stream_hoop_pg_audit_event(s, "pg.session.end");
 
     } else if (ctx->ended_sqlstate != NULL) {

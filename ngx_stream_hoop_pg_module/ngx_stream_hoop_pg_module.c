@@ -375,6 +375,12 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 3600000);
 
+    if (conf->timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hoop_pg_timeout\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_size_value(conf->buffer_size,
                               prev->buffer_size, 16384);
 
@@ -680,6 +686,10 @@ static void
 ngx_stream_hoop_pg_cleanup(void *data)
 {
     ngx_stream_hoop_pg_ctx_t  *ctx = data;
+
+    if (ctx->idle.timer_set) {
+        ngx_del_timer(&ctx->idle);
+    }
 
     if (ctx->peer.connection != NULL) {
         ngx_stream_hoop_pg_close_upstream(ctx->peer.connection);

@@ -31,7 +31,7 @@ static ngx_int_t ngx_stream_hoop_pg_test_connect(ngx_connection_t *c);
 static void ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_client_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev);
-static void ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
+static ngx_int_t ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_hoop_pg_scan(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, ngx_uint_t from_upstream);
@@ -41,7 +41,7 @@ static ngx_int_t ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_flow_t *f, size_t need);
 static void ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
-static void ngx_stream_hoop_pg_timed_out(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_idle_handler(ngx_event_t *ev);
 
 
 void
@@ -255,13 +255,17 @@ ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s)
         return;
     }
 
-    ngx_stream_hoop_pg_relay(s, 0);
+    /* the idle clock: see ngx_stream_hoop_pg_idle_handler() */
 
-    if (c->destroyed) {
-        return;
+    ctx->idle.handler = ngx_stream_hoop_pg_idle_handler;
+    ctx->idle.data = s;
+    ctx->idle.log = c->log;
+
+    if (ngx_stream_hoop_pg_relay(s, 0) == NGX_DONE) {
+        return;                 /* the session is gone, and its memory */
     }
 
-    ngx_stream_hoop_pg_relay(s, 1);
+    (void) ngx_stream_hoop_pg_relay(s, 1);
 }
 
 
@@ -285,40 +289,46 @@ ngx_stream_hoop_pg_client_handler(ngx_event_t *ev)
         return;
     }
 
-    if (ev->timedout) {
-        ngx_stream_hoop_pg_timed_out(s);
-        return;
-    }
-
     if (!ctx->connected) {
         /* leave the data queued; relay_start() reads it */
         return;
     }
 
     /* readable client: client -> upstream; writable: upstream -> client */
-    ngx_stream_hoop_pg_relay(s, ev->write);
+    (void) ngx_stream_hoop_pg_relay(s, ev->write);
 }
 
 
 static void
 ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev)
 {
-    ngx_connection_t      *pc;
-    ngx_stream_session_t  *s;
+    ngx_connection_t          *pc;
+    ngx_stream_session_t      *s;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
 
     pc = ev->data;
     s = pc->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (pc->close) {
-        ngx_stream_hoop_pg_client_handler(s->connection->read);
+    if (ctx->finalized) {
         return;
     }
 
-    ngx_stream_hoop_pg_relay(s, !ev->write);
+    if (pc->close) {
+        /* worker_shutdown_timeout: this worker is going away */
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hoop pg: shutdown timeout");
+        ctx->ended = "shutdown";
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return;
+    }
+
+    (void) ngx_stream_hoop_pg_relay(s, !ev->write);
 }
 
 
-static void
+/* NGX_DONE: the session was finalized (its memory is gone); NGX_OK */
+static ngx_int_t
 ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 {
     size_t                          size;
@@ -356,13 +366,13 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
             rc = ngx_stream_hoop_pg_scan(s, f, from_upstream);
 
             if (rc == NGX_DONE) {
-                return;
+                return NGX_DONE;
             }
 
             if (rc == NGX_ERROR) {
                 ngx_stream_finalize_session(s,
                                             NGX_STREAM_INTERNAL_SERVER_ERROR);
-                return;
+                return NGX_DONE;
             }
 
             b = f->buf;
@@ -380,7 +390,7 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
                 }
 
                 ngx_stream_finalize_session(s, NGX_STREAM_OK);
-                return;
+                return NGX_DONE;
             }
 
             if (n > 0) {
@@ -437,14 +447,14 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
         }
 
         ngx_stream_finalize_session(s, NGX_STREAM_OK);
-        return;
+        return NGX_DONE;
     }
 
     if (ngx_handle_read_event(src->read, 0) != NGX_OK
         || ngx_handle_write_event(dst->write, 0) != NGX_OK)
     {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_DONE;
     }
 
     /*
@@ -457,31 +467,52 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
     if (ctx->hold == NULL) {
-        ngx_add_timer(c->write, pscf->timeout);
+        ngx_add_timer(&ctx->idle, pscf->timeout);
 
-    } else if (c->write->timer_set) {
-        ngx_del_timer(c->write);
+    } else if (ctx->idle.timer_set) {
+        ngx_del_timer(&ctx->idle);
     }
+
+    return NGX_OK;
 }
 
 
 /*
- * hoop_pg_timeout passed with nothing moving either way: the session ends.
- * The client is told, as PostgreSQL's idle_session_timeout tells it, when
- * that cannot land inside a message it is being sent.
+ * hoop_pg_timeout passed with nothing moving either way.  A statement the
+ * server is still working on (answers awaited, none of it waiting for the
+ * client) is not idleness: the clock starts again.  Otherwise the session
+ * ends; the client is told, as PostgreSQL's idle_session_timeout tells it,
+ * unless that would land inside a message it is being sent.  Sessions whose
+ * statements are not followed (no policy, audit or masking) cannot tell: for
+ * them it is the time without traffic, as proxy_timeout.
  */
 static void
-ngx_stream_hoop_pg_timed_out(ngx_stream_session_t *s)
+ngx_stream_hoop_pg_idle_handler(ngx_event_t *ev)
 {
     ngx_connection_t               *c;
+    ngx_stream_session_t           *s;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
+    s = ev->data;
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    c->write->timedout = 0;
+    if (ctx->finalized) {
+        return;
+    }
+
+    if (ctx->phase == NGX_STREAM_HOOP_PG_READY
+        && ctx->pending_count > 0
+        && ctx->down.buf->pos == ctx->down.buf->last)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                       "hoop pg: the server is still working");
+        ngx_add_timer(ev, pscf->timeout);
+        return;
+    }
+
     ctx->ended = "timeout";
 
     ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
@@ -490,7 +521,7 @@ ngx_stream_hoop_pg_timed_out(ngx_stream_session_t *s)
                   ctx->phase == NGX_STREAM_HOOP_PG_LOGIN
                   ? " (the database did not complete the login)" : "");
 
-    if (ctx->down.buf->pos == ctx->down.buf->last) {
+    if (ctx->down.buf->pos == ctx->down.buf->last && ctx->down.pass == 0) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_OK, "57P05",
                                  "hoop: terminating connection due to"
                                  " idle-session timeout", NULL);
@@ -680,12 +711,6 @@ ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
         return NGX_AGAIN;
     }
 
-    /* the client said goodbye: whoever closes first, the client ended it */
-
-    if (type == 'X') {
-        ctx->ended = "client_closed";
-    }
-
     switch (type) {
 
     case 'S':                   /* Sync, Flush, Terminate, CopyDone */
@@ -694,6 +719,10 @@ ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s, u_char type,
     case 'c':
         if (len != HOOP_PG_HEADER_LEN) {
             why = "hoop: malformed message";
+
+        } else if (type == 'X') {
+            /* goodbye: whoever closes first, the client ended it */
+            ctx->ended = "client_closed";
         }
 
         break;

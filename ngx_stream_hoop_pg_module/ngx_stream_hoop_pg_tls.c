@@ -183,6 +183,13 @@ ngx_stream_hoop_pg_tls_handshaked(ngx_connection_t *c)
     ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0, "hoop pg: client TLS %s",
                    SSL_get_version(c->ssl->connection));
 
+    /*
+     * a session the gateway ends (a FATAL, a timeout) sends its
+     * close_notify and is gone: no waiting for the client's
+     */
+
+    c->ssl->no_wait_shutdown = 1;
+
     c->log->action = "reading the Postgres startup packet";
 
     ngx_stream_hoop_pg_startup_resume(s);

@@ -111,6 +111,8 @@ my @cases = (
         qr/"hoop_redis" directive is not allowed here/],
     [stream => 'hoop_redis 127.0.0.1:0;',
         qr/invalid port in "127\.0\.0\.1:0" of the "hoop_redis" directive/],
+    [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1:5432; hoop_pg_auth off; hoop_pg_timeout 0; }',
+        qr/"hoop_pg_timeout" must be more than 0/],
     [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass 127.0.0.1:70000; }',
         qr/invalid port in "127\.0\.0\.1:70000" of the "hoop_pg_pass" directive/],
     [stream => 'server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_pass no-such-host.invalid; }',

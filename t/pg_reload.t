@@ -4,7 +4,8 @@
 # get the new configuration, and the trail loses nothing: every statement
 # one event, every session its end, the chains verify.  Then
 # hoop_pg_timeout: a session with no traffic is told 57P05 and closed,
-# and so is one whose client stops reading.
+# and so is one whose client stops reading; one whose statement runs long
+# is not.
 use strict;
 use warnings;
 use FindBin;
@@ -205,6 +206,8 @@ like($v, qr/^ok: \d+ events in 3 sessions/, 'the chains verify') or diag $v;
 
 my $idle = connect_pg($t->port('short'));
 is($idle->selectrow_array('SELECT 1'), 1, 'a session on a 1.5s timeout');
+is($idle->selectrow_array('SELECT 7 FROM pg_sleep(2.5)'), 7,
+    'a statement running longer than the timeout is not idleness');
 wait_until(sub { grep { ($_->{session_end}{reason} // '') eq 'timeout' }
     events() }, 'the idle session to time out');
 ok(!defined $idle->selectrow_array('SELECT 1'), 'after it, the session is'

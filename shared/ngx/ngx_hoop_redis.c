@@ -472,7 +472,14 @@ ngx_hoop_redis_failed(ngx_hoop_redis_t *rd, const char *why)
 
     rd->down_logged = 1;
 
-    if (rd->stopping || ngx_exiting || ngx_terminate || ngx_quit) {
+    /*
+     * a worker shutting down gracefully may serve its sessions for long
+     * (hoop_pg_timeout): it reconnects too, or their events would all go
+     * to the spool, or be refused.  The reconnect timer is cancelable: it
+     * keeps no worker alive.
+     */
+
+    if (rd->stopping || ngx_terminate || ngx_quit) {
         return;
     }
 
@@ -487,7 +494,7 @@ ngx_hoop_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_hoop_redis_t  *rd = ev->data;
 
-    if (ngx_exiting || ngx_terminate || ngx_quit || rd->ac != NULL) {
+    if (rd->stopping || ngx_terminate || ngx_quit || rd->ac != NULL) {
         return;
     }
 
