@@ -148,6 +148,11 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
     size_t         i, start;
     unsigned char  c;
 
+    if (n == 0) {
+        hoop_json_raw(j, "\"\"", 2);     /* s may be NULL */
+        return;
+    }
+
     hoop_json_raw(j, "\"", 1);
 
     start = 0;
@@ -182,6 +187,12 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
 static void
 hoop_json_raw(hoop_json_t *j, const char *s, size_t n)
 {
+    /* an empty value may come as NULL: memcpy() must not see it */
+
+    if (n == 0) {
+        return;
+    }
+
     if (j->len + n <= j->cap) {
         memcpy(j->buf + j->len, s, n);
     }
