@@ -89,6 +89,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     (void) hoop_pg_sasl_offers(copy, size, "SCRAM-SHA-256");
     (void) hoop_pg_command_rows((char *) copy, size);
 
+    /* a Parse's type section: accepted only when it adds up exactly */
+
+    if (hoop_pg_parse_types_valid(copy, size)
+        && (size < 2 || size - 2 != 4 * (size_t) ((copy[0] << 8) | copy[1])))
+    {
+        abort();
+    }
+
     if (size >= 8) {
         memset(secret, 0x5a, sizeof(secret));
         pid = hoop_pg_get32(copy);
