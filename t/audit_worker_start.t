@@ -88,10 +88,14 @@ is($out, "200\n", 'and so does the request');
 unlike($t->error_log, qr/audit trail is unavailable|request refused/,
     'neither was refused');
 
-my @types = map { { @{ $_->[1] } }->{event} =~ /"type":"([\w.]+)"/ }
-    @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') // [] };
-ok((grep { $_ eq 'pg.login' } @types) && (grep { $_ eq 'http.request' } @types),
-    'both are in the trail') or diag "@types";
+# the request's event is written after its response: wait for it
+my @types;
+wait_until(sub {
+    @types = map { { @{ $_->[1] } }->{event} =~ /"type":"([\w.]+)"/ }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') // [] };
+    (grep { $_ eq 'pg.login' } @types) && (grep { $_ eq 'http.request' } @types);
+}, 'both events in the trail');
+pass('both are in the trail');
 
 $t->stop;
 done_testing;
