@@ -31,6 +31,7 @@ static ngx_int_t ngx_stream_hoop_pg_test_connect(ngx_connection_t *c);
 static void ngx_stream_hoop_pg_relay_start(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_client_handler(ngx_event_t *ev);
 static void ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev);
+static void ngx_stream_hoop_pg_shutdown(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_hoop_pg_scan(ngx_stream_session_t *s,
@@ -282,10 +283,7 @@ ngx_stream_hoop_pg_client_handler(ngx_event_t *ev)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
     if (c->close) {
-        /* worker_shutdown_timeout: this worker is going away */
-        ngx_log_error(NGX_LOG_INFO, c->log, 0, "hoop pg: shutdown timeout");
-        ctx->ended = "shutdown";
-        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        ngx_stream_hoop_pg_shutdown(s);
         return;
     }
 
@@ -315,15 +313,27 @@ ngx_stream_hoop_pg_upstream_handler(ngx_event_t *ev)
     }
 
     if (pc->close) {
-        /* worker_shutdown_timeout: this worker is going away */
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "hoop pg: shutdown timeout");
-        ctx->ended = "shutdown";
-        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        ngx_stream_hoop_pg_shutdown(s);
         return;
     }
 
     (void) ngx_stream_hoop_pg_relay(s, !ev->write);
+}
+
+
+/* worker_shutdown_timeout: this worker is going away, and the session */
+static void
+ngx_stream_hoop_pg_shutdown(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "hoop pg: shutdown timeout");
+
+    ctx->ended = "shutdown";
+    ngx_stream_finalize_session(s, NGX_STREAM_OK);
 }
 
 
