@@ -22,8 +22,8 @@ ngx_hoop_spool_t *
 ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf,
     const char *subsystem)
 {
+    u_char            *tmp;
     size_t             len;
-    ngx_file_info_t    fi;
     ngx_hoop_spool_t  *sp;
 
     sp = ngx_pcalloc(cycle->pool, sizeof(ngx_hoop_spool_t));
@@ -42,21 +42,31 @@ ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf,
     sp->path = ngx_pnalloc(cycle->pool, conf->dir.len + len
                                         + sizeof("/audit--.spool")
                                         + NGX_INT64_LEN);
-    if (sp->prefix == NULL || sp->path == NULL) {
+    tmp = ngx_pnalloc(cycle->pool, conf->dir.len + len
+                                   + sizeof("/.audit--.new")
+                                   + NGX_INT64_LEN);
+    if (sp->prefix == NULL || sp->path == NULL || tmp == NULL) {
         return NULL;
     }
 
     ngx_sprintf(sp->prefix, "audit-%s-%Z", subsystem);
     ngx_sprintf(sp->path, "%V/%s%P.spool%Z", &conf->dir, sp->prefix,
                 ngx_pid);
+    ngx_sprintf(tmp, "%V/.%s%P.new%Z", &conf->dir, sp->prefix, ngx_pid);
 
-    sp->fd = ngx_open_file(sp->path, O_RDWR|O_APPEND,
-                           NGX_FILE_CREATE_OR_OPEN, 0600);
+    /*
+     * Created under a name other workers do not adopt, locked, and only
+     * then put in place: a worker starting at the same moment would
+     * otherwise find the file not locked yet, adopt it and delete it,
+     * leaving this one writing its events to a deleted file.
+     */
+
+    sp->fd = ngx_open_file(tmp, O_RDWR|O_APPEND, NGX_FILE_TRUNCATE, 0600);
 
     if (sp->fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
                       "hoop audit spool: " ngx_open_file_n " \"%s\" failed",
-                      sp->path);
+                      tmp);
         return sp;              /* no spool: fail closed applies */
     }
 
@@ -64,11 +74,20 @@ ngx_hoop_spool_open(ngx_cycle_t *cycle, ngx_hoop_spool_conf_t *conf,
 
     if (flock(sp->fd, LOCK_EX|LOCK_NB) == -1) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      "hoop audit spool: flock(\"%s\") failed", sp->path);
+                      "hoop audit spool: flock(\"%s\") failed", tmp);
     }
 
-    if (ngx_fd_info(sp->fd, &fi) != NGX_FILE_ERROR) {
-        sp->size = ngx_file_size(&fi);
+    /* a file left under this name by a gone worker with the same pid */
+
+    (void) ngx_hoop_spool_adopt_file(sp, sp->path);
+
+    if (ngx_rename_file(tmp, sp->path) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "hoop audit spool: " ngx_rename_file_n " \"%s\" to"
+                      " \"%s\" failed", tmp, sp->path);
+        (void) ngx_close_file(sp->fd);
+        sp->fd = NGX_INVALID_FILE;
+        return sp;
     }
 
     ngx_hoop_spool_adopt(sp);
