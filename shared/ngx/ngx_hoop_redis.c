@@ -15,7 +15,7 @@
 #define NGX_HOOP_REDIS_BACKOFF_MAX  5000
 
 
-/* how long commands gather before they are written, in milliseconds */
+/* how long commands gather before they are written, by default (ms) */
 #define NGX_HOOP_REDIS_FLUSH_DELAY  1
 
 
@@ -29,6 +29,7 @@ struct ngx_hoop_redis_s {
     ngx_event_t                timeout;
     ngx_event_t                flush;        /* commands are written */
     ngx_msec_t                 backoff;
+    ngx_msec_t                 flush_delay;
     ngx_uint_t                 pending;      /* commands without reply */
     const char                *channel;      /* a subscriber's */
     ngx_hoop_redis_message_pt  message;
@@ -39,6 +40,7 @@ struct ngx_hoop_redis_s {
     unsigned                   down_logged:1;
     unsigned                   login_failed:1;
     unsigned                   stopping:1;
+    unsigned                   flushing:1;
 };
 
 
@@ -91,6 +93,7 @@ ngx_hoop_redis_start(ngx_cycle_t *cycle, ngx_hoop_redis_conf_t *conf,
     rd->subsystem = subsystem;
     rd->log = cycle->log;
     rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+    rd->flush_delay = NGX_HOOP_REDIS_FLUSH_DELAY;
 
     if (conf->addr->sockaddr->sa_family == AF_UNIX) {
         len = ngx_sock_ntop(conf->addr->sockaddr, conf->addr->socklen,
@@ -195,6 +198,13 @@ ngx_hoop_redis_starting(ngx_hoop_redis_t *rd)
 }
 
 
+void
+ngx_hoop_redis_set_flush_delay(ngx_hoop_redis_t *rd, ngx_msec_t delay)
+{
+    rd->flush_delay = delay;
+}
+
+
 ngx_int_t
 ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     void *data, int argc, const char **argv, const size_t *argvlen)
@@ -216,6 +226,40 @@ ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
 
     if (redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_reply, call, argc, argv,
                               argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(call);
+        return NGX_ERROR;
+    }
+
+    rd->pending++;
+    ngx_hoop_redis_arm_timeout(rd);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_hoop_redis_formatted(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
+    void *data, const char *cmd, size_t len)
+{
+    ngx_hoop_redis_call_t  *call;
+
+    if (!ngx_hoop_redis_ready(rd)) {
+        return NGX_ERROR;
+    }
+
+    call = ngx_alloc(sizeof(ngx_hoop_redis_call_t), rd->log);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->rd = rd;
+    call->cb = cb;
+    call->data = data;
+
+    if (redisAsyncFormattedCommand(rd->ac, ngx_hoop_redis_reply, call, cmd,
+                                   len)
         != REDIS_OK)
     {
         ngx_free(call);
@@ -281,7 +325,7 @@ ngx_hoop_redis_connect(ngx_hoop_redis_t *rd)
 
     /* the connect itself completes when the socket becomes writable */
 
-    ngx_hoop_redis_add_write(rd);
+    (void) ngx_add_event(c->write, NGX_WRITE_EVENT, 0);
 
     ngx_add_timer(&rd->timeout, rd->conf->timeout);
 }
@@ -359,6 +403,7 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (ngx_strcmp((char *) privdata, "SELECT") == 0) {
         rd->ready = 1;
         rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+    rd->flush_delay = NGX_HOOP_REDIS_FLUSH_DELAY;
 
         level = rd->down_logged ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
@@ -627,20 +672,46 @@ ngx_hoop_redis_add_write(void *privdata)
 {
     ngx_hoop_redis_t  *rd = privdata;
 
-    if (rd->conn && !rd->conn->write->active && !rd->flush.timer_set) {
-        ngx_add_timer(&rd->flush, NGX_HOOP_REDIS_FLUSH_DELAY);
+    if (rd->conn == NULL || rd->conn->write->active) {
+        return;
+    }
+
+    /* what the flush could not write waits for the socket: no delay */
+
+    if (rd->flushing) {
+        (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+        return;
+    }
+
+    if (!rd->flush.timer_set) {
+        ngx_add_timer(&rd->flush, rd->flush_delay);
     }
 }
 
 
+/*
+ * The socket is written at once: it is nearly always writable, and
+ * waiting for epoll to say so costs two epoll_ctl() calls per flush.
+ */
 static void
 ngx_hoop_redis_flush_handler(ngx_event_t *ev)
 {
     ngx_hoop_redis_t  *rd = ev->data;
 
-    if (rd->conn && !rd->conn->write->active) {
-        (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+    if (rd->ac == NULL || rd->conn == NULL || rd->conn->write->active) {
+        return;
     }
+
+    /* a connect in progress is seen through epoll: hiredis cannot tell */
+
+    if (!(rd->ac->c.flags & REDIS_CONNECTED)) {
+        (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT, 0);
+        return;
+    }
+
+    rd->flushing = 1;
+    redisAsyncHandleWrite(rd->ac);
+    rd->flushing = 0;
 }
 
 

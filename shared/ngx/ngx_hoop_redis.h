@@ -63,4 +63,20 @@ ngx_int_t ngx_hoop_redis_command(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
     const size_t *argvlen);
 
+/*
+ * The same, for a command already in the wire format (RESP): the caller
+ * formats it once, where it builds it, instead of hiredis copying each
+ * argument.
+ */
+ngx_int_t ngx_hoop_redis_formatted(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_reply_pt cb, void *data, const char *cmd, size_t len);
+
+/*
+ * How long commands gather before one write takes them all (1 ms unless
+ * set): a connection that carries only audit events trades a few
+ * milliseconds of delivery for fewer writes, and far fewer wakeups of
+ * Redis, per event.
+ */
+void ngx_hoop_redis_set_flush_delay(ngx_hoop_redis_t *rd, ngx_msec_t delay);
+
 #endif /* NGX_HOOP_REDIS_H */
