@@ -2,6 +2,7 @@
  * Copyright (C) nginx-hoop authors
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -14,55 +15,107 @@ const char  hoop_audit_genesis[HOOP_AUDIT_HASH_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 
+struct hoop_audit_hasher_s {
+    EVP_MD         *md;
+    EVP_MD_CTX     *md_ctx;
+    EVP_MAC        *mac;
+    EVP_MAC_CTX    *mac_ctx;
+};
+
+
+static void hoop_audit_hex(const unsigned char *digest, char *out);
+
+
+hoop_audit_hasher_t *
+hoop_audit_hasher_new(const unsigned char *key, size_t key_len)
+{
+    OSSL_PARAM            params[2];
+    hoop_audit_hasher_t  *h;
+
+    h = calloc(1, sizeof(hoop_audit_hasher_t));
+    if (h == NULL) {
+        return NULL;
+    }
+
+    if (key == NULL) {
+        h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        h->md_ctx = EVP_MD_CTX_new();
+
+        if (h->md == NULL || h->md_ctx == NULL) {
+            goto failed;
+        }
+
+        return h;
+    }
+
+    h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    h->mac_ctx = h->mac ? EVP_MAC_CTX_new(h->mac) : NULL;
+
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *) "SHA256",
+                                                 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (h->mac_ctx == NULL
+        || EVP_MAC_init(h->mac_ctx, key, key_len, params) != 1)
+    {
+        goto failed;
+    }
+
+    return h;
+
+failed:
+
+    ERR_clear_error();
+    hoop_audit_hasher_free(h);
+
+    return NULL;
+}
+
+
+void
+hoop_audit_hasher_free(hoop_audit_hasher_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    EVP_MD_CTX_free(h->md_ctx);
+    EVP_MD_free(h->md);
+    EVP_MAC_CTX_free(h->mac_ctx);
+    EVP_MAC_free(h->mac);
+    free(h);
+}
+
+
 int
-hoop_audit_chain(const char *prev, const char *event, size_t len,
-    const unsigned char *key, size_t key_len, char *out)
+hoop_audit_hasher_chain(hoop_audit_hasher_t *h, const char *prev,
+    const char *event, size_t len, char *out)
 {
     int             ok;
-    size_t          i, n;
-    EVP_MD_CTX     *md;
-    EVP_MAC        *mac;
-    EVP_MAC_CTX    *mctx;
-    OSSL_PARAM      params[2];
-    unsigned char   digest[EVP_MAX_MD_SIZE];
+    size_t          n;
     unsigned int    dlen;
+    unsigned char   digest[EVP_MAX_MD_SIZE];
 
-    static const char  hex[] = "0123456789abcdef";
+    if (h->mac_ctx != NULL) {
+        /* a NULL key starts over with the key set when it was made */
 
-    ok = 0;
-    n = 0;
-
-    if (key != NULL) {
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        mctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-
-        params[0] = OSSL_PARAM_construct_utf8_string("digest",
-                                                     (char *) "SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        ok = mctx != NULL
-             && EVP_MAC_init(mctx, key, key_len, params) == 1
-             && EVP_MAC_update(mctx, (const unsigned char *) prev,
+        ok = EVP_MAC_init(h->mac_ctx, NULL, 0, NULL) == 1
+             && EVP_MAC_update(h->mac_ctx, (const unsigned char *) prev,
                                HOOP_AUDIT_HASH_LEN) == 1
-             && EVP_MAC_update(mctx, (const unsigned char *) "\n", 1) == 1
-             && EVP_MAC_update(mctx, (const unsigned char *) event, len) == 1
-             && EVP_MAC_final(mctx, digest, &n, sizeof(digest)) == 1;
-
-        EVP_MAC_CTX_free(mctx);
-        EVP_MAC_free(mac);
+             && EVP_MAC_update(h->mac_ctx, (const unsigned char *) "\n",
+                               1) == 1
+             && EVP_MAC_update(h->mac_ctx, (const unsigned char *) event,
+                               len) == 1
+             && EVP_MAC_final(h->mac_ctx, digest, &n, sizeof(digest)) == 1;
 
     } else {
-        md = EVP_MD_CTX_new();
-
-        ok = md != NULL
-             && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
-             && EVP_DigestUpdate(md, prev, HOOP_AUDIT_HASH_LEN) == 1
-             && EVP_DigestUpdate(md, "\n", 1) == 1
-             && EVP_DigestUpdate(md, event, len) == 1
-             && EVP_DigestFinal_ex(md, digest, &dlen) == 1;
+        ok = EVP_DigestInit_ex2(h->md_ctx, h->md, NULL) == 1
+             && EVP_DigestUpdate(h->md_ctx, prev, HOOP_AUDIT_HASH_LEN) == 1
+             && EVP_DigestUpdate(h->md_ctx, "\n", 1) == 1
+             && EVP_DigestUpdate(h->md_ctx, event, len) == 1
+             && EVP_DigestFinal_ex(h->md_ctx, digest, &dlen) == 1;
 
         n = dlen;
-        EVP_MD_CTX_free(md);
     }
 
     if (!ok || n != 32) {
@@ -70,12 +123,43 @@ hoop_audit_chain(const char *prev, const char *event, size_t len,
         return -1;
     }
 
+    hoop_audit_hex(digest, out);
+
+    return 0;
+}
+
+
+int
+hoop_audit_chain(const char *prev, const char *event, size_t len,
+    const unsigned char *key, size_t key_len, char *out)
+{
+    int                   rc;
+    hoop_audit_hasher_t  *h;
+
+    h = hoop_audit_hasher_new(key, key_len);
+    if (h == NULL) {
+        return -1;
+    }
+
+    rc = hoop_audit_hasher_chain(h, prev, event, len, out);
+
+    hoop_audit_hasher_free(h);
+
+    return rc;
+}
+
+
+static void
+hoop_audit_hex(const unsigned char *digest, char *out)
+{
+    size_t  i;
+
+    static const char  hex[] = "0123456789abcdef";
+
     for (i = 0; i < 32; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 0xf];
     }
 
     out[HOOP_AUDIT_HASH_LEN] = '\0';
-
-    return 0;
 }

@@ -39,6 +39,8 @@ typedef struct {
     ngx_hoop_redis_conf_t   *redis;
 
     /* this worker */
+    hoop_audit_hasher_t     *hasher;
+    ngx_str_t                xadd;          /* the start of every XADD */
     ngx_hoop_redis_t        *redis_conn;
     ngx_hoop_spool_t        *spool;
     ngx_event_t              drain_event;

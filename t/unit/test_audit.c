@@ -34,6 +34,50 @@ main(void)
                    "7e886309e391a6d") == 0, "equal to openssl dgst -hmac");
     }
 
+    /* a hasher made once gives every link the one-shot function gives */
+    {
+        int                   i, same;
+        char                  a[HOOP_AUDIT_HASH_LEN + 1];
+        char                  b[HOOP_AUDIT_HASH_LEN + 1];
+        char                  prev[HOOP_AUDIT_HASH_LEN + 1];
+        hoop_audit_hasher_t  *h, *hk;
+
+        h = hoop_audit_hasher_new(NULL, 0);
+        hk = hoop_audit_hasher_new((const unsigned char *) "k", 1);
+        ok(h != NULL && hk != NULL, "hashers made");
+
+        is_int(hoop_audit_hasher_chain(h, hoop_audit_genesis, "{\"seq\":1}",
+                                       9, a), 0, "hasher: SHA-256 link");
+        ok(strcmp(a, out) == 0, "hasher: the same SHA-256 link");
+
+        is_int(hoop_audit_hasher_chain(hk, hoop_audit_genesis,
+                                       "{\"seq\":1}", 9, a), 0,
+               "hasher: HMAC link");
+        ok(strcmp(a, "8e69f86b6f12b80f5b62a94a43f384854c5feb6f00b938ab37e88"
+                  "6309e391a6d") == 0, "hasher: the same HMAC link");
+
+        /* a chain of links: each reuses the hasher's key and digest */
+
+        same = 1;
+        memcpy(prev, hoop_audit_genesis, sizeof(prev));
+
+        for (i = 0; i < 5; i++) {
+            hoop_audit_hasher_chain(hk, prev, "{\"seq\":2}", 9, a);
+            hoop_audit_chain(prev, "{\"seq\":2}", 9,
+                             (const unsigned char *) "k", 1, b);
+            same = same && strcmp(a, b) == 0;
+            hoop_audit_hasher_chain(h, a, "{}", 2, prev);
+            hoop_audit_chain(a, "{}", 2, NULL, 0, b);
+            same = same && strcmp(prev, b) == 0;
+        }
+
+        ok(same, "a chain of ten links, hasher and one-shot alike");
+
+        hoop_audit_hasher_free(h);
+        hoop_audit_hasher_free(hk);
+        hoop_audit_hasher_free(NULL);
+    }
+
     hoop_json_init(&j, buf, sizeof(buf));
     hoop_json_object(&j, NULL);
     hoop_json_string(&j, "a", "x\"y\n", 4);
