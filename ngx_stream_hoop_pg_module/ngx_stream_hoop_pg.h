@@ -18,6 +18,7 @@
 #include "hoop_rule.h"
 #include "hoop_scram.h"
 #include "hoop_sql.h"
+#include "hoop_sql_literal.h"
 
 
 /* client messages sent on whose answers are awaited, at most */
@@ -332,11 +333,20 @@ ngx_int_t ngx_stream_hoop_pg_review(ngx_stream_session_t *s,
 ngx_int_t ngx_stream_hoop_pg_review_notice(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 
-/* ngx_stream_hoop_pg_cache.c: classifications by normalized text */
+/* ngx_stream_hoop_pg_cache.c: classifications by shape or normalized text */
+#define NGX_STREAM_HOOP_PG_CACHE_TEXT  2048     /* longer: not cached */
+#define NGX_STREAM_HOOP_PG_LITERALS    128      /* more: not by shape */
+
 const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_get(const char *text,
     size_t len);
 void ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
     const hoop_sql_stmt_t *cls);
+const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_shape_get(const char *shape,
+    size_t len, const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
+    const int **ids);
+void ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
+    const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
+    const int *ids, const hoop_sql_stmt_t *cls);
 void ngx_stream_hoop_pg_cache_free(void);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */

@@ -66,7 +66,7 @@ static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
     hoop_sql_stmt_t *cls, const char *parse_error, const char *normalized);
 static int ngx_stream_hoop_pg_classify(const char *text,
     hoop_sql_stmt_t *cls, size_t max, char *error, size_t error_len,
-    PgQueryNormalizeResult *norm);
+    char **normalized, ngx_log_t *log);
 static void ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql);
 static ngx_stream_hoop_pg_query_t *ngx_stream_hoop_pg_query_new(
     ngx_uint_t n);
@@ -236,8 +236,8 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     u_char                          *text;
     ngx_int_t                        rc;
     ngx_uint_t                       deny;
+    char                            *norm;
     hoop_sql_stmt_t                  cls[NGX_STREAM_HOOP_PG_STMTS];
-    PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_run_t        *review;
     ngx_stream_hoop_pg_pending_t    *pending;
     ngx_stream_hoop_pg_sql_t        *stmt;
@@ -262,15 +262,16 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     error[0] = '\0';
 
     n = ngx_stream_hoop_pg_classify(sql, cls, NGX_STREAM_HOOP_PG_STMTS,
-                                    error, sizeof(error), &norm);
+                                    error, sizeof(error), &norm,
+                                    s->connection->log);
     if (n < 0) {
-        pg_query_free_normalize_result(norm);
+        ngx_free(norm);
         return NGX_ERROR;
     }
 
     q = ngx_stream_hoop_pg_query_new(n ? n : 1);
     if (q == NULL) {
-        pg_query_free_normalize_result(norm);
+        ngx_free(norm);
         return NGX_ERROR;
     }
 
@@ -291,10 +292,9 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         stmt = ngx_stream_hoop_pg_sql_new(s, sql + cls[i].offset,
                                           cls[i].length, &cls[i],
                                           error[0] ? error : NULL,
-                                          n == 1 ? norm.normalized_query
-                                                 : NULL);
+                                          n == 1 ? norm : NULL);
         if (stmt == NULL) {
-            pg_query_free_normalize_result(norm);
+            ngx_free(norm);
             ngx_stream_hoop_pg_query_free(q);
             return NGX_ERROR;
         }
@@ -312,7 +312,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    pg_query_free_normalize_result(norm);
+    ngx_free(norm);
 
     /* one held statement holds the whole Query; one denied denies it */
 
@@ -380,8 +380,8 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     ngx_stream_hoop_pg_sql_t        *before;
     ngx_stream_hoop_pg_pending_t    *pending;
     ngx_stream_hoop_pg_named_t     **found;
+    char                            *norm;
     hoop_sql_stmt_t                  cls[2];
-    PgQueryNormalizeResult           norm;
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
@@ -414,9 +414,10 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     error[0] = '\0';
 
     n = ngx_stream_hoop_pg_classify((char *) query, cls, 2, error,
-                                    sizeof(error), &norm);
+                                    sizeof(error), &norm,
+                                    s->connection->log);
     if (n < 0) {
-        pg_query_free_normalize_result(norm);
+        ngx_free(norm);
         return NGX_ERROR;
     }
 
@@ -433,9 +434,9 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
 
     stmt = ngx_stream_hoop_pg_sql_new(s, (char *) query, query_len, &cls[0],
                                       error[0] ? error : NULL,
-                                      n == 1 ? norm.normalized_query : NULL);
+                                      n == 1 ? norm : NULL);
 
-    pg_query_free_normalize_result(norm);
+    ngx_free(norm);
 
     if (stmt == NULL) {
         return NGX_ERROR;
@@ -861,38 +862,102 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
 
 /*
  * Classifies text: the statements into cls[] (their number; -1 when
- * memory ran out), and *norm the text with literals as $n, to be freed by
- * the caller (its normalized_query is NULL when the parser refused it).
- * A single statement's classification is remembered by that normalized
- * text, and looked up there first.
+ * memory ran out), and *normalized the text with literals as $n
+ * (ngx_alloc'd, NULL when the parser refused it), for the caller to free.
+ *
+ * A single statement is looked up first by its shape, which needs no
+ * parse at all when its literals are found without the parser; else by
+ * its normalized text, which needs pg_query_normalize() but not the walk.
  */
 static int
 ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
-    size_t max, char *error, size_t error_len, PgQueryNormalizeResult *norm)
+    size_t max, char *error, size_t error_len, char **normalized,
+    ngx_log_t *log)
 {
-    int                     n;
-    size_t                  len;
+    int                     n, lit, params;
+    int                     ids[NGX_STREAM_HOOP_PG_LITERALS];
+    char                    shape[NGX_STREAM_HOOP_PG_CACHE_TEXT];
+    size_t                  len, slen, nlen;
+    const int              *known;
+    hoop_sql_span_t         spans[NGX_STREAM_HOOP_PG_LITERALS];
     const hoop_sql_stmt_t  *hit;
+    PgQueryNormalizeResult  norm;
 
-    *norm = pg_query_normalize(text);
+    *normalized = NULL;
 
-    len = (norm->error == NULL && norm->normalized_query != NULL)
-          ? ngx_strlen(norm->normalized_query) : 0;
+    len = ngx_strlen(text);
+    slen = 0;
 
-    if (len) {
-        hit = ngx_stream_hoop_pg_cache_get(norm->normalized_query, len);
+    lit = hoop_sql_literals(text, len, spans, NGX_STREAM_HOOP_PG_LITERALS,
+                            &params);
+    if (lit >= 0) {
+        slen = hoop_sql_shape(text, len, spans, lit, shape, sizeof(shape));
+    }
+
+    if (slen) {
+        hit = ngx_stream_hoop_pg_cache_shape_get(shape, slen, text, spans,
+                                                 lit, &known);
+        if (hit != NULL) {
+            /* $n is at most 6 bytes longer than the literal it replaces */
+
+            *normalized = ngx_alloc(len + 6 * lit + 1, log);
+            if (*normalized == NULL) {
+                return -1;
+            }
+
+            nlen = hoop_sql_literal_normalize(text, len, spans, lit, known,
+                                              *normalized, len + 6 * lit);
+            (*normalized)[nlen] = '\0';
+
+            cls[0] = *hit;
+            cls[0].length = len - cls[0].offset;
+
+            return 1;
+        }
+    }
+
+    norm = pg_query_normalize(text);
+
+    nlen = (norm.error == NULL && norm.normalized_query != NULL)
+           ? ngx_strlen(norm.normalized_query) : 0;
+
+    if (nlen) {
+        *normalized = ngx_alloc(nlen + 1, log);
+        if (*normalized == NULL) {
+            pg_query_free_normalize_result(norm);
+            return -1;
+        }
+
+        ngx_memcpy(*normalized, norm.normalized_query, nlen + 1);
+    }
+
+    pg_query_free_normalize_result(norm);
+
+    if (nlen && !slen) {
+        hit = ngx_stream_hoop_pg_cache_get(*normalized, nlen);
 
         if (hit != NULL) {
             cls[0] = *hit;
-            cls[0].length = ngx_strlen(text) - cls[0].offset;
+            cls[0].length = len - cls[0].offset;
             return 1;
         }
     }
 
     n = hoop_sql_classify(text, cls, max, error, error_len);
 
-    if (n == 1 && len && cls[0].kind != HOOP_SQL_UNKNOWN) {
-        ngx_stream_hoop_pg_cache_put(norm->normalized_query, len, &cls[0]);
+    if (n != 1 || !nlen || cls[0].kind == HOOP_SQL_UNKNOWN) {
+        return n;
+    }
+
+    if (!slen) {
+        ngx_stream_hoop_pg_cache_put(*normalized, nlen, &cls[0]);
+
+    } else if (hoop_sql_literal_ids(text, len, spans, lit, *normalized, nlen,
+                                    ids)
+               == 0)
+    {
+        ngx_stream_hoop_pg_cache_shape_put(shape, slen, text, spans, lit, ids,
+                                           &cls[0]);
     }
 
     return n;

@@ -9,6 +9,7 @@ use warnings;
 use Hoop::RESP;
 
 use IO::Socket::INET;
+use JSON::PP ();
 use Scalar::Util ();
 use Hoop::Test qw(test_dir free_port wait_until spawn reap slurp stop_child);
 
@@ -50,6 +51,13 @@ sub command {
     my $r = eval { Hoop::RESP->new($self->addr)->command(@args) };
     die $@ if $@ && $@ =~ /^redis: (?!connection closed)/;
     return $r;
+}
+
+# The audit events of a stream, decoded, oldest first.
+sub events {
+    my ($self, $stream) = @_;
+    return map { JSON::PP::decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $self->command('XRANGE', $stream, '-', '+') // [] };
 }
 
 # Everything every running instance holds, as text: what the gateway

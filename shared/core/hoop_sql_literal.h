@@ -1,0 +1,78 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The literal constants of a SQL text, found without the parser: what
+ * lets a statement that differs from one seen before only in its values
+ * skip pg_query_normalize() (a full parse) and the classification.
+ *
+ * A statement's shape is its text with every literal replaced by one
+ * byte, 0x01.  Two texts of the same shape are the same token sequence
+ * for PostgreSQL's scanner, literal values apart, because the scanner
+ * here is exact for what it accepts and refuses the rest (returns -1):
+ * block comments, dollar quotes, backslashes anywhere (E'' strings, and
+ * the standard_conforming_strings question), prefixed strings (E'', B'',
+ * X'', N'', U&''), a string followed by another (PostgreSQL may join
+ * them), a minus sign before a number (the grammar may fold it into the
+ * constant), numbers with trailing characters, control characters.
+ * Those texts go to the parser, as every text did before.
+ *
+ * Which literals pg_query_normalize() replaces by $n depends on the
+ * grammar (not the ones in ORDER BY 1 or varchar(10), for instance):
+ * hoop_sql_literal_ids() reads it from that function's output for one
+ * text of a shape, so that the others of that shape get the very same
+ * normalized text from hoop_sql_literal_normalize(); the literals it
+ * kept are part of what must match.
+ */
+
+#ifndef HOOP_SQL_LITERAL_H
+#define HOOP_SQL_LITERAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define HOOP_SQL_LITERAL_MARK  '\x01'     /* a literal, in a shape */
+
+
+typedef struct {
+    uint32_t  start;                      /* offset in the text */
+    uint32_t  len;
+} hoop_sql_span_t;
+
+
+/*
+ * The literals of sql (len bytes), in order, into spans[] (at most max);
+ * *params is the highest $n parameter in the text (0 for none).  Returns
+ * their number, or -1 when the text holds something left to the parser
+ * (see above) or more than max literals.
+ */
+int hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
+    int max, int *params);
+
+/*
+ * The shape of sql: the text with each of its n literals replaced by
+ * HOOP_SQL_LITERAL_MARK.  Returns its length, or 0 if cap is too small.
+ */
+size_t hoop_sql_shape(const char *sql, size_t len,
+    const hoop_sql_span_t *spans, int n, char *out, size_t cap);
+
+/*
+ * From pg_query_normalize()'s output for sql (normalized, nlen bytes):
+ * ids[i] = k when literal i became $k, 0 when it was kept as it is.
+ * Returns 0, or -1 when that output is not sql with some of its literals
+ * replaced (a negative number folded into one constant, for instance).
+ */
+int hoop_sql_literal_ids(const char *sql, size_t len,
+    const hoop_sql_span_t *spans, int n, const char *normalized,
+    size_t nlen, int *ids);
+
+/*
+ * sql with literal i replaced by $ids[i] (kept when 0): the text
+ * pg_query_normalize() gives for it.  Returns the length written, or 0
+ * if cap is too small.
+ */
+size_t hoop_sql_literal_normalize(const char *sql, size_t len,
+    const hoop_sql_span_t *spans, int n, const int *ids, char *out,
+    size_t cap);
+
+#endif /* HOOP_SQL_LITERAL_H */

@@ -1,0 +1,149 @@
+# Statements that differ only in their values share a classification, kept
+# per worker by the statement's shape, found without the parser: what an
+# agent sees and what the audit trail says must be exactly what the full
+# parse gives, for the first statement of a shape and for every other.
+# Each case runs a statement, then others of its shape (cache hits), and
+# compares the pg.query events with pg_query_normalize's text.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use DBI;
+use Hoop::JWT;
+use Hoop::Test qw(spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Pg;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $pg = Hoop::Test::Pg->new->start;
+$pg->psql(q{CREATE TABLE items (id int, name text, price numeric);
+    INSERT INTO items VALUES (1, 'a', 1.5), (2, 'b', 2.5), (3, 'c', 3.5);
+    CREATE TABLE secrets (id int, v text); INSERT INTO secrets VALUES (1, 'x')});
+
+my $t = Hoop::Test::Nginx->new(workers => 1);
+my $d = $t->dir;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+
+$t->run(<<"EOF");
+stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file %%DIR%%/jwks.json;
+    hoop_audit_stream hoop:audit:pg;
+
+    server {
+        listen 127.0.0.1:%%PORT_pg%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+        hoop_rule deny  sql.read table=secrets name=no-secrets;
+        hoop_rule deny  sql.delete where=none name=no-bulk-delete;
+        hoop_rule allow sql.read;
+        hoop_rule allow sql.write;
+    }
+}
+EOF
+$t->wait_redis(1);
+
+my $token = $key->mint(claims => { iss => 'https://idp.test',
+    aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });
+my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('pg')};"
+    . 'dbname=postgres', 'postgres', $token,
+    { RaiseError => 0, PrintError => 0, AutoCommit => 1,
+      pg_server_prepare => 0 });
+ok($dbh, 'a session through the gateway') or BAIL_OUT(DBI->errstr);
+
+# statement, what the audit trail must say of it, its kind
+my @cases = (
+    ['SELECT name FROM items WHERE id = 1',
+     'SELECT name FROM items WHERE id = $1', 'read'],
+    ['SELECT name FROM items WHERE id = 2',
+     'SELECT name FROM items WHERE id = $1', 'read'],
+    ['SELECT name FROM items WHERE id = 3',
+     'SELECT name FROM items WHERE id = $1', 'read'],
+
+    # the literals the normalizer keeps must match too: ORDER BY 1, then 2
+    ['SELECT id, name FROM items WHERE price > 1.0 ORDER BY 1',
+     'SELECT id, name FROM items WHERE price > $1 ORDER BY 1', 'read'],
+    ['SELECT id, name FROM items WHERE price > 2.0 ORDER BY 2',
+     'SELECT id, name FROM items WHERE price > $1 ORDER BY 2', 'read'],
+    ['SELECT id, name FROM items WHERE price > 3.0 ORDER BY 2',
+     'SELECT id, name FROM items WHERE price > $1 ORDER BY 2', 'read'],
+
+    # quotes doubled inside a string; a quote inside a comment
+    ["SELECT count(*) FROM items WHERE name = 'it''s' -- o'clock\n",
+     "SELECT count(*) FROM items WHERE name = \$1 -- o'clock\n", 'read'],
+    ["SELECT count(*) FROM items WHERE name = 'b' -- o'clock\n",
+     "SELECT count(*) FROM items WHERE name = \$1 -- o'clock\n", 'read'],
+
+    # a type modifier is not a value to the normalizer
+    ["SELECT 'abc'::varchar(2)", 'SELECT $1::varchar(2)', 'read'],
+    ["SELECT 'xyz'::varchar(2)", 'SELECT $1::varchar(2)', 'read'],
+    ["SELECT 'xyz'::varchar(3)", 'SELECT $1::varchar(3)', 'read'],
+
+    ['UPDATE items SET price = 9.5 WHERE id = 1',
+     'UPDATE items SET price = $1 WHERE id = $2', 'write'],
+    ['UPDATE items SET price = 1.5 WHERE id = 1',
+     'UPDATE items SET price = $1 WHERE id = $2', 'write'],
+
+    # left to the parser: a negative number, an E'' string
+    ['SELECT name FROM items WHERE id = -1',
+     'SELECT name FROM items WHERE id = $1', 'read'],
+    ["SELECT name FROM items WHERE name = E'a'",
+     'SELECT name FROM items WHERE name = $1', 'read'],
+);
+
+for my $c (@cases) {
+    ok(defined $dbh->do($c->[0]), "ran: $c->[0]") or diag($dbh->errstr);
+}
+
+# a rule on a table holds for every statement of a shape
+for my $id (1, 2) {
+    ok(!defined $dbh->selectrow_array("SELECT v FROM secrets WHERE id = $id"),
+        "a read of secrets (id $id) is denied");
+    like($dbh->errstr, qr/no-secrets/, '  by the table rule');
+    is($dbh->state, '42501', '  as insufficient privilege');
+}
+ok(!defined $dbh->do('DELETE FROM items'), 'a DELETE without WHERE is denied');
+ok(defined $dbh->do('DELETE FROM items WHERE id = 99'),
+    'one with a WHERE is not');
+ok(defined $dbh->do('DELETE FROM items WHERE id = 98'), 'nor another');
+
+is_deeply([map { $_->[0] } @{ $dbh->selectall_arrayref(
+    'SELECT name FROM items WHERE id = 2') }], ['b'],
+    'results are what the server gives');
+$dbh->disconnect;
+
+my @q;
+wait_until(sub {
+    @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
+    @q >= @cases + 6 }, 'an event per statement');
+
+for my $i (0 .. $#cases) {
+    my ($sql, $norm, $kind) = @{ $cases[$i] };
+    (my $shown = $norm) =~ s/\n/\\n/g;
+    is($q[$i]{query}{sql}, $norm, "recorded: $shown");
+    is($q[$i]{query}{kind}, $kind, "  as $kind");
+    is($q[$i]{query}{sql_bytes}, length $sql, '  with its own length');
+}
+is_deeply($q[0]{query}{tables}, ['items'], 'tables from the parse');
+is_deeply($q[2]{query}{tables}, ['items'], 'and from the cache');
+
+my @secrets = @q[@cases .. @cases + 1];
+is_deeply([map { $_->{decision}{result} } @secrets], ['deny', 'deny'],
+    'both reads of secrets recorded as denied');
+is_deeply([map { $_->{query}{sql} } @secrets],
+    [('SELECT v FROM secrets WHERE id = $1') x 2],
+    '  with their text normalized');
+is_deeply([map { $_->{decision}{result} } @q[@cases + 2 .. @cases + 4]],
+    ['deny', 'allow', 'allow'], 'DELETE: without WHERE denied, with allowed');
+ok($q[@cases + 2]{query}{no_where}, '  the first recorded without WHERE');
+ok(!$q[@cases + 4]{query}{no_where}, '  a cached one with its WHERE');
+
+$t->stop;
+done_testing();

@@ -1,0 +1,282 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The literal finder against PostgreSQL's own scanner (pg_query_scan)
+ * and normalizer (pg_query_normalize): every literal it finds is one
+ * literal token of the real scanner, and the normalized text it makes
+ * from one statement's mapping is the normalizer's for every statement of
+ * that shape.
+ */
+
+#include <stdlib.h>
+
+#include "tap.h"
+#include "pg_scan.h"
+#include "hoop_sql_literal.h"
+
+
+#define MAX_SPANS  32
+
+
+/* every span is exactly one literal token of PostgreSQL's scanner */
+static int
+spans_are_tokens(const char *sql, const hoop_sql_span_t *spans, int n)
+{
+    int              i, k, nt, found;
+    pg_scan_token_t  tok[256];
+
+    nt = pg_scan_tokens(sql, tok, 256);
+
+    if (nt < 0) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        found = 0;
+
+        for (k = 0; k < nt; k++) {
+            if (tok[k].start == (int) spans[i].start
+                && tok[k].end == (int) (spans[i].start + spans[i].len)
+                && pg_scan_is_literal(tok[k].token))
+            {
+                found = 1;
+            }
+        }
+
+        if (!found) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the text, its literals, and pg_query_normalize()'s text made from ids */
+static void
+normalizes_like_pg(const char *sql, const char *want_norm, const char *name)
+{
+    int                     n, params, ids[MAX_SPANS];
+    char                    out[1024];
+    size_t                  len, olen;
+    hoop_sql_span_t         spans[MAX_SPANS];
+    PgQueryNormalizeResult  r;
+
+    len = strlen(sql);
+    n = hoop_sql_literals(sql, len, spans, MAX_SPANS, &params);
+    ok(n >= 0, "%s: literals found", name);
+
+    if (n < 0) {
+        return;
+    }
+
+    ok(spans_are_tokens(sql, spans, n), "%s: each one a scanner token",
+       name);
+
+    r = pg_query_normalize(sql);
+    ok(r.error == NULL && strcmp(r.normalized_query, want_norm) == 0,
+       "%s: pg_query_normalize gives the text expected", name);
+
+    if (r.error == NULL) {
+        is_int(hoop_sql_literal_ids(sql, len, spans, n, r.normalized_query,
+                                    strlen(r.normalized_query), ids),
+               0, "%s: mapping read from it", name);
+
+        olen = hoop_sql_literal_normalize(sql, len, spans, n, ids, out,
+                                          sizeof(out));
+        is_mem(out, olen, r.normalized_query, strlen(r.normalized_query),
+               "%s: made again from the mapping", name);
+    }
+
+    pg_query_free_normalize_result(r);
+}
+
+
+/* a second text of the first's shape gets the normalizer's text too */
+static void
+same_shape(const char *a, const char *b, const char *name)
+{
+    int                     na, nb, pa, pb, ids[MAX_SPANS];
+    char                    sa[512], sb[512], out[512];
+    size_t                  la, lb, olen;
+    hoop_sql_span_t         spa[MAX_SPANS], spb[MAX_SPANS];
+    PgQueryNormalizeResult  ra, rb;
+
+    na = hoop_sql_literals(a, strlen(a), spa, MAX_SPANS, &pa);
+    nb = hoop_sql_literals(b, strlen(b), spb, MAX_SPANS, &pb);
+    la = hoop_sql_shape(a, strlen(a), spa, na, sa, sizeof(sa));
+    lb = hoop_sql_shape(b, strlen(b), spb, nb, sb, sizeof(sb));
+
+    ok(na > 0 && na == nb && la == lb && memcmp(sa, sb, la) == 0,
+       "%s: one shape", name);
+
+    ra = pg_query_normalize(a);
+    rb = pg_query_normalize(b);
+
+    if (ra.error == NULL && rb.error == NULL && na == nb
+        && hoop_sql_literal_ids(a, strlen(a), spa, na, ra.normalized_query,
+                                strlen(ra.normalized_query), ids) == 0)
+    {
+        olen = hoop_sql_literal_normalize(b, strlen(b), spb, nb, ids, out,
+                                          sizeof(out));
+        is_mem(out, olen, rb.normalized_query, strlen(rb.normalized_query),
+               "%s: the second normalized from the first's mapping", name);
+
+    } else {
+        ok(0, "%s: normalized", name);
+    }
+
+    pg_query_free_normalize_result(ra);
+    pg_query_free_normalize_result(rb);
+}
+
+
+int
+main(void)
+{
+    int              n, i, params;
+    char             shape[256];
+    size_t           len;
+    hoop_sql_span_t  spans[MAX_SPANS];
+
+    static const char  *refused[][2] = {
+        { "SELECT E'x'", "an E'' string" },
+        { "SELECT e'x'", "an e'' string" },
+        { "SELECT B'101'", "a bit string" },
+        { "SELECT X'1f'", "a hex bit string" },
+        { "SELECT N'x'", "a national string" },
+        { "SELECT U&'d\\0061t'", "a Unicode string" },
+        { "SELECT U&\"x\" FROM t", "a Unicode identifier" },
+        { "SELECT $$a'b$$", "a dollar quote" },
+        { "SELECT $tag$x$tag$", "a tagged dollar quote" },
+        { "SELECT 1 /* c */", "a block comment" },
+        { "SELECT 1 +/* c */ 2", "a block comment after an operator" },
+        { "SELECT 'a\\' , 'b'", "a backslash in a string" },
+        { "SELECT 1 \\ 2", "a backslash outside" },
+        { "SELECT 'a'\n'b'", "a string continued" },
+        { "SELECT 'a' -- c\n 'b'", "a string continued after a comment" },
+        { "SELECT 'a' 'b'", "two strings in a row" },
+        { "SELECT * FROM t WHERE a = -5", "a negative number" },
+        { "SELECT * FROM t WHERE a = - 5", "a minus, then a number" },
+        { "SELECT 5 - -- c\n 3", "a minus and a comment, then a number" },
+        { "SELECT 1..2", "two dots" },
+        { "SELECT 12abc", "trailing junk" },
+        { "SELECT 1e", "an exponent without digits" },
+        { "SELECT 1.2.3", "a number with two dots" },
+        { "SELECT $1abc", "a parameter with junk" },
+        { "SELECT $", "a lone dollar" },
+        { "SELECT 'abc", "an unterminated string" },
+        { "SELECT \"abc", "an unterminated identifier" },
+        { "SELECT 1\v", "a vertical tab" },
+        { "SELECT \x01", "a control character" },
+        { "SELECT 5'x'", "a number then a string" },
+        { "SELECT \"a\"'x'", "an identifier then a string" },
+        { "SELECT $99999", "a parameter out of range" },
+    };
+
+    /* what PostgreSQL's scanner has literals, and the normalizer agrees */
+
+    normalizes_like_pg("SELECT abalance FROM pgbench_accounts WHERE aid = "
+                       "12345;",
+                       "SELECT abalance FROM pgbench_accounts WHERE aid = "
+                       "$1;", "pgbench -S");
+    normalizes_like_pg("SELECT 'it''s', 1.5e3, .5, 7. FROM \"t\"\"x\" "
+                       "WHERE a = $2 AND b IN (1, 2)",
+                       "SELECT $3, $4, $5, $6 FROM \"t\"\"x\" "
+                       "WHERE a = $2 AND b IN ($7, $8)",
+                       "strings, decimals, exponents, a parameter");
+    normalizes_like_pg("SELECT a FROM t WHERE b = 'x' ORDER BY 1",
+                       "SELECT a FROM t WHERE b = $1 ORDER BY 1",
+                       "ORDER BY 1 kept");
+    normalizes_like_pg("SELECT 'x'::varchar(10)",
+                       "SELECT $1::varchar(10)", "a type modifier kept");
+    normalizes_like_pg("UPDATE t SET a = 5 -- a comment with 'quotes'\n"
+                       "WHERE id = 10",
+                       "UPDATE t SET a = $1 -- a comment with 'quotes'\n"
+                       "WHERE id = $2", "a line comment with quotes");
+    normalizes_like_pg("SELECT \"wei'rd\", 'é' FROM t$1 WHERE x = 5e-3",
+                       "SELECT \"wei'rd\", $1 FROM t$1 WHERE x = $2",
+                       "a quote in an identifier, UTF-8, $ in a name");
+    normalizes_like_pg("SELECT 5 + 3 * 2",
+                       "SELECT $1 + $2 * $3", "operators");
+    normalizes_like_pg("INSERT INTO t VALUES ('a', 1), ('b', 2)",
+                       "INSERT INTO t VALUES ($1, $2), ($3, $4)",
+                       "a multi-row insert");
+    normalizes_like_pg("SELECT 'a' FROM t LIMIT 10",
+                       "SELECT $1 FROM t LIMIT $2", "LIMIT");
+
+    for (i = 0; i < (int) (sizeof(refused) / sizeof(refused[0])); i++) {
+        is_int(hoop_sql_literals(refused[i][0], strlen(refused[i][0]), spans,
+                                 MAX_SPANS, &params),
+               -1, "left to the parser: %s", refused[i][1]);
+    }
+
+    is_int(hoop_sql_literals("SELECT 1, 2, 3", 14, spans, 2, &params), -1,
+           "more literals than room: left to the parser");
+
+    /* the shape: literals marked, the rest as it is */
+
+    n = hoop_sql_literals("SELECT 'a', 42 FROM t -- x\n", 27, spans,
+                          MAX_SPANS, &params);
+    len = hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
+                         shape, sizeof(shape));
+    is_mem(shape, len, "SELECT \x01, \x01 FROM t -- x\n", 24,
+           "the shape of a statement");
+    is_int(hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
+                          shape, 10), 0, "a shape too long for the buffer");
+
+    /* statements of one shape, their values apart */
+
+    same_shape("SELECT * FROM t WHERE a = 1 AND b = 'x' ORDER BY 2",
+               "SELECT * FROM t WHERE a = 99 AND b = 'other''s' ORDER BY 2",
+               "values differ");
+    same_shape("SELECT a, 5 FROM t GROUP BY a, 5",
+               "SELECT a, 77 FROM t GROUP BY a, 77",
+               "GROUP BY matched to the target list");
+
+    /* ORDER BY 1 and ORDER BY 2 share a shape: the caller compares kept
+     * literals (ids 0) before it uses a mapping */
+
+    {
+        int          ids[MAX_SPANS];
+        const char  *a = "SELECT a FROM t WHERE b = 5 ORDER BY 1";
+        const char  *norm = "SELECT a FROM t WHERE b = $1 ORDER BY 1";
+
+        n = hoop_sql_literals(a, strlen(a), spans, MAX_SPANS, &params);
+        is_int(hoop_sql_literal_ids(a, strlen(a), spans, n, norm,
+                                    strlen(norm), ids), 0, "mapping read");
+        ok(n == 2 && ids[0] == 1 && ids[1] == 0,
+           "a replaced literal and a kept one");
+    }
+
+    /* outputs that are not the text with literals replaced */
+
+    {
+        int          ids[MAX_SPANS];
+        const char  *a = "SELECT a FROM t WHERE b = 5 AND c = true";
+
+        n = hoop_sql_literals(a, strlen(a), spans, MAX_SPANS, &params);
+        is_int(hoop_sql_literal_ids(a, strlen(a), spans, n,
+                                    "SELECT a FROM t WHERE b = $1 AND c = $2",
+                                    39, ids), -1,
+               "a constant replaced where no literal was seen");
+        is_int(hoop_sql_literal_ids(a, strlen(a), spans, n,
+                                    "SELECT a FROM t WHERE b = $1", 28, ids),
+               -1, "a shorter output");
+        is_int(hoop_sql_literal_ids(a, strlen(a), spans, n,
+                                    "SELECT a FROM t WHERE b = 6 AND c = true",
+                                    40, ids), -1, "another value kept");
+    }
+
+    /* ".." is one token: "..4" is it and 4, not "." and ".4" */
+
+    n = hoop_sql_literals("SELECT a..4", 11, spans, MAX_SPANS, &params);
+    ok(n == 1 && spans[0].start == 10 && spans[0].len == 1
+       && spans_are_tokens("SELECT a..4", spans, n), "\"..\" then 4");
+
+    is_int(params, 0, "no parameters");
+    hoop_sql_literals("SELECT $3, $12 + 1", 18, spans, MAX_SPANS, &params);
+    is_int(params, 12, "the highest parameter");
+
+    return done_testing();
+}
