@@ -2,6 +2,7 @@
  * Copyright (C) nginx-hoop authors
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,8 @@
 
 static void hoop_json_raw(hoop_json_t *j, const char *s, size_t n);
 static void hoop_json_quoted(hoop_json_t *j, const char *s, size_t n);
+static size_t hoop_json_plain(const char *s, size_t n);
+static int hoop_json_escaped(unsigned char c);
 static void hoop_json_key(hoop_json_t *j, const char *key);
 
 
@@ -78,12 +81,26 @@ hoop_json_string(hoop_json_t *j, const char *key, const char *s, size_t n)
 void
 hoop_json_int(hoop_json_t *j, const char *key, long long v)
 {
-    char  num[24];
-    int   n;
+    char                 num[24], *p;
+    unsigned long long   u;
 
     hoop_json_key(j, key);
-    n = snprintf(num, sizeof(num), "%lld", v);
-    hoop_json_raw(j, num, (size_t) n);
+
+    /* digits from the right: snprintf() was most of what this cost */
+
+    p = num + sizeof(num);
+    u = v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v;
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (v < 0) {
+        *--p = '-';
+    }
+
+    hoop_json_raw(j, p, (size_t) (num + sizeof(num) - p));
 }
 
 
@@ -145,7 +162,7 @@ static void
 hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
 {
     char           esc[8];
-    size_t         i, start;
+    size_t         i, run;
     unsigned char  c;
 
     if (n == 0) {
@@ -155,16 +172,16 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
 
     hoop_json_raw(j, "\"", 1);
 
-    start = 0;
-
     for (i = 0; i < n; i++) {
-        c = (unsigned char) s[i];
+        run = hoop_json_plain(s + i, n - i);
+        hoop_json_raw(j, s + i, run);
+        i += run;
 
-        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) {
-            continue;
+        if (i == n) {
+            break;
         }
 
-        hoop_json_raw(j, s + start, i - start);
+        c = (unsigned char) s[i];
 
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
@@ -175,12 +192,53 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
             snprintf(esc, sizeof(esc), "\\u%04x", c);
             hoop_json_raw(j, esc, 6);
         }
-
-        start = i + 1;
     }
 
-    hoop_json_raw(j, s + start, n - start);
     hoop_json_raw(j, "\"", 1);
+}
+
+
+/*
+ * How many bytes from s on need no escaping: eight at a time while none
+ * of them does (a control character, DEL, '"' or a backslash), since
+ * most strings have none.
+ */
+static size_t
+hoop_json_plain(const char *s, size_t n)
+{
+    size_t    i;
+    uint64_t  w, ctl, del, quote, bslash;
+
+    const uint64_t  ones = 0x0101010101010101ULL;
+    const uint64_t  high = 0x8080808080808080ULL;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+
+        /* a byte below 0x20, or equal to 0x7f, '"' or '\\' */
+
+        ctl = (w - ones * 0x20) & ~w;
+        del = ((w ^ (ones * 0x7f)) - ones) & ~(w ^ (ones * 0x7f));
+        quote = ((w ^ (ones * '"')) - ones) & ~(w ^ (ones * '"'));
+        bslash = ((w ^ (ones * '\\')) - ones) & ~(w ^ (ones * '\\'));
+
+        if ((ctl | del | quote | bslash) & high) {
+            break;
+        }
+    }
+
+    while (i < n && !hoop_json_escaped((unsigned char) s[i])) {
+        i++;
+    }
+
+    return i;
+}
+
+
+static int
+hoop_json_escaped(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
 }
 
 

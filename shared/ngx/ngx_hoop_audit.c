@@ -190,20 +190,33 @@ void
 ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
     ngx_hoop_audit_session_t *sess)
 {
-    u_char       time[32];
+    u_char       time[sizeof("1970-01-01T00:00:00.000Z")];
     ngx_tm_t     tm;
     ngx_time_t  *tp;
 
-    tp = ngx_timeofday();
-    ngx_gmtime(tp->sec, &tm);
+    /* the date and time to the second, formatted once a second */
+    static time_t  second = -1;
+    static u_char  prefix[sizeof("1970-01-01T00:00:00.")];
 
-    ngx_sprintf(time, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ%Z",
-                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, tp->msec);
+    tp = ngx_timeofday();
+
+    if (tp->sec != second) {
+        ngx_gmtime(tp->sec, &tm);
+        ngx_sprintf(prefix, "%4d-%02d-%02dT%02d:%02d:%02d.",
+                    tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                    tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+        second = tp->sec;
+    }
+
+    ngx_memcpy(time, prefix, sizeof(prefix) - 1);
+    time[20] = (u_char) ('0' + tp->msec / 100);
+    time[21] = (u_char) ('0' + tp->msec / 10 % 10);
+    time[22] = (u_char) ('0' + tp->msec % 10);
+    time[23] = 'Z';
 
     hoop_json_int(j, "v", HOOP_AUDIT_VERSION);
     hoop_json_string(j, "type", type, ngx_strlen(type));
-    hoop_json_string(j, "time", (char *) time, ngx_strlen(time));
+    hoop_json_string(j, "time", (char *) time, sizeof(time) - 1);
     hoop_json_string(j, "gateway", (char *) ngx_cycle->hostname.data,
                      ngx_cycle->hostname.len);
     hoop_json_string(j, "session", sess->id, 32);

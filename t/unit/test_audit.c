@@ -96,6 +96,63 @@ main(void)
            "\"l\":[1,\"b\"],\"o\":{},\"v\":{\"k\":[]}}", 67,
            "JSON writer, a ready value included as it is");
 
+    /* escaping at every position of a long string, against byte-at-a-time */
+    {
+        int            ok_all;
+        char           str[25], want[256], got[256];
+        size_t         w, pos, k, c;
+        hoop_json_t    jj;
+
+        static const unsigned char  special[] = { '"', '\\', '\n', 0x7f,
+                                                  0x1f, 0x00, 0xc3 };
+
+        ok_all = 1;
+
+        for (c = 0; c < sizeof(special); c++) {
+            for (pos = 0; pos < sizeof(str); pos++) {
+                memset(str, 'a', sizeof(str));
+                str[pos] = (char) special[c];
+
+                w = 0;
+                want[w++] = '"';
+
+                for (k = 0; k < sizeof(str); k++) {
+                    unsigned char  b = (unsigned char) str[k];
+
+                    if (b == '"' || b == '\\') {
+                        want[w++] = '\\';
+                        want[w++] = (char) b;
+
+                    } else if (b < 0x20 || b == 0x7f) {
+                        w += (size_t) sprintf(want + w, "\\u%04x", b);
+
+                    } else {
+                        want[w++] = (char) b;
+                    }
+                }
+
+                want[w++] = '"';
+
+                hoop_json_init(&jj, got, sizeof(got));
+                hoop_json_string(&jj, NULL, str, sizeof(str));
+
+                if (hoop_json_finish(&jj) != w || memcmp(got, want, w) != 0) {
+                    ok_all = 0;
+                }
+            }
+        }
+
+        ok(ok_all, "each special byte at each position of 25 escaped alike");
+
+        hoop_json_init(&jj, got, sizeof(got));
+        hoop_json_int(&jj, NULL, -9223372036854775807LL - 1);
+        is_mem(got, hoop_json_finish(&jj), "-9223372036854775808", 20,
+               "the lowest integer");
+        hoop_json_init(&jj, got, sizeof(got));
+        hoop_json_int(&jj, NULL, 0);
+        is_mem(got, hoop_json_finish(&jj), "0", 1, "zero");
+    }
+
     hoop_json_init(&j, buf, 5);
     hoop_json_object(&j, NULL);
     hoop_json_string(&j, "a", "long", 4);
