@@ -6,7 +6,6 @@
  * of SQL accepted here.
  */
 
-#include <stdio.h>
 #include <string.h>
 
 #include "hoop_sql_literal.h"
@@ -285,9 +284,9 @@ hoop_sql_literal_normalize(const char *sql, size_t len,
     const hoop_sql_span_t *spans, int n, const int *ids, char *out,
     size_t cap)
 {
-    int     i, w;
-    char    param[16];
-    size_t  from, o, seg;
+    int     i, k;
+    char    param[16], *p;
+    size_t  from, o, seg, w;
 
     from = 0;
     o = 0;
@@ -318,14 +317,25 @@ hoop_sql_literal_normalize(const char *sql, size_t len,
             continue;
         }
 
-        w = snprintf(param, sizeof(param), "$%d", ids[i]);
+        /* "$k", its digits from the right */
 
-        if (o + (size_t) w > cap) {
+        p = param + sizeof(param);
+        k = ids[i];
+
+        do {
+            *--p = (char) ('0' + k % 10);
+            k /= 10;
+        } while (k);
+
+        *--p = '$';
+        w = (size_t) (param + sizeof(param) - p);
+
+        if (o + w > cap) {
             return 0;
         }
 
-        memcpy(out + o, param, (size_t) w);
-        o += (size_t) w;
+        memcpy(out + o, p, w);
+        o += w;
     }
 
     return o;

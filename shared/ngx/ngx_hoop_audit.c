@@ -26,7 +26,7 @@
  * Redis then wakes once for dozens of XADDs instead of a few, which
  * halves what each event costs it; nothing waits for an event's reply.
  */
-#define NGX_HOOP_AUDIT_FLUSH_DELAY  5
+#define NGX_HOOP_AUDIT_FLUSH_DELAY  10
 
 
 /*
@@ -164,6 +164,9 @@ ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a)
 
     hoop_audit_hasher_free(a->hasher);
     a->hasher = NULL;
+
+    ngx_free(a->scratch);
+    a->scratch = NULL;
 }
 
 
@@ -232,7 +235,7 @@ ngx_int_t
 ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
 {
-    size_t                     cap, head;
+    size_t                     cap, head, len;
     hoop_json_t                j;
     ngx_hoop_audit_pending_t  *ev;
 
@@ -246,9 +249,37 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
      */
 
     head = a->xadd.len + NGX_HOOP_AUDIT_RESP_HEAD;
-    cap = NGX_HOOP_AUDIT_EVENT_MAX;
 
-    for ( ;; ) {
+    /*
+     * built in the worker's scratch buffer first, so that what waits for
+     * Redis's reply holds the event's size, not the most an event may be
+     */
+
+    ev = NULL;
+
+    if (a->scratch != NULL) {
+        hoop_json_init(&j, a->scratch, NGX_HOOP_AUDIT_EVENT_MAX);
+        build(data, &j, sess);
+        len = hoop_json_finish(&j);
+
+        if (len != 0 || j.len < NGX_HOOP_AUDIT_EVENT_MAX) {
+            ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + len
+                           + NGX_HOOP_AUDIT_RESP_TAIL, log);
+            if (ev == NULL) {
+                return NGX_ERROR;
+            }
+
+            ev->event = (char *) (ev + 1) + head;
+            ev->len = len;
+            ngx_memcpy(ev->event, a->scratch, len);
+        }
+    }
+
+    /* a long statement: built again, in a buffer of its own */
+
+    cap = (a->scratch != NULL) ? j.len + 1 : NGX_HOOP_AUDIT_EVENT_MAX;
+
+    while (ev == NULL) {
         ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + cap
                        + NGX_HOOP_AUDIT_RESP_TAIL, log);
         if (ev == NULL) {
@@ -261,14 +292,13 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
         build(data, &j, sess);
         ev->len = hoop_json_finish(&j);
 
-        if (ev->len != 0 || j.len < cap || j.len >= NGX_HOOP_AUDIT_EVENT_LIMIT
-            || cap > NGX_HOOP_AUDIT_EVENT_MAX)
+        if (ev->len == 0 && j.len >= cap
+            && j.len < NGX_HOOP_AUDIT_EVENT_LIMIT)
         {
-            break;
+            cap = j.len + 1;
+            ngx_free(ev);
+            ev = NULL;
         }
-
-        cap = j.len + 1;
-        ngx_free(ev);
     }
 
     if (ev->len == 0
@@ -478,6 +508,11 @@ ngx_hoop_audit_init_process(ngx_hoop_audit_t *a, ngx_cycle_t *cycle,
     }
 
     ngx_hoop_redis_set_flush_delay(a->redis_conn, NGX_HOOP_AUDIT_FLUSH_DELAY);
+
+    a->scratch = ngx_alloc(NGX_HOOP_AUDIT_EVENT_MAX, cycle->log);
+    if (a->scratch == NULL) {
+        return NGX_ERROR;
+    }
 
     a->hasher = hoop_audit_hasher_new(a->key.len ? a->key.data : NULL,
                                       a->key.len);

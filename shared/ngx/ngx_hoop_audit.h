@@ -40,6 +40,7 @@ typedef struct {
 
     /* this worker */
     hoop_audit_hasher_t     *hasher;
+    char                    *scratch;       /* an event is built there */
     ngx_str_t                xadd;          /* the start of every XADD */
     ngx_hoop_redis_t        *redis_conn;
     ngx_hoop_spool_t        *spool;

@@ -403,7 +403,6 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (ngx_strcmp((char *) privdata, "SELECT") == 0) {
         rd->ready = 1;
         rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
-    rd->flush_delay = NGX_HOOP_REDIS_FLUSH_DELAY;
 
         level = rd->down_logged ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
