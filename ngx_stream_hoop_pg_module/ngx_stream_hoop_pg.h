@@ -206,6 +206,7 @@ typedef struct {
     size_t                       startup_len;   /* at up.buf->pos */
     size_t                       password_len;  /* right after it */
     hoop_identity_t              identity;
+    ngx_str_t                    audit_who;     /* identity ... resource */
     ngx_hoop_oidc_wait_t         wait;          /* for keys being fetched */
     ngx_event_t                  wait_event;
     ngx_str_t                    token;

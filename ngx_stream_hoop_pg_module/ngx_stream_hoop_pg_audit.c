@@ -35,8 +35,15 @@ static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     const char *names);
 static void ngx_stream_hoop_pg_audit_rows(hoop_json_t *j,
     ngx_stream_hoop_pg_run_t *run);
+#define NGX_STREAM_HOOP_PG_AUDIT_WHO  2048
+
+
 static void ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
+static void ngx_stream_hoop_pg_audit_who(hoop_json_t *j,
+    ngx_stream_session_t *s, ngx_stream_hoop_pg_ctx_t *ctx);
+static ngx_int_t ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_ctx_t *ctx);
 
 
 ngx_int_t
@@ -223,37 +230,17 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     hoop_json_object(j, NULL);
     ngx_hoop_audit_envelope(j, ev->type, sess);
 
-    if (ctx->authenticated) {
-        hoop_identity_json_write(&ctx->identity, j, "identity");
+    /* who and what: the same in every statement's event once logged in */
+
+    if (ev->query != NULL && ctx->authenticated
+        && (ctx->audit_who.len
+            || ngx_stream_hoop_pg_audit_who_once(s, ctx) == NGX_OK))
+    {
+        hoop_json_members(j, (char *) ctx->audit_who.data,
+                          ctx->audit_who.len);
 
     } else {
-        hoop_json_null(j, "identity");
-    }
-
-    hoop_json_object(j, "client");
-    hoop_json_string(j, "address", (char *) c->addr_text.data,
-                     c->addr_text.len);
-    hoop_json_string(j, "protocol", "postgresql", 10);
-    hoop_json_end(j);
-
-    /* what the client asked for, and whom the gateway logged in as */
-
-    if (ctx->client_database.len) {
-        hoop_json_object(j, "resource");
-        hoop_json_string(j, "database", (char *) ctx->client_database.data,
-                         ctx->client_database.len);
-        hoop_json_string(j, "user", (char *) ctx->client_user.data,
-                         ctx->client_user.len);
-
-        if (ctx->login != NULL) {
-            hoop_json_string(j, "login", ctx->login->user,
-                             ngx_strlen(ctx->login->user));
-
-        } else {
-            hoop_json_null(j, "login");
-        }
-
-        hoop_json_end(j);
+        ngx_stream_hoop_pg_audit_who(j, s, ctx);
     }
 
     if (ngx_strcmp(ev->type, "pg.session.end") == 0) {
@@ -333,6 +320,84 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     hoop_json_end(j);
 
     hoop_json_end(j);
+}
+
+
+/* identity, client and resource members */
+static void
+ngx_stream_hoop_pg_audit_who(hoop_json_t *j, ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (ctx->authenticated) {
+        hoop_identity_json_write(&ctx->identity, j, "identity");
+
+    } else {
+        hoop_json_null(j, "identity");
+    }
+
+    hoop_json_object(j, "client");
+    hoop_json_string(j, "address", (char *) c->addr_text.data,
+                     c->addr_text.len);
+    hoop_json_string(j, "protocol", "postgresql", 10);
+    hoop_json_end(j);
+
+    /* what the client asked for, and whom the gateway logged in as */
+
+    if (ctx->client_database.len) {
+        hoop_json_object(j, "resource");
+        hoop_json_string(j, "database", (char *) ctx->client_database.data,
+                         ctx->client_database.len);
+        hoop_json_string(j, "user", (char *) ctx->client_user.data,
+                         ctx->client_user.len);
+
+        if (ctx->login != NULL) {
+            hoop_json_string(j, "login", ctx->login->user,
+                             ngx_strlen(ctx->login->user));
+
+        } else {
+            hoop_json_null(j, "login");
+        }
+
+        hoop_json_end(j);
+    }
+}
+
+
+/* the members above, made once, in the session's pool */
+static ngx_int_t
+ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    u_char       *p;
+    size_t        len;
+    hoop_json_t   j;
+
+    p = ngx_pnalloc(s->connection->pool, NGX_STREAM_HOOP_PG_AUDIT_WHO);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    hoop_json_init(&j, (char *) p, NGX_STREAM_HOOP_PG_AUDIT_WHO);
+    hoop_json_object(&j, NULL);
+    ngx_stream_hoop_pg_audit_who(&j, s, ctx);
+    hoop_json_end(&j);
+
+    len = hoop_json_finish(&j);
+
+    if (len < 2) {
+        return NGX_DECLINED;    /* too long: written for every event */
+    }
+
+    /* without the braces */
+
+    ctx->audit_who.data = p + 1;
+    ctx->audit_who.len = len - 2;
+
+    return NGX_OK;
 }
 
 

@@ -120,6 +120,20 @@ hoop_json_value(hoop_json_t *j, const char *key, const char *json, size_t n)
 }
 
 
+void
+hoop_json_members(hoop_json_t *j, const char *json, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+
+    /* a comma and a count, as for one member: only none or some matters */
+
+    hoop_json_key(j, NULL);
+    hoop_json_raw(j, json, n);
+}
+
+
 size_t
 hoop_json_finish(hoop_json_t *j)
 {

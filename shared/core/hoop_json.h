@@ -43,6 +43,13 @@ void hoop_json_null(hoop_json_t *j, const char *key);
 void hoop_json_value(hoop_json_t *j, const char *key, const char *json,
     size_t n);
 
+/*
+ * Members made by this writer inside an object of their own, without its
+ * braces ("\"a\":1,\"b\":[]"): copied into the current object as they
+ * are.  What is the same in every event of a session is made once.
+ */
+void hoop_json_members(hoop_json_t *j, const char *json, size_t n);
+
 /* The length written, or 0 if the buffer was too small or unbalanced. */
 size_t hoop_json_finish(hoop_json_t *j);
 

@@ -153,6 +153,36 @@ main(void)
         is_mem(got, hoop_json_finish(&jj), "0", 1, "zero");
     }
 
+    /* members made once, copied into objects with and without others */
+    {
+        char         m[64], out[128];
+        size_t       ml;
+        hoop_json_t  jm, jo;
+
+        hoop_json_init(&jm, m, sizeof(m));
+        hoop_json_object(&jm, NULL);
+        hoop_json_string(&jm, "a", "x", 1);
+        hoop_json_int(&jm, "b", 2);
+        hoop_json_end(&jm);
+        ml = hoop_json_finish(&jm);
+
+        hoop_json_init(&jo, out, sizeof(out));
+        hoop_json_object(&jo, NULL);
+        hoop_json_int(&jo, "v", 1);
+        hoop_json_members(&jo, m + 1, ml - 2);
+        hoop_json_null(&jo, "z");
+        hoop_json_end(&jo);
+        is_mem(out, hoop_json_finish(&jo), "{\"v\":1,\"a\":\"x\",\"b\":2,"
+               "\"z\":null}", 30, "members copied between others");
+
+        hoop_json_init(&jo, out, sizeof(out));
+        hoop_json_object(&jo, NULL);
+        hoop_json_members(&jo, m + 1, ml - 2);
+        hoop_json_end(&jo);
+        is_mem(out, hoop_json_finish(&jo), "{\"a\":\"x\",\"b\":2}", 15,
+               "members copied first");
+    }
+
     hoop_json_init(&j, buf, 5);
     hoop_json_object(&j, NULL);
     hoop_json_string(&j, "a", "long", 4);
