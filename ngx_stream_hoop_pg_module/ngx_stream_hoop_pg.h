@@ -220,6 +220,7 @@ typedef struct {
     ngx_str_t                    ended_message;
     unsigned                     connected:1;
     unsigned                     audited:1;     /* a session was opened */
+    unsigned                     audit_who_failed:1;
     unsigned                     cancel:1;      /* a CancelRequest */
     unsigned                     authenticated:1;
     unsigned                     client_flow:1; /* client bytes relayed */

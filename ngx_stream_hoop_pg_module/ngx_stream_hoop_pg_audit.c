@@ -35,9 +35,6 @@ static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     const char *names);
 static void ngx_stream_hoop_pg_audit_rows(hoop_json_t *j,
     ngx_stream_hoop_pg_run_t *run);
-#define NGX_STREAM_HOOP_PG_AUDIT_WHO  2048
-
-
 static void ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 static void ngx_stream_hoop_pg_audit_who(hoop_json_t *j,
@@ -367,7 +364,10 @@ ngx_stream_hoop_pg_audit_who(hoop_json_t *j, ngx_stream_session_t *s,
 }
 
 
-/* the members above, made once, in the session's pool */
+/*
+ * The members above, made once, in the session's pool: measured first,
+ * then written (a token may carry hundreds of groups).
+ */
 static ngx_int_t
 ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_ctx_t *ctx)
@@ -376,12 +376,22 @@ ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
     size_t        len;
     hoop_json_t   j;
 
-    p = ngx_pnalloc(s->connection->pool, NGX_STREAM_HOOP_PG_AUDIT_WHO);
-    if (p == NULL) {
-        return NGX_ERROR;
+    if (ctx->audit_who_failed) {
+        return NGX_DECLINED;
     }
 
-    hoop_json_init(&j, (char *) p, NGX_STREAM_HOOP_PG_AUDIT_WHO);
+    hoop_json_init(&j, NULL, 0);
+    hoop_json_object(&j, NULL);
+    ngx_stream_hoop_pg_audit_who(&j, s, ctx);
+    hoop_json_end(&j);
+
+    p = ngx_pnalloc(s->connection->pool, j.len);
+    if (p == NULL) {
+        ctx->audit_who_failed = 1;
+        return NGX_DECLINED;
+    }
+
+    hoop_json_init(&j, (char *) p, j.len);
     hoop_json_object(&j, NULL);
     ngx_stream_hoop_pg_audit_who(&j, s, ctx);
     hoop_json_end(&j);
@@ -389,7 +399,8 @@ ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
     len = hoop_json_finish(&j);
 
     if (len < 2) {
-        return NGX_DECLINED;    /* too long: written for every event */
+        ctx->audit_who_failed = 1;
+        return NGX_DECLINED;
     }
 
     /* without the braces */

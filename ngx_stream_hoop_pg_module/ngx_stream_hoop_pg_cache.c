@@ -203,7 +203,9 @@ ngx_stream_hoop_pg_cache_store(ngx_uint_t shape, const char *key, size_t len,
     uint32_t                          hash;
     ngx_stream_hoop_pg_cache_slot_t  *slot;
 
-    if (len > NGX_STREAM_HOOP_PG_CACHE_TEXT) {
+    /* kept literals count too: a type modifier may be a megabyte */
+
+    if (len + kept > NGX_STREAM_HOOP_PG_CACHE_TEXT) {
         return NULL;
     }
 

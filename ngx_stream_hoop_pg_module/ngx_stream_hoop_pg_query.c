@@ -874,7 +874,7 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     size_t max, char *error, size_t error_len, char **normalized,
     ngx_log_t *log)
 {
-    int                     n, lit, params;
+    int                     n, lit;
     int                     ids[NGX_STREAM_HOOP_PG_LITERALS];
     char                    shape[NGX_STREAM_HOOP_PG_CACHE_TEXT];
     size_t                  len, slen, nlen;
@@ -889,7 +889,7 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     slen = 0;
 
     lit = hoop_sql_literals(text, len, spans, NGX_STREAM_HOOP_PG_LITERALS,
-                            &params);
+                            NULL);
     if (lit >= 0) {
         slen = hoop_sql_shape(text, len, spans, lit, shape, sizeof(shape));
     }
@@ -933,7 +933,7 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
 
     pg_query_free_normalize_result(norm);
 
-    if (nlen && !slen) {
+    if (nlen) {
         hit = ngx_stream_hoop_pg_cache_get(*normalized, nlen);
 
         if (hit != NULL) {
@@ -949,15 +949,20 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
         return n;
     }
 
-    if (!slen) {
-        ngx_stream_hoop_pg_cache_put(*normalized, nlen, &cls[0]);
+    /*
+     * by shape when the normalizer replaced only literals found here;
+     * else (TRUE, NULL, a folded minus sign) by the normalized text
+     */
 
-    } else if (hoop_sql_literal_ids(text, len, spans, lit, *normalized, nlen,
-                                    ids)
-               == 0)
+    if (slen
+        && hoop_sql_literal_ids(text, len, spans, lit, *normalized, nlen, ids)
+           == 0)
     {
         ngx_stream_hoop_pg_cache_shape_put(shape, slen, text, spans, lit, ids,
                                            &cls[0]);
+
+    } else {
+        ngx_stream_hoop_pg_cache_put(*normalized, nlen, &cls[0]);
     }
 
     return n;

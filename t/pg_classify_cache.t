@@ -117,12 +117,30 @@ ok(defined $dbh->do('DELETE FROM items WHERE id = 98'), 'nor another');
 is_deeply([map { $_->[0] } @{ $dbh->selectall_arrayref(
     'SELECT name FROM items WHERE id = 2') }], ['b'],
     'results are what the server gives');
+
+# a number where a string was is another shape: the parser decides
+ok(defined $dbh->do("SELECT date '2020-01-01'"), 'a typed string literal');
+ok(!defined $dbh->do('SELECT date 7'), 'a number in its place is refused');
+like($dbh->errstr, qr/unknown statement denied.*syntax error at or near "7"/s,
+    '  by the gateway: its parser refuses it');
 $dbh->disconnect;
+
+# a token with many groups: every statement's event names them all
+my $many = $key->mint(claims => { iss => 'https://idp.test',
+    aud => 'hoop-gateway', sub => 'agent-8', exp => time + 600,
+    groups => [map { "group-$_" } 1 .. 300] });
+my $dbh2 = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('pg')};"
+    . 'dbname=postgres', 'postgres', $many,
+    { RaiseError => 0, PrintError => 0, pg_server_prepare => 0 });
+ok($dbh2, 'a session with 300 groups');
+ok(defined $dbh2->do("SELECT name FROM items WHERE id = $_"), "statement $_")
+    for 1 .. 3;
+$dbh2->disconnect;
 
 my @q;
 wait_until(sub {
     @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
-    @q >= @cases + 6 }, 'an event per statement');
+    @q >= @cases + 11 }, 'an event per statement');
 
 for my $i (0 .. $#cases) {
     my ($sql, $norm, $kind) = @{ $cases[$i] };
@@ -144,6 +162,15 @@ is_deeply([map { $_->{decision}{result} } @q[@cases + 2 .. @cases + 4]],
     ['deny', 'allow', 'allow'], 'DELETE: without WHERE denied, with allowed');
 ok($q[@cases + 2]{query}{no_where}, '  the first recorded without WHERE');
 ok(!$q[@cases + 4]{query}{no_where}, '  a cached one with its WHERE');
+
+is($q[@cases + 6]{query}{kind}, 'read', "date '2020-01-01': read");
+is($q[@cases + 7]{query}{kind}, 'unknown', 'date 7: unknown, not cached');
+
+my @big = @q[@cases + 8 .. @cases + 10];
+is_deeply([map { scalar @{ $_->{identity}{groups} } } @big], [300, 300, 300],
+    'each event of the session with 300 groups names them all');
+is($big[2]{identity}{groups}[299], 'group-300', '  the last one too');
+is($big[2]{resource}{database}, 'postgres', '  and the database');
 
 $t->stop;
 done_testing();

@@ -24,14 +24,14 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
     int max, int *params)
 {
     int            n;
-    long           param;
+    long           param, highest;
     size_t         i, j;
     unsigned char  c, prev, last;
 
     n = 0;
     i = 0;
     last = ' ';             /* the last character that was not blank */
-    *params = 0;
+    highest = 0;
 
     if (len > UINT32_MAX) {
         return -1;
@@ -118,8 +118,8 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
                 return -1;
             }
 
-            if (param > *params) {
-                *params = (int) param;
+            if (param > highest) {
+                highest = param;
             }
 
             last = '0';
@@ -181,6 +181,10 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
         i++;
     }
 
+    if (params != NULL) {
+        *params = (int) highest;
+    }
+
     return n;
 }
 
@@ -206,7 +210,8 @@ hoop_sql_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
         o += seg;
 
         if (i < n) {
-            out[o++] = HOOP_SQL_LITERAL_MARK;
+            out[o++] = sql[spans[i].start] == '\''
+                       ? HOOP_SQL_STRING_MARK : HOOP_SQL_NUMBER_MARK;
             from = spans[i].start + spans[i].len;
         }
     }

@@ -6,7 +6,8 @@
  * skip pg_query_normalize() (a full parse) and the classification.
  *
  * A statement's shape is its text with every literal replaced by one
- * byte, 0x01.  Two texts of the same shape are the same token sequence
+ * byte: 0x01 for a string, 0x02 for a number.  Two texts of the same
+ * shape are the same token sequence
  * for PostgreSQL's scanner, literal values apart, because the scanner
  * here is exact for what it accepts and refuses the rest (returns -1):
  * block comments, dollar quotes, backslashes anywhere (E'' strings, and
@@ -31,7 +32,8 @@
 #include <stdint.h>
 
 
-#define HOOP_SQL_LITERAL_MARK  '\x01'     /* a literal, in a shape */
+#define HOOP_SQL_STRING_MARK   '\x01'     /* a literal, in a shape */
+#define HOOP_SQL_NUMBER_MARK   '\x02'
 
 
 typedef struct {
@@ -42,7 +44,7 @@ typedef struct {
 
 /*
  * The literals of sql (len bytes), in order, into spans[] (at most max);
- * *params is the highest $n parameter in the text (0 for none).  Returns
+ * *params (unless NULL) the highest $n parameter in the text (0: none).  Returns
  * their number, or -1 when the text holds something left to the parser
  * (see above) or more than max literals.
  */
@@ -51,7 +53,8 @@ int hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
 
 /*
  * The shape of sql: the text with each of its n literals replaced by
- * HOOP_SQL_LITERAL_MARK.  Returns its length, or 0 if cap is too small.
+ * HOOP_SQL_STRING_MARK or HOOP_SQL_NUMBER_MARK.  Returns its length, or
+ * 0 if cap is too small.
  */
 size_t hoop_sql_shape(const char *sql, size_t len,
     const hoop_sql_span_t *spans, int n, char *out, size_t cap);

@@ -280,6 +280,14 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     cap = (a->scratch != NULL) ? j.len + 1 : NGX_HOOP_AUDIT_EVENT_MAX;
 
     while (ev == NULL) {
+        if (cap > NGX_HOOP_AUDIT_EVENT_LIMIT) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "hoop_audit: event %s/%ui is larger than %uz"
+                          " bytes, not recorded", sess->id, sess->seq,
+                          (size_t) NGX_HOOP_AUDIT_EVENT_LIMIT);
+            return NGX_ERROR;
+        }
+
         ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + cap
                        + NGX_HOOP_AUDIT_RESP_TAIL, log);
         if (ev == NULL) {
@@ -292,9 +300,7 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
         build(data, &j, sess);
         ev->len = hoop_json_finish(&j);
 
-        if (ev->len == 0 && j.len >= cap
-            && j.len < NGX_HOOP_AUDIT_EVENT_LIMIT)
-        {
+        if (ev->len == 0 && j.len >= cap) {
             cap = j.len + 1;
             ngx_free(ev);
             ev = NULL;
@@ -361,9 +367,11 @@ ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev)
     ngx_memcpy(cmd + a->xadd.len, var, n);
 
     p = ngx_sprintf((u_char *) ev->event + ev->len,
-                    "\r\n$4\r\nprev\r\n$64\r\n%*s\r\n"
-                    "$4\r\nhash\r\n$64\r\n%*s\r\n",
+                    "\r\n$4\r\nprev\r\n$%uz\r\n%*s\r\n"
+                    "$4\r\nhash\r\n$%uz\r\n%*s\r\n",
+                    (size_t) HOOP_AUDIT_HASH_LEN,
                     (size_t) HOOP_AUDIT_HASH_LEN, ev->prev,
+                    (size_t) HOOP_AUDIT_HASH_LEN,
                     (size_t) HOOP_AUDIT_HASH_LEN, ev->hash);
 
     return ngx_hoop_redis_formatted(a->redis_conn, ngx_hoop_audit_stored, ev,

@@ -220,7 +220,7 @@ main(void)
                           MAX_SPANS, &params);
     len = hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
                          shape, sizeof(shape));
-    is_mem(shape, len, "SELECT \x01, \x01 FROM t -- x\n", 24,
+    is_mem(shape, len, "SELECT \x01, \x02 FROM t -- x\n", 24,
            "the shape of a statement");
     is_int(hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
                           shape, 10), 0, "a shape too long for the buffer");
@@ -233,6 +233,22 @@ main(void)
     same_shape("SELECT a, 5 FROM t GROUP BY a, 5",
                "SELECT a, 77 FROM t GROUP BY a, 77",
                "GROUP BY matched to the target list");
+
+    /* a string and a number are not one shape: date '2020-01-01', date 7 */
+
+    {
+        char             s1[64], s2[64];
+        size_t           l1, l2;
+        hoop_sql_span_t  sp[4];
+
+        n = hoop_sql_literals("SELECT date '2020-01-01'", 24, sp, 4, NULL);
+        l1 = hoop_sql_shape("SELECT date '2020-01-01'", 24, sp, n, s1,
+                            sizeof(s1));
+        n = hoop_sql_literals("SELECT date 7", 13, sp, 4, NULL);
+        l2 = hoop_sql_shape("SELECT date 7", 13, sp, n, s2, sizeof(s2));
+        ok(l1 == l2 && memcmp(s1, s2, l1) != 0,
+           "a string and a number: two shapes");
+    }
 
     /* ORDER BY 1 and ORDER BY 2 share a shape: the caller compares kept
      * literals (ids 0) before it uses a mapping */
