@@ -66,6 +66,9 @@ static ngx_int_t ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a,
     ngx_hoop_audit_pending_t *ev);
 static ngx_int_t ngx_hoop_audit_xadd_start(ngx_hoop_audit_t *a,
     ngx_pool_t *pool);
+static u_char *ngx_hoop_audit_bulk(u_char *p, const u_char *data,
+    size_t len);
+static u_char *ngx_hoop_audit_decimal(u_char *p, size_t n);
 static void ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
     void *data);
 static void ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev,
@@ -353,12 +356,24 @@ ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev)
     u_char  *p, *cmd, var[NGX_HOOP_AUDIT_RESP_HEAD], seq[NGX_INT_T_LEN];
     size_t   n;
 
-    n = ngx_sprintf(seq, "%ui", ev->seq) - seq;
+    static u_char  session[] = "$7\r\nsession\r\n";
+    static u_char  seqname[] = "$3\r\nseq\r\n";
+    static u_char  event[] = "$5\r\nevent\r\n$";
+    static u_char  prev[] = "$4\r\nprev\r\n";
+    static u_char  hash[] = "$4\r\nhash\r\n";
 
-    p = ngx_sprintf(var, "$7\r\nsession\r\n$32\r\n%*s\r\n"
-                    "$3\r\nseq\r\n$%uz\r\n%*s\r\n"
-                    "$5\r\nevent\r\n$%uz\r\n",
-                    (size_t) 32, ev->session, n, n, seq, ev->len);
+    /* by hand: ngx_sprintf() cost a third of what sending an event did */
+
+    n = ngx_hoop_audit_decimal(seq, ev->seq) - seq;
+
+    p = ngx_cpymem(var, session, sizeof(session) - 1);
+    p = ngx_hoop_audit_bulk(p, (u_char *) ev->session, 32);
+    p = ngx_cpymem(p, seqname, sizeof(seqname) - 1);
+    p = ngx_hoop_audit_bulk(p, seq, n);
+    p = ngx_cpymem(p, event, sizeof(event) - 1);
+    p = ngx_hoop_audit_decimal(p, ev->len);
+    *p++ = CR;
+    *p++ = LF;
 
     n = p - var;
     cmd = (u_char *) ev->event - n - a->xadd.len;
@@ -366,16 +381,48 @@ ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev)
     ngx_memcpy(cmd, a->xadd.data, a->xadd.len);
     ngx_memcpy(cmd + a->xadd.len, var, n);
 
-    p = ngx_sprintf((u_char *) ev->event + ev->len,
-                    "\r\n$4\r\nprev\r\n$%uz\r\n%*s\r\n"
-                    "$4\r\nhash\r\n$%uz\r\n%*s\r\n",
-                    (size_t) HOOP_AUDIT_HASH_LEN,
-                    (size_t) HOOP_AUDIT_HASH_LEN, ev->prev,
-                    (size_t) HOOP_AUDIT_HASH_LEN,
-                    (size_t) HOOP_AUDIT_HASH_LEN, ev->hash);
+    p = (u_char *) ev->event + ev->len;
+    *p++ = CR;
+    *p++ = LF;
+    p = ngx_cpymem(p, prev, sizeof(prev) - 1);
+    p = ngx_hoop_audit_bulk(p, (u_char *) ev->prev, HOOP_AUDIT_HASH_LEN);
+    p = ngx_cpymem(p, hash, sizeof(hash) - 1);
+    p = ngx_hoop_audit_bulk(p, (u_char *) ev->hash, HOOP_AUDIT_HASH_LEN);
 
     return ngx_hoop_redis_formatted(a->redis_conn, ngx_hoop_audit_stored, ev,
                                     (char *) cmd, p - cmd);
+}
+
+
+/* "$len\r\ndata\r\n": one bulk string of the Redis wire format */
+static u_char *
+ngx_hoop_audit_bulk(u_char *p, const u_char *data, size_t len)
+{
+    *p++ = '$';
+    p = ngx_hoop_audit_decimal(p, len);
+    *p++ = CR;
+    *p++ = LF;
+    p = ngx_cpymem(p, data, len);
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
+}
+
+
+static u_char *
+ngx_hoop_audit_decimal(u_char *p, size_t n)
+{
+    u_char  digits[NGX_INT_T_LEN], *d;
+
+    d = digits + sizeof(digits);
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + sizeof(digits) - d);
 }
 
 
