@@ -51,6 +51,10 @@ typedef struct {
 } ngx_hoop_redis_call_t;
 
 
+static ngx_hoop_redis_call_t *ngx_hoop_redis_call(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_reply_pt cb, void *data);
+static ngx_int_t ngx_hoop_redis_queued(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_call_t *call, int rc);
 static void ngx_hoop_redis_connect(ngx_hoop_redis_t *rd);
 static void ngx_hoop_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_timeout_handler(ngx_event_t *ev);
@@ -209,33 +213,18 @@ ngx_int_t
 ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     void *data, int argc, const char **argv, const size_t *argvlen)
 {
+    int                     rc;
     ngx_hoop_redis_call_t  *call;
 
-    if (!ngx_hoop_redis_ready(rd)) {
-        return NGX_ERROR;
-    }
-
-    call = ngx_alloc(sizeof(ngx_hoop_redis_call_t), rd->log);
+    call = ngx_hoop_redis_call(rd, cb, data);
     if (call == NULL) {
         return NGX_ERROR;
     }
 
-    call->rd = rd;
-    call->cb = cb;
-    call->data = data;
+    rc = redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_reply, call, argc,
+                               argv, argvlen);
 
-    if (redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_reply, call, argc, argv,
-                              argvlen)
-        != REDIS_OK)
-    {
-        ngx_free(call);
-        return NGX_ERROR;
-    }
-
-    rd->pending++;
-    ngx_hoop_redis_arm_timeout(rd);
-
-    return NGX_OK;
+    return ngx_hoop_redis_queued(rd, call, rc);
 }
 
 
@@ -243,25 +232,51 @@ ngx_int_t
 ngx_hoop_redis_formatted(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     void *data, const char *cmd, size_t len)
 {
+    int                     rc;
+    ngx_hoop_redis_call_t  *call;
+
+    call = ngx_hoop_redis_call(rd, cb, data);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = redisAsyncFormattedCommand(rd->ac, ngx_hoop_redis_reply, call, cmd,
+                                    len);
+
+    return ngx_hoop_redis_queued(rd, call, rc);
+}
+
+
+/* what a reply is handed to: NULL when the command cannot be sent */
+static ngx_hoop_redis_call_t *
+ngx_hoop_redis_call(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
+    void *data)
+{
     ngx_hoop_redis_call_t  *call;
 
     if (!ngx_hoop_redis_ready(rd)) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     call = ngx_alloc(sizeof(ngx_hoop_redis_call_t), rd->log);
     if (call == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     call->rd = rd;
     call->cb = cb;
     call->data = data;
 
-    if (redisAsyncFormattedCommand(rd->ac, ngx_hoop_redis_reply, call, cmd,
-                                   len)
-        != REDIS_OK)
-    {
+    return call;
+}
+
+
+/* rc: hiredis's; a queued command is owed a reply, within the timeout */
+static ngx_int_t
+ngx_hoop_redis_queued(ngx_hoop_redis_t *rd, ngx_hoop_redis_call_t *call,
+    int rc)
+{
+    if (rc != REDIS_OK) {
         ngx_free(call);
         return NGX_ERROR;
     }
