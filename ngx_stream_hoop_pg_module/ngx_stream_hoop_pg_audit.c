@@ -35,8 +35,17 @@ static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     const char *names);
 static void ngx_stream_hoop_pg_audit_rows(hoop_json_t *j,
     ngx_stream_hoop_pg_run_t *run);
+/*
+ * The most of a statement's text an event keeps: escaped six-fold at
+ * worst, it stays under the 4 MB an event may be.
+ */
+#define NGX_STREAM_HOOP_PG_AUDIT_SQL  (512 * 1024)
+
+
 static void ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
+static void ngx_stream_hoop_pg_audit_sql(hoop_json_t *j,
+    ngx_stream_hoop_pg_sql_t *sql);
 static void ngx_stream_hoop_pg_audit_who(hoop_json_t *j,
     ngx_stream_session_t *s, ngx_stream_hoop_pg_ctx_t *ctx);
 static ngx_int_t ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
@@ -285,13 +294,7 @@ ngx_stream_hoop_pg_audit_build(void *data, hoop_json_t *j,
 
         hoop_json_object(j, "query");
 
-        if (ev->sql->text != NULL) {
-            hoop_json_string(j, "sql", (char *) ev->sql->text,
-                             ev->sql->len);
-
-        } else {
-            hoop_json_null(j, "sql");
-        }
+        ngx_stream_hoop_pg_audit_sql(j, ev->sql);
 
         hoop_json_string(j, "kind", hoop_sql_kind_name(ev->sql->cls.kind),
                          ngx_strlen(hoop_sql_kind_name(ev->sql->cls.kind)));
@@ -417,6 +420,40 @@ ngx_stream_hoop_pg_audit_who_once(ngx_stream_session_t *s,
 }
 
 
+/*
+ * The statement's text, cut to NGX_STREAM_HOOP_PG_AUDIT_SQL bytes (at a
+ * character's start): escaped, the rest of a megabyte statement could
+ * make an event too large to keep, and a padded statement would go
+ * unrecorded.  sql_bytes keeps the whole length.
+ */
+static void
+ngx_stream_hoop_pg_audit_sql(hoop_json_t *j, ngx_stream_hoop_pg_sql_t *sql)
+{
+    size_t  len;
+
+    if (sql->text == NULL) {
+        hoop_json_null(j, "sql");
+        return;
+    }
+
+    len = sql->len;
+
+    if (len > NGX_STREAM_HOOP_PG_AUDIT_SQL) {
+        len = NGX_STREAM_HOOP_PG_AUDIT_SQL;
+
+        while (len > 0 && (sql->text[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+
+    hoop_json_string(j, "sql", (char *) sql->text, len);
+
+    if (len < sql->len) {
+        hoop_json_value(j, "sql_truncated", "true", 4);
+    }
+}
+
+
 /* query, decision and result of one statement */
 static void
 ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
@@ -447,12 +484,7 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     } else {
         cls = &sql->cls;
 
-        if (sql->text != NULL) {
-            hoop_json_string(j, "sql", (char *) sql->text, sql->len);
-
-        } else {
-            hoop_json_null(j, "sql");
-        }
+        ngx_stream_hoop_pg_audit_sql(j, sql);
 
         hoop_json_int(j, "sql_bytes", (long long) cls->length);
         hoop_json_string(j, "kind", hoop_sql_kind_name(cls->kind),

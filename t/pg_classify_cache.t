@@ -137,10 +137,26 @@ ok(defined $dbh2->do("SELECT name FROM items WHERE id = $_"), "statement $_")
     for 1 .. 3;
 $dbh2->disconnect;
 
+# a statement padded to make its event too big to keep: the event is
+# kept, with the text cut, and says so (control characters in a comment
+# are escaped six-fold in JSON: 900 kB of them would make a 5 MB event)
+my $dbh3 = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('pg')};"
+    . 'dbname=postgres', 'postgres', $token,
+    { RaiseError => 0, PrintError => 0, pg_server_prepare => 0 });
+my $padded = 'SELECT 42 -- ' . ("\x01" x (900 * 1024)) . "\n";
+is($dbh3->selectrow_array($padded), 42, 'a statement with a 900 kB comment');
+$dbh3->disconnect;
+
 my @q;
 wait_until(sub {
     @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
-    @q >= @cases + 11 }, 'an event per statement');
+    @q >= @cases + 12 }, 'an event per statement');
+
+my ($cut) = grep { ($_->{query}{sql_bytes} // 0) > 900 * 1024 } @q;
+ok($cut, 'its event is recorded');
+ok($cut && $cut->{query}{sql_truncated}, '  saying its text was cut');
+ok($cut && length($cut->{query}{sql}) < 600 * 1024
+    && $cut->{query}{sql} =~ /^SELECT \$1 -- \x01/, '  the start of it kept');
 
 for my $i (0 .. $#cases) {
     my ($sql, $norm, $kind) = @{ $cases[$i] };
