@@ -888,8 +888,13 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     len = ngx_strlen(text);
     slen = 0;
 
-    lit = hoop_sql_literals(text, len, spans, NGX_STREAM_HOOP_PG_LITERALS,
-                            NULL);
+    /* a text longer than a cached shape can be is not scanned for one */
+
+    lit = len <= sizeof(shape)
+          ? hoop_sql_literals(text, len, spans, NGX_STREAM_HOOP_PG_LITERALS,
+                              NULL)
+          : -1;
+
     if (lit >= 0) {
         slen = hoop_sql_shape(text, len, spans, lit, shape, sizeof(shape));
     }

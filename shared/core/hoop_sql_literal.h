@@ -44,9 +44,9 @@ typedef struct {
 
 /*
  * The literals of sql (len bytes), in order, into spans[] (at most max);
- * *params (unless NULL) the highest $n parameter in the text (0: none).  Returns
- * their number, or -1 when the text holds something left to the parser
- * (see above) or more than max literals.
+ * *params (unless NULL) the highest $n parameter in the text (0: none).
+ * Returns their number, or -1 when the text holds something left to the
+ * parser (see above) or more than max literals.
  */
 int hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
     int max, int *params);

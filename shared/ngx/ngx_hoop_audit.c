@@ -238,52 +238,29 @@ ngx_int_t
 ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
 {
-    size_t                     cap, head, len;
+    size_t                     head, len;
+    ngx_uint_t                 fits;
     hoop_json_t                j;
     ngx_hoop_audit_pending_t  *ev;
 
     sess->seq++;
 
     /*
-     * The event is built where it is sent from: inside its XADD, in the
-     * Redis wire format, between room for the arguments before it and
-     * after it.  Most events fit the first buffer; a long statement
-     * builds twice.
+     * Built in the worker's scratch buffer, then copied inside its XADD
+     * (in the Redis wire format, between room for the arguments before
+     * it and after it): what waits for Redis's reply holds the event's
+     * size, not the most an event may be.  A longer event (a long
+     * statement) is built again, in place, at the size it said it needs.
      */
 
-    head = a->xadd.len + NGX_HOOP_AUDIT_RESP_HEAD;
+    hoop_json_init(&j, a->scratch, NGX_HOOP_AUDIT_EVENT_MAX);
+    build(data, &j, sess);
+    len = hoop_json_finish(&j);
 
-    /*
-     * built in the worker's scratch buffer first, so that what waits for
-     * Redis's reply holds the event's size, not the most an event may be
-     */
+    fits = (len != 0 || j.len < NGX_HOOP_AUDIT_EVENT_MAX);
 
-    ev = NULL;
-
-    if (a->scratch != NULL) {
-        hoop_json_init(&j, a->scratch, NGX_HOOP_AUDIT_EVENT_MAX);
-        build(data, &j, sess);
-        len = hoop_json_finish(&j);
-
-        if (len != 0 || j.len < NGX_HOOP_AUDIT_EVENT_MAX) {
-            ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + len
-                           + NGX_HOOP_AUDIT_RESP_TAIL, log);
-            if (ev == NULL) {
-                return NGX_ERROR;
-            }
-
-            ev->event = (char *) (ev + 1) + head;
-            ev->len = len;
-            ngx_memcpy(ev->event, a->scratch, len);
-        }
-    }
-
-    /* a long statement: built again, in a buffer of its own */
-
-    cap = (a->scratch != NULL) ? j.len + 1 : NGX_HOOP_AUDIT_EVENT_MAX;
-
-    while (ev == NULL) {
-        if (cap > NGX_HOOP_AUDIT_EVENT_LIMIT) {
+    if (!fits) {
+        if (j.len >= NGX_HOOP_AUDIT_EVENT_LIMIT) {
             ngx_log_error(NGX_LOG_ALERT, log, 0,
                           "hoop_audit: event %s/%ui is larger than %uz"
                           " bytes, not recorded", sess->id, sess->seq,
@@ -291,32 +268,32 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
             return NGX_ERROR;
         }
 
-        ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + cap
-                       + NGX_HOOP_AUDIT_RESP_TAIL, log);
-        if (ev == NULL) {
-            return NGX_ERROR;
-        }
+        len = j.len;
+    }
 
-        ev->event = (char *) (ev + 1) + head;
+    head = a->xadd.len + NGX_HOOP_AUDIT_RESP_HEAD;
 
-        hoop_json_init(&j, ev->event, cap);
+    ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + len
+                   + NGX_HOOP_AUDIT_RESP_TAIL, log);
+    if (ev == NULL) {
+        return NGX_ERROR;
+    }
+
+    ev->event = (char *) (ev + 1) + head;
+
+    if (fits) {
+        ev->len = len;
+        ngx_memcpy(ev->event, a->scratch, len);
+
+    } else {
+        hoop_json_init(&j, ev->event, len);
         build(data, &j, sess);
         ev->len = hoop_json_finish(&j);
-
-        if (ev->len == 0 && j.len >= cap) {
-            cap = j.len + 1;
-            ngx_free(ev);
-            ev = NULL;
-        }
     }
 
     if (ev->len == 0
-        || (a->hasher != NULL
-            ? hoop_audit_hasher_chain(a->hasher, sess->prev, ev->event,
-                                      ev->len, ev->hash)
-            : hoop_audit_chain(sess->prev, ev->event, ev->len,
-                               a->key.len ? a->key.data : NULL, a->key.len,
-                               ev->hash))
+        || hoop_audit_hasher_chain(a->hasher, sess->prev, ev->event, ev->len,
+                                   ev->hash)
            != 0)
     {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
