@@ -145,6 +145,8 @@ typedef struct {
     unsigned                   ran:1;
     unsigned                   truncated:1;   /* rows not captured */
     unsigned                   denied:1;
+    unsigned                   unaudited:1;   /* denied: no trail to take
+                                                 its event (fail closed) */
 } ngx_stream_hoop_pg_run_t;
 
 
@@ -328,6 +330,10 @@ void ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 #define NGX_STREAM_HOOP_PG_DENIED_EXPIRED    4
 #define NGX_STREAM_HOOP_PG_DENIED_CANCELLED  5
 #define NGX_STREAM_HOOP_PG_DENIED_NO_REVIEW  6
+
+/* why a statement was refused when the trail could not take its event */
+#define NGX_STREAM_HOOP_PG_UNAUDITED                                         \
+    "hoop: the audit trail is unavailable, so no statement can run"
 
 ngx_int_t ngx_stream_hoop_pg_review(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_sql_t *sql, ngx_stream_hoop_pg_query_t *q,

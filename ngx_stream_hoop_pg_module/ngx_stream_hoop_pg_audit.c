@@ -29,8 +29,12 @@ typedef struct {
 static ngx_int_t ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_audit_ev_t *ev);
+static ngx_uint_t ngx_stream_hoop_pg_audit_wanted(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_audit_ev_t *ev);
 static void ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     ngx_stream_hoop_pg_audit_ev_t *ev);
+static void ngx_stream_hoop_pg_audit_rule(hoop_json_t *j,
+    ngx_stream_hoop_pg_query_t *q, ngx_stream_hoop_pg_sql_t *sql);
 static void ngx_stream_hoop_pg_audit_names(hoop_json_t *j, const char *key,
     const char *names);
 static void ngx_stream_hoop_pg_audit_rows(hoop_json_t *j,
@@ -155,7 +159,7 @@ ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
     if (!pscf->audit || ctx == NULL || ctx->cancel
-        || !ngx_hoop_audit_available(&pmcf->audit))
+        || !ngx_stream_hoop_pg_audit_wanted(s, ev))
     {
         return;
     }
@@ -171,6 +175,35 @@ ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
     (void) ngx_hoop_audit_emit(&pmcf->audit, &ctx->audit,
                                ngx_stream_hoop_pg_audit_build, ev,
                                s->connection->log);
+}
+
+
+/*
+ * What was admitted has its event, whatever became of Redis and the
+ * spool's room since: the spool keeps room for it, and past that the
+ * event is LOST, loudly.  What was refused for want of a trail, or served
+ * without one (fail open), is in the error log, not the trail: neither
+ * may eat the room kept for admitted statements.
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_audit_wanted(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_audit_ev_t *ev)
+{
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ngx_hoop_audit_available(&pmcf->audit)) {
+        return 1;
+    }
+
+    if (!pmcf->audit.fail_closed || !ctx->authenticated) {
+        return 0;
+    }
+
+    return ev->query == NULL || !ev->query->run[ev->run].unaudited;
 }
 
 
@@ -511,26 +544,14 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
     result = run->denied ? "deny" : "allow";
     hoop_json_string(j, "result", result, ngx_strlen(result));
 
-    if (q->review_status != NULL) {
-        hoop_json_object(j, q->granted ? "grant" : "review");
-        hoop_json_string(j, "id", (char *) q->review,
-                         ngx_strlen(q->review));
-        hoop_json_string(j, "status", q->review_status,
-                         ngx_strlen(q->review_status));
-        hoop_json_end(j);
-    }
-
-    if (sql != NULL && sql->rule != NULL) {
-        hoop_json_string(j, "rule", sql->rule->name,
-                         ngx_strlen(sql->rule->name));
-
-        if (sql->rule->reason != NULL) {
-            hoop_json_string(j, "reason", sql->rule->reason,
-                             ngx_strlen(sql->rule->reason));
-        }
+    if (run->unaudited) {
+        /* recorded after all: the trail came back before its answer */
+        hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_UNAUDITED,
+                         sizeof(NGX_STREAM_HOOP_PG_UNAUDITED) - 1);
+        hoop_json_null(j, "rule");
 
     } else {
-        hoop_json_null(j, "rule");
+        ngx_stream_hoop_pg_audit_rule(j, q, sql);
     }
 
     hoop_json_end(j);
@@ -580,6 +601,35 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
 
     hoop_json_end(j);
     hoop_json_end(j);
+}
+
+
+/* a decision's review (or the grant it ran under) and its rule */
+static void
+ngx_stream_hoop_pg_audit_rule(hoop_json_t *j, ngx_stream_hoop_pg_query_t *q,
+    ngx_stream_hoop_pg_sql_t *sql)
+{
+    if (q->review_status != NULL) {
+        hoop_json_object(j, q->granted ? "grant" : "review");
+        hoop_json_string(j, "id", (char *) q->review,
+                         ngx_strlen(q->review));
+        hoop_json_string(j, "status", q->review_status,
+                         ngx_strlen(q->review_status));
+        hoop_json_end(j);
+    }
+
+    if (sql == NULL || sql->rule == NULL) {
+        hoop_json_null(j, "rule");
+        return;
+    }
+
+    hoop_json_string(j, "rule", sql->rule->name,
+                     ngx_strlen(sql->rule->name));
+
+    if (sql->rule->reason != NULL) {
+        hoop_json_string(j, "reason", sql->rule->reason,
+                         ngx_strlen(sql->rule->reason));
+    }
 }
 
 

@@ -51,13 +51,15 @@ static ngx_int_t ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s,
 static ngx_int_t ngx_stream_hoop_pg_query_bind(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s,
-    u_char *msg, size_t len);
+    u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
     u_char *portal);
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
+static ngx_uint_t ngx_stream_hoop_pg_query_unaudited(
+    ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_pending_t *p, u_char *msg, size_t *len,
     ngx_uint_t why, u_char *text);
@@ -104,6 +106,14 @@ static ngx_int_t ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
 static u_char  ngx_stream_hoop_pg_fail_query[] = "Q\0\0\0\x10HOOP DENIED\0";
 static u_char  ngx_stream_hoop_pg_fail_parse[] =
     "P\0\0\0\x13\0HOOP DENIED\0\0\0";
+
+/*
+ * an Execute's: a Parse too, but of a named statement, which a syntax
+ * error leaves as it was (an unnamed one is dropped first), and like the
+ * Execute's own error it makes the server skip to the Sync
+ */
+static u_char  ngx_stream_hoop_pg_fail_execute[] =
+    "P\0\0\0\x1ehoop denied\0HOOP DENIED\0\0\0";
 
 
 /*
@@ -196,7 +206,7 @@ ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
         return ngx_stream_hoop_pg_query_bind(s, msg, *len);
 
     case 'E':
-        return ngx_stream_hoop_pg_query_execute(s, msg, *len);
+        return ngx_stream_hoop_pg_query_execute(s, msg, len);
 
     case 'C':
         return ngx_stream_hoop_pg_query_close(s, msg, *len);
@@ -242,11 +252,6 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
     ngx_stream_hoop_pg_pending_t    *pending;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
-    ngx_stream_hoop_pg_srv_conf_t   *pscf;
-    ngx_stream_hoop_pg_main_conf_t  *pmcf;
-
-    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
     /* the query string: NUL-terminated, and the message ends there */
 
@@ -346,13 +351,10 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!deny
-        && pscf->audit
-        && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
-                                "statement")
-           != NGX_OK)
-    {
+    if (!deny && ngx_stream_hoop_pg_query_unaudited(s)) {
         deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
+        q->run[0].denied = 1;
+        q->run[0].unaudited = 1;
     }
 
     pending = ngx_stream_hoop_pg_push(s, 'Q', q, NULL);
@@ -385,12 +387,8 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
     ngx_stream_hoop_pg_ctx_t        *ctx;
     ngx_stream_hoop_pg_sql_t        *stmt;
     ngx_stream_hoop_pg_query_t      *q;
-    ngx_stream_hoop_pg_srv_conf_t   *pscf;
-    ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
     end = msg + *len;
     name = msg + 5;
@@ -466,19 +464,15 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!why
-        && pscf->audit
-        && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
-                                "statement")
-           != NGX_OK)
-    {
+    if (!why && ngx_stream_hoop_pg_query_unaudited(s)) {
         why = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
+        q->run[0].unaudited = 1;
     }
 
     if (why) {
         /* the denial is recorded now: the statement will never run */
 
-        q->run[0].denied = (why != NGX_STREAM_HOOP_PG_DENIED_AUDIT);
+        q->run[0].denied = 1;
 
         ngx_stream_hoop_pg_audit_query(s, q);
 
@@ -585,16 +579,17 @@ ngx_stream_hoop_pg_query_bind(ngx_stream_session_t *s, u_char *msg,
 
 static ngx_int_t
 ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
-    size_t len)
+    size_t *len)
 {
-    u_char                       *portal, *end;
-    ngx_stream_hoop_pg_ctx_t     *ctx;
-    ngx_stream_hoop_pg_query_t   *q;
-    ngx_stream_hoop_pg_named_t  **found;
+    u_char                         *portal, *end;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_query_t     *q;
+    ngx_stream_hoop_pg_named_t    **found;
+    ngx_stream_hoop_pg_pending_t   *pending;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    end = msg + len;
+    end = msg + *len;
     portal = msg + 5;
 
     /* portal name, NUL, and the Int32 row limit: nothing else */
@@ -618,6 +613,19 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
     if (found != NULL && (*found)->sql != NULL) {
         q->run[0].sql = (*found)->sql;
         q->run[0].sql->refs++;
+    }
+
+    /* admitted when prepared, it is admitted again each time it runs */
+
+    if (!ctx->no_push && ngx_stream_hoop_pg_query_unaudited(s)) {
+        q->run[0].denied = 1;
+        q->run[0].unaudited = 1;
+
+        pending = ngx_stream_hoop_pg_push(s, 'E', q, NULL);
+
+        return ngx_stream_hoop_pg_query_deny(s, pending, msg, len,
+                                             NGX_STREAM_HOOP_PG_DENIED_AUDIT,
+                                             NULL);
     }
 
     /*
@@ -782,18 +790,45 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     }
 
     q->run[0].sql = stmt;
-    deny = (stmt->action != HOOP_RULE_ALLOW);    /* no review for these */
-    q->run[0].denied = deny;
+
+    /* no review for these */
+
+    deny = (stmt->action != HOOP_RULE_ALLOW)
+           ? NGX_STREAM_HOOP_PG_DENIED_POLICY
+           : ngx_stream_hoop_pg_query_unaudited(s)
+           ? NGX_STREAM_HOOP_PG_DENIED_AUDIT : 0;
+
+    q->run[0].denied = (deny != 0);
+    q->run[0].unaudited = (deny == NGX_STREAM_HOOP_PG_DENIED_AUDIT);
 
     pending = ngx_stream_hoop_pg_push(s, 'F', q, NULL);
 
     if (deny) {
-        return ngx_stream_hoop_pg_query_deny(s, pending, msg, len,
-                                             NGX_STREAM_HOOP_PG_DENIED_POLICY,
+        return ngx_stream_hoop_pg_query_deny(s, pending, msg, len, deny,
                                              NULL);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Fail closed: a statement whose event neither Redis nor the spool could
+ * take now does not run (logged by ngx_hoop_audit_admit()).
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_query_unaudited(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    return pscf->audit
+           && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
+                                   "statement")
+              != NGX_OK;
 }
 
 
@@ -824,7 +859,8 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
 
     /*
      * a Parse fails as a Parse of the same name (discarding to Sync, and
-     * leaving other statements alone); the rest as a Query
+     * leaving other statements alone), an Execute as a Parse of a name of
+     * its own; the rest as a Query
      */
 
     name_len = (msg[0] == 'P') ? ngx_strlen(msg + 5) : 0;
@@ -842,6 +878,10 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
     } else if (msg[0] == 'P') {
         fail = ngx_stream_hoop_pg_fail_parse;
         n = sizeof(ngx_stream_hoop_pg_fail_parse) - 1;
+
+    } else if (msg[0] == 'E') {
+        fail = ngx_stream_hoop_pg_fail_execute;
+        n = sizeof(ngx_stream_hoop_pg_fail_execute) - 1;
 
     } else {
         fail = ngx_stream_hoop_pg_fail_query;
@@ -1909,8 +1949,7 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
     switch (p->denied) {
 
     case NGX_STREAM_HOOP_PG_DENIED_AUDIT:
-        err.message = "hoop: the audit trail is unavailable, so no"
-                      " statement can run";
+        err.message = NGX_STREAM_HOOP_PG_UNAUDITED;
         err.hint = "The gateway records every statement; ask its"
                    " operators about Redis.";
         break;

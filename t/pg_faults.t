@@ -206,18 +206,31 @@ system('dd', 'if=/dev/zero', "of=$small/filler", 'bs=1k', 'count=700',
 
 my $full = connect_pg($t2->port('pg'));
 ok($full, 'a session on the gateway whose spool is on the small disk');
+$pg->psql('CREATE TABLE disk (id int)');
+
+# prepared once, while the trail is there; then run by Bind and Execute
+my $ins = $full->prepare('INSERT INTO disk VALUES ($1) /* disk */',
+    { pg_server_prepare => 1 });
+ok($ins->execute(0), 'a statement prepared and run while Redis is up');
 $redis->stop;
 wait_until(sub { $t2->error_log =~ /hoop redis \(stream\).*(disconnected|refused|closed)/ },
     'the gateway to notice Redis is gone');
-my ($served, $refused) = (0, 0);
+my ($served, $refused) = (1, 0);
 for my $i (1 .. 5000) {
-    if ($full->do("INSERT INTO t VALUES ($i) /* disk */")) { $served++; next }
+    if ($ins->execute($i)) { $served++; next }
     $refused = $full->state;
     last;
 }
-is($refused, '57P03', "the disk filled: after $served statements, the"
-    . ' next is refused with 57P03');
+is($refused, '57P03', "the disk filled: after $served executions, the"
+    . ' next Execute is refused with 57P03');
+like($full->errstr, qr/the audit trail is unavailable, so no statement can run/,
+    'saying why');
 cmp_ok($served, '>', 50, 'the spool took events until then');
+ok(!$full->do('INSERT INTO disk VALUES (-1) /* disk */'),
+    'a simple Query is refused too');
+is($full->state, '57P03', 'with 57P03');
+is($pg->psql('SELECT count(*) FROM disk'), $served,
+    'what was refused did not run');
 like($t2->error_log, qr/hoop audit spool: the file system of "[^"]+" has \d+ bytes free, under the 1048576 kept for admitted requests/,
     'the error log says the disk is full, at alert level')
     or diag join "\n", grep { /spool|audit/ } split /\n/, $t2->error_log;
@@ -226,16 +239,21 @@ like($t2->error_log, qr/statement refused \(hoop_audit_fail closed\)/,
 unlike($t2->error_log, qr/event LOST/, 'no admitted statement lost its event');
 
 $redis->start;
+my @disk;
 wait_until(sub {
-    (grep { ($_->{query}{sql} // '') =~ /disk/ } events('hoop:audit:full'))
-        >= $served
+    @disk = grep { ($_->{query}{sql} // '') =~ /disk/ } events('hoop:audit:full');
+    @disk >= $served;
 }, 'the spooled events to reach Redis', 30);
-my @disk = grep { ($_->{query}{sql} // '') =~ /disk/ } events('hoop:audit:full');
 is(scalar @disk, $served, 'every statement served has its event, once');
+is(scalar(grep { $_->{decision}{result} eq 'allow'
+    && $_->{result}{sqlstate} eq '00000' } @disk), $served,
+    'each an allowed statement that ran; the refused ones are in the error'
+    . ' log only');
 ($rc, $out) = verify('hoop:audit:full');
 is($rc, 0, 'the chain verifies') or diag $out;
 wait_until(sub { $full->do('SELECT 1') }, 'room again once delivered');
-pass('with the spool delivered, statements run again');
+ok($ins->execute(-2), 'with the spool delivered, the prepared statement'
+    . ' runs again: the refusal left it as it was');
 $full->disconnect;
 
 $t2->stop(allow => qr/bytes free, under the \d+ kept for admitted requests/);
