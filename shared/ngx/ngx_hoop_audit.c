@@ -60,10 +60,10 @@ typedef struct {
 } ngx_hoop_audit_batch_t;
 
 
-static ngx_int_t ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_str_t *fields,
-    ngx_hoop_redis_reply_pt cb, void *data);
-static ngx_int_t ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a,
-    ngx_hoop_audit_pending_t *ev);
+static ngx_hoop_audit_pending_t *ngx_hoop_audit_pending(ngx_hoop_audit_t *a,
+    size_t len, ngx_log_t *log);
+static ngx_int_t ngx_hoop_audit_xadd(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_pending_t *ev, ngx_hoop_redis_reply_pt cb, void *data);
 static ngx_int_t ngx_hoop_audit_xadd_start(ngx_hoop_audit_t *a,
     ngx_pool_t *pool);
 static u_char *ngx_hoop_audit_bulk(u_char *p, const u_char *data,
@@ -78,8 +78,6 @@ static ngx_int_t ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     u_char *rec, size_t len);
 static void ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
     void *data);
-static void ngx_hoop_audit_arg(const char **argv, size_t *argvlen, int *n,
-    const char *arg, size_t len);
 
 
 void
@@ -238,7 +236,7 @@ ngx_int_t
 ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_build_pt build, void *data, ngx_log_t *log)
 {
-    size_t                     head, len;
+    size_t                     len;
     ngx_uint_t                 fits;
     hoop_json_t                j;
     ngx_hoop_audit_pending_t  *ev;
@@ -271,15 +269,10 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
         len = j.len;
     }
 
-    head = a->xadd.len + NGX_HOOP_AUDIT_RESP_HEAD;
-
-    ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + len
-                   + NGX_HOOP_AUDIT_RESP_TAIL, log);
+    ev = ngx_hoop_audit_pending(a, len, log);
     if (ev == NULL) {
         return NGX_ERROR;
     }
-
-    ev->event = (char *) (ev + 1) + head;
 
     if (fits) {
         ev->len = len;
@@ -303,7 +296,6 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
         return NGX_ERROR;
     }
 
-    ev->audit = a;
     ev->seq = sess->seq;
     ngx_memcpy(ev->session, sess->id, sizeof(ev->session));
     ngx_memcpy(ev->prev, sess->prev, sizeof(ev->prev));
@@ -312,7 +304,7 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     /* once events are spooled, the next ones queue behind them: in order */
 
     if (ngx_hoop_spool_pending(a->spool)
-        || ngx_hoop_audit_xadd_event(a, ev) != NGX_OK)
+        || ngx_hoop_audit_xadd(a, ev, ngx_hoop_audit_stored, ev) != NGX_OK)
     {
         ngx_hoop_audit_spool(ev, log);
         ngx_free(ev);
@@ -322,13 +314,38 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
 }
 
 
+/* an event of len bytes on its way, with room for its XADD around it */
+static ngx_hoop_audit_pending_t *
+ngx_hoop_audit_pending(ngx_hoop_audit_t *a, size_t len, ngx_log_t *log)
+{
+    size_t                     head;
+    ngx_hoop_audit_pending_t  *ev;
+
+    head = a->xadd.len + NGX_HOOP_AUDIT_RESP_HEAD;
+
+    ev = ngx_alloc(sizeof(ngx_hoop_audit_pending_t) + head + len
+                   + NGX_HOOP_AUDIT_RESP_TAIL, log);
+    if (ev == NULL) {
+        return NULL;
+    }
+
+    ev->audit = a;
+    ev->len = len;
+    ev->event = (char *) (ev + 1) + head;
+
+    return ev;
+}
+
+
 /*
  * XADD stream MAXLEN ~ n * session S seq N event E prev P hash H, in the
  * wire format around the event already in place: the first arguments
  * are the same for every event and made once (ngx_hoop_audit_xadd_start).
+ * Live events and spooled ones are sent alike.
  */
 static ngx_int_t
-ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev)
+ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
+    ngx_hoop_redis_reply_pt cb, void *data)
 {
     u_char  *p, *cmd, var[NGX_HOOP_AUDIT_RESP_HEAD], seq[NGX_INT_T_LEN];
     size_t   n;
@@ -366,8 +383,8 @@ ngx_hoop_audit_xadd_event(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev)
     p = ngx_cpymem(p, hash, sizeof(hash) - 1);
     p = ngx_hoop_audit_bulk(p, (u_char *) ev->hash, HOOP_AUDIT_HASH_LEN);
 
-    return ngx_hoop_redis_formatted(a->redis_conn, ngx_hoop_audit_stored, ev,
-                                    (char *) cmd, p - cmd);
+    return ngx_hoop_redis_formatted(a->redis_conn, cb, data, (char *) cmd,
+                                    p - cmd);
 }
 
 
@@ -426,43 +443,6 @@ ngx_hoop_audit_xadd_start(ngx_hoop_audit_t *a, ngx_pool_t *pool)
     a->xadd.len = p - a->xadd.data;
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_str_t *fields,
-    ngx_hoop_redis_reply_pt cb, void *data)
-{
-    int          n;
-    u_char       maxlen[NGX_INT_T_LEN];
-    size_t       argvlen[16];
-    ngx_uint_t   i;
-    const char  *argv[16];
-
-    static const char  *names[5] = { "session", "seq", "event", "prev",
-                                     "hash" };
-
-    n = 0;
-    ngx_hoop_audit_arg(argv, argvlen, &n, "XADD", 4);
-    ngx_hoop_audit_arg(argv, argvlen, &n,
-                            (char *) a->stream.data,
-                            a->stream.len);
-    ngx_hoop_audit_arg(argv, argvlen, &n, "MAXLEN", 6);
-    ngx_hoop_audit_arg(argv, argvlen, &n, "~", 1);
-    ngx_hoop_audit_arg(argv, argvlen, &n, (char *) maxlen,
-                            ngx_sprintf(maxlen, "%ui", a->maxlen)
-                            - maxlen);
-    ngx_hoop_audit_arg(argv, argvlen, &n, "*", 1);
-
-    for (i = 0; i < 5; i++) {
-        ngx_hoop_audit_arg(argv, argvlen, &n, names[i],
-                                ngx_strlen(names[i]));
-        ngx_hoop_audit_arg(argv, argvlen, &n, (char *) fields[i].data,
-                                fields[i].len);
-    }
-
-    return ngx_hoop_redis_command(a->redis_conn, cb, data, n, argv,
-                                  argvlen);
 }
 
 
@@ -654,19 +634,27 @@ static ngx_int_t
 ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     u_char *rec, size_t len)
 {
-    u_char        seq[NGX_INT_T_LEN];
-    json_t       *root, *v;
-    ngx_int_t     rc;
-    ngx_str_t     fields[5];
-    ngx_uint_t    i;
-    json_error_t  err;
-
-    static const char  *names[5] = { "session", "seq", "event", "prev",
-                                     "hash" };
+    json_t                    *root, *session, *seq, *event, *prev, *hash;
+    ngx_int_t                  rc;
+    json_error_t               err;
+    ngx_hoop_audit_pending_t  *ev;
 
     root = json_loadb((char *) rec, len, 0, &err);
 
-    if (!json_is_object(root)) {
+    session = json_object_get(root, "session");
+    seq = json_object_get(root, "seq");
+    event = json_object_get(root, "event");
+    prev = json_object_get(root, "prev");
+    hash = json_object_get(root, "hash");
+
+    if (!json_is_string(session) || json_string_length(session) != 32
+        || !json_is_integer(seq) || json_integer_value(seq) < 1
+        || !json_is_string(event)
+        || !json_is_string(prev)
+        || json_string_length(prev) != HOOP_AUDIT_HASH_LEN
+        || !json_is_string(hash)
+        || json_string_length(hash) != HOOP_AUDIT_HASH_LEN)
+    {
         json_decref(root);
         batch->failed = 1;
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
@@ -674,31 +662,27 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
         return NGX_ERROR;
     }
 
-    for (i = 0; i < 5; i++) {
-        v = json_object_get(root, names[i]);
-
-        if (i == 1 && json_is_integer(v)) {
-            fields[i].data = seq;
-            fields[i].len = ngx_sprintf(seq, "%L",
-                                        (int64_t) json_integer_value(v))
-                            - seq;
-            continue;
-        }
-
-        if (!json_is_string(v)) {
-            json_decref(root);
-            batch->failed = 1;
-            return NGX_ERROR;
-        }
-
-        fields[i].data = (u_char *) json_string_value(v);
-        fields[i].len = json_string_length(v);
+    ev = ngx_hoop_audit_pending(batch->audit, json_string_length(event),
+                                ngx_cycle->log);
+    if (ev == NULL) {
+        json_decref(root);
+        batch->failed = 1;
+        return NGX_ERROR;
     }
 
-    rc = ngx_hoop_audit_xadd(batch->audit, fields,
-                                  ngx_hoop_audit_drained, batch);
+    ngx_memcpy(ev->session, json_string_value(session), 33);
+    ev->seq = (ngx_uint_t) json_integer_value(seq);
+    ngx_memcpy(ev->event, json_string_value(event), ev->len);
+    ngx_memcpy(ev->prev, json_string_value(prev), sizeof(ev->prev));
+    ngx_memcpy(ev->hash, json_string_value(hash), sizeof(ev->hash));
 
     json_decref(root);
+
+    /* the command is copied into the connection's output: ev is done */
+
+    rc = ngx_hoop_audit_xadd(batch->audit, ev, ngx_hoop_audit_drained,
+                             batch);
+    ngx_free(ev);
 
     if (rc != NGX_OK) {
         batch->failed = 1;
@@ -741,16 +725,6 @@ ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
     }
 
     ngx_free(batch);
-}
-
-
-static void
-ngx_hoop_audit_arg(const char **argv, size_t *argvlen, int *n,
-    const char *arg, size_t len)
-{
-    argv[*n] = arg;
-    argvlen[*n] = len;
-    (*n)++;
 }
 
 
