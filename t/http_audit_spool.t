@@ -131,6 +131,11 @@ is(burst(3), '200', 'Redis down again: served, spooled');
 $t->stop;
 is(spooled(), 3, 'nginx stopped with three events in its spool');
 
+# and a damaged line ahead of them (a disk error, a hand edit): skipped,
+# loudly, not a stop to every record after it
+my ($full) = grep { -s $_ } glob "$d/spool/*.spool";
+spit($full, qq({"session": "broken\n) . slurp($full));
+
 $redis->start;
 $t->run($conf);
 wait_until(sub { xlen() == 17 }, 'the new workers to deliver the old spool',
@@ -138,7 +143,9 @@ wait_until(sub { xlen() == 17 }, 'the new workers to deliver the old spool',
 ($rc, $out) = verify();
 is($rc, 0, "after the nginx restart all $served events are there") or diag $out;
 like($t->error_log, qr/hoop audit spool: adopted/, 'the spool was adopted');
+like($t->error_log, qr/\[alert\].*hoop_audit: unreadable record in the spool, skipped: \{"session": "broken/,
+    'the damaged line is skipped, at alert level');
 is(xlen(), $served, 'exactly one entry per served request');
-$t->stop;
+$t->stop(allow => qr/unreadable record in the spool/);
 
 done_testing;

@@ -149,8 +149,14 @@ my $late = connect_pg();
 ok($late && $late->do('SELECT 1'), 'a new login meanwhile (the spool'
     . ' takes its events)');
 
+# a spool record larger than the drain reads at once (256 kB)
+# (a comment: kept in the event, where a literal would be a placeholder)
+my $long = 'SELECT 7 /* long ' . ('x' x 400_000) . ' */';
+is($again->selectrow_array($long), 7, 'a 400 kB statement meanwhile');
+
 $redis->start;
-wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= $xlen + 22 },
+wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= $xlen + 23
+    && grep { ($_->{query}{sql} // '') =~ /long/ } events() },
     'the spool to be delivered', 30);
 my ($rc, $out) = verify();
 is($rc, 0, 'Redis back: every spooled event arrived, chains intact')
@@ -158,6 +164,12 @@ is($rc, 0, 'Redis back: every spooled event arrived, chains intact')
 my @killed = grep { $_->{type} eq 'pg.query'
     && ($_->{query}{sql} // '') =~ /killed/ } events();
 is(scalar @killed, 20, 'one event per statement');
+my @long = grep { ($_->{query}{sql} // '') =~ /long/ } events();
+is(scalar @long, 1, 'the long statement\'s event arrived, once');
+my ($longev) = @long;
+ok($longev && $longev->{query}{sql} eq ($long =~ s/SELECT 7/SELECT \$1/r),
+    'the long statement\'s event too, though its spool record is larger'
+    . ' than the drain reads at once');
 is_deeply([map { $_->{seq} } @killed],
     [sort { $a <=> $b } map { $_->{seq} } @killed], 'in their order');
 

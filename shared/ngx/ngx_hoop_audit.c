@@ -19,6 +19,9 @@
 #define NGX_HOOP_AUDIT_EVENT_LIMIT  (4 * 1024 * 1024)   /* none is larger */
 #define NGX_HOOP_AUDIT_DRAIN_EVERY  200         /* ms */
 #define NGX_HOOP_AUDIT_DRAIN_BATCH  (256 * 1024)
+
+/* the longest spool record: the longest event, every byte escaped */
+#define NGX_HOOP_AUDIT_RECORD_MAX   (6 * NGX_HOOP_AUDIT_EVENT_LIMIT + 512)
 #define NGX_HOOP_AUDIT_ADOPT_EVERY  25          /* drain ticks */
 
 /*
@@ -74,6 +77,8 @@ static void ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
 static void ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev,
     ngx_log_t *log);
 static void ngx_hoop_audit_drain(ngx_event_t *ev);
+static ssize_t ngx_hoop_audit_drain_read(ngx_hoop_audit_t *a, u_char **buf,
+    ngx_log_t *log);
 static ngx_int_t ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     u_char *rec, size_t len);
 static void ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
@@ -565,6 +570,7 @@ ngx_hoop_audit_drain(ngx_event_t *ev)
 {
     u_char                  *buf, *p, *nl, *end;
     ssize_t                  n;
+    ngx_int_t                rc;
     ngx_hoop_audit_t        *a = ev->data;
     ngx_hoop_audit_batch_t  *batch;
 
@@ -584,17 +590,12 @@ ngx_hoop_audit_drain(ngx_event_t *ev)
         return;
     }
 
-    buf = ngx_alloc(NGX_HOOP_AUDIT_DRAIN_BATCH, ev->log);
     batch = ngx_calloc(sizeof(ngx_hoop_audit_batch_t), ev->log);
-
-    if (buf == NULL || batch == NULL) {
-        ngx_free(buf);
-        ngx_free(batch);
+    if (batch == NULL) {
         return;
     }
 
-    n = ngx_hoop_spool_read(a->spool, buf,
-                            NGX_HOOP_AUDIT_DRAIN_BATCH);
+    n = ngx_hoop_audit_drain_read(a, &buf, ev->log);
 
     batch->audit = a;
     batch->len = n > 0 ? n : 0;
@@ -604,17 +605,35 @@ ngx_hoop_audit_drain(ngx_event_t *ev)
     for (p = buf; p < end; p = nl + 1) {
         nl = ngx_strlchr(p, end, '\n');
 
-        if (ngx_hoop_audit_drain_record(batch, p, nl - p) != NGX_OK) {
+        rc = ngx_hoop_audit_drain_record(batch, p, nl - p);
+
+        if (rc == NGX_DECLINED) {
+            /*
+             * not ours, or damaged: it would stop every record after
+             * it; the verifier will show the gap in its chain
+             */
+            ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                          "hoop_audit: unreadable record in the spool,"
+                          " skipped: %*s", ngx_min(nl - p, 120), p);
+            continue;
+        }
+
+        if (rc != NGX_OK) {
+            batch->failed = 1;
             break;
         }
     }
 
     ngx_free(buf);
 
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "hoop_audit: the spool cannot be read");
+    }
+
     if (batch->sent == 0) {
-        if (n < 0) {
-            ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
-                          "hoop_audit: the spool cannot be read");
+        if (!batch->failed && batch->len) {
+            ngx_hoop_spool_delivered(a->spool, batch->len);
         }
 
         ngx_free(batch);
@@ -627,6 +646,45 @@ ngx_hoop_audit_drain(ngx_event_t *ev)
     }
 
     a->draining = 1;
+}
+
+
+/*
+ * The spool's next records, whole, in *buf (ngx_alloc'd, for the caller
+ * to free): a batch of them, or one alone read at its size when it is
+ * larger (a long statement's event).  As ngx_hoop_spool_read().
+ */
+static ssize_t
+ngx_hoop_audit_drain_read(ngx_hoop_audit_t *a, u_char **buf, ngx_log_t *log)
+{
+    size_t   cap;
+    ssize_t  n;
+
+    cap = NGX_HOOP_AUDIT_DRAIN_BATCH;
+
+    for ( ;; ) {
+        *buf = ngx_alloc(cap, log);
+        if (*buf == NULL) {
+            return 0;
+        }
+
+        n = ngx_hoop_spool_read(a->spool, *buf, cap);
+
+        if (n != NGX_DECLINED) {
+            break;
+        }
+
+        ngx_free(*buf);
+        *buf = NULL;
+
+        if (cap == NGX_HOOP_AUDIT_RECORD_MAX) {
+            return -1;              /* larger than any we write */
+        }
+
+        cap = ngx_min(cap * 4, NGX_HOOP_AUDIT_RECORD_MAX);
+    }
+
+    return n;
 }
 
 
@@ -656,17 +714,13 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
         || json_string_length(hash) != HOOP_AUDIT_HASH_LEN)
     {
         json_decref(root);
-        batch->failed = 1;
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "hoop_audit: unreadable record in the spool");
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     ev = ngx_hoop_audit_pending(batch->audit, json_string_length(event),
                                 ngx_cycle->log);
     if (ev == NULL) {
         json_decref(root);
-        batch->failed = 1;
         return NGX_ERROR;
     }
 
@@ -685,7 +739,6 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     ngx_free(ev);
 
     if (rc != NGX_OK) {
-        batch->failed = 1;
         return NGX_ERROR;
     }
 

@@ -239,7 +239,7 @@ ngx_hoop_spool_read(ngx_hoop_spool_t *sp, u_char *buf, size_t cap)
     }
 
     if (nl < buf) {
-        return (size_t) n == cap ? -1 : 0;   /* a record larger than cap */
+        return (size_t) n == cap ? NGX_DECLINED : 0;  /* larger than cap */
     }
 
     return nl + 1 - buf;

@@ -72,7 +72,8 @@ ngx_uint_t ngx_hoop_spool_admits(ngx_hoop_spool_t *sp);
 
 /*
  * Reads undelivered bytes (whole records only) into buf; returns their
- * length, 0 when none, -1 on error.
+ * length, 0 when none, NGX_DECLINED when the next record is larger than
+ * cap, -1 on error.
  */
 ssize_t ngx_hoop_spool_read(ngx_hoop_spool_t *sp, u_char *buf, size_t cap);
 
