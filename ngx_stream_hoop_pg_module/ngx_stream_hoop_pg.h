@@ -151,7 +151,10 @@ typedef struct {
 
 
 /* A Query, an Execute or a FunctionCall awaiting its end. */
-typedef struct {
+typedef struct ngx_stream_hoop_pg_query_s  ngx_stream_hoop_pg_query_t;
+
+struct ngx_stream_hoop_pg_query_s {
+    ngx_stream_hoop_pg_query_t *done_next;    /* ended, to be recorded */
     ngx_msec_t                 start;
     u_char                     review[NGX_HOOP_REVIEW_ID_LEN + 1];
     const char                *review_status;  /* NULL: not reviewed */
@@ -161,7 +164,7 @@ typedef struct {
     ngx_uint_t                 current;
     unsigned                   extended:1;
     ngx_stream_hoop_pg_run_t   run[1];
-} ngx_stream_hoop_pg_query_t;
+};
 
 
 /* A client message sent on, awaiting its answer. */
@@ -234,6 +237,8 @@ typedef struct {
     ngx_stream_hoop_pg_pending_t *pending;
     ngx_uint_t                   pending_head;
     ngx_uint_t                   pending_count;
+    ngx_stream_hoop_pg_query_t  *done;          /* answered, not recorded */
+    ngx_stream_hoop_pg_query_t **done_last;
     ngx_stream_hoop_pg_named_t  *statements;
     ngx_stream_hoop_pg_named_t  *portals;
     ngx_uint_t                   nstatements;
@@ -308,6 +313,7 @@ ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 void ngx_stream_hoop_pg_query_abandon(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_query_done(ngx_stream_session_t *s);
 
 /* ngx_stream_hoop_pg_mask.c: hoop_mask on results */
 char *ngx_stream_hoop_pg_mask(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -158,6 +158,14 @@ ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
+    /*
+     * statements answered and not yet recorded go first, so the trail
+     * keeps the order things happened in (it is taken off the session
+     * before they are recorded: this does not recurse)
+     */
+
+    ngx_stream_hoop_pg_query_done(s);
+
     if (!pscf->audit || ctx == NULL || ctx->cancel
         || !ngx_stream_hoop_pg_audit_wanted(s, ev))
     {
@@ -230,6 +238,7 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
     /* statements sent and never answered: their events first */
 
     ngx_stream_hoop_pg_query_abandon(s);
+    ngx_stream_hoop_pg_query_done(s);
 
     if (ctx == NULL || ctx->refusal != NULL) {
         return NGX_OK;              /* its auth.failure says it all */

@@ -408,6 +408,12 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
             }
         }
 
+        /* the statements whose answers just went out are recorded now */
+
+        if (ctx->done != NULL) {
+            ngx_stream_hoop_pg_query_done(s);
+        }
+
         if (b->pos == b->last) {
             b->pos = b->start;
             b->last = b->start;

@@ -1424,9 +1424,20 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
         return;
     }
 
+    /*
+     * recorded once the answer has been sent on (the relay calls
+     * ngx_stream_hoop_pg_query_done()): the event is not in the time the
+     * client waits
+     */
+
     if (p->query != NULL) {
-        ngx_stream_hoop_pg_audit_query(s, p->query);
-        ngx_stream_hoop_pg_query_free(p->query);
+        if (ctx->done_last == NULL) {
+            ctx->done_last = &ctx->done;
+        }
+
+        p->query->done_next = NULL;
+        *ctx->done_last = p->query;
+        ctx->done_last = &p->query->done_next;
     }
 
     ngx_stream_hoop_pg_revert(ctx, p);
@@ -2047,10 +2058,53 @@ ngx_stream_hoop_pg_query_abandon(ngx_stream_session_t *s)
 }
 
 
+/*
+ * The statements answered since the last call, recorded in order, and
+ * freed; before any other event of the session, so that the trail keeps
+ * the order things happened in.
+ */
+void
+ngx_stream_hoop_pg_query_done(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t    *ctx;
+    ngx_stream_hoop_pg_query_t  *q, *next;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx == NULL || ctx->done == NULL) {
+        return;
+    }
+
+    /* taken off first: recording one does not record the others again */
+
+    q = ctx->done;
+    ctx->done = NULL;
+    ctx->done_last = &ctx->done;
+
+    while (q != NULL) {
+        next = q->done_next;
+        ngx_stream_hoop_pg_audit_query(s, q);
+        ngx_stream_hoop_pg_query_free(q);
+        q = next;
+    }
+}
+
+
 void
 ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
 {
+    ngx_stream_hoop_pg_query_t    *q;
     ngx_stream_hoop_pg_pending_t  *p;
+
+    /* recorded by then, unless the session ended before its log phase */
+
+    while (ctx->done != NULL) {
+        q = ctx->done;
+        ctx->done = q->done_next;
+        ngx_stream_hoop_pg_query_free(q);
+    }
+
+    ctx->done_last = &ctx->done;
 
     if (ctx->pending != NULL) {
         while (ctx->pending_count) {
