@@ -292,7 +292,8 @@ void ngx_stream_hoop_pg_auth(ngx_stream_session_t *s);
 
 /* ngx_stream_hoop_pg_audit.c: login, refusal and session-end events */
 ngx_int_t ngx_stream_hoop_pg_audit_init(ngx_conf_t *cf);
-ngx_int_t ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s);
+ngx_uint_t ngx_stream_hoop_pg_audit_refuses(ngx_stream_session_t *s,
+    const char *what);
 void ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s,
     const char *type);
 

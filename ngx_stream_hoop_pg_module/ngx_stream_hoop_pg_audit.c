@@ -75,9 +75,12 @@ ngx_stream_hoop_pg_audit_init(ngx_conf_t *cf)
 }
 
 
-/* NGX_OK, or NGX_DECLINED when logins must be refused (fail closed). */
-ngx_int_t
-ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s)
+/*
+ * Fail closed: a login or a statement whose events neither Redis nor the
+ * spool could take now is refused (ngx_hoop_audit_admit() logs why).
+ */
+ngx_uint_t
+ngx_stream_hoop_pg_audit_refuses(ngx_stream_session_t *s, const char *what)
 {
     ngx_stream_hoop_pg_srv_conf_t   *pscf;
     ngx_stream_hoop_pg_main_conf_t  *pmcf;
@@ -85,11 +88,9 @@ ngx_stream_hoop_pg_audit_available(ngx_stream_session_t *s)
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
     pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
 
-    if (!pscf->audit) {
-        return NGX_OK;
-    }
-
-    return ngx_hoop_audit_admit(&pmcf->audit, s->connection->log, "login");
+    return pscf->audit
+           && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log, what)
+              != NGX_OK;
 }
 
 

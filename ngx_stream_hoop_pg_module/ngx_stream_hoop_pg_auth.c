@@ -84,7 +84,7 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
 
     ctx->waiting_audit = 0;
 
-    if (ngx_stream_hoop_pg_audit_available(s) != NGX_OK) {
+    if (ngx_stream_hoop_pg_audit_refuses(s, "login")) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_SERVICE_UNAVAILABLE, "57P03",
                                  "hoop: the audit trail is unavailable, so"
                                  " no session can start",

@@ -58,8 +58,6 @@ static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
     u_char *portal);
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
-static ngx_uint_t ngx_stream_hoop_pg_query_unaudited(
-    ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_pending_t *p, u_char *msg, size_t *len,
     ngx_uint_t why, u_char *text);
@@ -351,7 +349,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!deny && ngx_stream_hoop_pg_query_unaudited(s)) {
+    if (!deny && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
         deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
         q->run[0].denied = 1;
         q->run[0].unaudited = 1;
@@ -464,7 +462,7 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!why && ngx_stream_hoop_pg_query_unaudited(s)) {
+    if (!why && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
         why = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
         q->run[0].unaudited = 1;
     }
@@ -617,7 +615,7 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
 
     /* admitted when prepared, it is admitted again each time it runs */
 
-    if (!ctx->no_push && ngx_stream_hoop_pg_query_unaudited(s)) {
+    if (!ctx->no_push && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
         q->run[0].denied = 1;
         q->run[0].unaudited = 1;
 
@@ -795,7 +793,7 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
 
     deny = (stmt->action != HOOP_RULE_ALLOW)
            ? NGX_STREAM_HOOP_PG_DENIED_POLICY
-           : ngx_stream_hoop_pg_query_unaudited(s)
+           : ngx_stream_hoop_pg_audit_refuses(s, "statement")
            ? NGX_STREAM_HOOP_PG_DENIED_AUDIT : 0;
 
     q->run[0].denied = (deny != 0);
@@ -809,26 +807,6 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * Fail closed: a statement whose event neither Redis nor the spool could
- * take now does not run (logged by ngx_hoop_audit_admit()).
- */
-static ngx_uint_t
-ngx_stream_hoop_pg_query_unaudited(ngx_stream_session_t *s)
-{
-    ngx_stream_hoop_pg_srv_conf_t   *pscf;
-    ngx_stream_hoop_pg_main_conf_t  *pmcf;
-
-    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
-
-    return pscf->audit
-           && ngx_hoop_audit_admit(&pmcf->audit, s->connection->log,
-                                   "statement")
-              != NGX_OK;
 }
 
 
