@@ -30,7 +30,9 @@ static void ngx_stream_hoop_pg_auth_start_waited(ngx_event_t *ev);
 
 /*
  * ctx->up.buf holds the StartupMessage (startup_len bytes at pos):
- * it stays there, to be forwarded once the token is verified.
+ * it stays there, to be forwarded once the token is verified.  An
+ * audited session without hoop_pg_auth comes here too: its login waits
+ * for, or is refused for want of, the audit trail all the same.
  */
 void
 ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
@@ -45,11 +47,14 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
     };
 
     c = s->connection;
-    c->log->action = "authenticating the Postgres client";
 
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    if (pscf->require_tls && c->ssl == NULL) {
+    if (pscf->auth) {
+        c->log->action = "authenticating the Postgres client";
+    }
+
+    if (pscf->auth && pscf->require_tls && c->ssl == NULL) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "hoop pg: client without TLS refused before its"
                       " token");
@@ -90,6 +95,17 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
                                  " no session can start",
                                  "The gateway records every session; ask"
                                  " its operators about Redis.");
+        return;
+    }
+
+    if (!pscf->auth) {
+        /* audited, without a token: the session starts here */
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        ngx_stream_hoop_pg_proxy_connect(s);
         return;
     }
 

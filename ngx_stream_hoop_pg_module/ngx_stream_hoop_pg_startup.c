@@ -117,7 +117,7 @@ ngx_stream_hoop_pg_startup_handler(ngx_event_t *ev)
                     return;
                 }
 
-                if (pscf->auth) {
+                if (pscf->auth || pscf->audit) {
                     ngx_stream_hoop_pg_auth(s);
                     return;
                 }

@@ -59,6 +59,12 @@ $common
         hoop_pg_pass 127.0.0.1:${\ $pg->port};
         hoop_audit on;
     }
+    server {                    # audited, without tokens
+        listen 127.0.0.1:%%PORT_pgnoauth%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_pg_auth off;
+        hoop_audit on;
+    }
 }
 EOF
 
@@ -66,6 +72,8 @@ EOF
 my $p = $t->port('pg');
 open my $psql, '-|', "PGPASSWORD='$tok' psql -X -At -h 127.0.0.1 -p $p"
     . " -U postgres -d postgres -c 'SELECT 42' 2>&1" or die;
+open my $noauth, '-|', "psql -X -At -h 127.0.0.1 -p ${\ $t->port('pgnoauth')}"
+    . " -U postgres -d postgres -c 'SELECT 43' 2>&1" or die;
 my $url = 'http://127.0.0.1:' . $t->port('http') . '/';
 open my $get, '-|', $^X, '-MHTTP::Tiny', '-e', q{
     my $r = HTTP::Tiny->new(timeout => 30)->get($ARGV[0],
@@ -75,14 +83,19 @@ open my $get, '-|', $^X, '-MHTTP::Tiny', '-e', q{
 
 wait_until(sub {
     my $log = $t->error_log;
-    $log =~ /login waits for this worker's first Redis connection/
+    my %waiting = map { $_ => 1 }
+        $log =~ /\*(\d+) hoop pg: login waits for this worker's first Redis/g;
+    keys %waiting == 2
         && $log =~ /request waits for this worker's first Redis connection/;
-}, 'both to wait for the Redis connection');
-pass('with Redis not answering yet, the login and the request wait');
+}, 'all three to wait for the Redis connection');
+pass('with Redis not answering yet, the logins (with a token and without)'
+    . ' and the request wait');
 
 kill 'CONT', $redis->{pid};
 my $out = do { local $/; <$psql> };
 is($out, "42\n", 'the Redis connection made: the login goes on');
+$out = do { local $/; <$noauth> };
+is($out, "43\n", 'so does the one without a token');
 $out = do { local $/; <$get> };
 is($out, "200\n", 'and so does the request');
 unlike($t->error_log, qr/audit trail is unavailable|request refused/,
