@@ -228,6 +228,8 @@ typedef struct {
     unsigned                     audit_who_failed:1;
     unsigned                     cancel:1;      /* a CancelRequest */
     unsigned                     authenticated:1;
+    unsigned                     admitted:1;    /* its login passed the
+                                                   audit trail's check */
     unsigned                     client_flow:1; /* client bytes relayed */
     unsigned                     policy:1;      /* rules to apply */
     unsigned                     tls_direct:1;  /* TLS from the first byte */

@@ -190,9 +190,10 @@ ngx_stream_hoop_pg_audit_emit(ngx_stream_session_t *s,
 /*
  * What was admitted has its event, whatever became of Redis and the
  * spool's room since: the spool keeps room for it, and past that the
- * event is LOST, loudly.  What was refused for want of a trail, or served
- * without one (fail open), is in the error log, not the trail: neither
- * may eat the room kept for admitted statements.
+ * event is LOST, loudly.  What was refused for want of a trail (a login,
+ * a statement; a connection refused before its login), or served without
+ * one (fail open), is in the error log, not the trail: none may eat the
+ * room kept for what was admitted.
  */
 static ngx_uint_t
 ngx_stream_hoop_pg_audit_wanted(ngx_stream_session_t *s,
@@ -208,7 +209,7 @@ ngx_stream_hoop_pg_audit_wanted(ngx_stream_session_t *s,
         return 1;
     }
 
-    if (!pmcf->audit.fail_closed || !ctx->authenticated) {
+    if (!pmcf->audit.fail_closed || !ctx->admitted) {
         return 0;
     }
 

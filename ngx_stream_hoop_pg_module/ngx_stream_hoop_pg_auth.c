@@ -98,6 +98,8 @@ ngx_stream_hoop_pg_auth(ngx_stream_session_t *s)
         return;
     }
 
+    ctx->admitted = 1;
+
     if (!pscf->auth) {
         /* audited, without a token: the session starts here */
 

@@ -102,6 +102,10 @@ ngx_hoop_spool_append(ngx_hoop_spool_t *sp, u_char *rec, size_t len)
     ssize_t       n;
     struct iovec  iov[2];
 
+    if (sp == NULL) {
+        return NGX_ERROR;               /* no hoop_audit_spool */
+    }
+
     if (!ngx_hoop_spool_writable(sp)) {
         if (!sp->full_logged) {
             ngx_log_error(NGX_LOG_ALERT, sp->log, 0,

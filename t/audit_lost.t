@@ -1,0 +1,129 @@
+# An admitted statement or request whose event cannot be stored is not
+# dropped silently, and does not take the worker down.  Without a spool,
+# under hoop_audit_fail closed: a statement admitted while Redis was up
+# and answered after Redis went away has nowhere for its event; the error
+# log says so at alert level ("event LOST", with the session and the
+# event's start), and the next statement is refused with 57P03 (a session
+# logged in with a token, and one on a server without hoop_pg_auth).  An
+# HTTP request served while Redis is frozen: its XADD is never answered,
+# the connection is dropped at the hoop_redis timeout, and the event is
+# reported LOST the same way.  (Both used to crash the worker: the code
+# that spools an event Redis did not take assumed a spool.)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use DBI;
+use DBD::Pg qw(:async);
+use Hoop::JWT;
+use Hoop::Test qw(spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Pg;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $pg = Hoop::Test::Pg->new->start;
+my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'info');
+my $d = $t->dir;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+my $tok = $key->mint(claims => { iss => 'https://idp.test',
+    aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port} timeout=1s;
+    hoop_audit_fail closed;
+
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_audit on;
+        location / {
+            return 200 "ok\\n";
+        }
+    }
+}
+stream {
+    hoop_redis 127.0.0.1:${\ $redis->port} timeout=1s;
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_fail closed;
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
+
+    server {
+        listen 127.0.0.1:%%PORT_token%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_notoken%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_pg_auth off;
+        hoop_audit on;
+    }
+}
+EOF
+$t->wait_redis(1);
+
+sub connect_pg {
+    my ($port, $password) = @_;
+    return DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
+        'postgres', $password,
+        { RaiseError => 0, PrintError => 0, PrintWarn => 0 });
+}
+
+# the lock the statements wait for, held straight on the server
+my $holder = connect_pg($pg->port, '');
+my $token = connect_pg($t->port('token'), $tok);
+my $notoken = connect_pg($t->port('notoken'), '');
+ok($token && $notoken, 'a session with a token, and one without');
+
+$holder->do('SELECT pg_advisory_lock(7)');
+for my $dbh ($token, $notoken) {
+    # (a transaction's lock: released when the statement ends)
+    $dbh->do('SELECT pg_advisory_xact_lock(7) /* lost */',
+        { pg_async => PG_ASYNC });
+}
+wait_until(sub { $pg->psql(q{SELECT count(*) FROM pg_stat_activity
+    WHERE query LIKE '%/* lost */' AND wait_event_type = 'Lock'}) == 2 },
+    'both statements to wait for the lock');
+pass('both statements admitted, and waiting');
+
+$redis->stop;
+wait_until(sub { $t->error_log =~ /hoop redis \(stream\).*(disconnected|refused|closed)/ },
+    'the gateway to notice Redis is gone');
+
+$holder->do('SELECT pg_advisory_unlock(7)');
+for my $dbh ($token, $notoken) {
+    ok(defined $dbh->pg_result, 'the statement ends once the lock is free');
+}
+wait_until(sub { (() = $t->error_log =~ /\[alert\].*event LOST.*"type":"pg\.query"/g) == 2 },
+    'the events to be reported');
+pass('each statement\'s event, which nothing could take, is reported LOST'
+    . ' at alert level');
+
+for my $dbh ($token, $notoken) {
+    ok(!$dbh->do('SELECT 1'), 'the next statement is refused');
+    is($dbh->state, '57P03', 'with 57P03');
+}
+
+$_->disconnect for $token, $notoken, $holder;
+
+# HTTP: Redis frozen under a served request
+$redis->start;
+$t->wait_redis(4);              # http and stream, each connected again
+kill 'STOP', $redis->{pid};
+my $r = HTTP::Tiny->new->get('http://127.0.0.1:' . $t->port('http') . '/');
+is($r->{status}, 200, 'Redis frozen: a request is served (the connection'
+    . ' is not known to be gone yet)');
+wait_until(sub { $t->error_log =~ /\[alert\].*event LOST.*"type":"http\.request"/ },
+    'the request\'s event to be reported');
+pass('its event, unanswered until the hoop_redis timeout, is reported LOST');
+kill 'CONT', $redis->{pid};
+unlike($t->error_log, qr/exited on signal/, 'no worker crashed');
+$t->stop(allow => qr/event LOST|neither Redis nor the spool/);
+done_testing;
