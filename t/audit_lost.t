@@ -8,7 +8,9 @@
 # HTTP request served while Redis is frozen: its XADD is never answered,
 # the connection is dropped at the hoop_redis timeout, and the event is
 # reported LOST the same way.  (Both used to crash the worker: the code
-# that spools an event Redis did not take assumed a spool.)
+# that spools an event Redis did not take assumed a spool.)  And a Redis
+# that answers but refuses writes (maxmemory) counts as down: its error is
+# logged, requests are refused until it takes writes again.
 use strict;
 use warnings;
 use FindBin;
@@ -30,6 +32,8 @@ my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'info');
 my $d = $t->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+mkdir "$d/html";
+spit("$d/html/index.html", "ok\n");
 my $tok = $key->mint(claims => { iss => 'https://idp.test',
     aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });
 
@@ -41,9 +45,8 @@ http {
     server {
         listen 127.0.0.1:%%PORT_http%%;
         hoop_audit on;
-        location / {
-            return 200 "ok\\n";
-        }
+        root $d/html;           # (not 'return': it ends a request before
+                                # the access phase)
     }
 }
 stream {
@@ -124,6 +127,25 @@ wait_until(sub { $t->error_log =~ /\[alert\].*event LOST.*"type":"http\.request"
     'the request\'s event to be reported');
 pass('its event, unanswered until the hoop_redis timeout, is reported LOST');
 kill 'CONT', $redis->{pid};
+
+# Redis up, but refusing writes (maxmemory reached; a read-only replica
+# after a failover, or a failed save, look the same)
+my $http = HTTP::Tiny->new;
+my $get = sub { $http->get('http://127.0.0.1:' . $t->port('http') . '/')->{status} };
+wait_until(sub { $get->() == 200 }, 'Redis to be back for HTTP');
+my $xlen = $redis->command('XLEN', 'hoop:audit');
+$redis->command('CONFIG', 'SET', 'maxmemory', '1');
+is($get->(), 200, 'Redis refusing writes: a request on the open connection'
+    . ' is served');
+wait_until(sub { $t->error_log =~ /hoop redis \(http\): [^:]+: XADD refused: OOM command not allowed[^\n]*; reconnecting/ },
+    'the refusal to be logged');
+pass('Redis\'s refusal is in the error log, in its own words');
+wait_until(sub { $get->() == 503 }, 'requests to be refused');
+pass('then the audit trail counts as down: requests get 503 (fail closed)');
+$redis->command('CONFIG', 'SET', 'maxmemory', '0');
+wait_until(sub { $get->() == 200
+    && $redis->command('XLEN', 'hoop:audit') > $xlen }, 'Redis to take events again', 30);
+pass('Redis taking writes again: requests are served, their events stored');
 unlike($t->error_log, qr/exited on signal/, 'no worker crashed');
-$t->stop(allow => qr/event LOST|neither Redis nor the spool/);
+$t->stop(allow => qr/event LOST|neither Redis nor the spool|XADD refused/);
 done_testing;

@@ -457,6 +457,10 @@ ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
 {
     ngx_hoop_audit_pending_t  *ev = data;
 
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        ngx_hoop_redis_refused(rd, "XADD", reply->str);
+    }
+
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ngx_hoop_audit_spool(ev, ngx_cycle->log);
     }
@@ -755,6 +759,10 @@ ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
     ngx_hoop_audit_batch_t  *batch = data;
 
     ngx_hoop_audit_t  *a;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        ngx_hoop_redis_refused(rd, "XADD", reply->str);
+    }
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         batch->failed = 1;

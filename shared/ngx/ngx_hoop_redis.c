@@ -39,6 +39,8 @@ struct ngx_hoop_redis_s {
     unsigned                   ready:1;
     unsigned                   down_logged:1;
     unsigned                   login_failed:1;
+    unsigned                   refused:1;    /* a write, since the last
+                                                command that succeeded */
     unsigned                   stopping:1;
     unsigned                   flushing:1;
 };
@@ -206,6 +208,39 @@ void
 ngx_hoop_redis_set_flush_delay(ngx_hoop_redis_t *rd, ngx_msec_t delay)
 {
     rd->flush_delay = delay;
+}
+
+
+/*
+ * Redis answered, but refused a write its caller cannot do without (out
+ * of memory, a read-only replica after a failover, a failed save): as
+ * good as gone.  The connection stops taking commands, closes once the
+ * replies owed are in, and is made again with the doubling delay of an
+ * outage.  Said once, until a command succeeds again.
+ */
+void
+ngx_hoop_redis_refused(ngx_hoop_redis_t *rd, const char *what,
+    const char *why)
+{
+    ngx_uint_t  level;
+
+    if (rd->ac == NULL || !rd->ready) {
+        return;                 /* already going */
+    }
+
+    level = rd->refused ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+
+    ngx_log_error(level, rd->log, 0,
+                  "hoop redis (%s): %s: %s refused: %s; reconnecting",
+                  rd->subsystem, rd->host, what, why);
+
+    rd->ready = 0;
+    rd->refused = 1;
+    rd->down_logged = 1;
+
+    /* from a reply callback too: hiredis closes after the callbacks */
+
+    redisAsyncDisconnect(rd->ac);
 }
 
 
@@ -417,7 +452,12 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (ngx_strcmp((char *) privdata, "SELECT") == 0) {
         rd->ready = 1;
-        rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+
+        /* a Redis that refuses writes is not retried at once on login */
+
+        if (!rd->refused) {
+            rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+        }
 
         level = rd->down_logged ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
@@ -490,6 +530,13 @@ ngx_hoop_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     rd = call->rd;
     ngx_hoop_redis_replied(rd);
+
+    if (rd->refused && r != NULL
+        && ((redisReply *) r)->type != REDIS_REPLY_ERROR)
+    {
+        rd->refused = 0;
+        rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+    }
 
     call->cb(rd, r, call->data);
 

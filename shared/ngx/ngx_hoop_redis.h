@@ -58,6 +58,14 @@ ngx_uint_t ngx_hoop_redis_ready(ngx_hoop_redis_t *rd);
 /* The worker's first connection is still being made (not failed yet). */
 ngx_uint_t ngx_hoop_redis_starting(ngx_hoop_redis_t *rd);
 
+/*
+ * Redis refused a write (what: the command, why: its error) that the
+ * caller cannot do without: the connection is treated as down, and made
+ * again with backoff.
+ */
+void ngx_hoop_redis_refused(ngx_hoop_redis_t *rd, const char *what,
+    const char *why);
+
 /* NGX_OK: cb will be called (maybe with NULL); NGX_ERROR: not sent. */
 ngx_int_t ngx_hoop_redis_command(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
