@@ -142,10 +142,23 @@ wait_until(sub { $t->error_log =~ /hoop redis \(http\): [^:]+: XADD refused: OOM
 pass('Redis\'s refusal is in the error log, in its own words');
 wait_until(sub { $get->() == 503 }, 'requests to be refused');
 pass('then the audit trail counts as down: requests get 503 (fail closed)');
+
+# through reconnections (each tries a write first), nothing more is served
+my %status;
+wait_until(sub { $status{$get->()}++;
+    (() = $t->error_log =~ /hoop redis \(http\): \S+ still refuses writes: OOM/g) >= 2 },
+    'two reconnections, each refused its first write');
+is_deeply([keys %status], [503], 'requests keep getting 503 across'
+    . ' reconnections to a Redis that still refuses writes');
+my ($after) = $t->error_log =~ /still refuses writes(.*)\z/s;
+is(scalar(() = $after =~ /event LOST[^\n]*"type":"http\.request"/g), 0,
+    'so no event is lost after those already sent when Redis refused');
 $redis->command('CONFIG', 'SET', 'maxmemory', '0');
 wait_until(sub { $get->() == 200
     && $redis->command('XLEN', 'hoop:audit') > $xlen }, 'Redis to take events again', 30);
 pass('Redis taking writes again: requests are served, their events stored');
+like($t->error_log, qr/hoop redis \(http\): [^ ]+ takes writes again/,
+    'which the error log says, once Redis took a first write');
 unlike($t->error_log, qr/exited on signal/, 'no worker crashed');
 $t->stop(allow => qr/event LOST|neither Redis nor the spool|XADD refused/);
 done_testing;

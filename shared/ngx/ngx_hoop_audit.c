@@ -124,10 +124,15 @@ ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
 }
 
 
+/*
+ * While the spool has events to deliver, new ones queue behind them (in
+ * order): then it is the spool's room that counts, Redis or not.
+ */
 ngx_uint_t
 ngx_hoop_audit_available(ngx_hoop_audit_t *a)
 {
-    return ngx_hoop_redis_ready(a->redis_conn)
+    return (ngx_hoop_redis_ready(a->redis_conn)
+            && !ngx_hoop_spool_pending(a->spool))
            || ngx_hoop_spool_admits(a->spool);
 }
 

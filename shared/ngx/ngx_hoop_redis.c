@@ -58,6 +58,8 @@ static ngx_hoop_redis_call_t *ngx_hoop_redis_call(ngx_hoop_redis_t *rd,
 static ngx_int_t ngx_hoop_redis_queued(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_call_t *call, int rc);
 static void ngx_hoop_redis_connect(ngx_hoop_redis_t *rd);
+static void ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
 static void ngx_hoop_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_timeout_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_flush_handler(ngx_event_t *ev);
@@ -451,13 +453,23 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     if (ngx_strcmp((char *) privdata, "SELECT") == 0) {
-        rd->ready = 1;
 
-        /* a Redis that refuses writes is not retried at once on login */
+        /*
+         * a Redis that refused a write is not trusted with events again
+         * until it takes one: a short-lived key, which out of memory, a
+         * read-only replica and a failed save all refuse
+         */
 
-        if (!rd->refused) {
-            rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+        if (rd->refused) {
+            redisAsyncCommand(ac, ngx_hoop_redis_probe_reply, rd,
+                              "SET hoop:probe:%d 1 PX 1000", (int) ngx_pid);
+            rd->pending++;
+            ngx_hoop_redis_arm_timeout(rd);
+            return;
         }
+
+        rd->ready = 1;
+        rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
 
         level = rd->down_logged ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
@@ -475,6 +487,38 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
                               "SUBSCRIBE %s", rd->channel);
         }
     }
+}
+
+
+/* the write that shows a Redis that refused one takes them again */
+static void
+ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_hoop_redis_t  *rd = privdata;
+    redisReply        *reply = r;
+
+    ngx_hoop_redis_replied(rd);
+
+    if (reply == NULL) {
+        return;                 /* the connection is going away */
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "hoop redis (%s): %s still refuses writes: %s",
+                      rd->subsystem, rd->host, reply->str);
+        redisAsyncDisconnect(ac);
+        return;
+    }
+
+    rd->refused = 0;
+    rd->ready = 1;
+    rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+    rd->down_logged = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "hoop redis (%s): %s takes writes again", rd->subsystem,
+                  rd->host);
 }
 
 
