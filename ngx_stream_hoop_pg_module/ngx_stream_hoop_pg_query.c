@@ -351,8 +351,13 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
 
     if (!deny && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
         deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
-        q->run[0].denied = 1;
-        q->run[0].unaudited = 1;
+
+        /* none runs: none has an event to keep room for */
+
+        for (i = 0; i < (n ? n : 1); i++) {
+            q->run[i].denied = 1;
+            q->run[i].unaudited = 1;
+        }
     }
 
     pending = ngx_stream_hoop_pg_push(s, 'Q', q, NULL);
@@ -613,9 +618,13 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
         q->run[0].sql->refs++;
     }
 
-    /* admitted when prepared, it is admitted again each time it runs */
+    /*
+     * admitted when prepared, it is admitted again each time it runs
+     * (one the server will discard, after an error, is refused all the
+     * same: it does not run either way)
+     */
 
-    if (!ctx->no_push && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
+    if (ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
         q->run[0].denied = 1;
         q->run[0].unaudited = 1;
 

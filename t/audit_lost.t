@@ -113,6 +113,9 @@ for my $dbh ($token, $notoken) {
     ok(!$dbh->do('SELECT 1'), 'the next statement is refused');
     is($dbh->state, '57P03', 'with 57P03');
 }
+ok(!$token->do('SELECT 1; SELECT 2; SELECT 3'), 'so is a Query of three');
+is(scalar(() = $t->error_log =~ /event LOST.*"type":"pg\.query"/g), 2,
+    'refused statements, which did not run, have no event to lose');
 
 $_->disconnect for $token, $notoken, $holder;
 
