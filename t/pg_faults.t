@@ -154,8 +154,17 @@ ok($late && $late->do('SELECT 1'), 'a new login meanwhile (the spool'
 my $long = 'SELECT 7 /* long ' . ('x' x 400_000) . ' */';
 is($again->selectrow_array($long), 7, 'a 400 kB statement meanwhile');
 
+# and a statement whose bytes are not UTF-8 (the server refuses it; its
+# event must still be JSON that the spool and every reader take)
+{
+    local $again->{pg_enable_utf8} = 0;     # the byte as it is, not encoded
+    ok(!$again->do("SELECT 2 /* caf\xe9 */"), 'a statement with a byte that'
+        . ' is not UTF-8 meanwhile');
+}
+is($again->state, '22021', 'refused by the server (invalid byte sequence)');
+
 $redis->start;
-wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= $xlen + 23
+wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= $xlen + 24
     && grep { ($_->{query}{sql} // '') =~ /long/ } events() },
     'the spool to be delivered', 30);
 my ($rc, $out) = verify();
@@ -164,6 +173,10 @@ is($rc, 0, 'Redis back: every spooled event arrived, chains intact')
 my @killed = grep { $_->{type} eq 'pg.query'
     && ($_->{query}{sql} // '') =~ /killed/ } events();
 is(scalar @killed, 20, 'one event per statement');
+my ($latin) = grep { ($_->{query}{sql} // '') =~ /caf/ } events();
+is($latin && $latin->{query}{sql}, "SELECT \$1 /* caf\x{e9} */",
+    'its event arrived from the spool, the byte written as \\u00e9');
+is($latin && $latin->{result}{sqlstate}, '22021', 'with the server\'s error');
 my @long = grep { ($_->{query}{sql} // '') =~ /long/ } events();
 is(scalar @long, 1, 'the long statement\'s event arrived, once');
 my ($longev) = @long;

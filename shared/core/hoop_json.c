@@ -13,6 +13,7 @@ static void hoop_json_raw(hoop_json_t *j, const char *s, size_t n);
 static void hoop_json_quoted(hoop_json_t *j, const char *s, size_t n);
 static size_t hoop_json_plain(const char *s, size_t n);
 static int hoop_json_escaped(unsigned char c);
+static size_t hoop_json_utf8(const unsigned char *s, size_t n);
 static void hoop_json_key(hoop_json_t *j, const char *key);
 
 
@@ -201,11 +202,27 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
             esc[0] = '\\';
             esc[1] = (char) c;
             hoop_json_raw(j, esc, 2);
-
-        } else {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            hoop_json_raw(j, esc, 6);
+            continue;
         }
+
+        if (c >= 0x80) {
+            run = hoop_json_utf8((const unsigned char *) s + i, n - i);
+
+            if (run) {
+                hoop_json_raw(j, s + i, run);
+                i += run - 1;
+                continue;
+            }
+
+            /*
+             * not UTF-8 (a LATIN1 client's text, a binary name): the
+             * byte as the character of the same number, so the event
+             * stays valid JSON that every reader (and the spool) takes
+             */
+        }
+
+        snprintf(esc, sizeof(esc), "\\u%04x", c);
+        hoop_json_raw(j, esc, 6);
     }
 
     hoop_json_raw(j, "\"", 1);
@@ -213,8 +230,9 @@ hoop_json_quoted(hoop_json_t *j, const char *s, size_t n)
 
 
 /*
- * How many bytes from s on need no escaping: eight at a time while none
- * of them does (a control character, DEL, '"' or a backslash), since
+ * How many bytes from s on are plain ASCII that needs no escaping: eight
+ * at a time while none of them does (a control character, DEL, '"', a
+ * backslash, or a byte of a non-ASCII character, checked apart), since
  * most strings have none.
  */
 static size_t
@@ -236,7 +254,7 @@ hoop_json_plain(const char *s, size_t n)
         quote = ((w ^ (ones * '"')) - ones) & ~(w ^ (ones * '"'));
         bslash = ((w ^ (ones * '\\')) - ones) & ~(w ^ (ones * '\\'));
 
-        if ((ctl | del | quote | bslash) & high) {
+        if ((ctl | del | quote | bslash | w) & high) {
             break;
         }
     }
@@ -252,7 +270,51 @@ hoop_json_plain(const char *s, size_t n)
 static int
 hoop_json_escaped(unsigned char c)
 {
-    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+}
+
+
+/*
+ * The length of the well-formed UTF-8 character at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+ */
+static size_t
+hoop_json_utf8(const unsigned char *s, size_t n)
+{
+    size_t         len, k;
+    unsigned char  lo, hi;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        lo = (s[0] == 0xe0) ? 0xa0 : 0x80;
+        hi = (s[0] == 0xed) ? 0x9f : 0xbf;
+
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        lo = (s[0] == 0xf0) ? 0x90 : 0x80;
+        hi = (s[0] == 0xf4) ? 0x8f : 0xbf;
+
+    } else {
+        return 0;
+    }
+
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+
+    for (k = 2; k < len; k++) {
+        if (s[k] < 0x80 || s[k] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return len;
 }
 
 

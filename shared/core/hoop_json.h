@@ -3,7 +3,9 @@
  *
  * A JSON writer into a caller's buffer, for what the gateway emits
  * (identities, audit events).  Strings are escaped as JSON requires and
- * otherwise copied; callers pass valid UTF-8.  Writing past the buffer is
+ * otherwise copied; a byte that is not part of well-formed UTF-8 is
+ * written as \u00XX (the character of its number), so the output is
+ * always valid JSON whatever it is given.  Writing past the buffer is
  * counted, not done: hoop_json_finish() then returns 0, and the length
  * that was needed is in len.
  */

@@ -7,6 +7,8 @@
 
 #include "tap.h"
 #include "hoop_audit.h"
+#include <jansson.h>
+
 #include "hoop_json.h"
 
 
@@ -123,7 +125,8 @@ main(void)
                         want[w++] = '\\';
                         want[w++] = (char) b;
 
-                    } else if (b < 0x20 || b == 0x7f) {
+                    } else if (b < 0x20 || b >= 0x7f) {
+                        /* 0xc3 alone is not UTF-8: escaped too */
                         w += (size_t) sprintf(want + w, "\\u%04x", b);
 
                     } else {
@@ -143,6 +146,60 @@ main(void)
         }
 
         ok(ok_all, "each special byte at each position of 25 escaped alike");
+
+        /* well-formed UTF-8 is kept; any other high byte escaped */
+
+        hoop_json_init(&jj, got, sizeof(got));
+        hoop_json_string(&jj, NULL, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                         14);
+        is_mem(got, hoop_json_finish(&jj),
+               "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", 16,
+               "UTF-8 characters of 2, 3 and 4 bytes kept as they are");
+
+        hoop_json_init(&jj, got, sizeof(got));
+        hoop_json_string(&jj, NULL, "\xc0\x80|\xed\xa0\x80|\xf4\x90\x80\x80|"
+                         "\x80|caf\xe9|\xe2\x82", 21);
+        w = hoop_json_finish(&jj);
+        is_mem(got, w, "\"\\u00c0\\u0080|\\u00ed\\u00a0\\u0080|"
+               "\\u00f4\\u0090\\u0080\\u0080|\\u0080|caf\\u00e9|"
+               "\\u00e2\\u0082\"", 88,
+               "overlong, surrogate, past U+10FFFF, stray, LATIN1 and cut"
+               " characters escaped byte by byte");
+    }
+
+    /* whatever the bytes, the output is JSON a strict reader takes */
+    {
+        int            ok_all;
+        char           str[4], got[64];
+        size_t         a, b, len;
+        json_t        *v;
+        hoop_json_t    jj;
+        json_error_t   err;
+
+        ok_all = 1;
+
+        for (a = 0; a < 256; a++) {
+            for (b = 0; b < 256; b++) {
+                str[0] = 'x';
+                str[1] = (char) a;
+                str[2] = (char) b;
+                str[3] = (char) 0xbf;
+
+                hoop_json_init(&jj, got, sizeof(got));
+                hoop_json_string(&jj, NULL, str, 4);
+                len = hoop_json_finish(&jj);
+
+                v = json_loadb(got, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+
+                if (v == NULL) {
+                    ok_all = 0;
+                }
+
+                json_decref(v);
+            }
+        }
+
+        ok(ok_all, "every pair of bytes, then 0xbf: jansson reads it back");
 
         hoop_json_init(&jj, got, sizeof(got));
         hoop_json_int(&jj, NULL, -9223372036854775807LL - 1);
