@@ -189,7 +189,8 @@ main(void)
                 hoop_json_string(&jj, NULL, str, 4);
                 len = hoop_json_finish(&jj);
 
-                v = json_loadb(got, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+                v = json_loadb(got, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                               &err);
 
                 if (v == NULL) {
                     ok_all = 0;
