@@ -58,6 +58,8 @@ static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
     u_char *portal);
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
+static ngx_uint_t ngx_stream_hoop_pg_query_undoes(
+    ngx_stream_hoop_pg_query_t *q);
 static ngx_int_t ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_pending_t *p, u_char *msg, size_t *len,
     ngx_uint_t why, u_char *text);
@@ -349,7 +351,10 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!deny && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
+    if (!deny
+        && !ngx_stream_hoop_pg_query_undoes(q)
+        && ngx_stream_hoop_pg_audit_refuses(s, "statement"))
+    {
         deny = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
 
         /* none runs: none has an event to keep room for */
@@ -467,7 +472,10 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
-    if (!why && ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
+    if (!why
+        && !stmt->cls.undo
+        && ngx_stream_hoop_pg_audit_refuses(s, "statement"))
+    {
         why = NGX_STREAM_HOOP_PG_DENIED_AUDIT;
         q->run[0].unaudited = 1;
     }
@@ -624,7 +632,9 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
      * same: it does not run either way)
      */
 
-    if (ngx_stream_hoop_pg_audit_refuses(s, "statement")) {
+    if (!ngx_stream_hoop_pg_query_undoes(q)
+        && ngx_stream_hoop_pg_audit_refuses(s, "statement"))
+    {
         q->run[0].denied = 1;
         q->run[0].unaudited = 1;
 
@@ -816,6 +826,26 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * ROLLBACK (ABORT, ROLLBACK TO) runs without an audit trail: it only
+ * undoes, and a client whose transaction a refusal aborted needs it to
+ * get out.  Its event is written if anything can take it, else LOST.
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_query_undoes(ngx_stream_hoop_pg_query_t *q)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < q->n; i++) {
+        if (q->run[i].sql == NULL || !q->run[i].sql->cls.undo) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -84,6 +84,9 @@ my $holder = connect_pg($pg->port, '');
 my $token = connect_pg($t->port('token'), $tok);
 my $notoken = connect_pg($t->port('notoken'), '');
 ok($token && $notoken, 'a session with a token, and one without');
+my $tx = connect_pg($t->port('token'), $tok);
+$tx->begin_work;
+ok($tx->do('SELECT 1 /* in a transaction */'), 'and one in a transaction');
 
 $holder->do('SELECT pg_advisory_lock(7)');
 for my $dbh ($token, $notoken) {
@@ -117,6 +120,15 @@ ok(!$token->do('SELECT 1; SELECT 2; SELECT 3'), 'so is a Query of three');
 is(scalar(() = $t->error_log =~ /event LOST.*"type":"pg\.query"/g), 2,
     'refused statements, which did not run, have no event to lose');
 
+# a refusal aborts the transaction; ROLLBACK, which only undoes, gets out
+ok(!$tx->do('SELECT 2'), 'in the transaction, a statement is refused');
+is($tx->state, '57P03', 'with 57P03');
+ok($tx->rollback && !$tx->err, 'ROLLBACK runs all the same: it only'
+    . ' undoes');
+wait_until(sub { (() = $t->error_log =~ /event LOST.*"type":"pg\.query"/g) == 3 },
+    'the ROLLBACK\'s event to be reported');
+pass('its event, which nothing could take, is reported LOST');
+
 $_->disconnect for $token, $notoken, $holder;
 
 # HTTP: Redis frozen under a served request
@@ -130,6 +142,10 @@ wait_until(sub { $t->error_log =~ /\[alert\].*event LOST.*"type":"http\.request"
     'the request\'s event to be reported');
 pass('its event, unanswered until the hoop_redis timeout, is reported LOST');
 kill 'CONT', $redis->{pid};
+wait_until(sub { my $v = $tx->selectrow_array('SELECT 42'); $v && $v == 42 },
+    'the trail to take statements again');
+pass('the session that rolled back is out of its failed transaction');
+$tx->disconnect;
 
 # Redis up, but refusing writes (maxmemory reached; a read-only replica
 # after a failover, or a failed save, look the same)

@@ -444,6 +444,16 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
     } else if (strcmp(type, "DropStmt") == 0) {
         hoop_sql_drop_names(node, st);
 
+    } else if (strcmp(type, "TransactionStmt") == 0) {
+        name = json_string_value(json_object_get(node, "kind"));
+
+        if (name != NULL
+            && (strcmp(name, "TRANS_STMT_ROLLBACK") == 0
+                || strcmp(name, "TRANS_STMT_ROLLBACK_TO") == 0))
+        {
+            st->undo = 1;
+        }
+
     } else if (strcmp(type, "ExplainStmt") == 0) {
         /* without ANALYZE nothing runs; its statement is walked anyway */
         (void) hoop_sql_has_option(json_object_get(node, "options"),

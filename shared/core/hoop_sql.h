@@ -47,6 +47,8 @@ typedef struct {
     unsigned         copy_program:1;  /* COPY ... PROGRAM */
     unsigned         copy_file:1;     /* COPY ... a server-side file */
     unsigned         truncated:1;     /* names did not all fit */
+    unsigned         undo:1;          /* ROLLBACK, ABORT, ROLLBACK TO:
+                                         only undoes */
 } hoop_sql_stmt_t;
 
 

@@ -126,6 +126,21 @@ main(void)
     ok(st[0].no_where, "UPDATE without WHERE");
     classify("DELETE FROM t WHERE a = 1");
     ok(!st[0].no_where, "DELETE with WHERE");
+
+    classify("ROLLBACK");
+    ok(st[0].undo, "ROLLBACK only undoes");
+    classify("abort");
+    ok(st[0].undo, "so does ABORT");
+    classify("ROLLBACK TO SAVEPOINT s");
+    ok(st[0].undo, "and ROLLBACK TO SAVEPOINT");
+    classify("COMMIT");
+    ok(!st[0].undo, "COMMIT does not");
+    classify("BEGIN");
+    ok(!st[0].undo, "nor BEGIN");
+    classify("ROLLBACK PREPARED 'x'");
+    ok(!st[0].undo, "nor ROLLBACK PREPARED (another transaction's)");
+    classify("SELECT 1");
+    ok(!st[0].undo, "nor a SELECT");
     classify("COPY t TO PROGRAM 'x'");
     ok(st[0].copy_program && !st[0].copy_file, "COPY PROGRAM");
 
