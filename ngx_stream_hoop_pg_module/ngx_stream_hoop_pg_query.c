@@ -436,6 +436,7 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         /* the server refuses several commands in one Parse itself */
         cls[0].kind = HOOP_SQL_UNKNOWN;
         cls[0].length = query_len;
+        cls[0].undo = 0;
     }
 
     stmt = ngx_stream_hoop_pg_sql_new(s, (char *) query, query_len, &cls[0],

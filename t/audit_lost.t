@@ -117,6 +117,8 @@ for my $dbh ($token, $notoken) {
     is($dbh->state, '57P03', 'with 57P03');
 }
 ok(!$token->do('SELECT 1; SELECT 2; SELECT 3'), 'so is a Query of three');
+ok(!$token->do(('ROLLBACK; ' x 20) . 'SELECT 1'), 'and one that hides a'
+    . ' statement behind twenty ROLLBACKs');
 is(scalar(() = $t->error_log =~ /event LOST.*"type":"pg\.query"/g), 2,
     'refused statements, which did not run, have no event to lose');
 

@@ -160,6 +160,7 @@ static const char  *hoop_sql_kind_names[] = {
 };
 
 
+static int hoop_sql_undoes(json_t *stmt);
 static void hoop_sql_walk(json_t *v, hoop_sql_stmt_t *st);
 static void hoop_sql_walk_node(const char *type, json_t *node,
     hoop_sql_stmt_t *st);
@@ -282,9 +283,14 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
 
             type = json_object_iter_key(json_object_iter(stmt));
             hoop_sql_command(type ? type : "", st->command);
+            st->undo = hoop_sql_undoes(stmt);
 
         } else {
             st->length = total - st->offset;
+
+            /* what the last entry takes in must all only undo too */
+
+            st->undo = st->undo && hoop_sql_undoes(stmt);
         }
 
         hoop_sql_walk(stmt, st);
@@ -293,6 +299,31 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
     json_decref(root);
 
     return n;
+}
+
+
+/*
+ * A statement that only undoes: ROLLBACK, ABORT, ROLLBACK TO SAVEPOINT,
+ * as the statement itself (a top-level TransactionStmt), never as a part
+ * of another.  ROLLBACK PREPARED ends another transaction: not this.
+ */
+static int
+hoop_sql_undoes(json_t *stmt)
+{
+    json_t      *node;
+    const char  *kind;
+
+    node = json_object_get(stmt, "TransactionStmt");
+
+    if (!json_is_object(node) || json_object_size(stmt) != 1) {
+        return 0;
+    }
+
+    kind = json_string_value(json_object_get(node, "kind"));
+
+    return kind != NULL
+           && (strcmp(kind, "TRANS_STMT_ROLLBACK") == 0
+               || strcmp(kind, "TRANS_STMT_ROLLBACK_TO") == 0);
 }
 
 
@@ -444,15 +475,6 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
     } else if (strcmp(type, "DropStmt") == 0) {
         hoop_sql_drop_names(node, st);
 
-    } else if (strcmp(type, "TransactionStmt") == 0) {
-        name = json_string_value(json_object_get(node, "kind"));
-
-        if (name != NULL
-            && (strcmp(name, "TRANS_STMT_ROLLBACK") == 0
-                || strcmp(name, "TRANS_STMT_ROLLBACK_TO") == 0))
-        {
-            st->undo = 1;
-        }
 
     } else if (strcmp(type, "ExplainStmt") == 0) {
         /* without ANALYZE nothing runs; its statement is walked anyway */

@@ -141,6 +141,29 @@ main(void)
     ok(!st[0].undo, "nor ROLLBACK PREPARED (another transaction's)");
     classify("SELECT 1");
     ok(!st[0].undo, "nor a SELECT");
+    {
+        int   k;
+        char  many[512];
+
+        /* past the statements counted one by one, the last takes the rest */
+
+        many[0] = '\0';
+
+        for (k = 0; k < 20; k++) {
+            strcat(many, "ROLLBACK; ");
+        }
+
+        strcat(many, "DROP TABLE victim");
+        classify(many);
+
+        for (k = 0; k < 7 && st[k].undo; k++) {
+            /* void */
+        }
+
+        ok(k == 7 && !st[7].undo,
+           "twenty ROLLBACKs then a DROP: the entry that takes in the DROP"
+           " does not only undo");
+    }
     classify("COPY t TO PROGRAM 'x'");
     ok(st[0].copy_program && !st[0].copy_file, "COPY PROGRAM");
 
