@@ -180,6 +180,26 @@ wait_until(sub { $get->() == 200
 pass('Redis taking writes again: requests are served, their events stored');
 like($t->error_log, qr/hoop redis \(http\): [^ ]+ takes writes again/,
     'which the error log says, once Redis took a first write');
+
+# a Redis that takes the probe's write but not the events (the stream's
+# key holds something else): on probation, said once, retried later and
+# later, until events are taken again
+$redis->command('DEL', 'hoop:audit');
+$redis->command('SET', 'hoop:audit', 'not a stream');
+my $mark = length $t->error_log;
+wait_until(sub { $get->(); (() = substr($t->error_log, $mark)
+    =~ /hoop redis \(http\): \S+: probe taken, events tried again/g) >= 3 },
+    'three reconnections on probation', 30);
+my $tail = substr($t->error_log, $mark);
+is(scalar(() = $tail =~ /\[error\][^\n]*XADD refused: WRONGTYPE/g), 1,
+    'Redis taking writes but not events: the refusal is logged once, not'
+    . ' at every reconnection');
+$redis->command('DEL', 'hoop:audit');
+wait_until(sub { $get->() == 200
+    && ($redis->command('XLEN', 'hoop:audit') // 0) > 0 },
+    'events to be taken again', 30);
+like(substr($t->error_log, $mark), qr/takes writes again/,
+    'once the key is a stream again, events are stored, and that is logged');
 unlike($t->error_log, qr/exited on signal/, 'no worker crashed');
 $t->stop(allow => qr/event LOST|neither Redis nor the spool|XADD refused/);
 done_testing;

@@ -490,7 +490,14 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
 }
 
 
-/* the write that shows a Redis that refused one takes them again */
+/*
+ * The write that shows a Redis that refused one may take them again.  A
+ * refusal of writes as such (out of memory, read-only, a failed save)
+ * keeps the connection closed; any other error (a user whose ACL does
+ * not cover the probe key) says nothing either way, and the connection
+ * is tried with events.  Until an event is taken, the connection stays
+ * on probation: refused again, it is retried later and later.
+ */
 static void
 ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -503,7 +510,11 @@ ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;                 /* the connection is going away */
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
+    if (reply->type == REDIS_REPLY_ERROR
+        && (ngx_strncmp(reply->str, "OOM", 3) == 0
+            || ngx_strncmp(reply->str, "READONLY", 8) == 0
+            || ngx_strncmp(reply->str, "MISCONF", 7) == 0))
+    {
         ngx_log_error(NGX_LOG_INFO, rd->log, 0,
                       "hoop redis (%s): %s still refuses writes: %s",
                       rd->subsystem, rd->host, reply->str);
@@ -511,14 +522,13 @@ ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
 
-    rd->refused = 0;
-    rd->ready = 1;
-    rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
-    rd->down_logged = 0;
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "hoop redis (%s): %s: probe %s%s, events tried again",
+                  rd->subsystem, rd->host,
+                  reply->type == REDIS_REPLY_ERROR ? "refused: " : "taken",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "");
 
-    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                  "hoop redis (%s): %s takes writes again", rd->subsystem,
-                  rd->host);
+    rd->ready = 1;
 }
 
 
@@ -580,6 +590,11 @@ ngx_hoop_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     {
         rd->refused = 0;
         rd->backoff = NGX_HOOP_REDIS_BACKOFF_MIN;
+        rd->down_logged = 0;
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "hoop redis (%s): %s takes writes again",
+                      rd->subsystem, rd->host);
     }
 
     call->cb(rd, r, call->data);
