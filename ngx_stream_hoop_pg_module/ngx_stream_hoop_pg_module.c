@@ -560,6 +560,8 @@ ngx_stream_hoop_pg_handler(ngx_stream_session_t *s)
 
     ngx_stream_set_ctx(s, ctx, ngx_stream_hoop_pg_module);
 
+    ctx->done_last = &ctx->done;
+
     cln = ngx_pool_cleanup_add(c->pool, 0);
     if (cln == NULL) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);

@@ -359,7 +359,7 @@ ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s, u_char *msg,
 
         /* none runs: none has an event to keep room for */
 
-        for (i = 0; i < (n ? n : 1); i++) {
+        for (i = 0; i < (int) q->n; i++) {
             q->run[i].denied = 1;
             q->run[i].unaudited = 1;
         }
@@ -1449,10 +1449,6 @@ ngx_stream_hoop_pg_pop(ngx_stream_session_t *s)
      */
 
     if (p->query != NULL) {
-        if (ctx->done_last == NULL) {
-            ctx->done_last = &ctx->done;
-        }
-
         p->query->done_next = NULL;
         *ctx->done_last = p->query;
         ctx->done_last = &p->query->done_next;

@@ -475,7 +475,6 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
     } else if (strcmp(type, "DropStmt") == 0) {
         hoop_sql_drop_names(node, st);
 
-
     } else if (strcmp(type, "ExplainStmt") == 0) {
         /* without ANALYZE nothing runs; its statement is walked anyway */
         (void) hoop_sql_has_option(json_object_get(node, "options"),

@@ -74,6 +74,8 @@ static u_char *ngx_hoop_audit_bulk(u_char *p, const u_char *data,
 static u_char *ngx_hoop_audit_decimal(u_char *p, size_t n);
 static void ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
     void *data);
+static ngx_uint_t ngx_hoop_audit_taken(ngx_hoop_redis_t *rd,
+    redisReply *reply);
 static void ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev,
     ngx_log_t *log);
 static void ngx_hoop_audit_drain(ngx_event_t *ev);
@@ -285,7 +287,6 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     }
 
     if (fits) {
-        ev->len = len;
         ngx_memcpy(ev->event, a->scratch, len);
 
     } else {
@@ -462,15 +463,32 @@ ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
 {
     ngx_hoop_audit_pending_t  *ev = data;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        ngx_hoop_redis_refused(rd, "XADD", reply->str);
-    }
-
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    if (!ngx_hoop_audit_taken(rd, reply)) {
         ngx_hoop_audit_spool(ev, ngx_cycle->log);
     }
 
     ngx_free(ev);
+}
+
+
+/*
+ * Whether Redis stored an event; an error instead (out of memory, a
+ * read-only replica, the key of another type) means it refuses the
+ * trail's writes: the connection counts as down until it takes them.
+ */
+static ngx_uint_t
+ngx_hoop_audit_taken(ngx_hoop_redis_t *rd, redisReply *reply)
+{
+    if (reply == NULL) {
+        return 0;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_hoop_redis_refused(rd, "XADD", reply->str);
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -765,11 +783,7 @@ ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
 
     ngx_hoop_audit_t  *a;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        ngx_hoop_redis_refused(rd, "XADD", reply->str);
-    }
-
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    if (!ngx_hoop_audit_taken(rd, reply)) {
         batch->failed = 1;
     }
 
