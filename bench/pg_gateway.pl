@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # The Postgres gateway's cost, against the alternatives, in one run on one
-# machine: pgbench -S (select-only) at 1 and 8 clients, and a wide result
-# (10k rows of 5 columns), through
+# machine: pgbench -S (select-only) at 1 and 8 clients (and at 8 with a
+# trace id comment, as sqlcommenter writes), and a wide result (10k rows
+# of 5 columns), through
 #
 #   direct       straight to PostgreSQL
 #   proxy_pass   nginx stream proxy_pass (the L4 floor for any module)
@@ -18,7 +19,7 @@
 #
 #   bench/pg_gateway.pl [seconds per run, default 5] [repetitions, default 3]
 #
-# BENCH_ONLY=s8 (a regular expression over s1 s8 p8 wide) runs only some
+# BENCH_ONLY=s8 (a regular expression over s1 s8 p8 c8 wide) runs only some
 # workloads, for profiling one of them; the targets summary needs s8 and
 # wide.
 #
@@ -139,6 +140,14 @@ my %needs_token = map { $_ => 1 } qw(gw-audit gw-policy gw-mask);
 
 spit("$d/wide.sql", "SELECT * FROM wide;\n");
 
+# pgbench -S with a trace id in a comment that changes every time, as
+# sqlcommenter (Django, Rails, OpenTelemetry) writes it
+spit("$d/commented.sql", <<'SQL');
+\set aid random(1, 500000)
+\set trace random(1, 1000000000)
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid /*traceparent='00-:trace-01',route='%2Fapi%2Forders'*/;
+SQL
+
 # CPU time (ns) of every thread of a process so far
 sub cpu_ns {
     my ($pid) = @_;
@@ -208,11 +217,13 @@ sub rss_kb {
 }
 
 my @rows;
-my $only = $ENV{BENCH_ONLY} // 's1|s8|p8|wide';
+my $only = $ENV{BENCH_ONLY} // 's1|s8|p8|c8|wide';
 for my $w (['s1', '-S -c 1 -j 1', 'select-only, 1 client'],
            ['s8', '-S -c 8 -j 2', 'select-only, 8 clients'],
            ['p8', '-S -M prepared -c 8 -j 2',
             'select-only, prepared, 8 clients'],
+           ['c8', "-f $d/commented.sql -c 8 -j 2",
+            'sqlcommenter -S, 8 clients'],
            ['wide', "-f $d/wide.sql -c 4 -j 2", 'wide 10k rows, 4 clients'])
 {
     my ($tag, $args, $name) = @$w;
@@ -233,6 +244,7 @@ for my $w (['s1', '-S -c 1 -j 1', 'select-only, 1 client'],
         for my $target ($rep % 2 ? @order : reverse @order) {
             next if $args =~ /prepared/
                     && $target =~ /^(direct|gw-relay|gw-mask)$/;
+            next if $tag eq 'c8' && $target !~ /^(proxy_pass|gw-audit)$/;
             my ($tps, $all, $mid, $redis_us) = pgbench($target, $args);
             $runs{$target}[$rep - 1] = $tps;
             push @{ $all_us{$target} }, $all;

@@ -5,9 +5,10 @@
  * and normalizer, for whatever text.  When it accepts a text:
  *
  *   - each literal it found is exactly one literal token of the scanner
- *     (pg_query_scan), in order, inside the text;
+ *     (pg_query_scan), each comment one comment token, in order, inside
+ *     the text;
  *   - the same text with other values in the literals pg_query_normalize
- *     replaced has the same shape, pg_query_normalize gives it the text
+ *     replaced, and other comments, has the same shape, pg_query_normalize gives it the text
  *     made from the first one's mapping, and the classifier gives it the
  *     same kind, command, tables and functions: what the classification
  *     cache relies on.
@@ -62,7 +63,9 @@ check_tokens(const char *sql, const hoop_sql_span_t *spans, int n)
         if (k == nt
             || tok[k].start != (int) spans[i].start
             || tok[k].end != (int) (spans[i].start + spans[i].len)
-            || !pg_scan_is_literal(tok[k].token))
+            || !(hoop_sql_span_mark(sql, &spans[i]) == HOOP_SQL_COMMENT_MARK
+                 ? pg_scan_is_comment(tok[k].token)
+                 : pg_scan_is_literal(tok[k].token)))
         {
             abort();
         }
@@ -82,7 +85,7 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
     size_t       from, o, seg;
     const char  *v;
 
-    out = malloc(len + 8 * (size_t) n + 1);
+    out = malloc(len + 12 * (size_t) n + 1);
     if (out == NULL) {
         return NULL;
     }
@@ -104,8 +107,15 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
         if (ids[i] == 0) {
             v = NULL;
 
+        } else if (ids[i] == HOOP_SQL_COMMENT_ID) {
+            v = sql[spans[i].start] == '-' ? "-- other" : "/* other */";
+
         } else if (sql[spans[i].start] == '\'') {
             v = "'zz'";
+
+        } else if (sql[spans[i].start] == '.') {
+            /* "a.4" is a name and .4: "a7.5" would be another name */
+            v = ".5";
 
         } else if (memchr(sql + spans[i].start, 'e', spans[i].len)
                    || memchr(sql + spans[i].start, 'E', spans[i].len))

@@ -81,6 +81,22 @@ my @cases = (
     ["SELECT count(*) FROM items WHERE name = 'b' -- o'clock\n",
      "SELECT count(*) FROM items WHERE name = \$1 -- o'clock\n", 'read'],
 
+    # comments are the statement's own, whatever came before in its shape
+    # (sqlcommenter's trace ids), nested ones included
+    ["SELECT name FROM items WHERE id = 1 /*traceparent='00-aaa-01'*/",
+     "SELECT name FROM items WHERE id = \$1 /*traceparent='00-aaa-01'*/",
+     'read'],
+    ["SELECT name FROM items WHERE id = 2 /*traceparent='00-bbbb-01',"
+     . "route='%2Fx'*/",
+     "SELECT name FROM items WHERE id = \$1 /*traceparent='00-bbbb-01',"
+     . "route='%2Fx'*/", 'read'],
+    ['/* a /* nested */ one */ UPDATE items SET price = 2.5 WHERE id = 2',
+     '/* a /* nested */ one */ UPDATE items SET price = $1 WHERE id = $2',
+     'write'],
+    ['/* other */ UPDATE items SET price = 2.5 WHERE id = 2 -- by agent-7',
+     '/* other */ UPDATE items SET price = $1 WHERE id = $2 -- by agent-7',
+     'write'],
+
     # a type modifier is not a value to the normalizer
     ["SELECT 'abc'::varchar(2)", 'SELECT $1::varchar(2)', 'read'],
     ["SELECT 'xyz'::varchar(2)", 'SELECT $1::varchar(2)', 'read'],
@@ -145,12 +161,33 @@ my $dbh3 = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('pg')};"
     { RaiseError => 0, PrintError => 0, pg_server_prepare => 0 });
 my $padded = 'SELECT 42 -- ' . ("\x01" x (900 * 1024)) . "\n";
 is($dbh3->selectrow_array($padded), 42, 'a statement with a 900 kB comment');
+
+# what a nested comment hides is a comment; after a closed one, a statement
+is($dbh3->selectrow_array('SELECT 7 /* a /* b */ ; DELETE FROM items; */'),
+    7, 'a DELETE inside a nested comment does not run');
+ok(!defined $dbh3->do('SELECT 8 /* a */ ; DELETE FROM items; /* */'),
+    'one after a closed comment is a statement of its own');
+like($dbh3->errstr, qr/no-bulk-delete/, '  denied by its rule');
+is($dbh3->selectrow_array('SELECT count(*) FROM items'), 3,
+    '  and nothing was deleted');
 $dbh3->disconnect;
 
 my @q;
 wait_until(sub {
     @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
     @q >= @cases + 12 }, 'an event per statement');
+
+wait_until(sub {
+    @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
+    grep { $_->{query}{sql} =~ /^SELECT count/ } @q },
+    'the events of the comments and the count');
+my ($hidden) = grep {
+    ($_->{query}{sql} // '') =~ /^SELECT \$1 \/\* a \/\*/ } @q;
+is($hidden && $hidden->{query}{command}, 'select',
+    'the statement with a nested comment recorded as a SELECT');
+my @bulk = grep { ($_->{query}{sql} // '') eq 'DELETE FROM items' } @q;
+is_deeply([map { $_->{decision}{result} } @bulk], ['deny', 'deny'],
+    'the DELETE after a closed comment recorded as denied, as one alone');
 
 my ($cut) = grep { ($_->{query}{sql_bytes} // 0) > 900 * 1024 } @q;
 ok($cut, 'its event is recorded');

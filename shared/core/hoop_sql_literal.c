@@ -14,6 +14,8 @@
 static int hoop_sql_ident_start(unsigned char c);
 static int hoop_sql_ident_char(unsigned char c);
 static int hoop_sql_digit(unsigned char c);
+static int hoop_sql_space(unsigned char c);
+static size_t hoop_sql_comment_end(const char *sql, size_t i, size_t len);
 static size_t hoop_sql_skip_blank(const char *sql, size_t i, size_t len);
 static size_t hoop_sql_string_end(const char *sql, size_t i, size_t len);
 static size_t hoop_sql_number_end(const char *sql, size_t i, size_t len);
@@ -41,13 +43,34 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
         c = (unsigned char) sql[i];
         prev = i > 0 ? (unsigned char) sql[i - 1] : ' ';
 
-        j = hoop_sql_skip_blank(sql, i, len);
+        if (hoop_sql_space(c)) {
+            i++;
+            continue;
+        }
+
+        /*
+         * a comment is blank to the scanner, wherever it starts (inside a
+         * run of operator characters too); a span of its own, so that
+         * statements apart only in their comments (a trace id, say) are
+         * one shape.  "last" stays: a minus, a comment, then a number is
+         * still a minus before a number.
+         */
+
+        j = hoop_sql_comment_end(sql, i, len);
 
         if (j == (size_t) -1) {
             return -1;
         }
 
-        if (j != i) {
+        if (j != 0) {
+            if (n == max) {
+                return -1;
+            }
+
+            spans[n].start = (uint32_t) i;
+            spans[n].len = (uint32_t) (j - i);
+            n++;
+
             i = j;
             continue;
         }
@@ -175,7 +198,7 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
             return -1;
         }
 
-        /* operators and punctuation: "--" and block comments were seen */
+        /* operators and punctuation: comments were seen */
 
         last = c;
         i++;
@@ -186,6 +209,24 @@ hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
     }
 
     return n;
+}
+
+
+char
+hoop_sql_span_mark(const char *sql, const hoop_sql_span_t *span)
+{
+    switch (sql[span->start]) {
+
+    case '\'':
+        return HOOP_SQL_STRING_MARK;
+
+    case '-':
+    case '/':
+        return HOOP_SQL_COMMENT_MARK;
+
+    default:
+        return HOOP_SQL_NUMBER_MARK;
+    }
 }
 
 
@@ -210,8 +251,7 @@ hoop_sql_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
         o += seg;
 
         if (i < n) {
-            out[o++] = sql[spans[i].start] == '\''
-                       ? HOOP_SQL_STRING_MARK : HOOP_SQL_NUMBER_MARK;
+            out[o++] = hoop_sql_span_mark(sql, &spans[i]);
             from = spans[i].start + spans[i].len;
         }
     }
@@ -251,7 +291,8 @@ hoop_sql_literal_ids(const char *sql, size_t len,
 
         /* $k in its place, or the literal as it is (never starting "$") */
 
-        if (p + 1 < nlen && normalized[p] == '$'
+        if (hoop_sql_span_mark(sql, &spans[i]) != HOOP_SQL_COMMENT_MARK
+            && p + 1 < nlen && normalized[p] == '$'
             && hoop_sql_digit(normalized[p + 1]))
         {
             k = 0;
@@ -276,7 +317,8 @@ hoop_sql_literal_ids(const char *sql, size_t len,
             return -1;
         }
 
-        ids[i] = 0;
+        ids[i] = hoop_sql_span_mark(sql, &spans[i]) == HOOP_SQL_COMMENT_MARK
+                 ? HOOP_SQL_COMMENT_ID : 0;
         p += spans[i].len;
     }
 
@@ -312,7 +354,7 @@ hoop_sql_literal_normalize(const char *sql, size_t len,
 
         from = spans[i].start + spans[i].len;
 
-        if (ids[i] == 0) {
+        if (ids[i] <= 0) {
             if (o + spans[i].len > cap) {
                 return 0;
             }
@@ -370,46 +412,86 @@ hoop_sql_digit(unsigned char c)
 }
 
 
+static int
+hoop_sql_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+
 /*
- * Past blanks and "--" comments from i: i itself when there are none,
- * (size_t) -1 at a block comment, which is left to the parser (nested,
- * and its opening may run into an operator).
+ * The end of the comment at i, 0 when none starts there, (size_t) -1
+ * for a block comment never closed.  "--" runs to the end of the line;
+ * block comments nest, as scan.l's xc state has them: inside one, a
+ * slash and a star open another, a star and a slash close the innermost.
+ */
+static size_t
+hoop_sql_comment_end(const char *sql, size_t i, size_t len)
+{
+    size_t  depth;
+
+    if (i + 1 >= len) {
+        return 0;
+    }
+
+    if (sql[i] == '-' && sql[i + 1] == '-') {
+        while (i < len && sql[i] != '\n' && sql[i] != '\r') {
+            i++;
+        }
+
+        return i;
+    }
+
+    if (sql[i] != '/' || sql[i + 1] != '*') {
+        return 0;
+    }
+
+    depth = 1;
+    i += 2;
+
+    while (i + 1 < len) {
+        if (sql[i] == '/' && sql[i + 1] == '*') {
+            depth++;
+            i += 2;
+
+        } else if (sql[i] == '*' && sql[i + 1] == '/') {
+            i += 2;
+
+            if (--depth == 0) {
+                return i;
+            }
+
+        } else {
+            i++;
+        }
+    }
+
+    return (size_t) -1;
+}
+
+
+/*
+ * Past blanks and comments from i: i itself when there are none,
+ * (size_t) -1 at a block comment never closed.
  */
 static size_t
 hoop_sql_skip_blank(const char *sql, size_t i, size_t len)
 {
-    while (i < len) {
-        switch (sql[i]) {
+    size_t  j;
 
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-        case '\f':
+    while (i < len) {
+        if (hoop_sql_space((unsigned char) sql[i])) {
             i++;
             continue;
-
-        case '-':
-            if (i + 1 < len && sql[i + 1] == '-') {
-                while (i < len && sql[i] != '\n' && sql[i] != '\r') {
-                    i++;
-                }
-
-                continue;
-            }
-
-            return i;
-
-        case '/':
-            if (i + 1 < len && sql[i + 1] == '*') {
-                return (size_t) -1;
-            }
-
-            return i;
-
-        default:
-            return i;
         }
+
+        j = hoop_sql_comment_end(sql, i, len);
+
+        if (j == 0 || j == (size_t) -1) {
+            return j == 0 ? i : j;
+        }
+
+        i = j;
     }
 
     return i;

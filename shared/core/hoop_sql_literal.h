@@ -6,15 +6,18 @@
  * skip pg_query_normalize() (a full parse) and the classification.
  *
  * A statement's shape is its text with every literal replaced by one
- * byte: 0x01 for a string, 0x02 for a number.  Two texts of the same
- * shape are the same token sequence
- * for PostgreSQL's scanner, literal values apart, because the scanner
- * here is exact for what it accepts and refuses the rest (returns -1):
- * block comments, dollar quotes, backslashes anywhere (E'' strings, and
- * the standard_conforming_strings question), prefixed strings (E'', B'',
- * X'', N'', U&''), a string followed by another (PostgreSQL may join
- * them), a minus sign before a number (the grammar may fold it into the
- * constant), numbers with trailing characters, control characters.
+ * byte: 0x01 for a string, 0x02 for a number; and every comment by 0x03,
+ * since comments are where frameworks put what changes on every request
+ * (sqlcommenter's trace ids).  Two texts of the same shape are the same
+ * token sequence for PostgreSQL's scanner, literal values and comments
+ * apart, because the scanner here is exact for what it accepts (nested
+ * block comments included) and refuses the rest (returns -1): a block
+ * comment never closed, dollar quotes, backslashes anywhere (E''
+ * strings, and the standard_conforming_strings question), prefixed
+ * strings (E'', B'', X'', N'', U&''), a string followed by another
+ * (PostgreSQL may join them), a minus sign before a number (the grammar
+ * may fold it into the constant), numbers with trailing characters,
+ * control characters.
  * Those texts go to the parser, as every text did before.
  *
  * Which literals pg_query_normalize() replaces by $n depends on the
@@ -34,6 +37,9 @@
 
 #define HOOP_SQL_STRING_MARK   '\x01'     /* a literal, in a shape */
 #define HOOP_SQL_NUMBER_MARK   '\x02'
+#define HOOP_SQL_COMMENT_MARK  '\x03'
+
+#define HOOP_SQL_COMMENT_ID    -1         /* in ids[]: a comment */
 
 
 typedef struct {
@@ -43,7 +49,9 @@ typedef struct {
 
 
 /*
- * The literals of sql (len bytes), in order, into spans[] (at most max);
+ * The literals and comments of sql (len bytes), in order, into spans[]
+ * (at most max): a span starting with "'" is a string, with "-" or "/" a
+ * comment, else a number (hoop_sql_span_mark());
  * *params (unless NULL) the highest $n parameter in the text (0: none).
  * Returns their number, or -1 when the text holds something left to the
  * parser (see above) or more than max literals.
@@ -51,17 +59,21 @@ typedef struct {
 int hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
     int max, int *params);
 
+/* HOOP_SQL_STRING_MARK, HOOP_SQL_NUMBER_MARK or HOOP_SQL_COMMENT_MARK */
+char hoop_sql_span_mark(const char *sql, const hoop_sql_span_t *span);
+
 /*
- * The shape of sql: the text with each of its n literals replaced by
- * HOOP_SQL_STRING_MARK or HOOP_SQL_NUMBER_MARK.  Returns its length, or
- * 0 if cap is too small.
+ * The shape of sql: the text with each of its n spans replaced by its
+ * mark.  Returns its length, or 0 if cap is too small.
  */
 size_t hoop_sql_shape(const char *sql, size_t len,
     const hoop_sql_span_t *spans, int n, char *out, size_t cap);
 
 /*
  * From pg_query_normalize()'s output for sql (normalized, nlen bytes):
- * ids[i] = k when literal i became $k, 0 when it was kept as it is.
+ * ids[i] = k when literal i became $k, 0 when it was kept as it is,
+ * HOOP_SQL_COMMENT_ID for a comment (always kept as it is: a statement
+ * of the same shape has its own comments in its normalized text).
  * Returns 0, or -1 when that output is not sql with some of its literals
  * replaced (a negative number folded into one constant, for instance).
  */
@@ -70,8 +82,8 @@ int hoop_sql_literal_ids(const char *sql, size_t len,
     size_t nlen, int *ids);
 
 /*
- * sql with literal i replaced by $ids[i] (kept when 0): the text
- * pg_query_normalize() gives for it.  Returns the length written, or 0
+ * sql with literal i replaced by $ids[i] (kept when 0, and comments):
+ * the text pg_query_normalize() gives for it.  Returns the length written, or 0
  * if cap is too small.
  */
 size_t hoop_sql_literal_normalize(const char *sql, size_t len,

@@ -27,6 +27,10 @@
 #define PG_SCAN_ICONST   266
 #define PG_SCAN_PARAM    267
 
+/* and the comments, which the parser skips but the scanner reports */
+#define PG_SCAN_SQL_COMMENT  275
+#define PG_SCAN_C_COMMENT    276
+
 
 typedef struct {
     int  start;
@@ -162,6 +166,13 @@ pg_scan_is_literal(int token)
     return token == PG_SCAN_FCONST || token == PG_SCAN_SCONST
            || token == PG_SCAN_USCONST || token == PG_SCAN_BCONST
            || token == PG_SCAN_XCONST || token == PG_SCAN_ICONST;
+}
+
+
+static int
+pg_scan_is_comment(int token)
+{
+    return token == PG_SCAN_SQL_COMMENT || token == PG_SCAN_C_COMMENT;
 }
 
 #endif /* HOOP_PG_SCAN_H */

@@ -18,7 +18,10 @@
 #define MAX_SPANS  32
 
 
-/* every span is exactly one literal token of PostgreSQL's scanner */
+/*
+ * every span is exactly one token of PostgreSQL's scanner: a literal, or
+ * a comment where the span is one
+ */
 static int
 spans_are_tokens(const char *sql, const hoop_sql_span_t *spans, int n)
 {
@@ -37,7 +40,10 @@ spans_are_tokens(const char *sql, const hoop_sql_span_t *spans, int n)
         for (k = 0; k < nt; k++) {
             if (tok[k].start == (int) spans[i].start
                 && tok[k].end == (int) (spans[i].start + spans[i].len)
-                && pg_scan_is_literal(tok[k].token))
+                && (hoop_sql_span_mark(sql, &spans[i])
+                    == HOOP_SQL_COMMENT_MARK
+                    ? pg_scan_is_comment(tok[k].token)
+                    : pg_scan_is_literal(tok[k].token)))
             {
                 found = 1;
             }
@@ -149,8 +155,11 @@ main(void)
         { "SELECT U&\"x\" FROM t", "a Unicode identifier" },
         { "SELECT $$a'b$$", "a dollar quote" },
         { "SELECT $tag$x$tag$", "a tagged dollar quote" },
-        { "SELECT 1 /* c */", "a block comment" },
-        { "SELECT 1 +/* c */ 2", "a block comment after an operator" },
+        { "SELECT 1 /* c", "a block comment never closed" },
+        { "SELECT 1 /* a /* b */", "a nested block comment never closed" },
+        { "SELECT 'a' /* c */ 'b'", "two strings around a block comment" },
+        { "SELECT 5 - /* c */ 3", "a minus and a block comment, then a "
+                                  "number" },
         { "SELECT 'a\\' , 'b'", "a backslash in a string" },
         { "SELECT 1 \\ 2", "a backslash outside" },
         { "SELECT 'a'\n'b'", "a string continued" },
@@ -205,6 +214,22 @@ main(void)
     normalizes_like_pg("SELECT 'a' FROM t LIMIT 10",
                        "SELECT $1 FROM t LIMIT $2", "LIMIT");
 
+    /* comments: kept as they are, wherever they start */
+
+    normalizes_like_pg("SELECT a FROM t WHERE b = 'x' /*traceparent='00-4bf9"
+                       "2f3577b34da6-01',route='%2Fapi'*/",
+                       "SELECT a FROM t WHERE b = $1 /*traceparent='00-4bf9"
+                       "2f3577b34da6-01',route='%2Fapi'*/", "sqlcommenter");
+    normalizes_like_pg("/* a /* nested 'one' */ still 5 */ SELECT 5",
+                       "/* a /* nested 'one' */ still 5 */ SELECT $1",
+                       "a nested block comment");
+    normalizes_like_pg("SELECT 2*/*c*/3 +/* d **/ 4 <--e\n 6",
+                       "SELECT $1*/*c*/$2 +/* d **/ $3 <--e\n $4",
+                       "comments starting inside operators");
+    normalizes_like_pg("SELECT 'a' -- 'b'\r, 7 /**/",
+                       "SELECT $1 -- 'b'\r, $2 /**/",
+                       "a line comment ended by a carriage return");
+
     for (i = 0; i < (int) (sizeof(refused) / sizeof(refused[0])); i++) {
         is_int(hoop_sql_literals(refused[i][0], strlen(refused[i][0]), spans,
                                  MAX_SPANS, &params),
@@ -220,7 +245,7 @@ main(void)
                           MAX_SPANS, &params);
     len = hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
                          shape, sizeof(shape));
-    is_mem(shape, len, "SELECT \x01, \x02 FROM t -- x\n", 24,
+    is_mem(shape, len, "SELECT \x01, \x02 FROM t \x03\n", 21,
            "the shape of a statement");
     is_int(hoop_sql_shape("SELECT 'a', 42 FROM t -- x\n", 27, spans, n,
                           shape, 10), 0, "a shape too long for the buffer");
@@ -233,6 +258,30 @@ main(void)
     same_shape("SELECT a, 5 FROM t GROUP BY a, 5",
                "SELECT a, 77 FROM t GROUP BY a, 77",
                "GROUP BY matched to the target list");
+    same_shape("SELECT * FROM t WHERE id = 5 /*traceparent='00-aa-01'*/",
+               "SELECT * FROM t WHERE id = 6 /*traceparent='00-bbbb-01',"
+               "route='/x'*/", "comments differ");
+    same_shape("UPDATE t SET a = 1 -- by agent-7\nWHERE id = 2",
+               "UPDATE t SET a = 3 -- by someone else /* */\nWHERE id = 4",
+               "line comments differ");
+
+    /* a comment and the text it hides are not one shape with the text */
+
+    {
+        char             s1[64], s2[64];
+        size_t           l1, l2;
+        hoop_sql_span_t  sp[4];
+        const char      *a = "SELECT 1 /* */ DROP TABLE t; */";
+        const char      *b = "SELECT 1 /* /* */ DROP TABLE t; */";
+
+        n = hoop_sql_literals(a, strlen(a), sp, 4, NULL);
+        l1 = hoop_sql_shape(a, strlen(a), sp, n, s1, sizeof(s1));
+        n = hoop_sql_literals(b, strlen(b), sp, 4, NULL);
+        l2 = hoop_sql_shape(b, strlen(b), sp, n, s2, sizeof(s2));
+        ok(n == 2 && l2 == 10 && memcmp(s2, "SELECT \x02 \x03", 10) == 0
+           && (l1 != l2 || memcmp(s1, s2, l1) != 0),
+           "a nested comment hides what follows, a closed one does not");
+    }
 
     /* a string and a number are not one shape: date '2020-01-01', date 7 */
 
