@@ -8,10 +8,12 @@
  *     (pg_query_scan), each comment one comment token, in order, inside
  *     the text;
  *   - the same text with other values in the literals pg_query_normalize
- *     replaced, and other comments, has the same shape, pg_query_normalize gives it the text
- *     made from the first one's mapping, and the classifier gives it the
- *     same kind, command, tables and functions: what the classification
- *     cache relies on.
+ *     replaced, and other comments, has the same shape,
+ *     pg_query_normalize gives it the text made from the first one's
+ *     mapping, and the classifier gives it the same kind, command,
+ *     tables and functions, and (its literals and comments inside the
+ *     statement) the same start and the same bytes after it: what the
+ *     classification cache relies on.
  */
 
 #include <stdlib.h>
@@ -113,6 +115,11 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
         } else if (sql[spans[i].start] == '\'') {
             v = "'zz'";
 
+        } else if (hoop_sql_span_mark(sql, &spans[i])
+                   == HOOP_SQL_NUMBER_MARK)
+        {
+            v = "7";
+
         } else if (sql[spans[i].start] == '.') {
             /* "a.4" is a name and .4: "a7.5" would be another name */
             v = ".5";
@@ -126,7 +133,7 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
             v = "7.5";
 
         } else {
-            v = "7";
+            v = "3000000000";           /* digits, but not an int4 */
         }
 
         if (v == NULL) {
@@ -221,7 +228,26 @@ check_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
             || strcmp(st1.functions, st2.functions) != 0
             || st1.no_where != st2.no_where
             || st1.copy_program != st2.copy_program
-            || st1.copy_file != st2.copy_file))
+            || st1.copy_file != st2.copy_file
+            || st1.undo != st2.undo))
+    {
+        abort();
+    }
+
+    /*
+     * where the cache keeps a shape (its literals and comments all inside
+     * the statement), the statement starts as far into every text of the
+     * shape, and as much follows it
+     */
+
+    if (c1 == 1 && c2 == 1 && st1.kind != HOOP_SQL_UNKNOWN
+        && (n == 0
+            || (spans[0].start >= st1.offset
+                && spans[n - 1].start + spans[n - 1].len
+                   <= st1.offset + st1.length))
+        && (st2.offset != st1.offset
+            || len2 - st2.offset - st2.length
+               != len - st1.offset - st1.length))
     {
         abort();
     }

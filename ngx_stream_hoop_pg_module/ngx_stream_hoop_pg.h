@@ -355,15 +355,15 @@ void ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 #define NGX_STREAM_HOOP_PG_LITERALS    128      /* more: not by shape */
 
 const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_get(const char *text,
-    size_t len);
+    size_t len, size_t *tail);
 void ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
-    const hoop_sql_stmt_t *cls);
+    const hoop_sql_stmt_t *cls, size_t tail);
 const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_shape_get(const char *shape,
     size_t len, const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int **ids);
+    const int **ids, size_t *tail);
 void ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int *ids, const hoop_sql_stmt_t *cls);
+    const int *ids, const hoop_sql_stmt_t *cls, size_t tail);
 void ngx_stream_hoop_pg_cache_free(void);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */

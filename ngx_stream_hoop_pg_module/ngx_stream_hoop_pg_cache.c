@@ -38,6 +38,7 @@ typedef struct {
     int              *ids;                  /* $n per literal, 0: kept */
     uint32_t         *kept_len;             /* a kept literal's length */
     u_char           *kept;                 /* kept literals, in a row */
+    size_t            tail;                 /* bytes after the statement */
     hoop_sql_stmt_t  *cls;                  /* the allocation of it all */
 } ngx_stream_hoop_pg_cache_slot_t;
 
@@ -46,39 +47,45 @@ static ngx_stream_hoop_pg_cache_slot_t *ngx_stream_hoop_pg_cache_find(
     ngx_uint_t shape, const char *key, size_t len);
 static ngx_stream_hoop_pg_cache_slot_t *ngx_stream_hoop_pg_cache_store(
     ngx_uint_t shape, const char *key, size_t len, const hoop_sql_stmt_t *cls,
-    ngx_int_t literals, size_t kept);
+    size_t tail, ngx_int_t literals, size_t kept);
 
 
 static ngx_stream_hoop_pg_cache_slot_t  *ngx_stream_hoop_pg_cache;
 
 
 const hoop_sql_stmt_t *
-ngx_stream_hoop_pg_cache_get(const char *text, size_t len)
+ngx_stream_hoop_pg_cache_get(const char *text, size_t len, size_t *tail)
 {
     ngx_stream_hoop_pg_cache_slot_t  *slot;
 
     slot = ngx_stream_hoop_pg_cache_find(0, text, len);
+    if (slot == NULL) {
+        return NULL;
+    }
 
-    return slot ? slot->cls : NULL;
+    *tail = slot->tail;
+
+    return slot->cls;
 }
 
 
 void
 ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
-    const hoop_sql_stmt_t *cls)
+    const hoop_sql_stmt_t *cls, size_t tail)
 {
-    (void) ngx_stream_hoop_pg_cache_store(0, text, len, cls, 0, 0);
+    (void) ngx_stream_hoop_pg_cache_store(0, text, len, cls, tail, 0, 0);
 }
 
 
 /*
  * The classification of a statement of this shape whose kept literals
- * are sql's, and in *ids which of sql's literals become $n.
+ * are sql's, in *ids which of sql's literals become $n, and in *tail how
+ * many bytes of the text follow the statement (a ";", blanks).
  */
 const hoop_sql_stmt_t *
 ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int **ids)
+    const int **ids, size_t *tail)
 {
     size_t                            off;
     ngx_int_t                         i;
@@ -109,6 +116,7 @@ ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
     }
 
     *ids = slot->ids;
+    *tail = slot->tail;
 
     return slot->cls;
 }
@@ -117,7 +125,7 @@ ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
 void
 ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int *ids, const hoop_sql_stmt_t *cls)
+    const int *ids, const hoop_sql_stmt_t *cls, size_t tail)
 {
     size_t                            kept;
     u_char                           *p;
@@ -132,7 +140,7 @@ ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
         }
     }
 
-    slot = ngx_stream_hoop_pg_cache_store(1, shape, len, cls, n, kept);
+    slot = ngx_stream_hoop_pg_cache_store(1, shape, len, cls, tail, n, kept);
     if (slot == NULL) {
         return;
     }
@@ -196,7 +204,7 @@ ngx_stream_hoop_pg_cache_find(ngx_uint_t shape, const char *key, size_t len)
 /* a slot for key, its room for literals and kept text not filled in */
 static ngx_stream_hoop_pg_cache_slot_t *
 ngx_stream_hoop_pg_cache_store(ngx_uint_t shape, const char *key, size_t len,
-    const hoop_sql_stmt_t *cls, ngx_int_t literals, size_t kept)
+    const hoop_sql_stmt_t *cls, size_t tail, ngx_int_t literals, size_t kept)
 {
     u_char                           *p;
     size_t                            size;
@@ -252,6 +260,7 @@ ngx_stream_hoop_pg_cache_store(ngx_uint_t shape, const char *key, size_t len,
     slot->shape = shape;
     slot->len = len;
     slot->literals = literals;
+    slot->tail = tail;
 
     return slot;
 }

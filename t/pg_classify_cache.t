@@ -46,6 +46,15 @@ stream {
         hoop_rule allow sql.read;
         hoop_rule allow sql.write;
     }
+
+    # the statements' own text in the trail, not their normalized form
+    server {
+        listen 127.0.0.1:%%PORT_literal%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+        hoop_pg_audit_literals on;
+        hoop_rule allow sql.read;
+    }
 }
 EOF
 $t->wait_redis(1);
@@ -179,7 +188,7 @@ wait_until(sub {
 
 wait_until(sub {
     @q = grep { $_->{type} eq 'pg.query' } $redis->events('hoop:audit:pg');
-    grep { $_->{query}{sql} =~ /^SELECT count/ } @q },
+    grep { ($_->{query}{sql} // '') =~ /^SELECT count/ } @q },
     'the events of the comments and the count');
 my ($hidden) = grep {
     ($_->{query}{sql} // '') =~ /^SELECT \$1 \/\* a \/\*/ } @q;
@@ -224,6 +233,34 @@ is_deeply([map { scalar @{ $_->{identity}{groups} } } @big], [300, 300, 300],
     'each event of the session with 300 groups names them all');
 is($big[2]{identity}{groups}[299], 'group-300', '  the last one too');
 is($big[2]{resource}{database}, 'postgres', '  and the database');
+
+# Empty statements before one (a comment, then ";") move where it starts
+# by the comment's length: each text finds its own start, and a text
+# shorter than where the first one's statement started is no harm
+# (it used to crash the worker).  Terminated or not, a statement is as
+# long in its event whether it was parsed or found in the cache.
+my $lit = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('literal')};"
+    . 'dbname=postgres', 'postgres', $token,
+    { RaiseError => 0, PrintError => 0, pg_server_prepare => 0 });
+my @lead = ('/* ' . ('x' x 60) . ' */; SELECT 1',
+    '/* ' . ('y' x 30) . ' SELECT 42 FROM secrets */; SELECT 2',
+    '/**/; SELECT 3', 'SELECT 4 /* a */;', 'SELECT 5 /* bb */;',
+    "SELECT 6; -- one\n", "SELECT 7; -- and two\n");
+is_deeply([map { scalar $lit->selectrow_array($_) } @lead], [1 .. 7],
+    'statements after empty ones, and before a ";", all answered');
+is($lit->selectrow_array('SELECT 8'), 8, '  and the worker lives on');
+$lit->disconnect;
+my ($last, @l);
+wait_until(sub { ($last) = grep { ($_->{query}{sql} // '') eq 'SELECT 8' }
+    $redis->events('hoop:audit:pg') }, 'their events');
+@l = grep { $_->{type} eq 'pg.query' && $_->{session} eq $last->{session} }
+    $redis->events('hoop:audit:pg');
+is_deeply([map { $_->{query}{sql} } @l[0 .. 6]],
+    ['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4 /* a */',
+     'SELECT 5 /* bb */', 'SELECT 6', 'SELECT 7'],
+    '  each recorded as its own statement');
+is_deeply([map { $_->{query}{sql_bytes} } @l[0 .. 6]],
+    [8, 8, 8, 16, 17, 8, 8], '  with its own length');
 
 $t->stop;
 done_testing();

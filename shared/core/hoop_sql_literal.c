@@ -14,6 +14,7 @@
 static int hoop_sql_ident_start(unsigned char c);
 static int hoop_sql_ident_char(unsigned char c);
 static int hoop_sql_digit(unsigned char c);
+static int hoop_sql_int4(const char *p, size_t len);
 static int hoop_sql_space(unsigned char c);
 static size_t hoop_sql_comment_end(const char *sql, size_t i, size_t len);
 static size_t hoop_sql_skip_blank(const char *sql, size_t i, size_t len);
@@ -225,8 +226,39 @@ hoop_sql_span_mark(const char *sql, const hoop_sql_span_t *span)
         return HOOP_SQL_COMMENT_MARK;
 
     default:
-        return HOOP_SQL_NUMBER_MARK;
+        return hoop_sql_int4(sql + span->start, span->len)
+               ? HOOP_SQL_NUMBER_MARK : HOOP_SQL_FLOAT_MARK;
     }
+}
+
+
+/*
+ * Digits that PostgreSQL's scanner reads as an int4 constant (ICONST);
+ * anything else, 1.5 or 3000000000, is a numeric one (FCONST), which the
+ * grammar takes elsewhere: ORDER BY 1 is a position, kept by the
+ * normalizer, ORDER BY 1.5 a value, replaced.
+ */
+static int
+hoop_sql_int4(const char *p, size_t len)
+{
+    size_t    i;
+    uint64_t  v;
+
+    v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (!hoop_sql_digit((unsigned char) p[i])) {
+            return 0;
+        }
+
+        v = v * 10 + (uint64_t) (p[i] - '0');
+
+        if (v > 2147483647) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -6,9 +6,11 @@
  * skip pg_query_normalize() (a full parse) and the classification.
  *
  * A statement's shape is its text with every literal replaced by one
- * byte: 0x01 for a string, 0x02 for a number; and every comment by 0x03,
- * since comments are where frameworks put what changes on every request
- * (sqlcommenter's trace ids).  Two texts of the same shape are the same
+ * byte: 0x01 for a string, 0x02 for an integer PostgreSQL reads as int4,
+ * 0x04 for another number (the grammar treats them apart: ORDER BY 1
+ * and ORDER BY 1.5); and every comment by 0x03, since comments are where
+ * frameworks put what changes on every request (sqlcommenter's trace
+ * ids).  Two texts of the same shape are the same
  * token sequence for PostgreSQL's scanner, literal values and comments
  * apart, because the scanner here is exact for what it accepts (nested
  * block comments included) and refuses the rest (returns -1): a block
@@ -38,6 +40,7 @@
 #define HOOP_SQL_STRING_MARK   '\x01'     /* a literal, in a shape */
 #define HOOP_SQL_NUMBER_MARK   '\x02'
 #define HOOP_SQL_COMMENT_MARK  '\x03'
+#define HOOP_SQL_FLOAT_MARK    '\x04'
 
 #define HOOP_SQL_COMMENT_ID    -1         /* in ids[]: a comment */
 
@@ -59,7 +62,7 @@ typedef struct {
 int hoop_sql_literals(const char *sql, size_t len, hoop_sql_span_t *spans,
     int max, int *params);
 
-/* HOOP_SQL_STRING_MARK, HOOP_SQL_NUMBER_MARK or HOOP_SQL_COMMENT_MARK */
+/* the mark of a span: string, number (int4 or not) or comment */
 char hoop_sql_span_mark(const char *sql, const hoop_sql_span_t *span);
 
 /*

@@ -265,6 +265,40 @@ main(void)
                "UPDATE t SET a = 3 -- by someone else /* */\nWHERE id = 4",
                "line comments differ");
 
+    /*
+     * an int4 and another number are not one shape: ORDER BY 1 is a
+     * position the normalizer keeps, ORDER BY 1.5 and ORDER BY 3000000000
+     * values it replaces
+     */
+
+    normalizes_like_pg("SELECT a FROM t ORDER BY 2147483647",
+                       "SELECT a FROM t ORDER BY 2147483647",
+                       "the largest int4, a position");
+    normalizes_like_pg("SELECT a FROM t ORDER BY 2147483648",
+                       "SELECT a FROM t ORDER BY $1", "one more, a value");
+    same_shape("SELECT * FROM t WHERE p > 1.5 ORDER BY 2",
+               "SELECT * FROM t WHERE p > 22.25 ORDER BY 2", "decimals");
+
+    {
+        int              k;
+        char             s[3][64];
+        size_t           l[3];
+        hoop_sql_span_t  sp[4];
+        const char      *t[3] = { "SELECT a FROM t ORDER BY 1",
+                                  "SELECT a FROM t ORDER BY 1.5",
+                                  "SELECT a FROM t ORDER BY 3000000000" };
+
+        for (k = 0; k < 3; k++) {
+            n = hoop_sql_literals(t[k], strlen(t[k]), sp, 4, NULL);
+            l[k] = hoop_sql_shape(t[k], strlen(t[k]), sp, n, s[k],
+                                  sizeof(s[k]));
+        }
+
+        ok(l[0] == l[1] && memcmp(s[0], s[1], l[0]) != 0
+           && l[1] == l[2] && memcmp(s[1], s[2], l[1]) == 0,
+           "ORDER BY 1 is not the shape of ORDER BY 1.5 or 3000000000");
+    }
+
     /* a comment and the text it hides are not one shape with the text */
 
     {
