@@ -170,13 +170,14 @@ sub cpu_pids {
     return ($mid, $target =~ /^gw-(audit|policy|mask)$/ ? $redis->{pid} : ());
 }
 
-# the machine's busy CPU time so far, all cores (clock ticks): whatever
-# is not idle or waiting for the disk
+# the machine's busy CPU time so far, all cores (clock ticks): user,
+# nice, system, irq and softirq; not idle, not waiting for the disk, not
+# stolen by the hypervisor for other guests
 sub machine_ticks {
     open my $fh, '<', '/proc/stat' or return 0;
     my (undef, @t) = split ' ', scalar <$fh>;
     my $busy = 0;
-    $busy += $t[$_] // 0 for grep { $_ != 3 && $_ != 4 } 0 .. 7;
+    $busy += $t[$_] // 0 for 0, 1, 2, 5, 6;
     return $busy;
 }
 
