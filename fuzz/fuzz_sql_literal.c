@@ -11,9 +11,9 @@
  *     replaced, and other comments, has the same shape,
  *     pg_query_normalize gives it the text made from the first one's
  *     mapping, and the classifier gives it the same kind, command,
- *     tables and functions, and (its literals and comments inside the
- *     statement) the same start and the same bytes after it: what the
- *     classification cache relies on.
+ *     tables and functions, and the statement starts and ends at the
+ *     same places of the shape: what the classification cache relies
+ *     on.
  */
 
 #include <stdlib.h>
@@ -235,19 +235,21 @@ check_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
     }
 
     /*
-     * where the cache keeps a shape (its literals and comments all inside
-     * the statement), the statement starts as far into every text of the
-     * shape, and as much follows it
+     * where the statement starts and ends, kept in the shape's
+     * coordinates, is where it starts and ends in the other text (what
+     * the cache relies on unless a position falls inside a span)
      */
 
     if (c1 == 1 && c2 == 1 && st1.kind != HOOP_SQL_UNKNOWN
-        && (n == 0
-            || (spans[0].start >= st1.offset
-                && spans[n - 1].start + spans[n - 1].len
-                   <= st1.offset + st1.length))
-        && (st2.offset != st1.offset
-            || len2 - st2.offset - st2.length
-               != len - st1.offset - st1.length))
+        && !hoop_sql_in_span(spans, n, st1.offset)
+        && !hoop_sql_in_span(spans, n, st1.offset + st1.length)
+        && (hoop_sql_text_pos(spans2, n2,
+                              hoop_sql_shape_pos(spans, n, st1.offset))
+            != st2.offset
+            || hoop_sql_text_pos(spans2, n2,
+                                 hoop_sql_shape_pos(spans, n, st1.offset
+                                                              + st1.length))
+               != st2.offset + st2.length))
     {
         abort();
     }

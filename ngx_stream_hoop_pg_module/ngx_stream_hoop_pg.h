@@ -360,10 +360,10 @@ void ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
     const hoop_sql_stmt_t *cls, size_t tail);
 const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_shape_get(const char *shape,
     size_t len, const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int **ids, size_t *tail);
+    const int **ids);
 void ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int *ids, const hoop_sql_stmt_t *cls, size_t tail);
+    const int *ids, const hoop_sql_stmt_t *cls);
 void ngx_stream_hoop_pg_cache_free(void);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */

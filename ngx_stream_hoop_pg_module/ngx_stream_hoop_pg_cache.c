@@ -38,7 +38,7 @@ typedef struct {
     int              *ids;                  /* $n per literal, 0: kept */
     uint32_t         *kept_len;             /* a kept literal's length */
     u_char           *kept;                 /* kept literals, in a row */
-    size_t            tail;                 /* bytes after the statement */
+    size_t            tail;                 /* after the statement (text) */
     hoop_sql_stmt_t  *cls;                  /* the allocation of it all */
 } ngx_stream_hoop_pg_cache_slot_t;
 
@@ -79,13 +79,13 @@ ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
 
 /*
  * The classification of a statement of this shape whose kept literals
- * are sql's, in *ids which of sql's literals become $n, and in *tail how
- * many bytes of the text follow the statement (a ";", blanks).
+ * are sql's (where it starts and ends in the shape's coordinates), and in
+ * *ids which of sql's literals become $n.
  */
 const hoop_sql_stmt_t *
 ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int **ids, size_t *tail)
+    const int **ids)
 {
     size_t                            off;
     ngx_int_t                         i;
@@ -116,7 +116,6 @@ ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
     }
 
     *ids = slot->ids;
-    *tail = slot->tail;
 
     return slot->cls;
 }
@@ -125,7 +124,7 @@ ngx_stream_hoop_pg_cache_shape_get(const char *shape, size_t len,
 void
 ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
     const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int *ids, const hoop_sql_stmt_t *cls, size_t tail)
+    const int *ids, const hoop_sql_stmt_t *cls)
 {
     size_t                            kept;
     u_char                           *p;
@@ -140,7 +139,7 @@ ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
         }
     }
 
-    slot = ngx_stream_hoop_pg_cache_store(1, shape, len, cls, tail, n, kept);
+    slot = ngx_stream_hoop_pg_cache_store(1, shape, len, cls, 0, n, kept);
     if (slot == NULL) {
         return;
     }

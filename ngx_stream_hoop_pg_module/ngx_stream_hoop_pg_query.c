@@ -69,8 +69,6 @@ static ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(
 static int ngx_stream_hoop_pg_classify(const char *text,
     hoop_sql_stmt_t *cls, size_t max, char *error, size_t error_len,
     char **normalized, ngx_log_t *log);
-static ngx_uint_t ngx_stream_hoop_pg_spans_inside(const hoop_sql_span_t *spans,
-    int n, size_t start, size_t end);
 static void ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql);
 static ngx_stream_hoop_pg_query_t *ngx_stream_hoop_pg_query_new(
     ngx_uint_t n);
@@ -937,9 +935,10 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     int                     n, lit;
     int                     ids[NGX_STREAM_HOOP_PG_LITERALS];
     char                    shape[NGX_STREAM_HOOP_PG_CACHE_TEXT];
-    size_t                  len, slen, nlen, tail;
+    size_t                  len, slen, nlen, tail, end;
     const int              *known;
     hoop_sql_span_t         spans[NGX_STREAM_HOOP_PG_LITERALS];
+    hoop_sql_stmt_t         where;
     const hoop_sql_stmt_t  *hit;
     PgQueryNormalizeResult  norm;
 
@@ -961,8 +960,8 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
 
     if (slen) {
         hit = ngx_stream_hoop_pg_cache_shape_get(shape, slen, text, spans,
-                                                 lit, &known, &tail);
-        if (hit != NULL && hit->offset + tail <= len) {
+                                                 lit, &known);
+        if (hit != NULL) {
             /* $n is at most 6 bytes longer than the literal it replaces */
 
             *normalized = ngx_alloc(len + 6 * lit + 1, log);
@@ -974,8 +973,13 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
                                               *normalized, len + 6 * lit);
             (*normalized)[nlen] = '\0';
 
+            /* where the statement is, in this text's own coordinates */
+
             cls[0] = *hit;
-            cls[0].length = len - hit->offset - tail;
+            cls[0].offset = hoop_sql_text_pos(spans, lit, hit->offset);
+            cls[0].length = hoop_sql_text_pos(spans, lit,
+                                              hit->offset + hit->length)
+                            - cls[0].offset;
 
             return 1;
         }
@@ -1015,44 +1019,33 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     }
 
     /*
-     * by shape when the normalizer replaced only literals found here, and
-     * all of them and the comments are inside the statement; else (TRUE,
-     * NULL, a folded minus sign, a comment before a ";" that ends an
-     * empty statement) by the normalized text
+     * by shape when the normalizer replaced only literals found here,
+     * with where the statement starts and ends in the shape's
+     * coordinates (comments before or after it are of any length); else
+     * (TRUE, NULL, a folded minus sign) by the normalized text, in which
+     * all that precedes and follows the statement is the same
      */
 
-    tail = len - cls[0].offset - cls[0].length;
+    end = cls[0].offset + cls[0].length;
 
     if (slen
-        && ngx_stream_hoop_pg_spans_inside(spans, lit, cls[0].offset,
-                                           len - tail)
+        && !hoop_sql_in_span(spans, lit, cls[0].offset)
+        && !hoop_sql_in_span(spans, lit, end)
         && hoop_sql_literal_ids(text, len, spans, lit, *normalized, nlen, ids)
            == 0)
     {
+        where = cls[0];
+        where.offset = hoop_sql_shape_pos(spans, lit, cls[0].offset);
+        where.length = hoop_sql_shape_pos(spans, lit, end) - where.offset;
+
         ngx_stream_hoop_pg_cache_shape_put(shape, slen, text, spans, lit, ids,
-                                           &cls[0], tail);
+                                           &where);
 
     } else {
-        ngx_stream_hoop_pg_cache_put(*normalized, nlen, &cls[0], tail);
+        ngx_stream_hoop_pg_cache_put(*normalized, nlen, &cls[0], len - end);
     }
 
     return n;
-}
-
-
-/*
- * Whether every literal and comment of a text lies inside its statement
- * (start to end): then what comes before it (blanks, the ";" of empty
- * statements) and after it is the same in every text of its shape, and
- * so are where the statement starts and how much follows it.
- */
-static ngx_uint_t
-ngx_stream_hoop_pg_spans_inside(const hoop_sql_span_t *spans, int n,
-    size_t start, size_t end)
-{
-    return n == 0
-           || (spans[0].start >= start
-               && spans[n - 1].start + spans[n - 1].len <= end);
 }
 
 

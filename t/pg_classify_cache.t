@@ -245,22 +245,25 @@ my $lit = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port('literal')};"
 my @lead = ('/* ' . ('x' x 60) . ' */; SELECT 1',
     '/* ' . ('y' x 30) . ' SELECT 42 FROM secrets */; SELECT 2',
     '/**/; SELECT 3', 'SELECT 4 /* a */;', 'SELECT 5 /* bb */;',
-    "SELECT 6; -- one\n", "SELECT 7; -- and two\n");
-is_deeply([map { scalar $lit->selectrow_array($_) } @lead], [1 .. 7],
+    "SELECT 6; -- one\n", "SELECT 7; -- and two\n",
+    "/* a */;\n/* b */;SELECT 8 /* c */; /* d */",
+    "/* aa */;\n/* bbb */;SELECT 9 /* cccc */; /* ddddd */");
+is_deeply([map { scalar $lit->selectrow_array($_) } @lead], [1 .. 9],
     'statements after empty ones, and before a ";", all answered');
-is($lit->selectrow_array('SELECT 8'), 8, '  and the worker lives on');
+is($lit->selectrow_array('SELECT 10'), 10, '  and the worker lives on');
 $lit->disconnect;
 my ($last, @l);
-wait_until(sub { ($last) = grep { ($_->{query}{sql} // '') eq 'SELECT 8' }
+wait_until(sub { ($last) = grep { ($_->{query}{sql} // '') eq 'SELECT 10' }
     $redis->events('hoop:audit:pg') }, 'their events');
 @l = grep { $_->{type} eq 'pg.query' && $_->{session} eq $last->{session} }
     $redis->events('hoop:audit:pg');
-is_deeply([map { $_->{query}{sql} } @l[0 .. 6]],
+is_deeply([map { $_->{query}{sql} } @l[0 .. 8]],
     ['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4 /* a */',
-     'SELECT 5 /* bb */', 'SELECT 6', 'SELECT 7'],
+     'SELECT 5 /* bb */', 'SELECT 6', 'SELECT 7', 'SELECT 8 /* c */',
+     'SELECT 9 /* cccc */'],
     '  each recorded as its own statement');
-is_deeply([map { $_->{query}{sql_bytes} } @l[0 .. 6]],
-    [8, 8, 8, 16, 17, 8, 8], '  with its own length');
+is_deeply([map { $_->{query}{sql_bytes} } @l[0 .. 8]],
+    [8, 8, 8, 16, 17, 8, 8, 16, 19], '  with its own length');
 
 $t->stop;
 done_testing();

@@ -263,6 +263,55 @@ hoop_sql_int4(const char *p, size_t len)
 
 
 size_t
+hoop_sql_shape_pos(const hoop_sql_span_t *spans, int n, size_t pos)
+{
+    int     i;
+    size_t  shrink;
+
+    shrink = 0;
+
+    for (i = 0; i < n && spans[i].start + spans[i].len <= pos; i++) {
+        shrink += spans[i].len - 1;
+    }
+
+    return pos - shrink;
+}
+
+
+size_t
+hoop_sql_text_pos(const hoop_sql_span_t *spans, int n, size_t pos)
+{
+    int     i;
+    size_t  grow;
+
+    grow = 0;
+
+    /* span i stands at spans[i].start - grow in the shape */
+
+    for (i = 0; i < n && spans[i].start - grow < pos; i++) {
+        grow += spans[i].len - 1;
+    }
+
+    return pos + grow;
+}
+
+
+int
+hoop_sql_in_span(const hoop_sql_span_t *spans, int n, size_t pos)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        if (spans[i].start < pos && pos < spans[i].start + spans[i].len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+size_t
 hoop_sql_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
     int n, char *out, size_t cap)
 {

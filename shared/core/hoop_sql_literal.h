@@ -73,6 +73,17 @@ size_t hoop_sql_shape(const char *sql, size_t len,
     const hoop_sql_span_t *spans, int n, char *out, size_t cap);
 
 /*
+ * A position in sql (pos) in its shape's coordinates, where each of its n
+ * spans is one byte, and back from a shape's coordinates to a text's:
+ * where a statement starts and ends, kept by shape, is found in every
+ * text of that shape whatever the lengths of the literals and comments
+ * before it.  A position inside a span (hoop_sql_in_span()) has none.
+ */
+size_t hoop_sql_shape_pos(const hoop_sql_span_t *spans, int n, size_t pos);
+size_t hoop_sql_text_pos(const hoop_sql_span_t *spans, int n, size_t pos);
+int hoop_sql_in_span(const hoop_sql_span_t *spans, int n, size_t pos);
+
+/*
  * From pg_query_normalize()'s output for sql (normalized, nlen bytes):
  * ids[i] = k when literal i became $k, 0 when it was kept as it is,
  * HOOP_SQL_COMMENT_ID for a comment (always kept as it is: a statement

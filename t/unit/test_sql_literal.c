@@ -12,6 +12,7 @@
 
 #include "tap.h"
 #include "pg_scan.h"
+#include "hoop_sql.h"
 #include "hoop_sql_literal.h"
 
 
@@ -297,6 +298,43 @@ main(void)
         ok(l[0] == l[1] && memcmp(s[0], s[1], l[0]) != 0
            && l[1] == l[2] && memcmp(s[1], s[2], l[1]) == 0,
            "ORDER BY 1 is not the shape of ORDER BY 1.5 or 3000000000");
+    }
+
+    /*
+     * where a statement starts and ends, in its shape's coordinates, is
+     * where the parser finds it in another text of that shape, comments
+     * of other lengths before and after it
+     */
+
+    {
+        int              na, nb;
+        hoop_sql_stmt_t  sa, sb;
+        hoop_sql_span_t  pa[8], pb[8];
+        const char      *a = "/* a */;\n/* b */;SELECT 8 /* c */; /* d */";
+        const char      *b = "/* aa */;\n/* bbb */;SELECT 42 /* cccc */;"
+                             " /* ddddd */";
+
+        na = hoop_sql_literals(a, strlen(a), pa, 8, NULL);
+        nb = hoop_sql_literals(b, strlen(b), pb, 8, NULL);
+
+        ok(na == 5 && nb == 5
+           && hoop_sql_classify(a, &sa, 1, NULL, 0) == 1
+           && hoop_sql_classify(b, &sb, 1, NULL, 0) == 1,
+           "two statements after empty ones");
+        ok(!hoop_sql_in_span(pa, na, sa.offset)
+           && !hoop_sql_in_span(pa, na, sa.offset + sa.length)
+           && hoop_sql_in_span(pa, na, 2),
+           "the statement's edges are not inside a span; a comment's are");
+        is_int((int) hoop_sql_text_pos(pb, nb,
+                                       hoop_sql_shape_pos(pa, na, sa.offset)),
+               (int) sb.offset, "the first one's start found in the second");
+        is_int((int) hoop_sql_text_pos(pb, nb,
+                                       hoop_sql_shape_pos(pa, na, sa.offset
+                                                                  + sa.length)),
+               (int) (sb.offset + sb.length), "and its end");
+        is_int((int) hoop_sql_text_pos(pa, na,
+                                       hoop_sql_shape_pos(pa, na, 19)),
+               19, "a position and back");
     }
 
     /* a comment and the text it hides are not one shape with the text */
