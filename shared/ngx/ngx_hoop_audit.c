@@ -529,16 +529,12 @@ ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev, ngx_log_t *log)
 
 lost:
 
-    /*
-     * the one case the contract cannot cover: say it, loudly, once each,
-     * with as much of the event (already masked, as it would have been
-     * stored) as an error log line holds, so that what ran is on record
-     */
+    /* the one case the contract cannot cover: say it, loudly, once each */
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "hoop_audit: event LOST, neither Redis nor the spool took"
                   " it: session %s, event %ui: %*s", ev->session, ev->seq,
-                  ev->len, ev->event);
+                  ngx_min(ev->len, 120), ev->event);
 }
 
 
