@@ -333,7 +333,7 @@ if ($s8) {
             . " %.0f us the\n  whole machine spends per transaction through"
             . " proxy_pass: an audited gateway\n  reaches at most about %.2f"
             . " of proxy_pass here (pgbouncer: %.2f)\n", $redis_us, $m,
-            $m / ($m + $redis_us), $s8->{pgbouncer};
+            $m / ($m + $redis_us), $s8->{pgbouncer} // 0;
     }
 }
 if ($wide) {

@@ -87,7 +87,7 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
     size_t       from, o, seg;
     const char  *v;
 
-    out = malloc(len + 12 * (size_t) n + 1);
+    out = malloc(len + 40 * (size_t) n + 1);
     if (out == NULL) {
         return NULL;
     }
@@ -110,7 +110,11 @@ other_values(const char *sql, size_t len, const hoop_sql_span_t *spans,
             v = NULL;
 
         } else if (ids[i] == HOOP_SQL_COMMENT_ID) {
-            v = sql[spans[i].start] == '-' ? "-- other" : "/* other */";
+            v = sql[spans[i].start] == '-'
+                ? (i % 2 ? "-- */ ; DELETE FROM t" : "-- other")
+                : (i % 3 == 0 ? "/* other */"
+                   : i % 3 == 1 ? "/* a /* b */ ; DROP TABLE t; */"
+                   : "/* ' \" $1 -- */");
 
         } else if (sql[spans[i].start] == '\'') {
             v = "'zz'";
@@ -160,7 +164,7 @@ check_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
     char                   *sql2, *norm2;
     size_t                  len2, l1, l2;
     char                   *shape1, *shape2;
-    hoop_sql_stmt_t         st1, st2;
+    hoop_sql_stmt_t         st1[2], st2[2];
     hoop_sql_span_t         spans2[MAX_SPANS];
     PgQueryNormalizeResult  r1, r2;
 
@@ -217,19 +221,21 @@ check_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
 
     /* one statement of one shape: one classification */
 
-    c1 = hoop_sql_classify(sql, &st1, 1, NULL, 0);
-    c2 = hoop_sql_classify(sql2, &st2, 1, NULL, 0);
+    /* as the gateway does: room for two, so that two are seen as two */
 
-    if (c1 == 1 && st1.kind != HOOP_SQL_UNKNOWN
-        && (c2 != 1 || st1.kind != st2.kind
-            || strcmp(st1.command, st2.command) != 0
-            || strcmp(st1.commands, st2.commands) != 0
-            || strcmp(st1.tables, st2.tables) != 0
-            || strcmp(st1.functions, st2.functions) != 0
-            || st1.no_where != st2.no_where
-            || st1.copy_program != st2.copy_program
-            || st1.copy_file != st2.copy_file
-            || st1.undo != st2.undo))
+    c1 = hoop_sql_classify(sql, st1, 2, NULL, 0);
+    c2 = hoop_sql_classify(sql2, st2, 2, NULL, 0);
+
+    if (c1 == 1 && st1[0].kind != HOOP_SQL_UNKNOWN
+        && (c2 != 1 || st1[0].kind != st2[0].kind
+            || strcmp(st1[0].command, st2[0].command) != 0
+            || strcmp(st1[0].commands, st2[0].commands) != 0
+            || strcmp(st1[0].tables, st2[0].tables) != 0
+            || strcmp(st1[0].functions, st2[0].functions) != 0
+            || st1[0].no_where != st2[0].no_where
+            || st1[0].copy_program != st2[0].copy_program
+            || st1[0].copy_file != st2[0].copy_file
+            || st1[0].undo != st2[0].undo))
     {
         abort();
     }
@@ -240,16 +246,16 @@ check_shape(const char *sql, size_t len, const hoop_sql_span_t *spans,
      * the cache relies on unless a position falls inside a span)
      */
 
-    if (c1 == 1 && c2 == 1 && st1.kind != HOOP_SQL_UNKNOWN
-        && !hoop_sql_in_span(spans, n, st1.offset)
-        && !hoop_sql_in_span(spans, n, st1.offset + st1.length)
+    if (c1 == 1 && c2 == 1 && st1[0].kind != HOOP_SQL_UNKNOWN
+        && !hoop_sql_in_span(spans, n, st1[0].offset)
+        && !hoop_sql_in_span(spans, n, st1[0].offset + st1[0].length)
         && (hoop_sql_text_pos(spans2, n2,
-                              hoop_sql_shape_pos(spans, n, st1.offset))
-            != st2.offset
+                              hoop_sql_shape_pos(spans, n, st1[0].offset))
+            != st2[0].offset
             || hoop_sql_text_pos(spans2, n2,
-                                 hoop_sql_shape_pos(spans, n, st1.offset
-                                                              + st1.length))
-               != st2.offset + st2.length))
+                                 hoop_sql_shape_pos(spans, n, st1[0].offset
+                                                              + st1[0].length))
+               != st2[0].offset + st2[0].length))
     {
         abort();
     }

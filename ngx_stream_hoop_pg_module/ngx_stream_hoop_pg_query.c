@@ -935,7 +935,7 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     int                     n, lit;
     int                     ids[NGX_STREAM_HOOP_PG_LITERALS];
     char                    shape[NGX_STREAM_HOOP_PG_CACHE_TEXT];
-    size_t                  len, slen, nlen, tail, end;
+    size_t                  len, slen, nlen, tail, start, end;
     const int              *known;
     hoop_sql_span_t         spans[NGX_STREAM_HOOP_PG_LITERALS];
     hoop_sql_stmt_t         where;
@@ -961,6 +961,18 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
     if (slen) {
         hit = ngx_stream_hoop_pg_cache_shape_get(shape, slen, text, spans,
                                                  lit, &known);
+
+        /* where the statement is, in this text's own coordinates */
+
+        if (hit != NULL) {
+            start = hoop_sql_text_pos(spans, lit, hit->offset);
+            end = hoop_sql_text_pos(spans, lit, hit->offset + hit->length);
+
+            if (start > end || end > len) {
+                hit = NULL;             /* never, for one shape: a miss */
+            }
+        }
+
         if (hit != NULL) {
             /* $n is at most 6 bytes longer than the literal it replaces */
 
@@ -973,13 +985,9 @@ ngx_stream_hoop_pg_classify(const char *text, hoop_sql_stmt_t *cls,
                                               *normalized, len + 6 * lit);
             (*normalized)[nlen] = '\0';
 
-            /* where the statement is, in this text's own coordinates */
-
             cls[0] = *hit;
-            cls[0].offset = hoop_sql_text_pos(spans, lit, hit->offset);
-            cls[0].length = hoop_sql_text_pos(spans, lit,
-                                              hit->offset + hit->length)
-                            - cls[0].offset;
+            cls[0].offset = start;
+            cls[0].length = end - start;
 
             return 1;
         }

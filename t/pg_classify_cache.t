@@ -102,9 +102,8 @@ my @cases = (
     ['/* a /* nested */ one */ UPDATE items SET price = 2.5 WHERE id = 2',
      '/* a /* nested */ one */ UPDATE items SET price = $1 WHERE id = $2',
      'write'],
-    ['/* other */ UPDATE items SET price = 2.5 WHERE id = 2 -- by agent-7',
-     '/* other */ UPDATE items SET price = $1 WHERE id = $2 -- by agent-7',
-     'write'],
+    ['/* other */ UPDATE items SET price = 3.5 WHERE id = 2',
+     '/* other */ UPDATE items SET price = $1 WHERE id = $2', 'write'],
 
     # a type modifier is not a value to the normalizer
     ["SELECT 'abc'::varchar(2)", 'SELECT $1::varchar(2)', 'read'],
@@ -172,9 +171,11 @@ my $padded = 'SELECT 42 -- ' . ("\x01" x (900 * 1024)) . "\n";
 is($dbh3->selectrow_array($padded), 42, 'a statement with a 900 kB comment');
 
 # what a nested comment hides is a comment; after a closed one, a statement
-is($dbh3->selectrow_array('SELECT 7 /* a /* b */ ; DELETE FROM items; */'),
+# (the second text would be the first's shape to a scanner that does not
+# nest comments, and be taken from the cache as a read)
+is($dbh3->selectrow_array('SELECT 7 /* a /* b */ ; DELETE FROM items; -- */'),
     7, 'a DELETE inside a nested comment does not run');
-ok(!defined $dbh3->do('SELECT 8 /* a */ ; DELETE FROM items; /* */'),
+ok(!defined $dbh3->do('SELECT 7 /* x */ ; DELETE FROM items; -- y'),
     'one after a closed comment is a statement of its own');
 like($dbh3->errstr, qr/no-bulk-delete/, '  denied by its rule');
 is($dbh3->selectrow_array('SELECT count(*) FROM items'), 3,

@@ -308,7 +308,8 @@ main(void)
 
     {
         int              na, nb;
-        hoop_sql_stmt_t  sa, sb;
+        size_t           start, end;
+        hoop_sql_stmt_t  sa[2], sb[2];
         hoop_sql_span_t  pa[8], pb[8];
         const char      *a = "/* a */;\n/* b */;SELECT 8 /* c */; /* d */";
         const char      *b = "/* aa */;\n/* bbb */;SELECT 42 /* cccc */;"
@@ -318,23 +319,49 @@ main(void)
         nb = hoop_sql_literals(b, strlen(b), pb, 8, NULL);
 
         ok(na == 5 && nb == 5
-           && hoop_sql_classify(a, &sa, 1, NULL, 0) == 1
-           && hoop_sql_classify(b, &sb, 1, NULL, 0) == 1,
-           "two statements after empty ones");
-        ok(!hoop_sql_in_span(pa, na, sa.offset)
-           && !hoop_sql_in_span(pa, na, sa.offset + sa.length)
+           && hoop_sql_classify(a, sa, 2, NULL, 0) == 1
+           && hoop_sql_classify(b, sb, 2, NULL, 0) == 1,
+           "a statement after empty ones is one statement");
+        ok(!hoop_sql_in_span(pa, na, sa[0].offset)
+           && !hoop_sql_in_span(pa, na, sa[0].offset + sa[0].length)
            && hoop_sql_in_span(pa, na, 2),
            "the statement's edges are not inside a span; a comment's are");
-        is_int((int) hoop_sql_text_pos(pb, nb,
-                                       hoop_sql_shape_pos(pa, na, sa.offset)),
-               (int) sb.offset, "the first one's start found in the second");
-        is_int((int) hoop_sql_text_pos(pb, nb,
-                                       hoop_sql_shape_pos(pa, na, sa.offset
-                                                                  + sa.length)),
-               (int) (sb.offset + sb.length), "and its end");
-        is_int((int) hoop_sql_text_pos(pa, na,
-                                       hoop_sql_shape_pos(pa, na, 19)),
-               19, "a position and back");
+        start = hoop_sql_shape_pos(pa, na, sa[0].offset);
+        end = hoop_sql_shape_pos(pa, na, sa[0].offset + sa[0].length);
+
+        is_int((int) hoop_sql_text_pos(pb, nb, start), (int) sb[0].offset,
+               "the first one's start found in the second");
+        is_int((int) hoop_sql_text_pos(pb, nb, end),
+               (int) (sb[0].offset + sb[0].length), "and its end");
+    }
+
+    /* spans side by side, of one byte, and the text's end */
+
+    {
+        int              na, nb;
+        hoop_sql_span_t  pa[8], pb[8];
+        const char      *a = "SELECT 1,2/*c*/'x'";
+        const char      *b = "SELECT 42,7/*longer*/'xyz'";
+
+        na = hoop_sql_literals(a, strlen(a), pa, 8, NULL);
+        nb = hoop_sql_literals(b, strlen(b), pb, 8, NULL);
+
+        ok(na == 4 && nb == 4 && pa[2].start == 10 && pa[3].start == 15,
+           "four spans, the last two side by side");
+        ok(hoop_sql_shape_pos(pa, na, 18) == 12
+           && hoop_sql_text_pos(pa, na, 12) == 18
+           && hoop_sql_text_pos(pb, nb, 12) == strlen(b),
+           "the end of the text");
+        ok(hoop_sql_shape_pos(pa, na, 10) == 10
+           && hoop_sql_text_pos(pb, nb, 10) == 11,
+           "the start of a span after two one-byte ones");
+        ok(hoop_sql_shape_pos(pa, na, 15) == 11
+           && hoop_sql_text_pos(pb, nb, 11) == 21,
+           "the edge between two spans");
+        ok(!hoop_sql_in_span(pa, na, 10) && !hoop_sql_in_span(pa, na, 15)
+           && !hoop_sql_in_span(pa, na, 18) && hoop_sql_in_span(pa, na, 12)
+           && hoop_sql_in_span(pa, na, 16),
+           "inside a span, not at its edges");
     }
 
     /* a comment and the text it hides are not one shape with the text */
