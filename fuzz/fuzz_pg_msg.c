@@ -86,6 +86,24 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         abort();
     }
 
+    /* a DataRow's cells lie inside it */
+
+    {
+        int             c, k;
+        hoop_pg_cell_t  cells[16];
+
+        c = hoop_pg_datarow(copy, size, cells, 16);
+
+        for (k = 0; k < c; k++) {
+            if (cells[k].data != NULL
+                && (cells[k].data < copy
+                    || cells[k].data + cells[k].len > copy + size))
+            {
+                abort();
+            }
+        }
+    }
+
     (void) hoop_pg_sasl_offers(copy, size, "SCRAM-SHA-256");
     (void) hoop_pg_command_rows((char *) copy, size);
 

@@ -2,7 +2,8 @@
  * Copyright (C) nginx-hoop authors
  *
  * libFuzzer target: whatever the text, classification returns statements
- * that lie inside it, of a valid kind, with terminated name lists.
+ * that lie inside it, of a valid kind, with terminated name lists, and
+ * references that read back within their buffer.
  */
 
 #include <stdlib.h>
@@ -19,6 +20,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     int              i, n;
     char            *sql, err[128];
+    size_t           pos;
+    const char      *schema, *name;
+    hoop_sql_refs_t  refs[4];
     hoop_sql_stmt_t  st[4];
 
     sql = malloc(size + 1);
@@ -29,7 +33,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     memcpy(sql, data, size);
     sql[size] = '\0';
 
-    n = hoop_sql_classify(sql, st, 4, err, sizeof(err));
+    n = hoop_sql_classify_refs(sql, st, refs, 4, err, sizeof(err));
 
     if (n > 4) {
         abort();
@@ -42,6 +46,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             || memchr(st[i].functions, '\0', sizeof(st[i].functions)) == NULL)
         {
             abort();
+        }
+
+        pos = 0;
+
+        while (hoop_sql_ref_next(&refs[i], &pos, &schema, &name) != 0) {
+            if (pos > refs[i].len || name < refs[i].names
+                || name >= refs[i].names + refs[i].len)
+            {
+                abort();
+            }
         }
     }
 

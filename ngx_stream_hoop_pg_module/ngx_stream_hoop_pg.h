@@ -18,6 +18,7 @@
 #include "hoop_rule.h"
 #include "hoop_scram.h"
 #include "hoop_sql.h"
+#include "hoop_sql_catalog.h"
 #include "hoop_sql_literal.h"
 
 
@@ -33,7 +34,7 @@
 #define NGX_STREAM_HOOP_PG_STARTUP  1   /* ParameterStatus, BackendKeyData */
 #define NGX_STREAM_HOOP_PG_READY    2   /* queries */
 #define NGX_STREAM_HOOP_PG_CANCEL   3   /* a CancelRequest was passed on */
-#define NGX_STREAM_HOOP_PG_CATALOG  4   /* masked columns being resolved */
+#define NGX_STREAM_HOOP_PG_CATALOG  4   /* the gateway reads the catalog */
 
 
 typedef struct {
@@ -98,7 +99,10 @@ typedef struct {
     hoop_mask_conf_t         mask;            /* detectors */
     ngx_array_t             *mask_columns;    /* of ..._mask_column_t */
     ngx_str_t                mask_key;        /* hoop_mask_key */
-    ngx_str_t                mask_catalog;    /* the query resolving them */
+    ngx_str_t                mask_catalog;    /* the SQL resolving them */
+    const char             **read_safe;       /* hoop_pg_read_safe */
+    ngx_str_t                catalog_query;   /* at login: Query message */
+    ngx_str_t                catalog_fetch;   /* the catalog's, if new */
     ngx_flag_t               auth;            /* hoop_pg_auth */
     ngx_flag_t               audit;           /* hoop_audit */
 } ngx_stream_hoop_pg_srv_conf_t;
@@ -195,6 +199,10 @@ typedef struct {
 } ngx_stream_hoop_pg_flow_t;
 
 
+/* A catalog the worker built (ngx_stream_hoop_pg_catalog.c). */
+typedef struct ngx_stream_hoop_pg_snapshot_s  ngx_stream_hoop_pg_snapshot_t;
+
+
 /* One client session and its upstream connection. */
 typedef struct {
     ngx_peer_connection_t        peer;
@@ -246,6 +254,18 @@ typedef struct {
     ngx_uint_t                   nstatements;
     u_char                       tx_status;     /* of the last Z */
     size_t                       captured;      /* result bytes recorded */
+
+    /* the catalog (ngx_stream_hoop_pg_catalog.c) */
+    ngx_stream_hoop_pg_snapshot_t *snapshot;
+    const hoop_sql_catalog_t    *catalog;       /* NULL: none read */
+    u_char                      *catalog_rows;  /* while they come */
+    size_t                       catalog_len;
+    size_t                       catalog_size;
+    ngx_uint_t                   catalog_step;  /* result sets ended */
+    u_char                       catalog_key[32];
+    unsigned                     catalog_wanted:1;
+    unsigned                     catalog_keyed:1;
+    unsigned                     catalog_fetch:1;  /* its rows asked */
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */
@@ -307,13 +327,17 @@ ngx_int_t ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 
-/* ngx_stream_hoop_pg_query.c: statements, policy, their answers */
+/* ngx_stream_hoop_pg_query.c: client messages, decided before they go */
 ngx_int_t ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
+
+/* ngx_stream_hoop_pg_answer.c: the server's answers */
 ngx_int_t ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s,
     u_char type, size_t len);
 ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
+
+/* ngx_stream_hoop_pg_pending.c: the session's statements end */
 void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 void ngx_stream_hoop_pg_query_abandon(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_query_done(ngx_stream_session_t *s);
@@ -323,14 +347,24 @@ char *ngx_stream_hoop_pg_mask(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
     ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf);
-ngx_int_t ngx_stream_hoop_pg_mask_catalog_start(ngx_stream_session_t *s);
-ngx_int_t ngx_stream_hoop_pg_mask_catalog(ngx_stream_session_t *s,
+ngx_int_t ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 ngx_int_t ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     size_t len);
 ngx_int_t ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s,
     size_t *len, uint32_t *masked);
 void ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+
+/* ngx_stream_hoop_pg_catalog.c: the database's catalog, read at login */
+char *ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf);
+char *ngx_stream_hoop_pg_read_safe(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+void ngx_stream_hoop_pg_catalog_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+void ngx_stream_hoop_pg_catalog_free(void);
 
 /* ngx_stream_hoop_pg_review.c: statements held for approval */
 #define NGX_STREAM_HOOP_PG_DENIED_POLICY     1
@@ -350,21 +384,47 @@ ngx_int_t ngx_stream_hoop_pg_review(ngx_stream_session_t *s,
 ngx_int_t ngx_stream_hoop_pg_review_notice(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
 
-/* ngx_stream_hoop_pg_cache.c: classifications by shape or normalized text */
+/* ngx_stream_hoop_pg_classify.c: statements classified, parses cached */
 #define NGX_STREAM_HOOP_PG_CACHE_TEXT  2048     /* longer: not cached */
-#define NGX_STREAM_HOOP_PG_LITERALS    128      /* more: not by shape */
 
-const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_get(const char *text,
-    size_t len, size_t *tail);
-void ngx_stream_hoop_pg_cache_put(const char *text, size_t len,
-    const hoop_sql_stmt_t *cls, size_t tail);
-const hoop_sql_stmt_t *ngx_stream_hoop_pg_cache_shape_get(const char *shape,
-    size_t len, const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int **ids);
-void ngx_stream_hoop_pg_cache_shape_put(const char *shape, size_t len,
-    const char *sql, const hoop_sql_span_t *spans, ngx_int_t n,
-    const int *ids, const hoop_sql_stmt_t *cls);
+int ngx_stream_hoop_pg_classify(ngx_stream_session_t *s, const char *text,
+    hoop_sql_stmt_t *cls, size_t max, char *error, size_t error_len,
+    char **normalized);
+char *ngx_stream_hoop_pg_normalize(const char *text, size_t *len,
+    ngx_log_t *log);
 void ngx_stream_hoop_pg_cache_free(void);
+
+/* ngx_stream_hoop_pg_statement.c: statements and their runs */
+ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s,
+    const char *text, size_t len, hoop_sql_stmt_t *cls,
+    const char *parse_error, const char *normalized);
+void ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql);
+ngx_stream_hoop_pg_query_t *ngx_stream_hoop_pg_query_new(ngx_uint_t n);
+void ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q);
+
+/* ngx_stream_hoop_pg_named.c: prepared statements and portals by name */
+#define NGX_STREAM_HOOP_PG_NAME_MAX        1024
+
+ngx_stream_hoop_pg_named_t **ngx_stream_hoop_pg_named_find(
+    ngx_stream_hoop_pg_named_t **list, u_char *name, size_t len);
+ngx_int_t ngx_stream_hoop_pg_named_set(ngx_stream_hoop_pg_named_t **list,
+    u_char *name, size_t len, ngx_stream_hoop_pg_sql_t *sql);
+void ngx_stream_hoop_pg_named_remove(ngx_stream_hoop_pg_named_t **list,
+    u_char *name, size_t len);
+void ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list);
+void ngx_stream_hoop_pg_revert(ngx_stream_hoop_pg_ctx_t *ctx,
+    ngx_stream_hoop_pg_pending_t *p);
+
+/* ngx_stream_hoop_pg_pending.c: messages awaiting their answers */
+ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_push(ngx_stream_session_t *s,
+    u_char type, ngx_stream_hoop_pg_query_t *q,
+    ngx_stream_hoop_pg_sql_t *sql);
+ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_head(
+    ngx_stream_hoop_pg_ctx_t *ctx);
+void ngx_stream_hoop_pg_pop(ngx_stream_session_t *s);
+void ngx_stream_hoop_pg_copy_in(ngx_stream_session_t *s);
+ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
+    ngx_stream_hoop_pg_ctx_t *ctx);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
 char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -533,6 +533,12 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
         ngx_stream_hoop_pg_audit_names(j, "tables", cls->tables);
         ngx_stream_hoop_pg_audit_names(j, "functions", cls->functions);
 
+        /* why the catalog made it more than a read */
+
+        if (cls->cause[0] != '\0') {
+            hoop_json_string(j, "cause", cls->cause, ngx_strlen(cls->cause));
+        }
+
         if (cls->no_where) {
             hoop_json_value(j, "no_where", "true", 4);
         }

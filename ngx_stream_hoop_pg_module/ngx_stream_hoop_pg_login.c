@@ -415,7 +415,7 @@ ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
     if (ctx->phase == NGX_STREAM_HOOP_PG_CATALOG) {
-        return ngx_stream_hoop_pg_mask_catalog(s, msg, len);
+        return ngx_stream_hoop_pg_catalog_message(s, msg, len);
     }
 
     switch (msg[0]) {
@@ -439,18 +439,16 @@ ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
             return ngx_stream_hoop_pg_login_failed(s, "unexpected message");
         }
 
-        /* masked columns are looked up first; its ReadyForQuery is sent */
+        /* the catalog is read first; its ReadyForQuery is the client's */
 
-        if (ctx->masking) {
-            rc = ngx_stream_hoop_pg_mask_catalog_start(s);
+        rc = ngx_stream_hoop_pg_catalog_start(s);
 
-            if (rc == NGX_OK) {
-                return NGX_DECLINED;
-            }
+        if (rc == NGX_OK) {
+            return NGX_DECLINED;
+        }
 
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
         }
 
         ctx->phase = NGX_STREAM_HOOP_PG_READY;

@@ -7,7 +7,8 @@
  * "SELECT email" and any column aliased "email") and by table OID and
  * attribute number (so "SELECT email AS x" and views that keep the
  * name): after login, before the client's first query, the gateway asks
- * the catalog where columns of those names live in this database.
+ * the catalog where columns of those names live in this database
+ * (ngx_stream_hoop_pg_catalog.c sends the query made here).
  * Detectors run inside every text cell, inside COPY data sent to the
  * client, and over the text of errors and notices.  A cell that cannot
  * stay well-typed once masked (a binary cell, a number) becomes NULL.
@@ -25,8 +26,6 @@
 static char *ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
     ngx_stream_hoop_pg_srv_conf_t *pscf, ngx_str_t *list,
     ngx_uint_t strategy);
-static ngx_int_t ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s,
-    u_char *msg, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
     hoop_pg_field_t *field, ngx_uint_t *strategy);
 static u_char *ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s,
@@ -181,15 +180,13 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
         hash |= (col[i].strategy == HOOP_MASK_HASH);
     }
 
-    p = ngx_pnalloc(cf->pool, len + 5 + 1);
+    p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
 
     conf->mask_catalog.data = p;
 
-    *p++ = 'Q';
-    p += 4;
     p = ngx_cpymem(p, head, sizeof(head) - 1);
 
     for (i = 0; i < conf->mask_columns->nelts; i++) {
@@ -200,118 +197,24 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
     }
 
     *p++ = ')';
-    *p++ = '\0';
 
     conf->mask_catalog.len = p - conf->mask_catalog.data;
-    (void) hoop_pg_put32(conf->mask_catalog.data + 1,
-                         (uint32_t) (conf->mask_catalog.len - 1));
 
     return ngx_hoop_mask_key_apply(cf, &conf->mask, &conf->mask_key, hash);
 }
 
 
 /*
- * The server is ready for the first time: ask the catalog, before the
- * client may say anything.  NGX_OK, NGX_DECLINED (no columns to find).
+ * A row of the masked columns' query (ngx_stream_hoop_pg_catalog.c):
+ * attrelid, attnum, relname, attname, as text.  NGX_DECLINED (consumed).
  */
 ngx_int_t
-ngx_stream_hoop_pg_mask_catalog_start(ngx_stream_session_t *s)
-{
-    ngx_stream_hoop_pg_ctx_t       *ctx;
-    ngx_stream_hoop_pg_srv_conf_t  *pscf;
-
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
-
-    if (pscf->mask_catalog.len == 0) {
-        return NGX_DECLINED;
-    }
-
-    ctx->mask_attrs = ngx_array_create(s->connection->pool, 8,
-                                       sizeof(ngx_stream_hoop_pg_mask_attr_t));
-    if (ctx->mask_attrs == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, pscf->mask_catalog.data,
-                                       pscf->mask_catalog.len)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->phase = NGX_STREAM_HOOP_PG_CATALOG;
-
-    /* what is injected is sent with the next write to the upstream */
-
-    ngx_post_event(ctx->peer.connection->write, &ngx_posted_events);
-
-    return NGX_OK;
-}
-
-
-/*
- * The catalog's answer: rows become the session's masked attributes; the
- * client sees none of it, only the ReadyForQuery at its end.  NGX_OK
- * (pass), NGX_DECLINED (consumed), NGX_DONE.
- */
-ngx_int_t
-ngx_stream_hoop_pg_mask_catalog(ngx_stream_session_t *s, u_char *msg,
-    size_t len)
-{
-    int                        n;
-    const char                *text;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
-
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
-
-    switch (msg[0]) {
-
-    case 'T':
-    case 'C':
-        return NGX_DECLINED;
-
-    case 'D':
-        return ngx_stream_hoop_pg_mask_catalog_row(s, msg, len);
-
-    case 'Z':
-        ctx->phase = NGX_STREAM_HOOP_PG_READY;
-        ctx->client_flow = 1;
-        ngx_post_event(s->connection->read, &ngx_posted_events);
-
-        ngx_log_debug1(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
-                       "hoop pg: %ui masked columns in the catalog",
-                       ctx->mask_attrs->nelts);
-        return NGX_OK;
-
-    case 'E':
-        n = hoop_pg_error_field(msg + 5, len - 5, 'M', &text);
-
-        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                      "hoop pg: masked columns could not be looked up in"
-                      " the catalog: %*s", n > 0 ? ngx_min(n, 256) : 0,
-                      n > 0 ? text : "");
-
-        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
-                                 "hoop: the gateway could not prepare"
-                                 " masking for this database", NULL);
-        return NGX_DONE;
-
-    default:                    /* notices, parameter changes */
-        return NGX_OK;
-    }
-}
-
-
-/* DataRow: attrelid, attnum, relname, attname (text) */
-static ngx_int_t
 ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
-    u_char                            *p, *end, *cell[4];
-    uint32_t                           clen[4];
     ngx_int_t                          oid, attnum;
     ngx_uint_t                         i;
+    hoop_pg_cell_t                     cell[4];
     ngx_stream_hoop_pg_ctx_t          *ctx;
     ngx_stream_hoop_pg_srv_conf_t     *pscf;
     ngx_stream_hoop_pg_mask_attr_t    *attr;
@@ -320,31 +223,18 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    p = msg + 7;
-    end = msg + len;
-
-    if (len < 7 || (msg[5] << 8 | msg[6]) != 4) {
+    if (hoop_pg_datarow(msg, len, cell, 4) != 4) {
         return NGX_DECLINED;
     }
 
     for (i = 0; i < 4; i++) {
-        if (end - p < 4) {
+        if (cell[i].data == NULL) {
             return NGX_DECLINED;
         }
-
-        clen[i] = hoop_pg_get32(p);
-        p += 4;
-
-        if (clen[i] == 0xffffffff || clen[i] > (size_t) (end - p)) {
-            return NGX_DECLINED;
-        }
-
-        cell[i] = p;
-        p += clen[i];
     }
 
-    oid = ngx_atoi(cell[0], clen[0]);
-    attnum = ngx_atoi(cell[1], clen[1]);
+    oid = ngx_atoi((u_char *) cell[0].data, cell[0].len);
+    attnum = ngx_atoi((u_char *) cell[1].data, cell[1].len);
 
     if (oid == NGX_ERROR || attnum == NGX_ERROR) {
         return NGX_DECLINED;
@@ -353,11 +243,13 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     col = pscf->mask_columns->elts;
 
     for (i = 0; i < pscf->mask_columns->nelts; i++) {
-        if (col[i].column.len != clen[3]
-            || ngx_strncmp(col[i].column.data, cell[3], clen[3]) != 0
+        if (col[i].column.len != cell[3].len
+            || ngx_strncmp(col[i].column.data, cell[3].data, cell[3].len)
+               != 0
             || (col[i].table.len
-                && (col[i].table.len != clen[2]
-                    || ngx_strncmp(col[i].table.data, cell[2], clen[2])
+                && (col[i].table.len != cell[2].len
+                    || ngx_strncmp(col[i].table.data, cell[2].data,
+                                   cell[2].len)
                        != 0)))
         {
             continue;

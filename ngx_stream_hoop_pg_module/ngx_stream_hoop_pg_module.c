@@ -122,6 +122,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       offsetof(ngx_stream_hoop_pg_srv_conf_t, default_action),
       &ngx_stream_hoop_pg_default_actions },
 
+    { ngx_string("hoop_pg_read_safe"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_1MORE,
+      ngx_stream_hoop_pg_read_safe,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hoop_pg_audit_literals"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -400,6 +407,10 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->audit_rows, prev->audit_rows, 0);
 
     if (ngx_stream_hoop_pg_mask_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_stream_hoop_pg_catalog_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -705,6 +716,7 @@ ngx_stream_hoop_pg_cleanup(void *data)
     ngx_stream_hoop_pg_review_cleanup(ctx);
     ngx_stream_hoop_pg_query_cleanup(ctx);
     ngx_stream_hoop_pg_mask_cleanup(ctx);
+    ngx_stream_hoop_pg_catalog_cleanup(ctx);
 }
 
 
@@ -755,6 +767,7 @@ ngx_stream_hoop_pg_exit_process(ngx_cycle_t *cycle)
                                                  ngx_stream_hoop_pg_module);
 
     ngx_stream_hoop_pg_cache_free();
+    ngx_stream_hoop_pg_catalog_free();
 
     if (pmcf != NULL) {
         if (pmcf->reviews != NULL) {

@@ -559,14 +559,16 @@ static ngx_int_t
 ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
     ngx_uint_t from_upstream)
 {
-    u_char                    *p;
-    size_t                     have, len, need, n;
-    ngx_int_t                  rc;
-    ngx_buf_t                 *b;
-    ngx_uint_t                 whole;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    u_char                         *p;
+    size_t                          have, len, need, n;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_uint_t                      whole;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
     for ( ;; ) {
         b = f->buf;
@@ -619,7 +621,11 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
 
                 need = (size_t) rc;
 
-            } else if (len <= NGX_STREAM_HOOP_PG_LOGIN_MAX) {
+            } else if (len <= NGX_STREAM_HOOP_PG_LOGIN_MAX
+                       || (ctx->phase == NGX_STREAM_HOOP_PG_CATALOG
+                           && len <= pscf->max_message))
+            {
+                /* a catalog row is a view's definition: may be long */
                 need = len;
 
             } else {

@@ -98,8 +98,12 @@ like($out, qr/denied by rule "no-bulk-delete"/,
 ($rc, $out) = psql($reader, "SELECT nextval('s')");
 like($out, qr/write statement denied/,
     'nextval() in a SELECT is a write');
-($rc, $out) = psql($writer, "SELECT set_config('default_transaction_read_only', 'off', false)");
-like($out, qr/admin statement denied/, 'set_config() is an admin statement');
+($rc, $out) = psql($reader, "SELECT set_config('default_transaction_read_only', 'off', false)");
+like($out, qr/write statement denied/,
+    'set_config() lifting read-only is a write');
+($rc, $out) = psql($writer, "SELECT set_config('session_authorization', 'x', false)");
+like($out, qr/admin statement denied/,
+    'set_config() of who the session is: an admin statement');
 ($rc, $out) = psql($writer, 'SELEC 1');
 like($out, qr/42501: hoop: unknown statement denied: the gateway cannot parse it\nDETAIL:  syntax error at or near "SELEC"/,
     'what the parser refuses is denied, with the parser\'s message');

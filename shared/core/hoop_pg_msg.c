@@ -52,6 +52,54 @@ hoop_pg_put32(unsigned char *p, uint32_t v)
 
 
 int
+hoop_pg_datarow(const unsigned char *msg, size_t len, hoop_pg_cell_t *cells,
+    size_t max)
+{
+    size_t                n, i;
+    uint32_t              clen;
+    const unsigned char  *p, *end;
+
+    if (len < 7 || msg[0] != 'D' || hoop_pg_get32(msg + 1) != len - 1) {
+        return -1;
+    }
+
+    n = (size_t) (msg[5] << 8 | msg[6]);
+
+    if (n > max) {
+        return -1;
+    }
+
+    p = msg + 7;
+    end = msg + len;
+
+    for (i = 0; i < n; i++) {
+        if (end - p < 4) {
+            return -1;
+        }
+
+        clen = hoop_pg_get32(p);
+        p += 4;
+
+        if (clen == 0xffffffffu) {
+            cells[i].data = NULL;
+            cells[i].len = 0;
+            continue;
+        }
+
+        if (clen > (size_t) (end - p)) {
+            return -1;
+        }
+
+        cells[i].data = p;
+        cells[i].len = clen;
+        p += clen;
+    }
+
+    return (p == end) ? (int) n : -1;
+}
+
+
+int
 hoop_pg_startup_params(const unsigned char *pkt, size_t len,
     hoop_pg_param_t *params, size_t max)
 {

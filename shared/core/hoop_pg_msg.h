@@ -31,8 +31,23 @@ typedef enum {
 } hoop_pg_param_verdict_e;
 
 
+/* one cell of a DataRow */
+typedef struct {
+    const unsigned char  *data;        /* NULL: SQL NULL */
+    size_t                len;
+} hoop_pg_cell_t;
+
+
 uint32_t hoop_pg_get32(const unsigned char *p);
 unsigned char *hoop_pg_put32(unsigned char *p, uint32_t v);
+
+/*
+ * The cells of a whole DataRow message (type byte included).  Returns
+ * their number, all described in cells[] (max of them), or -1 when the
+ * message is malformed or has more than max.
+ */
+int hoop_pg_datarow(const unsigned char *msg, size_t len,
+    hoop_pg_cell_t *cells, size_t max);
 
 /*
  * The name/value pairs of a whole StartupMessage (len bytes, length and

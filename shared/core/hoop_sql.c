@@ -49,7 +49,7 @@ static const hoop_sql_node_kind_t  hoop_sql_node_kinds[] = {
     { "TruncateStmt", HOOP_SQL_WRITE },
     { "CallStmt", HOOP_SQL_WRITE },
     { "DoStmt", HOOP_SQL_WRITE },               /* an opaque body */
-    { "LockStmt", HOOP_SQL_WRITE },
+    { "LockStmt", HOOP_SQL_READ },              /* but for its mode */
     { "NotifyStmt", HOOP_SQL_WRITE },
     { "RefreshMatViewStmt", HOOP_SQL_WRITE },
 
@@ -104,7 +104,11 @@ static const hoop_sql_node_kind_t  hoop_sql_node_kinds[] = {
 };
 
 
-/* functions whose call is more than a read */
+/*
+ * Built-in functions (pg_catalog) whose effect is known, so a call is not
+ * merely "call": the catalog says they are volatile, this says what they
+ * do.  Only a refinement: any volatile function is at least a call.
+ */
 static const hoop_sql_node_kind_t  hoop_sql_function_kinds[] = {
     { "nextval", HOOP_SQL_WRITE },
     { "setval", HOOP_SQL_WRITE },
@@ -113,10 +117,11 @@ static const hoop_sql_node_kind_t  hoop_sql_function_kinds[] = {
     { "lo_unlink", HOOP_SQL_WRITE },
     { "lo_put", HOOP_SQL_WRITE },
     { "lo_from_bytea", HOOP_SQL_WRITE },
-    { "dblink_exec", HOOP_SQL_WRITE },
-    { "dblink", HOOP_SQL_WRITE },
+    { "lo_truncate", HOOP_SQL_WRITE },
+    { "lo_truncate64", HOOP_SQL_WRITE },
+    { "lowrite", HOOP_SQL_WRITE },
+    { "lo_open", HOOP_SQL_WRITE },
     { "pg_notify", HOOP_SQL_WRITE },
-    { "set_config", HOOP_SQL_ADMIN },
     { "pg_terminate_backend", HOOP_SQL_ADMIN },
     { "pg_cancel_backend", HOOP_SQL_ADMIN },
     { "pg_reload_conf", HOOP_SQL_ADMIN },
@@ -140,34 +145,44 @@ static const hoop_sql_node_kind_t  hoop_sql_function_kinds[] = {
 };
 
 
-/* settings a SET may not change behind the policy's back */
-static const char  *hoop_sql_guarded_settings[] = {
-    "role",
-    "session_authorization",
-    "default_transaction_read_only",
-    "transaction_read_only",
-    "standard_conforming_strings",
-    "session_replication_role",
-    "search_path",
-    "row_security",
-    "client_encoding",          /* SET NAMES too */
-    NULL
-};
-
-
 static const char  *hoop_sql_kind_names[] = {
-    "read", "write", "ddl", "dcl", "admin", "unknown"
+    "read", "write", "call", "ddl", "dcl", "admin", "unknown"
 };
 
 
+/* one statement being walked, and where its references go (or NULL) */
+typedef struct {
+    hoop_sql_stmt_t  *st;
+    hoop_sql_refs_t  *refs;
+} hoop_sql_walk_t;
+
+
+static int hoop_sql_classify_all(const char *sql, hoop_sql_stmt_t *out,
+    hoop_sql_refs_t *refs, size_t max, char *error, size_t error_len);
 static int hoop_sql_undoes(json_t *stmt);
-static void hoop_sql_walk(json_t *v, hoop_sql_stmt_t *st);
+static void hoop_sql_walk(json_t *v, hoop_sql_walk_t *w);
 static void hoop_sql_walk_node(const char *type, json_t *node,
-    hoop_sql_stmt_t *st);
+    hoop_sql_walk_t *w);
+static void hoop_sql_walk_call(json_t *node, hoop_sql_walk_t *w);
+static void hoop_sql_walk_expr(const char *type, json_t *node,
+    hoop_sql_walk_t *w);
+static void hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w);
+static void hoop_sql_walk_transaction(json_t *node, hoop_sql_walk_t *w);
+static void hoop_sql_set_config(json_t *args, hoop_sql_walk_t *w);
+static void hoop_sql_setting(const char *name, const char *value,
+    hoop_sql_walk_t *w);
+static int hoop_sql_read_write(json_t *options);
+static const char *hoop_sql_const_text(json_t *node, char *buf,
+    size_t size);
+static void hoop_sql_ref_names(json_t *names, char type, hoop_sql_walk_t *w);
+static void hoop_sql_add_ref(hoop_sql_walk_t *w, char type,
+    const char *schema, const char *name);
+static const char *hoop_sql_sval(json_t *node);
+static int hoop_sql_bool(const char *value);
 static void hoop_sql_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind);
 static void hoop_sql_add_name(char *list, const char *schema,
     const char *name, hoop_sql_stmt_t *st);
-static void hoop_sql_command(const char *type, char *out);
+static void hoop_sql_command(const char *type, json_t *node, char *out);
 static int hoop_sql_has_option(json_t *options, const char *name);
 static void hoop_sql_drop_names(json_t *node, hoop_sql_stmt_t *st);
 
@@ -198,11 +213,28 @@ int
 hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
     char *error, size_t error_len)
 {
+    return hoop_sql_classify_all(sql, out, NULL, max, error, error_len);
+}
+
+
+int
+hoop_sql_classify_refs(const char *sql, hoop_sql_stmt_t *out,
+    hoop_sql_refs_t *refs, size_t max, char *error, size_t error_len)
+{
+    return hoop_sql_classify_all(sql, out, refs, max, error, error_len);
+}
+
+
+static int
+hoop_sql_classify_all(const char *sql, hoop_sql_stmt_t *out,
+    hoop_sql_refs_t *refs, size_t max, char *error, size_t error_len)
+{
     int                  n;
     size_t               i, k, len, total;
     json_t              *root, *stmts, *item, *stmt, *loc, *slen;
     const char          *type;
     hoop_sql_stmt_t     *st;
+    hoop_sql_walk_t      w;
     PgQueryParseResult   r;
 
     if (max == 0) {
@@ -211,6 +243,10 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
 
     total = strlen(sql);
     memset(out, 0, sizeof(hoop_sql_stmt_t));
+
+    if (refs != NULL) {
+        memset(refs, 0, sizeof(hoop_sql_refs_t));
+    }
 
     r = pg_query_parse(sql);
 
@@ -253,8 +289,16 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
         k = (i < max) ? i : max - 1;
         st = &out[k];
 
+        w.st = st;
+        w.refs = (refs != NULL) ? &refs[k] : NULL;
+
         if (i < max) {
             memset(st, 0, sizeof(hoop_sql_stmt_t));
+
+            if (w.refs != NULL) {
+                memset(w.refs, 0, sizeof(hoop_sql_refs_t));
+            }
+
             n++;
 
             loc = json_object_get(item, "stmt_location");
@@ -282,7 +326,9 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
             }
 
             type = json_object_iter_key(json_object_iter(stmt));
-            hoop_sql_command(type ? type : "", st->command);
+            hoop_sql_command(type ? type : "",
+                             json_object_get(stmt, type ? type : ""),
+                             st->command);
             st->undo = hoop_sql_undoes(stmt);
 
         } else {
@@ -293,7 +339,7 @@ hoop_sql_classify(const char *sql, hoop_sql_stmt_t *out, size_t max,
             st->undo = st->undo && hoop_sql_undoes(stmt);
         }
 
-        hoop_sql_walk(stmt, st);
+        hoop_sql_walk(stmt, &w);
     }
 
     json_decref(root);
@@ -328,7 +374,7 @@ hoop_sql_undoes(json_t *stmt)
 
 
 static void
-hoop_sql_walk(json_t *v, hoop_sql_stmt_t *st)
+hoop_sql_walk(json_t *v, hoop_sql_walk_t *w)
 {
     size_t       i;
     json_t      *child, *rel, *schema;
@@ -336,7 +382,7 @@ hoop_sql_walk(json_t *v, hoop_sql_stmt_t *st)
 
     if (json_is_array(v)) {
         for (i = 0; i < json_array_size(v); i++) {
-            hoop_sql_walk(json_array_get(v, i), st);
+            hoop_sql_walk(json_array_get(v, i), w);
         }
 
         return;
@@ -350,62 +396,47 @@ hoop_sql_walk(json_t *v, hoop_sql_stmt_t *st)
 
     if (json_is_string(rel)) {
         schema = json_object_get(v, "schemaname");
-        hoop_sql_add_name(st->tables,
+        hoop_sql_add_name(w->st->tables,
                           json_is_string(schema) ? json_string_value(schema)
                                                  : NULL,
-                          json_string_value(rel), st);
+                          json_string_value(rel), w->st);
+        hoop_sql_add_ref(w, HOOP_SQL_REF_RELATION,
+                         json_is_string(schema) ? json_string_value(schema)
+                                                : NULL,
+                         json_string_value(rel));
     }
 
     json_object_foreach(v, key, child) {
         if (key[0] >= 'A' && key[0] <= 'Z' && json_is_object(child)) {
-            hoop_sql_walk_node(key, child, st);
+            hoop_sql_walk_node(key, child, w);
         }
 
-        hoop_sql_walk(child, st);
+        hoop_sql_walk(child, w);
     }
 }
 
 
 static void
-hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
+hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
 {
     char                         command[HOOP_SQL_COMMAND_LEN];
-    size_t                       i, n;
-    json_t                      *names, *last, *is_from;
-    const char                  *name;
+    json_t                      *is_from, *mode;
+    hoop_sql_stmt_t             *st;
     const hoop_sql_node_kind_t  *k;
 
+    st = w->st;
+
     if (strcmp(type, "FuncCall") == 0) {
-        names = json_object_get(node, "funcname");
-        n = json_array_size(names);
-
-        if (n == 0) {
-            return;
-        }
-
-        last = json_object_get(json_object_get(json_array_get(names, n - 1),
-                                               "String"), "sval");
-        if (!json_is_string(last)) {
-            return;
-        }
-
-        name = json_string_value(last);
-        hoop_sql_add_name(st->functions, NULL, name, st);
-
-        for (k = hoop_sql_function_kinds; k->name; k++) {
-            if (strcasecmp(k->name, name) == 0) {
-                hoop_sql_raise(st, k->kind);
-            }
-        }
-
+        hoop_sql_walk_call(node, w);
         return;
     }
 
     if (strlen(type) < 5 || strcmp(type + strlen(type) - 4, "Stmt") != 0) {
-        return;                         /* an expression, a clause, ... */
+        hoop_sql_walk_expr(type, node, w);  /* an expression, a clause */
+        return;
     }
 
-    hoop_sql_command(type, command);
+    hoop_sql_command(type, node, command);
     hoop_sql_add_name(st->commands, NULL, command, st);
 
     for (k = hoop_sql_node_kinds; k->name; k++) {
@@ -463,14 +494,23 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
             hoop_sql_raise(st, HOOP_SQL_ADMIN);
         }
 
-    } else if (strcmp(type, "VariableSetStmt") == 0) {
-        name = json_string_value(json_object_get(node, "name"));
+    } else if (strcmp(type, "LockStmt") == 0) {
+        /*
+         * ACCESS SHARE (1) is what every SELECT takes, and conflicts only
+         * with ACCESS EXCLUSIVE: pg_dump locks its tables so
+         */
 
-        for (i = 0; name && hoop_sql_guarded_settings[i]; i++) {
-            if (strcasecmp(name, hoop_sql_guarded_settings[i]) == 0) {
-                hoop_sql_raise(st, HOOP_SQL_ADMIN);
-            }
+        mode = json_object_get(node, "mode");
+
+        if (!json_is_integer(mode) || json_integer_value(mode) != 1) {
+            hoop_sql_raise(st, HOOP_SQL_WRITE);
         }
+
+    } else if (strcmp(type, "VariableSetStmt") == 0) {
+        hoop_sql_walk_set(node, w);
+
+    } else if (strcmp(type, "TransactionStmt") == 0) {
+        hoop_sql_walk_transaction(node, w);
 
     } else if (strcmp(type, "DropStmt") == 0) {
         hoop_sql_drop_names(node, st);
@@ -480,6 +520,544 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_stmt_t *st)
         (void) hoop_sql_has_option(json_object_get(node, "options"),
                                    "analyze");
     }
+}
+
+
+/*
+ * A function call: its name is a reference (the catalog says what it
+ * does), and among the statement's functions.  set_config() is SET by
+ * another name: its setting decides, when the call names it.
+ */
+static void
+hoop_sql_walk_call(json_t *node, hoop_sql_walk_t *w)
+{
+    size_t                       n;
+    json_t                      *names;
+    const char                  *name, *schema;
+    const hoop_sql_node_kind_t  *k;
+
+    names = json_object_get(node, "funcname");
+    n = json_array_size(names);
+
+    if (n == 0) {
+        return;
+    }
+
+    name = hoop_sql_sval(json_array_get(names, n - 1));
+    schema = (n > 1) ? hoop_sql_sval(json_array_get(names, n - 2)) : NULL;
+
+    if (name == NULL) {
+        return;
+    }
+
+    hoop_sql_add_name(w->st->functions, NULL, name, w->st);
+    hoop_sql_add_ref(w, HOOP_SQL_REF_FUNCTION, schema, name);
+
+    /* only a name the built-in one may answer to is the built-in one */
+
+    if (schema != NULL && strcmp(schema, "pg_catalog") != 0) {
+        return;
+    }
+
+    if (strcmp(name, "set_config") == 0) {
+        hoop_sql_set_config(json_object_get(node, "args"), w);
+        return;
+    }
+
+    for (k = hoop_sql_function_kinds; k->name; k++) {
+        if (strcmp(k->name, name) == 0) {
+            hoop_sql_raise(w->st, k->kind);
+        }
+    }
+}
+
+
+/*
+ * Expressions that end in a call without saying so: an operator is a
+ * function; so is a cast, and x.name when x has no column "name";
+ * IN, BETWEEN, LIKE, CASE x WHEN, ORDER BY ... USING use operators.
+ */
+static void
+hoop_sql_walk_expr(const char *type, json_t *node, hoop_sql_walk_t *w)
+{
+    size_t       i;
+    json_t      *list;
+    const char  *kind;
+
+    if (strcmp(type, "ColumnRef") == 0) {
+
+        /* a.b, a.b.c: each name after the first may be a call */
+
+        list = json_object_get(node, "fields");
+
+        for (i = 1; i < json_array_size(list); i++) {
+            hoop_sql_add_ref(w, HOOP_SQL_REF_ATTRIBUTE, NULL,
+                             hoop_sql_sval(json_array_get(list, i)));
+        }
+
+    } else if (strcmp(type, "A_Indirection") == 0) {
+
+        /* (x).name, (x).a.b */
+
+        list = json_object_get(node, "indirection");
+
+        for (i = 0; i < json_array_size(list); i++) {
+            hoop_sql_add_ref(w, HOOP_SQL_REF_ATTRIBUTE, NULL,
+                             hoop_sql_sval(json_array_get(list, i)));
+        }
+
+    } else if (strcmp(type, "A_Expr") == 0) {
+        kind = json_string_value(json_object_get(node, "kind"));
+
+        if (kind == NULL) {
+            return;
+        }
+
+        /* x BETWEEN a AND b is x >= a AND x <= b; NOT: x < a OR x > b */
+
+        if (strcmp(kind, "AEXPR_BETWEEN") == 0
+            || strcmp(kind, "AEXPR_BETWEEN_SYM") == 0)
+        {
+            hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, ">=");
+            hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, "<=");
+
+        } else if (strcmp(kind, "AEXPR_NOT_BETWEEN") == 0
+                   || strcmp(kind, "AEXPR_NOT_BETWEEN_SYM") == 0)
+        {
+            hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, "<");
+            hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, ">");
+
+        } else {
+            hoop_sql_ref_names(json_object_get(node, "name"),
+                               HOOP_SQL_REF_OPERATOR, w);
+        }
+
+    } else if (strcmp(type, "SubLink") == 0) {
+        list = json_object_get(node, "operName");
+        kind = json_string_value(json_object_get(node, "subLinkType"));
+
+        if (json_array_size(list) > 0) {
+            hoop_sql_ref_names(list, HOOP_SQL_REF_OPERATOR, w);
+
+        } else if (kind != NULL && strcmp(kind, "ANY_SUBLINK") == 0) {
+            hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, "=");
+        }
+
+    } else if (strcmp(type, "SortBy") == 0) {
+        hoop_sql_ref_names(json_object_get(node, "useOp"),
+                           HOOP_SQL_REF_OPERATOR, w);
+
+    } else if (strcmp(type, "TypeCast") == 0) {
+        hoop_sql_ref_names(json_object_get(json_object_get(node, "typeName"),
+                                           "names"),
+                           HOOP_SQL_REF_TYPE, w);
+
+    } else if (strcmp(type, "CaseExpr") == 0
+               && json_object_get(node, "arg") != NULL)
+    {
+        /* CASE x WHEN y: x = y */
+        hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, "=");
+    }
+}
+
+
+/*
+ * SET, RESET, SET TRANSACTION, SET SESSION CHARACTERISTICS: the setting
+ * and (for SET) its value decide; RESET ALL puts back what the session
+ * started with.
+ */
+static void
+hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w)
+{
+    char         buf[64];
+    json_t      *args;
+    const char  *kind, *name, *value;
+
+    kind = json_string_value(json_object_get(node, "kind"));
+    name = json_string_value(json_object_get(node, "name"));
+    args = json_object_get(node, "args");
+
+    if (kind == NULL || name == NULL) {
+        return;                         /* RESET ALL */
+    }
+
+    if (strcmp(kind, "VAR_SET_MULTI") == 0) {
+
+        /* TRANSACTION ..., SESSION CHARACTERISTICS AS TRANSACTION ... */
+
+        if (hoop_sql_read_write(args)) {
+            w->st->lifts_read_only = 1;
+            hoop_sql_raise(w->st, HOOP_SQL_WRITE);
+        }
+
+        return;
+    }
+
+    value = NULL;
+
+    if (strcmp(kind, "VAR_SET_VALUE") == 0) {
+        value = hoop_sql_const_text(json_array_get(args, 0), buf,
+                                    sizeof(buf));
+        w->st->by_value = 1;
+
+        if (value == NULL) {
+            value = "";                 /* not a constant: not known */
+        }
+    }
+
+    hoop_sql_setting(name, value, w);
+}
+
+
+/* BEGIN READ WRITE, PREPARE TRANSACTION, COMMIT PREPARED, ... */
+static void
+hoop_sql_walk_transaction(json_t *node, hoop_sql_walk_t *w)
+{
+    const char  *kind;
+
+    kind = json_string_value(json_object_get(node, "kind"));
+
+    if (kind == NULL) {
+        return;
+    }
+
+    if (strcmp(kind, "TRANS_STMT_BEGIN") == 0
+        || strcmp(kind, "TRANS_STMT_START") == 0)
+    {
+        if (hoop_sql_read_write(json_object_get(node, "options"))) {
+            w->st->lifts_read_only = 1;
+            hoop_sql_raise(w->st, HOOP_SQL_WRITE);
+        }
+
+        return;
+    }
+
+    /*
+     * a prepared transaction outlives the session and holds its locks;
+     * committing one makes another session's writes happen
+     */
+
+    if (strcmp(kind, "TRANS_STMT_PREPARE") == 0
+        || strcmp(kind, "TRANS_STMT_COMMIT_PREPARED") == 0
+        || strcmp(kind, "TRANS_STMT_ROLLBACK_PREPARED") == 0)
+    {
+        hoop_sql_raise(w->st, HOOP_SQL_WRITE);
+    }
+}
+
+
+/* set_config(setting, value, is_local): a SET when it names a setting */
+static void
+hoop_sql_set_config(json_t *args, hoop_sql_walk_t *w)
+{
+    char         nbuf[128], vbuf[64];
+    const char  *name, *value;
+
+    name = hoop_sql_const_text(json_array_get(args, 0), nbuf, sizeof(nbuf));
+    value = hoop_sql_const_text(json_array_get(args, 1), vbuf, sizeof(vbuf));
+
+    w->st->by_value = 1;
+
+    if (name == NULL) {
+        /* which setting is not known before it runs: any */
+        hoop_sql_raise(w->st, HOOP_SQL_ADMIN);
+        return;
+    }
+
+    hoop_sql_setting(name, value ? value : "", w);
+}
+
+
+static void
+hoop_sql_setting(const char *name, const char *value, hoop_sql_walk_t *w)
+{
+    int              lifts;
+    hoop_sql_kind_e  kind;
+
+    lifts = 0;
+    kind = hoop_sql_setting_kind(name, value, &lifts);
+
+    hoop_sql_raise(w->st, kind);
+
+    if (lifts) {
+        w->st->lifts_read_only = 1;
+    }
+
+    hoop_sql_add_ref(w, HOOP_SQL_REF_SETTING, NULL, name);
+}
+
+
+hoop_sql_kind_e
+hoop_sql_setting_kind(const char *name, const char *value, int *lifts)
+{
+    size_t  len;
+
+    *lifts = 0;
+
+    if (strcasecmp(name, "role") == 0
+        || strcasecmp(name, "session_authorization") == 0
+        || strcasecmp(name, "session_replication_role") == 0)
+    {
+        return HOOP_SQL_ADMIN;
+    }
+
+    if (strcasecmp(name, "default_transaction_read_only") == 0
+        || strcasecmp(name, "transaction_read_only") == 0)
+    {
+        /* back to its default (what the gateway pinned), or on: a read */
+
+        if (value == NULL || hoop_sql_bool(value) == 1) {
+            return HOOP_SQL_READ;
+        }
+
+        *lifts = 1;
+        return HOOP_SQL_WRITE;
+    }
+
+    if (strcasecmp(name, "standard_conforming_strings") == 0) {
+        /* the classifier reads SQL as the server does with it on */
+        return (value == NULL || hoop_sql_bool(value) == 1)
+               ? HOOP_SQL_READ : HOOP_SQL_ADMIN;
+    }
+
+    if (strcasecmp(name, "client_encoding") == 0) {
+        /* in SJIS, BIG5, GBK, ... a quote can hide inside a character */
+
+        if (value == NULL) {
+            return HOOP_SQL_READ;
+        }
+
+        len = strlen(value);
+
+        if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'') {
+            value++;
+            len -= 2;
+        }
+
+        return ((len == 4 && strncasecmp(value, "UTF8", 4) == 0)
+                || (len == 5 && strncasecmp(value, "UTF-8", 5) == 0)
+                || (len == 7 && strncasecmp(value, "UNICODE", 7) == 0)
+                || (len == 9 && strncasecmp(value, "SQL_ASCII", 9) == 0))
+               ? HOOP_SQL_READ : HOOP_SQL_ADMIN;
+    }
+
+    /* an extension's or an application's: what row security may read */
+
+    if (strchr(name, '.') != NULL) {
+        return HOOP_SQL_ADMIN;
+    }
+
+    return HOOP_SQL_READ;
+}
+
+
+/* whether transaction options say READ WRITE */
+static int
+hoop_sql_read_write(json_t *options)
+{
+    char         buf[16];
+    size_t       i;
+    json_t      *def;
+    const char  *name, *value;
+
+    for (i = 0; i < json_array_size(options); i++) {
+        def = json_object_get(json_array_get(options, i), "DefElem");
+        name = json_string_value(json_object_get(def, "defname"));
+
+        if (name == NULL || strcmp(name, "transaction_read_only") != 0) {
+            continue;
+        }
+
+        value = hoop_sql_const_text(json_object_get(def, "arg"), buf,
+                                    sizeof(buf));
+
+        if (value == NULL || hoop_sql_bool(value) != 1) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The text of a constant ({"A_Const": ...}) as PostgreSQL reads it for a
+ * setting: a string, a number, true/false; NULL for anything else.
+ */
+static const char *
+hoop_sql_const_text(json_t *node, char *buf, size_t size)
+{
+    json_t      *c, *v;
+    const char  *s;
+
+    c = json_object_get(node, "A_Const");
+
+    if (!json_is_object(c)) {
+        return NULL;
+    }
+
+    s = json_string_value(json_object_get(json_object_get(c, "sval"),
+                                          "sval"));
+    if (s != NULL) {
+        return s;
+    }
+
+    s = json_string_value(json_object_get(json_object_get(c, "fval"),
+                                          "fval"));
+    if (s != NULL) {
+        return s;
+    }
+
+    v = json_object_get(c, "ival");
+
+    if (json_is_object(v)) {
+        v = json_object_get(v, "ival");
+        snprintf(buf, size, "%lld",
+                 json_is_integer(v) ? (long long) json_integer_value(v)
+                                    : 0LL);
+        return buf;
+    }
+
+    v = json_object_get(c, "boolval");
+
+    if (json_is_object(v)) {
+        return json_is_true(json_object_get(v, "boolval")) ? "true"
+                                                            : "false";
+    }
+
+    return NULL;
+}
+
+
+/* PostgreSQL's parse_bool(): 1 true, 0 false, -1 neither */
+static int
+hoop_sql_bool(const char *value)
+{
+    size_t  len;
+
+    len = strlen(value);
+
+    if (len == 0) {
+        return -1;
+    }
+
+    if (strncasecmp(value, "true", len) == 0
+        || strncasecmp(value, "yes", len) == 0
+        || (len >= 2 && strncasecmp(value, "on", len) == 0)
+        || strcmp(value, "1") == 0)
+    {
+        return 1;
+    }
+
+    if (strncasecmp(value, "false", len) == 0
+        || strncasecmp(value, "no", len) == 0
+        || (len >= 2 && strncasecmp(value, "off", len) == 0)
+        || strcmp(value, "0") == 0)
+    {
+        return 0;
+    }
+
+    return -1;
+}
+
+
+/* a name list (["schema", "name"] or ["name"]) as a reference */
+static void
+hoop_sql_ref_names(json_t *names, char type, hoop_sql_walk_t *w)
+{
+    size_t  n;
+
+    n = json_array_size(names);
+
+    if (n == 0) {
+        return;
+    }
+
+    hoop_sql_add_ref(w, type,
+                     n > 1 ? hoop_sql_sval(json_array_get(names, n - 2))
+                           : NULL,
+                     hoop_sql_sval(json_array_get(names, n - 1)));
+}
+
+
+static void
+hoop_sql_add_ref(hoop_sql_walk_t *w, char type, const char *schema,
+    const char *name)
+{
+    size_t            slen, nlen, pos;
+    const char       *s, *n;
+    hoop_sql_refs_t  *refs;
+
+    refs = w->refs;
+
+    if (refs == NULL || name == NULL) {
+        return;
+    }
+
+    schema = (schema != NULL) ? schema : "";
+    slen = strlen(schema);
+    nlen = strlen(name);
+
+    /* once each */
+
+    pos = 0;
+
+    while (hoop_sql_ref_next(refs, &pos, &s, &n) != 0) {
+        if (pos - (size_t) (s - refs->names) == slen + nlen + 2
+            && s[-1] == type && strcmp(s, schema) == 0
+            && strcmp(n, name) == 0)
+        {
+            return;
+        }
+    }
+
+    /* type, schema, NUL, name, NUL, and room for the end's 0 */
+
+    if (refs->len + slen + nlen + 4 > sizeof(refs->names)) {
+        refs->truncated = 1;
+        return;
+    }
+
+    refs->names[refs->len++] = type;
+    memcpy(refs->names + refs->len, schema, slen + 1);
+    refs->len += slen + 1;
+    memcpy(refs->names + refs->len, name, nlen + 1);
+    refs->len += nlen + 1;
+    refs->names[refs->len] = '\0';
+}
+
+
+int
+hoop_sql_ref_next(const hoop_sql_refs_t *refs, size_t *pos,
+    const char **schema, const char **name)
+{
+    int     type;
+    size_t  p;
+
+    p = *pos;
+
+    if (p >= refs->len || refs->names[p] == '\0') {
+        return 0;
+    }
+
+    type = (unsigned char) refs->names[p++];
+    *schema = refs->names + p;
+    p += strlen(*schema) + 1;
+    *name = refs->names + p;
+    p += strlen(*name) + 1;
+
+    *pos = p;
+
+    return type;
+}
+
+
+/* {"String": {"sval": ...}} */
+static const char *
+hoop_sql_sval(json_t *node)
+{
+    return json_string_value(json_object_get(json_object_get(node, "String"),
+                                             "sval"));
 }
 
 
@@ -549,6 +1127,60 @@ hoop_sql_has_option(json_t *options, const char *name)
 }
 
 
+long
+hoop_sql_normalize(const char *sql, char *out, size_t cap)
+{
+    long                    len;
+    PgQueryNormalizeResult  r;
+
+    r = pg_query_normalize(sql);
+
+    if (r.error != NULL || r.normalized_query == NULL) {
+        pg_query_free_normalize_result(r);
+        return -1;
+    }
+
+    len = (long) strlen(r.normalized_query);
+
+    if ((size_t) len < cap) {
+        memcpy(out, r.normalized_query, (size_t) len + 1);
+    }
+
+    pg_query_free_normalize_result(r);
+
+    return len;
+}
+
+
+void
+hoop_sql_stmt_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind)
+{
+    hoop_sql_raise(st, kind);
+}
+
+
+void
+hoop_sql_stmt_function(hoop_sql_stmt_t *st, const char *name)
+{
+    hoop_sql_add_name(st->functions, NULL, name, st);
+}
+
+
+int
+hoop_sql_builtin_kind(const char *name)
+{
+    const hoop_sql_node_kind_t  *k;
+
+    for (k = hoop_sql_function_kinds; k->name; k++) {
+        if (strcmp(k->name, name) == 0) {
+            return (int) k->kind;
+        }
+    }
+
+    return -1;
+}
+
+
 static void
 hoop_sql_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind)
 {
@@ -613,15 +1245,25 @@ static const char  *hoop_sql_command_names[][2] = {
     { "VariableShowStmt", "show" },
     { "RenameStmt", "rename" },
     { "DefineStmt", "create object" },
+    { "CheckPointStmt", "checkpoint" },
     { NULL, NULL }
 };
 
 
 /* "CreateTableAsStmt" -> "create table as" */
 static void
-hoop_sql_command(const char *type, char *out)
+hoop_sql_command(const char *type, json_t *node, char *out)
 {
     size_t  i, o, len;
+
+    /* ANALYZE is a VacuumStmt that is not a VACUUM */
+
+    if (strcmp(type, "VacuumStmt") == 0
+        && !json_is_true(json_object_get(node, "is_vacuumcmd")))
+    {
+        snprintf(out, HOOP_SQL_COMMAND_LEN, "analyze");
+        return;
+    }
 
     for (i = 0; hoop_sql_command_names[i][0]; i++) {
         if (strcmp(type, hoop_sql_command_names[i][0]) == 0) {

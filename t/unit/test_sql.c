@@ -63,7 +63,13 @@ main(void)
     kind("SELECT * INTO t2 FROM t", HOOP_SQL_DDL);
     kind("DO $$ BEGIN DELETE FROM t; END $$", HOOP_SQL_WRITE);
     kind("SELECT set_config('default_transaction_read_only', 'off', false)",
-         HOOP_SQL_ADMIN);
+         HOOP_SQL_WRITE);
+    ok(st[0].lifts_read_only && st[0].by_value,
+       "set_config() lifting read-only, by its arguments' values");
+    kind("SELECT set_config(current_user, 'x', false)", HOOP_SQL_ADMIN);
+    kind("SELECT pg_catalog.set_config('search_path', '', false)",
+         HOOP_SQL_READ);
+    kind("SELECT app.set_config('role', 'x', false)", HOOP_SQL_READ);
     kind("SELECT pg_terminate_backend(42)", HOOP_SQL_ADMIN);
     kind("SELECT (SELECT pg_catalog.pg_read_file('/etc/passwd'))",
          HOOP_SQL_ADMIN);
@@ -85,6 +91,88 @@ main(void)
     kind("COPY t TO PROGRAM 'sh -c id'", HOOP_SQL_ADMIN);
     kind("COPY t FROM '/etc/passwd'", HOOP_SQL_ADMIN);
     kind("EXECUTE p(1)", HOOP_SQL_UNKNOWN);
+
+    /* what lifts a read-only transaction, in every syntax */
+
+    kind("BEGIN READ WRITE", HOOP_SQL_WRITE);
+    ok(st[0].lifts_read_only, "BEGIN READ WRITE lifts read-only");
+    kind("START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE",
+         HOOP_SQL_WRITE);
+    kind("SET TRANSACTION READ WRITE", HOOP_SQL_WRITE);
+    kind("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+         HOOP_SQL_WRITE);
+    ok(st[0].lifts_read_only, "and SET SESSION CHARACTERISTICS");
+    kind("SET default_transaction_read_only = off", HOOP_SQL_WRITE);
+    kind("SET LOCAL transaction_read_only TO 0", HOOP_SQL_WRITE);
+    kind("SET default_transaction_read_only = 'f'", HOOP_SQL_WRITE);
+    kind("BEGIN READ ONLY", HOOP_SQL_READ);
+    ok(!st[0].lifts_read_only, "BEGIN READ ONLY does not lift it");
+    kind("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+         HOOP_SQL_READ);
+    kind("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", HOOP_SQL_READ);
+    kind("SET default_transaction_read_only = on", HOOP_SQL_READ);
+    kind("SET default_transaction_read_only TO DEFAULT", HOOP_SQL_READ);
+    kind("RESET transaction_read_only", HOOP_SQL_READ);
+    kind("RESET ALL", HOOP_SQL_READ);
+    kind("PREPARE TRANSACTION 'x'", HOOP_SQL_WRITE);
+    kind("COMMIT PREPARED 'x'", HOOP_SQL_WRITE);
+
+    /* settings: by what they change */
+
+    kind("SET search_path = app, public", HOOP_SQL_READ);
+    kind("SET row_security = off", HOOP_SQL_READ);
+    kind("SET standard_conforming_strings = on", HOOP_SQL_READ);
+    ok(st[0].by_value, "SET's kind depends on its value");
+    kind("SET standard_conforming_strings = off", HOOP_SQL_ADMIN);
+    kind("SET client_encoding = 'UTF8'", HOOP_SQL_READ);
+    kind("SET NAMES 'SJIS'", HOOP_SQL_ADMIN);
+    kind("SET app.tenant_id = '42'", HOOP_SQL_ADMIN);
+    kind("SET session_replication_role = replica", HOOP_SQL_ADMIN);
+    kind("RESET ROLE", HOOP_SQL_ADMIN);
+
+    /* LOCK: ACCESS SHARE is what a SELECT takes */
+
+    kind("LOCK TABLE t IN ACCESS SHARE MODE", HOOP_SQL_READ);
+    kind("LOCK TABLE t IN ROW EXCLUSIVE MODE", HOOP_SQL_WRITE);
+    kind("LOCK t", HOOP_SQL_WRITE);
+
+    classify("ANALYZE t");
+    ok(strcmp(st[0].command, "analyze") == 0, "ANALYZE is analyze: %s",
+       st[0].command);
+    classify("VACUUM ANALYZE t");
+    ok(strcmp(st[0].command, "vacuum") == 0, "VACUUM ANALYZE is vacuum");
+    classify("CHECKPOINT");
+    ok(strcmp(st[0].command, "checkpoint") == 0, "CHECKPOINT: %s",
+       st[0].command);
+
+    /* the references a statement's kind depends on */
+
+    {
+        hoop_sql_refs_t   r[2];
+        size_t            pos;
+        const char       *schema, *name;
+        char              got[512];
+        int               type;
+
+        n = hoop_sql_classify_refs("SELECT a.b.c, (x).f, s.g(1), 1 === 2,"
+                                   " y::pg_catalog.int4, z BETWEEN 1 AND 2"
+                                   " FROM app.t a ORDER BY 1 USING <",
+                                   st, r, 2, NULL, 0);
+        got[0] = '\0';
+        pos = 0;
+
+        while ((type = hoop_sql_ref_next(&r[0], &pos, &schema, &name))
+               != 0)
+        {
+            snprintf(got + strlen(got), sizeof(got) - strlen(got),
+                     "%c:%s%s%s ", type, schema, schema[0] ? "." : "",
+                     name);
+        }
+
+        ok(n == 1 && strcmp(got, "a:b a:c a:f f:s.g o:=== t:pg_catalog.int4"
+                                 " o:>= o:<= r:app.t o:< ") == 0,
+           "references: %s", got);
+    }
 
     n = hoop_sql_classify("SELEC 1", st, 8, err, sizeof(err));
     ok(n == 1 && st[0].kind == HOOP_SQL_UNKNOWN,

@@ -1,0 +1,659 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The database's catalog, read when a session logs in and before the
+ * client may say anything: what statements' names resolve to
+ * (hoop_sql_catalog.h), and the masked columns' table OIDs.
+ *
+ * Reading the whole catalog costs the database tens of milliseconds, so
+ * a session first asks for its fingerprint (a couple of milliseconds):
+ * each worker keeps the catalogs it built, by fingerprint and by the
+ * hoop_pg_read_safe list they were built with, and sessions of the same
+ * database share one.  Only a fingerprint not seen yet (the first
+ * session, or one after a CREATE, ALTER, DROP, GRANT or REVOKE of what the
+ * catalog holds) reads the rows.
+ *
+ *   login's ReadyForQuery
+ *      -> Q: [masked columns;] fingerprint    -- one row each
+ *      -> (not known) Q: SET LOCAL jit = off; the catalog
+ *      -> ReadyForQuery to the client
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+#include "ngx_hoop_conf_file.h"
+#include "hoop_pg_msg.h"
+#include "hoop_sql_catalog.h"
+
+
+/* catalogs no session uses that a worker keeps, at most */
+#define NGX_STREAM_HOOP_PG_SNAPSHOTS_IDLE  4
+
+#define NGX_STREAM_HOOP_PG_KEY_LEN         32
+
+
+struct ngx_stream_hoop_pg_snapshot_s {
+    ngx_queue_t                  queue;
+    u_char                       key[NGX_STREAM_HOOP_PG_KEY_LEN];
+    const char                 **read_safe;
+    ngx_uint_t                   refs;
+    hoop_sql_catalog_t          *cat;
+};
+
+
+static ngx_int_t ngx_stream_hoop_pg_catalog_row(ngx_stream_session_t *s,
+    u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_catalog_ready(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_hoop_pg_catalog_send(ngx_stream_session_t *s,
+    ngx_str_t *query);
+static ngx_stream_hoop_pg_snapshot_t *ngx_stream_hoop_pg_snapshot_find(
+    u_char *key, const char **read_safe);
+static ngx_stream_hoop_pg_snapshot_t *ngx_stream_hoop_pg_snapshot_build(
+    ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_snapshot_trim(void);
+
+
+static ngx_queue_t  ngx_stream_hoop_pg_snapshots;
+static ngx_uint_t   ngx_stream_hoop_pg_snapshots_init;
+
+
+/*
+ * The login queries of a server: masked columns (when configured) and
+ * the fingerprint, in one Query; and the catalog's, the same for all.
+ */
+char *
+ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
+    ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf)
+{
+    u_char      *p;
+    size_t       len;
+    const char  *fp, *sql;
+
+    if (conf->read_safe == NULL) {
+        conf->read_safe = prev->read_safe;
+    }
+
+    fp = hoop_sql_catalog_fingerprint_query();
+    len = 5 + conf->mask_catalog.len + 2 + ngx_strlen(fp) + 1;
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->catalog_query.data = p;
+    conf->catalog_query.len = len;
+
+    *p++ = 'Q';
+    p = hoop_pg_put32(p, (uint32_t) (len - 1));
+
+    if (conf->mask_catalog.len) {
+        p = ngx_cpymem(p, conf->mask_catalog.data, conf->mask_catalog.len);
+        *p++ = ';';
+        *p++ = ' ';
+
+    } else {
+        conf->catalog_query.len -= 2;
+        (void) hoop_pg_put32(conf->catalog_query.data + 1,
+                             (uint32_t) (conf->catalog_query.len - 1));
+    }
+
+    p = ngx_cpymem(p, fp, ngx_strlen(fp));
+    *p = '\0';
+
+    /*
+     * the catalog query is planned as costly: without this, JIT compiles
+     * it (a tenth of a second) for what runs in a few milliseconds
+     */
+
+    sql = hoop_sql_catalog_query();
+    len = 5 + sizeof("SET LOCAL jit = off; ") - 1 + ngx_strlen(sql) + 1;
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->catalog_fetch.data = p;
+    conf->catalog_fetch.len = len;
+
+    *p++ = 'Q';
+    p = hoop_pg_put32(p, (uint32_t) (len - 1));
+    p = ngx_cpymem(p, "SET LOCAL jit = off; ",
+                   sizeof("SET LOCAL jit = off; ") - 1);
+    p = ngx_cpymem(p, sql, ngx_strlen(sql));
+    *p = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The server is ready for the first time: the gateway asks its questions
+ * before the client may say anything.  NGX_OK; NGX_DECLINED: nothing to
+ * ask (no statement is classified, no column masked).
+ */
+ngx_int_t
+ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    ctx->catalog_wanted = (ctx->policy || pscf->audit);
+
+    if (!ctx->catalog_wanted && !(ctx->masking && pscf->mask_catalog.len)) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->masking && pscf->mask_catalog.len) {
+        ctx->mask_attrs = ngx_array_create(s->connection->pool, 8,
+                                     sizeof(ngx_stream_hoop_pg_mask_attr_t));
+        if (ctx->mask_attrs == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->phase = NGX_STREAM_HOOP_PG_CATALOG;
+    ctx->catalog_step = 0;
+    ctx->catalog_fetch = 0;
+
+    return ngx_stream_hoop_pg_catalog_send(s, &pscf->catalog_query);
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_send(ngx_stream_session_t *s, ngx_str_t *query)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, query->data, query->len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* what is injected is sent with the next write to the upstream */
+
+    ngx_post_event(ctx->peer.connection->write, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The answers: the client sees none of it, only the ReadyForQuery at the
+ * end.  NGX_OK (pass), NGX_DECLINED (consumed), NGX_DONE.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    int                        n;
+    const char                *text;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    switch (msg[0]) {
+
+    case 'T':
+        return NGX_DECLINED;
+
+    case 'C':
+        ctx->catalog_step++;
+        return NGX_DECLINED;
+
+    case 'D':
+        if (ctx->catalog_fetch) {
+            /* the SET, then the catalog's rows */
+            return (ctx->catalog_step == 1)
+                   ? ngx_stream_hoop_pg_catalog_row(s, msg, len)
+                   : NGX_DECLINED;
+        }
+
+        if (ctx->mask_attrs != NULL && ctx->catalog_step == 0) {
+            return ngx_stream_hoop_pg_mask_catalog_row(s, msg, len);
+        }
+
+        /* the fingerprint: one text column */
+
+        if (len == 7 + 4 + NGX_STREAM_HOOP_PG_KEY_LEN
+            && (msg[5] << 8 | msg[6]) == 1
+            && hoop_pg_get32(msg + 7) == NGX_STREAM_HOOP_PG_KEY_LEN)
+        {
+            ngx_memcpy(ctx->catalog_key, msg + 11,
+                       NGX_STREAM_HOOP_PG_KEY_LEN);
+            ctx->catalog_keyed = 1;
+        }
+
+        return NGX_DECLINED;
+
+    case 'Z':
+        return ngx_stream_hoop_pg_catalog_ready(s);
+
+    case 'E':
+        n = hoop_pg_error_field(msg + 5, len - 5, 'M', &text);
+
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: the database's catalog could not be read:"
+                      " %*s", n > 0 ? ngx_min(n, 256) : 0, n > 0 ? text : "");
+
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
+                                 "hoop: the gateway could not read this"
+                                 " database's catalog, which its policy and"
+                                 " masking need", NULL);
+        return NGX_DONE;
+
+    default:                    /* notices, parameter changes */
+        return NGX_OK;
+    }
+}
+
+
+/* a row of the catalog, kept as it came until all have */
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_row(ngx_stream_session_t *s, u_char *msg,
+    size_t len)
+{
+    u_char                    *p;
+    size_t                     size;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->catalog_len + len > ctx->catalog_size) {
+        size = ngx_max(2 * ctx->catalog_size, ctx->catalog_len + len);
+        size = ngx_max(size, 64 * 1024);
+
+        p = ngx_alloc(size, s->connection->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->catalog_rows != NULL) {
+            ngx_memcpy(p, ctx->catalog_rows, ctx->catalog_len);
+            ngx_free(ctx->catalog_rows);
+        }
+
+        ctx->catalog_rows = p;
+        ctx->catalog_size = size;
+    }
+
+    ngx_memcpy(ctx->catalog_rows + ctx->catalog_len, msg, len);
+    ctx->catalog_len += len;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A ReadyForQuery: after the first query, the catalog is found by its
+ * fingerprint or read; after the second, built.  Then the session is
+ * the client's.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_ready(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_snapshot_t   *snap;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->catalog_wanted && !ctx->catalog_keyed) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: the database did not answer the catalog's"
+                      " fingerprint");
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
+                                 "hoop: the gateway could not read this"
+                                 " database's catalog", NULL);
+        return NGX_DONE;
+    }
+
+    if (ctx->catalog_wanted && ctx->snapshot == NULL) {
+        snap = ngx_stream_hoop_pg_snapshot_find(ctx->catalog_key,
+                                                pscf->read_safe);
+
+        if (snap == NULL && !ctx->catalog_fetch) {
+            ctx->catalog_fetch = 1;
+            ctx->catalog_step = 0;
+
+            if (ngx_stream_hoop_pg_catalog_send(s, &pscf->catalog_fetch)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            return NGX_DECLINED;
+        }
+
+        if (snap == NULL) {
+            snap = ngx_stream_hoop_pg_snapshot_build(s);
+
+            if (snap == NULL) {
+                ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
+                                         "hoop: the gateway could not read"
+                                         " this database's catalog", NULL);
+                return NGX_DONE;
+            }
+        }
+
+        snap->refs++;
+        ctx->snapshot = snap;
+        ctx->catalog = snap->cat;
+    }
+
+    if (ctx->catalog_rows != NULL) {
+        ngx_free(ctx->catalog_rows);
+        ctx->catalog_rows = NULL;
+        ctx->catalog_len = 0;
+        ctx->catalog_size = 0;
+    }
+
+    ctx->phase = NGX_STREAM_HOOP_PG_READY;
+
+    /* what the client sent meanwhile waits in its buffer: read it */
+
+    ctx->client_flow = 1;
+    ngx_post_event(s->connection->read, &ngx_posted_events);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
+                   "hoop pg: session ready, %ui objects in the catalog,"
+                   " %ui masked columns",
+                   ctx->catalog ? hoop_sql_catalog_count(ctx->catalog) : 0,
+                   ctx->mask_attrs ? ctx->mask_attrs->nelts : 0);
+
+    return NGX_OK;
+}
+
+
+static ngx_stream_hoop_pg_snapshot_t *
+ngx_stream_hoop_pg_snapshot_find(u_char *key, const char **read_safe)
+{
+    ngx_queue_t                    *q;
+    ngx_stream_hoop_pg_snapshot_t  *snap;
+
+    if (!ngx_stream_hoop_pg_snapshots_init) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&ngx_stream_hoop_pg_snapshots);
+         q != ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots);
+         q = ngx_queue_next(q))
+    {
+        snap = ngx_queue_data(q, ngx_stream_hoop_pg_snapshot_t, queue);
+
+        if (snap->read_safe == read_safe
+            && ngx_memcmp(snap->key, key, NGX_STREAM_HOOP_PG_KEY_LEN) == 0)
+        {
+            /* the most recently used first */
+
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&ngx_stream_hoop_pg_snapshots, q);
+
+            return snap;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the rows read into a catalog, which the worker keeps */
+static ngx_stream_hoop_pg_snapshot_t *
+ngx_stream_hoop_pg_snapshot_build(ngx_stream_session_t *s)
+{
+    char                           *buf;
+    u_char                         *p, *end, *mem;
+    size_t                          n, text, len, longest, size;
+    hoop_sql_object_t               obj;
+    hoop_sql_catalog_t             *cat;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+    ngx_stream_hoop_pg_snapshot_t  *snap;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    /* first how much: objects, their strings, the longest row */
+
+    n = 0;
+    text = 0;
+    longest = 0;
+    end = ctx->catalog_rows + ctx->catalog_len;
+
+    for (p = ctx->catalog_rows; p < end; p += len) {
+        len = (size_t) hoop_pg_get32(p + 1) + 1;
+        longest = ngx_max(longest, len);
+    }
+
+    buf = ngx_alloc(longest + 1, s->connection->log);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    for (p = ctx->catalog_rows; p < end; p += len) {
+        len = (size_t) hoop_pg_get32(p + 1) + 1;
+
+        if (hoop_sql_catalog_row(p, len, &obj, buf, longest + 1) != 0) {
+            ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                          "hoop pg: malformed catalog row from the"
+                          " database");
+            ngx_free(buf);
+            return NULL;
+        }
+
+        n++;
+        text += hoop_sql_object_text(&obj);
+    }
+
+    size = sizeof(ngx_stream_hoop_pg_snapshot_t)
+           + hoop_sql_catalog_size(n, text);
+
+    mem = ngx_alloc(size, s->connection->log);
+    if (mem == NULL) {
+        ngx_free(buf);
+        return NULL;
+    }
+
+    snap = (ngx_stream_hoop_pg_snapshot_t *) mem;
+
+    cat = hoop_sql_catalog_init(mem + sizeof(ngx_stream_hoop_pg_snapshot_t),
+                                size - sizeof(ngx_stream_hoop_pg_snapshot_t),
+                                n, (const char *const *) pscf->read_safe);
+    if (cat == NULL) {
+        goto failed;
+    }
+
+    for (p = ctx->catalog_rows; p < end; p += len) {
+        len = (size_t) hoop_pg_get32(p + 1) + 1;
+
+        if (hoop_sql_catalog_row(p, len, &obj, buf, longest + 1) != 0
+            || hoop_sql_catalog_add(cat, &obj) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    ngx_free(buf);
+
+    hoop_sql_catalog_build(cat);
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "hoop pg: catalog %*s read: %uz objects, %uz bytes",
+                  (size_t) NGX_STREAM_HOOP_PG_KEY_LEN, ctx->catalog_key, n,
+                  size);
+
+    snap->cat = cat;
+    snap->refs = 0;
+    snap->read_safe = pscf->read_safe;
+    ngx_memcpy(snap->key, ctx->catalog_key, NGX_STREAM_HOOP_PG_KEY_LEN);
+
+    if (!ngx_stream_hoop_pg_snapshots_init) {
+        ngx_queue_init(&ngx_stream_hoop_pg_snapshots);
+        ngx_stream_hoop_pg_snapshots_init = 1;
+    }
+
+    ngx_queue_insert_head(&ngx_stream_hoop_pg_snapshots, &snap->queue);
+
+    ngx_stream_hoop_pg_snapshot_trim();
+
+    return snap;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                  "hoop pg: the catalog could not be built");
+    ngx_free(buf);
+    ngx_free(mem);
+
+    return NULL;
+}
+
+
+/* the session no longer uses its catalog */
+void
+ngx_stream_hoop_pg_catalog_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    if (ctx->catalog_rows != NULL) {
+        ngx_free(ctx->catalog_rows);
+        ctx->catalog_rows = NULL;
+    }
+
+    if (ctx->snapshot != NULL) {
+        ctx->snapshot->refs--;
+        ctx->snapshot = NULL;
+        ctx->catalog = NULL;
+
+        ngx_stream_hoop_pg_snapshot_trim();
+    }
+}
+
+
+/* catalogs no session uses, beyond the few kept, oldest first */
+static void
+ngx_stream_hoop_pg_snapshot_trim(void)
+{
+    ngx_uint_t                      idle;
+    ngx_queue_t                    *q, *prev;
+    ngx_stream_hoop_pg_snapshot_t  *snap;
+
+    idle = 0;
+
+    for (q = ngx_queue_head(&ngx_stream_hoop_pg_snapshots);
+         q != ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots);
+         q = ngx_queue_next(q))
+    {
+        snap = ngx_queue_data(q, ngx_stream_hoop_pg_snapshot_t, queue);
+
+        if (snap->refs == 0) {
+            idle++;
+        }
+    }
+
+    for (q = ngx_queue_last(&ngx_stream_hoop_pg_snapshots);
+         idle > NGX_STREAM_HOOP_PG_SNAPSHOTS_IDLE
+         && q != ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots);
+         q = prev)
+    {
+        prev = ngx_queue_prev(q);
+        snap = ngx_queue_data(q, ngx_stream_hoop_pg_snapshot_t, queue);
+
+        if (snap->refs == 0) {
+            ngx_queue_remove(q);
+            ngx_free(snap);
+            idle--;
+        }
+    }
+}
+
+
+/* at the worker's exit: its sessions have ended (a session still open
+ * would release its catalog later, and keeps it) */
+void
+ngx_stream_hoop_pg_catalog_free(void)
+{
+    ngx_queue_t                    *q, *next;
+    ngx_stream_hoop_pg_snapshot_t  *snap;
+
+    if (!ngx_stream_hoop_pg_snapshots_init) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&ngx_stream_hoop_pg_snapshots);
+         q != ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        snap = ngx_queue_data(q, ngx_stream_hoop_pg_snapshot_t, queue);
+
+        if (snap->refs == 0) {
+            ngx_queue_remove(q);
+            ngx_free(snap);
+        }
+    }
+}
+
+
+/* hoop_pg_read_safe name ...: functions whose call the operator vouches for */
+char *
+ngx_stream_hoop_pg_read_safe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_hoop_pg_srv_conf_t  *pscf = conf;
+
+    const char  **list;
+    ngx_str_t    *value;
+    ngx_uint_t    i, n, old;
+
+    value = cf->args->elts;
+
+    old = 0;
+
+    if (pscf->read_safe != NULL) {
+        while (pscf->read_safe[old] != NULL) {
+            old++;
+        }
+    }
+
+    n = old + cf->args->nelts - 1;
+
+    list = ngx_pcalloc(cf->pool, (n + 1) * sizeof(char *));
+    if (list == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < old; i++) {
+        list[i] = pscf->read_safe[i];
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0 || value[i].len > 127
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, ',')
+               != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid function \"%V\" in the \"%V\""
+                               " directive, expected name or schema.name",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        list[old + i - 1] = ngx_hoop_pstrz(cf->pool, &value[i]);
+        if (list[old + i - 1] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pscf->read_safe = list;
+
+    return NGX_CONF_OK;
+}

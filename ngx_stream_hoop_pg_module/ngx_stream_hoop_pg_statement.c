@@ -1,0 +1,165 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The objects a statement lives in: its SQL as classified and decided
+ * (shared, counted: a prepared statement, its portals and its executions
+ * point to one), and each run of it awaiting its answer and its event.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_hoop_pg.h"
+
+
+/*
+ * The SQL object of a statement: classification, and the text the audit
+ * trail keeps, with literals replaced by $n (hoop_sql_normalize()) unless
+ * hoop_pg_audit_literals is on.  Text the parser refused is not kept
+ * (it may hold anything): its size and the parser's message are.
+ */
+ngx_stream_hoop_pg_sql_t *
+ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
+    size_t len, hoop_sql_stmt_t *cls, const char *parse_error,
+    const char *normalized)
+{
+    char                           *copy, *norm;
+    size_t                          size, elen;
+    const char                     *keep;
+    ngx_stream_hoop_pg_sql_t       *sql;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    keep = NULL;
+    size = 0;
+    elen = parse_error ? ngx_strlen(parse_error) + 1 : 0;
+    copy = NULL;
+    norm = NULL;
+
+    if (pscf->audit && text != NULL && cls->kind != HOOP_SQL_UNKNOWN) {
+
+        if (pscf->audit_literals) {
+            keep = text;
+            size = len;
+
+        } else if (normalized != NULL) {
+            keep = normalized;
+            size = ngx_strlen(keep);
+
+        } else {
+            copy = ngx_alloc(len + 1, s->connection->log);
+            if (copy == NULL) {
+                return NULL;
+            }
+
+            ngx_memcpy(copy, text, len);
+            copy[len] = '\0';
+
+            /* one statement of several: normalized on its own */
+
+            norm = ngx_stream_hoop_pg_normalize(copy, &size,
+                                                s->connection->log);
+            keep = norm;
+
+            if (norm == NULL) {
+                size = 0;
+            }
+        }
+
+    } else if (text != NULL) {
+        /* unknown: only its size */
+        cls->length = len;
+    }
+
+    sql = ngx_alloc(sizeof(ngx_stream_hoop_pg_sql_t) + size + 1 + elen,
+                    s->connection->log);
+    if (sql == NULL) {
+        goto done;
+    }
+
+    ngx_memzero(sql, sizeof(ngx_stream_hoop_pg_sql_t));
+
+    sql->refs = 1;
+    sql->cls = *cls;
+    sql->cls.length = len;
+
+    if (keep != NULL) {
+        sql->text = (u_char *) (sql + 1);
+        sql->len = size;
+        ngx_memcpy(sql->text, keep, size);
+        sql->text[size] = '\0';
+    }
+
+    if (parse_error != NULL) {
+        sql->parse_error = (char *) (sql + 1) + size + 1;
+        ngx_memcpy((char *) sql->parse_error, parse_error, elen);
+    }
+
+done:
+
+    if (copy != NULL) {
+        ngx_free(copy);
+    }
+
+    if (norm != NULL) {
+        ngx_free(norm);
+    }
+
+    return sql;
+}
+
+
+void
+ngx_stream_hoop_pg_sql_release(ngx_stream_hoop_pg_sql_t *sql)
+{
+    if (sql != NULL && --sql->refs == 0) {
+        ngx_free(sql);
+    }
+}
+
+
+ngx_stream_hoop_pg_query_t *
+ngx_stream_hoop_pg_query_new(ngx_uint_t n)
+{
+    ngx_uint_t                   i;
+    ngx_stream_hoop_pg_query_t  *q;
+
+    q = ngx_alloc(sizeof(ngx_stream_hoop_pg_query_t)
+                  + (n - 1) * sizeof(ngx_stream_hoop_pg_run_t),
+                  ngx_cycle->log);
+    if (q == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(q, sizeof(ngx_stream_hoop_pg_query_t)
+                   + (n - 1) * sizeof(ngx_stream_hoop_pg_run_t));
+
+    q->n = n;
+    q->start = ngx_current_msec;
+
+    for (i = 0; i < n; i++) {
+        q->run[i].rows = -1;
+    }
+
+    return q;
+}
+
+
+void
+ngx_stream_hoop_pg_query_free(ngx_stream_hoop_pg_query_t *q)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < q->n; i++) {
+        ngx_stream_hoop_pg_sql_release(q->run[i].sql);
+
+        if (q->run[i].captured != NULL) {
+            ngx_free(q->run[i].captured);
+        }
+    }
+
+    ngx_free(q);
+}
+

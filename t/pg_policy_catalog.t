@@ -1,0 +1,223 @@
+# A statement's kind comes from what the database's catalog says its names
+# resolve to, whatever syntax calls them: attribute notation ((x).f,
+# t.f), operators, casts, aggregates, views, row security policies,
+# domains, SQL function bodies.  The gateway's role is a superuser, so
+# nothing but the gateway stands between the agent and each effect, and
+# every effect is checked on the database itself.  The catalog is read at
+# login, shared by sessions of the same database, read again when it
+# changed; a function created after a session began is not trusted by it.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use DBI;
+use Hoop::JWT;
+use Hoop::Test qw(spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Pg;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $pg = Hoop::Test::Pg->new->start;
+$pg->psql(<<'SQL');
+CREATE TABLE t (id int PRIMARY KEY, v text);
+INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3) g;
+CREATE TABLE effects (what text);
+CREATE SEQUENCE s;
+CREATE FUNCTION fx(anyelement) RETURNS int LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('fx'); SELECT 1 $$;
+CREATE FUNCTION fx_int(int, int) RETURNS boolean LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('operator'); SELECT true $$;
+CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = fx_int);
+CREATE TYPE pair AS (a int, b int);
+CREATE FUNCTION fx_pair(int) RETURNS pair LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('cast'); SELECT ROW($1, $1)::pair $$;
+CREATE CAST (int AS pair) WITH FUNCTION fx_pair(int);
+CREATE FUNCTION fx_step(int, int) RETURNS int LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('aggregate'); SELECT coalesce($1, 0) + $2 $$;
+CREATE AGGREGATE fx_agg(int) (sfunc = fx_step, stype = int);
+CREATE VIEW v_fx AS SELECT fx(1) AS x;
+CREATE VIEW v_v AS SELECT * FROM v_fx;
+CREATE VIEW v_ok AS SELECT id, now() AS at FROM t;
+CREATE FUNCTION seq_next() RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT nextval('s') $$;
+CREATE TABLE rls_t (id int);
+INSERT INTO rls_t VALUES (1);
+ALTER TABLE rls_t ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rls_t FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON rls_t USING (fx(id) = 1);
+CREATE DOMAIN dx AS int CHECK (fx(VALUE) = 1);
+CREATE FUNCTION report(int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT $1 $$;
+SQL
+
+my $t = Hoop::Test::Nginx->new(workers => 1);
+my $d = $t->dir;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+
+$t->run(<<"EOF");
+stream {
+    hoop_pg_require_tls off;    # loopback: see pg_tls.t
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file %%DIR%%/jwks.json;
+    hoop_audit_stream hoop:audit:pg;
+
+    server {
+        listen 127.0.0.1:%%PORT_ro%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+        hoop_rule allow sql.read;
+    }
+
+    # what the operator vouches for
+    server {
+        listen 127.0.0.1:%%PORT_vouched%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_pg_read_safe public.fx;
+        hoop_rule allow sql.read;
+    }
+
+    # everything but one function, denied by name
+    server {
+        listen 127.0.0.1:%%PORT_named%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_rule deny function=fx name=no-fx;
+        hoop_default allow;
+    }
+}
+EOF
+$t->wait_redis(1);
+
+my $token = $key->mint(claims => { iss => 'https://idp.test',
+    aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });
+
+sub connect_to {
+    my ($port) = @_;
+    my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port($port)};"
+        . 'dbname=postgres', 'postgres', $token,
+        { RaiseError => 0, PrintError => 0, AutoCommit => 1 });
+    BAIL_OUT(DBI->errstr) unless $dbh;
+    return $dbh;
+}
+
+my $dbh = connect_to('ro');
+
+my $effects = "SELECT count(*) || ':' || (SELECT last_value FROM s)"
+    . ' FROM effects';
+my $none = $pg->psql($effects);
+
+# statement, kind, what the denial says
+my @denied = (
+    ['SELECT fx(1)', 'call', qr/public\.fx\(\) is VOLATILE/],
+    ['SELECT (1).fx', 'call', qr/public\.fx\(\) is VOLATILE/],
+    ['SELECT t.fx FROM t', 'call', qr/public\.fx\(\)/],
+    ['SELECT x.fx FROM (SELECT 1) x(a)', 'call', qr/public\.fx\(\)/],
+    ["SELECT ('s').nextval", 'write', qr/pg_catalog\.nextval\(\)/],
+    ["SELECT ('s'::regclass).nextval", 'write', qr/nextval/],
+    ['SELECT 1 === 2', 'call', qr/public\.fx_int\(\)/],
+    ['SELECT 1 OPERATOR(public.===) 2', 'call', qr/fx_int/],
+    ['SELECT 1::pair', 'call', qr/public\.fx_pair\(\)/],
+    ['SELECT CAST(2 AS pair)', 'call', qr/fx_pair/],
+    ['SELECT fx_agg(id) FROM t', 'call', qr/fx_agg/],
+    ['SELECT * FROM v_fx', 'call', qr/public\.v_fx: public\.fx\(\)/],
+    ['SELECT * FROM v_v', 'call', qr/public\.v_v: public\.fx\(\)/],
+    ['SELECT * FROM rls_t', 'call', qr/public\.rls_t: public\.fx\(\)/],
+    ['SELECT 1::dx', 'call', qr/public\.dx: public\.fx\(\)/],
+    ['SELECT seq_next()', 'write', qr/public\.seq_next: pg_catalog\.nextval/],
+    ['SELECT * FROM pg_authid', 'admin', qr/pg_authid is not readable/],
+    ["SELECT ('PG_VERSION').pg_read_file", 'admin', qr/pg_read_file/],
+    ['SELECT * FROM pg_catalog.pg_config()', 'admin',
+     qr/pg_config\(\) is not executable by PUBLIC/],
+    ['SELECT no_such_fn(1)', 'call', qr/no function "no_such_fn"/],
+);
+
+for my $c (@denied) {
+    my ($sql, $kind, $why) = @$c;
+    my $r = $dbh->selectall_arrayref($sql);
+    my $err = $dbh->errstr // '';
+    like($err, qr/hoop: $kind statement denied: no rule allows it/,
+        "$sql: a $kind statement, denied") or diag $err;
+    like($err, qr/DETAIL:  It may .*$why/s, '  and the denial says why')
+        or diag $err;
+}
+
+is($pg->psql($effects), $none, 'none of them had an effect');
+
+# the catalog also says what is only a read
+for my $sql ('SELECT random(), pg_table_size(\'t\'), now()',
+    'SELECT c.id, c.v FROM t c WHERE c.id BETWEEN 1 AND 3 ORDER BY 1',
+    'SELECT * FROM v_ok', 'SELECT report(1), (2).report',
+    "SELECT id FROM t WHERE v LIKE 'v%' AND id IN (1, 2)")
+{
+    my $r = $dbh->selectall_arrayref($sql);
+    ok($r && !$dbh->err, "$sql: allowed") or diag $dbh->errstr;
+}
+
+# the trail names what a statement may call, however it was written
+{
+    $dbh->selectall_arrayref('SELECT (2).report');
+    my $ev = wait_until(sub {
+        (grep { ($_->{query}{sql} // '') eq 'SELECT ($1).report' }
+            $redis->events('hoop:audit:pg'))[0] }, 'the event of (2).report');
+    is_deeply($ev && $ev->{query}{functions}, ['report'],
+        'the audit event lists report() called as (2).report');
+    my ($denied) = grep { ($_->{query}{sql} // '') eq 'SELECT ($1).fx' }
+        $redis->events('hoop:audit:pg');
+    is($denied && $denied->{query}{kind}, 'call', 'and (1).fx as a call');
+    is_deeply($denied && $denied->{query}{functions}, ['fx'], '  of fx()');
+}
+
+# a function created after the session began is not known to it
+$pg->psql(q{CREATE FUNCTION late() RETURNS int LANGUAGE sql STABLE AS 'SELECT 7'});
+$dbh->selectall_arrayref('SELECT late()');
+like($dbh->errstr // '', qr/call statement denied.*no function "late"/s,
+    'a function created during the session: not trusted by it');
+
+my $fresh = connect_to('ro');
+is_deeply($fresh->selectall_arrayref('SELECT late()'), [[7]],
+    'a session that began after it reads the changed catalog');
+
+like($t->error_log, qr/hoop pg: catalog \w{32} read: \d+ objects/,
+    'the gateway logs each catalog it reads');
+my $reads = () = $t->error_log =~ /hoop pg: catalog \w{32} read/g;
+connect_to('ro')->selectall_arrayref('SELECT 1') for 1 .. 3;
+is(scalar(() = $t->error_log =~ /hoop pg: catalog \w{32} read/g), $reads,
+    'sessions of an unchanged catalog share the one read');
+
+# what the operator vouches for is a read
+{
+    my $v = connect_to('vouched');
+    is_deeply($v->selectall_arrayref('SELECT (1).fx'), [[1]],
+        'hoop_pg_read_safe public.fx: fx() is a read');
+    is_deeply($v->selectall_arrayref('SELECT * FROM v_fx'), [[1]],
+        '  and so is a view that calls it');
+    $v->selectall_arrayref('SELECT 1 === 2');
+    like($v->errstr // '', qr/call statement denied/,
+        '  other volatile functions are still calls');
+    $pg->psql('DELETE FROM effects');
+}
+
+# a function denied by name, in every syntax
+{
+    my $n = connect_to('named');
+    for my $sql ('SELECT fx(1)', 'SELECT (1).fx', 'SELECT t.fx FROM t',
+        'SELECT * FROM v_v')
+    {
+        $n->selectall_arrayref($sql);
+        like($n->errstr // '', qr/denied by rule "no-fx"/,
+            "deny function=fx: $sql") or diag $n->errstr;
+    }
+
+    is($pg->psql('SELECT count(*) FROM effects'), 0, '  none ran');
+    is_deeply($n->selectall_arrayref('SELECT 1 === 2'), [[1]],
+        '  other functions run');
+}
+
+$dbh->disconnect;
+$fresh->disconnect;
+$t->stop;
+done_testing();
