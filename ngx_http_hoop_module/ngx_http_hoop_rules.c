@@ -19,8 +19,8 @@
 
 
 static ngx_int_t ngx_http_hoop_rules_handler(ngx_http_request_t *r);
-static int ngx_http_hoop_rules_attr(void *op, const char *key,
-    const char *pattern);
+static int ngx_http_hoop_rules_attr(void *op, const hoop_rule_t *rule,
+    const hoop_rule_cond_t *c);
 static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
     const char *rule, const char *reason);
 
@@ -150,31 +150,47 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
 
 static int
-ngx_http_hoop_rules_attr(void *op, const char *key, const char *pattern)
+ngx_http_hoop_rules_attr(void *op, const hoop_rule_t *rule,
+    const hoop_rule_cond_t *c)
 {
     ngx_http_request_t *r = op;
 
-    ngx_str_t  name;
+    size_t      i;
+    ngx_str_t   name;
 
-    if (ngx_strcmp(key, "method") == 0) {
-        return hoop_rule_glob(pattern, (char *) r->method_name.data,
-                              r->method_name.len);
+    for (i = 0; i < c->nvalues; i++) {
+
+        if (ngx_strcmp(c->key, "method") == 0) {
+            if (hoop_rule_glob(c->values[i], (char *) r->method_name.data,
+                               r->method_name.len))
+            {
+                return 1;
+            }
+
+        } else if (ngx_strcmp(c->key, "path") == 0) {
+            if (hoop_rule_glob(c->values[i], (char *) r->uri.data,
+                               r->uri.len))
+            {
+                return 1;
+            }
+
+        } else if (ngx_strcmp(c->key, "header") == 0) {
+
+            /* header=X-Name: the request carries that header */
+
+            name.data = (u_char *) c->values[i];
+            name.len = ngx_strlen(c->values[i]);
+
+            if (ngx_http_hoop_find_header(r, &name, 1) != NULL) {
+                return 1;
+            }
+
+        } else {
+            return -1;
+        }
     }
 
-    if (ngx_strcmp(key, "path") == 0) {
-        return hoop_rule_glob(pattern, (char *) r->uri.data, r->uri.len);
-    }
-
-    if (ngx_strcmp(key, "header") != 0) {
-        return -1;
-    }
-
-    /* header=X-Name: the request carries that header */
-
-    name.data = (u_char *) pattern;
-    name.len = ngx_strlen(pattern);
-
-    return ngx_http_hoop_find_header(r, &name, 1) != NULL;
+    return 0;
 }
 
 

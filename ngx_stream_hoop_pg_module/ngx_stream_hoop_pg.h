@@ -85,6 +85,7 @@ typedef struct {
     ngx_array_t             *logins;          /* of ..._pg_login_t */
     ngx_array_t             *rules;           /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;  /* hoop_default */
+    ngx_uint_t               read_only;       /* hoop_pg_read_only */
     ngx_flag_t               audit_literals;  /* hoop_pg_audit_literals */
     size_t                   audit_rows;      /* hoop_pg_audit_rows */
     ngx_str_t                certificate;     /* hoop_pg_certificate */
@@ -240,6 +241,7 @@ typedef struct {
                                                    audit trail's check */
     unsigned                     client_flow:1; /* client bytes relayed */
     unsigned                     policy:1;      /* rules to apply */
+    unsigned                     read_only:1;   /* pinned in PostgreSQL */
     unsigned                     tls_direct:1;  /* TLS from the first byte */
     unsigned                     tls_peeked:1;  /* first byte looked at */
 
@@ -323,6 +325,7 @@ void ngx_stream_hoop_pg_audit_event(ngx_stream_session_t *s,
 char *ngx_stream_hoop_pg_login(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_login_policy(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_login_cancel(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s,
     u_char *msg, size_t len);
@@ -427,8 +430,13 @@ ngx_stream_hoop_pg_run_t *ngx_stream_hoop_pg_current_run(
     ngx_stream_hoop_pg_ctx_t *ctx);
 
 /* ngx_stream_hoop_pg_policy.c: hoop_rule and hoop_default */
+#define NGX_STREAM_HOOP_PG_READ_ONLY_AUTO  0
+#define NGX_STREAM_HOOP_PG_READ_ONLY_ON    1
+#define NGX_STREAM_HOOP_PG_READ_ONLY_OFF   2
+
 char *ngx_stream_hoop_pg_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_uint_t ngx_stream_hoop_pg_policy_read_only(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_sql_t *sql);
 

@@ -471,6 +471,8 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
                            " allows sql.fastpath"
                          : sql && sql->cls.kind == HOOP_SQL_UNKNOWN
                          ? "the gateway cannot parse it"
+                         : sql && sql->cls.lifts_read_only && ctx->read_only
+                         ? "the gateway keeps this session read-only"
                          : "no rule allows it");
         }
 

@@ -349,6 +349,124 @@ ngx_stream_hoop_pg_login_prepare(ngx_stream_session_t *s)
 
 
 /*
+ * Once the caller is known (its token verified): each parameter the
+ * client set at startup is the SET statement it would be, decided by the
+ * policy.  One the policy would deny is refused when changing it is more
+ * than a read (an encoding the classifier cannot read), and dropped when
+ * it is only a read (application_name, DateStyle, search_path, ...: the
+ * session gets the server's default, and the client reads it from
+ * ParameterStatus).  Then the gateway's own parameters go in:
+ * standard_conforming_strings on (the classifier reads SQL as the server
+ * does with it on), and default_transaction_read_only on when the
+ * session is to be read-only (ngx_stream_hoop_pg_policy_read_only()).
+ * NGX_OK; NGX_DONE: refused.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_login_policy(ngx_stream_session_t *s)
+{
+    int                        n, i, k, lifts;
+    u_char                    *pkt;
+    size_t                     len;
+    hoop_pg_param_t            params[HOOP_PG_PARAMS_MAX + 2];
+    ngx_stream_hoop_pg_sql_t   set;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+    u_char                     msg[200];
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->pending == NULL) {
+        return NGX_OK;                  /* statements are not followed */
+    }
+
+    n = hoop_pg_startup_params(ctx->upstream_startup.data,
+                               ctx->upstream_startup.len, params,
+                               HOOP_PG_PARAMS_MAX);
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        params[k] = params[i];
+
+        if (ngx_strcmp(params[i].name, "user") == 0
+            || ngx_strcmp(params[i].name, "database") == 0)
+        {
+            k++;
+            continue;
+        }
+
+        /* the statement the parameter is: SET name = value */
+
+        ngx_memzero(&set, sizeof(ngx_stream_hoop_pg_sql_t));
+        set.cls.kind = hoop_sql_setting_kind(params[i].name,
+                                             params[i].value, &lifts);
+        set.cls.lifts_read_only = lifts;
+        ngx_cpystrn((u_char *) set.cls.command, (u_char *) "set",
+                    sizeof(set.cls.command));
+        ngx_cpystrn((u_char *) set.cls.commands, (u_char *) "set",
+                    sizeof(set.cls.commands));
+
+        ngx_stream_hoop_pg_policy_decide(s, &set);
+
+        if (set.action == HOOP_RULE_ALLOW) {
+            k++;
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hoop pg: startup parameter \"%s\" %s: the policy"
+                      " denies it as SET (%s)", params[i].name,
+                      set.cls.kind == HOOP_SQL_READ ? "dropped" : "refused",
+                      set.rule ? set.rule->name : "no rule allows it");
+
+        if (set.cls.kind == HOOP_SQL_READ) {
+            continue;
+        }
+
+        ngx_snprintf(msg, sizeof(msg) - 1,
+                     "hoop: startup parameter \"%s\" is not allowed: the"
+                     " gateway's policy does not allow this %s SET%Z",
+                     params[i].name, hoop_sql_kind_name(set.cls.kind));
+        msg[sizeof(msg) - 1] = '\0';
+
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "28000",
+                                 (char *) msg,
+                                 "Startup parameters are settings, decided"
+                                 " as SET statements are.");
+        return NGX_DONE;
+    }
+
+    params[k].name = "standard_conforming_strings";
+    params[k++].value = "on";
+
+    ctx->read_only = ngx_stream_hoop_pg_policy_read_only(s);
+
+    if (ctx->read_only) {
+        params[k].name = "default_transaction_read_only";
+        params[k++].value = "on";
+    }
+
+    /* the old packet's strings are read while the new one is written */
+
+    pkt = ngx_pnalloc(s->connection->pool, HOOP_PG_STARTUP_MAX);
+    if (pkt == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = hoop_pg_startup_build(pkt, HOOP_PG_STARTUP_MAX, params,
+                                (size_t) k);
+    if (len == 0) {
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
+                                 "hoop: startup packet too large", NULL);
+        return NGX_DONE;
+    }
+
+    ctx->upstream_startup.data = pkt;
+    ctx->upstream_startup.len = len;
+
+    return NGX_OK;
+}
+
+
+/*
  * A CancelRequest: the key the client holds is the one the gateway
  * issued; the upstream gets the real one.  NGX_OK, or NGX_DONE when the
  * key cannot be ours (the connection is closed, as a server does).

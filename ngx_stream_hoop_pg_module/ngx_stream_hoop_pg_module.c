@@ -51,6 +51,14 @@ static ngx_conf_enum_t  ngx_stream_hoop_pg_default_actions[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_stream_hoop_pg_read_only_modes[] = {
+    { ngx_string("auto"), NGX_STREAM_HOOP_PG_READ_ONLY_AUTO },
+    { ngx_string("on"), NGX_STREAM_HOOP_PG_READ_ONLY_ON },
+    { ngx_string("off"), NGX_STREAM_HOOP_PG_READ_ONLY_OFF },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_post_handler_pt  ngx_stream_hoop_pg_buffer_size_post =
     ngx_stream_hoop_pg_check_buffer_size;
 
@@ -121,6 +129,13 @@ static ngx_command_t  ngx_stream_hoop_pg_commands[] = {
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_hoop_pg_srv_conf_t, default_action),
       &ngx_stream_hoop_pg_default_actions },
+
+    { ngx_string("hoop_pg_read_only"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_hoop_conf_set_enum,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_hoop_pg_srv_conf_t, read_only),
+      &ngx_stream_hoop_pg_read_only_modes },
 
     { ngx_string("hoop_pg_read_safe"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_1MORE,
@@ -354,6 +369,7 @@ ngx_stream_hoop_pg_create_srv_conf(ngx_conf_t *cf)
     pscf->max_message = NGX_CONF_UNSET_SIZE;
     pscf->rules = NGX_CONF_UNSET_PTR;
     pscf->default_action = NGX_CONF_UNSET_UINT;
+    pscf->read_only = NGX_CONF_UNSET_UINT;
     pscf->audit_literals = NGX_CONF_UNSET;
     pscf->require_tls = NGX_CONF_UNSET;
     pscf->mask_enable = NGX_CONF_UNSET;
@@ -402,6 +418,9 @@ ngx_stream_hoop_pg_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->default_action == NGX_CONF_UNSET_UINT) {
         conf->default_action = prev->default_action;
     }
+
+    ngx_conf_merge_uint_value(conf->read_only, prev->read_only,
+                              NGX_STREAM_HOOP_PG_READ_ONLY_AUTO);
 
     ngx_conf_merge_value(conf->audit_literals, prev->audit_literals, 0);
     ngx_conf_merge_size_value(conf->audit_rows, prev->audit_rows, 0);

@@ -30,8 +30,8 @@ typedef struct {
 
 static char *ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf,
     hoop_rule_t *rule, ngx_str_t *arg);
-static int ngx_stream_hoop_pg_rule_attr(void *op, const char *key,
-    const char *pattern);
+static int ngx_stream_hoop_pg_rule_attr(void *op, const hoop_rule_t *rule,
+    const hoop_rule_cond_t *c);
 
 
 static const char  *ngx_stream_hoop_pg_rule_keys[] = {
@@ -141,6 +141,14 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
+    /* PostgreSQL keeps the session read-only: nothing may lift it */
+
+    if (ctx->read_only && sql->cls.lifts_read_only) {
+        sql->rule = NULL;
+        sql->action = HOOP_RULE_DENY;
+        return;
+    }
+
     op.session = s;
     op.sql = sql;
 
@@ -179,58 +187,132 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
 }
 
 
+/*
+ * Whether the session is to be read-only in PostgreSQL itself: always
+ * with hoop_pg_read_only on; with auto, when no rule that may apply to
+ * this caller allows (or reviews) anything but reads, and the default
+ * does not either.  Decided at login, by identity, database and user.
+ */
+ngx_uint_t
+ngx_stream_hoop_pg_policy_read_only(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_op_t          op;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    static const char               *writes[] = {
+        "write", "call", "ddl", "dcl", "admin", "unknown", NULL
+    };
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (pscf->read_only != NGX_STREAM_HOOP_PG_READ_ONLY_AUTO) {
+        return pscf->read_only == NGX_STREAM_HOOP_PG_READ_ONLY_ON;
+    }
+
+    if (!ctx->policy || pscf->default_action == HOOP_RULE_ALLOW) {
+        return 0;
+    }
+
+    if (pscf->rules == NULL) {
+        return 1;                   /* the default denies everything */
+    }
+
+    op.session = s;
+    op.sql = NULL;                  /* no statement yet */
+
+    return hoop_rule_excludes(pscf->rules->elts, pscf->rules->nelts,
+                              ctx->authenticated ? &ctx->identity : NULL,
+                              ngx_stream_hoop_pg_rule_attr, &op, "kind",
+                              writes);
+}
+
+
 static int
-ngx_stream_hoop_pg_rule_attr(void *data, const char *key,
-    const char *pattern)
+ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
+    const hoop_rule_cond_t *c)
 {
     ngx_stream_hoop_pg_op_t *op = data;
 
+    size_t                     i;
     ngx_str_t                 *v;
+    const char                *names, *kind;
     hoop_sql_stmt_t           *cls;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
-    cls = &op->sql->cls;
-
-    if (ngx_strcmp(key, "kind") == 0) {
-        return hoop_rule_glob(pattern, hoop_sql_kind_name(cls->kind),
-                              ngx_strlen(hoop_sql_kind_name(cls->kind)));
-    }
-
-    /* any statement in it: a DELETE in a CTE is a delete */
-
-    if (ngx_strcmp(key, "command") == 0) {
-        return hoop_sql_names_match(cls->commands, pattern);
-    }
-
-    if (ngx_strcmp(key, "table") == 0) {
-        return hoop_sql_names_match(cls->tables, pattern);
-    }
-
-    if (ngx_strcmp(key, "function") == 0) {
-        return hoop_sql_names_match(cls->functions, pattern);
-    }
-
-    if (ngx_strcmp(key, "where") == 0) {
-        return ngx_strcmp(pattern, "none") == 0 ? (int) cls->no_where
-                                                : (int) !cls->no_where;
-    }
-
-    if (ngx_strcmp(key, "copy") == 0) {
-        return (ngx_strcmp(pattern, "program") == 0 && cls->copy_program)
-               || (ngx_strcmp(pattern, "file") == 0 && cls->copy_file);
-    }
-
     ctx = ngx_stream_get_module_ctx(op->session, ngx_stream_hoop_pg_module);
 
-    if (ngx_strcmp(key, "database") == 0) {
-        v = &ctx->client_database;
+    if (ngx_strcmp(c->key, "database") == 0
+        || ngx_strcmp(c->key, "user") == 0)
+    {
+        v = (c->key[0] == 'd') ? &ctx->client_database : &ctx->client_user;
 
-    } else if (ngx_strcmp(key, "user") == 0) {
-        v = &ctx->client_user;
+        for (i = 0; i < c->nvalues; i++) {
+            if (hoop_rule_glob(c->values[i], (char *) v->data, v->len)) {
+                return 1;
+            }
+        }
 
-    } else {
-        return -1;
+        return 0;
     }
 
-    return hoop_rule_glob(pattern, (char *) v->data, v->len);
+    if (op->sql == NULL) {
+        return -1;                  /* of a statement, none yet: may hold */
+    }
+
+    cls = &op->sql->cls;
+
+    /*
+     * lists: any statement in it, nested ones included, any table, any
+     * function; but what an allow rule names must be all there is
+     * (allow sql.select is no licence for a DELETE in a CTE)
+     */
+
+    names = (ngx_strcmp(c->key, "command") == 0) ? cls->commands
+            : (ngx_strcmp(c->key, "table") == 0) ? cls->tables
+            : (ngx_strcmp(c->key, "function") == 0) ? cls->functions
+            : NULL;
+
+    if (names != NULL) {
+        if (rule->action == HOOP_RULE_ALLOW) {
+            return hoop_sql_names_all(names, c->values, c->nvalues);
+        }
+
+        for (i = 0; i < c->nvalues; i++) {
+            if (hoop_sql_names_match(names, c->values[i])) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    for (i = 0; i < c->nvalues; i++) {
+
+        if (ngx_strcmp(c->key, "kind") == 0) {
+            kind = hoop_sql_kind_name(cls->kind);
+
+            if (hoop_rule_glob(c->values[i], kind, ngx_strlen(kind))) {
+                return 1;
+            }
+
+        } else if (ngx_strcmp(c->key, "where") == 0) {
+            if ((ngx_strcmp(c->values[i], "none") == 0) == cls->no_where) {
+                return 1;
+            }
+
+        } else if (ngx_strcmp(c->key, "copy") == 0) {
+            if ((ngx_strcmp(c->values[i], "program") == 0
+                 && cls->copy_program)
+                || (ngx_strcmp(c->values[i], "file") == 0 && cls->copy_file))
+            {
+                return 1;
+            }
+
+        } else {
+            return -1;
+        }
+    }
+
+    return 0;
 }

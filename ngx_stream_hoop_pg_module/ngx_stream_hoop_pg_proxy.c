@@ -57,6 +57,12 @@ ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
+    /* who the caller is is known now: what the policy lets it set */
+
+    if (!ctx->cancel && ngx_stream_hoop_pg_login_policy(s) != NGX_OK) {
+        return;
+    }
+
     c->log->action = "connecting to upstream";
 
     ctx->peer.sockaddr = pscf->upstream->sockaddr;

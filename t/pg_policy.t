@@ -51,6 +51,14 @@ stream {
         hoop_rule allow sql.read;
         hoop_rule allow sql.write groups=writers;
     }
+
+    # allow rules that name what they allow
+    server {
+        listen 127.0.0.1:%%PORT_named%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_rule allow sql.select name=selects;
+        hoop_rule allow table=t,audit_log name=two-tables;
+    }
 }
 EOF
 $t->wait_redis(2);
@@ -122,6 +130,28 @@ like($out, qr/FATAL:  hoop: startup parameter "client_encoding" is not allowed/,
 ($rc, $out) = psql($writer, "SET client_encoding = 'SJIS'");
 like($out, qr/42501: hoop: admin statement denied/,
     'SET client_encoding: an admin statement, denied by default');
+
+# what an allow rule names must be all there is: a DELETE in a CTE is no
+# SELECT, and a join with another table is not a read of the named ones
+{
+    my $named = $t->port('named');
+    local $ENV{PGPASSWORD} = $reader;
+    my $q = sub {
+        my $o = `psql -X -At -h 127.0.0.1 -p $named -U postgres -d postgres -c "$_[0]" 2>&1`;
+        return $o;
+    };
+    like($q->('WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT count(*) FROM d'),
+        qr/hoop: write statement denied: no rule allows it/,
+        'allow sql.select: a SELECT over a DELETE is not allowed by it');
+    is($pg->psql('SELECT count(*) FROM t WHERE id = 1'), 1, '  nothing deleted');
+    is($q->('SELECT count(*) FROM t'), "10\n", '  a plain SELECT is');
+    like($q->('SHOW search_path'), qr/read statement denied/,
+        'allow table=t,audit_log: a statement with no table is not');
+    like($q->("INSERT INTO t SELECT 77, relname FROM pg_class LIMIT 1"),
+        qr/write statement denied/, '  nor one that also reads another table');
+    is($q->("INSERT INTO audit_log (what) SELECT v FROM t WHERE id = 1"),
+        "INSERT 0 1\n", '  one of only those tables is');
+}
 
 # one session, both protocols, denial then more work
 

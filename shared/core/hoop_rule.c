@@ -7,8 +7,9 @@
 #include "hoop_rule.h"
 
 
-static int hoop_rule_cond_holds(const hoop_rule_cond_t *c,
-    const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op);
+static int hoop_rule_cond_holds(const hoop_rule_t *rule,
+    const hoop_rule_cond_t *c, const hoop_identity_t *id,
+    hoop_rule_attr_pt attr, void *op);
 static int hoop_rule_str_matches(const hoop_rule_cond_t *c,
     const hoop_str_t *s);
 static int hoop_rule_groups_match(const hoop_rule_cond_t *c,
@@ -23,7 +24,9 @@ hoop_rule_match(const hoop_rule_t *rules, size_t n, const hoop_identity_t *id,
 
     for (i = 0; i < n; i++) {
         for (k = 0; k < rules[i].nconds; k++) {
-            if (!hoop_rule_cond_holds(&rules[i].conds[k], id, attr, op)) {
+            if (!hoop_rule_cond_holds(&rules[i], &rules[i].conds[k], id,
+                                      attr, op))
+            {
                 break;
             }
         }
@@ -38,6 +41,59 @@ hoop_rule_match(const hoop_rule_t *rules, size_t n, const hoop_identity_t *id,
 
 
 int
+hoop_rule_excludes(const hoop_rule_t *rules, size_t n,
+    const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op,
+    const char *key, const char *const *others)
+{
+    int                      r, applies, restricted;
+    size_t                   i, k, v;
+    const char *const       *o;
+    const hoop_rule_cond_t  *c;
+
+    for (i = 0; i < n; i++) {
+        if (rules[i].action == HOOP_RULE_DENY) {
+            continue;
+        }
+
+        applies = 1;
+        restricted = 0;
+
+        for (k = 0; applies && k < rules[i].nconds; k++) {
+            c = &rules[i].conds[k];
+
+            if (strcmp(c->key, key) == 0) {
+                restricted = 1;
+
+                for (v = 0; v < c->nvalues; v++) {
+                    for (o = others; *o; o++) {
+                        if (hoop_rule_glob(c->values[v], *o, strlen(*o))) {
+                            restricted = 0;
+                        }
+                    }
+                }
+
+                continue;
+            }
+
+            if (hoop_rule_identity_key(c->key)) {
+                applies = hoop_rule_cond_holds(&rules[i], c, id, attr, op);
+                continue;
+            }
+
+            r = attr(op, &rules[i], c);
+            applies = (r != 0);
+        }
+
+        if (applies && !restricted) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
 hoop_rule_identity_key(const char *key)
 {
     return strcmp(key, "groups") == 0 || strcmp(key, "sub") == 0
@@ -46,11 +102,9 @@ hoop_rule_identity_key(const char *key)
 
 
 static int
-hoop_rule_cond_holds(const hoop_rule_cond_t *c, const hoop_identity_t *id,
-    hoop_rule_attr_pt attr, void *op)
+hoop_rule_cond_holds(const hoop_rule_t *rule, const hoop_rule_cond_t *c,
+    const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op)
 {
-    size_t  i;
-
     if (hoop_rule_identity_key(c->key)) {
         if (id == NULL) {
             return 0;
@@ -64,13 +118,7 @@ hoop_rule_cond_holds(const hoop_rule_cond_t *c, const hoop_identity_t *id,
                                         ? &id->sub : &id->client_id);
     }
 
-    for (i = 0; i < c->nvalues; i++) {
-        if (attr(op, c->key, c->values[i]) == 1) {
-            return 1;
-        }
-    }
-
-    return 0;
+    return attr(op, rule, c) == 1;
 }
 
 

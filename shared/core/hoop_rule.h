@@ -31,7 +31,7 @@ typedef struct {
 } hoop_rule_cond_t;
 
 
-typedef struct {
+typedef struct hoop_rule_s {
     const char          *name;
     hoop_rule_action_t   action;
     const char          *reason;        /* NULL: none given */
@@ -47,12 +47,17 @@ typedef struct {
 
 
 /*
- * Whether the operation has attribute key matching pattern; the protocol
- * answers for its own keys ("method", "path", "header", ...).  Returns 1
- * or 0, and -1 for a key it does not know (the rule then does not match).
+ * Whether condition c of rule holds for the operation (any of c's values;
+ * for attributes that are lists, such as a statement's tables, the
+ * protocol decides by the rule's action: what an allow rule names must be
+ * all there is); the protocol answers for its own keys ("method",
+ * "path", "table", ...).  Returns 1 or 0, and -1 for a key it does not
+ * know or cannot tell yet (the rule then does not match).
  */
-typedef int (*hoop_rule_attr_pt)(void *op, const char *key,
-    const char *pattern);
+struct hoop_rule_s;
+
+typedef int (*hoop_rule_attr_pt)(void *op, const struct hoop_rule_s *rule,
+    const hoop_rule_cond_t *c);
 
 
 /*
@@ -62,6 +67,19 @@ typedef int (*hoop_rule_attr_pt)(void *op, const char *key,
  */
 const hoop_rule_t *hoop_rule_match(const hoop_rule_t *rules, size_t n,
     const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op);
+
+/*
+ * Whether the rules can allow (or review) nothing whose attribute key has
+ * one of the values in others (NULL-terminated), for this caller: every
+ * allow or review rule that may apply to it has a condition on key and
+ * none of that condition's values matches any of others.  A rule may
+ * apply when its identity conditions hold and attr says of each other
+ * condition that it holds (1) or cannot tell yet (-1).  The caller's
+ * default is its own business.
+ */
+int hoop_rule_excludes(const hoop_rule_t *rules, size_t n,
+    const hoop_identity_t *id, hoop_rule_attr_pt attr, void *op,
+    const char *key, const char *const *others);
 
 /* Shell-style glob: '*' any run of characters (slashes too), '?' one. */
 int hoop_rule_glob(const char *pattern, const char *s, size_t len);

@@ -1299,6 +1299,40 @@ hoop_sql_command(const char *type, json_t *node, char *out)
 
 
 int
+hoop_sql_names_all(const char *names, const char *const *patterns, size_t n)
+{
+    char         one[HOOP_SQL_NAMES_LEN];
+    size_t       i, len;
+    const char  *p, *end;
+
+    if (names[0] == '\0') {
+        return 0;
+    }
+
+    for (p = names; *p; p = (*end == ',') ? end + 1 : end) {
+        end = strchr(p, ',');
+        end = (end != NULL) ? end : p + strlen(p);
+        len = (size_t) (end - p);
+
+        memcpy(one, p, len);
+        one[len] = '\0';
+
+        for (i = 0; i < n; i++) {
+            if (hoop_sql_names_match(one, patterns[i])) {
+                break;
+            }
+        }
+
+        if (i == n) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
 hoop_sql_names_match(const char *names, const char *pattern)
 {
     const char  *p, *end, *dot;

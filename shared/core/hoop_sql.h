@@ -157,4 +157,12 @@ int hoop_sql_kind_parse(const char *name);
  */
 int hoop_sql_names_match(const char *names, const char *pattern);
 
+/*
+ * Whether the list holds at least one name and every one of its names
+ * matches one of the n patterns (as hoop_sql_names_match()): what an
+ * allow rule names must be all a statement touches.
+ */
+int hoop_sql_names_all(const char *names, const char *const *patterns,
+    size_t n);
+
 #endif /* HOOP_SQL_H */

@@ -16,19 +16,31 @@ typedef struct {
 
 
 static int
-attr(void *data, const char *key, const char *pattern)
+attr(void *data, const hoop_rule_t *rule, const hoop_rule_cond_t *c)
 {
-    op_t  *op = data;
+    op_t        *op = data;
+    size_t       i;
+    const char  *v;
 
-    if (strcmp(key, "method") == 0) {
-        return hoop_rule_glob(pattern, op->method, strlen(op->method));
+    (void) rule;
+
+    if (strcmp(c->key, "method") == 0) {
+        v = op->method;
+
+    } else if (strcmp(c->key, "path") == 0) {
+        v = op->path;
+
+    } else {
+        return -1;
     }
 
-    if (strcmp(key, "path") == 0) {
-        return hoop_rule_glob(pattern, op->path, strlen(op->path));
+    for (i = 0; i < c->nvalues; i++) {
+        if (hoop_rule_glob(c->values[i], v, strlen(v))) {
+            return 1;
+        }
     }
 
-    return -1;
+    return 0;
 }
 
 

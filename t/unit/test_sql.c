@@ -266,6 +266,16 @@ main(void)
        "public.customers answers to customers");
     ok(hoop_sql_names_match(st[0].tables, "public.*"), "and to public.*");
     ok(!hoop_sql_names_match(st[0].tables, "order"), "order is not orders");
+    {
+        const char  *both[] = { "customers", "orders" };
+        const char  *one[] = { "customers" };
+
+        ok(hoop_sql_names_all(st[0].tables, both, 2),
+           "every table is one of customers, orders");
+        ok(!hoop_sql_names_all(st[0].tables, one, 1),
+           "not every table is customers");
+        ok(!hoop_sql_names_all("", both, 2), "no table is not all of them");
+    }
 
     classify("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d");
     ok(strcmp(st[0].command, "select") == 0
