@@ -122,6 +122,22 @@ static const hoop_sql_node_kind_t  hoop_sql_function_kinds[] = {
     { "lowrite", HOOP_SQL_WRITE },
     { "lo_open", HOOP_SQL_WRITE },
     { "pg_notify", HOOP_SQL_WRITE },
+    { "txid_current", HOOP_SQL_WRITE },         /* assigns a transaction id:
+                                                   WAL, and one of a finite
+                                                   supply */
+    { "pg_current_xact_id", HOOP_SQL_WRITE },
+
+    /*
+     * STABLE, but they read whatever relation or schema a value names
+     * (a view that calls a volatile function, pg_authid): what they may
+     * do is anything a read of any relation may
+     */
+    { "table_to_xml", HOOP_SQL_ADMIN },
+    { "table_to_xml_and_xmlschema", HOOP_SQL_ADMIN },
+    { "schema_to_xml", HOOP_SQL_ADMIN },
+    { "schema_to_xml_and_xmlschema", HOOP_SQL_ADMIN },
+    { "database_to_xml", HOOP_SQL_ADMIN },
+    { "database_to_xml_and_xmlschema", HOOP_SQL_ADMIN },
     { "pg_terminate_backend", HOOP_SQL_ADMIN },
     { "pg_cancel_backend", HOOP_SQL_ADMIN },
     { "pg_reload_conf", HOOP_SQL_ADMIN },
