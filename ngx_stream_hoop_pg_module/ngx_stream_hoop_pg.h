@@ -152,6 +152,8 @@ typedef struct {
     unsigned                   denied:1;
     unsigned                   unaudited:1;   /* denied: no trail to take
                                                  its event (fail closed) */
+    unsigned                   withheld:1;    /* allowed, but refused with
+                                                 the Query it was in */
 } ngx_stream_hoop_pg_run_t;
 
 
@@ -339,6 +341,7 @@ ngx_int_t ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s,
     u_char type, size_t len);
 ngx_int_t ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
+const char *ngx_stream_hoop_pg_denial_state(ngx_uint_t why);
 
 /* ngx_stream_hoop_pg_pending.c: the session's statements end */
 void ngx_stream_hoop_pg_query_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
@@ -377,6 +380,10 @@ void ngx_stream_hoop_pg_catalog_free(void);
 #define NGX_STREAM_HOOP_PG_DENIED_CANCELLED  5
 #define NGX_STREAM_HOOP_PG_DENIED_NO_REVIEW  6
 
+/* why an allowed statement of a refused Query did not run */
+#define NGX_STREAM_HOOP_PG_WITHHELD                                          \
+    "another statement of the same Query was refused, so none ran"
+
 /* why a statement was refused when the trail could not take its event */
 #define NGX_STREAM_HOOP_PG_UNAUDITED                                         \
     "hoop: the audit trail is unavailable, so no statement can run"
@@ -395,6 +402,8 @@ int ngx_stream_hoop_pg_classify(ngx_stream_session_t *s, const char *text,
     char **normalized);
 char *ngx_stream_hoop_pg_normalize(const char *text, size_t *len,
     ngx_log_t *log);
+char *ngx_stream_hoop_pg_redact(const char *text, ngx_uint_t numbers,
+    size_t *len, ngx_log_t *log);
 void ngx_stream_hoop_pg_cache_free(void);
 
 /* ngx_stream_hoop_pg_statement.c: statements and their runs */
@@ -417,6 +426,10 @@ void ngx_stream_hoop_pg_named_remove(ngx_stream_hoop_pg_named_t **list,
 void ngx_stream_hoop_pg_named_free(ngx_stream_hoop_pg_named_t **list);
 void ngx_stream_hoop_pg_revert(ngx_stream_hoop_pg_ctx_t *ctx,
     ngx_stream_hoop_pg_pending_t *p);
+ngx_int_t ngx_stream_hoop_pg_named_complete(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_run_t *run, u_char *tag, size_t len);
+void ngx_stream_hoop_pg_named_execute(ngx_stream_session_t *s,
+    hoop_sql_stmt_t *cls, ngx_uint_t i);
 
 /* ngx_stream_hoop_pg_pending.c: messages awaiting their answers */
 ngx_stream_hoop_pg_pending_t *ngx_stream_hoop_pg_push(ngx_stream_session_t *s,

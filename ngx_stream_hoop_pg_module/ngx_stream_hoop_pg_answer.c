@@ -20,7 +20,6 @@ static ngx_int_t ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_pending_t *p, size_t *len);
-static const char *ngx_stream_hoop_pg_denial_state(ngx_uint_t why);
 static ngx_int_t ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
     ngx_stream_hoop_pg_run_t *run, u_char *row, size_t len);
 
@@ -171,6 +170,15 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
             if (*len == total && total > 6) {
                 run->rows = hoop_pg_command_rows((char *) msg + 5,
                                                  total - 6);
+
+                /* PREPARE, DEALLOCATE, DISCARD ALL: names change */
+
+                if (ngx_stream_hoop_pg_named_complete(s, run, msg + 5,
+                                                      total - 6)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
             }
 
             q = p->query;
@@ -342,6 +350,15 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     if (run != NULL && p->denied) {
         ngx_memcpy(run->sqlstate, ngx_stream_hoop_pg_denial_state(p->denied),
                    6);
+
+        /* the Query's other statements never ran: refused with it */
+
+        for (i = 0; p->query != NULL && i < p->query->n; i++) {
+            if (!p->query->run[i].denied) {
+                p->query->run[i].withheld = 1;
+                ngx_memcpy(p->query->run[i].sqlstate, run->sqlstate, 6);
+            }
+        }
     }
 
     if (p->type == 'Q' || p->type == 'F') {
@@ -381,7 +398,7 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
 }
 
 
-static const char *
+const char *
 ngx_stream_hoop_pg_denial_state(ngx_uint_t why)
 {
     switch (why) {
@@ -469,6 +486,10 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
                          sql && ngx_strcmp(sql->cls.command, "fastpath") == 0
                          ? "FunctionCall is not allowed unless a rule"
                            " allows sql.fastpath"
+                         : sql && sql->cls.kind == HOOP_SQL_UNKNOWN
+                           && sql->cls.executes
+                         ? "it runs a prepared statement the gateway does"
+                           " not know"
                          : sql && sql->cls.kind == HOOP_SQL_UNKNOWN
                          ? "the gateway cannot parse it"
                          : sql && sql->cls.lifts_read_only && ctx->read_only

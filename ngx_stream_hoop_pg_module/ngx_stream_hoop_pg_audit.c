@@ -558,10 +558,16 @@ ngx_stream_hoop_pg_audit_statement(hoop_json_t *j,
 
     hoop_json_object(j, "decision");
 
-    result = run->denied ? "deny" : "allow";
+    result = (run->denied || run->withheld) ? "deny" : "allow";
     hoop_json_string(j, "result", result, ngx_strlen(result));
 
-    if (run->unaudited) {
+    if (run->withheld) {
+        /* allowed itself, refused because another of its Query was */
+        hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_WITHHELD,
+                         sizeof(NGX_STREAM_HOOP_PG_WITHHELD) - 1);
+        hoop_json_null(j, "rule");
+
+    } else if (run->unaudited) {
         /* recorded after all: the trail came back before its answer */
         hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_UNAUDITED,
                          sizeof(NGX_STREAM_HOOP_PG_UNAUDITED) - 1);

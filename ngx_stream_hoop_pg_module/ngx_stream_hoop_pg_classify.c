@@ -31,6 +31,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "hoop_sql_redact.h"
 
 
 #define NGX_STREAM_HOOP_PG_CACHE_SLOTS  1024
@@ -85,7 +86,8 @@ static ngx_stream_hoop_pg_cache_slot_t  *ngx_stream_hoop_pg_cache;
 
 /*
  * Classifies text: the statements into cls[] (their number; -1 when
- * memory ran out), each resolved against the session's catalog, and
+ * memory ran out), each resolved against the session's catalog (an
+ * EXECUTE: as what it runs), and
  * *normalized the text with literals as $n (ngx_alloc'd, NULL when the
  * parser refused it), for the caller to free.
  */
@@ -106,9 +108,15 @@ ngx_stream_hoop_pg_classify(ngx_stream_session_t *s, const char *text,
                                          error_len, normalized,
                                          s->connection->log);
 
-    if (ctx->catalog != NULL) {
-        for (i = 0; i < n && i < (int) max; i++) {
+    for (i = 0; i < n && i < (int) max; i++) {
+        if (ctx->catalog != NULL) {
             hoop_sql_resolve(&cls[i], &refs[i], ctx->catalog);
+        }
+
+        /* EXECUTE: what it runs */
+
+        if (cls[i].executes) {
+            ngx_stream_hoop_pg_named_execute(s, cls, i);
         }
     }
 
@@ -523,4 +531,45 @@ ngx_stream_hoop_pg_cache_store(ngx_uint_t shape, const char *key, size_t len,
     slot->tail = tail;
 
     return slot;
+}
+
+
+/*
+ * A normalized text with what the normalizer left redacted too
+ * (hoop_sql_redact()): ngx_alloc'd, *len its length; NULL with *len 0 when
+ * it cannot be scanned, NULL with *len > 0 when memory ran out.
+ */
+char *
+ngx_stream_hoop_pg_redact(const char *text, ngx_uint_t numbers, size_t *len,
+    ngx_log_t *log)
+{
+    long    n;
+    char   *out;
+    size_t  size;
+
+    *len = 0;
+    size = ngx_strlen(text) + 64;
+
+    for ( ;; ) {
+        out = ngx_alloc(size, log);
+        if (out == NULL) {
+            *len = 1;
+            return NULL;
+        }
+
+        n = hoop_sql_redact(text, (int) numbers, out, size);
+
+        if (n < 0) {
+            ngx_free(out);
+            return NULL;
+        }
+
+        if ((size_t) n < size) {
+            *len = (size_t) n;
+            return out;
+        }
+
+        ngx_free(out);
+        size = (size_t) n + 1;
+    }
 }

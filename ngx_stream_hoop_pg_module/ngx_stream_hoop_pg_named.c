@@ -3,7 +3,10 @@
  *
  * Prepared statements and portals by name, as the server knows them: a
  * Parse or Close takes effect at once for what follows in the batch, and
- * is undone if the server did not take it.
+ * is undone if the server did not take it.  SQL-level PREPARE, EXECUTE
+ * and DEALLOCATE share the server's names with the protocol's: a name
+ * PREPAREd is known once the server said so (or, within one Query, to
+ * the statements after it), and an EXECUTE is what it runs.
  */
 
 #include <ngx_config.h>
@@ -157,3 +160,98 @@ ngx_stream_hoop_pg_revert(ngx_stream_hoop_pg_ctx_t *ctx,
     p->revert = 0;
 }
 
+
+
+/*
+ * A statement the server completed (tag: its CommandComplete text, len
+ * bytes, NUL-terminated): what it did to the names.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_named_complete(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_run_t *run, u_char *tag, size_t len)
+{
+    hoop_sql_stmt_t           *cls;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (run->sql == NULL) {
+        return NGX_OK;
+    }
+
+    cls = &run->sql->cls;
+
+    if (len == sizeof("PREPARE") - 1
+        && ngx_strncmp(tag, "PREPARE", len) == 0
+        && ngx_strcmp(cls->command, "prepare") == 0)
+    {
+        return ngx_stream_hoop_pg_named_set(&ctx->statements,
+                                            (u_char *) cls->name,
+                                            ngx_strlen(cls->name), run->sql);
+    }
+
+    if (len == sizeof("DEALLOCATE") - 1
+        && ngx_strncmp(tag, "DEALLOCATE", len) == 0)
+    {
+        ngx_stream_hoop_pg_named_remove(&ctx->statements,
+                                        (u_char *) cls->name,
+                                        ngx_strlen(cls->name));
+        return NGX_OK;
+    }
+
+    if ((len == sizeof("DEALLOCATE ALL") - 1
+         && ngx_strncmp(tag, "DEALLOCATE ALL", len) == 0)
+        || (len == sizeof("DISCARD ALL") - 1
+            && ngx_strncmp(tag, "DISCARD ALL", len) == 0))
+    {
+        ngx_stream_hoop_pg_named_free(&ctx->statements);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * cls[i], an EXECUTE, is what the statement it names is: one PREPAREd
+ * earlier in the same Query (cls[0] .. cls[i - 1]), or one the server
+ * has; a name of neither runs what the gateway does not know (unknown).
+ */
+void
+ngx_stream_hoop_pg_named_execute(ngx_stream_session_t *s,
+    hoop_sql_stmt_t *cls, ngx_uint_t i)
+{
+    ngx_uint_t                    j;
+    const hoop_sql_stmt_t        *prepared;
+    ngx_stream_hoop_pg_ctx_t     *ctx;
+    ngx_stream_hoop_pg_named_t  **found;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    prepared = NULL;
+
+    for (j = i; j-- > 0; ) {
+        if (ngx_strcmp(cls[j].command, "prepare") == 0
+            && ngx_strcmp(cls[j].name, cls[i].name) == 0)
+        {
+            prepared = &cls[j];
+            break;
+        }
+    }
+
+    if (prepared == NULL) {
+        found = ngx_stream_hoop_pg_named_find(&ctx->statements,
+                                              (u_char *) cls[i].name,
+                                              ngx_strlen(cls[i].name));
+
+        if (found != NULL && (*found)->sql != NULL) {
+            prepared = &(*found)->sql->cls;
+        }
+    }
+
+    if (prepared == NULL) {
+        hoop_sql_stmt_raise(&cls[i], HOOP_SQL_UNKNOWN);
+        return;
+    }
+
+    hoop_sql_stmt_runs(&cls[i], prepared);
+}

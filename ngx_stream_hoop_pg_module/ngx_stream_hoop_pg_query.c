@@ -437,6 +437,8 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         /* the denial is recorded now: the statement will never run */
 
         q->run[0].denied = 1;
+        ngx_memcpy(q->run[0].sqlstate, ngx_stream_hoop_pg_denial_state(why),
+                   6);
 
         ngx_stream_hoop_pg_audit_query(s, q);
 

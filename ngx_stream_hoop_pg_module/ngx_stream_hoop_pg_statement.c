@@ -11,6 +11,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_hoop_pg.h"
+#include "hoop_sql_redact.h"
 
 
 /*
@@ -24,7 +25,7 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     size_t len, hoop_sql_stmt_t *cls, const char *parse_error,
     const char *normalized)
 {
-    char                           *copy, *norm;
+    char                           *copy, *norm, *red;
     size_t                          size, elen;
     const char                     *keep;
     ngx_stream_hoop_pg_sql_t       *sql;
@@ -37,6 +38,8 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     elen = parse_error ? ngx_strlen(parse_error) + 1 : 0;
     copy = NULL;
     norm = NULL;
+    red = NULL;
+    sql = NULL;
 
     if (pscf->audit && text != NULL && cls->kind != HOOP_SQL_UNKNOWN) {
 
@@ -46,7 +49,6 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
 
         } else if (normalized != NULL) {
             keep = normalized;
-            size = ngx_strlen(keep);
 
         } else {
             copy = ngx_alloc(len + 1, s->connection->log);
@@ -61,16 +63,38 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
 
             norm = ngx_stream_hoop_pg_normalize(copy, &size,
                                                 s->connection->log);
-            keep = norm;
-
-            if (norm == NULL) {
-                size = 0;
+            if (norm == NULL && size) {
+                goto done;
             }
+
+            keep = norm;
+        }
+
+        /*
+         * what the normalizer left, the trail does not keep either: the
+         * strings (a NOTIFY's payload, a file name), and the numbers of
+         * statements it does not walk (EXECUTE's, CALL's arguments); a
+         * text that cannot be scanned is not kept at all
+         */
+
+        if (keep != NULL && !pscf->audit_literals) {
+            red = ngx_stream_hoop_pg_redact(keep,
+                               !hoop_sql_normalized_command(cls->command),
+                               &size, s->connection->log);
+            if (red == NULL && size) {
+                goto done;
+            }
+
+            keep = red;
         }
 
     } else if (text != NULL) {
         /* unknown: only its size */
         cls->length = len;
+    }
+
+    if (keep == NULL) {
+        size = 0;
     }
 
     sql = ngx_alloc(sizeof(ngx_stream_hoop_pg_sql_t) + size + 1 + elen,
@@ -105,6 +129,10 @@ done:
 
     if (norm != NULL) {
         ngx_free(norm);
+    }
+
+    if (red != NULL) {
+        ngx_free(red);
     }
 
     return sql;

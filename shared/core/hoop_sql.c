@@ -99,7 +99,8 @@ static const hoop_sql_node_kind_t  hoop_sql_node_kinds[] = {
     { "DropSubscriptionStmt", HOOP_SQL_ADMIN },
     { "CreatePublicationStmt", HOOP_SQL_ADMIN },
     { "AlterPublicationStmt", HOOP_SQL_ADMIN },
-    { "ExecuteStmt", HOOP_SQL_UNKNOWN },        /* runs what it names */
+    { "ExecuteStmt", HOOP_SQL_READ },           /* and what it runs: the
+                                                   caller's (executes) */
     { NULL, HOOP_SQL_READ }
 };
 
@@ -184,7 +185,9 @@ static void hoop_sql_walk_expr(const char *type, json_t *node,
     hoop_sql_walk_t *w);
 static void hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w);
 static void hoop_sql_walk_transaction(json_t *node, hoop_sql_walk_t *w);
-static void hoop_sql_set_config(json_t *args, hoop_sql_walk_t *w);
+static void hoop_sql_set_config(json_t *node, hoop_sql_walk_t *w);
+static void hoop_sql_settings_row(json_t *select);
+static const char *hoop_sql_column_is(json_t *node, const char *column);
 static void hoop_sql_setting(const char *name, const char *value,
     hoop_sql_walk_t *w);
 static int hoop_sql_read_write(json_t *options);
@@ -437,6 +440,7 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
 {
     char                         command[HOOP_SQL_COMMAND_LEN];
     json_t                      *is_from, *mode;
+    const char                  *name;
     hoop_sql_stmt_t             *st;
     const hoop_sql_node_kind_t  *k;
 
@@ -476,6 +480,8 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
     }
 
     if (strcmp(type, "SelectStmt") == 0) {
+        hoop_sql_settings_row(node);
+
         if (json_object_get(node, "intoClause") != NULL) {
             hoop_sql_raise(st, HOOP_SQL_DDL);
         }
@@ -531,6 +537,14 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
     } else if (strcmp(type, "DropStmt") == 0) {
         hoop_sql_drop_names(node, st);
 
+    } else if (strcmp(type, "PrepareStmt") == 0
+               || strcmp(type, "ExecuteStmt") == 0
+               || strcmp(type, "DeallocateStmt") == 0)
+    {
+        name = json_string_value(json_object_get(node, "name"));
+        snprintf(st->name, sizeof(st->name), "%s", name ? name : "");
+        st->executes = (type[0] == 'E');
+
     } else if (strcmp(type, "ExplainStmt") == 0) {
         /* without ANALYZE nothing runs; its statement is walked anyway */
         (void) hoop_sql_has_option(json_object_get(node, "options"),
@@ -576,7 +590,7 @@ hoop_sql_walk_call(json_t *node, hoop_sql_walk_t *w)
     }
 
     if (strcmp(name, "set_config") == 0) {
-        hoop_sql_set_config(json_object_get(node, "args"), w);
+        hoop_sql_set_config(node, w);
         return;
     }
 
@@ -725,6 +739,124 @@ hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w)
 }
 
 
+/*
+ * SELECT set_config(name, ...) FROM pg_settings WHERE name = 'x' (pg_dump
+ * sets restrict_nonsystem_relation_kind so): the WHERE pins the column,
+ * so the call sets x and nothing else.  The call is marked with the
+ * setting ("hoop_setting", in the tree we own) for the walk to find.
+ */
+static void
+hoop_sql_settings_row(json_t *select)
+{
+    size_t       i;
+    json_t      *from, *rel, *where, *targets, *call, *names, *args;
+    const char  *schema, *pinned, *fname;
+
+    from = json_object_get(select, "fromClause");
+    rel = json_object_get(json_array_get(from, 0), "RangeVar");
+    schema = json_string_value(json_object_get(rel, "schemaname"));
+
+    if (json_array_size(from) != 1
+        || json_string_value(json_object_get(rel, "relname")) == NULL
+        || strcmp(json_string_value(json_object_get(rel, "relname")),
+                  "pg_settings") != 0
+        || (schema != NULL && strcmp(schema, "pg_catalog") != 0)
+        || json_object_get(rel, "alias") != NULL)
+    {
+        return;
+    }
+
+    /* WHERE name = 'constant', or 'constant' = name: nothing else */
+
+    where = json_object_get(json_object_get(select, "whereClause"), "A_Expr");
+
+    if (where == NULL
+        || json_string_value(json_object_get(where, "kind")) == NULL
+        || strcmp(json_string_value(json_object_get(where, "kind")),
+                  "AEXPR_OP") != 0
+        || json_array_size(json_object_get(where, "name")) != 1
+        || hoop_sql_sval(json_array_get(json_object_get(where, "name"), 0))
+           == NULL
+        || strcmp(hoop_sql_sval(json_array_get(json_object_get(where, "name"),
+                                               0)), "=") != 0)
+    {
+        return;
+    }
+
+    pinned = NULL;
+
+    if (hoop_sql_column_is(json_object_get(where, "lexpr"), "name")) {
+        pinned = json_string_value(json_object_get(json_object_get(
+                     json_object_get(json_object_get(where, "rexpr"),
+                                     "A_Const"), "sval"), "sval"));
+
+    } else if (hoop_sql_column_is(json_object_get(where, "rexpr"), "name")) {
+        pinned = json_string_value(json_object_get(json_object_get(
+                     json_object_get(json_object_get(where, "lexpr"),
+                                     "A_Const"), "sval"), "sval"));
+    }
+
+    if (pinned == NULL) {
+        return;
+    }
+
+    targets = json_object_get(select, "targetList");
+
+    for (i = 0; i < json_array_size(targets); i++) {
+        call = json_object_get(json_object_get(json_object_get(
+                   json_object_get(json_array_get(targets, i), "ResTarget"),
+                   "val"), "FuncCall"), "funcname") != NULL
+               ? json_object_get(json_object_get(json_object_get(
+                     json_array_get(targets, i), "ResTarget"), "val"),
+                     "FuncCall")
+               : NULL;
+
+        if (call == NULL) {
+            continue;
+        }
+
+        names = json_object_get(call, "funcname");
+        args = json_object_get(call, "args");
+        fname = hoop_sql_sval(json_array_get(names,
+                                             json_array_size(names) - 1));
+
+        if (fname != NULL && strcmp(fname, "set_config") == 0
+            && hoop_sql_column_is(json_array_get(args, 0), "name"))
+        {
+            json_object_set_new(call, "hoop_setting", json_string(pinned));
+        }
+    }
+}
+
+
+/* {"ColumnRef": ... column} or pg_settings.column: its name, or NULL */
+static const char *
+hoop_sql_column_is(json_t *node, const char *column)
+{
+    size_t       n;
+    json_t      *fields;
+    const char  *last, *first;
+
+    fields = json_object_get(json_object_get(node, "ColumnRef"), "fields");
+    n = json_array_size(fields);
+
+    if (n == 0 || n > 2) {
+        return NULL;
+    }
+
+    last = hoop_sql_sval(json_array_get(fields, n - 1));
+    first = hoop_sql_sval(json_array_get(fields, 0));
+
+    if (last == NULL || strcmp(last, column) != 0
+        || (n == 2 && (first == NULL || strcmp(first, "pg_settings") != 0)))
+    {
+        return NULL;
+    }
+
+    return last;
+}
+
+
 /* BEGIN READ WRITE, PREPARE TRANSACTION, COMMIT PREPARED, ... */
 static void
 hoop_sql_walk_transaction(json_t *node, hoop_sql_walk_t *w)
@@ -762,15 +894,25 @@ hoop_sql_walk_transaction(json_t *node, hoop_sql_walk_t *w)
 }
 
 
-/* set_config(setting, value, is_local): a SET when it names a setting */
+/*
+ * set_config(setting, value, is_local): a SET when it names a setting, by
+ * a constant or by the row of pg_settings its SELECT is pinned to
+ */
 static void
-hoop_sql_set_config(json_t *args, hoop_sql_walk_t *w)
+hoop_sql_set_config(json_t *node, hoop_sql_walk_t *w)
 {
     char         nbuf[128], vbuf[64];
+    json_t      *args;
     const char  *name, *value;
+
+    args = json_object_get(node, "args");
 
     name = hoop_sql_const_text(json_array_get(args, 0), nbuf, sizeof(nbuf));
     value = hoop_sql_const_text(json_array_get(args, 1), vbuf, sizeof(vbuf));
+
+    if (name == NULL) {
+        name = json_string_value(json_object_get(node, "hoop_setting"));
+    }
 
     w->st->by_value = 1;
 
@@ -1172,6 +1314,52 @@ void
 hoop_sql_stmt_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind)
 {
     hoop_sql_raise(st, kind);
+}
+
+
+void
+hoop_sql_stmt_runs(hoop_sql_stmt_t *st, const hoop_sql_stmt_t *prepared)
+{
+    const char  *p, *end;
+    char         one[HOOP_SQL_NAMES_LEN];
+    size_t       len;
+    size_t       i;
+    const char  *lists[3];
+    char        *into[3];
+
+    if (prepared->kind > st->kind || prepared->kind == HOOP_SQL_UNKNOWN) {
+        if (st->kind != HOOP_SQL_UNKNOWN) {
+            memcpy(st->cause, prepared->cause, sizeof(st->cause));
+        }
+
+        hoop_sql_raise(st, prepared->kind);
+    }
+
+    st->no_where |= prepared->no_where;
+    st->copy_program |= prepared->copy_program;
+    st->copy_file |= prepared->copy_file;
+    st->lifts_read_only |= prepared->lifts_read_only;
+    st->truncated |= prepared->truncated;
+
+    lists[0] = prepared->tables;
+    lists[1] = prepared->functions;
+    lists[2] = prepared->commands;
+    into[0] = st->tables;
+    into[1] = st->functions;
+    into[2] = st->commands;
+
+    for (i = 0; i < 3; i++) {
+        for (p = lists[i]; *p; p = (*end == ',') ? end + 1 : end) {
+            end = strchr(p, ',');
+            end = (end != NULL) ? end : p + strlen(p);
+            len = (size_t) (end - p);
+
+            memcpy(one, p, len);
+            one[len] = '\0';
+
+            hoop_sql_add_name(into[i], NULL, one, st);
+        }
+    }
 }
 
 

@@ -61,6 +61,8 @@ typedef struct {
     char             functions[HOOP_SQL_NAMES_LEN];
     char             cause[HOOP_SQL_CAUSE_LEN];       /* why call, admin,
                                                          by the catalog */
+    char             name[64];        /* the prepared statement a PREPARE,
+                                         EXECUTE or DEALLOCATE names */
     size_t           offset;                          /* in the query */
     size_t           length;
     unsigned         no_where:1;      /* DELETE/UPDATE/TRUNCATE, all rows */
@@ -70,6 +72,9 @@ typedef struct {
     unsigned         undo:1;          /* ROLLBACK, ABORT, ROLLBACK TO:
                                          only undoes */
     unsigned         lifts_read_only:1;  /* BEGIN READ WRITE, ... */
+    unsigned         executes:1;      /* EXECUTE name: what it runs is the
+                                         caller's to add (its kind here is
+                                         its parameters') */
     unsigned         by_value:1;      /* its kind depends on a literal's
                                          value (SET, set_config): a
                                          statement of the same shape may
@@ -134,6 +139,12 @@ long hoop_sql_normalize(const char *sql, char *out, size_t cap);
 
 /* Raises st's kind to kind (unknown stays unknown). */
 void hoop_sql_stmt_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind);
+
+/*
+ * st, an EXECUTE, runs prepared: it is what prepared is (kind, tables,
+ * functions, cause), its parameters added.
+ */
+void hoop_sql_stmt_runs(hoop_sql_stmt_t *st, const hoop_sql_stmt_t *prepared);
 
 /* Adds a function's name to st->functions (once). */
 void hoop_sql_stmt_function(hoop_sql_stmt_t *st, const char *name);

@@ -835,7 +835,8 @@ hoop_sql_cat_next(const hoop_sql_catalog_t *cat, const hoop_sql_cat_obj_t *o)
  * the catalog query reads: any CREATE, ALTER, DROP, GRANT or REVOKE of
  * them changes it (an update writes a row with a new xmin).  With the
  * cluster's identifier and the database, so two databases never share a
- * fingerprint.  Tables (and their row and array types) are not counted:
+ * fingerprint, and the role (what it may read decides what is "admin"
+ * to read).  Tables (and their row and array types) are not counted:
  * a temporary table does not change it.
  */
 static const char  hoop_sql_catalog_fingerprint_sql[] =
@@ -843,7 +844,7 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
     " (SELECT system_identifier FROM pg_catalog.pg_control_system()),"
     " (SELECT oid FROM pg_catalog.pg_database"
     "   WHERE datname = pg_catalog.current_database()),"
-    " pg_catalog.current_setting('server_version_num'),"
+    " pg_catalog.current_setting('server_version_num'), current_user,"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
     "   FROM pg_catalog.pg_proc),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
@@ -872,7 +873,10 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
  * Rows: type, schema, name, the schema and name of the function it calls,
  * flags (HOOP_SQL_FN_*), a definition.  Built-in schemas' own objects
  * are trusted as PostgreSQL marks them; definitions are read from the
- * others.
+ * others.  A built-in relation is "admin" to read when the session's role
+ * may read it and PUBLIC may not (pg_authid, pg_subscription's connection
+ * strings for a superuser); a role that may not read it is refused by
+ * PostgreSQL itself.
  */
 static const char  hoop_sql_catalog_sql[] =
     "SELECT 'f', n.nspname, p.proname, NULL, NULL,"
@@ -936,6 +940,7 @@ static const char  hoop_sql_catalog_sql[] =
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'pg_catalog' AND c.relkind IN ('r', 'v', 'm')"
     " AND NOT pg_catalog.has_table_privilege('public', c.oid, 'SELECT')"
+    " AND pg_catalog.has_table_privilege(c.oid, 'SELECT')"
     " UNION ALL"
     " SELECT 'v', n.nspname, c.relname, NULL, NULL, 0,"
     " pg_catalog.pg_get_viewdef(c.oid)"

@@ -70,6 +70,24 @@ main(void)
     kind("SELECT pg_catalog.set_config('search_path', '', false)",
          HOOP_SQL_READ);
     kind("SELECT app.set_config('role', 'x', false)", HOOP_SQL_READ);
+
+    /* pg_dump's: the row of pg_settings is pinned by the WHERE */
+
+    kind("SELECT set_config(name, 'view, foreign-table', false) FROM"
+         " pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
+         HOOP_SQL_READ);
+    kind("SELECT set_config(name, 'off', false) FROM pg_settings WHERE"
+         " name = 'default_transaction_read_only'", HOOP_SQL_WRITE);
+    kind("SELECT set_config(name, 'x', false) FROM pg_settings WHERE"
+         " name LIKE 'restrict%'", HOOP_SQL_ADMIN);
+    kind("SELECT set_config(name, 'x', false) FROM pg_settings WHERE"
+         " name = 'work_mem' OR true", HOOP_SQL_ADMIN);
+    kind("SELECT set_config(name, 'x', false) FROM app.pg_settings WHERE"
+         " name = 'work_mem'", HOOP_SQL_ADMIN);
+    kind("SELECT set_config(name, 'x', false) FROM pg_settings s WHERE"
+         " name = 'work_mem'", HOOP_SQL_ADMIN);
+    kind("SELECT set_config(setting, 'x', false) FROM pg_settings WHERE"
+         " name = 'work_mem'", HOOP_SQL_ADMIN);
     kind("SELECT pg_terminate_backend(42)", HOOP_SQL_ADMIN);
     kind("SELECT (SELECT pg_catalog.pg_read_file('/etc/passwd'))",
          HOOP_SQL_ADMIN);
@@ -90,7 +108,24 @@ main(void)
     kind("SET SESSION AUTHORIZATION postgres", HOOP_SQL_ADMIN);
     kind("COPY t TO PROGRAM 'sh -c id'", HOOP_SQL_ADMIN);
     kind("COPY t FROM '/etc/passwd'", HOOP_SQL_ADMIN);
-    kind("EXECUTE p(1)", HOOP_SQL_UNKNOWN);
+    kind("EXECUTE p(1)", HOOP_SQL_READ);
+    ok(st[0].executes && strcmp(st[0].name, "p") == 0,
+       "EXECUTE: what it runs is the caller's to add");
+    kind("EXECUTE p(nextval('s'))", HOOP_SQL_WRITE);
+    classify("PREPARE q(int) AS DELETE FROM t WHERE id = $1");
+    ok(st[0].kind == HOOP_SQL_WRITE && strcmp(st[0].name, "q") == 0
+       && !st[0].executes, "PREPARE: its statement's kind, and its name");
+    {
+        hoop_sql_stmt_t  prepared;
+
+        prepared = st[0];
+        classify("EXECUTE q(1)");
+        hoop_sql_stmt_runs(&st[0], &prepared);
+        ok(st[0].kind == HOOP_SQL_WRITE
+           && strcmp(st[0].tables, "t") == 0
+           && strcmp(st[0].commands, "execute,prepare,delete") == 0,
+           "EXECUTE runs it: a write on t: %s", st[0].commands);
+    }
 
     /* what lifts a read-only transaction, in every syntax */
 
