@@ -27,10 +27,12 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../t/lib", "$FindBin::Bin/../tools/lib";
+use lib "$FindBin::Bin/../t/lib", "$FindBin::Bin/../tools/lib",
+    "$FindBin::Bin/lib";
 
 use DBI;
 use POSIX qw(WNOHANG);
+use Hoop::Bench qw(cpu_ns machine_ticks tick_us rss_kb);
 use Hoop::JWT;
 use Hoop::Test qw(spit free_port spawn stop_child run_as_service_user
     chown_to_service wait_until port_open);
@@ -148,18 +150,6 @@ spit("$d/commented.sql", <<'SQL');
 SELECT abalance FROM pgbench_accounts WHERE aid = :aid /*traceparent='00-:trace-01',route='%2Fapi%2Forders'*/;
 SQL
 
-# CPU time (ns) of every thread of a process so far
-sub cpu_ns {
-    my ($pid) = @_;
-    my $ns = 0;
-    for my $f (glob "/proc/$pid/task/*/schedstat") {
-        open my $fh, '<', $f or next;
-        my ($run) = split ' ', scalar <$fh>;
-        $ns += $run;
-    }
-    return $ns;
-}
-
 # the process in the middle (nginx's worker, pgbouncer), and Redis
 sub cpu_pids {
     my ($target) = @_;
@@ -170,18 +160,7 @@ sub cpu_pids {
     return ($mid, $target =~ /^gw-(audit|policy|mask)$/ ? $redis->{pid} : ());
 }
 
-# the machine's busy CPU time so far, all cores (clock ticks): user,
-# nice, system, irq and softirq; not idle, not waiting for the disk, not
-# stolen by the hypervisor for other guests
-sub machine_ticks {
-    open my $fh, '<', '/proc/stat' or return 0;
-    my (undef, @t) = split ' ', scalar <$fh>;
-    my $busy = 0;
-    $busy += $t[$_] // 0 for 0, 1, 2, 5, 6;
-    return $busy;
-}
-
-my $tick_us = 1e6 / (POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100);
+my $tick_us = tick_us();
 
 # TPS, and the CPU the middle process and Redis spent per transaction (µs):
 # on a machine whose cores are all busy, what the proxy costs in CPU is
@@ -205,17 +184,7 @@ sub pgbench {
             map { $n ? $_ / $n / 1000 : 0 } @cpu);
 }
 
-sub worker_pid {
-    my ($w) = map { (split)[0] } grep { /nginx: worker/ && /\Q$d\E/ || /nginx: worker/ }
-        `ps -eo pid,args --ppid ${\ $t->pid }`;
-    return $w;
-}
-sub rss_kb {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/status" or return 0;
-    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
-    return 0;
-}
+sub worker_pid { Hoop::Bench::worker_pid($t) }
 
 my @rows;
 my $only = $ENV{BENCH_ONLY} // 's1|s8|p8|c8|wide';

@@ -292,6 +292,7 @@ typedef struct {
     unsigned                     copy_in:1;     /* server reads COPY data */
     unsigned                     no_push:1;     /* this one gets no answer */
     unsigned                     room_wait:1;   /* client waits for room */
+    unsigned                     ring_full:1;   /* pushed past the ring */
 } ngx_stream_hoop_pg_ctx_t;
 
 

@@ -444,15 +444,19 @@ ngx_stream_hoop_pg_login_policy(ngx_stream_session_t *s)
         params[k++].value = "on";
     }
 
-    /* the old packet's strings are read while the new one is written */
+    /*
+     * the old packet's strings are read while the new one is written; it
+     * grows by the gateway's two parameters at most
+     */
 
-    pkt = ngx_pnalloc(s->connection->pool, HOOP_PG_STARTUP_MAX);
+    len = ctx->upstream_startup.len + 128;
+
+    pkt = ngx_pnalloc(s->connection->pool, len);
     if (pkt == NULL) {
         return NGX_ERROR;
     }
 
-    len = hoop_pg_startup_build(pkt, HOOP_PG_STARTUP_MAX, params,
-                                (size_t) k);
+    len = hoop_pg_startup_build(pkt, len, params, (size_t) k);
     if (len == 0) {
         ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_REQUEST, "08P01",
                                  "hoop: startup packet too large", NULL);

@@ -42,6 +42,28 @@ ngx_stream_hoop_pg_push(ngx_stream_session_t *s, u_char type,
         return NULL;
     }
 
+    /*
+     * the client waits for room before its message is looked at
+     * (ngx_stream_hoop_pg_query_client()); a full ring here is a bug: the
+     * session ends rather than an answer being matched to another message
+     */
+
+    if (ctx->pending_count >= NGX_STREAM_HOOP_PG_PENDING) {
+        ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
+                      "hoop pg: %ui messages already await their answers",
+                      ctx->pending_count);
+
+        ctx->ring_full = 1;
+
+        if (q != NULL) {
+            ngx_stream_hoop_pg_query_free(q);
+        }
+
+        ngx_stream_hoop_pg_sql_release(sql);
+
+        return NULL;
+    }
+
     i = (ctx->pending_head + ctx->pending_count)
         % NGX_STREAM_HOOP_PG_PENDING;
     p = &ctx->pending[i];

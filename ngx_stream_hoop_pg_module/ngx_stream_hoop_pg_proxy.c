@@ -692,7 +692,15 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
             return NGX_OK;              /* not now; posted when it may */
 
         case NGX_DECLINED:
-            /* consumed by the gateway: the message goes */
+            /* consumed by the gateway: the message goes, all of it */
+
+            if (!whole) {
+                ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
+                              "hoop pg: a message of %uz bytes consumed"
+                              " with only %uz read", len, need);
+                return NGX_ERROR;
+            }
+
             b = f->buf;
             n = b->last - (f->scan + len);
             ngx_memmove(f->scan, f->scan + len, n);

@@ -34,6 +34,8 @@
 #define NGX_STREAM_HOOP_PG_RESERVED        8
 
 
+static ngx_int_t ngx_stream_hoop_pg_query_message(ngx_stream_session_t *s,
+    u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_simple(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s,
@@ -80,6 +82,7 @@ ngx_int_t
 ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
     size_t *len)
 {
+    ngx_int_t                  rc;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
@@ -148,6 +151,22 @@ ngx_stream_hoop_pg_query_client(ngx_stream_session_t *s, u_char *msg,
         }
     }
 
+    rc = ngx_stream_hoop_pg_query_message(s, msg, len);
+
+    /* NGX_DONE: the session is gone, ctx with it */
+
+    if (rc != NGX_DONE && ctx->ring_full) {
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_stream_hoop_pg_query_message(ngx_stream_session_t *s, u_char *msg,
+    size_t *len)
+{
     switch (msg[0]) {
 
     case 'Q':
