@@ -270,6 +270,8 @@ typedef struct {
     unsigned                     catalog_wanted:1;
     unsigned                     catalog_keyed:1;
     unsigned                     catalog_fetch:1;  /* its rows asked */
+    unsigned                     schemas_any:1; /* search_path: not known */
+    ngx_str_t                    schemas;       /* search_path, ever */
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */
@@ -371,6 +373,8 @@ ngx_int_t ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 void ngx_stream_hoop_pg_catalog_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);
+ngx_int_t ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s,
+    ngx_str_t *name);
 void ngx_stream_hoop_pg_catalog_free(void);
 
 /* ngx_stream_hoop_pg_review.c: statements held for approval */

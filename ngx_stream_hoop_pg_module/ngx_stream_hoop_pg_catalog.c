@@ -34,6 +34,11 @@
 
 #define NGX_STREAM_HOOP_PG_KEY_LEN         32
 
+/* the schemas a bare name may resolve to, as the session begins */
+#define NGX_STREAM_HOOP_PG_SCHEMAS_QUERY                                     \
+    "SELECT pg_catalog.array_to_string(pg_catalog.current_schemas(true),"    \
+    " ',')"
+
 
 struct ngx_stream_hoop_pg_snapshot_s {
     ngx_queue_t                  queue;
@@ -46,6 +51,8 @@ struct ngx_stream_hoop_pg_snapshot_s {
 
 static ngx_int_t ngx_stream_hoop_pg_catalog_row(ngx_stream_session_t *s,
     u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_catalog_schemas(ngx_stream_session_t *s,
+    const u_char *list, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_catalog_ready(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_catalog_send(ngx_stream_session_t *s,
     ngx_str_t *query);
@@ -77,7 +84,8 @@ ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
     }
 
     fp = hoop_sql_catalog_fingerprint_query();
-    len = 5 + conf->mask_catalog.len + 2 + ngx_strlen(fp) + 1;
+    len = 5 + conf->mask_catalog.len + 2 + ngx_strlen(fp) + 2
+          + sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1 + 1;
 
     p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
@@ -102,6 +110,10 @@ ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
     }
 
     p = ngx_cpymem(p, fp, ngx_strlen(fp));
+    *p++ = ';';
+    *p++ = ' ';
+    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_SCHEMAS_QUERY,
+                   sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1);
     *p = '\0';
 
     /*
@@ -197,7 +209,9 @@ ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
     int                        n;
+    ngx_int_t                  step;
     const char                *text;
+    hoop_pg_cell_t             cell;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
@@ -219,19 +233,29 @@ ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
                    : NGX_DECLINED;
         }
 
+        /* the masked columns (if asked), the fingerprint, the schemas */
+
+        step = ctx->catalog_step - (ctx->mask_attrs != NULL);
+
         if (ctx->mask_attrs != NULL && ctx->catalog_step == 0) {
             return ngx_stream_hoop_pg_mask_catalog_row(s, msg, len);
         }
 
-        /* the fingerprint: one text column */
+        if (hoop_pg_datarow(msg, len, &cell, 1) != 1 || cell.data == NULL) {
+            return NGX_DECLINED;
+        }
 
-        if (len == 7 + 4 + NGX_STREAM_HOOP_PG_KEY_LEN
-            && (msg[5] << 8 | msg[6]) == 1
-            && hoop_pg_get32(msg + 7) == NGX_STREAM_HOOP_PG_KEY_LEN)
-        {
-            ngx_memcpy(ctx->catalog_key, msg + 11,
+        if (step == 0 && cell.len == NGX_STREAM_HOOP_PG_KEY_LEN) {
+            ngx_memcpy(ctx->catalog_key, cell.data,
                        NGX_STREAM_HOOP_PG_KEY_LEN);
             ctx->catalog_keyed = 1;
+
+        } else if (step == 1) {
+            if (ngx_stream_hoop_pg_catalog_schemas(s, cell.data, cell.len)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
         return NGX_DECLINED;
@@ -255,6 +279,129 @@ ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
     default:                    /* notices, parameter changes */
         return NGX_OK;
     }
+}
+
+
+/*
+ * The search path as the session begins: the temporary schema (searched
+ * first for relations, whether it exists yet or not) and what
+ * current_schemas(true) says.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_schemas(ngx_stream_session_t *s,
+    const u_char *list, size_t len)
+{
+    u_char     *p, *last, *comma;
+    ngx_str_t   one;
+
+    one.data = (u_char *) "pg_temp";
+    one.len = sizeof("pg_temp") - 1;
+
+    if (ngx_stream_hoop_pg_schema_add(s, &one) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) list;
+    last = p + len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        comma = comma ? comma : last;
+
+        one.data = p;
+        one.len = comma - p;
+
+        if (one.len && ngx_stream_hoop_pg_schema_add(s, &one) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A schema a bare relation name may be in, for the rest of the session:
+ * what search_path held at any time (a union: a SET in a transaction
+ * rolled back, or a SET that failed, may still be counted, which only
+ * makes rules on schema.table match more).  "*": any schema.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s, ngx_str_t *name)
+{
+    u_char                    *p, *last, *comma;
+    size_t                     size;
+    ngx_str_t                  role;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (name->len == 1 && name->data[0] == '*') {
+        ctx->schemas_any = 1;
+        return NGX_OK;
+    }
+
+    /* "$user": a schema named for the role the session runs as */
+
+    if (name->len == 5 && ngx_strncmp(name->data, "$user", 5) == 0) {
+        if (ctx->login != NULL) {
+            role.data = (u_char *) ctx->login->user;
+            role.len = ngx_strlen(ctx->login->user);
+
+        } else {
+            role = ctx->client_user;
+        }
+
+        name = &role;
+    }
+
+    /* a name the list cannot hold: any schema, then */
+
+    if (name->len == 0 || name->len > 63
+        || ngx_strlchr(name->data, name->data + name->len, ',') != NULL)
+    {
+        ctx->schemas_any = (name->len != 0);
+        return NGX_OK;
+    }
+
+    p = ctx->schemas.data;
+    last = p + ctx->schemas.len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        comma = comma ? comma : last;
+
+        if ((size_t) (comma - p) == name->len
+            && ngx_strncmp(p, name->data, name->len) == 0)
+        {
+            return NGX_OK;              /* known already */
+        }
+
+        p = comma + 1;
+    }
+
+    size = ctx->schemas.len + 1 + name->len + 1;
+
+    p = ngx_pnalloc(s->connection->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_cpymem(p, ctx->schemas.data, ctx->schemas.len);
+
+    if (ctx->schemas.len) {
+        *last++ = ',';
+    }
+
+    last = ngx_cpymem(last, name->data, name->len);
+    *last = '\0';
+
+    ctx->schemas.data = p;
+    ctx->schemas.len = last - p;
+
+    return NGX_OK;
 }
 
 

@@ -96,7 +96,10 @@ ngx_stream_hoop_pg_classify(ngx_stream_session_t *s, const char *text,
     hoop_sql_stmt_t *cls, size_t max, char *error, size_t error_len,
     char **normalized)
 {
-    int                        i, n;
+    int                        i, n, type;
+    size_t                     pos;
+    ngx_str_t                  one;
+    const char                *schema, *name;
     hoop_sql_refs_t            refs[NGX_STREAM_HOOP_PG_STMTS];
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
@@ -117,6 +120,25 @@ ngx_stream_hoop_pg_classify(ngx_stream_session_t *s, const char *text,
 
         if (cls[i].executes) {
             ngx_stream_hoop_pg_named_execute(s, cls, i);
+        }
+
+        /* SET search_path: where bare names may be from now on */
+
+        pos = 0;
+
+        while ((type = hoop_sql_ref_next(&refs[i], &pos, &schema, &name))
+               != 0)
+        {
+            if (type != HOOP_SQL_REF_SCHEMA) {
+                continue;
+            }
+
+            one.data = (u_char *) name;
+            one.len = ngx_strlen(name);
+
+            if (ngx_stream_hoop_pg_schema_add(s, &one) != NGX_OK) {
+                return -1;
+            }
         }
     }
 

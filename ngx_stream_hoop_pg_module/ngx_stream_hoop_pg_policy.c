@@ -236,7 +236,7 @@ ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
 
     size_t                     i;
     ngx_str_t                 *v;
-    const char                *names, *kind;
+    const char                *names, *kind, *schemas;
     hoop_sql_stmt_t           *cls;
     ngx_stream_hoop_pg_ctx_t  *ctx;
 
@@ -274,12 +274,22 @@ ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
             : NULL;
 
     if (names != NULL) {
+
+        /*
+         * a bare table name is in whichever schema of the search path
+         * has it: any of those the session ever had, for what denies;
+         * all of them, for what allows.  A bare function name: any.
+         */
+
+        schemas = (names == cls->tables && !ctx->schemas_any)
+                  ? (char *) ctx->schemas.data : NULL;
+
         if (rule->action == HOOP_RULE_ALLOW) {
-            return hoop_sql_names_all(names, c->values, c->nvalues);
+            return hoop_sql_names_all(names, c->values, c->nvalues, schemas);
         }
 
         for (i = 0; i < c->nvalues; i++) {
-            if (hoop_sql_names_match(names, c->values[i])) {
+            if (hoop_sql_names_match(names, c->values[i], schemas)) {
                 return 1;
             }
         }

@@ -204,6 +204,9 @@ static void hoop_sql_add_name(char *list, const char *schema,
 static void hoop_sql_command(const char *type, json_t *node, char *out);
 static int hoop_sql_has_option(json_t *options, const char *name);
 static void hoop_sql_drop_names(json_t *node, hoop_sql_stmt_t *st);
+static int hoop_sql_glob_prefix(const char *pattern, size_t plen,
+    const char *s, size_t len);
+static void hoop_sql_search_path(const char *value, hoop_sql_walk_t *w);
 
 
 const char *
@@ -700,6 +703,7 @@ static void
 hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w)
 {
     char         buf[64];
+    size_t       i;
     json_t      *args;
     const char  *kind, *name, *value;
 
@@ -732,6 +736,16 @@ hoop_sql_walk_set(json_t *node, hoop_sql_walk_t *w)
 
         if (value == NULL) {
             value = "";                 /* not a constant: not known */
+        }
+
+        /* the schemas a bare name may be in from now on */
+
+        if (strcasecmp(name, "search_path") == 0) {
+            for (i = 0; i < json_array_size(args); i++) {
+                hoop_sql_search_path(hoop_sql_const_text(
+                                         json_array_get(args, i), buf,
+                                         sizeof(buf)), w);
+            }
         }
     }
 
@@ -919,10 +933,90 @@ hoop_sql_set_config(json_t *node, hoop_sql_walk_t *w)
     if (name == NULL) {
         /* which setting is not known before it runs: any */
         hoop_sql_raise(w->st, HOOP_SQL_ADMIN);
+        hoop_sql_search_path(NULL, w);
         return;
     }
 
+    if (strcasecmp(name, "search_path") == 0) {
+        hoop_sql_search_path(value, w);
+    }
+
     hoop_sql_setting(name, value ? value : "", w);
+}
+
+
+/*
+ * A search_path value (NULL: not known) as schema references: its list
+ * read as PostgreSQL reads it, unquoted names in lower case; "*" when
+ * any schema may be in it.
+ */
+static void
+hoop_sql_search_path(const char *value, hoop_sql_walk_t *w)
+{
+    char         one[128];
+    size_t       o, i;
+    const char  *p;
+
+    if (value == NULL) {
+        hoop_sql_add_ref(w, HOOP_SQL_REF_SCHEMA, NULL, "*");
+        return;
+    }
+
+    for (p = value; *p; ) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == ',') {
+            p++;
+        }
+
+        o = 0;
+
+        if (*p == '"') {
+            for (p++; *p; p++) {
+                if (*p == '"' && p[1] == '"') {
+                    p++;
+
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                }
+
+                if (o + 1 < sizeof(one)) {
+                    one[o++] = *p;
+                }
+            }
+
+        } else {
+            for ( /* void */ ; *p && *p != ',' && *p != ' ' && *p != '\t';
+                 p++)
+            {
+                if (o + 1 < sizeof(one)) {
+                    one[o++] = *p;
+                }
+            }
+
+            /*
+             * in lower case, as PostgreSQL reads a name unquoted in the
+             * value; also as written: the parser gives SET's quoted
+             * identifiers ("HR") and strings ('HR') alike
+             */
+
+            one[o] = '\0';
+            hoop_sql_add_ref(w, HOOP_SQL_REF_SCHEMA, NULL, one);
+
+            for (i = 0; i < o; i++) {
+                one[i] = (one[i] >= 'A' && one[i] <= 'Z')
+                         ? (char) (one[i] - 'A' + 'a') : one[i];
+            }
+        }
+
+        while (*p && *p != ',') {
+            p++;
+        }
+
+        if (o > 0) {
+            one[o] = '\0';
+            hoop_sql_add_ref(w, HOOP_SQL_REF_SCHEMA, NULL, one);
+        }
+    }
 }
 
 
@@ -1503,10 +1597,10 @@ hoop_sql_command(const char *type, json_t *node, char *out)
 
 
 int
-hoop_sql_names_all(const char *names, const char *const *patterns, size_t n)
+hoop_sql_names_all(const char *names, const char *const *patterns, size_t n,
+    const char *schemas)
 {
-    char         one[HOOP_SQL_NAMES_LEN];
-    size_t       i, len;
+    size_t       i;
     const char  *p, *end;
 
     if (names[0] == '\0') {
@@ -1516,13 +1610,11 @@ hoop_sql_names_all(const char *names, const char *const *patterns, size_t n)
     for (p = names; *p; p = (*end == ',') ? end + 1 : end) {
         end = strchr(p, ',');
         end = (end != NULL) ? end : p + strlen(p);
-        len = (size_t) (end - p);
-
-        memcpy(one, p, len);
-        one[len] = '\0';
 
         for (i = 0; i < n; i++) {
-            if (hoop_sql_names_match(one, patterns[i])) {
+            if (hoop_sql_name_matches(p, (size_t) (end - p), patterns[i],
+                                      schemas, 1))
+            {
                 break;
             }
         }
@@ -1537,34 +1629,99 @@ hoop_sql_names_all(const char *names, const char *const *patterns, size_t n)
 
 
 int
-hoop_sql_names_match(const char *names, const char *pattern)
+hoop_sql_names_match(const char *names, const char *pattern,
+    const char *schemas)
 {
-    const char  *p, *end, *dot;
+    const char  *p, *end;
 
-    p = names;
-
-    while (*p) {
+    for (p = names; *p; p = (*end == ',') ? end + 1 : end) {
         end = strchr(p, ',');
-        if (end == NULL) {
-            end = p + strlen(p);
-        }
+        end = (end != NULL) ? end : p + strlen(p);
 
-        if (hoop_rule_glob(pattern, p, (size_t) (end - p))) {
-            return 1;
-        }
-
-        /* "public.customers" also answers to "customers" */
-
-        dot = memchr(p, '.', (size_t) (end - p));
-
-        if (dot != NULL
-            && hoop_rule_glob(pattern, dot + 1, (size_t) (end - dot - 1)))
+        if (hoop_sql_name_matches(p, (size_t) (end - p), pattern, schemas,
+                                  0))
         {
             return 1;
         }
-
-        p = (*end == ',') ? end + 1 : end;
     }
 
     return 0;
+}
+
+
+/*
+ * One name as written ("t" or "s.t") against a pattern.  A qualified
+ * name also answers to a pattern for its bare name.  A bare name is the
+ * relation of that name in whichever schema of the search path holds
+ * it: a pattern "s.t" holds for it when s matches one of the schemas
+ * (every: all of them) a bare name may resolve to (schemas, a
+ * comma-separated list; NULL: any schema, which every cannot vouch for).
+ */
+int
+hoop_sql_name_matches(const char *name, size_t len, const char *pattern,
+    const char *schemas, int every)
+{
+    int          one;
+    size_t       plen;
+    const char  *dot, *pdot, *p, *end;
+
+    if (hoop_rule_glob(pattern, name, len)) {
+        return 1;
+    }
+
+    dot = memchr(name, '.', len);
+
+    if (dot != NULL) {
+        /* "public.customers" also answers to "customers" */
+        return hoop_rule_glob(pattern, dot + 1, (size_t) (name + len - dot - 1));
+    }
+
+    pdot = strrchr(pattern, '.');
+
+    if (pdot == NULL || !hoop_rule_glob(pdot + 1, name, len)) {
+        return 0;
+    }
+
+    /* the pattern's schema: against the schemas the name may be in */
+
+    plen = (size_t) (pdot - pattern);
+
+    if (schemas == NULL) {
+        return !every;
+    }
+
+    for (p = schemas; *p; p = (*end == ',') ? end + 1 : end) {
+        end = strchr(p, ',');
+        end = (end != NULL) ? end : p + strlen(p);
+
+        one = hoop_sql_glob_prefix(pattern, plen, p, (size_t) (end - p));
+
+        if (one && !every) {
+            return 1;
+        }
+
+        if (!one && every) {
+            return 0;
+        }
+    }
+
+    return every && schemas[0] != '\0';
+}
+
+
+/* hoop_rule_glob() with the first plen bytes of pattern */
+static int
+hoop_sql_glob_prefix(const char *pattern, size_t plen, const char *s,
+    size_t len)
+{
+    char  buf[256];
+
+    if (plen >= sizeof(buf)) {
+        return 0;
+    }
+
+    memcpy(buf, pattern, plen);
+    buf[plen] = '\0';
+
+    return hoop_rule_glob(buf, s, len);
 }

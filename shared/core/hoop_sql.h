@@ -51,6 +51,8 @@ typedef enum {
 #define HOOP_SQL_REF_TYPE       't'     /* a cast to it */
 #define HOOP_SQL_REF_RELATION   'r'     /* read */
 #define HOOP_SQL_REF_SETTING    's'     /* changed */
+#define HOOP_SQL_REF_SCHEMA     'p'     /* put in the search path ("*":
+                                           not known which) */
 
 
 typedef struct {
@@ -162,18 +164,26 @@ const char *hoop_sql_kind_name(hoop_sql_kind_e kind);
 int hoop_sql_kind_parse(const char *name);
 
 /*
- * Whether a comma-separated name list (tables or functions) holds a name
- * matching pattern (hoop_rule_glob); a name "schema.table" matches a
- * pattern for either form.
+ * Whether a comma-separated name list (tables or functions, as written)
+ * holds a name matching pattern (hoop_rule_glob): "schema.table" matches a
+ * pattern for either form; a bare "table" matches "schema.table" when the
+ * schema may be one a bare name resolves to (schemas: the search path's,
+ * comma-separated; NULL: any).
  */
-int hoop_sql_names_match(const char *names, const char *pattern);
+int hoop_sql_names_match(const char *names, const char *pattern,
+    const char *schemas);
 
 /*
  * Whether the list holds at least one name and every one of its names
- * matches one of the n patterns (as hoop_sql_names_match()): what an
- * allow rule names must be all a statement touches.
+ * matches one of the n patterns: what an allow rule names must be all a
+ * statement touches.  Here a bare name matches "schema.table" only when
+ * every schema it may resolve to matches (NULL: not known, so never).
  */
 int hoop_sql_names_all(const char *names, const char *const *patterns,
-    size_t n);
+    size_t n, const char *schemas);
+
+/* One name (len bytes) against a pattern: every for the allow side. */
+int hoop_sql_name_matches(const char *name, size_t len, const char *pattern,
+    const char *schemas, int every);
 
 #endif /* HOOP_SQL_H */

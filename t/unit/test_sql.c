@@ -180,6 +180,44 @@ main(void)
     ok(strcmp(st[0].command, "checkpoint") == 0, "CHECKPOINT: %s",
        st[0].command);
 
+    /* the schemas SET search_path puts a bare name in */
+
+    {
+        hoop_sql_refs_t   r[1];
+        size_t            pos;
+        const char       *schema, *name;
+        char              got[256];
+        int               type;
+
+        n = hoop_sql_classify_refs("SET search_path = Sales, \"HR\", 'a, \"B\"'",
+                                   st, r, 1, NULL, 0);
+        got[0] = '\0';
+        pos = 0;
+
+        while ((type = hoop_sql_ref_next(&r[0], &pos, &schema, &name)) != 0) {
+            if (type == HOOP_SQL_REF_SCHEMA) {
+                snprintf(got + strlen(got), sizeof(got) - strlen(got),
+                         "%s ", name);
+            }
+        }
+
+        ok(strcmp(got, "sales HR hr a B ") == 0, "search_path schemas: %s",
+           got);
+
+        hoop_sql_classify_refs("SELECT set_config('search_path', v, false)"
+                               " FROM t", st, r, 1, NULL, 0);
+        pos = 0;
+        got[0] = '\0';
+
+        while ((type = hoop_sql_ref_next(&r[0], &pos, &schema, &name)) != 0) {
+            if (type == HOOP_SQL_REF_SCHEMA) {
+                strcat(got, name);
+            }
+        }
+
+        ok(strcmp(got, "*") == 0, "set_config of a value not known: any");
+    }
+
     /* the references a statement's kind depends on */
 
     {
@@ -297,19 +335,44 @@ main(void)
     ok(strcmp(st[0].functions, "lower") == 0, "functions: %s",
        st[0].functions);
     ok(strcmp(st[0].command, "select") == 0, "command select");
-    ok(hoop_sql_names_match(st[0].tables, "customers"),
+    ok(hoop_sql_names_match(st[0].tables, "customers", NULL),
        "public.customers answers to customers");
-    ok(hoop_sql_names_match(st[0].tables, "public.*"), "and to public.*");
-    ok(!hoop_sql_names_match(st[0].tables, "order"), "order is not orders");
+    ok(hoop_sql_names_match(st[0].tables, "public.*", NULL),
+       "and to public.*");
+    ok(!hoop_sql_names_match(st[0].tables, "order", NULL),
+       "order is not orders");
+
+    /* a bare name is in a schema of the search path */
+
+    ok(hoop_sql_names_match("orders", "sales.orders", "pg_temp,sales"),
+       "orders, with sales on the search path: may be sales.orders");
+    ok(!hoop_sql_names_match("orders", "sales.orders", "pg_temp,public"),
+       "without it: is not");
+    ok(hoop_sql_names_match("orders", "sales.orders", NULL),
+       "with a search path not known: may be");
+    ok(hoop_sql_names_match("orders", "sa*.ord*", "pg_temp,sales"),
+       "globs in both parts");
+    {
+        const char  *pub[] = { "public.*" };
+
+        ok(!hoop_sql_names_all("orders", pub, 1, "pg_catalog,public"),
+           "allow public.*: a bare name that may be in pg_catalog is not"
+           " allowed by it");
+        ok(hoop_sql_names_all("orders", pub, 1, "public"),
+           "one whose only schema is public is");
+        ok(!hoop_sql_names_all("orders", pub, 1, NULL),
+           "nor with a search path not known");
+    }
     {
         const char  *both[] = { "customers", "orders" };
         const char  *one[] = { "customers" };
 
-        ok(hoop_sql_names_all(st[0].tables, both, 2),
+        ok(hoop_sql_names_all(st[0].tables, both, 2, NULL),
            "every table is one of customers, orders");
-        ok(!hoop_sql_names_all(st[0].tables, one, 1),
+        ok(!hoop_sql_names_all(st[0].tables, one, 1, NULL),
            "not every table is customers");
-        ok(!hoop_sql_names_all("", both, 2), "no table is not all of them");
+        ok(!hoop_sql_names_all("", both, 2, NULL),
+           "no table is not all of them");
     }
 
     classify("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d");

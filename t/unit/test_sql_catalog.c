@@ -129,7 +129,7 @@ kind(const char *sql, hoop_sql_kind_e want)
 static int
 has_function(const char *name)
 {
-    return hoop_sql_names_match(st[0].functions, name);
+    return hoop_sql_names_match(st[0].functions, name, NULL);
 }
 
 
