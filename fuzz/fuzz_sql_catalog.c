@@ -4,8 +4,9 @@
  * libFuzzer target: the catalog query's rows as the database could send
  * them (any bytes, cut into DataRow messages), built into a catalog with
  * definitions parsed and resolved, and a statement resolved against it.
- * Input: the rows' length (4 bytes, big-endian), the rows, the statement.  Whatever they are, nothing reads or
- * writes out of bounds, the kind is a kind and the texts stay terminated.
+ * Input: the rows' length (4 bytes, big-endian), the rows, the
+ * statement.  Whatever they are, nothing reads or writes out of bounds,
+ * the kind is a kind and the texts stay terminated.
  */
 
 #include <stdint.h>

@@ -270,7 +270,9 @@ typedef struct {
     unsigned                     catalog_wanted:1;
     unsigned                     catalog_keyed:1;
     unsigned                     catalog_fetch:1;  /* its rows asked */
+    unsigned                     catalog_sent:1;   /* the questions went */
     unsigned                     schemas_any:1; /* search_path: not known */
+    unsigned                     own_path:1;    /* search_path at startup */
     ngx_str_t                    schemas;       /* search_path, ever */
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
@@ -370,6 +372,7 @@ char *ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
 char *ngx_stream_hoop_pg_read_safe(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s);
+ngx_int_t ngx_stream_hoop_pg_catalog_early(ngx_stream_session_t *s);
 ngx_int_t ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 void ngx_stream_hoop_pg_catalog_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);

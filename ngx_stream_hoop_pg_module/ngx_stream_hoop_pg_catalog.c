@@ -6,12 +6,15 @@
  * (hoop_sql_catalog.h), and the masked columns' table OIDs.
  *
  * Reading the whole catalog costs the database tens of milliseconds, so
- * a session first asks for its fingerprint (a couple of milliseconds):
- * each worker keeps the catalogs it built, by fingerprint and by the
- * hoop_pg_read_safe list they were built with, and sessions of the same
- * database share one.  Only a fingerprint not seen yet (the first
- * session, or one after a CREATE, ALTER, DROP, GRANT or REVOKE of what the
- * catalog holds) reads the rows.
+ * a session first asks for its fingerprint (a couple of milliseconds, more
+ * in a backend whose caches are cold): each worker keeps the catalogs it
+ * built, by fingerprint and by the hoop_pg_read_safe list they were built
+ * with, and sessions of the same database share one.  Only a fingerprint
+ * not seen yet (the first session, or one after a CREATE, ALTER, DROP,
+ * GRANT or REVOKE of what the catalog holds) reads the rows.  And a
+ * session logging in within a second of another of the same server,
+ * database and role that asked takes that answer: connection storms
+ * (a login per statement) ask once a second.
  *
  *   login's ReadyForQuery
  *      -> Q: [masked columns;] fingerprint    -- one row each
@@ -40,12 +43,28 @@
     " ',')"
 
 
+/* a fingerprint this recent is trusted for another session's login */
+#define NGX_STREAM_HOOP_PG_RECHECK         1000
+
+#define NGX_STREAM_HOOP_PG_NAME_LEN        64
+
+
 struct ngx_stream_hoop_pg_snapshot_s {
     ngx_queue_t                  queue;
     u_char                       key[NGX_STREAM_HOOP_PG_KEY_LEN];
     const char                 **read_safe;
     ngx_uint_t                   refs;
     hoop_sql_catalog_t          *cat;
+
+    /* who last saw this fingerprint, and when; its search path then */
+    void                        *server;
+    ngx_msec_t                   checked;
+    size_t                       database_len;
+    size_t                       role_len;
+    size_t                       schemas_len;
+    u_char                       database[NGX_STREAM_HOOP_PG_NAME_LEN];
+    u_char                       role[NGX_STREAM_HOOP_PG_NAME_LEN];
+    u_char                       schemas[256];
 };
 
 
@@ -61,6 +80,11 @@ static ngx_stream_hoop_pg_snapshot_t *ngx_stream_hoop_pg_snapshot_find(
 static ngx_stream_hoop_pg_snapshot_t *ngx_stream_hoop_pg_snapshot_build(
     ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_snapshot_trim(void);
+static ngx_int_t ngx_stream_hoop_pg_catalog_recent(ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_snapshot_seen(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_snapshot_t *snap);
+static void ngx_stream_hoop_pg_session_names(ngx_stream_session_t *s,
+    ngx_str_t *database, ngx_str_t *role);
 
 
 static ngx_queue_t  ngx_stream_hoop_pg_snapshots;
@@ -163,6 +187,13 @@ ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s)
         return NGX_DECLINED;
     }
 
+    /* another session's answer of a moment ago: nothing to ask */
+
+    if (!ctx->catalog_sent && ngx_stream_hoop_pg_catalog_recent(s) == NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     if (ctx->masking && pscf->mask_catalog.len) {
         ctx->mask_attrs = ngx_array_create(s->connection->pool, 8,
                                      sizeof(ngx_stream_hoop_pg_mask_attr_t));
@@ -174,6 +205,39 @@ ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s)
     ctx->phase = NGX_STREAM_HOOP_PG_CATALOG;
     ctx->catalog_step = 0;
     ctx->catalog_fetch = 0;
+
+    if (ctx->catalog_sent) {
+        return NGX_OK;                  /* asked at AuthenticationOk */
+    }
+
+    ctx->catalog_sent = 1;
+
+    return ngx_stream_hoop_pg_catalog_send(s, &pscf->catalog_query);
+}
+
+
+/*
+ * AuthenticationOk: the questions go now, and the server answers them
+ * right after its ReadyForQuery instead of a round trip later.
+ */
+ngx_int_t
+ngx_stream_hoop_pg_catalog_early(ngx_stream_session_t *s)
+{
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->catalog_sent || ctx->pending == NULL
+        || (!ctx->policy && !pscf->audit
+            && !(ctx->masking && pscf->mask_catalog.len))
+        || ngx_stream_hoop_pg_catalog_recent(s) == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    ctx->catalog_sent = 1;
 
     return ngx_stream_hoop_pg_catalog_send(s, &pscf->catalog_query);
 }
@@ -497,6 +561,8 @@ ngx_stream_hoop_pg_catalog_ready(ngx_stream_session_t *s)
         snap->refs++;
         ctx->snapshot = snap;
         ctx->catalog = snap->cat;
+
+        ngx_stream_hoop_pg_snapshot_seen(s, snap);
     }
 
     if (ctx->catalog_rows != NULL) {
@@ -552,6 +618,140 @@ ngx_stream_hoop_pg_snapshot_find(u_char *key, const char **read_safe)
     }
 
     return NULL;
+}
+
+
+/*
+ * A catalog another session of this server, database and role asked the
+ * fingerprint of less than a second ago: this session takes it and its
+ * search path, without a query.  Not with masked columns to look up
+ * (the session asks anyway), nor for a session that set its own
+ * search_path at startup.  NGX_OK: taken; NGX_DECLINED.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_recent(ngx_stream_session_t *s)
+{
+    ngx_str_t                       database, role, schemas;
+    ngx_queue_t                    *q;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+    ngx_stream_hoop_pg_snapshot_t  *snap;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->snapshot != NULL) {
+        return NGX_OK;
+    }
+
+    if (!ngx_stream_hoop_pg_snapshots_init || ctx->own_path
+        || (ctx->masking && pscf->mask_catalog.len))
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_stream_hoop_pg_session_names(s, &database, &role);
+
+    for (q = ngx_queue_head(&ngx_stream_hoop_pg_snapshots);
+         q != ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots);
+         q = ngx_queue_next(q))
+    {
+        snap = ngx_queue_data(q, ngx_stream_hoop_pg_snapshot_t, queue);
+
+        if (snap->server == pscf && snap->read_safe == pscf->read_safe
+            && (ngx_msec_int_t) (ngx_current_msec - snap->checked)
+               < NGX_STREAM_HOOP_PG_RECHECK
+            && snap->database_len == database.len
+            && ngx_strncmp(snap->database, database.data, database.len) == 0
+            && snap->role_len == role.len
+            && ngx_strncmp(snap->role, role.data, role.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (q == ngx_queue_sentinel(&ngx_stream_hoop_pg_snapshots)) {
+        return NGX_DECLINED;
+    }
+
+    schemas.data = snap->schemas;
+    schemas.len = snap->schemas_len;
+
+    if (ngx_stream_hoop_pg_catalog_schemas(s, schemas.data, schemas.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->catalog_wanted = 1;
+    ctx->catalog_keyed = 1;
+    ngx_memcpy(ctx->catalog_key, snap->key, NGX_STREAM_HOOP_PG_KEY_LEN);
+
+    snap->refs++;
+    ctx->snapshot = snap;
+    ctx->catalog = snap->cat;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
+                   "hoop pg: catalog %*s of a moment ago",
+                   (size_t) NGX_STREAM_HOOP_PG_KEY_LEN, snap->key);
+    return NGX_OK;
+}
+
+
+/* this session asked: who, when, and the search path it found */
+static void
+ngx_stream_hoop_pg_snapshot_seen(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_snapshot_t *snap)
+{
+    ngx_str_t                       database, role;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    ngx_stream_hoop_pg_session_names(s, &database, &role);
+
+    /* a name or a path that does not fit: this one is not reused */
+
+    if (database.len >= NGX_STREAM_HOOP_PG_NAME_LEN
+        || role.len >= NGX_STREAM_HOOP_PG_NAME_LEN
+        || ctx->schemas.len >= sizeof(snap->schemas) || ctx->schemas_any
+        || ctx->own_path)
+    {
+        snap->server = NULL;
+        return;
+    }
+
+    snap->server = pscf;
+    snap->checked = ngx_current_msec;
+    snap->database_len = database.len;
+    snap->role_len = role.len;
+    snap->schemas_len = ctx->schemas.len;
+    ngx_memcpy(snap->database, database.data, database.len);
+    ngx_memcpy(snap->role, role.data, role.len);
+    ngx_memcpy(snap->schemas, ctx->schemas.data, ctx->schemas.len);
+}
+
+
+/* the database and the role the session logs in as */
+static void
+ngx_stream_hoop_pg_session_names(ngx_stream_session_t *s,
+    ngx_str_t *database, ngx_str_t *role)
+{
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    *database = ctx->client_database;
+
+    if (ctx->login != NULL) {
+        role->data = (u_char *) ctx->login->user;
+        role->len = ngx_strlen(ctx->login->user);
+
+    } else {
+        *role = ctx->client_user;
+    }
 }
 
 

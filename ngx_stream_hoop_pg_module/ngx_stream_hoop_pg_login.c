@@ -407,6 +407,9 @@ ngx_stream_hoop_pg_login_policy(ngx_stream_session_t *s)
         ngx_stream_hoop_pg_policy_decide(s, &set);
 
         if (set.action == HOOP_RULE_ALLOW) {
+            /* the session's search path is its own, not another's */
+            ctx->own_path |= (ngx_strcasecmp((u_char *) params[i].name,
+                                             (u_char *) "search_path") == 0);
             k++;
             continue;
         }
@@ -545,6 +548,14 @@ ngx_stream_hoop_pg_login_message(ngx_stream_session_t *s, u_char *msg,
     case 'R':
         if (ctx->phase != NGX_STREAM_HOOP_PG_LOGIN) {
             /* the client answers the server itself (no gateway login) */
+
+            if (len == 9 && hoop_pg_get32(msg + 5)
+                            == NGX_STREAM_HOOP_PG_AUTH_OK
+                && ngx_stream_hoop_pg_catalog_early(s) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             return NGX_OK;
         }
 
@@ -624,6 +635,11 @@ ngx_stream_hoop_pg_login_auth(ngx_stream_session_t *s, u_char *msg,
         }
 
         ctx->phase = NGX_STREAM_HOOP_PG_STARTUP;
+
+        if (ngx_stream_hoop_pg_catalog_early(s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
     }
 

@@ -1673,7 +1673,8 @@ hoop_sql_name_matches(const char *name, size_t len, const char *pattern,
 
     if (dot != NULL) {
         /* "public.customers" also answers to "customers" */
-        return hoop_rule_glob(pattern, dot + 1, (size_t) (name + len - dot - 1));
+        return hoop_rule_glob(pattern, dot + 1,
+                              (size_t) (name + len - dot - 1));
     }
 
     pdot = strrchr(pattern, '.');

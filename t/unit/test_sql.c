@@ -189,8 +189,8 @@ main(void)
         char              got[256];
         int               type;
 
-        n = hoop_sql_classify_refs("SET search_path = Sales, \"HR\", 'a, \"B\"'",
-                                   st, r, 1, NULL, 0);
+        n = hoop_sql_classify_refs("SET search_path = Sales, \"HR\","
+                                   " 'a, \"B\"'", st, r, 1, NULL, 0);
         got[0] = '\0';
         pos = 0;
 
