@@ -16,10 +16,14 @@
  * database and role that asked takes that answer: connection storms
  * (a login per statement) ask once a second.
  *
- *   login's ReadyForQuery
- *      -> Q: [masked columns;] fingerprint    -- one row each
- *      -> (not known) Q: SET LOCAL jit = off; the catalog
+ *   AuthenticationOk (or the login's ReadyForQuery)
+ *      -> Q: schemas; SET LOCAL search_path; [masked columns;] fingerprint
+ *      -> (not known) Q: SET LOCAL jit, search_path; the catalog
  *      -> ReadyForQuery to the client
+ *
+ * The session's search path is read first; the gateway's own queries
+ * then run with pg_catalog alone on it, so that no operator or function
+ * the session's path could put before the built-in ones answers them.
  */
 
 #include <ngx_config.h>
@@ -40,7 +44,18 @@
 /* the schemas a bare name may resolve to, as the session begins */
 #define NGX_STREAM_HOOP_PG_SCHEMAS_QUERY                                     \
     "SELECT pg_catalog.array_to_string(pg_catalog.current_schemas(true),"    \
-    " ',')"
+    " ','); "
+
+/* for the gateway's own queries: names resolve to the built-in ones */
+#define NGX_STREAM_HOOP_PG_OWN_PATH                                          \
+    "SET LOCAL search_path = pg_catalog, pg_temp; "
+
+/* the catalog query is planned as costly: JIT would compile it (a tenth
+   of a second) for what runs in a few milliseconds */
+#define NGX_STREAM_HOOP_PG_NO_JIT  "SET LOCAL jit = off; "
+
+/* CommandCompletes before the catalog's rows */
+#define NGX_STREAM_HOOP_PG_FETCH_ROWS  2
 
 
 /* a fingerprint this recent is trusted for another session's login */
@@ -108,8 +123,10 @@ ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
     }
 
     fp = hoop_sql_catalog_fingerprint_query();
-    len = 5 + conf->mask_catalog.len + 2 + ngx_strlen(fp) + 2
-          + sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1 + 1;
+    len = 5 + sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1
+          + sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1
+          + (conf->mask_catalog.len ? conf->mask_catalog.len + 2 : 0)
+          + ngx_strlen(fp) + 1;
 
     p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
@@ -121,32 +138,23 @@ ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
 
     *p++ = 'Q';
     p = hoop_pg_put32(p, (uint32_t) (len - 1));
+    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_SCHEMAS_QUERY,
+                   sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1);
+    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_OWN_PATH,
+                   sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1);
 
     if (conf->mask_catalog.len) {
         p = ngx_cpymem(p, conf->mask_catalog.data, conf->mask_catalog.len);
         *p++ = ';';
         *p++ = ' ';
-
-    } else {
-        conf->catalog_query.len -= 2;
-        (void) hoop_pg_put32(conf->catalog_query.data + 1,
-                             (uint32_t) (conf->catalog_query.len - 1));
     }
 
     p = ngx_cpymem(p, fp, ngx_strlen(fp));
-    *p++ = ';';
-    *p++ = ' ';
-    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_SCHEMAS_QUERY,
-                   sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1);
     *p = '\0';
 
-    /*
-     * the catalog query is planned as costly: without this, JIT compiles
-     * it (a tenth of a second) for what runs in a few milliseconds
-     */
-
     sql = hoop_sql_catalog_query();
-    len = 5 + sizeof("SET LOCAL jit = off; ") - 1 + ngx_strlen(sql) + 1;
+    len = 5 + sizeof(NGX_STREAM_HOOP_PG_NO_JIT) - 1
+          + sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1 + ngx_strlen(sql) + 1;
 
     p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
@@ -158,8 +166,10 @@ ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
 
     *p++ = 'Q';
     p = hoop_pg_put32(p, (uint32_t) (len - 1));
-    p = ngx_cpymem(p, "SET LOCAL jit = off; ",
-                   sizeof("SET LOCAL jit = off; ") - 1);
+    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_NO_JIT,
+                   sizeof(NGX_STREAM_HOOP_PG_NO_JIT) - 1);
+    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_OWN_PATH,
+                   sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1);
     p = ngx_cpymem(p, sql, ngx_strlen(sql));
     *p = '\0';
 
@@ -272,13 +282,15 @@ ngx_int_t
 ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
-    int                        n;
-    ngx_int_t                  step;
-    const char                *text;
-    hoop_pg_cell_t             cell;
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    int                             n;
+    ngx_int_t                       step, masks;
+    const char                     *text;
+    hoop_pg_cell_t                  cell;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
     switch (msg[0]) {
 
@@ -291,35 +303,41 @@ ngx_stream_hoop_pg_catalog_message(ngx_stream_session_t *s, u_char *msg,
 
     case 'D':
         if (ctx->catalog_fetch) {
-            /* the SET, then the catalog's rows */
-            return (ctx->catalog_step == 1)
+            /* the SETs, then the catalog's rows */
+            return (ctx->catalog_step == NGX_STREAM_HOOP_PG_FETCH_ROWS)
                    ? ngx_stream_hoop_pg_catalog_row(s, msg, len)
                    : NGX_DECLINED;
         }
 
-        /* the masked columns (if asked), the fingerprint, the schemas */
+        /* the schemas, the SET, the masked columns (if asked), the key */
 
-        step = ctx->catalog_step - (ctx->mask_attrs != NULL);
+        masks = (pscf->mask_catalog.len != 0);
 
-        if (ctx->mask_attrs != NULL && ctx->catalog_step == 0) {
-            return ngx_stream_hoop_pg_mask_catalog_row(s, msg, len);
+        if (masks && ctx->catalog_step == 2) {
+            return (ctx->mask_attrs != NULL)
+                   ? ngx_stream_hoop_pg_mask_catalog_row(s, msg, len)
+                   : NGX_DECLINED;
         }
 
         if (hoop_pg_datarow(msg, len, &cell, 1) != 1 || cell.data == NULL) {
             return NGX_DECLINED;
         }
 
-        if (step == 0 && cell.len == NGX_STREAM_HOOP_PG_KEY_LEN) {
-            ngx_memcpy(ctx->catalog_key, cell.data,
-                       NGX_STREAM_HOOP_PG_KEY_LEN);
-            ctx->catalog_keyed = 1;
+        step = ctx->catalog_step;
 
-        } else if (step == 1) {
+        if (step == 0) {
             if (ngx_stream_hoop_pg_catalog_schemas(s, cell.data, cell.len)
                 != NGX_OK)
             {
                 return NGX_ERROR;
             }
+
+        } else if (step == 2 + masks
+                   && cell.len == NGX_STREAM_HOOP_PG_KEY_LEN)
+        {
+            ngx_memcpy(ctx->catalog_key, cell.data,
+                       NGX_STREAM_HOOP_PG_KEY_LEN);
+            ctx->catalog_keyed = 1;
         }
 
         return NGX_DECLINED;
@@ -545,6 +563,23 @@ ngx_stream_hoop_pg_catalog_ready(ngx_stream_session_t *s)
             }
 
             return NGX_DECLINED;
+        }
+
+        /*
+         * the rows are whole only when the query completed: a server (or
+         * a pooler) that answered with less leaves nothing to build from
+         */
+
+        if (snap == NULL
+            && ctx->catalog_step != NGX_STREAM_HOOP_PG_FETCH_ROWS + 1)
+        {
+            ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                          "hoop pg: the database's catalog query did not"
+                          " complete");
+            ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "XX000",
+                                     "hoop: the gateway could not read"
+                                     " this database's catalog", NULL);
+            return NGX_DONE;
         }
 
         if (snap == NULL) {

@@ -50,7 +50,61 @@ ALTER TABLE rls_t FORCE ROW LEVEL SECURITY;
 CREATE POLICY p ON rls_t USING (fx(id) = 1);
 CREATE DOMAIN dx AS int CHECK (fx(VALUE) = 1);
 CREATE FUNCTION report(int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT $1 $$;
+-- STABLE is a promise PostgreSQL does not hold a PL/pgSQL body to
+CREATE FUNCTION stab(int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN fx($1); END $$;
+CREATE FUNCTION atomic_fx(int) RETURNS int STABLE
+    BEGIN ATOMIC SELECT fx($1); END;
+CREATE FUNCTION return_fx(int) RETURNS int STABLE RETURN fx($1);
+-- a domain's CHECK runs wherever a value becomes one
+CREATE DOMAIN dy AS dx;
+CREATE TYPE holds_dx AS (a dx);
+CREATE TABLE dx_t (a dy);
+CREATE FUNCTION takes_dx(dx) RETURNS int LANGUAGE sql STABLE
+    AS 'SELECT $1 + 1';
 SQL
+$pg->psql('CREATE DATABASE evil_db');
+
+# a database with an "=" a search path may put before the built-in one:
+# the session's (JOIN ... USING) and the gateway's own (oid = oid), which
+# its role's default search path puts first
+$pg->psql(<<'SQL', db => 'evil_db');
+CREATE TABLE t (id int PRIMARY KEY);
+INSERT INTO t VALUES (1);
+CREATE TABLE effects (what text);
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.eq(int, int) RETURNS boolean LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO public.effects VALUES ('using');
+          SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = evil.eq);
+CREATE FUNCTION evil.oideq(oid, oid) RETURNS boolean LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO public.effects VALUES ('gateway');
+          SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid,
+    FUNCTION = evil.oideq);
+ALTER DATABASE evil_db SET search_path = evil, pg_catalog, public;
+SQL
+
+# what each denied statement would do, seen on the database itself: it
+# changes "effects", in a transaction rolled back
+my %oracle = map {
+    my $o = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $pg->port};"
+        . "dbname=$_", 'postgres', '',
+        { RaiseError => 0, PrintError => 0, AutoCommit => 0 });
+    BAIL_OUT(DBI->errstr) unless $o;
+    ($_ => $o) } qw(postgres evil_db);
+
+sub has_effect {
+    my ($sql, $db) = @_;
+    my $oracle = $oracle{ $db // 'postgres' };
+    $oracle->selectall_arrayref($sql);
+    my $err = $oracle->errstr;
+    my ($n) = $err ? (0) : @{ $oracle->selectcol_arrayref(
+        'SELECT count(*) FROM public.effects') };
+    $oracle->rollback;
+    diag "$sql: $err" if $err;
+    return $n > 0;
+}
 
 my $t = Hoop::Test::Nginx->new(workers => 1);
 my $d = $t->dir;
@@ -96,9 +150,9 @@ my $token = $key->mint(claims => { iss => 'https://idp.test',
     aud => 'hoop-gateway', sub => 'agent-7', exp => time + 600 });
 
 sub connect_to {
-    my ($port) = @_;
+    my ($port, $db) = @_;
     my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=${\ $t->port($port)};"
-        . 'dbname=postgres', 'postgres', $token,
+        . "dbname=${\ ($db // 'postgres')}", 'postgres', $token,
         { RaiseError => 0, PrintError => 0, AutoCommit => 1 });
     BAIL_OUT(DBI->errstr) unless $dbh;
     return $dbh;
@@ -135,6 +189,29 @@ my @denied = (
     ['SELECT no_such_fn(1)', 'call', qr/no function "no_such_fn"/],
 );
 
+# each with its effect checked on the database
+my @effects = (
+    ['SELECT stab(1)', 'call', qr/public\.stab\(\) is not SQL/],
+    ['SELECT atomic_fx(1)', 'call', qr/public\.atomic_fx: public\.fx\(\)/],
+    ['SELECT return_fx(1)', 'call', qr/public\.return_fx: public\.fx\(\)/],
+    [q{SELECT * FROM json_to_record('{"a":1}') AS r(a dx)}, 'call',
+     qr/public\.dx: public\.fx\(\)/],
+    [q{SELECT x FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dx PATH '.')},
+     'call', qr/public\.dx: public\.fx\(\)/],
+    [q{SELECT '{1}'::_dx}, 'call', qr/public\._dx: public\.fx\(\)/],
+    ['SELECT ARRAY[1]::dx[]', 'call', qr/public\.dx: public\.fx\(\)/],
+    ['SELECT 1::dy', 'call', qr/public\.dy: public\.fx\(\)/],
+    [q{SELECT '(1)'::holds_dx}, 'call', qr/public\.holds_dx: public\.fx/],
+    [q{SELECT json_populate_record(null::dx_t, '{"a":1}')}, 'call',
+     qr/public\.dx_t: public\.fx\(\)/],
+    ['SELECT takes_dx(2)', 'call', qr/public\.takes_dx: public\.fx\(\)/],
+);
+
+for my $c (@effects) {
+    ok(has_effect($c->[0]), "$c->[0]: has an effect on the database");
+    push @denied, $c;
+}
+
 for my $c (@denied) {
     my ($sql, $kind, $why) = @$c;
     my $r = $dbh->selectall_arrayref($sql);
@@ -146,6 +223,27 @@ for my $c (@denied) {
 }
 
 is($pg->psql($effects), $none, 'none of them had an effect');
+
+# JOIN ... USING and NATURAL JOIN compare with the search path's "=";
+# the gateway's own queries do not use the session's
+{
+    my $e = connect_to('ro', 'evil_db');
+    is_deeply($e->selectall_arrayref('SHOW search_path'),
+        [['evil, pg_catalog, public']],
+        'a session whose search path puts evil.= first logs in');
+    is($pg->psql('SELECT count(*) FROM effects', db => 'evil_db'), 0,
+        '  and reading the catalog called none of its operators');
+    for my $sql ('SELECT * FROM t JOIN t t2 USING (id)',
+        'SELECT * FROM t NATURAL JOIN (SELECT 1 AS id) x')
+    {
+        ok(has_effect($sql, 'evil_db'), "$sql: has an effect on the database");
+        $e->selectall_arrayref($sql);
+        like($e->errstr // '',
+            qr/call statement denied.*evil\.eq\(\) is VOLATILE/s,
+            "  and is denied as a call") or diag $e->errstr;
+    }
+    $e->disconnect;
+}
 
 # the catalog also says what is only a read
 for my $sql ('SELECT random(), pg_table_size(\'t\'), now()',

@@ -431,6 +431,9 @@ hoop_sql_walk(json_t *v, hoop_sql_walk_t *w)
     json_object_foreach(v, key, child) {
         if (key[0] >= 'A' && key[0] <= 'Z' && json_is_object(child)) {
             hoop_sql_walk_node(key, child, w);
+
+        } else if (strcmp(key, "typeName") == 0 && json_is_object(child)) {
+            hoop_sql_walk_expr("TypeName", child, w);
         }
 
         hoop_sql_walk(child, w);
@@ -544,9 +547,19 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
                || strcmp(type, "ExecuteStmt") == 0
                || strcmp(type, "DeallocateStmt") == 0)
     {
+        /*
+         * two in one entry (the last, taking in statements past max):
+         * which of them a name stands for, and what EXECUTE runs, is
+         * not followed
+         */
+
+        if (st->name[0] != '\0' || st->executes) {
+            hoop_sql_raise(st, HOOP_SQL_UNKNOWN);
+        }
+
         name = json_string_value(json_object_get(node, "name"));
         snprintf(st->name, sizeof(st->name), "%s", name ? name : "");
-        st->executes = (type[0] == 'E');
+        st->executes |= (type[0] == 'E');
 
     } else if (strcmp(type, "ExplainStmt") == 0) {
         /* without ANALYZE nothing runs; its statement is walked anyway */
@@ -608,7 +621,8 @@ hoop_sql_walk_call(json_t *node, hoop_sql_walk_t *w)
 /*
  * Expressions that end in a call without saying so: an operator is a
  * function; so is a cast, and x.name when x has no column "name";
- * IN, BETWEEN, LIKE, CASE x WHEN, ORDER BY ... USING use operators.
+ * IN, BETWEEN, LIKE, CASE x WHEN, ORDER BY ... USING, JOIN ... USING use
+ * operators.
  */
 static void
 hoop_sql_walk_expr(const char *type, json_t *node, hoop_sql_walk_t *w)
@@ -680,10 +694,23 @@ hoop_sql_walk_expr(const char *type, json_t *node, hoop_sql_walk_t *w)
         hoop_sql_ref_names(json_object_get(node, "useOp"),
                            HOOP_SQL_REF_OPERATOR, w);
 
-    } else if (strcmp(type, "TypeCast") == 0) {
-        hoop_sql_ref_names(json_object_get(json_object_get(node, "typeName"),
-                                           "names"),
+    } else if (strcmp(type, "TypeName") == 0) {
+
+        /*
+         * a type named anywhere (a cast, a column definition list,
+         * XMLTABLE's columns, PREPARE's parameters): a value becomes one,
+         * and a domain's CHECK runs
+         */
+
+        hoop_sql_ref_names(json_object_get(node, "names"),
                            HOOP_SQL_REF_TYPE, w);
+
+    } else if (strcmp(type, "JoinExpr") == 0
+               && (json_is_true(json_object_get(node, "isNatural"))
+                   || json_array_size(json_object_get(node, "usingClause"))))
+    {
+        /* USING (a), NATURAL: a = a, by the search path's "=" */
+        hoop_sql_add_ref(w, HOOP_SQL_REF_OPERATOR, NULL, "=");
 
     } else if (strcmp(type, "CaseExpr") == 0
                && json_object_get(node, "arg") != NULL)

@@ -37,6 +37,7 @@
 #define HOOP_SQL_WHY_DEFINITION  7      /* what its definition does itself */
 #define HOOP_SQL_WHY_DEEP        8      /* definitions nested too deeply */
 #define HOOP_SQL_WHY_NO_OPERATOR 9
+#define HOOP_SQL_WHY_OPAQUE      10     /* a body the gateway cannot read */
 
 
 typedef struct {
@@ -548,11 +549,18 @@ hoop_sql_cat_function(hoop_sql_catalog_t *cat, hoop_sql_cat_obj_t *o)
         o->kind = HOOP_SQL_ADMIN;
         o->why = HOOP_SQL_WHY_EXECUTE;
 
-    } else if ((o->flags & HOOP_SQL_FN_VOLATILE)
+    } else if ((o->flags & (HOOP_SQL_FN_VOLATILE | HOOP_SQL_FN_OPAQUE))
                && !hoop_sql_cat_read_safe(cat, o->schema, o->name))
     {
+        /*
+         * PostgreSQL does not hold a STABLE function to what it calls: a
+         * PL/pgSQL one may call a volatile one.  Only a body the gateway
+         * reads (SQL) or only a superuser could write (C) is taken at
+         * its word.
+         */
         o->kind = HOOP_SQL_CALL;
-        o->why = HOOP_SQL_WHY_VOLATILE;
+        o->why = (o->flags & HOOP_SQL_FN_VOLATILE) ? HOOP_SQL_WHY_VOLATILE
+                                                    : HOOP_SQL_WHY_OPAQUE;
     }
 }
 
@@ -730,6 +738,10 @@ hoop_sql_cat_cause(const hoop_sql_catalog_t *cat,
         fmt = "%s%s.%s() is VOLATILE";
         break;
 
+    case HOOP_SQL_WHY_OPAQUE:
+        fmt = "%s%s.%s() is not SQL: what it calls cannot be read";
+        break;
+
     case HOOP_SQL_WHY_EXECUTE:
         fmt = "%s%s.%s() is not executable by PUBLIC";
         break;
@@ -836,8 +848,10 @@ hoop_sql_cat_next(const hoop_sql_catalog_t *cat, const hoop_sql_cat_obj_t *o)
  * them changes it (an update writes a row with a new xmin).  With the
  * cluster's identifier and the database, so two databases never share a
  * fingerprint, and the role (what it may read decides what is "admin"
- * to read).  Tables (and their row and array types) are not counted:
- * a temporary table does not change it.
+ * to read) and the roles it is a member of.  Tables (and their row and
+ * array types) are not counted, so a temporary table does not change
+ * it; but where a domain has a CHECK, columns of the database's own
+ * types are: a composite holding such a domain runs the CHECK.
  */
 static const char  hoop_sql_catalog_fingerprint_sql[] =
     "SELECT pg_catalog.md5(pg_catalog.concat_ws(',',"
@@ -866,7 +880,21 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
     "   WHERE typtype <> 'c' AND typcategory <> 'A'),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
     "   FROM pg_catalog.pg_class WHERE relkind = 'v'"
-    "   OR relnamespace = 'pg_catalog'::pg_catalog.regnamespace)))";
+    "   OR relnamespace = 'pg_catalog'::pg_catalog.regnamespace),"
+    " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
+    "   FROM pg_catalog.pg_auth_members),"
+    " (SELECT pg_catalog.count(*) || '.'"
+    "   || pg_catalog.sum(a.xmin::text::int8)"
+    "   FROM pg_catalog.pg_attribute a"
+    "   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    "   WHERE t.typnamespace NOT IN"
+    "    ('pg_catalog'::pg_catalog.regnamespace,"
+    "     'information_schema'::pg_catalog.regnamespace)"
+    "   AND EXISTS (SELECT FROM pg_catalog.pg_constraint c"
+    "    WHERE c.contypid <> 0 AND c.contype = 'c'"
+    "    AND c.connamespace NOT IN"
+    "     ('pg_catalog'::pg_catalog.regnamespace,"
+    "      'information_schema'::pg_catalog.regnamespace)))))";
 
 
 /*
@@ -879,7 +907,27 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
  * PostgreSQL itself.
  */
 static const char  hoop_sql_catalog_sql[] =
-    "SELECT 'f', n.nspname, p.proname, NULL, NULL,"
+    "WITH RECURSIVE hoop_holds(outer_type, inner_type) AS ("
+    " SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t"
+    " WHERE t.typtype = 'd'"
+    " UNION ALL SELECT t.oid, t.typelem FROM pg_catalog.pg_type t"
+    " WHERE t.typelem <> 0"
+    " UNION ALL SELECT t.oid, a.atttypid FROM pg_catalog.pg_type t"
+    " JOIN pg_catalog.pg_attribute a ON a.attrelid = t.typrelid"
+    " WHERE t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped"
+    " UNION ALL SELECT r.rngtypid, r.rngsubtype FROM pg_catalog.pg_range r"
+    " UNION ALL SELECT r.rngmultitypid, r.rngtypid"
+    " FROM pg_catalog.pg_range r),"
+    " hoop_checked(type, expr) AS ("
+    " SELECT c.contypid, pg_catalog.pg_get_expr(c.conbin, 0)"
+    " FROM pg_catalog.pg_constraint c"
+    " JOIN pg_catalog.pg_type t ON t.oid = c.contypid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+    " WHERE c.contype = 'c'"
+    " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    " UNION SELECT h.outer_type, k.expr FROM hoop_checked k"
+    " JOIN hoop_holds h ON h.inner_type = k.type)"
+    " SELECT 'f', n.nspname, p.proname, NULL, NULL,"
     " pg_catalog.bit_or("
     "  CASE WHEN p.provolatile = 'v' OR (p.prokind = 'a' AND EXISTS ("
     "    SELECT FROM pg_catalog.pg_aggregate a"
@@ -891,18 +939,36 @@ static const char  hoop_sql_catalog_sql[] =
     "  | CASE WHEN p.proacl IS NULL OR pg_catalog.has_function_privilege("
     "    'public', p.oid, 'EXECUTE') THEN 0 ELSE 2 END"
     "  | CASE WHEN p.pronargs - p.pronargdefaults <= 1"
-    "    AND (p.pronargs >= 1 OR p.provariadic <> 0) THEN 4 ELSE 0 END),"
+    "    AND (p.pronargs >= 1 OR p.provariadic <> 0) THEN 4 ELSE 0 END"
+    "  | CASE WHEN l.lanname NOT IN ('sql', 'c', 'internal')"
+    "    AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    "    THEN 8 ELSE 0 END),"
     " NULL"
     " FROM pg_catalog.pg_proc p"
     " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
     " GROUP BY n.nspname, p.proname"
     " UNION ALL"
-    " SELECT 's', n.nspname, p.proname, NULL, NULL, 0, p.prosrc"
+    " SELECT 's', n.nspname, p.proname, NULL, NULL, 0,"
+    " CASE WHEN p.prosqlbody IS NULL THEN p.prosrc"
+    "  ELSE pg_catalog.regexp_replace(pg_catalog.regexp_replace("
+    "   pg_catalog.pg_get_function_sqlbody(p.oid), '^RETURN ', 'SELECT '),"
+    "   '^BEGIN ATOMIC(.*)END$', E'\\\\1', 's') END"
     " FROM pg_catalog.pg_proc p"
     " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
     " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
-    " WHERE l.lanname = 'sql' AND p.provolatile <> 'v' AND p.prosrc <> ''"
+    " WHERE l.lanname = 'sql' AND p.provolatile <> 'v'"
     " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    " UNION ALL"
+    " SELECT 's', n.nspname, p.proname, NULL, NULL, 0, 'SELECT ' || k.expr"
+    " FROM (SELECT p.pronamespace, p.proname,"
+    "  p.prorettype || p.proargtypes::pg_catalog.oid[]"
+    "  || COALESCE(p.proallargtypes, '{}') AS types"
+    "  FROM pg_catalog.pg_proc p) p"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+    " JOIN hoop_checked k ON k.type = ANY (p.types)"
+    " WHERE p.types OPERATOR(pg_catalog.&&)"
+    "  (SELECT pg_catalog.array_agg(type) FROM hoop_checked)"
     " UNION ALL"
     " SELECT DISTINCT 'o', n.nspname, o.oprname,"
     " CASE WHEN n.nspname <> 'pg_catalog' THEN fn.nspname END,"
@@ -927,13 +993,10 @@ static const char  hoop_sql_catalog_sql[] =
     " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
     " WHERE fn.nspname NOT IN ('pg_catalog', 'information_schema')"
     " UNION ALL"
-    " SELECT 'd', n.nspname, t.typname, NULL, NULL, 0,"
-    " pg_catalog.pg_get_expr(c.conbin, 0)"
-    " FROM pg_catalog.pg_constraint c"
-    " JOIN pg_catalog.pg_type t ON t.oid = c.contypid"
+    " SELECT 'd', n.nspname, t.typname, NULL, NULL, 0, k.expr"
+    " FROM hoop_checked k"
+    " JOIN pg_catalog.pg_type t ON t.oid = k.type"
     " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-    " WHERE c.contype = 'c'"
-    " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     " UNION ALL"
     " SELECT 'r', n.nspname, c.relname, NULL, NULL, 2, NULL"
     " FROM pg_catalog.pg_class c"
@@ -959,10 +1022,16 @@ static const char  hoop_sql_catalog_sql[] =
     " SELECT 'g', NULL, s.name, NULL, NULL, 2, NULL"
     " FROM pg_catalog.pg_settings s WHERE s.context <> 'user'"
     " UNION ALL"
-    " SELECT '*', fn.nspname, f.proname, NULL, NULL, 1, NULL"
+    " SELECT '*', fn.nspname, f.proname, NULL, NULL,"
+    " CASE WHEN f.provolatile = 'v' THEN 1"
+    "  WHEN fl.lanname <> 'sql' THEN 8 ELSE 0 END, NULL"
     " FROM pg_catalog.pg_proc f"
     " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
-    " WHERE f.provolatile = 'v' AND f.oid IN ("
+    " JOIN pg_catalog.pg_language fl ON fl.oid = f.prolang"
+    " WHERE (f.provolatile = 'v'"
+    "  OR (fl.lanname NOT IN ('c', 'internal')"
+    "   AND fn.nspname NOT IN ('pg_catalog', 'information_schema')))"
+    " AND f.oid IN ("
     "  SELECT t.typoutput FROM pg_catalog.pg_type t"
     "  UNION SELECT t.typreceive FROM pg_catalog.pg_type t"
     "  UNION SELECT t.typsend FROM pg_catalog.pg_type t"

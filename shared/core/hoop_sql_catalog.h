@@ -40,7 +40,9 @@
 
 
 #define HOOP_SQL_OBJ_FUNCTION   'f'     /* a function name in a schema */
-#define HOOP_SQL_OBJ_BODY       's'     /* a non-volatile SQL function's */
+#define HOOP_SQL_OBJ_BODY       's'     /* what a call of a non-volatile
+                                           SQL function runs: its body, a
+                                           CHECK of its arguments' types */
 #define HOOP_SQL_OBJ_OPERATOR   'o'     /* fname: what a user one calls */
 #define HOOP_SQL_OBJ_TYPE       't'     /* fname: a cast to it, its input */
 #define HOOP_SQL_OBJ_DOMAIN     'd'     /* body: a CHECK expression */
@@ -53,6 +55,7 @@
 #define HOOP_SQL_FN_VOLATILE    0x01
 #define HOOP_SQL_FN_PRIVILEGED  0x02    /* EXECUTE not granted to PUBLIC */
 #define HOOP_SQL_FN_ONE_ARG     0x04    /* callable with one argument */
+#define HOOP_SQL_FN_OPAQUE      0x08    /* a body in a language not read */
 
 
 /* One row of the catalog query. */

@@ -39,6 +39,7 @@ static int hoop_sql_varint(const unsigned char **p, const unsigned char *end,
     uint64_t *v);
 static int hoop_sql_skip_field(const unsigned char **p,
     const unsigned char *end, unsigned wire);
+static size_t hoop_sql_continued(const char *sql, size_t len, size_t i);
 static size_t hoop_sql_quoted_end(const char *sql, size_t len,
     size_t start);
 static int hoop_sql_scan_token(const unsigned char *p, const unsigned char *end,
@@ -217,6 +218,17 @@ hoop_sql_redact(const char *text, int numbers, char *out, size_t cap)
             continue;
         }
 
+        /* a string continued: what was replaced already is not again */
+
+        if (spans[i].start < pos) {
+            if (spans[i].start + spans[i].len <= pos) {
+                continue;
+            }
+
+            spans[i].len -= (uint32_t) (pos - spans[i].start);
+            spans[i].start = (uint32_t) pos;
+        }
+
         plen = (size_t) snprintf(param, sizeof(param), "$%d", ++params);
 
         if (o + (spans[i].start - pos) + plen < cap) {
@@ -237,11 +249,15 @@ hoop_sql_redact(const char *text, int numbers, char *out, size_t cap)
 }
 
 
-/* where U&'...' ends ('' is a quote inside it); 0: it does not */
+/*
+ * Where U&'...' ends ('' is a quote inside it); 0: it does not.  As in
+ * PostgreSQL's scanner, a quote after blanks holding a newline (and
+ * comments) continues the string: 'a'<newline>'b' is 'ab'.
+ */
 static size_t
 hoop_sql_quoted_end(const char *sql, size_t len, size_t start)
 {
-    size_t  i;
+    size_t  i, next;
 
     i = start;
 
@@ -259,10 +275,48 @@ hoop_sql_quoted_end(const char *sql, size_t len, size_t start)
             continue;
         }
 
-        return i + 1;
+        next = hoop_sql_continued(sql, len, i + 1);
+
+        if (next == 0) {
+            return i + 1;
+        }
+
+        i = next;                       /* the opening quote of the rest */
     }
 
     return 0;
+}
+
+
+/* the quote continuing a string that ended before i, or 0 */
+static size_t
+hoop_sql_continued(const char *sql, size_t len, size_t i)
+{
+    int  newline;
+
+    newline = 0;
+
+    while (i < len) {
+        if (sql[i] == '\n' || sql[i] == '\r') {
+            newline = 1;
+            i++;
+
+        } else if (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\f'
+                   || sql[i] == '\v')
+        {
+            i++;
+
+        } else if (sql[i] == '-' && i + 1 < len && sql[i + 1] == '-') {
+            while (i < len && sql[i] != '\n' && sql[i] != '\r') {
+                i++;
+            }
+
+        } else {
+            break;
+        }
+    }
+
+    return (newline && i < len && sql[i] == '\'') ? i : 0;
 }
 
 

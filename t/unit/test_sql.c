@@ -390,6 +390,17 @@ main(void)
     ok(n == 2 && st[1].kind == HOOP_SQL_WRITE,
        "past max, the last entry takes in the rest");
 
+    n = hoop_sql_classify("SELECT 1; EXECUTE w; PREPARE x AS SELECT 1", st,
+                          2, NULL, 0);
+    ok(n == 2 && st[1].executes && st[1].kind == HOOP_SQL_UNKNOWN,
+       "an EXECUTE taken in with another named statement: unknown (%s)",
+       hoop_sql_kind_name(st[1].kind));
+
+    n = hoop_sql_classify("SELECT 1; SELECT 2; EXECUTE w", st, 2, NULL, 0);
+    ok(n == 2 && st[1].executes && strcmp(st[1].name, "w") == 0
+       && st[1].kind == HOOP_SQL_READ,
+       "one EXECUTE taken in: what it runs is followed");
+
     is_int(hoop_sql_kind_parse("ddl"), HOOP_SQL_DDL, "kind names parse");
     is_int(hoop_sql_kind_parse("drop"), -1, "and others do not");
 

@@ -48,6 +48,20 @@ is_trail(const char *sql, const char *want)
 }
 
 
+/* sql as the trail keeps a statement the normalizer did not walk */
+static void
+is_redacted(const char *sql, const char *want)
+{
+    long         n;
+    const char  *got;
+
+    n = hoop_sql_redact(sql, 1, out, sizeof(out));
+    got = (n < 0 || (size_t) n >= sizeof(out)) ? "(failed)" : out;
+
+    ok(strcmp(got, want) == 0, "%s -> %s (got %s)", sql, want, got);
+}
+
+
 int
 main(void)
 {
@@ -86,6 +100,18 @@ main(void)
              "SELECT * FROM t WHERE a = $1 AND b = $2");
     is_trail("/* who: 'x' */ NOTIFY ch, 'y'", "/* who: 'x' */ NOTIFY ch, $1");
     is_trail("LOCK t", "LOCK t");
+
+    /* a string continues past a newline: all of it is the one literal */
+
+    is_redacted("NOTIFY ch, U&'secret'\n'more secret'", "NOTIFY ch, $1");
+    is_redacted("NOTIFY ch, U&'a' -- why\n  'more secret'",
+                "NOTIFY ch, $1");
+    is_redacted("NOTIFY ch, U&'a'\n\n'b'\n'c secret'", "NOTIFY ch, $1");
+    is_redacted("NOTIFY ch, U&'a' 'b'", "NOTIFY ch, $1 $2");
+    is_redacted("NOTIFY ch, 'a'\n'more secret'", "NOTIFY ch, $1");
+    is_redacted("NOTIFY ch, E'a\\n'\r\n'more secret'", "NOTIFY ch, $1");
+    is_redacted("SELECT B'1'\n'0101', X'f'\n'e'", "SELECT $1, $2");
+    is_redacted("SELECT U&'a' UESCAPE '!'", "SELECT $1 UESCAPE $2");
 
     n = hoop_sql_scan_literals("SELECT $3, E'a''b', B'101', 7, x", spans, 8,
                                &params);
