@@ -28,6 +28,7 @@ use lib "$FindBin::Bin/../t/lib", "$FindBin::Bin/../tools/lib",
     "$FindBin::Bin/lib";
 
 use DBI;
+use Test::More;     # each nginx's stop checks its logs
 use Hoop::Bench qw(cpu_ns rss_kb worker_pid);
 use Hoop::JWT;
 use Hoop::Test qw(repo_dir spit);
@@ -167,3 +168,4 @@ for my $which (qw(baseline current)) {
 }
 
 $_->stop for values %t;
+done_testing();

@@ -83,6 +83,8 @@ struct ngx_stream_hoop_pg_snapshot_s {
 };
 
 
+static ngx_int_t ngx_stream_hoop_pg_catalog_message_of(ngx_conf_t *cf,
+    ngx_str_t *parts, ngx_uint_t n, ngx_str_t *msg);
 static ngx_int_t ngx_stream_hoop_pg_catalog_row(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 static ngx_int_t ngx_stream_hoop_pg_catalog_schemas(ngx_stream_session_t *s,
@@ -107,73 +109,82 @@ static ngx_uint_t   ngx_stream_hoop_pg_snapshots_init;
 
 
 /*
- * The login queries of a server: masked columns (when configured) and
- * the fingerprint, in one Query; and the catalog's, the same for all.
+ * The login queries of a server: the search path, the masked columns'
+ * tables (when configured) and the fingerprint, in one Query; and the
+ * catalog's, the same for all.
  */
 char *
 ngx_stream_hoop_pg_catalog_merge(ngx_conf_t *cf,
     ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf)
 {
-    u_char      *p;
-    size_t       len;
-    const char  *fp, *sql;
+    ngx_str_t  login[5], fetch[3];
 
     if (conf->read_safe == NULL) {
         conf->read_safe = prev->read_safe;
     }
 
-    fp = hoop_sql_catalog_fingerprint_query();
-    len = 5 + sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1
-          + sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1
-          + (conf->mask_catalog.len ? conf->mask_catalog.len + 2 : 0)
-          + ngx_strlen(fp) + 1;
+    ngx_str_set(&login[0], NGX_STREAM_HOOP_PG_SCHEMAS_QUERY);
+    ngx_str_set(&login[1], NGX_STREAM_HOOP_PG_OWN_PATH);
+    login[2] = conf->mask_catalog;
+    ngx_str_set(&login[3], "; ");
+    login[3].len = conf->mask_catalog.len ? login[3].len : 0;
+    login[4].data = (u_char *) hoop_sql_catalog_fingerprint_query();
+    login[4].len = ngx_strlen(login[4].data);
 
-    p = ngx_pnalloc(cf->pool, len);
-    if (p == NULL) {
+    ngx_str_set(&fetch[0], NGX_STREAM_HOOP_PG_NO_JIT);
+    ngx_str_set(&fetch[1], NGX_STREAM_HOOP_PG_OWN_PATH);
+    fetch[2].data = (u_char *) hoop_sql_catalog_query();
+    fetch[2].len = ngx_strlen(fetch[2].data);
+
+    if (ngx_stream_hoop_pg_catalog_message_of(cf, login, 5,
+                                              &conf->catalog_query)
+        != NGX_OK
+        || ngx_stream_hoop_pg_catalog_message_of(cf, fetch, 3,
+                                                 &conf->catalog_fetch)
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    conf->catalog_query.data = p;
-    conf->catalog_query.len = len;
-
-    *p++ = 'Q';
-    p = hoop_pg_put32(p, (uint32_t) (len - 1));
-    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_SCHEMAS_QUERY,
-                   sizeof(NGX_STREAM_HOOP_PG_SCHEMAS_QUERY) - 1);
-    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_OWN_PATH,
-                   sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1);
-
-    if (conf->mask_catalog.len) {
-        p = ngx_cpymem(p, conf->mask_catalog.data, conf->mask_catalog.len);
-        *p++ = ';';
-        *p++ = ' ';
-    }
-
-    p = ngx_cpymem(p, fp, ngx_strlen(fp));
-    *p = '\0';
-
-    sql = hoop_sql_catalog_query();
-    len = 5 + sizeof(NGX_STREAM_HOOP_PG_NO_JIT) - 1
-          + sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1 + ngx_strlen(sql) + 1;
-
-    p = ngx_pnalloc(cf->pool, len);
-    if (p == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    conf->catalog_fetch.data = p;
-    conf->catalog_fetch.len = len;
-
-    *p++ = 'Q';
-    p = hoop_pg_put32(p, (uint32_t) (len - 1));
-    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_NO_JIT,
-                   sizeof(NGX_STREAM_HOOP_PG_NO_JIT) - 1);
-    p = ngx_cpymem(p, NGX_STREAM_HOOP_PG_OWN_PATH,
-                   sizeof(NGX_STREAM_HOOP_PG_OWN_PATH) - 1);
-    p = ngx_cpymem(p, sql, ngx_strlen(sql));
-    *p = '\0';
 
     return NGX_CONF_OK;
+}
+
+
+/* a Query message of the n parts of its text */
+static ngx_int_t
+ngx_stream_hoop_pg_catalog_message_of(ngx_conf_t *cf, ngx_str_t *parts,
+    ngx_uint_t n, ngx_str_t *msg)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
+
+    len = 5 + 1;
+
+    for (i = 0; i < n; i++) {
+        len += parts[i].len;
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    msg->data = p;
+    msg->len = len;
+
+    *p++ = 'Q';
+    p = hoop_pg_put32(p, (uint32_t) (len - 1));
+
+    for (i = 0; i < n; i++) {
+        if (parts[i].len) {
+            p = ngx_cpymem(p, parts[i].data, parts[i].len);
+        }
+    }
+
+    *p = '\0';
+
+    return NGX_OK;
 }
 
 
