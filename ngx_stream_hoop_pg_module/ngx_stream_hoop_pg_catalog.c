@@ -482,9 +482,10 @@ ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s, ngx_str_t *name)
         return NGX_ERROR;
     }
 
-    last = ngx_cpymem(p, ctx->schemas.data, ctx->schemas.len);
+    last = p;
 
     if (ctx->schemas.len) {
+        last = ngx_cpymem(last, ctx->schemas.data, ctx->schemas.len);
         *last++ = ',';
     }
 

@@ -66,6 +66,10 @@ static hoop_sql_catalog_t  *cat;
 static hoop_sql_stmt_t      st[4];
 static hoop_sql_refs_t      refs[4];
 
+/* the catalogs' memory, freed at the end */
+static void                *built[8];
+static size_t               nbuilt;
+
 
 static hoop_sql_catalog_t *
 build(const hoop_sql_object_t *objs, size_t n, const char *const *safe)
@@ -82,6 +86,13 @@ build(const hoop_sql_object_t *objs, size_t n, const char *const *safe)
 
     size = hoop_sql_catalog_size(n, text);
     mem = malloc(size);
+
+    if (mem == NULL || nbuilt == sizeof(built) / sizeof(built[0])) {
+        free(mem);
+        return NULL;
+    }
+
+    built[nbuilt++] = mem;
     c = hoop_sql_catalog_init(mem, size, n, safe);
 
     for (i = 0; c != NULL && i < n; i++) {
@@ -329,6 +340,10 @@ main(void)
 
         ok(hoop_sql_catalog_init(small, sizeof(small), 10, NULL) == NULL,
            "a catalog that does not fit is refused");
+    }
+
+    while (nbuilt > 0) {
+        free(built[--nbuilt]);
     }
 
     return done_testing();
