@@ -62,6 +62,12 @@ CREATE TYPE holds_dx AS (a dx);
 CREATE TABLE dx_t (a dy);
 CREATE FUNCTION takes_dx(dx) RETURNS int LANGUAGE sql STABLE
     AS 'SELECT $1 + 1';
+-- what a call runs besides the body: defaults, an aggregate's functions
+CREATE FUNCTION with_default(a int DEFAULT fx(1)) RETURNS int
+    LANGUAGE sql STABLE AS 'SELECT $1';
+CREATE FUNCTION stable_step(int, int) RETURNS int LANGUAGE sql STABLE
+    AS 'SELECT coalesce($1, 0) + fx($2)';
+CREATE AGGREGATE stable_agg(int) (sfunc = stable_step, stype = int);
 SQL
 $pg->psql('CREATE DATABASE evil_db');
 
@@ -204,6 +210,10 @@ my @effects = (
     [q{SELECT '(1)'::holds_dx}, 'call', qr/public\.holds_dx: public\.fx/],
     [q{SELECT json_populate_record(null::dx_t, '{"a":1}')}, 'call',
      qr/public\.dx_t: public\.fx\(\)/],
+    ['SELECT with_default()', 'call',
+     qr/public\.with_default: public\.fx\(\)/],
+    ['SELECT stable_agg(id) FROM t', 'call',
+     qr/public\.stable_agg: public\.fx\(\)/],
     ['SELECT takes_dx(2)', 'call', qr/public\.takes_dx: public\.fx\(\)/],
 );
 
