@@ -48,7 +48,6 @@ INSERT INTO rls_t VALUES (1);
 ALTER TABLE rls_t ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rls_t FORCE ROW LEVEL SECURITY;
 CREATE POLICY p ON rls_t USING (fx(id) = 1);
-CREATE DOMAIN dx AS int CHECK (fx(VALUE) = 1);
 CREATE FUNCTION report(int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT $1 $$;
 -- STABLE is a promise PostgreSQL does not hold a PL/pgSQL body to
 CREATE FUNCTION stab(int) RETURNS int LANGUAGE plpgsql STABLE
@@ -56,12 +55,31 @@ CREATE FUNCTION stab(int) RETURNS int LANGUAGE plpgsql STABLE
 CREATE FUNCTION atomic_fx(int) RETURNS int STABLE
     BEGIN ATOMIC SELECT fx($1); END;
 CREATE FUNCTION return_fx(int) RETURNS int STABLE RETURN fx($1);
--- a domain's CHECK runs wherever a value becomes one
-CREATE DOMAIN dy AS dx;
-CREATE TYPE holds_dx AS (a dx);
-CREATE TABLE dx_t (a dy);
-CREATE FUNCTION takes_dx(dx) RETURNS int LANGUAGE sql STABLE
-    AS 'SELECT $1 + 1';
+-- casts reached through a domain over the target, negators the planner
+-- picks, foreign tables, extension functions run the SQL they are given
+CREATE TYPE mood AS ENUM ('a', 'b');
+CREATE FUNCTION mood_mac(mood) RETURNS macaddr8 LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('cast');
+          SELECT '08:00:2b:01:02:03:04:05'::macaddr8 $$;
+CREATE CAST (mood AS macaddr8) WITH FUNCTION mood_mac(mood);
+CREATE DOMAIN mymac AS macaddr8;
+CREATE FUNCTION mood_eq(mood, mood) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS 'SELECT $1::text = $2::text';
+CREATE FUNCTION mood_ne(mood, mood) RETURNS boolean LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('negator');
+          SELECT $1::text <> $2::text $$;
+CREATE OPERATOR =% (LEFTARG = mood, RIGHTARG = mood, FUNCTION = mood_eq,
+    NEGATOR = <>%);
+CREATE OPERATOR <>% (LEFTARG = mood, RIGHTARG = mood, FUNCTION = mood_ne,
+    NEGATOR = =%);
+CREATE TABLE tm (m mood);
+INSERT INTO tm VALUES ('a'), ('b');
+CREATE EXTENSION tablefunc;
+CREATE EXTENSION citext;
+CREATE TABLE ct (e citext);
+INSERT INTO ct VALUES ('Ada');
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 -- what a call runs besides the body: defaults, an aggregate's functions
 CREATE FUNCTION with_default(a int DEFAULT fx(1)) RETURNS int
     LANGUAGE sql STABLE AS 'SELECT $1';
@@ -70,6 +88,34 @@ CREATE FUNCTION stable_step(int, int) RETURNS int LANGUAGE sql STABLE
 CREATE AGGREGATE stable_agg(int) (sfunc = stable_step, stype = int);
 SQL
 $pg->psql('CREATE DATABASE evil_db');
+$pg->psql('CREATE DATABASE domain_db');
+
+# a foreign table whose wrapper runs a program: here, one that writes
+{
+    my $psql = Hoop::Test::Pg::bindir() . '/psql';
+    my $cmd = "$psql -X -q -h 127.0.0.1 -p ${\ $pg->port} -U postgres"
+        . q{ -d postgres -c "INSERT INTO effects VALUES ('fdw')"};
+    $cmd =~ s/'/''/g;
+    $pg->psql("CREATE FOREIGN TABLE ft_prog (x text) SERVER files"
+        . " OPTIONS (program '$cmd')");
+}
+
+# a domain whose CHECK calls a volatile function: PostgreSQL runs it
+# wherever a value becomes one, named or not
+$pg->psql(<<'SQL', db => 'domain_db');
+CREATE TABLE effects (what text);
+CREATE FUNCTION fx(anyelement) RETURNS int LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO effects VALUES ('fx'); SELECT 1 $$;
+CREATE DOMAIN dx AS int CHECK (fx(VALUE) = 1);
+CREATE DOMAIN dy AS dx;
+CREATE TYPE holds_dx AS (a dx);
+CREATE TABLE dx_t (id int, a dy);
+INSERT INTO dx_t VALUES (1, 1);
+CREATE FUNCTION takes_dx(dx) RETURNS int LANGUAGE sql STABLE
+    AS 'SELECT $1 + 1';
+CREATE DOMAIN abs AS int CHECK (fx(VALUE) = 1);
+TRUNCATE effects;   -- the row above ran the CHECK
+SQL
 
 # a database with an "=" a search path may put before the built-in one:
 # the session's (JOIN ... USING) and the gateway's own (oid = oid), which
@@ -98,7 +144,7 @@ my %oracle = map {
         . "dbname=$_", 'postgres', '',
         { RaiseError => 0, PrintError => 0, AutoCommit => 0 });
     BAIL_OUT(DBI->errstr) unless $o;
-    ($_ => $o) } qw(postgres evil_db);
+    ($_ => $o) } qw(postgres evil_db domain_db);
 
 sub has_effect {
     my ($sql, $db) = @_;
@@ -168,7 +214,6 @@ my $dbh = connect_to('ro');
 
 my $effects = "SELECT count(*) || ':' || (SELECT last_value FROM s)"
     . ' FROM effects';
-my $none = $pg->psql($effects);
 
 # statement, kind, what the denial says
 my @denied = (
@@ -186,7 +231,6 @@ my @denied = (
     ['SELECT * FROM v_fx', 'call', qr/public\.v_fx: public\.fx\(\)/],
     ['SELECT * FROM v_v', 'call', qr/public\.v_v: public\.fx\(\)/],
     ['SELECT * FROM rls_t', 'call', qr/public\.rls_t: public\.fx\(\)/],
-    ['SELECT 1::dx', 'call', qr/public\.dx: public\.fx\(\)/],
     ['SELECT seq_next()', 'write', qr/public\.seq_next: pg_catalog\.nextval/],
     ['SELECT * FROM pg_authid', 'admin', qr/pg_authid is not readable/],
     ["SELECT ('PG_VERSION').pg_read_file", 'admin', qr/pg_read_file/],
@@ -200,27 +244,28 @@ my @effects = (
     ['SELECT stab(1)', 'call', qr/public\.stab\(\) is not SQL/],
     ['SELECT atomic_fx(1)', 'call', qr/public\.atomic_fx: public\.fx\(\)/],
     ['SELECT return_fx(1)', 'call', qr/public\.return_fx: public\.fx\(\)/],
-    [q{SELECT * FROM json_to_record('{"a":1}') AS r(a dx)}, 'call',
-     qr/public\.dx: public\.fx\(\)/],
-    [q{SELECT x FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dx PATH '.')},
-     'call', qr/public\.dx: public\.fx\(\)/],
-    [q{SELECT '{1}'::_dx}, 'call', qr/public\._dx: public\.fx\(\)/],
-    ['SELECT ARRAY[1]::dx[]', 'call', qr/public\.dx: public\.fx\(\)/],
-    ['SELECT 1::dy', 'call', qr/public\.dy: public\.fx\(\)/],
-    [q{SELECT '(1)'::holds_dx}, 'call', qr/public\.holds_dx: public\.fx/],
-    [q{SELECT json_populate_record(null::dx_t, '{"a":1}')}, 'call',
-     qr/public\.dx_t: public\.fx\(\)/],
+    [q{SELECT 'a'::mood::mymac}, 'call',
+     qr/public\.mymac: public\.mood_mac\(\)/],
+    [q{SELECT count(*) FROM tm WHERE NOT (m =% 'b')}, 'call',
+     qr/public\.mood_ne\(\) is VOLATILE/],
+    ['SELECT * FROM ft_prog', 'call',
+     qr/public\.ft_prog is a foreign table/],
+    [q{SELECT * FROM crosstab('SELECT ''a''::text, ''b''::text,}
+     . q{ fx(1)::text') AS t(r text, c text)}, 'call',
+     qr/public\.crosstab\(\) is not SQL/],
     ['SELECT with_default()', 'call',
      qr/public\.with_default: public\.fx\(\)/],
     ['SELECT stable_agg(id) FROM t', 'call',
      qr/public\.stable_agg: public\.fx\(\)/],
-    ['SELECT takes_dx(2)', 'call', qr/public\.takes_dx: public\.fx\(\)/],
 );
 
 for my $c (@effects) {
     ok(has_effect($c->[0]), "$c->[0]: has an effect on the database");
     push @denied, $c;
 }
+
+# (the foreign table's program commits what it writes)
+my $none = $pg->psql($effects);
 
 for my $c (@denied) {
     my ($sql, $kind, $why) = @$c;
@@ -249,9 +294,39 @@ is($pg->psql($effects), $none, 'none of them had an effect');
         ok(has_effect($sql, 'evil_db'), "$sql: has an effect on the database");
         $e->selectall_arrayref($sql);
         like($e->errstr // '',
-            qr/call statement denied.*evil\.eq\(\) is VOLATILE/s,
+            qr/call statement denied.*evil\.\w+\(\) is VOLATILE/s,
             "  and is denied as a call") or diag $e->errstr;
     }
+    $e->disconnect;
+}
+
+# a domain's CHECK that calls a volatile function: every statement may
+# run it (a Parse's parameter types, record_in(), a whole-row value
+# populated from JSON name no type), so every statement is a call
+{
+    my $e = connect_to('ro', 'domain_db');
+    for my $sql ('SELECT 1::dx', 'SELECT 1::dy', q{SELECT '{1}'::_dx},
+        q{SELECT * FROM json_to_record('{"a":1}') AS r(a dx)},
+        q{SELECT x FROM xmltable('/a' PASSING '<a>1</a>' COLUMNS x dx}
+            . q{ PATH '.')},
+        q{SELECT '(1)'::holds_dx}, 'SELECT takes_dx(2)',
+        q{SELECT jsonb_populate_record(d, '{"a":7}') FROM dx_t d},
+        q{SELECT domain_in('5', 'public.dx'::regtype, -1) IS NULL},
+        q{SELECT record_in('(1,5)', 'dx_t'::regtype::oid, -1) IS NULL},
+        q{SELECT abs('5')})
+    {
+        ok(has_effect($sql, 'domain_db'),
+            "$sql: has an effect on the database");
+        $e->selectall_arrayref($sql);
+        like($e->errstr // '',
+            qr/call statement denied.*public\.\w+: public\.fx\(\) is/s,
+            "  and is denied as a call") or diag $e->errstr;
+    }
+    $e->selectall_arrayref('SELECT 1');
+    like($e->errstr // '', qr/call statement denied/,
+        'in that database, every statement is a call');
+    is($pg->psql('SELECT count(*) FROM effects', db => 'domain_db'), 0,
+        '  none ran');
     $e->disconnect;
 }
 
@@ -259,6 +334,7 @@ is($pg->psql($effects), $none, 'none of them had an effect');
 for my $sql ('SELECT random(), pg_table_size(\'t\'), now()',
     'SELECT c.id, c.v FROM t c WHERE c.id BETWEEN 1 AND 3 ORDER BY 1',
     'SELECT * FROM v_ok', 'SELECT report(1), (2).report',
+    q{SELECT e FROM ct WHERE e = 'ADA' AND e LIKE 'a%'},
     "SELECT id FROM t WHERE v LIKE 'v%' AND id IN (1, 2)")
 {
     my $r = $dbh->selectall_arrayref($sql);
@@ -321,7 +397,7 @@ cmp_ok(scalar(() = $t->error_log =~ /hoop pg: catalog \w{32} of a moment ago/g),
     $v->selectall_arrayref('SELECT 1 === 2');
     like($v->errstr // '', qr/call statement denied/,
         '  other volatile functions are still calls');
-    is($pg->psql('SELECT count(*) FROM effects'), 0, '  none ran');
+    is($pg->psql($effects), $none, '  none ran');
 }
 
 # a function denied by name, in every syntax
@@ -335,7 +411,7 @@ cmp_ok(scalar(() = $t->error_log =~ /hoop pg: catalog \w{32} of a moment ago/g),
             "deny function=fx: $sql") or diag $n->errstr;
     }
 
-    is($pg->psql('SELECT count(*) FROM effects'), 0, '  none ran');
+    is($pg->psql($effects), $none, '  none ran');
     is_deeply($n->selectall_arrayref('SELECT 1 === 2'), [[1]],
         '  other functions run');
 }

@@ -38,6 +38,7 @@
 #define HOOP_SQL_WHY_DEEP        8      /* definitions nested too deeply */
 #define HOOP_SQL_WHY_NO_OPERATOR 9
 #define HOOP_SQL_WHY_OPAQUE      10     /* a body the gateway cannot read */
+#define HOOP_SQL_WHY_FOREIGN     11     /* a foreign table's wrapper */
 
 
 typedef struct {
@@ -280,7 +281,14 @@ hoop_sql_catalog_build(hoop_sql_catalog_t *cat)
 
         hoop_sql_cat_resolve(cat, o, 0);
 
-        if (o->type == HOOP_SQL_OBJ_IMPLICIT
+        /*
+         * a domain's CHECK runs wherever a value becomes one, which no
+         * statement need name (a Parse's parameter types, record_in(),
+         * a whole-row value populated from JSON): every statement may
+         */
+
+        if ((o->type == HOOP_SQL_OBJ_IMPLICIT
+             || o->type == HOOP_SQL_OBJ_DOMAIN)
             && o->kind > HOOP_SQL_READ
             && (cat->implicit == HOOP_SQL_CAT_NONE
                 || o->kind > cat->objs[cat->implicit].kind))
@@ -342,6 +350,11 @@ hoop_sql_cat_refs(hoop_sql_catalog_t *cat, hoop_sql_stmt_t *st,
         switch (type) {
 
         case HOOP_SQL_REF_FUNCTION:
+
+            /* t(x) with no function t is x::t: the cast's functions */
+            types = "ft";
+            break;
+
         case HOOP_SQL_REF_ATTRIBUTE:
             types = "f";
             break;
@@ -510,6 +523,13 @@ hoop_sql_cat_resolve(hoop_sql_catalog_t *cat, hoop_sql_cat_obj_t *o,
         if (o->flags & HOOP_SQL_FN_PRIVILEGED) {
             o->kind = HOOP_SQL_ADMIN;
             o->why = HOOP_SQL_WHY_SELECT;
+
+        } else if ((o->flags & HOOP_SQL_REL_FOREIGN)
+                   && !hoop_sql_cat_read_safe(cat, o->schema, o->name))
+        {
+            /* reading it runs its wrapper: a program, another server */
+            o->kind = HOOP_SQL_CALL;
+            o->why = HOOP_SQL_WHY_FOREIGN;
         }
 
         break;
@@ -739,7 +759,11 @@ hoop_sql_cat_cause(const hoop_sql_catalog_t *cat,
         break;
 
     case HOOP_SQL_WHY_OPAQUE:
-        fmt = "%s%s.%s() is not SQL: what it calls cannot be read";
+        fmt = "%s%s.%s() is not SQL: what it does cannot be read";
+        break;
+
+    case HOOP_SQL_WHY_FOREIGN:
+        fmt = "%s%s.%s is a foreign table: reading it runs its wrapper";
         break;
 
     case HOOP_SQL_WHY_EXECUTE:
@@ -879,8 +903,10 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
     "   FROM pg_catalog.pg_type"
     "   WHERE typtype <> 'c' AND typcategory <> 'A'),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
-    "   FROM pg_catalog.pg_class WHERE relkind = 'v'"
+    "   FROM pg_catalog.pg_class WHERE relkind IN ('v', 'f')"
     "   OR relnamespace = 'pg_catalog'::pg_catalog.regnamespace),"
+    " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
+    "   FROM pg_catalog.pg_inherits),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
     "   FROM pg_catalog.pg_auth_members),"
     " (SELECT pg_catalog.count(*) || '.'"
@@ -926,7 +952,24 @@ static const char  hoop_sql_catalog_sql[] =
     " WHERE c.contype = 'c'"
     " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     " UNION SELECT h.outer_type, k.expr FROM hoop_checked k"
-    " JOIN hoop_holds h ON h.inner_type = k.type)"
+    " JOIN hoop_holds h ON h.inner_type = k.type),"
+    " hoop_untrusted(oid, nspname, proname) AS ("
+    " SELECT p.oid, n.nspname, p.proname FROM pg_catalog.pg_proc p"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+    " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    " AND (p.provolatile = 'v' OR l.lanname NOT IN ('c', 'internal'))),"
+    " hoop_converts(type, fschema, fname) AS ("
+    " SELECT k.casttarget, u.nspname, u.proname FROM pg_catalog.pg_cast k"
+    " JOIN hoop_untrusted u ON u.oid = k.castfunc"
+    " UNION SELECT t.oid, u.nspname, u.proname FROM pg_catalog.pg_type t"
+    " JOIN hoop_untrusted u ON u.oid = t.typinput"
+    " UNION SELECT h.outer_type, c.fschema, c.fname FROM hoop_converts c"
+    " JOIN hoop_holds h ON h.inner_type = c.type),"
+    " hoop_foreign(oid) AS ("
+    " SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'f'"
+    " UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i"
+    " JOIN hoop_foreign f ON f.oid = i.inhrelid)"
     " SELECT 'f', n.nspname, p.proname, NULL, NULL,"
     " pg_catalog.bit_or("
     "  CASE WHEN p.provolatile = 'v' OR (p.prokind = 'a' AND EXISTS ("
@@ -940,7 +983,7 @@ static const char  hoop_sql_catalog_sql[] =
     "    'public', p.oid, 'EXECUTE') THEN 0 ELSE 2 END"
     "  | CASE WHEN p.pronargs - p.pronargdefaults <= 1"
     "    AND (p.pronargs >= 1 OR p.provariadic <> 0) THEN 4 ELSE 0 END"
-    "  | CASE WHEN l.lanname NOT IN ('sql', 'c', 'internal')"
+    "  | CASE WHEN l.lanname NOT IN ('sql', 'internal')"
     "    AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     "    THEN 8 ELSE 0 END),"
     " NULL"
@@ -969,15 +1012,13 @@ static const char  hoop_sql_catalog_sql[] =
     " UNION ALL"
     " SELECT 's', n.nspname, p.proname, NULL, NULL, 0,"
     " 'SELECT ' || pg_catalog.string_agg(pg_catalog.format('%I.%I()',"
-    "  fn.nspname, f.proname), ', ')"
+    "  f.nspname, f.proname), ', ')"
     " FROM pg_catalog.pg_aggregate a"
     " JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
-    " JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn,"
+    " JOIN hoop_untrusted f ON f.oid IN (a.aggtransfn, a.aggfinalfn,"
     "  a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, a.aggmtransfn,"
     "  a.aggminvtransfn, a.aggmfinalfn)"
-    " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
-    " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
     " GROUP BY n.nspname, p.proname, p.oid"
     " UNION ALL"
     " SELECT 's', n.nspname, p.proname, NULL, NULL, 0, 'SELECT ' || k.expr"
@@ -990,28 +1031,18 @@ static const char  hoop_sql_catalog_sql[] =
     " WHERE p.types OPERATOR(pg_catalog.&&)"
     "  (SELECT pg_catalog.array_agg(type) FROM hoop_checked)"
     " UNION ALL"
-    " SELECT DISTINCT 'o', n.nspname, o.oprname,"
-    " CASE WHEN n.nspname <> 'pg_catalog' THEN fn.nspname END,"
-    " CASE WHEN n.nspname <> 'pg_catalog' THEN f.proname END, 0, NULL"
+    " SELECT DISTINCT 'o', n.nspname, o.oprname, u.nspname, u.proname,"
+    " 0, NULL"
     " FROM pg_catalog.pg_operator o"
     " JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
-    " JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode"
-    " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
+    " LEFT JOIN pg_catalog.pg_operator x"
+    "  ON x.oid IN (o.oid, o.oprnegate, o.oprcom)"
+    " LEFT JOIN hoop_untrusted u ON u.oid = x.oprcode"
     " UNION ALL"
-    " SELECT 't', n.nspname, t.typname, fn.nspname, f.proname, 0, NULL"
-    " FROM pg_catalog.pg_cast k"
-    " JOIN pg_catalog.pg_type t ON t.oid = k.casttarget"
+    " SELECT 't', n.nspname, t.typname, c.fschema, c.fname, 0, NULL"
+    " FROM hoop_converts c"
+    " JOIN pg_catalog.pg_type t ON t.oid = c.type"
     " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-    " JOIN pg_catalog.pg_proc f ON f.oid = k.castfunc"
-    " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
-    " WHERE fn.nspname NOT IN ('pg_catalog', 'information_schema')"
-    " UNION ALL"
-    " SELECT 't', n.nspname, t.typname, fn.nspname, f.proname, 0, NULL"
-    " FROM pg_catalog.pg_type t"
-    " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-    " JOIN pg_catalog.pg_proc f ON f.oid = t.typinput"
-    " JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
-    " WHERE fn.nspname NOT IN ('pg_catalog', 'information_schema')"
     " UNION ALL"
     " SELECT 'd', n.nspname, t.typname, NULL, NULL, 0, k.expr"
     " FROM hoop_checked k"
@@ -1039,6 +1070,11 @@ static const char  hoop_sql_catalog_sql[] =
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE y.polqual IS NOT NULL"
     " UNION ALL"
+    " SELECT 'r', n.nspname, c.relname, NULL, NULL, 16, NULL"
+    " FROM hoop_foreign f"
+    " JOIN pg_catalog.pg_class c ON c.oid = f.oid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " UNION ALL"
     " SELECT 'g', NULL, s.name, NULL, NULL, 2, NULL"
     " FROM pg_catalog.pg_settings s WHERE s.context <> 'user'"
     " UNION ALL"
@@ -1052,7 +1088,8 @@ static const char  hoop_sql_catalog_sql[] =
     "  OR (fl.lanname NOT IN ('c', 'internal')"
     "   AND fn.nspname NOT IN ('pg_catalog', 'information_schema')))"
     " AND f.oid IN ("
-    "  SELECT t.typoutput FROM pg_catalog.pg_type t"
+    "  SELECT t.typinput FROM pg_catalog.pg_type t"
+    "  UNION SELECT t.typoutput FROM pg_catalog.pg_type t"
     "  UNION SELECT t.typreceive FROM pg_catalog.pg_type t"
     "  UNION SELECT t.typsend FROM pg_catalog.pg_type t"
     "  UNION SELECT k.castfunc FROM pg_catalog.pg_cast k"

@@ -55,7 +55,10 @@
 #define HOOP_SQL_FN_VOLATILE    0x01
 #define HOOP_SQL_FN_PRIVILEGED  0x02    /* EXECUTE not granted to PUBLIC */
 #define HOOP_SQL_FN_ONE_ARG     0x04    /* callable with one argument */
-#define HOOP_SQL_FN_OPAQUE      0x08    /* a body in a language not read */
+#define HOOP_SQL_FN_OPAQUE      0x08    /* not SQL, outside pg_catalog: a
+                                           body the gateway cannot read */
+#define HOOP_SQL_REL_FOREIGN    0x10    /* a foreign table, or one that
+                                           has one among its children */
 
 
 /* One row of the catalog query. */

@@ -20,6 +20,7 @@
 #define V  HOOP_SQL_FN_VOLATILE
 #define P  HOOP_SQL_FN_PRIVILEGED
 #define O  HOOP_SQL_FN_ONE_ARG
+#define F  HOOP_SQL_REL_FOREIGN
 
 
 static const hoop_sql_object_t  objects[] = {
@@ -51,7 +52,8 @@ static const hoop_sql_object_t  objects[] = {
     { 'o', "pg_catalog", ">=", NULL, NULL, 0, NULL },
     { 'o', "public", "===", "public", "fx_int", 0, NULL },
     { 't', "public", "pair", "public", "fx_pair", 0, NULL },
-    { 'd', "public", "dx", NULL, NULL, 0, "(fx(VALUE) = 1)" },
+    { 'd', "public", "dx", NULL, NULL, 0, "(safe_fn(VALUE) = 1)" },
+    { 'r', "public", "ft", NULL, NULL, F, NULL },
     { 'r', "pg_catalog", "pg_authid", NULL, NULL, P, NULL },
     { 'v', "public", "v_fx", NULL, NULL, 0, " SELECT fx(1) AS x;" },
     { 'v', "public", "v_v", NULL, NULL, 0, " SELECT v_fx.x FROM v_fx;" },
@@ -155,6 +157,11 @@ main(void)
         { '*', "public", "out_fn", NULL, NULL, V, NULL },
     };
 
+    static const hoop_sql_object_t  checked[] = {
+        { 'f', "public", "fx", NULL, NULL, V, NULL },
+        { 'd', "public", "dy", NULL, NULL, 0, "(fx(VALUE) = 1)" },
+    };
+
     cat = build(objects, sizeof(objects) / sizeof(objects[0]), NULL);
     ok(cat != NULL, "the catalog builds");
     is_int(hoop_sql_catalog_count(cat),
@@ -216,7 +223,11 @@ main(void)
     kind("SELECT 1 ##% 2", HOOP_SQL_CALL);
     kind("SELECT 1::pair", HOOP_SQL_CALL);
     kind("SELECT CAST(1 AS public.pair)", HOOP_SQL_CALL);
-    kind("SELECT 1::dx", HOOP_SQL_CALL);
+    kind("SELECT 1::dx", HOOP_SQL_READ);
+    kind("SELECT * FROM ft", HOOP_SQL_CALL);
+    ok(strstr(st[0].cause, "public.ft is a foreign table") != NULL,
+       "why: %s", st[0].cause);
+    kind("SELECT pair(1)", HOOP_SQL_CALL);
     kind("SELECT fx_agg(a) FROM t", HOOP_SQL_CALL);
 
     /* views, policies, bodies */
@@ -284,6 +295,13 @@ main(void)
     cat = build(implicit, 2, NULL);
     kind("SELECT 1", HOOP_SQL_CALL);
     ok(strstr(st[0].cause, "out_fn") != NULL, "why: %s", st[0].cause);
+
+    /* so is a domain's CHECK: a value becomes one unnamed */
+
+    cat = build(checked, 2, NULL);
+    kind("SELECT 1", HOOP_SQL_CALL);
+    ok(strstr(st[0].cause, "public.dy: public.fx() is VOLATILE") != NULL,
+       "why: %s", st[0].cause);
 
     /* the catalog query's rows, as the database sends them */
 
