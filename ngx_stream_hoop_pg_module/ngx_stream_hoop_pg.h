@@ -120,9 +120,15 @@ typedef struct {
     hoop_sql_stmt_t          cls;
     const hoop_rule_t       *rule;            /* NULL: the default */
     ngx_uint_t               action;          /* HOOP_RULE_* */
+    ngx_uint_t               decided;         /* ctx->schemas_gen then */
     const char              *parse_error;     /* unknown: why */
     size_t                   len;
     u_char                  *text;            /* NULL: not recorded */
+
+    /* a reviewed Parse's approval: its first execution runs under it */
+    u_char                   review[NGX_HOOP_REVIEW_ID_LEN + 1];
+    const char              *review_status;   /* NULL: none to use */
+    unsigned                 granted:1;
 } ngx_stream_hoop_pg_sql_t;
 
 
@@ -274,6 +280,7 @@ typedef struct {
     unsigned                     schemas_any:1; /* search_path: not known */
     unsigned                     own_path:1;    /* search_path at startup */
     ngx_str_t                    schemas;       /* search_path, ever */
+    ngx_uint_t                   schemas_gen;   /* its changes */
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */

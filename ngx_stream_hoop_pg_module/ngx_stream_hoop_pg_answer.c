@@ -483,7 +483,10 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
             ngx_snprintf(message, sizeof(message) - 1,
                          "hoop: %s statement denied: %s%Z",
                          sql ? hoop_sql_kind_name(sql->cls.kind) : "the",
-                         sql && ngx_strcmp(sql->cls.command, "fastpath") == 0
+                         sql == NULL
+                         ? "it runs a portal of a statement the gateway"
+                           " does not know"
+                         : ngx_strcmp(sql->cls.command, "fastpath") == 0
                          ? "FunctionCall is not allowed unless a rule"
                            " allows sql.fastpath"
                          : sql && sql->cls.kind == HOOP_SQL_UNKNOWN

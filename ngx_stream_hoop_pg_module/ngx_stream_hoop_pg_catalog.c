@@ -432,6 +432,7 @@ ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s, ngx_str_t *name)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
     if (name->len == 1 && name->data[0] == '*') {
+        ctx->schemas_gen += !ctx->schemas_any;
         ctx->schemas_any = 1;
         return NGX_OK;
     }
@@ -455,7 +456,11 @@ ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s, ngx_str_t *name)
     if (name->len == 0 || name->len > 63
         || ngx_strlchr(name->data, name->data + name->len, ',') != NULL)
     {
-        ctx->schemas_any = (name->len != 0);
+        if (name->len != 0 && !ctx->schemas_any) {
+            ctx->schemas_any = 1;
+            ctx->schemas_gen++;
+        }
+
         return NGX_OK;
     }
 
@@ -494,6 +499,9 @@ ngx_stream_hoop_pg_schema_add(ngx_stream_session_t *s, ngx_str_t *name)
 
     ctx->schemas.data = p;
     ctx->schemas.len = last - p;
+
+    /* what was decided by the schemas before may be decided again */
+    ctx->schemas_gen++;
 
     return NGX_OK;
 }

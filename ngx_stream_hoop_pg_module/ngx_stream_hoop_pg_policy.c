@@ -141,6 +141,8 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
+    sql->decided = ctx->schemas_gen;
+
     /* PostgreSQL keeps the session read-only: nothing may lift it */
 
     if (ctx->read_only && sql->cls.lifts_read_only) {

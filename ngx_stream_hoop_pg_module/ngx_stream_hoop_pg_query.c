@@ -46,6 +46,8 @@ static ngx_int_t ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s,
     u_char *msg, size_t *len);
 static ngx_int_t ngx_stream_hoop_pg_query_close(ngx_stream_session_t *s,
     u_char *msg, size_t len);
+static ngx_int_t ngx_stream_hoop_pg_query_admit(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_query_t *q, ngx_uint_t *why, u_char **text);
 static ngx_int_t ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s,
     u_char *portal);
 static ngx_int_t ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s,
@@ -470,7 +472,16 @@ ngx_stream_hoop_pg_query_parse(ngx_stream_session_t *s, u_char *msg,
         return rc;
     }
 
-    /* an approved statement's review is in its executions' events */
+    /*
+     * an approval (or a grant) covers the statement's first execution,
+     * whose event names it; each later one is decided as it comes
+     */
+
+    if (q->review_status != NULL) {
+        ngx_memcpy(stmt->review, q->review, NGX_HOOP_REVIEW_ID_LEN + 1);
+        stmt->review_status = q->review_status;
+        stmt->granted = q->granted;
+    }
 
     stmt->refs++;
     ngx_stream_hoop_pg_query_free(q);
@@ -566,7 +577,9 @@ static ngx_int_t
 ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
     size_t *len)
 {
-    u_char                         *portal, *end;
+    u_char                         *portal, *end, *text;
+    ngx_int_t                       rc;
+    ngx_uint_t                      why;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_query_t     *q;
     ngx_stream_hoop_pg_named_t    **found;
@@ -598,6 +611,32 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
     if (found != NULL && (*found)->sql != NULL) {
         q->run[0].sql = (*found)->sql;
         q->run[0].sql->refs++;
+    }
+
+    /*
+     * what runs now is decided now: PostgreSQL analyzes a prepared
+     * statement again when search_path changed since, and a review's
+     * approval was for one run
+     */
+
+    if (ctx->policy) {
+        why = 0;
+        text = NULL;
+
+        rc = ngx_stream_hoop_pg_query_admit(s, q, &why, &text);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            ngx_stream_hoop_pg_query_free(q);
+            return rc;                  /* NGX_AGAIN: held */
+        }
+
+        if (why) {
+            q->run[0].denied = 1;
+            pending = ngx_stream_hoop_pg_push(s, 'E', q, NULL);
+
+            return ngx_stream_hoop_pg_query_deny(s, pending, msg, len, why,
+                                                 text);
+        }
     }
 
     /*
@@ -635,6 +674,65 @@ ngx_stream_hoop_pg_query_execute(ngx_stream_session_t *s, u_char *msg,
     (void) ngx_stream_hoop_pg_push(s, 'E', q, NULL);
 
     return NGX_OK;
+}
+
+
+/*
+ * An Execute of a prepared statement, decided as it comes: again by the
+ * policy when the search path grew since the last decision; a review's
+ * approval of the Parse for its first run only (grant= for more).
+ * NGX_OK: *why says whether it is denied; NGX_AGAIN: held; NGX_ERROR.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_query_admit(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_query_t *q, ngx_uint_t *why, u_char **text)
+{
+    ngx_int_t                  rc;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_stream_hoop_pg_sql_t  *sql;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    sql = q->run[0].sql;
+
+    if (ctx->no_push) {
+        return NGX_OK;                  /* the server discards it */
+    }
+
+    /* a portal of a statement the gateway does not know (a cursor's) */
+
+    if (sql == NULL) {
+        *why = NGX_STREAM_HOOP_PG_DENIED_POLICY;
+        return NGX_OK;
+    }
+
+    if (sql->decided != ctx->schemas_gen) {
+        ngx_stream_hoop_pg_policy_decide(s, sql);
+    }
+
+    switch (sql->action) {
+
+    case HOOP_RULE_DENY:
+        *why = NGX_STREAM_HOOP_PG_DENIED_POLICY;
+        return NGX_OK;
+
+    case HOOP_RULE_REVIEW:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    if (sql->review_status != NULL) {
+        ngx_memcpy(q->review, sql->review, NGX_HOOP_REVIEW_ID_LEN + 1);
+        q->review_status = sql->review_status;
+        q->granted = sql->granted;
+        sql->review_status = NULL;      /* used */
+        return NGX_OK;
+    }
+
+    rc = ngx_stream_hoop_pg_review(s, sql, q, why, text);
+
+    return (rc == NGX_DECLINED) ? NGX_OK : rc;
 }
 
 

@@ -178,6 +178,36 @@ is($n, 1, 'the approval granted deletes for a minute: the next one runs'
     grep { /hoop pg|review/ && !/debug/ } split /\n/, $t->error_log);
 $dbh->disconnect;
 
+# an approval is for one run: a prepared statement executed again is
+# held again (a reviewer approved one UPDATE, not a loop of them)
+
+open $child, '-|', $^X, '-MDBI', '-e', q{
+    $| = 1;
+    my ($port, $tok) = @ARGV;
+    my $c = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
+        'postgres', $tok, { RaiseError => 0, PrintError => 0,
+        PrintWarn => 0, pg_server_prepare => 1,
+        pg_switch_prepared => 1 });    # a named statement from the first run
+    my $sth = $c->prepare('UPDATE payments SET amount = amount + ? WHERE id = 1');
+    for my $run (1, 2) {
+        my $n = $sth->execute(5);
+        print "run $run: ", $n // $c->errstr, "\n";
+    }
+}, $port, $tok{agent} or die;
+$review = pending('payments');
+api('POST', "/$review->{id}/approve");
+my $again = pending('payments');
+isnt($again->{id}, $review->{id},
+    'the same prepared UPDATE executed again: held for a new review');
+api('POST', "/$again->{id}/reject", { reason => 'once was enough' });
+$out = finish($child);
+like($out, qr/^run 1: 1$/m, '  the approved run ran');
+like($out, qr/^run 2: .*rejected in review $again->{id} by dba-1: once was enough/m,
+    '  the second run: rejected, not run under the first approval')
+    or diag $out;
+is($pg->psql('SELECT amount FROM payments WHERE id = 1'), 155,
+    '  PostgreSQL saw one UPDATE');
+
 # the evidence
 
 my @ev;

@@ -16,6 +16,8 @@ use Hoop::JWT;
 use Hoop::Test qw(spit);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
+use Hoop::Test::Wire qw(parse bind_ execute sync query wire_session
+    read_until error_of rows_of);
 
 my $pg = Hoop::Test::Pg->new->start;
 $pg->psql(<<'SQL');
@@ -121,6 +123,49 @@ PY
         'search_path=hr in the startup packet (asyncpg server_settings): a'
         . ' bare name may be in hr')
         or diag $out;
+}
+
+# a statement prepared before hr was on the path: PostgreSQL analyzes it
+# again for the new path when it next runs, and so does the gateway
+
+{
+    my $c = session('deny');
+    $c->{pg_server_prepare} = 1;
+    $c->{pg_switch_prepared} = 1;      # a named statement from the first run
+    my $sth = $c->prepare('SELECT v FROM secret WHERE v <> ?');
+    $sth->execute('');
+    is(($sth->fetchrow_array)[0], 'lunch menu',
+        'a prepared bare name, hr not on the path: public.secret');
+    $c->do('SET search_path = hr, public');
+    ok(!$sth->execute(''), 'the same prepared statement after SET search_path'
+        . ' = hr: not run');
+    like($c->errstr, qr/denied by rule "no-hr"/, '  denied by the hr rule');
+    $c->disconnect;
+}
+
+# by SQL PREPARE, run by the protocol's Bind; a cursor's portal the
+# gateway never saw a statement of; both pipelined behind the SET
+
+{
+    my $w = wire_session(port => $t->port('deny'), password => $token);
+    print $w query('PREPARE p AS SELECT v FROM secret');
+    is(error_of(read_until($w, 'Z')), undef, 'PREPARE p: a read, allowed');
+    print $w query('SET search_path = hr'), bind_('p'), execute(), sync();
+    my $r = read_until($w, 'Z');
+    $r = read_until($w, 'Z');
+    like(error_of($r), qr/^42501: .*denied by rule "no-hr"/,
+        '  protocol Bind/Execute of p after SET search_path = hr: denied');
+    ok(!grep({ $_ eq 'salaries' } rows_of($r)), '  no hr row');
+
+    print $w query('BEGIN; DECLARE c CURSOR FOR SELECT 1'), execute('c'),
+        sync();
+    read_until($w, 'Z');
+    $r = read_until($w, 'Z');
+    like(error_of($r), qr/^42501: .*a portal of a statement the gateway does not know/,
+        "  a protocol Execute of a SQL cursor's portal: denied");
+    print $w query('ROLLBACK');
+    read_until($w, 'Z');
+    close $w;
 }
 
 # the allow side: schema.table vouches for the name written so only
