@@ -1,9 +1,10 @@
 /*
  * Copyright (C) nginx-hoop authors
  *
- * libFuzzer target: RowDescription, DataRow and ErrorResponse readers
- * and rewriters never read past what they were given nor write past the
- * room they were told of; what they write is a well-formed message.
+ * libFuzzer target: RowDescription, DataRow, ErrorResponse,
+ * NotificationResponse and ParameterStatus readers and rewriters never
+ * read past what they were given nor write past the room they were told
+ * of; what they write is a well-formed message.
  */
 
 #include <stdlib.h>
@@ -74,6 +75,21 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             && (n > cap || hoop_pg_get32(out + 1) + 1 != n))
         {
             abort();
+        }
+
+        /* as a NotificationResponse, ParameterStatus, RowDescription */
+
+        for (i = 0; i < 3 && size > 6; i++) {
+            msg[0] = "AST"[i];
+            (void) hoop_pg_put32(msg + 1, (uint32_t) (size - 2));
+            n = hoop_pg_names_mask(msg, size - 1, &detect, out, cap, NULL);
+
+            if (n != 0 && n != (size_t) -1
+                && (n > cap || hoop_pg_get32(out + 1) + 1 != n
+                    || out[0] != msg[0]))
+            {
+                abort();
+            }
         }
 
         free(out);

@@ -62,6 +62,8 @@ typedef struct {
 /* a masked column as the catalog of this session's database knows it */
 typedef struct {
     uint32_t                 table_oid;
+    uint32_t                 row_type;        /* the relation's, whole */
+    uint32_t                 row_array;       /* an array of those */
     int16_t                  attnum;
     uint8_t                  strategy;
 } ngx_stream_hoop_pg_mask_attr_t;

@@ -26,8 +26,9 @@ static ngx_int_t ngx_stream_hoop_pg_capture(ngx_stream_session_t *s,
 
 /*
  * How much of a server message the gateway reads before it passes:
- * the whole of CommandComplete, ErrorResponse and ReadyForQuery; the
- * header of the others.
+ * the whole of CommandComplete, ErrorResponse and ReadyForQuery, of what
+ * is masked (rows, notices, notifications, parameter values, column
+ * names) when masking; the header of the others.
  */
 ngx_int_t
 ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
@@ -40,7 +41,9 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    if (ctx->pending == NULL) {
+    /* what the server may send unasked is read when detectors need it */
+
+    if (ctx->pending == NULL && type != 'A' && type != 'S' && type != 'N') {
         return 0;
     }
 
@@ -66,6 +69,8 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
 
     case 'N':
     case 'd':
+    case 'A':
+    case 'S':
         whole = ctx->masking && pscf->mask.enabled;
         break;
 
@@ -112,8 +117,10 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     ngx_stream_hoop_pg_run_t       *run;
     ngx_stream_hoop_pg_pending_t   *p;
     ngx_stream_hoop_pg_query_t     *q;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
     p = ngx_stream_hoop_pg_head(ctx);
     total = (size_t) hoop_pg_get32(msg + 1) + 1;
 
@@ -152,7 +159,9 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
         return NGX_OK;
 
-    case 'N':
+    case 'N':                           /* NoticeResponse */
+    case 'A':                           /* NotificationResponse */
+    case 'S':                           /* ParameterStatus */
         if (*len == total && ctx->masking
             && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
         {
@@ -246,6 +255,15 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
             if (injected) {
                 return NGX_DECLINED;    /* the gateway asked, not the client */
             }
+        }
+
+        /* a column may be named after a value ("SELECT 1 AS \"...\"") */
+
+        if (msg[0] == 'T' && *len == total && ctx->masking
+            && pscf->mask.enabled
+            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         return NGX_OK;

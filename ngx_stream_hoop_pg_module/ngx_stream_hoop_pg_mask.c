@@ -26,6 +26,8 @@
 static char *ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
     ngx_stream_hoop_pg_srv_conf_t *pscf, ngx_str_t *list,
     ngx_uint_t strategy);
+static ngx_uint_t ngx_stream_hoop_pg_mask_row_type(ngx_stream_session_t *s,
+    uint32_t type_oid);
 static ngx_int_t ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
     hoop_pg_field_t *field, ngx_uint_t *strategy);
 static u_char *ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s,
@@ -146,9 +148,11 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
     ngx_uint_t                         i, hash;
     ngx_stream_hoop_pg_mask_column_t  *col;
     static const char                  head[] =
-        "SELECT a.attrelid::int8, a.attnum, c.relname, a.attname"
+        "SELECT a.attrelid::int8, a.attnum, c.relname, a.attname,"
+        " c.reltype::int8, COALESCE(t.typarray, 0)::int8"
         " FROM pg_catalog.pg_attribute a"
         " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+        " LEFT JOIN pg_catalog.pg_type t ON t.oid = c.reltype"
         " WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attname IN (";
 
     if (conf->mask_enable == NGX_CONF_UNSET) {
@@ -206,15 +210,16 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
 
 /*
  * A row of the masked columns' query (ngx_stream_hoop_pg_catalog.c):
- * attrelid, attnum, relname, attname, as text.  NGX_DECLINED (consumed).
+ * attrelid, attnum, relname, attname, the relation's row type and its
+ * array type, as text.  NGX_DECLINED (consumed).
  */
 ngx_int_t
 ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     size_t len)
 {
-    ngx_int_t                          oid, attnum;
+    ngx_int_t                          oid, attnum, row_type, row_array;
     ngx_uint_t                         i;
-    hoop_pg_cell_t                     cell[4];
+    hoop_pg_cell_t                     cell[6];
     ngx_stream_hoop_pg_ctx_t          *ctx;
     ngx_stream_hoop_pg_srv_conf_t     *pscf;
     ngx_stream_hoop_pg_mask_attr_t    *attr;
@@ -223,11 +228,11 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    if (hoop_pg_datarow(msg, len, cell, 4) != 4) {
+    if (hoop_pg_datarow(msg, len, cell, 6) != 6) {
         return NGX_DECLINED;
     }
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 6; i++) {
         if (cell[i].data == NULL) {
             return NGX_DECLINED;
         }
@@ -235,8 +240,12 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
 
     oid = ngx_atoi((u_char *) cell[0].data, cell[0].len);
     attnum = ngx_atoi((u_char *) cell[1].data, cell[1].len);
+    row_type = ngx_atoi((u_char *) cell[4].data, cell[4].len);
+    row_array = ngx_atoi((u_char *) cell[5].data, cell[5].len);
 
-    if (oid == NGX_ERROR || attnum == NGX_ERROR) {
+    if (oid == NGX_ERROR || attnum == NGX_ERROR || row_type == NGX_ERROR
+        || row_array == NGX_ERROR)
+    {
         return NGX_DECLINED;
     }
 
@@ -261,6 +270,8 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
         }
 
         attr->table_oid = (uint32_t) oid;
+        attr->row_type = (uint32_t) row_type;
+        attr->row_array = (uint32_t) row_array;
         attr->attnum = (int16_t) attnum;
         attr->strategy = (uint8_t) col[i].strategy;
         break;
@@ -337,6 +348,10 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
             plan[i].action = text ? HOOP_PG_CELL_COLUMN : HOOP_PG_CELL_NULL;
             plan[i].strategy = (uint8_t) strategy;
 
+        } else if (ngx_stream_hoop_pg_mask_row_type(s, fields[i].type_oid)) {
+            /* a whole row of a table with a masked column, or an array */
+            plan[i].action = HOOP_PG_CELL_NULL;
+
         } else if (pscf->mask.enabled == 0) {
             plan[i].action = HOOP_PG_CELL_PASS;
 
@@ -356,7 +371,13 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
             plan[i].action = HOOP_PG_CELL_DETECT_NUMERIC;
 
         } else {
-            plan[i].action = HOOP_PG_CELL_PASS;     /* binary, not text */
+            /*
+             * binary: a fixed scalar cannot hold text; an address is
+             * the value; an array, record, range, bytea, tsvector or
+             * unknown type carries its texts in its bytes
+             */
+            plan[i].action = hoop_pg_binary_action(fields[i].type_oid,
+                                                   pscf->mask.enabled);
         }
 
         if (plan[i].action != HOOP_PG_CELL_PASS) {
@@ -367,6 +388,32 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     ctx->plan_cols = n;
 
     return NGX_OK;
+}
+
+
+/* whether a type is the row type of a relation with a masked column */
+static ngx_uint_t
+ngx_stream_hoop_pg_mask_row_type(ngx_stream_session_t *s, uint32_t type_oid)
+{
+    ngx_uint_t                       i;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_mask_attr_t  *attr;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (ctx->mask_attrs == NULL || type_oid == 0) {
+        return 0;
+    }
+
+    attr = ctx->mask_attrs->elts;
+
+    for (i = 0; i < ctx->mask_attrs->nelts; i++) {
+        if (attr[i].row_type == type_oid || attr[i].row_array == type_oid) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -423,9 +470,10 @@ ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
 
 
 /*
- * A DataRow, CopyData, ErrorResponse or NoticeResponse, whole at the down
- * flow's scan point, masked in place; *len becomes its new length and
- * masked[] gains what was masked.  NGX_OK, or NGX_ERROR (malformed).
+ * A DataRow, CopyData, ErrorResponse, NoticeResponse, NotificationResponse,
+ * ParameterStatus or RowDescription, whole at the down flow's scan point,
+ * masked in place; *len becomes its new length and masked[] gains what
+ * was masked.  NGX_OK, or NGX_ERROR (malformed).
  */
 ngx_int_t
 ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
@@ -473,6 +521,12 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
                 n += 5;
             }
 
+            break;
+
+        case 'A':
+        case 'S':
+        case 'T':
+            n = hoop_pg_names_mask(msg, *len, &pscf->mask, out, cap, counts);
             break;
 
         default: /* 'E', 'N' */

@@ -14,6 +14,10 @@
 #include "hoop_sql_redact.h"
 
 
+static char *ngx_stream_hoop_pg_sql_detect(ngx_stream_session_t *s,
+    const char *text, size_t *len);
+
+
 /*
  * The SQL object of a statement: classification, and the text the audit
  * trail keeps, with literals replaced by $n (hoop_sql_normalize()) unless
@@ -25,7 +29,7 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     size_t len, hoop_sql_stmt_t *cls, const char *parse_error,
     const char *normalized)
 {
-    char                           *copy, *norm, *red;
+    char                           *copy, *norm, *red, *det;
     size_t                          size, elen;
     const char                     *keep;
     ngx_stream_hoop_pg_sql_t       *sql;
@@ -39,6 +43,7 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     copy = NULL;
     norm = NULL;
     red = NULL;
+    det = NULL;
     sql = NULL;
 
     if (pscf->audit && text != NULL && cls->kind != HOOP_SQL_UNKNOWN) {
@@ -88,6 +93,19 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
             keep = red;
         }
 
+        /* a value in a name ("AS \"...\"", a channel) is not kept */
+
+        if (keep != NULL && pscf->mask.enabled
+            && hoop_mask_could_match(&pscf->mask, (u_char *) keep, size))
+        {
+            det = ngx_stream_hoop_pg_sql_detect(s, keep, &size);
+            if (det == NULL) {
+                goto done;
+            }
+
+            keep = det;
+        }
+
     } else if (text != NULL) {
         /* unknown: only its size */
         cls->length = len;
@@ -135,7 +153,46 @@ done:
         ngx_free(red);
     }
 
+    if (det != NULL) {
+        ngx_free(det);
+    }
+
     return sql;
+}
+
+
+/*
+ * The text kept of a statement with the detectors run over it:
+ * ngx_alloc'd, *len its new length; NULL when memory ran out.
+ */
+static char *
+ngx_stream_hoop_pg_sql_detect(ngx_stream_session_t *s, const char *text,
+    size_t *len)
+{
+    char                           *out;
+    size_t                          n, cap;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    /* a mask may be longer than what it hides: "a@b.c" is "[EMAIL]" */
+
+    for (cap = 2 * *len + 64; /* void */; cap *= 2) {
+        out = ngx_alloc(cap, s->connection->log);
+        if (out == NULL) {
+            return NULL;
+        }
+
+        n = hoop_mask_string(&pscf->mask, (u_char *) text, *len,
+                             (u_char *) out, cap, NULL);
+
+        if (n != (size_t) -1) {
+            *len = n;
+            return out;
+        }
+
+        ngx_free(out);
+    }
 }
 
 

@@ -100,6 +100,57 @@ is(psql('COPY (SELECT id, notes FROM customers ORDER BY id) TO STDOUT'),
     "1\tcall [PHONE] or write to [EMAIL]\n2\tnothing to see\n",
     'COPY TO STDOUT: detectors on the data');
 
+# a comma ends a value: CSV, a record's text, a list the agent built
+is(psql(q{COPY (SELECT id, ssn, ssn || ',' || id, card_number || ',2'}
+        . q{ FROM customers ORDER BY id) TO STDOUT (FORMAT csv)}),
+    qq{1,[US_SSN],"[US_SSN],1","[CREDIT_CARD],2"\n}
+    . qq{2,[US_SSN],"[US_SSN],2","[CREDIT_CARD],2"\n},
+    'COPY (FORMAT csv): values before a comma are found');
+is(psql(q{SELECT ROW(id, ssn)::text, concat_ws(',', ssn, id, '10.1.2.3')}
+        . q{ FROM customers WHERE id = 1}),
+    "(1,[US_SSN])|[US_SSN],1,10.1.2.3\n",
+    'a record\'s text and a comma-separated list: found');
+
+# what the server sends that is not a row: a column's name, a
+# notification (from this session, and from another one while this one
+# waits), a parameter's value the client keeps
+{
+    my $c = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
+        'postgres', '', { RaiseError => 1, PrintError => 0 });
+    my $sth = $c->prepare(q{SELECT 1 AS "ada@example.com", 2 AS plain});
+    $sth->execute;
+    is_deeply($sth->{NAME}, ['[EMAIL]', 'plain'],
+        'RowDescription: a column named after a value, masked');
+    $sth->finish;
+
+    $c->do('LISTEN jobs');
+    $c->do('LISTEN "123-45-6789"');
+    $c->do(q{NOTIFY jobs, 'ssn 123-45-6789 for ada@example.com'});
+    my $n = $c->pg_notifies;
+    is_deeply([$n->[0], $n->[2]], ['jobs', 'ssn [US_SSN] for [EMAIL]'],
+        'NOTIFY in the session: its payload masked, the channel kept');
+
+    $pg->psql(q{SELECT pg_notify('123-45-6789', 'card 4111111111111111')});
+    wait_until(sub { $n = $c->pg_notifies }, 'the other session\'s notification');
+    is_deeply([$n->[0], $n->[2]], ['[US_SSN]', 'card [CREDIT_CARD]'],
+        'pg_notify from another session while this one is idle: channel'
+        . ' and payload masked');
+    $c->disconnect;
+
+    my $py = <<"PY";
+import psycopg
+c = psycopg.connect(host='127.0.0.1', port=$port, dbname='postgres',
+                    user='postgres', autocommit=True)
+c.execute("SELECT set_config('application_name', 'for bob\@example.com', false)")
+print("status", c.info.parameter_status('application_name'))
+PY
+    spit("$d/status.py", $py);
+    my $out = `/usr/bin/python3 $d/status.py 2>&1`;
+    like($out, qr/^status for \[EMAIL\]$/m,
+        'ParameterStatus: application_name as the client keeps it, masked')
+        or diag $out;
+}
+
 # the extended protocol: the gateway asks for the row layout itself
 my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
     'postgres', '', { RaiseError => 1, PrintError => 0,
@@ -122,11 +173,18 @@ c = psycopg.connect(host='127.0.0.1', port=$port, dbname='postgres',
 cur = c.cursor(binary=True)
 cur.execute("SELECT ssn, notes, card_as_number, id FROM customers WHERE id = 1")
 print("psycopg-binary", cur.fetchone())
+cur.execute("SELECT c, ROW(email, id), to_tsvector('simple', notes),"
+            " array_agg(ssn) OVER (), tstzrange(now(), NULL) IS NOT NULL,"
+            " ARRAY[id, 7], convert_to(card_number, 'UTF8')"
+            " FROM customers c WHERE id = 1")
+print("psycopg-containers", cur.fetchone())
 async def main():
     a = await asyncpg.connect(host='127.0.0.1', port=$port,
                               database='postgres', user='postgres', ssl=False)
     r = await a.fetchrow("SELECT ssn, notes, email, id FROM customers WHERE id = \$1", 1)
     print("asyncpg", tuple(r))
+    r = await a.fetchrow("SELECT c, array_agg(ssn) OVER (), ARRAY[id] FROM customers c WHERE id = 1")
+    print("asyncpg-containers", tuple(r))
     await a.close()
 asyncio.run(main())
 PY
@@ -137,6 +195,43 @@ like($bin, qr/^psycopg-binary \('\[MASKED\]', 'call \[PHONE\] or write to \[EMAI
     or diag $bin;
 like($bin, qr/^asyncpg \('\[MASKED\]', 'call \[PHONE\] or write to \[EMAIL\]', '\[HASH:[0-9a-f]{16}\]', 1\)$/m,
     'asyncpg (binary, its own protocol code): masked the same') or diag $bin;
+
+like($bin, qr/^psycopg-containers \(None, None, None, None, True, \[1, 7\], None\)$/m,
+    'binary containers (a masked table\'s row, a record, a tsvector, an'
+    . ' array, bytea) holding values: NULL; an array of numbers passes')
+    or diag $bin;
+like($bin, qr/^asyncpg-containers \(None, None, \[1\]\)$/m,
+    'asyncpg: a whole row and an array of SSNs NULL, an array of ids kept')
+    or diag $bin;
+
+# node-postgres asking for binary results (what it cannot decode it keeps
+# as a string of the bytes as they arrived)
+{
+    my $js = <<'JS';
+const pg = require('pg');
+(async () => {
+    const c = new pg.Client({ host: '127.0.0.1', port: +process.argv[2],
+                              user: 'postgres', database: 'postgres' });
+    await c.connect();
+    const r = await c.query({ text: 'SELECT c, ROW(ssn, id), ARRAY[notes],'
+                              + ' ROW(id, name) FROM customers c WHERE id = $1',
+                              values: [1], binary: true, rowMode: 'array' });
+    console.log('node-pg', JSON.stringify(r.rows[0]));
+    await c.end();
+})().catch(e => { console.log('error', e.message); });
+JS
+    spit("$d/binary.cjs", $js);
+    local $ENV{NODE_PATH} = "$FindBin::Bin/node/node_modules";
+    my $out = `node $d/binary.cjs $port 2>&1`;
+    my $direct = `node $d/binary.cjs ${\ $pg->port} 2>&1`;
+    my ($plain) = $direct =~ /^node-pg \[.*,("(?:[^"\\]|\\.)*")\]$/m;
+    ok($plain, 'node pg, binary, straight to PostgreSQL: a record of id and'
+        . ' name as bytes') or diag $direct;
+    like($out, qr/^node-pg \[null,null,null,\Q$plain\E\]$/m,
+        'through the gateway: a whole row of customers, a record of an SSN,'
+        . ' an array of notes with a phone NULL; the record of id and name'
+        . ' byte for byte') or diag $out;
+}
 
 # a million rows: streamed, masked, in bounded memory
 sub rss {

@@ -30,6 +30,7 @@
 #define IPV6_TEXT_MAX     45
 #define PEM_LABEL_MAX     40
 #define BEARER_MIN        8
+#define BEARER_WORD_MAX   40
 
 
 typedef struct {
@@ -141,7 +142,12 @@ number_ends(scan_view_t *v, size_t i)
         return 0;
     }
 
-    if ((c == '.' || c == ',' || c == '-') && is_digit(peek(v, i + 1))) {
+    /*
+     * a decimal point or a dash goes on; a comma does not: it separates
+     * CSV fields, a record's text, a list ("078-05-1120,1")
+     */
+
+    if ((c == '.' || c == '-') && is_digit(peek(v, i + 1))) {
         return 0;
     }
 
@@ -270,6 +276,7 @@ typedef struct {
     size_t   end[6];            /* where each ends in the buffer */
     size_t   ndigits[6];        /* digits up to and including each */
     int      closed[6];         /* no "(" left open up to each */
+    char     sep[6];            /* the separator after each, or 0 */
     char     digits[20];
 } digit_groups_t;
 
@@ -309,6 +316,7 @@ digit_groups(scan_view_t *v, size_t i, size_t max, int phone, int plus,
         g->end[g->n] = i;
         g->ndigits[g->n] = nd;
         g->closed[g->n] = (paren != 1);
+        g->sep[g->n] = 0;
         g->n++;
 
         if (g->n == 6) {
@@ -328,6 +336,7 @@ digit_groups(scan_view_t *v, size_t i, size_t max, int phone, int plus,
                   : ((c == ' ' || c == '-') && (sep == 0 || (size_t) c == sep)))
         {
             sep = (size_t) c;
+            g->sep[g->n - 1] = (char) c;
             c = peek(v, ++k);
         }
 
@@ -478,7 +487,9 @@ phone_groups_valid(const digit_groups_t *g, size_t n, int plus)
     d = g->digits;
 
     if (plus) {
-        return g->ndigits[n - 1] >= 8 && d[0] != '0';
+        /* "+25000000.00" is an amount */
+        return g->ndigits[n - 1] >= 8 && d[0] != '0'
+               && !(n == 2 && g->sep[0] == '.' && g->len[1] <= 2);
     }
 
     k = (n == 4 && g->len[0] == 1 && d[0] == '1') ? 1 : 0;
@@ -875,6 +886,36 @@ hoop_mask_token_byte(unsigned type, unsigned char c)
 }
 
 
+/*
+ * A token holds a digit, a capital or a sign somewhere early; words of
+ * small letters after "bearer" ("the ring bearer returned.", "a bearer
+ * well-known") are prose.  A run of them longer than a word is a token
+ * all the same.
+ */
+static int
+bearer_not_a_word(scan_view_t *v, size_t t)
+{
+    int     c;
+    size_t  i;
+
+    for (i = t; i < t + BEARER_WORD_MAX; i++) {
+        c = peek(v, i);
+
+        if (c < 0
+            || !hoop_mask_token_byte(HOOP_MASK_BEARER_TOKEN, (unsigned char) c))
+        {
+            return 0;
+        }
+
+        if ((c < 'a' || c > 'z') && c != '.' && c != '-') {
+            return 1;
+        }
+    }
+
+    return 1;
+}
+
+
 static size_t
 bearer_match(scan_view_t *v, size_t q, size_t *keep)
 {
@@ -907,6 +948,10 @@ bearer_match(scan_view_t *v, size_t q, size_t *keep)
         {
             return 0;
         }
+    }
+
+    if (!bearer_not_a_word(v, t)) {
+        return 0;
     }
 
     *keep = t - q;
@@ -1035,7 +1080,9 @@ digit_anchor(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
 
         end = phone_match(v, q - 1);
 
-        if (end || c == '(' || v->more) {
+        /* not "(415) 555-2671": the digits may still be "(078-05-1120," */
+
+        if (end || v->more) {
             return end;
         }
     }

@@ -49,6 +49,48 @@ hoop_pg_cell_is_text(uint32_t type_oid, int format)
 }
 
 
+/* binary forms of fixed size that hold no text */
+static const uint32_t  hoop_pg_plain_types[] = {
+    16,         /* bool */
+    21,         /* int2 */
+    23,         /* int4 */
+    26,         /* oid */
+    28,         /* xid */
+    700,        /* float4 */
+    701,        /* float8 */
+    790,        /* money */
+    1082,       /* date */
+    1083,       /* time */
+    1114,       /* timestamp */
+    1184,       /* timestamptz */
+    1186,       /* interval */
+    1266,       /* timetz */
+    2950,       /* uuid */
+    3220,       /* pg_lsn */
+    0
+};
+
+
+hoop_pg_cell_e
+hoop_pg_binary_action(uint32_t type_oid, uint32_t enabled)
+{
+    size_t  i;
+
+    for (i = 0; hoop_pg_plain_types[i]; i++) {
+        if (hoop_pg_plain_types[i] == type_oid) {
+            return HOOP_PG_CELL_PASS;
+        }
+    }
+
+    if (type_oid == 869 || type_oid == 650) {      /* inet, cidr */
+        return (enabled & (1u << HOOP_MASK_IPV4 | 1u << HOOP_MASK_IPV6))
+               ? HOOP_PG_CELL_NULL : HOOP_PG_CELL_PASS;
+    }
+
+    return HOOP_PG_CELL_DETECT_NULL;
+}
+
+
 int
 hoop_pg_rowdesc_parse(const unsigned char *msg, size_t len,
     hoop_pg_field_t *fields, size_t max)
@@ -497,6 +539,140 @@ hoop_pg_error_mask(const unsigned char *msg, size_t len,
     }
 
     *o++ = '\0';
+    (void) hoop_pg_put32(out + 1, (uint32_t) (o - out - 1));
+
+    return (size_t) (o - out);
+}
+
+
+/*
+ * One NUL-terminated text at *in (before end), masked or copied to *o
+ * (before oend); both move past it.  0, -1 (no room) or 1 (malformed).
+ */
+static int
+hoop_pg_names_text(const hoop_mask_conf_t *detect, int mask,
+    const unsigned char **in, const unsigned char *end, unsigned char **o,
+    const unsigned char *oend, uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    int                   found;
+    size_t                w, n;
+    const unsigned char  *nul;
+
+    nul = memchr(*in, '\0', (size_t) (end - *in));
+    if (nul == NULL) {
+        return 1;
+    }
+
+    n = (size_t) (nul - *in);
+
+    if ((size_t) (oend - *o) < 1) {
+        return -1;
+    }
+
+    if (mask) {
+        w = hoop_pg_text_mask(detect, *in, n, *o, (size_t) (oend - *o) - 1,
+                              counts, &found);
+        if (w == (size_t) -1) {
+            return -1;
+        }
+
+    } else {
+        if ((size_t) (oend - *o) < n + 1) {
+            return -1;
+        }
+
+        memcpy(*o, *in, n);
+        w = n;
+    }
+
+    *o += w;
+    *(*o)++ = '\0';
+    *in = nul + 1;
+
+    return 0;
+}
+
+
+size_t
+hoop_pg_names_mask(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    int                   rc;
+    size_t                fixed, i, n;
+    unsigned char        *o;
+    const unsigned char  *p, *end, *oend;
+
+    if (len < 5 || hoop_pg_get32(msg + 1) + 1 != len
+        || (msg[0] != 'A' && msg[0] != 'S' && msg[0] != 'T'))
+    {
+        return 0;
+    }
+
+    if (cap < len) {
+        return (size_t) -1;
+    }
+
+    /* the fixed part before the texts, and after each (RowDescription) */
+
+    fixed = (msg[0] == 'A') ? 4 : (msg[0] == 'T') ? 2 : 0;
+
+    if (len < 5 + fixed) {
+        return 0;
+    }
+
+    memcpy(out, msg, 5 + fixed);
+    p = msg + 5 + fixed;
+    o = out + 5 + fixed;
+    end = msg + len;
+    oend = out + cap;
+
+    switch (msg[0]) {
+
+    case 'A':                           /* channel, payload */
+        n = 2;
+        break;
+
+    case 'S':                           /* name (the server's), value */
+        rc = hoop_pg_names_text(detect, 0, &p, end, &o, oend, counts);
+        if (rc != 0) {
+            return (rc < 0) ? (size_t) -1 : 0;
+        }
+
+        n = 1;
+        break;
+
+    default:                            /* 'T': name, 18 bytes, each */
+        n = (size_t) (msg[5] << 8 | msg[6]);
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = hoop_pg_names_text(detect, 1, &p, end, &o, oend, counts);
+        if (rc != 0) {
+            return (rc < 0) ? (size_t) -1 : 0;
+        }
+
+        if (msg[0] != 'T') {
+            continue;
+        }
+
+        if ((size_t) (end - p) < 18) {
+            return 0;
+        }
+
+        if ((size_t) (oend - o) < 18) {
+            return (size_t) -1;
+        }
+
+        memcpy(o, p, 18);
+        o += 18;
+        p += 18;
+    }
+
+    if (p != end) {
+        return 0;
+    }
+
     (void) hoop_pg_put32(out + 1, (uint32_t) (o - out - 1));
 
     return (size_t) (o - out);

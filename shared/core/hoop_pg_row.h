@@ -83,6 +83,17 @@ size_t hoop_pg_row_mask(const unsigned char *msg, size_t len,
     const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS]);
 
+/*
+ * What detectors (enabled: a hoop_mask_conf_t's bits) do to a binary cell
+ * of a type that is not text, int8 or numeric: PASS for fixed-size
+ * scalars, which cannot hold text (bool, int2/4, float, date/time, uuid,
+ * ...); NULL for an address (inet, cidr) when an IP detector is on;
+ * DETECT_NULL for the rest (arrays, records, ranges, bytea, tsvector,
+ * types it does not know), whose texts are in their bytes.
+ */
+hoop_pg_cell_e hoop_pg_binary_action(uint32_t type_oid,
+    uint32_t enabled);
+
 /* The room hoop_pg_row_mask() may need for a row of len bytes. */
 size_t hoop_pg_row_mask_bound(size_t len, size_t ncols);
 
@@ -101,6 +112,16 @@ size_t hoop_pg_cell_mask(const hoop_mask_conf_t *detect,
  * file, line, routine).  Same returns as hoop_pg_row_mask().
  */
 size_t hoop_pg_error_mask(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS]);
+
+/*
+ * The texts of a message a client displays that is not a row or an
+ * error: a NotificationResponse's channel and payload, a ParameterStatus's
+ * value, a RowDescription's column names, with detectors run over them.
+ * Same returns as hoop_pg_row_mask().
+ */
+size_t hoop_pg_names_mask(const unsigned char *msg, size_t len,
     const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS]);
 

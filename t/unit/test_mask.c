@@ -101,6 +101,22 @@ static const mask_case_t  cases[] = {
     { "WWW-Authenticate: Bearer realm=\"x\", error=\"invalid_token\"",
       "WWW-Authenticate: Bearer realm=\"x\", error=\"invalid_token\"" },
 
+    /* a comma ends a value: CSV, a record's text, a list */
+    { "078-05-1120,1,4111111111111111,2,+1 202 555 0143,3,10.1.2.3,4",
+      "[US_SSN],1,[CREDIT_CARD],2,[PHONE],3,[IPV4],4" },
+    { "(1,078-05-1120,\"ada@example.com\")",
+      "(1,[US_SSN],\"[EMAIL]\")" },
+    { "(123-45-6789,1)", "([US_SSN],1)" },
+    { "(415) 555-2671,2", "[PHONE],2" },
+
+    /* prose and amounts are not values */
+    { "the ring bearer returned. a bearer well-known-for-it",
+      "the ring bearer returned. a bearer well-known-for-it" },
+    { "Bearer abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+      "Bearer [BEARER_TOKEN]" },
+    { "total +25000000.00 due, +1.202.555.0143 to call",
+      "total +25000000.00 due, [PHONE] to call" },
+
     /* nesting: the leftmost value wins, failed candidates consume nothing */
     { "4111111111111111@example.com", "[EMAIL]" },
     { "10.0.0.1@example.com", "[EMAIL]" },

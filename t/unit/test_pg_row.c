@@ -211,5 +211,56 @@ main(void)
                "a cut error is malformed");
     }
 
+    {
+        /* NotificationResponse: pid 7, channel, payload */
+        static unsigned char  note[] =
+            "A\0\0\0\0\0\0\0\7jobs\0ssn 078-05-1120 for ada@example.com\0";
+        static unsigned char  param[] =
+            "S\0\0\0\0application_name\0bob@example.com\0";
+        unsigned char  desc[64], *p;
+        uint64_t       c3[HOOP_PG_MASKED_KINDS];
+
+        detect.enabled |= 1u << HOOP_MASK_US_SSN;
+        hoop_pg_put32(note + 1, sizeof(note) - 2);
+        memset(c3, 0, sizeof(c3));
+        w = hoop_pg_names_mask(note, sizeof(note) - 1, &detect, out,
+                               sizeof(out), c3);
+        ok(w == 5 + 4 + 5 + sizeof("ssn [US_SSN] for [EMAIL]")
+           && memcmp(out + 5, "\0\0\0\7jobs\0ssn [US_SSN] for [EMAIL]\0",
+                     w - 5) == 0
+           && hoop_pg_get32(out + 1) + 1 == w,
+           "a notification's payload masked, pid and channel kept");
+        is_int(c3[HOOP_MASK_EMAIL] + c3[HOOP_MASK_US_SSN], 2, "counted");
+        is_int(hoop_pg_names_mask(note, sizeof(note) - 2, &detect, out,
+                                  sizeof(out), NULL), 0,
+               "a notification without its last NUL is malformed");
+
+        hoop_pg_put32(param + 1, sizeof(param) - 2);
+        w = hoop_pg_names_mask(param, sizeof(param) - 1, &detect, out,
+                               sizeof(out), NULL);
+        ok(w > 5 && memcmp(out + 5, "application_name\0[EMAIL]\0", w - 5)
+           == 0, "a parameter's value masked, its name kept");
+
+        /* RowDescription of one column named after a value */
+        desc[0] = 'T';
+        desc[5] = 0;
+        desc[6] = 1;
+        p = (unsigned char *) memcpy(desc + 7, "078-05-1120", 12) + 12;
+        memset(p, 0x11, 18);
+        p += 18;
+        hoop_pg_put32(desc + 1, (uint32_t) (p - desc - 1));
+        w = hoop_pg_names_mask(desc, (size_t) (p - desc), &detect, out,
+                               sizeof(out), NULL);
+        ok(w == 7 + sizeof("[US_SSN]") + 18
+           && memcmp(out + 7, "[US_SSN]", 9) == 0 && out[w - 1] == 0x11,
+           "a column name masked, its 18 bytes kept");
+        is_int(hoop_pg_names_mask(desc, (size_t) (p - desc) - 1, &detect,
+                                  out, sizeof(out), NULL), 0,
+               "a cut RowDescription is malformed");
+        is_int(hoop_pg_names_mask(desc, (size_t) (p - desc), &detect, out,
+                                  8, NULL), (size_t) -1,
+               "no room: -1, to be asked again with more");
+    }
+
     return done_testing();
 }
