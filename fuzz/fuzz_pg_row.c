@@ -2,9 +2,9 @@
  * Copyright (C) nginx-hoop authors
  *
  * libFuzzer target: RowDescription, DataRow, ErrorResponse,
- * NotificationResponse and ParameterStatus readers and rewriters never
- * read past what they were given nor write past the room they were told
- * of; what they write is a well-formed message.
+ * NotificationResponse, ParameterStatus and binary COPY data readers and
+ * rewriters never read past what they were given nor write past the room
+ * they were told of; what they write is a well-formed message.
  */
 
 #include <stdlib.h>
@@ -87,6 +87,21 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             if (n != 0 && n != (size_t) -1
                 && (n > cap || hoop_pg_get32(out + 1) + 1 != n
                     || out[0] != msg[0]))
+            {
+                abort();
+            }
+        }
+
+        /* as a CopyData of a binary COPY */
+
+        if (size > 6) {
+            msg[0] = 'd';
+            (void) hoop_pg_put32(msg + 1, (uint32_t) (size - 2));
+            n = hoop_pg_copy_binary_mask(msg, size - 1, &detect, out, cap,
+                                         NULL);
+
+            if (n != 0 && n != (size_t) -1
+                && (n > size - 1 || hoop_pg_get32(out + 1) + 1 != n))
             {
                 abort();
             }

@@ -22,6 +22,12 @@
 #include "hoop_sql_literal.h"
 
 
+/* the largest message a client takes (PostgreSQL's MaxAllocSize - 1) */
+#define NGX_STREAM_HOOP_PG_MESSAGE_MAX  0x3fffffff
+
+/* masking room kept between rows; more is released once a row is done */
+#define NGX_STREAM_HOOP_PG_SCRATCH_KEEP  (256 * 1024)
+
 /* client messages sent on whose answers are awaited, at most */
 #define NGX_STREAM_HOOP_PG_PENDING  128
 
@@ -293,6 +299,7 @@ typedef struct {
     u_char                      *scratch;
     size_t                       scratch_size;
     unsigned                     plan_active:1; /* a cell to rewrite */
+    unsigned                     copy_binary:1; /* COPY TO, binary */
 
     /* a statement held for review (ngx_stream_hoop_pg_review.c) */
     ngx_hoop_review_wait_t      *hold;

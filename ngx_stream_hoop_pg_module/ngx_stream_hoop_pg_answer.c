@@ -58,6 +58,7 @@ ngx_stream_hoop_pg_query_server_whole(ngx_stream_session_t *s, u_char type,
         break;
 
     case 'T':
+    case 'H':                           /* CopyOutResponse: its format */
         whole = ctx->masking;
         break;
 
@@ -112,6 +113,7 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 {
     u_char                          type;
     size_t                          total;
+    ngx_int_t                       rc;
     ngx_uint_t                      injected;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_run_t       *run;
@@ -140,12 +142,12 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
 
         type = msg[0];
 
-        if (ctx->masking
-            && ngx_stream_hoop_pg_mask_message(s, len,
-                                               run ? run->masked : NULL)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (ctx->masking) {
+            rc = ngx_stream_hoop_pg_mask_message(s, len,
+                                                 run ? run->masked : NULL);
+            if (rc != NGX_OK) {
+                return rc;              /* NGX_DONE: the session ended */
+            }
         }
 
         /* the row as the client gets it (masked) may go in the trail */
@@ -162,10 +164,8 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
     case 'N':                           /* NoticeResponse */
     case 'A':                           /* NotificationResponse */
     case 'S':                           /* ParameterStatus */
-        if (*len == total && ctx->masking
-            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (*len == total && ctx->masking) {
+            return ngx_stream_hoop_pg_mask_message(s, len, NULL);
         }
 
         return NGX_OK;
@@ -260,16 +260,20 @@ ngx_stream_hoop_pg_query_server(ngx_stream_session_t *s, u_char *msg,
         /* a column may be named after a value ("SELECT 1 AS \"...\"") */
 
         if (msg[0] == 'T' && *len == total && ctx->masking
-            && pscf->mask.enabled
-            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
+            && pscf->mask.enabled)
         {
-            return NGX_ERROR;
+            return ngx_stream_hoop_pg_mask_message(s, len, NULL);
         }
 
         return NGX_OK;
 
     case 'E':
         return ngx_stream_hoop_pg_server_error(s, msg, len);
+
+    case 'H':                           /* CopyOutResponse */
+        ctx->copy_binary = (*len == total && total > HOOP_PG_HEADER_LEN
+                            && msg[HOOP_PG_HEADER_LEN] == 1);
+        return NGX_OK;
 
     case 'G':                           /* CopyInResponse */
         ngx_stream_hoop_pg_copy_in(s);
@@ -327,10 +331,8 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
     if (p == NULL) {
         /* not an answer (a FATAL, say): masked all the same */
 
-        if (*len == total && ctx->masking
-            && ngx_stream_hoop_pg_mask_message(s, len, NULL) != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (*len == total && ctx->masking) {
+            return ngx_stream_hoop_pg_mask_message(s, len, NULL);
         }
 
         return NGX_OK;
@@ -356,12 +358,12 @@ ngx_stream_hoop_pg_server_error(ngx_stream_session_t *s, u_char *msg,
 
         /* error texts quote values: "Key (email)=(...) already exists" */
 
-        if (ctx->masking
-            && ngx_stream_hoop_pg_mask_message(s, len,
-                                               run ? run->masked : NULL)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (ctx->masking) {
+            rc = ngx_stream_hoop_pg_mask_message(s, len,
+                                                 run ? run->masked : NULL);
+            if (rc != NGX_OK) {
+                return rc;
+            }
         }
     }
 

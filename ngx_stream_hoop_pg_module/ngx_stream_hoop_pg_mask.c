@@ -473,7 +473,8 @@ ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
  * A DataRow, CopyData, ErrorResponse, NoticeResponse, NotificationResponse,
  * ParameterStatus or RowDescription, whole at the down flow's scan point,
  * masked in place; *len becomes its new length and masked[] gains what
- * was masked.  NGX_OK, or NGX_ERROR (malformed).
+ * was masked.  NGX_OK; NGX_DONE when the session ended (too large once
+ * masked); NGX_ERROR (malformed).
  */
 ngx_int_t
 ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
@@ -512,6 +513,12 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
             break;
 
         case 'd':
+            if (ctx->copy_binary) {
+                n = hoop_pg_copy_binary_mask(msg, *len, &pscf->mask, out,
+                                             cap, counts);
+                break;
+            }
+
             n = hoop_mask_string(&pscf->mask, msg + 5, *len - 5, out + 5,
                                  cap - 5, counts);
 
@@ -537,10 +544,27 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
             break;
         }
 
-        cap = hoop_pg_row_mask_bound(*len, ctx->plan_cols);
+        /* the worst case, but never more than a message may be */
+
+        cap = ngx_min(hoop_pg_row_mask_bound(*len, ctx->plan_cols),
+                      NGX_STREAM_HOOP_PG_MESSAGE_MAX + 1);
     }
 
-    if (n == 0 || n == (size_t) -1) {
+    if (n == (size_t) -1) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "hoop pg: message '%c' of %uz bytes from the database"
+                      " would be over 1 GiB masked; session closed",
+                      msg[0], *len);
+
+        ngx_stream_hoop_pg_fatal(s, NGX_STREAM_BAD_GATEWAY, "54000",
+                                 "hoop: a result row is too large once"
+                                 " masked",
+                                 "A masked value may be longer than the"
+                                 " value: select fewer or longer values.");
+        return NGX_DONE;
+    }
+
+    if (n == 0) {
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "hoop pg: message '%c' of %uz bytes from the database"
                       " could not be masked", msg[0], *len);
@@ -560,6 +584,14 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
     }
 
     *len = n;
+
+    /* the room a large row needed is not kept for the session */
+
+    if (ctx->scratch_size > NGX_STREAM_HOOP_PG_SCRATCH_KEEP) {
+        ngx_free(ctx->scratch);
+        ctx->scratch = NULL;
+        ctx->scratch_size = 0;
+    }
 
     return NGX_OK;
 }

@@ -111,6 +111,26 @@ is(psql(q{SELECT ROW(id, ssn)::text, concat_ws(',', ssn, id, '10.1.2.3')}
     "(1,[US_SSN])|[US_SSN],1,10.1.2.3\n",
     'a record\'s text and a comma-separated list: found');
 
+# binary COPY: fields with a value found become NULL, and the stream stays
+# one PostgreSQL reads back (the oracle: \copy FROM of the file, straight
+# into PostgreSQL)
+{
+    my $file = "$d/customers.bin";
+    my $out = `psql -X -At -h 127.0.0.1 -p $port -U postgres -d postgres -c "\\copy (SELECT id, name, ssn, card_as_number::int8, notes FROM customers ORDER BY id) TO '$file' WITH (FORMAT binary)" 2>&1`;
+    is($out, "COPY 2\n", 'binary COPY TO through the gateway') or diag $out;
+    $pg->psql('CREATE TABLE copied (id int, name text, ssn text,'
+        . ' card int8, notes text)');
+    $out = `psql -X -At -h 127.0.0.1 -p ${\ $pg->port} -U postgres -d postgres -c "\\copy copied FROM '$file' WITH (FORMAT binary)" 2>&1`;
+    is($out, "COPY 2\n", '  PostgreSQL reads the rewritten stream back')
+        or diag $out;
+    is($pg->psql(q{SELECT id, name, coalesce(ssn, 'NULL'),
+            coalesce(card::text, 'NULL'), coalesce(notes, 'NULL')
+            FROM copied ORDER BY id}),
+        "1|Ada|NULL|NULL|NULL\n2|Bob|NULL|42|nothing to see",
+        '  an SSN, a card number as int8 and a text with a phone: NULL;'
+        . ' the rest as it was');
+}
+
 # what the server sends that is not a row: a column's name, a
 # notification (from this session, and from another one while this one
 # waits), a parameter's value the client keeps

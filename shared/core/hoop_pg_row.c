@@ -677,3 +677,140 @@ hoop_pg_names_mask(const unsigned char *msg, size_t len,
 
     return (size_t) (o - out);
 }
+
+
+/*
+ * Whether detectors find a value in a cell of a type not known, by its
+ * bytes and, eight of them, as an int8's digits; scratch (room bytes) is
+ * written over.  When there is not room enough to tell, it is found.
+ */
+static int
+hoop_pg_cell_found(const hoop_mask_conf_t *detect, const unsigned char *p,
+    size_t len, unsigned char *scratch, size_t room,
+    uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    int            found;
+    size_t         w;
+    unsigned char  digits[48], masked[96];
+
+    if (hoop_pg_text_mask(detect, p, len, scratch, room, counts, &found)
+        == (size_t) -1)
+    {
+        return 1;
+    }
+
+    if (found || len != 8) {
+        return found;
+    }
+
+    w = hoop_pg_binary_digits(20, p, len, digits);
+
+    if (w > 0
+        && hoop_pg_text_mask(detect, digits, w, masked, sizeof(masked),
+                             counts, &found)
+           == (size_t) -1)
+    {
+        return 1;
+    }
+
+    return found;
+}
+
+
+size_t
+hoop_pg_copy_binary_mask(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
+    size_t                i, n, head, field;
+    unsigned char        *o;
+    const unsigned char  *p, *end;
+    static const char     signature[] = "PGCOPY\n\377\r\n";
+
+    if (len < 5 || msg[0] != 'd' || hoop_pg_get32(msg + 1) + 1 != len) {
+        return 0;
+    }
+
+    if (cap < len) {
+        return (size_t) -1;
+    }
+
+    p = msg + 5;
+    end = msg + len;
+
+    /* the file header: signature, flags, extension area */
+
+    head = 0;
+
+    if ((size_t) (end - p) >= 11 && memcmp(p, signature, 11) == 0) {
+        if ((size_t) (end - p) < 19
+            || hoop_pg_get32(p + 15) > (size_t) (end - p) - 19)
+        {
+            return 0;
+        }
+
+        head = 19 + hoop_pg_get32(p + 15);
+    }
+
+    memcpy(out, msg, 5 + head);
+    o = out + 5 + head;
+    p += head;
+
+    if (p == end) {
+        return len;                         /* the header alone */
+    }
+
+    if (end - p < 2) {
+        return 0;
+    }
+
+    n = (size_t) (p[0] << 8 | p[1]);
+    memcpy(o, p, 2);
+    o += 2;
+    p += 2;
+
+    if (n == 0xffff) {                      /* the trailer */
+        return (p == end) ? len : 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (end - p < 4) {
+            return 0;
+        }
+
+        field = hoop_pg_get32(p);
+        p += 4;
+
+        if (field == 0xffffffff) {
+            o = hoop_pg_put32(o, 0xffffffff);
+            continue;
+        }
+
+        if (field > (size_t) (end - p)) {
+            return 0;
+        }
+
+        /* out has room for the field after o: the output only shrinks */
+
+        if (hoop_pg_cell_found(detect, p, field, o + 4,
+                               (size_t) (out + cap - o) - 4, counts))
+        {
+            o = hoop_pg_put32(o, 0xffffffff);
+
+        } else {
+            o = hoop_pg_put32(o, (uint32_t) field);
+            memcpy(o, p, field);
+            o += field;
+        }
+
+        p += field;
+    }
+
+    if (p != end) {
+        return 0;
+    }
+
+    (void) hoop_pg_put32(out + 1, (uint32_t) (o - out - 1));
+
+    return (size_t) (o - out);
+}

@@ -125,4 +125,17 @@ size_t hoop_pg_names_mask(const unsigned char *msg, size_t len,
     const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS]);
 
+/*
+ * A CopyData of a binary COPY TO STDOUT (PostgreSQL sends the file
+ * header with the first tuple, then a tuple per message, then the
+ * trailer): a field in whose bytes a detector finds a value, or whose
+ * eight bytes read as an int8 are one, becomes NULL (the types are not
+ * known: NULL is what every type can be); the lengths stay right.  Same
+ * returns as hoop_pg_row_mask(); 0 also for a message that is not one
+ * whole tuple.
+ */
+size_t hoop_pg_copy_binary_mask(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
+    uint64_t counts[HOOP_PG_MASKED_KINDS]);
+
 #endif /* HOOP_PG_ROW_H */

@@ -262,5 +262,47 @@ main(void)
                "no room: -1, to be asked again with more");
     }
 
+    {
+        /* binary COPY: header + (int4 1, '123-45-6789', int8 card, 'Ada') */
+        static const unsigned char  tuple[] =
+            "PGCOPY\n\377\r\n\0" "\0\0\0\0" "\0\0\0\0"
+            "\0\4"
+            "\0\0\0\4" "\0\0\0\1"
+            "\0\0\0\13" "123-45-6789"
+            "\0\0\0\10" "\0\16\233\10\245\150\361\307"
+            "\0\0\0\3" "Ada";
+        static const unsigned char  want[] =
+            "PGCOPY\n\377\r\n\0" "\0\0\0\0" "\0\0\0\0"
+            "\0\4"
+            "\0\0\0\4" "\0\0\0\1"
+            "\377\377\377\377"
+            "\377\377\377\377"
+            "\0\0\0\3" "Ada";
+        unsigned char  copy[128], trailer[7] = "d\0\0\0\6\377\377";
+        size_t         tl;
+
+        tl = sizeof(tuple) - 1;
+        copy[0] = 'd';
+        memcpy(copy + 5, tuple, tl);
+        hoop_pg_put32(copy + 1, (uint32_t) (tl + 4));
+
+        w = hoop_pg_copy_binary_mask(copy, tl + 5, &detect, out,
+                                     sizeof(out), NULL);
+        ok(w == 5 + sizeof(want) - 1
+           && memcmp(out + 5, want, sizeof(want) - 1) == 0
+           && hoop_pg_get32(out + 1) + 1 == w,
+           "binary COPY: an SSN's text and a card's int8 NULL, lengths"
+           " right, the header and the rest kept");
+
+        w = hoop_pg_copy_binary_mask(trailer, 7, &detect, out, sizeof(out),
+                                     NULL);
+        ok(w == 7 && memcmp(out, trailer, 7) == 0, "the trailer passes");
+
+        hoop_pg_put32(copy + 1, (uint32_t) (tl + 3));
+        is_int(hoop_pg_copy_binary_mask(copy, tl + 4, &detect, out,
+                                        sizeof(out), NULL), 0,
+               "a tuple cut short is malformed");
+    }
+
     return done_testing();
 }
