@@ -69,6 +69,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             }
         }
 
+        n = hoop_pg_error_withhold(msg, size - 1, "withheld", out, cap);
+
+        if (n != 0 && n != (size_t) -1
+            && (n > cap || hoop_pg_get32(out + 1) + 1 != n))
+        {
+            abort();
+        }
+
         n = hoop_pg_error_mask(msg, size - 1, &detect, out, cap, NULL);
 
         if (n != 0 && n != (size_t) -1

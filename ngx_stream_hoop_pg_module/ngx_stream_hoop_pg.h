@@ -19,6 +19,7 @@
 #include "hoop_scram.h"
 #include "hoop_sql.h"
 #include "hoop_sql_catalog.h"
+#include "hoop_sql_lineage.h"
 #include "hoop_sql_literal.h"
 
 
@@ -27,6 +28,11 @@
 
 /* masking room kept between rows; more is released once a row is done */
 #define NGX_STREAM_HOOP_PG_SCRATCH_KEEP  (256 * 1024)
+
+/* the text of an error raised by a statement reading a masked column */
+#define NGX_STREAM_HOOP_PG_ERROR_WITHHELD                                    \
+    "hoop: the error's text is withheld: the statement reads a masked"      \
+    " column"
 
 /* client messages sent on whose answers are awaited, at most */
 #define NGX_STREAM_HOOP_PG_PENDING  128
@@ -109,6 +115,7 @@ typedef struct {
     ngx_array_t             *mask_columns;    /* of ..._mask_column_t */
     ngx_str_t                mask_key;        /* hoop_mask_key */
     ngx_str_t                mask_catalog;    /* the SQL resolving them */
+    u_char                  *mask_names;      /* their names, NUL-ended */
     const char             **read_safe;       /* hoop_pg_read_safe */
     ngx_str_t                catalog_query;   /* at login: Query message */
     ngx_str_t                catalog_fetch;   /* the catalog's, if new */
@@ -130,6 +137,7 @@ typedef struct {
     ngx_uint_t               action;          /* HOOP_RULE_* */
     ngx_uint_t               decided;         /* ctx->schemas_gen then */
     const char              *parse_error;     /* unknown: why */
+    hoop_sql_lineage_t       lineage;         /* of masked columns */
     size_t                   len;
     u_char                  *text;            /* NULL: not recorded */
 
@@ -292,6 +300,8 @@ typedef struct {
 
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */
+    ngx_str_t                    mask_relations; /* theirs, NUL-ended */
+    unsigned                     lineage_seen:1; /* a masked column read */
     hoop_pg_field_t             *plan_fields;   /* the plan's storage */
     hoop_pg_cell_plan_t         *plan;          /* of the rows to come */
     ngx_uint_t                   plan_cols;
@@ -378,6 +388,10 @@ ngx_int_t ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s,
     u_char *msg, size_t len);
 ngx_int_t ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     size_t len);
+void ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql, const char *text, size_t len);
+ngx_stream_hoop_pg_sql_t *ngx_stream_hoop_pg_mask_statement(
+    ngx_stream_hoop_pg_ctx_t *ctx);
 ngx_int_t ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s,
     size_t *len, uint32_t *masked);
 void ngx_stream_hoop_pg_mask_cleanup(ngx_stream_hoop_pg_ctx_t *ctx);

@@ -28,6 +28,10 @@ static char *ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
     ngx_uint_t strategy);
 static ngx_uint_t ngx_stream_hoop_pg_mask_row_type(ngx_stream_session_t *s,
     uint32_t type_oid);
+static ngx_uint_t ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l,
+    ngx_uint_t i, ngx_uint_t n, uint32_t table_oid);
+static ngx_int_t ngx_stream_hoop_pg_mask_relation(ngx_stream_session_t *s,
+    hoop_pg_cell_t *name);
 static ngx_int_t ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
     hoop_pg_field_t *field, ngx_uint_t *strategy);
 static u_char *ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s,
@@ -143,7 +147,7 @@ char *
 ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
     ngx_stream_hoop_pg_srv_conf_t *prev, ngx_stream_hoop_pg_srv_conf_t *conf)
 {
-    u_char                            *p;
+    u_char                            *p, *q;
     size_t                             len;
     ngx_uint_t                         i, hash;
     ngx_stream_hoop_pg_mask_column_t  *col;
@@ -159,6 +163,7 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
         conf->mask_enable = prev->mask_enable;
         conf->mask = prev->mask;
         conf->mask_columns = prev->mask_columns;
+        conf->mask_names = prev->mask_names;
     }
 
     ngx_conf_merge_str_value(conf->mask_key, prev->mask_key, "");
@@ -184,10 +189,22 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
         hash |= (col[i].strategy == HOOP_MASK_HASH);
     }
 
-    p = ngx_pnalloc(cf->pool, len);
+    /* twice the names: in the query, and for lineage ("ssn\0email\0\0") */
+
+    p = ngx_pnalloc(cf->pool, 2 * len);
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    conf->mask_names = p + len;
+    q = conf->mask_names;
+
+    for (i = 0; i < conf->mask_columns->nelts; i++) {
+        q = ngx_cpymem(q, col[i].column.data, col[i].column.len);
+        *q++ = '\0';
+    }
+
+    *q = '\0';
 
     conf->mask_catalog.data = p;
 
@@ -269,6 +286,10 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
             return NGX_ERROR;
         }
 
+        if (ngx_stream_hoop_pg_mask_relation(s, &cell[2]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         attr->table_oid = (uint32_t) oid;
         attr->row_type = (uint32_t) row_type;
         attr->row_array = (uint32_t) row_array;
@@ -293,6 +314,7 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     ngx_uint_t                      strategy, text;
     hoop_pg_field_t                *fields;
     hoop_pg_cell_plan_t            *plan;
+    ngx_stream_hoop_pg_sql_t       *sql;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
@@ -386,6 +408,221 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     }
 
     ctx->plan_cols = n;
+
+    /*
+     * what the statement computed from a masked column: masked whole (a
+     * column PostgreSQL traces to a table is masked by where it comes
+     * from, above)
+     */
+
+    sql = ngx_stream_hoop_pg_mask_statement(ctx);
+
+    if (sql != NULL && sql->lineage.reads) {
+        for (i = 0; i < n; i++) {
+            if (fields[i].table_oid != 0
+                || plan[i].action == HOOP_PG_CELL_COLUMN
+                || plan[i].action == HOOP_PG_CELL_NULL
+                || !ngx_stream_hoop_pg_mask_tainted(&sql->lineage,
+                                                    (ngx_uint_t) i,
+                                                    (ngx_uint_t) n,
+                                                    fields[i].table_oid))
+            {
+                continue;
+            }
+
+            plan[i].action = hoop_pg_cell_is_text(fields[i].type_oid,
+                                                  fields[i].format)
+                             ? HOOP_PG_CELL_COLUMN : HOOP_PG_CELL_NULL;
+            plan[i].strategy = HOOP_MASK_REDACT;
+            ctx->plan_active = 1;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The lineage of a statement's outputs, when columns are masked: which
+ * of them carry a value computed from a masked column, whatever the
+ * expression (hoop_sql_lineage()).  FETCH and EXECUTE return rows of
+ * another statement: they count as reading one once the session has.
+ */
+void
+ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql, const char *text, size_t len)
+{
+    char                           *copy;
+    const char                     *rels;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    ngx_memzero(&sql->lineage, sizeof(hoop_sql_lineage_t));
+
+    if (pscf->mask_names == NULL || text == NULL) {
+        return;
+    }
+
+    if (ngx_strcmp(sql->cls.command, "fetch") == 0
+        || ngx_strcmp(sql->cls.command, "execute") == 0)
+    {
+        sql->lineage.reads = ctx->lineage_seen;
+        return;
+    }
+
+    rels = ctx->mask_relations.len ? (char *) ctx->mask_relations.data
+                                   : "\0";
+
+    /* most statements name no masked column: no parse for them */
+
+    if (!hoop_sql_lineage_mentions(text, len, (char *) pscf->mask_names)
+        && !hoop_sql_lineage_mentions(text, len, rels))
+    {
+        return;
+    }
+
+    copy = ngx_alloc(len + 1, s->connection->log);
+
+    if (copy == NULL) {
+        sql->lineage.reads = 1;             /* nothing known: all masked */
+        ctx->lineage_seen = 1;
+        return;
+    }
+
+    ngx_memcpy(copy, text, len);
+    copy[len] = '\0';
+
+    (void) hoop_sql_lineage(copy, (char *) pscf->mask_names, rels,
+                            &sql->lineage);
+    ngx_free(copy);
+
+    if (sql->lineage.reads) {
+        ctx->lineage_seen = 1;
+    }
+}
+
+
+/*
+ * The statement whose answer comes now: the first awaiting one's (a
+ * Describe's answer is for the Execute after it), NULL when none.
+ */
+ngx_stream_hoop_pg_sql_t *
+ngx_stream_hoop_pg_mask_statement(ngx_stream_hoop_pg_ctx_t *ctx)
+{
+    ngx_uint_t                     i;
+    ngx_stream_hoop_pg_query_t    *q;
+    ngx_stream_hoop_pg_pending_t  *p;
+
+    for (i = 0; i < ctx->pending_count; i++) {
+        p = &ctx->pending[(ctx->pending_head + i)
+                          % NGX_STREAM_HOOP_PG_PENDING];
+        q = p->query;
+
+        if (q != NULL) {
+            return q->run[q->current].sql;
+        }
+
+        if (p->type == 'S') {
+            break;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Whether output column i of n is tainted: by its position among the
+ * select list's entries, a "*" standing for as many columns as the
+ * others leave; where that cannot be told, a computed column is.
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l, ngx_uint_t i,
+    ngx_uint_t n, uint32_t table_oid)
+{
+    ngx_uint_t  k, stars, star, after;
+
+    if (!l->known) {
+        return table_oid == 0;
+    }
+
+    stars = 0;
+    star = 0;
+
+    for (k = 0; k < l->n; k++) {
+        if (l->out[k] == HOOP_SQL_OUT_STAR) {
+            stars++;
+            star = k;
+        }
+    }
+
+    if (stars == 0 && l->n == n) {
+        return l->out[i] == HOOP_SQL_OUT_TAINTED;
+    }
+
+    if (stars == 1 && n + 1 >= l->n) {
+        after = l->n - star - 1;
+
+        if (i < star) {
+            return l->out[i] == HOOP_SQL_OUT_TAINTED;
+        }
+
+        if (i >= n - after) {
+            return l->out[l->n - (n - i)] == HOOP_SQL_OUT_TAINTED;
+        }
+    }
+
+    return table_oid == 0;
+}
+
+
+/* a relation with a masked column, for lineage: its name, once */
+static ngx_int_t
+ngx_stream_hoop_pg_mask_relation(ngx_stream_session_t *s,
+    hoop_pg_cell_t *name)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (name->len == 0 || ngx_strlchr((u_char *) name->data,
+                                      (u_char *) name->data + name->len,
+                                      '\0') != NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (ctx->mask_relations.len
+        && hoop_sql_lineage_listed((char *) ctx->mask_relations.data,
+                                   (const char *) name->data, name->len))
+    {
+        return NGX_OK;
+    }
+
+    /* "a\0b\0" + "c\0", and the list's end */
+
+    len = ctx->mask_relations.len + name->len + 1;
+
+    p = ngx_pnalloc(s->connection->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->mask_relations.len) {
+        ngx_memcpy(p, ctx->mask_relations.data, ctx->mask_relations.len);
+    }
+
+    ngx_memcpy(p + ctx->mask_relations.len, name->data, name->len);
+    p[len - 1] = '\0';
+    p[len] = '\0';
+
+    ctx->mask_relations.data = p;
+    ctx->mask_relations.len = len;
 
     return NGX_OK;
 }
@@ -484,6 +721,7 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
     size_t                          n, cap;
     uint64_t                        counts[HOOP_PG_MASKED_KINDS];
     ngx_uint_t                      i, attempt;
+    ngx_stream_hoop_pg_sql_t       *sql;
     ngx_stream_hoop_pg_ctx_t       *ctx;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
@@ -537,6 +775,16 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
             break;
 
         default: /* 'E', 'N' */
+            sql = ngx_stream_hoop_pg_mask_statement(ctx);
+
+            if (sql != NULL && sql->lineage.reads) {
+                n = hoop_pg_error_withhold(msg, *len,
+                                           NGX_STREAM_HOOP_PG_ERROR_WITHHELD,
+                                           out, cap);
+                counts[HOOP_PG_MASKED_COLUMN] += (n != (size_t) -1);
+                break;
+            }
+
             n = hoop_pg_error_mask(msg, *len, &pscf->mask, out, cap, counts);
         }
 

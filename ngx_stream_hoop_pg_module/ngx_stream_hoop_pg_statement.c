@@ -139,6 +139,10 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
         ngx_memcpy((char *) sql->parse_error, parse_error, elen);
     }
 
+    /* which of its outputs carry a masked column's value */
+
+    ngx_stream_hoop_pg_mask_lineage(s, sql, text, len);
+
 done:
 
     if (copy != NULL) {

@@ -77,8 +77,8 @@ like(psql('SELECT email FROM customer_contacts WHERE id = 1'),
 is(psql('SELECT email FROM customers WHERE id = 1'),
     psql('SELECT email AS e FROM customer_contacts WHERE id = 1'),
     'the hash is stable: the same value, the same mask');
-is(psql('SELECT lower(email) FROM customers WHERE id = 2'), "[EMAIL]\n",
-    'an expression of a masked column: the detector catches the value');
+is(psql('SELECT lower(email) FROM customers WHERE id = 2'), "[MASKED]\n",
+    'an expression of a masked column: masked whole (lineage)');
 is(psql('SELECT card_number FROM customers WHERE id = 1'), "[MASKED]\n",
     'table.column: masked in that table');
 is(psql('SELECT card_number FROM cards'), "not-a-card-0001\n",
@@ -106,10 +106,61 @@ is(psql(q{COPY (SELECT id, ssn, ssn || ',' || id, card_number || ',2'}
     qq{1,[US_SSN],"[US_SSN],1","[CREDIT_CARD],2"\n}
     . qq{2,[US_SSN],"[US_SSN],2","[CREDIT_CARD],2"\n},
     'COPY (FORMAT csv): values before a comma are found');
-is(psql(q{SELECT ROW(id, ssn)::text, concat_ws(',', ssn, id, '10.1.2.3')}
+is(psql(q{SELECT ROW(id, '078-05-1120')::text,}
+        . q{ concat_ws(',', '078-05-1120', id, '10.1.2.3')}
         . q{ FROM customers WHERE id = 1}),
     "(1,[US_SSN])|[US_SSN],1,10.1.2.3\n",
     'a record\'s text and a comma-separated list: found');
+
+# lineage: a value computed from a masked column is masked whole,
+# whatever the expression (what detectors cannot recognise any more)
+is(psql(q{SELECT id, reverse(ssn), translate(ssn, '-', ''), ssn || 'x',}
+        . q{ encode(convert_to(email, 'UTF8'), 'base64'), md5(ssn)}
+        . q{ FROM customers WHERE id = 1}),
+    "1|[MASKED]|[MASKED]|[MASKED]|[MASKED]|[MASKED]\n",
+    'lineage: reversed, re-separated, suffixed, base64, hashed: masked');
+is(psql(q{SELECT reverse(s) FROM (SELECT ssn AS s FROM customers}
+        . q{ WHERE id = 1) q}), "[MASKED]\n",
+    'lineage: through a subquery\'s alias');
+is(psql(q{WITH w(k) AS (SELECT card_number FROM customers WHERE id = 1)}
+        . q{ SELECT k || '' FROM w}), "[MASKED]\n",
+    'lineage: through a CTE\'s column list');
+is(psql(q{SELECT 'x' UNION ALL SELECT reverse(ssn) FROM customers}
+        . q{ WHERE id = 1}), "[MASKED]\n[MASKED]\n",
+    'lineage: a UNION column with a masked arm: the column, whole');
+is(psql('SELECT length(ssn), id FROM customers WHERE id = 1'), "|1\n",
+    'lineage: a number computed from one: NULL');
+is(psql(q{SELECT count(*), max(id), min(name) FROM customers}
+        . q{ WHERE ssn LIKE '1%'}), "1|1|Ada\n",
+    'lineage: what depends on no masked value passes, even where a masked'
+    . ' column filters');
+is(psql(q{BEGIN; DECLARE k CURSOR FOR SELECT upper(ssn), id FROM customers}
+        . q{ ORDER BY id; FETCH 1 FROM k}),
+    "BEGIN\nDECLARE CURSOR\n[MASKED]|1\n",
+    'lineage: a cursor\'s FETCH');
+is(psql(q{UPDATE customers SET name = name WHERE id = 1}
+        . q{ RETURNING id, reverse(ssn)}), "1|[MASKED]\nUPDATE 1\n",
+    'lineage: RETURNING');
+{
+    my $out = psql(q{SELECT (ssn || 'x')::int FROM customers WHERE id = 1});
+    like($out, qr/ERROR:  hoop: the error's text is withheld: the statement reads a masked column/,
+        'an error raised by a statement reading a masked column: its text'
+        . ' withheld') or diag $out;
+    unlike($out, qr/6789/, '  the value it would quote is not there');
+    like(psql(q{SELECT 'x'::int}), qr/invalid input syntax for type integer: "x"/,
+        '  other errors keep their text');
+
+    my $c = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
+        'postgres', '', { RaiseError => 0, PrintError => 0,
+        pg_server_prepare => 1 });
+    is($c->selectrow_array(q{SELECT reverse(ssn) FROM customers WHERE id = ?},
+        undef, 1), '[MASKED]', 'lineage: the extended protocol (DBD::Pg)');
+    ok(!$c->selectrow_array(q{SELECT (ssn || ?)::int FROM customers}
+        . q{ WHERE id = 1}, undef, 'x'), '  an error in the extended protocol');
+    is($c->state, '22P02', '  keeps its SQLSTATE');
+    unlike($c->errstr, qr/6789/, '  not its value');
+    $c->disconnect;
+}
 
 # binary COPY: fields with a value found become NULL, and the stream stays
 # one PostgreSQL reads back (the oracle: \copy FROM of the file, straight

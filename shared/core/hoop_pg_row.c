@@ -12,6 +12,9 @@
 #include "hoop_pg_row.h"
 
 
+static size_t hoop_pg_error_rewrite(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, const char *withheld, unsigned char *out,
+    size_t cap, uint64_t counts[HOOP_PG_MASKED_KINDS]);
 static size_t hoop_pg_text_mask(const hoop_mask_conf_t *detect,
     const unsigned char *in, size_t len, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS], int *found);
@@ -478,10 +481,32 @@ hoop_pg_error_mask(const unsigned char *msg, size_t len,
     const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS])
 {
+    return hoop_pg_error_rewrite(msg, len, detect, NULL, out, cap, counts);
+}
+
+
+size_t
+hoop_pg_error_withhold(const unsigned char *msg, size_t len,
+    const char *message, unsigned char *out, size_t cap)
+{
+    return hoop_pg_error_rewrite(msg, len, NULL, message, out, cap, NULL);
+}
+
+
+/*
+ * An ErrorResponse or NoticeResponse field by field: the codes and
+ * places copied, the texts through the detectors, or, with withheld, the
+ * message replaced by it and the texts quoting values left out.
+ */
+static size_t
+hoop_pg_error_rewrite(const unsigned char *msg, size_t len,
+    const hoop_mask_conf_t *detect, const char *withheld, unsigned char *out,
+    size_t cap, uint64_t counts[HOOP_PG_MASKED_KINDS])
+{
     int                   found;
     size_t                w;
     unsigned char        *o;
-    const unsigned char  *p, *end, *nul;
+    const unsigned char  *p, *end, *nul, *text;
 
     if (len < 6 || (msg[0] != 'E' && msg[0] != 'N')
         || hoop_pg_get32(msg + 1) + 1 != len || msg[len - 1] != '\0'
@@ -501,27 +526,42 @@ hoop_pg_error_mask(const unsigned char *msg, size_t len,
             return 0;
         }
 
+        text = p + 1;
+        w = (size_t) (nul - text);
+
+        if (withheld != NULL) {
+            if (*p == 'D' || *p == 'H' || *p == 'W' || *p == 'q'
+                || *p == 'p')
+            {
+                p = nul + 1;                /* they quote values */
+                continue;
+            }
+
+            if (*p == 'M') {
+                text = (const unsigned char *) withheld;
+                w = strlen(withheld);
+            }
+        }
+
         if ((size_t) (out + cap - o) < 2) {
             return (size_t) -1;
         }
 
         *o++ = *p;
 
-        switch (*p) {
+        switch (withheld != NULL ? 'S' : *p) {
 
         case 'S': case 'V': case 'C': case 'P': case 'p':
         case 'F': case 'L': case 'R':
-            w = (size_t) (nul - p - 1);
-
             if ((size_t) (out + cap - o) < w + 1) {
                 return (size_t) -1;
             }
 
-            memcpy(o, p + 1, w);
+            memcpy(o, text, w);
             break;
 
         default:
-            w = hoop_pg_text_mask(detect, p + 1, (size_t) (nul - p - 1), o,
+            w = hoop_pg_text_mask(detect, text, w, o,
                                   (size_t) (out + cap - o) - 1, counts,
                                   &found);
             if (w == (size_t) -1) {

@@ -138,4 +138,15 @@ size_t hoop_pg_copy_binary_mask(const unsigned char *msg, size_t len,
     const hoop_mask_conf_t *detect, unsigned char *out, size_t cap,
     uint64_t counts[HOOP_PG_MASKED_KINDS]);
 
+/*
+ * An ErrorResponse or NoticeResponse of a statement that read a masked
+ * column, with its texts withheld: the message becomes message, the
+ * detail, hint, context and internal query go (they quote values, in any
+ * shape: "invalid input syntax for type integer: ..."); severity, code,
+ * position and the names of the objects stay.  Same returns as
+ * hoop_pg_row_mask().
+ */
+size_t hoop_pg_error_withhold(const unsigned char *msg, size_t len,
+    const char *message, unsigned char *out, size_t cap);
+
 #endif /* HOOP_PG_ROW_H */

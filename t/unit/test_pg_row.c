@@ -209,6 +209,15 @@ main(void)
         is_int(hoop_pg_error_mask(err, sizeof(err) - 2, &detect, out,
                                   sizeof(out), NULL), 0,
                "a cut error is malformed");
+
+        w = hoop_pg_error_withhold(err, sizeof(err) - 1, "withheld", out,
+                                   sizeof(out));
+        ok(w > 5 && hoop_pg_get32(out + 1) + 1 == w
+           && memcmp(out + 5, "SERROR\0C23505\0Mwithheld\0\0", w - 5) == 0,
+           "withheld: the message replaced, the detail gone, the code kept");
+        is_int(hoop_pg_error_withhold(err, sizeof(err) - 1, "withheld",
+                                      out, 12), (size_t) -1,
+               "withheld, no room: -1");
     }
 
     {

@@ -1,0 +1,802 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * Taint by name, to a fixed point: a name is tainted when it is a masked
+ * column, or the output name of a select list entry (in a subquery, a
+ * CTE, an arm of a UNION) whose expression reads a tainted name; a
+ * relation is tainted when it has a masked column, or is an alias, a
+ * subquery or a CTE with a tainted output.  The top statement's outputs
+ * are then tainted one by one.  Scopes are ignored on purpose: a name
+ * tainted anywhere is tainted everywhere, which can only mask more.
+ */
+
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <pg_query.h>
+
+#include "hoop_sql_lineage.h"
+
+
+#define HOOP_SQL_LINEAGE_NAMES  128
+#define HOOP_SQL_LINEAGE_NAME   64
+#define HOOP_SQL_LINEAGE_PASSES 16
+
+
+enum {
+    HOOP_SQL_LIN_COLUMN = 0,
+    HOOP_SQL_LIN_RELATION
+};
+
+
+typedef struct {
+    char    names[2][HOOP_SQL_LINEAGE_NAMES][HOOP_SQL_LINEAGE_NAME];
+    size_t  n[2];
+    int     changed;
+    int     overflow;           /* a name did not fit: all is tainted */
+    int     reads;
+} hoop_sql_lin_t;
+
+
+static int hoop_sql_lin_has(hoop_sql_lin_t *l, int kind, const char *name);
+static void hoop_sql_lin_add(hoop_sql_lin_t *l, int kind, const char *name);
+static void hoop_sql_lin_seed(hoop_sql_lin_t *l, int kind,
+    const char *names);
+static const char *hoop_sql_lin_sval(json_t *node);
+static int hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v);
+static int hoop_sql_lin_columnref(hoop_sql_lin_t *l, json_t *ref);
+static size_t hoop_sql_lin_select(hoop_sql_lin_t *l, json_t *sel,
+    unsigned char *out, size_t max);
+static size_t hoop_sql_lin_targets(hoop_sql_lin_t *l, json_t *list,
+    unsigned char *out, size_t max);
+static void hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item);
+static void hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with);
+static int hoop_sql_lin_rel_tainted(hoop_sql_lin_t *l, json_t *item);
+static void hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
+    const unsigned char *out, size_t n, int any);
+static const char *hoop_sql_lin_figure(json_t *val);
+static size_t hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt,
+    unsigned char *out, size_t max, int *known);
+static json_t *hoop_sql_lin_unwrap(json_t *node, const char *type);
+
+
+int
+hoop_sql_lineage(const char *sql, const char *columns,
+    const char *relations, hoop_sql_lineage_t *out)
+{
+    int                  known, pass;
+    size_t               n;
+    json_t              *root, *stmts, *stmt;
+    hoop_sql_lin_t       l;
+    PgQueryParseResult   r;
+
+    memset(out, 0, sizeof(*out));
+    out->reads = 1;             /* until known better */
+
+    r = pg_query_parse(sql);
+
+    if (r.error != NULL || r.parse_tree == NULL) {
+        pg_query_free_parse_result(r);
+        return -1;
+    }
+
+    root = json_loads(r.parse_tree, 0, NULL);
+    pg_query_free_parse_result(r);
+
+    if (root == NULL) {
+        return -1;
+    }
+
+    stmts = json_object_get(root, "stmts");
+    stmt = json_object_get(json_array_get(stmts, 0), "stmt");
+
+    if (stmt == NULL) {
+        json_decref(root);
+        out->reads = 0;
+        return 0;                           /* nothing: an empty query */
+    }
+
+    memset(&l, 0, sizeof(l));
+    hoop_sql_lin_seed(&l, HOOP_SQL_LIN_COLUMN, columns);
+    hoop_sql_lin_seed(&l, HOOP_SQL_LIN_RELATION, relations);
+
+    n = 0;
+    known = 0;
+
+    for (pass = 0; pass < HOOP_SQL_LINEAGE_PASSES; pass++) {
+        l.changed = 0;
+        l.reads = 0;
+        known = 0;
+
+        n = hoop_sql_lin_stmt(&l, stmt, out->out, HOOP_SQL_LINEAGE_MAX,
+                              &known);
+
+        if (!l.changed || l.overflow) {
+            break;
+        }
+    }
+
+    json_decref(root);
+
+    if (l.overflow || l.changed) {
+        return 0;                           /* reads, nothing known */
+    }
+
+    out->reads = l.reads;
+    out->known = known && n <= HOOP_SQL_LINEAGE_MAX;
+    out->n = out->known ? n : 0;
+
+    return 0;
+}
+
+
+int
+hoop_sql_lineage_mentions(const char *text, size_t len, const char *names)
+{
+    size_t       n, i;
+    const char  *name;
+
+    for (name = names; *name; name += n + 1) {
+        n = strlen(name);
+
+        for (i = 0; i + n <= len; i++) {
+            if (strncasecmp(text + i, name, n) == 0) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+int
+hoop_sql_lineage_listed(const char *names, const char *name, size_t len)
+{
+    size_t       n;
+    const char  *p;
+
+    for (p = names; *p; p += n + 1) {
+        n = strlen(p);
+
+        if (n == len && memcmp(p, name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the top statement: its outputs, when it has a select list */
+static size_t
+hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt, unsigned char *out,
+    size_t max, int *known)
+{
+    json_t  *node;
+
+    if ((node = hoop_sql_lin_unwrap(stmt, "SelectStmt")) != NULL) {
+        *known = 1;
+        return hoop_sql_lin_select(l, node, out, max);
+    }
+
+    if ((node = hoop_sql_lin_unwrap(stmt, "InsertStmt")) != NULL
+        || (node = hoop_sql_lin_unwrap(stmt, "UpdateStmt")) != NULL
+        || (node = hoop_sql_lin_unwrap(stmt, "DeleteStmt")) != NULL)
+    {
+        hoop_sql_lin_with(l, json_object_get(node, "withClause"));
+        hoop_sql_lin_from(l, json_object_get(node, "relation"));
+        hoop_sql_lin_from(l, json_object_get(node, "fromClause"));
+        hoop_sql_lin_from(l, json_object_get(node, "usingClause"));
+        (void) hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
+                                   json_object_get(node, "selectStmt"),
+                                   "SelectStmt"), NULL, 0);
+        (void) hoop_sql_lin_expr(l, node);
+
+        *known = 1;
+        return hoop_sql_lin_targets(l, json_object_get(node,
+                                                       "returningList"),
+                                    out, max);
+    }
+
+    /* DECLARE, PREPARE, EXPLAIN, COPY (...), ...: what they read */
+
+    (void) hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
+                               json_object_get(hoop_sql_lin_unwrap(stmt,
+                                   "DeclareCursorStmt"), "query"),
+                               "SelectStmt"), NULL, 0);
+    (void) hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
+                               json_object_get(hoop_sql_lin_unwrap(stmt,
+                                   "PrepareStmt"), "query"),
+                               "SelectStmt"), NULL, 0);
+    (void) hoop_sql_lin_expr(l, stmt);
+
+    return 0;
+}
+
+
+/*
+ * A SelectStmt's fields: its outputs' taint into out (max of them, NULL
+ * for none), the names it taints added; returns the number of outputs.
+ */
+static size_t
+hoop_sql_lin_select(hoop_sql_lin_t *l, json_t *sel, unsigned char *out,
+    size_t max)
+{
+    size_t         i, n, m;
+    json_t        *item, *from;
+    const char    *op;
+    unsigned char  left[HOOP_SQL_LINEAGE_MAX], right[HOOP_SQL_LINEAGE_MAX];
+
+    if (sel == NULL) {
+        return 0;
+    }
+
+    hoop_sql_lin_with(l, json_object_get(sel, "withClause"));
+
+    op = json_string_value(json_object_get(sel, "op"));
+
+    if (op != NULL && strcmp(op, "SETOP_NONE") != 0) {
+
+        /* a column of a UNION is tainted when it is in either arm */
+
+        n = hoop_sql_lin_select(l, json_object_get(sel, "larg"), left,
+                                HOOP_SQL_LINEAGE_MAX);
+        m = hoop_sql_lin_select(l, json_object_get(sel, "rarg"), right,
+                                HOOP_SQL_LINEAGE_MAX);
+
+        for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
+            if (i < m && right[i] != HOOP_SQL_OUT_CLEAN
+                && left[i] == HOOP_SQL_OUT_CLEAN)
+            {
+                left[i] = HOOP_SQL_OUT_TAINTED;
+            }
+
+            if (out != NULL && i < max) {
+                out[i] = left[i];
+            }
+        }
+
+        /* the names are the left arm's: taint them as the right says */
+
+        if (m) {
+            (void) hoop_sql_lin_targets(l, json_object_get(
+                                        json_object_get(sel, "larg"),
+                                        "targetList"), right, 0);
+        }
+
+        (void) hoop_sql_lin_expr(l, json_object_get(sel, "sortClause"));
+
+        return n;
+    }
+
+    from = json_object_get(sel, "fromClause");
+
+    for (i = 0; i < json_array_size(from); i++) {
+        item = json_array_get(from, i);
+        hoop_sql_lin_from(l, item);
+    }
+
+    /* what the rest reads: WHERE, GROUP BY, HAVING, ORDER BY, VALUES */
+
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "whereClause"));
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "groupClause"));
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "havingClause"));
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "sortClause"));
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "windowClause"));
+    (void) hoop_sql_lin_expr(l, json_object_get(sel, "distinctClause"));
+
+    if (json_object_get(sel, "valuesLists") != NULL) {
+        item = json_object_get(sel, "valuesLists");
+        n = 0;
+
+        /* VALUES (...), (...): a column is tainted when a row's is */
+
+        for (i = 0; i < json_array_size(item); i++) {
+            json_t  *row;
+            size_t   j;
+
+            row = json_object_get(json_object_get(json_array_get(item, i),
+                                                  "List"), "items");
+
+            for (j = 0; j < json_array_size(row); j++) {
+                if (j >= n && j < HOOP_SQL_LINEAGE_MAX) {
+                    left[j] = HOOP_SQL_OUT_CLEAN;
+                    n = j + 1;
+                }
+
+                if (j < HOOP_SQL_LINEAGE_MAX
+                    && hoop_sql_lin_expr(l, json_array_get(row, j)))
+                {
+                    left[j] = HOOP_SQL_OUT_TAINTED;
+                }
+            }
+        }
+
+        for (i = 0; out != NULL && i < n && i < max; i++) {
+            out[i] = left[i];
+        }
+
+        return n;
+    }
+
+    return hoop_sql_lin_targets(l, json_object_get(sel, "targetList"), out,
+                                max);
+}
+
+
+/*
+ * A select (or RETURNING) list: each entry's taint into out; a tainted
+ * entry's name is tainted.  With max 0, out is read instead: the names
+ * of the entries it marks are tainted (a UNION's left arm's names).
+ */
+static size_t
+hoop_sql_lin_targets(hoop_sql_lin_t *l, json_t *list, unsigned char *out,
+    size_t max)
+{
+    int          tainted, star;
+    size_t       i, n, last;
+    json_t      *target, *val, *fields;
+    const char  *name;
+
+    n = json_array_size(list);
+
+    for (i = 0; i < n; i++) {
+        target = json_object_get(json_array_get(list, i), "ResTarget");
+        val = json_object_get(target, "val");
+
+        star = 0;
+        fields = json_object_get(json_object_get(val, "ColumnRef"),
+                                 "fields");
+        last = json_array_size(fields);
+
+        if (last
+            && json_object_get(json_array_get(fields, last - 1), "A_Star"))
+        {
+            star = 1;
+        }
+
+        if (max == 0) {
+            tainted = (out != NULL && i < HOOP_SQL_LINEAGE_MAX
+                       && out[i] != HOOP_SQL_OUT_CLEAN);
+
+        } else {
+            tainted = hoop_sql_lin_expr(l, val);
+        }
+
+        if (tainted) {
+            name = json_string_value(json_object_get(target, "name"));
+
+            if (name == NULL) {
+                name = hoop_sql_lin_figure(val);
+            }
+
+            if (name != NULL) {
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_COLUMN, name);
+            }
+        }
+
+        if (max && out != NULL && i < max) {
+            out[i] = star ? HOOP_SQL_OUT_STAR
+                          : tainted ? HOOP_SQL_OUT_TAINTED
+                                    : HOOP_SQL_OUT_CLEAN;
+        }
+    }
+
+    return n;
+}
+
+
+/* a FROM item: aliases of tainted relations and subqueries are tainted */
+static void
+hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item)
+{
+    size_t          n;
+    json_t         *node;
+    const char     *relname;
+    unsigned char   out[HOOP_SQL_LINEAGE_MAX];
+
+    if (item == NULL) {
+        return;
+    }
+
+    if (json_is_array(item)) {
+        for (n = 0; n < json_array_size(item); n++) {
+            hoop_sql_lin_from(l, json_array_get(item, n));
+        }
+
+        return;
+    }
+
+    node = json_object_get(item, "RangeVar");
+
+    if (node == NULL && json_object_get(item, "relname") != NULL) {
+        node = item;                        /* a statement's relation */
+    }
+
+    if (node != NULL) {
+        relname = json_string_value(json_object_get(node, "relname"));
+
+        if (relname != NULL
+            && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname))
+        {
+            hoop_sql_lin_alias(l, json_object_get(node, "alias"), NULL, 0,
+                               1);
+        }
+
+        return;
+    }
+
+    if ((node = json_object_get(item, "RangeSubselect")) != NULL) {
+        n = hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
+                                json_object_get(node, "subquery"),
+                                "SelectStmt"), out, HOOP_SQL_LINEAGE_MAX);
+
+        hoop_sql_lin_alias(l, json_object_get(node, "alias"), out, n, 0);
+        return;
+    }
+
+    if ((node = json_object_get(item, "JoinExpr")) != NULL) {
+        hoop_sql_lin_from(l, json_object_get(node, "larg"));
+        hoop_sql_lin_from(l, json_object_get(node, "rarg"));
+        (void) hoop_sql_lin_expr(l, json_object_get(node, "quals"));
+
+        /* a join's alias stands for both sides: tainted if either is */
+
+        if (json_object_get(node, "alias") != NULL) {
+            hoop_sql_lin_alias(l, json_object_get(node, "alias"), NULL, 0,
+                               hoop_sql_lin_rel_tainted(l, item));
+        }
+
+        return;
+    }
+
+    /* a function in FROM, a lateral one: tainted by its arguments */
+
+    hoop_sql_lin_alias(l, json_object_get(json_object_get(item,
+                                          "RangeFunction"), "alias"),
+                       NULL, 0, hoop_sql_lin_expr(l, item));
+}
+
+
+/* whether a FROM item (processed) yields a tainted relation */
+static int
+hoop_sql_lin_rel_tainted(hoop_sql_lin_t *l, json_t *item)
+{
+    json_t      *node;
+    const char  *name;
+
+    if ((node = json_object_get(item, "JoinExpr")) != NULL) {
+        return hoop_sql_lin_rel_tainted(l, json_object_get(node, "larg"))
+               || hoop_sql_lin_rel_tainted(l, json_object_get(node, "rarg"));
+    }
+
+    node = json_object_get(item, "RangeVar");
+
+    if (node != NULL) {
+        name = json_string_value(json_object_get(node, "relname"));
+
+        if (name != NULL && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, name))
+        {
+            return 1;
+        }
+
+    } else if ((node = json_object_get(item, "RangeSubselect")) == NULL
+               && (node = json_object_get(item, "RangeFunction")) == NULL)
+    {
+        return 0;
+    }
+
+    name = json_string_value(json_object_get(json_object_get(node, "alias"),
+                                             "aliasname"));
+
+    return name != NULL && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, name);
+}
+
+
+/*
+ * An alias: tainted as a relation when any output is (any, or out[] of
+ * n); its column names tainted as out says (all of them when any).
+ */
+static void
+hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
+    const unsigned char *out, size_t n, int any)
+{
+    size_t       i;
+    json_t      *names;
+    const char  *name;
+
+    for (i = 0; !any && out != NULL && i < n && i < HOOP_SQL_LINEAGE_MAX;
+         i++)
+    {
+        any = (out[i] != HOOP_SQL_OUT_CLEAN);
+    }
+
+    if (alias == NULL || !any) {
+        return;
+    }
+
+    name = json_string_value(json_object_get(alias, "aliasname"));
+
+    if (name != NULL) {
+        hoop_sql_lin_add(l, HOOP_SQL_LIN_RELATION, name);
+    }
+
+    names = json_object_get(alias, "colnames");
+
+    for (i = 0; i < json_array_size(names); i++) {
+        if (out == NULL || i >= n || i >= HOOP_SQL_LINEAGE_MAX
+            || out[i] != HOOP_SQL_OUT_CLEAN)
+        {
+            name = hoop_sql_lin_sval(json_array_get(names, i));
+
+            if (name != NULL) {
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_COLUMN, name);
+            }
+        }
+    }
+}
+
+
+/* WITH: a CTE with a tainted output is a tainted relation */
+static void
+hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with)
+{
+    size_t          i, j, n;
+    json_t         *ctes, *cte, *query, *names;
+    const char     *name;
+    unsigned char   out[HOOP_SQL_LINEAGE_MAX];
+
+    ctes = json_object_get(with, "ctes");
+
+    for (i = 0; i < json_array_size(ctes); i++) {
+        cte = json_object_get(json_array_get(ctes, i), "CommonTableExpr");
+        query = json_object_get(cte, "ctequery");
+
+        if (hoop_sql_lin_unwrap(query, "SelectStmt") != NULL) {
+            n = hoop_sql_lin_select(l, hoop_sql_lin_unwrap(query,
+                                                           "SelectStmt"),
+                                    out, HOOP_SQL_LINEAGE_MAX);
+        } else {
+            /* a data-modifying CTE: its RETURNING list */
+            int  known;
+
+            n = hoop_sql_lin_stmt(l, query, out, HOOP_SQL_LINEAGE_MAX,
+                                  &known);
+        }
+
+        for (j = 0; j < n && j < HOOP_SQL_LINEAGE_MAX; j++) {
+            if (out[j] == HOOP_SQL_OUT_CLEAN) {
+                continue;
+            }
+
+            name = json_string_value(json_object_get(cte, "ctename"));
+
+            if (name != NULL) {
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_RELATION, name);
+            }
+
+            names = json_object_get(cte, "aliascolnames");
+            name = hoop_sql_lin_sval(json_array_get(names, j));
+
+            if (name != NULL) {
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_COLUMN, name);
+            }
+        }
+    }
+}
+
+
+/* whether an expression (any subtree) reads a tainted name */
+static int
+hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v)
+{
+    int          tainted;
+    size_t       i;
+    json_t      *value, *node;
+    const char  *key;
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (l->overflow) {
+        return 1;
+    }
+
+    tainted = 0;
+
+    if (json_is_array(v)) {
+        for (i = 0; i < json_array_size(v); i++) {
+            tainted |= hoop_sql_lin_expr(l, json_array_get(v, i));
+        }
+
+        return tainted;
+    }
+
+    if (!json_is_object(v)) {
+        return 0;
+    }
+
+    if ((node = json_object_get(v, "ColumnRef")) != NULL) {
+        return hoop_sql_lin_columnref(l, node);
+    }
+
+    /* a subquery: tainted by what it returns; its FROM taints aliases */
+
+    if ((node = hoop_sql_lin_unwrap(v, "SelectStmt")) != NULL) {
+        unsigned char  out[HOOP_SQL_LINEAGE_MAX];
+        size_t         n;
+
+        n = hoop_sql_lin_select(l, node, out, HOOP_SQL_LINEAGE_MAX);
+
+        for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
+            tainted |= (out[i] != HOOP_SQL_OUT_CLEAN);
+        }
+
+        return tainted;
+    }
+
+    json_object_foreach(v, key, value) {
+        if (strcmp(key, "fromClause") == 0 || strcmp(key, "relation") == 0
+            || strcmp(key, "usingClause") == 0)
+        {
+            hoop_sql_lin_from(l, value);
+            continue;
+        }
+
+        tainted |= hoop_sql_lin_expr(l, value);
+    }
+
+    return tainted;
+}
+
+
+/* a column reference: a tainted name, or a whole row of a tainted one */
+static int
+hoop_sql_lin_columnref(hoop_sql_lin_t *l, json_t *ref)
+{
+    int          relation;
+    size_t       i, n;
+    json_t      *fields;
+    const char  *name;
+
+    fields = json_object_get(ref, "fields");
+    n = json_array_size(fields);
+
+    for (i = 0; i < n; i++) {
+        name = hoop_sql_lin_sval(json_array_get(fields, i));
+
+        if (name == NULL) {
+            continue;                       /* "*" */
+        }
+
+        /*
+         * "c" or "c.*" alone is the whole row of c, "c.id" is not; the
+         * first of several names is a column ("ssn.f") unless it is
+         * a relation tainted (its own column names say)
+         */
+
+        relation = hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, name);
+
+        if ((hoop_sql_lin_has(l, HOOP_SQL_LIN_COLUMN, name)
+             && (i > 0 || n == 1 || !relation))
+            || (relation
+                && (n == 1 || (i + 2 == n && hoop_sql_lin_sval(
+                                   json_array_get(fields, i + 1)) == NULL))))
+        {
+            l->reads = 1;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the name PostgreSQL gives an unnamed select list entry (FigureColname) */
+static const char *
+hoop_sql_lin_figure(json_t *val)
+{
+    size_t   n;
+    json_t  *node, *names;
+
+    if ((node = json_object_get(val, "ColumnRef")) != NULL) {
+        names = json_object_get(node, "fields");
+
+    } else if ((node = json_object_get(val, "FuncCall")) != NULL) {
+        names = json_object_get(node, "funcname");
+
+    } else if ((node = json_object_get(val, "TypeCast")) != NULL) {
+        names = NULL;
+
+        if (hoop_sql_lin_figure(json_object_get(node, "arg")) != NULL) {
+            return hoop_sql_lin_figure(json_object_get(node, "arg"));
+        }
+
+        names = json_object_get(json_object_get(node, "typeName"),
+                                "names");
+
+    } else if (json_object_get(val, "CaseExpr") != NULL) {
+        return "case";
+
+    } else if (json_object_get(val, "A_ArrayExpr") != NULL) {
+        return "array";
+
+    } else if (json_object_get(val, "RowExpr") != NULL) {
+        return "row";
+
+    } else {
+        return "?column?";
+    }
+
+    n = json_array_size(names);
+
+    return n ? hoop_sql_lin_sval(json_array_get(names, n - 1)) : NULL;
+}
+
+
+static json_t *
+hoop_sql_lin_unwrap(json_t *node, const char *type)
+{
+    return json_object_get(node, type);
+}
+
+
+static const char *
+hoop_sql_lin_sval(json_t *node)
+{
+    return json_string_value(json_object_get(json_object_get(node,
+                                                             "String"),
+                                             "sval"));
+}
+
+
+static int
+hoop_sql_lin_has(hoop_sql_lin_t *l, int kind, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < l->n[kind]; i++) {
+        if (strcmp(l->names[kind][i], name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+hoop_sql_lin_add(hoop_sql_lin_t *l, int kind, const char *name)
+{
+    size_t  len;
+
+    if (hoop_sql_lin_has(l, kind, name)) {
+        return;
+    }
+
+    len = strlen(name);
+
+    if (l->n[kind] == HOOP_SQL_LINEAGE_NAMES
+        || len >= HOOP_SQL_LINEAGE_NAME)
+    {
+        l->overflow = 1;
+        return;
+    }
+
+    memcpy(l->names[kind][l->n[kind]++], name, len + 1);
+    l->changed = 1;
+}
+
+
+static void
+hoop_sql_lin_seed(hoop_sql_lin_t *l, int kind, const char *names)
+{
+    const char  *name;
+
+    for (name = names; name != NULL && *name; name += strlen(name) + 1) {
+        hoop_sql_lin_add(l, kind, name);
+    }
+}

@@ -1,0 +1,54 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * Lineage of a statement's output columns: which of them carry a value
+ * computed from a masked column, whatever the expression, through
+ * aliases, subqueries, CTEs, set operations and whole-row references.
+ */
+
+#ifndef HOOP_SQL_LINEAGE_H
+#define HOOP_SQL_LINEAGE_H
+
+#include <stddef.h>
+
+
+/* output columns described one by one, at most */
+#define HOOP_SQL_LINEAGE_MAX  64
+
+typedef enum {
+    HOOP_SQL_OUT_CLEAN = 0,     /* computed from no masked value */
+    HOOP_SQL_OUT_TAINTED,       /* may carry one */
+    HOOP_SQL_OUT_STAR           /* a "*": columns of a relation, unknown */
+} hoop_sql_out_e;
+
+
+typedef struct {
+    int            reads;       /* it reads a masked column somewhere */
+    int            known;       /* out[] are its output columns in order */
+    size_t         n;
+    unsigned char  out[HOOP_SQL_LINEAGE_MAX];   /* hoop_sql_out_e */
+} hoop_sql_lineage_t;
+
+
+/*
+ * The lineage of the first statement of sql.  columns: the masked column
+ * names, relations: the relations that have one, each a list of names
+ * separated and ended by NUL ("ssn\0email\0\0"), as the parser folds them
+ * (lower case unless quoted).  Names are matched in any scope, so what it
+ * says is conservative: a column of another table that has a masked
+ * column's name is tainted too.  A SELECT (or a statement's RETURNING)
+ * has its outputs known; other statements only reads.  Returns 0, or -1
+ * when sql cannot be read (out then says: reads, nothing known).
+ */
+int hoop_sql_lineage(const char *sql, const char *columns,
+    const char *relations, hoop_sql_lineage_t *out);
+
+/* Whether a NUL-separated list of names has one that appears in text. */
+int hoop_sql_lineage_mentions(const char *text, size_t len,
+    const char *names);
+
+/* Whether a NUL-separated list of names has name (len bytes). */
+int hoop_sql_lineage_listed(const char *names, const char *name,
+    size_t len);
+
+#endif /* HOOP_SQL_LINEAGE_H */
