@@ -31,7 +31,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     memcpy(sql, data, size);
     sql[size] = '\0';
 
-    rc = hoop_sql_lineage(sql, "ssn\0email\0a\0", "customers\0t\0", &l);
+    rc = hoop_sql_lineage(sql, "ssn\0email\0a\0", "customers\0t\0", NULL,
+                          &l);
 
     if ((rc != 0 && (!l.reads || l.known))
         || l.n > HOOP_SQL_LINEAGE_MAX || (!l.known && l.n != 0))

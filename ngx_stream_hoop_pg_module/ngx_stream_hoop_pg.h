@@ -301,6 +301,8 @@ typedef struct {
     /* masking (ngx_stream_hoop_pg_mask.c) */
     ngx_array_t                 *mask_attrs;    /* of ..._mask_attr_t */
     ngx_str_t                    mask_relations; /* theirs, NUL-ended */
+    u_char                      *mask_mentions; /* and definitions naming
+                                                   them (the catalog's) */
     unsigned                     lineage_seen:1; /* a masked column read */
     hoop_pg_field_t             *plan_fields;   /* the plan's storage */
     hoop_pg_cell_plan_t         *plan;          /* of the rows to come */

@@ -202,7 +202,10 @@ ngx_stream_hoop_pg_catalog_start(ngx_stream_session_t *s)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    ctx->catalog_wanted = (ctx->policy || pscf->audit);
+    /* the policy, the trail's function names, lineage through views */
+
+    ctx->catalog_wanted = (ctx->policy || pscf->audit
+                           || (ctx->masking && pscf->mask_catalog.len));
 
     if (!ctx->catalog_wanted && !(ctx->masking && pscf->mask_catalog.len)) {
         return NGX_DECLINED;

@@ -32,6 +32,7 @@ static ngx_uint_t ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l,
     ngx_uint_t i, ngx_uint_t n, uint32_t table_oid);
 static ngx_int_t ngx_stream_hoop_pg_mask_relation(ngx_stream_session_t *s,
     hoop_pg_cell_t *name);
+static ngx_int_t ngx_stream_hoop_pg_mask_mentions(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_mask_column(ngx_stream_session_t *s,
     hoop_pg_field_t *field, ngx_uint_t *strategy);
 static u_char *ngx_stream_hoop_pg_mask_scratch(ngx_stream_session_t *s,
@@ -313,6 +314,7 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
     int                             n, i;
     ngx_uint_t                      strategy, text;
     hoop_pg_field_t                *fields;
+    hoop_sql_lineage_t              unknown, *lineage;
     hoop_pg_cell_plan_t            *plan;
     ngx_stream_hoop_pg_sql_t       *sql;
     ngx_stream_hoop_pg_ctx_t       *ctx;
@@ -417,15 +419,39 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
 
     sql = ngx_stream_hoop_pg_mask_statement(ctx);
 
-    if (sql != NULL && sql->lineage.reads) {
+    /* a portal of a statement the gateway does not know: the worst */
+
+    if (sql == NULL && ctx->lineage_seen) {
+        ngx_memzero(&unknown, sizeof(hoop_sql_lineage_t));
+        unknown.reads = 1;
+        lineage = &unknown;
+
+    } else {
+        lineage = (sql != NULL && sql->lineage.reads) ? &sql->lineage : NULL;
+    }
+
+    if (lineage != NULL && pscf->mask_names != NULL) {
         for (i = 0; i < n; i++) {
-            if (fields[i].table_oid != 0
+
+            /*
+             * a column PostgreSQL traces to a table and that has a masked
+             * column's name is decided by where it comes from (above);
+             * another (a view's "r" for reverse(ssn)) by lineage too, and
+             * so is RETURNING's, a table's whatever was written
+             */
+
+            if ((fields[i].table_oid != 0 && !lineage->returning
+                 && hoop_sql_lineage_listed((char *) pscf->mask_names,
+                                            fields[i].name,
+                                            ngx_strlen(fields[i].name)))
                 || plan[i].action == HOOP_PG_CELL_COLUMN
                 || plan[i].action == HOOP_PG_CELL_NULL
-                || !ngx_stream_hoop_pg_mask_tainted(&sql->lineage,
+                || !ngx_stream_hoop_pg_mask_tainted(lineage,
                                                     (ngx_uint_t) i,
                                                     (ngx_uint_t) n,
-                                                    fields[i].table_oid))
+                                                    lineage->returning
+                                                    ? 0
+                                                    : fields[i].table_oid))
             {
                 continue;
             }
@@ -476,10 +502,23 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
     rels = ctx->mask_relations.len ? (char *) ctx->mask_relations.data
                                    : "\0";
 
-    /* most statements name no masked column: no parse for them */
+    /*
+     * most statements name no masked column, no relation with one, no
+     * view or SQL function whose definition does: no parse for them
+     */
 
-    if (!hoop_sql_lineage_mentions(text, len, (char *) pscf->mask_names)
-        && !hoop_sql_lineage_mentions(text, len, rels))
+    if (ctx->catalog != NULL && ctx->mask_mentions == NULL
+        && ngx_stream_hoop_pg_mask_mentions(s) != NGX_OK)
+    {
+        sql->lineage.reads = 1;
+        ctx->lineage_seen = 1;
+        return;
+    }
+
+    if (ctx->mask_mentions != NULL
+        ? !hoop_sql_lineage_mentions(text, len, (char *) ctx->mask_mentions)
+        : !hoop_sql_lineage_mentions(text, len, (char *) pscf->mask_names)
+          && !hoop_sql_lineage_mentions(text, len, rels))
     {
         return;
     }
@@ -496,12 +535,66 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
     copy[len] = '\0';
 
     (void) hoop_sql_lineage(copy, (char *) pscf->mask_names, rels,
-                            &sql->lineage);
+                            ctx->catalog, &sql->lineage);
     ngx_free(copy);
 
     if (sql->lineage.reads) {
         ctx->lineage_seen = 1;
     }
+}
+
+
+/*
+ * The names whose mention makes a statement worth reading for lineage:
+ * the masked columns, the relations with one, and the catalog's views
+ * and SQL functions whose definitions mention any of those.
+ */
+static ngx_int_t
+ngx_stream_hoop_pg_mask_mentions(ngx_stream_session_t *s)
+{
+    u_char                         *seeds, *p;
+    size_t                          cols, n, cap;
+    ngx_stream_hoop_pg_ctx_t       *ctx;
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    /* "ssn\0email\0" + "customers\0" + the end */
+
+    for (p = pscf->mask_names; *p; p += ngx_strlen(p) + 1) { /* void */ }
+
+    cols = p - pscf->mask_names;
+
+    seeds = ngx_pnalloc(s->connection->pool,
+                        cols + ctx->mask_relations.len + 1);
+    if (seeds == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(seeds, pscf->mask_names, cols);
+
+    if (ctx->mask_relations.len) {
+        p = ngx_cpymem(p, ctx->mask_relations.data, ctx->mask_relations.len);
+    }
+
+    *p = '\0';
+
+    for (cap = 4096; cap <= 16 * 1024 * 1024; cap *= 4) {
+        p = ngx_pnalloc(s->connection->pool, cap);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = hoop_sql_catalog_mentioning(ctx->catalog, (char *) seeds,
+                                        (char *) p, cap);
+        if (n) {
+            ctx->mask_mentions = p;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ERROR;
 }
 
 

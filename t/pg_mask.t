@@ -17,6 +17,8 @@ use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 use Hoop::Test::Redis;
+use Hoop::Test::Wire qw(execute sync query wire_session read_until
+    rows_of);
 
 my $redis = Hoop::Test::Redis->new->start;
 my $pg = Hoop::Test::Pg->new->start;
@@ -33,6 +35,10 @@ $pg->psql(q{
     CREATE TABLE cards (id int, card_number text);
     INSERT INTO cards VALUES (1, 'not-a-card-0001');
     CREATE VIEW customer_contacts AS SELECT id, email FROM customers;
+    CREATE TABLE t_uniq (v text);
+    CREATE VIEW v_renamed AS SELECT id, reverse(ssn) AS r FROM customers;
+    CREATE FUNCTION get_ssn(int) RETURNS text LANGUAGE sql STABLE
+        AS 'SELECT ssn FROM customers WHERE id = $1';
 });
 secret($_, 'a sample value stored unmasked') for qw(ada@example.com
     123-45-6789 4111111111111111 ada.l@example.org bob@example.com
@@ -141,6 +147,31 @@ is(psql(q{BEGIN; DECLARE k CURSOR FOR SELECT upper(ssn), id FROM customers}
 is(psql(q{UPDATE customers SET name = name WHERE id = 1}
         . q{ RETURNING id, reverse(ssn)}), "1|[MASKED]\nUPDATE 1\n",
     'lineage: RETURNING');
+is(psql(q{SELECT reverse(value) FROM customers c,}
+        . q{ jsonb_each_text(to_jsonb(c)) WHERE key = 'ssn' AND c.id = 1}),
+    "[MASKED]\n", 'lineage: the columns of a function in FROM (jsonb_each_text'
+    . ' of a whole row)');
+is(psql('SELECT r, id FROM v_renamed WHERE id = 1'), "[MASKED]|1\n",
+    'lineage through the catalog: a view\'s column computed from a masked'
+    . ' one');
+is(psql('SELECT reverse(get_ssn(1)), id FROM customers WHERE id = 1'),
+    "[MASKED]|1\n", '  an SQL function whose body returns one');
+is(psql(q{WITH w(a, b, c, s) AS (SELECT * FROM customers WHERE id = 1)}
+        . q{ SELECT reverse(s) FROM w}), "[MASKED]\n",
+    'lineage: a CTE\'s column list over a "*"');
+is(psql(q{INSERT INTO t_uniq SELECT reverse(ssn) FROM customers}
+        . q{ WHERE id = 1 RETURNING v}), "[MASKED]\nINSERT 0 1\n",
+    'lineage: RETURNING of what was written from a masked value');
+{
+    my $w = wire_session(port => $port);
+    print $w query(q{BEGIN; DECLARE k CURSOR FOR SELECT reverse(ssn)}
+        . q{ FROM customers ORDER BY id});
+    read_until($w, 'Z');
+    print $w execute('k'), sync();
+    is_deeply([rows_of(read_until($w, 'Z'))], ['[MASKED]', '[MASKED]'],
+        'lineage: a cursor\'s portal executed by name on the wire');
+    close $w;
+}
 {
     my $out = psql(q{SELECT (ssn || 'x')::int FROM customers WHERE id = 1});
     like($out, qr/ERROR:  hoop: the error's text is withheld: the statement reads a masked column/,

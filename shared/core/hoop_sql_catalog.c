@@ -17,6 +17,7 @@
 #include "hoop_pg_msg.h"
 #include "hoop_rule.h"
 #include "hoop_sql_catalog.h"
+#include "hoop_sql_lineage.h"
 
 
 #define HOOP_SQL_CAT_NONE      0xffffffffu
@@ -845,6 +846,91 @@ hoop_sql_cat_copy(hoop_sql_catalog_t *cat, const char *prefix, const char *s)
     cat->text_used += plen + len + 1;
 
     return p;
+}
+
+
+const char *
+hoop_sql_catalog_body(const hoop_sql_catalog_t *cat, char type,
+    const char *name, size_t *pos)
+{
+    size_t               seen;
+    hoop_sql_cat_obj_t  *o;
+
+    seen = 0;
+
+    for (o = hoop_sql_cat_first(cat, name); o; o = hoop_sql_cat_next(cat, o))
+    {
+        if (o->type != type || o->body == NULL
+            || strcmp(o->name, name) != 0)
+        {
+            continue;
+        }
+
+        if (seen++ == *pos) {
+            (*pos)++;
+            return o->body;
+        }
+    }
+
+    return NULL;
+}
+
+
+size_t
+hoop_sql_catalog_mentioning(const hoop_sql_catalog_t *cat,
+    const char *names, char *out, size_t cap)
+{
+    int                  changed;
+    size_t               i, len, n;
+    const char          *p;
+    hoop_sql_cat_obj_t  *o;
+
+    /* the names given first */
+
+    for (len = 0, p = names; *p; p += n + 1) {
+        n = strlen(p);
+
+        if (len + n + 2 > cap) {
+            return 0;
+        }
+
+        memcpy(out + len, p, n + 1);
+        len += n + 1;
+    }
+
+    out[len] = '\0';
+
+    /* then what mentions any of them, until nothing more does */
+
+    do {
+        changed = 0;
+
+        for (i = 0; i < cat->n; i++) {
+            o = &cat->objs[i];
+
+            if ((o->type != HOOP_SQL_OBJ_VIEW && o->type != HOOP_SQL_OBJ_BODY)
+                || o->body == NULL
+                || hoop_sql_lineage_listed(out, o->name, strlen(o->name))
+                || !hoop_sql_lineage_mentions(o->body, strlen(o->body), out))
+            {
+                continue;
+            }
+
+            n = strlen(o->name);
+
+            if (len + n + 2 > cap) {
+                return 0;
+            }
+
+            memcpy(out + len, o->name, n + 1);
+            len += n + 1;
+            out[len] = '\0';
+            changed = 1;
+        }
+
+    } while (changed);
+
+    return len + 1;
 }
 
 

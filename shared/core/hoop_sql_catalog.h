@@ -131,4 +131,22 @@ size_t hoop_sql_catalog_count(const hoop_sql_catalog_t *cat);
 void hoop_sql_resolve(hoop_sql_stmt_t *st, const hoop_sql_refs_t *refs,
     const hoop_sql_catalog_t *cat);
 
+/*
+ * The definitions the catalog holds of objects of a type and a name, in
+ * any schema (a view's, an SQL function's body), one per call: *pos is 0
+ * at first and is moved on; NULL when there is no other.
+ */
+const char *hoop_sql_catalog_body(const hoop_sql_catalog_t *cat, char type,
+    const char *name, size_t *pos);
+
+/*
+ * The names of the views and SQL functions whose definitions mention
+ * one of names (a NUL-separated list, ended by an empty name), or
+ * mention such a view or function, added to names in out (cap bytes,
+ * the same form).  Returns the bytes written, the final NUL included, or
+ * 0 when out is too small.
+ */
+size_t hoop_sql_catalog_mentioning(const hoop_sql_catalog_t *cat,
+    const char *names, char *out, size_t cap);
+
 #endif /* HOOP_SQL_CATALOG_H */

@@ -10,6 +10,7 @@
  * tainted anywhere is tainted everywhere, which can only mask more.
  */
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,12 +31,24 @@ enum {
 };
 
 
+#define HOOP_SQL_LINEAGE_DEPTH  4     /* views of views, calls in calls */
+
+
 typedef struct {
-    char    names[2][HOOP_SQL_LINEAGE_NAMES][HOOP_SQL_LINEAGE_NAME];
-    size_t  n[2];
-    int     changed;
-    int     overflow;           /* a name did not fit: all is tainted */
-    int     reads;
+    char                       names[2][HOOP_SQL_LINEAGE_NAMES]
+                                    [HOOP_SQL_LINEAGE_NAME];
+    size_t                     n[2];
+    int                        changed;
+    int                        overflow;    /* a name did not fit, or a
+                                               definition nested too deep:
+                                               all is tainted */
+    int                        reads;
+    int                        opaque;      /* a tainted source whose
+                                               column names are not
+                                               known: a function in FROM,
+                                               INSERT ... SELECT */
+    unsigned                   depth;
+    const hoop_sql_catalog_t  *cat;
 } hoop_sql_lin_t;
 
 
@@ -46,6 +59,7 @@ static void hoop_sql_lin_seed(hoop_sql_lin_t *l, int kind,
 static const char *hoop_sql_lin_sval(json_t *node);
 static int hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v);
 static int hoop_sql_lin_columnref(hoop_sql_lin_t *l, json_t *ref);
+static int hoop_sql_lin_has_column(json_t *v);
 static size_t hoop_sql_lin_select(hoop_sql_lin_t *l, json_t *sel,
     unsigned char *out, size_t max);
 static size_t hoop_sql_lin_targets(hoop_sql_lin_t *l, json_t *list,
@@ -59,11 +73,14 @@ static const char *hoop_sql_lin_figure(json_t *val);
 static size_t hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt,
     unsigned char *out, size_t max, int *known);
 static json_t *hoop_sql_lin_unwrap(json_t *node, const char *type);
+static int hoop_sql_lin_defined(hoop_sql_lin_t *l, char type,
+    const char *name);
 
 
 int
 hoop_sql_lineage(const char *sql, const char *columns,
-    const char *relations, hoop_sql_lineage_t *out)
+    const char *relations, const hoop_sql_catalog_t *cat,
+    hoop_sql_lineage_t *out)
 {
     int                  known, pass;
     size_t               n;
@@ -98,6 +115,7 @@ hoop_sql_lineage(const char *sql, const char *columns,
     }
 
     memset(&l, 0, sizeof(l));
+    l.cat = cat;
     hoop_sql_lin_seed(&l, HOOP_SQL_LIN_COLUMN, columns);
     hoop_sql_lin_seed(&l, HOOP_SQL_LIN_RELATION, relations);
 
@@ -107,6 +125,7 @@ hoop_sql_lineage(const char *sql, const char *columns,
     for (pass = 0; pass < HOOP_SQL_LINEAGE_PASSES; pass++) {
         l.changed = 0;
         l.reads = 0;
+        l.opaque = 0;
         known = 0;
 
         n = hoop_sql_lin_stmt(&l, stmt, out->out, HOOP_SQL_LINEAGE_MAX,
@@ -116,6 +135,8 @@ hoop_sql_lineage(const char *sql, const char *columns,
             break;
         }
     }
+
+    out->returning = (hoop_sql_lin_unwrap(stmt, "SelectStmt") == NULL);
 
     json_decref(root);
 
@@ -185,13 +206,34 @@ hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt, unsigned char *out,
         || (node = hoop_sql_lin_unwrap(stmt, "UpdateStmt")) != NULL
         || (node = hoop_sql_lin_unwrap(stmt, "DeleteStmt")) != NULL)
     {
+        unsigned char  rows[HOOP_SQL_LINEAGE_MAX];
+        size_t         i, n;
+
         hoop_sql_lin_with(l, json_object_get(node, "withClause"));
         hoop_sql_lin_from(l, json_object_get(node, "relation"));
         hoop_sql_lin_from(l, json_object_get(node, "fromClause"));
         hoop_sql_lin_from(l, json_object_get(node, "usingClause"));
-        (void) hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
-                                   json_object_get(node, "selectStmt"),
-                                   "SelectStmt"), NULL, 0);
+
+        /* what is written from a masked value: the columns it goes to */
+
+        n = hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
+                                json_object_get(node, "selectStmt"),
+                                "SelectStmt"), rows, HOOP_SQL_LINEAGE_MAX);
+
+        for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
+            if (rows[i] != HOOP_SQL_OUT_CLEAN) {
+                l->opaque = 1;          /* which column: not worth telling */
+            }
+        }
+
+        if (json_object_get(node, "returningList") != NULL
+            && hoop_sql_lin_unwrap(stmt, "UpdateStmt") != NULL)
+        {
+            (void) hoop_sql_lin_targets(l, json_object_get(node,
+                                                           "targetList"),
+                                        rows, HOOP_SQL_LINEAGE_MAX);
+        }
+
         (void) hoop_sql_lin_expr(l, node);
 
         *known = 1;
@@ -314,8 +356,17 @@ hoop_sql_lin_select(hoop_sql_lin_t *l, json_t *sel, unsigned char *out,
             }
         }
 
-        for (i = 0; out != NULL && i < n && i < max; i++) {
-            out[i] = left[i];
+        for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
+            char  name[16];
+
+            if (left[i] != HOOP_SQL_OUT_CLEAN) {
+                snprintf(name, sizeof(name), "column%zu", i + 1);
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_COLUMN, name);
+            }
+
+            if (out != NULL && i < max) {
+                out[i] = left[i];
+            }
         }
 
         return n;
@@ -362,7 +413,8 @@ hoop_sql_lin_targets(hoop_sql_lin_t *l, json_t *list, unsigned char *out,
                        && out[i] != HOOP_SQL_OUT_CLEAN);
 
         } else {
-            tainted = hoop_sql_lin_expr(l, val);
+            tainted = hoop_sql_lin_expr(l, val)
+                      || (l->opaque && hoop_sql_lin_has_column(val));
         }
 
         if (tainted) {
@@ -418,6 +470,15 @@ hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item)
     if (node != NULL) {
         relname = json_string_value(json_object_get(node, "relname"));
 
+        /* a view that returns a masked value is a tainted relation */
+
+        if (relname != NULL
+            && !hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname)
+            && hoop_sql_lin_defined(l, HOOP_SQL_OBJ_VIEW, relname))
+        {
+            hoop_sql_lin_add(l, HOOP_SQL_LIN_RELATION, relname);
+        }
+
         if (relname != NULL
             && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname))
         {
@@ -452,11 +513,18 @@ hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item)
         return;
     }
 
-    /* a function in FROM, a lateral one: tainted by its arguments */
+    /*
+     * a function in FROM, a lateral one: tainted by its arguments; its
+     * columns' names are the function's (key, value, unnest, ...): any
+     * column read beside it may be one
+     */
 
-    hoop_sql_lin_alias(l, json_object_get(json_object_get(item,
-                                          "RangeFunction"), "alias"),
-                       NULL, 0, hoop_sql_lin_expr(l, item));
+    if (hoop_sql_lin_expr(l, item)) {
+        l->opaque = 1;
+        hoop_sql_lin_alias(l, json_object_get(json_object_get(item,
+                                              "RangeFunction"), "alias"),
+                           NULL, 0, 1);
+    }
 }
 
 
@@ -543,6 +611,7 @@ hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
 static void
 hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with)
 {
+    int             star;
     size_t          i, j, n;
     json_t         *ctes, *cte, *query, *names;
     const char     *name;
@@ -566,6 +635,16 @@ hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with)
                                   &known);
         }
 
+        /* a "*" among them: the column names fall anywhere after it */
+
+        star = 0;
+
+        for (j = 0; j < n && j < HOOP_SQL_LINEAGE_MAX; j++) {
+            star |= (out[j] == HOOP_SQL_OUT_STAR);
+        }
+
+        names = json_object_get(cte, "aliascolnames");
+
         for (j = 0; j < n && j < HOOP_SQL_LINEAGE_MAX; j++) {
             if (out[j] == HOOP_SQL_OUT_CLEAN) {
                 continue;
@@ -577,7 +656,14 @@ hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with)
                 hoop_sql_lin_add(l, HOOP_SQL_LIN_RELATION, name);
             }
 
-            names = json_object_get(cte, "aliascolnames");
+            name = hoop_sql_lin_sval(json_array_get(names, j));
+
+            if (name != NULL) {
+                hoop_sql_lin_add(l, HOOP_SQL_LIN_COLUMN, name);
+            }
+        }
+
+        for (j = 0; star && j < json_array_size(names); j++) {
             name = hoop_sql_lin_sval(json_array_get(names, j));
 
             if (name != NULL) {
@@ -623,6 +709,21 @@ hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v)
         return hoop_sql_lin_columnref(l, node);
     }
 
+    /* a call of an SQL function whose body returns a masked value */
+
+    if ((node = json_object_get(v, "FuncCall")) != NULL && l->cat != NULL) {
+        json_t  *names;
+
+        names = json_object_get(node, "funcname");
+        key = hoop_sql_lin_sval(json_array_get(names,
+                                               json_array_size(names) - 1));
+
+        if (key != NULL && hoop_sql_lin_defined(l, HOOP_SQL_OBJ_BODY, key)) {
+            l->reads = 1;
+            tainted = 1;
+        }
+    }
+
     /* a subquery: tainted by what it returns; its FROM taints aliases */
 
     if ((node = hoop_sql_lin_unwrap(v, "SelectStmt")) != NULL) {
@@ -650,6 +751,39 @@ hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v)
     }
 
     return tainted;
+}
+
+
+/* whether an expression reads any column at all */
+static int
+hoop_sql_lin_has_column(json_t *v)
+{
+    size_t       i;
+    json_t      *value;
+    const char  *key;
+
+    if (json_is_array(v)) {
+        for (i = 0; i < json_array_size(v); i++) {
+            if (hoop_sql_lin_has_column(json_array_get(v, i))) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    if (!json_is_object(v)) {
+        return 0;
+    }
+
+    json_object_foreach(v, key, value) {
+        if (strcmp(key, "ColumnRef") == 0 || hoop_sql_lin_has_column(value))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -734,6 +868,68 @@ hoop_sql_lin_figure(json_t *val)
     n = json_array_size(names);
 
     return n ? hoop_sql_lin_sval(json_array_get(names, n - 1)) : NULL;
+}
+
+
+/*
+ * Whether a definition the catalog holds of a view or an SQL function of
+ * that name returns a masked value: its statements' outputs, tainted in
+ * this same context (so the names they taint count here too).
+ */
+static int
+hoop_sql_lin_defined(hoop_sql_lin_t *l, char type, const char *name)
+{
+    int                  tainted, known;
+    size_t               pos, i, j, n;
+    json_t              *root, *stmts;
+    const char          *body;
+    unsigned char        out[HOOP_SQL_LINEAGE_MAX];
+    PgQueryParseResult   r;
+
+    if (l->cat == NULL) {
+        return 0;
+    }
+
+    tainted = 0;
+    pos = 0;
+
+    while ((body = hoop_sql_catalog_body(l->cat, type, name, &pos)) != NULL) {
+
+        if (l->depth >= HOOP_SQL_LINEAGE_DEPTH) {
+            l->overflow = 1;                /* too deep to tell: all */
+            return 1;
+        }
+
+        r = pg_query_parse(body);
+
+        root = (r.error == NULL && r.parse_tree != NULL)
+               ? json_loads(r.parse_tree, 0, NULL) : NULL;
+        pg_query_free_parse_result(r);
+
+        if (root == NULL) {
+            continue;       /* PL bodies: not SQL (the policy calls them) */
+        }
+
+        l->depth++;
+
+        stmts = json_object_get(root, "stmts");
+
+        for (i = 0; i < json_array_size(stmts); i++) {
+            known = 0;
+            n = hoop_sql_lin_stmt(l, json_object_get(json_array_get(stmts, i),
+                                                     "stmt"),
+                                  out, HOOP_SQL_LINEAGE_MAX, &known);
+
+            for (j = 0; j < n && j < HOOP_SQL_LINEAGE_MAX; j++) {
+                tainted |= (out[j] != HOOP_SQL_OUT_CLEAN);
+            }
+        }
+
+        l->depth--;
+        json_decref(root);
+    }
+
+    return tainted;
 }
 
 

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "hoop_sql_catalog.h"
+
 
 /* output columns described one by one, at most */
 #define HOOP_SQL_LINEAGE_MAX  64
@@ -25,6 +27,9 @@ typedef enum {
 typedef struct {
     int            reads;       /* it reads a masked column somewhere */
     int            known;       /* out[] are its output columns in order */
+    int            returning;   /* not a SELECT: its outputs are what it
+                                   wrote, a table's columns though they
+                                   be */
     size_t         n;
     unsigned char  out[HOOP_SQL_LINEAGE_MAX];   /* hoop_sql_out_e */
 } hoop_sql_lineage_t;
@@ -34,14 +39,18 @@ typedef struct {
  * The lineage of the first statement of sql.  columns: the masked column
  * names, relations: the relations that have one, each a list of names
  * separated and ended by NUL ("ssn\0email\0\0"), as the parser folds them
- * (lower case unless quoted).  Names are matched in any scope, so what it
+ * (lower case unless quoted).  With cat (may be NULL), a view's
+ * definition and a non-volatile SQL function's body are read where the
+ * statement names them: a view or a call that returns a masked value is
+ * tainted.  Names are matched in any scope, so what it
  * says is conservative: a column of another table that has a masked
  * column's name is tainted too.  A SELECT (or a statement's RETURNING)
  * has its outputs known; other statements only reads.  Returns 0, or -1
  * when sql cannot be read (out then says: reads, nothing known).
  */
 int hoop_sql_lineage(const char *sql, const char *columns,
-    const char *relations, hoop_sql_lineage_t *out);
+    const char *relations, const hoop_sql_catalog_t *cat,
+    hoop_sql_lineage_t *out);
 
 /* Whether a NUL-separated list of names has one that appears in text. */
 int hoop_sql_lineage_mentions(const char *text, size_t len,

@@ -7,14 +7,64 @@
  * value computed from none is not.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
 #include "hoop_sql_lineage.h"
 
 
-static const char  columns[] = "ssn\0email\0";
-static const char  relations[] = "customers\0";
+static const char          columns[] = "ssn\0email\0";
+static const char          relations[] = "customers\0";
+static hoop_sql_catalog_t  *cat;
+
+
+/* what the operator defined: a view that renames, SQL functions */
+static const hoop_sql_object_t  objects[] = {
+    { 'v', "public", "contacts", NULL, NULL, 0,
+      " SELECT customers.id, customers.ssn AS tax_id FROM customers;" },
+    { 's', "public", "get_ssn", NULL, NULL, 0,
+      "SELECT ssn FROM customers WHERE id = $1" },
+    { 's', "public", "get_name", NULL, NULL, 0,
+      "SELECT name FROM customers WHERE id = $1" },
+    { 'f', "public", "get_ssn", NULL, NULL, 4, NULL },
+    { 'f', "public", "get_name", NULL, NULL, 4, NULL },
+};
+
+
+static hoop_sql_catalog_t *
+build(void *mem, size_t *size)
+{
+    size_t               i, text;
+    hoop_sql_catalog_t  *c;
+
+    text = 0;
+
+    for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+        text += hoop_sql_object_text(&objects[i]);
+    }
+
+    *size = hoop_sql_catalog_size(sizeof(objects) / sizeof(objects[0]),
+                                  text);
+    if (mem == NULL) {
+        return NULL;
+    }
+
+    c = hoop_sql_catalog_init(mem, *size,
+                              sizeof(objects) / sizeof(objects[0]), NULL);
+
+    for (i = 0; c != NULL && i < sizeof(objects) / sizeof(objects[0]); i++) {
+        if (hoop_sql_catalog_add(c, &objects[i]) != 0) {
+            return NULL;
+        }
+    }
+
+    if (c != NULL) {
+        hoop_sql_catalog_build(c);
+    }
+
+    return c;
+}
 
 
 /* the outputs of sql as a string: 'c' clean, 't' tainted, '*' star */
@@ -25,7 +75,7 @@ outs(const char *sql, int *reads)
     static char          buf[HOOP_SQL_LINEAGE_MAX + 8];
     hoop_sql_lineage_t   l;
 
-    if (hoop_sql_lineage(sql, columns, relations, &l) != 0) {
+    if (hoop_sql_lineage(sql, columns, relations, cat, &l) != 0) {
         return "error";
     }
 
@@ -114,6 +164,27 @@ static const struct {
       "tc", 1 },
     { "INSERT INTO t SELECT ssn FROM customers RETURNING *", "*", 1 },
 
+    /* a fourth review: default names, a "*" under a column list, writes */
+    { "SELECT reverse(value) FROM customers c, jsonb_each_text(to_jsonb(c))"
+      " WHERE key = 'ssn'", "t", 1 },
+    { "SELECT key, translate(value, '0123456789', 'abcdefghij'), 1"
+      " FROM customers c, jsonb_each_text(to_jsonb(c))", "ttc", 1 },
+    { "SELECT reverse(column1) FROM (VALUES ((SELECT ssn FROM customers"
+      " LIMIT 1))) v", "t", 1 },
+    { "WITH w(a, b, c, s) AS (SELECT * FROM customers)"
+      " SELECT reverse(s) FROM w", "t", 1 },
+    { "INSERT INTO t_uniq SELECT reverse(ssn) FROM customers RETURNING v",
+      "t", 1 },
+    { "UPDATE t_uniq SET v = (SELECT translate(ssn, '1', '2')"
+      " FROM customers WHERE id = 1) RETURNING v, id", "tc", 1 },
+    { "SELECT id FROM cards, generate_series(1, 3) g", "c", 0 },
+
+    /* through the catalog: a view's definition, a function's body */
+    { "SELECT reverse(tax_id), id FROM contacts", "tc", 1 },
+    { "SELECT k FROM contacts k", "t", 1 },
+    { "SELECT get_ssn(id), get_name(id) FROM customers", "tc", 1 },
+    { "SELECT upper(public.get_ssn(1))", "t", 1 },
+
     /* not a select: only whether it reads one */
     { "DECLARE k CURSOR FOR SELECT reverse(ssn) FROM customers", "unknown",
       1 },
@@ -126,9 +197,15 @@ int
 main(void)
 {
     int                  reads;
-    size_t               i;
+    void                *mem;
+    size_t               i, size;
     const char          *got;
     hoop_sql_lineage_t   l;
+
+    (void) build(NULL, &size);
+    mem = malloc(size);
+    cat = build(mem, &size);
+    ok(cat != NULL, "a catalog with a view and SQL functions");
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         reads = -1;
@@ -137,13 +214,36 @@ main(void)
            "%s: %s (reads %d)", cases[i].sql, got, reads);
     }
 
-    ok(hoop_sql_lineage("SELECT FROM WHERE (", columns, relations, &l) == -1
+    ok(hoop_sql_lineage("SELECT FROM WHERE (", columns, relations, cat, &l)
+       == -1
        && l.reads && !l.known, "unreadable: reads, nothing known");
+
+    ok(hoop_sql_lineage("SELECT reverse(ssn) FROM customers", columns,
+                        relations, cat, &l) == 0 && !l.returning
+       && hoop_sql_lineage("DELETE FROM customers RETURNING ssn", columns,
+                           relations, cat, &l) == 0 && l.returning,
+       "a SELECT's outputs are its own; RETURNING's a table's");
+
+    {
+        char    list[256];
+        size_t  n;
+
+        n = hoop_sql_catalog_mentioning(cat, "ssn\0", list, sizeof(list));
+        ok(n > 0 && hoop_sql_lineage_listed(list, "ssn", 3)
+           && hoop_sql_lineage_listed(list, "contacts", 8)
+           && hoop_sql_lineage_listed(list, "get_ssn", 7)
+           && !hoop_sql_lineage_listed(list, "get_name", 8),
+           "the definitions that mention a masked name, for the prefilter");
+        is_int(hoop_sql_catalog_mentioning(cat, "ssn\0", list, 8), 0,
+               "no room: 0");
+    }
 
     ok(hoop_sql_lineage_mentions("select SSN from t", 17, columns),
        "mentions: a masked name in any case");
     ok(!hoop_sql_lineage_mentions("select id from t", 16, columns),
        "mentions: none");
+
+    free(mem);
 
     return done_testing();
 }
