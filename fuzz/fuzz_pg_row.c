@@ -90,6 +90,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         for (i = 0; i < 3 && size > 6; i++) {
             msg[0] = "AST"[i];
             (void) hoop_pg_put32(msg + 1, (uint32_t) (size - 2));
+            n = hoop_pg_names_withhold(msg, size - 1, out, cap);
+
+            if (n != 0 && n != (size_t) -1
+                && (n > cap || hoop_pg_get32(out + 1) + 1 != n))
+            {
+                abort();
+            }
+
             n = hoop_pg_names_mask(msg, size - 1, &detect, out, cap, NULL);
 
             if (n != 0 && n != (size_t) -1

@@ -811,7 +811,7 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
     uint32_t *masked)
 {
     u_char                         *msg, *out;
-    size_t                          n, cap;
+    size_t                          n, w, cap;
     uint64_t                        counts[HOOP_PG_MASKED_KINDS];
     ngx_uint_t                      i, attempt;
     ngx_stream_hoop_pg_sql_t       *sql;
@@ -865,6 +865,27 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
         case 'S':
         case 'T':
             n = hoop_pg_names_mask(msg, *len, &pscf->mask, out, cap, counts);
+
+            /*
+             * once the session has read a masked column, what a statement
+             * may have computed from it and sent aside (pg_notify(),
+             * set_config('application_name', ...)) is withheld
+             */
+
+            if (ctx->lineage_seen && msg[0] != 'T'
+                && n != 0 && n != (size_t) -1)
+            {
+                w = hoop_pg_names_withhold(out, n, out + n, cap - n);
+
+                if (w == 0 || w == (size_t) -1) {
+                    n = w;
+                    break;
+                }
+
+                ngx_memmove(out, out + n, w);
+                n = w;
+            }
+
             break;
 
         default: /* 'E', 'N' */

@@ -253,6 +253,29 @@ PY
         or diag $out;
 }
 
+# once a session has read a masked column, what a statement sends aside
+# (a notification, application_name) is withheld, whatever it computed
+{
+    my $py = <<"PY";
+import psycopg
+c = psycopg.connect(host='127.0.0.1', port=$port, dbname='postgres',
+                    user='postgres', autocommit=True)
+got = []
+c.add_notify_handler(lambda n: got.append(n.payload))
+c.execute("LISTEN jobs")
+c.execute("SELECT pg_notify('jobs', reverse(ssn)),"
+          " set_config('application_name', translate(ssn, '-', '.'), false)"
+          " FROM customers WHERE id = 1")
+c.execute("SELECT 1")
+print("aside", got, c.info.parameter_status('application_name'))
+PY
+    spit("$d/aside.py", $py);
+    my $out = `/usr/bin/python3 $d/aside.py 2>&1`;
+    like($out, qr/^aside \['\[MASKED\]'\] \[MASKED\]$/m,
+        'pg_notify() and set_config(application_name) of a masked value:'
+        . ' withheld') or diag $out;
+}
+
 # the extended protocol: the gateway asks for the row layout itself
 my $dbh = DBI->connect("dbi:Pg:host=127.0.0.1;port=$port;dbname=postgres",
     'postgres', '', { RaiseError => 1, PrintError => 0,

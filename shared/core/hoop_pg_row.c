@@ -854,3 +854,54 @@ hoop_pg_copy_binary_mask(const unsigned char *msg, size_t len,
 
     return (size_t) (o - out);
 }
+
+
+size_t
+hoop_pg_names_withhold(const unsigned char *msg, size_t len,
+    unsigned char *out, size_t cap)
+{
+    size_t                keep;
+    const unsigned char  *p, *end, *nul;
+    static const char     masked[] = "[MASKED]";
+
+    if (len < 5 || hoop_pg_get32(msg + 1) + 1 != len
+        || (msg[0] != 'A' && msg[0] != 'S'))
+    {
+        return 0;
+    }
+
+    /* what is kept: the process ID and channel, or the setting's name */
+
+    p = msg + 5 + (msg[0] == 'A' ? 4 : 0);
+    end = msg + len;
+
+    if (p >= end || (nul = memchr(p, '\0', (size_t) (end - p))) == NULL
+        || memchr(nul + 1, '\0', (size_t) (end - nul - 1)) == NULL)
+    {
+        return 0;
+    }
+
+    if (msg[0] == 'S'
+        && ((size_t) (nul - p) != sizeof("application_name") - 1
+            || memcmp(p, "application_name", (size_t) (nul - p)) != 0))
+    {
+        if (cap < len) {
+            return (size_t) -1;
+        }
+
+        memcpy(out, msg, len);
+        return len;
+    }
+
+    keep = (size_t) (nul + 1 - msg);
+
+    if (cap < keep + sizeof(masked)) {
+        return (size_t) -1;
+    }
+
+    memcpy(out, msg, keep);
+    memcpy(out + keep, masked, sizeof(masked));
+    (void) hoop_pg_put32(out + 1, (uint32_t) (keep + sizeof(masked) - 1));
+
+    return keep + sizeof(masked);
+}

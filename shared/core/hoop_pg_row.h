@@ -126,6 +126,17 @@ size_t hoop_pg_names_mask(const unsigned char *msg, size_t len,
     uint64_t counts[HOOP_PG_MASKED_KINDS]);
 
 /*
+ * A NotificationResponse or ParameterStatus already through
+ * hoop_pg_names_mask(), in a session that has read a masked column: what
+ * a statement could have computed from one is withheld, the payload of a
+ * notification and the value of application_name (the one reported
+ * setting that takes any text) become "[MASKED]"; the rest is kept.
+ * Same returns as hoop_pg_row_mask().
+ */
+size_t hoop_pg_names_withhold(const unsigned char *msg, size_t len,
+    unsigned char *out, size_t cap);
+
+/*
  * A CopyData of a binary COPY TO STDOUT (PostgreSQL sends the file
  * header with the first tuple, then a tuple per message, then the
  * trailer): a field in whose bytes a detector finds a value, or whose

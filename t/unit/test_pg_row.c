@@ -250,6 +250,23 @@ main(void)
         ok(w > 5 && memcmp(out + 5, "application_name\0[EMAIL]\0", w - 5)
            == 0, "a parameter's value masked, its name kept");
 
+        w = hoop_pg_names_withhold(note, sizeof(note) - 1, out, sizeof(out));
+        ok(w == 5 + 4 + 5 + 9 && hoop_pg_get32(out + 1) + 1 == w
+           && memcmp(out + 5, "\0\0\0\7jobs\0[MASKED]\0", w - 5) == 0,
+           "withheld: a notification's payload, its channel kept");
+        w = hoop_pg_names_withhold(param, sizeof(param) - 1, out,
+                                   sizeof(out));
+        ok(w > 5 && memcmp(out + 5, "application_name\0[MASKED]\0", w - 5)
+           == 0, "withheld: application_name's value");
+        {
+            static unsigned char  tz[] = "S\0\0\0\0TimeZone\0UTC\0";
+
+            hoop_pg_put32(tz + 1, sizeof(tz) - 2);
+            w = hoop_pg_names_withhold(tz, sizeof(tz) - 1, out, sizeof(out));
+            ok(w == sizeof(tz) - 1 && memcmp(out, tz, w) == 0,
+               "withheld: other settings kept, clients read them");
+        }
+
         /* RowDescription of one column named after a value */
         desc[0] = 'T';
         desc[5] = 0;
