@@ -22,16 +22,22 @@ sub template {
     my ($ver) = $bin =~ m{/(\d+)/bin};
     my $t = $ENV{HOOP_PG_TEMPLATE} // repo_dir() . "/build/pg-template-$ver";
     return $t if -f "$t/PG_VERSION";
+
+    # initdb runs as the service user, which may not reach the repository
+    # (a clone under /root, a 0700 mktemp): it writes under test_dir(),
+    # and root copies the cluster into build/
+    my $init = test_dir('pg-initdb') . '/data';
+    mkdir $init or die "mkdir $init: $!";
+    chown_to_service($init);
+    my @cmd = run_as_service_user("$bin/initdb", '-D', $init, '-U',
+        'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync');
+    my $out = `cd / && @cmd 2>&1`;
+    die "initdb failed:\n$out" if $?;
     my $tmp = "$t.tmp.$$";
     system('rm', '-rf', $tmp);
-    mkdir $tmp or die "mkdir $tmp: $!";
-    chown_to_service($tmp);
-    my @cmd = run_as_service_user("$bin/initdb", '-D', $tmp, '-U',
-        'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync');
-    my $out = `@cmd 2>&1`;
-    die "initdb failed:\n$out" if $?;
+    system('cp', '-a', $init, $tmp) == 0 or die "cp $init $tmp failed";
     rename $tmp, $t or die "rename $tmp: $!" unless -f "$t/PG_VERSION";
-    system('rm', '-rf', $tmp);
+    system('rm', '-rf', $tmp, $init);
     return $t;
 }
 
