@@ -172,6 +172,8 @@ sub sanitizer_env {
     chmod 0777, $dir;    # workers run as nobody under root
     my $lib = `gcc -print-file-name=libasan.so`;
     chomp $lib;
+    # a copy where workers (nobody) can read it: the checkout may be 0700
+    spit("$dir/lsan.supp", slurp("$repo/t/lsan.supp"), 0644);
     return {
         LD_PRELOAD => $lib,
         # each dynamic module defines ngx_modules: not an ODR violation;
@@ -180,7 +182,7 @@ sub sanitizer_env {
         ASAN_OPTIONS => "detect_odr_violation=0:log_path=$dir/asan"
             . ':detect_leaks=1:fast_unwind_on_malloc=0',
         # leaks of nginx itself (t/lsan.supp says which and why)
-        LSAN_OPTIONS => "suppressions=$repo/t/lsan.supp:print_suppressions=0",
+        LSAN_OPTIONS => "suppressions=$dir/lsan.supp:print_suppressions=0",
         UBSAN_OPTIONS => "print_stacktrace=1:halt_on_error=0"
             . ":log_path=$dir/ubsan",
     };
@@ -188,7 +190,7 @@ sub sanitizer_env {
 
 sub sanitizer_reports {
     my ($dir) = @_;
-    return map { ("$_:", split /\n/, slurp($_)) } glob "$dir/*";
+    return map { ("$_:", split /\n/, slurp($_)) } glob "$dir/{asan,ubsan}.*";
 }
 
 # Secrets a test used: access tokens (every one Hoop::JWT mints or the
