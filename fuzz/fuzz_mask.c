@@ -2,9 +2,9 @@
  * Copyright (C) nginx-hoop authors
  *
  * libFuzzer target: the masking stream on any text, under every strategy,
- * cut into pieces chosen by the input.  However the text is cut, the
- * output is the same as for the whole text, and nothing reads or writes
- * outside the window.
+ * cut into pieces chosen by the input, read as it is or through its
+ * escapes.  However the text is cut, the output is the same as for the
+ * whole text, and nothing reads or writes outside the window.
  */
 
 #include <stdlib.h>
@@ -46,19 +46,25 @@ collect(void *data, const unsigned char *p, size_t n)
 
 static out_t
 run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
-    size_t piece)
+    size_t piece, int unescape)
 {
-    out_t                o = { NULL, 0, 0 };
-    size_t               off, n;
-    hoop_mask_stream_t  *s;
+    out_t                   o = { NULL, 0, 0 };
+    size_t                  off, n;
+    hoop_mask_stream_t     *s;
+    hoop_mask_unescaped_t  *u;
 
     s = malloc(sizeof(hoop_mask_stream_t));
+    u = malloc(sizeof(hoop_mask_unescaped_t));
 
-    if (s == NULL) {
+    if (s == NULL || u == NULL) {
         abort();
     }
 
     hoop_mask_stream_init(s, conf, collect, &o);
+
+    if (unescape) {
+        hoop_mask_stream_unescape(s, u);
+    }
 
     for (off = 0; off < len; off += n) {
         n = (len - off < piece) ? len - off : piece;
@@ -73,6 +79,7 @@ run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
     }
 
     free(s);
+    free(u);
 
     return o;
 }
@@ -81,7 +88,7 @@ run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    int               i, strategy;
+    int               i, strategy, unescape;
     out_t             whole, pieces;
     size_t            piece;
     hoop_mask_conf_t  conf;
@@ -94,6 +101,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     conf.enabled = HOOP_MASK_ALL;
     strategy = data[0] % 3;
     piece = 1 + data[1] % 64;
+    unescape = data[1] >> 7;
 
     for (i = 0; i < HOOP_MASK_NTYPES; i++) {
         conf.strategy[i] = hoop_mask_strategy_supported(i, strategy)
@@ -103,8 +111,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     memcpy(conf.key, "fuzz", 4);
     conf.key_len = 4;
 
-    whole = run(&conf, data + 2, size - 2, size);
-    pieces = run(&conf, data + 2, size - 2, piece);
+    whole = run(&conf, data + 2, size - 2, size, unescape);
+    pieces = run(&conf, data + 2, size - 2, piece, unescape);
 
     if (whole.len != pieces.len
         || (whole.len && memcmp(whole.p, pieces.p, whole.len) != 0))
@@ -120,7 +128,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     conf.enabled = (uint32_t) (data[0] << 8 | data[1]) & HOOP_MASK_ALL;
 
     if (!hoop_mask_could_match(&conf, data + 2, size - 2)) {
-        whole = run(&conf, data + 2, size - 2, size);
+        whole = run(&conf, data + 2, size - 2, size, 0);
 
         if (whole.len != size - 2
             || (whole.len && memcmp(whole.p, data + 2, whole.len) != 0))

@@ -92,7 +92,9 @@ void ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
     ngx_str_t *reason);
 
 /* ngx_http_hoop_mask_filter_module.c */
-const uint64_t *ngx_http_hoop_mask_counts(ngx_http_request_t *r);
+ngx_int_t ngx_http_hoop_mask_result(ngx_http_request_t *r,
+    uint64_t counts[HOOP_MASK_NTYPES], const char **unmasked,
+    const char **action);
 const hoop_mask_conf_t *ngx_http_hoop_mask_conf(ngx_http_request_t *r);
 
 /* ngx_http_hoop_review.c */

@@ -404,16 +404,19 @@ ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j)
 }
 
 
-/* "masked": {"email": 2, ...}: the values the response had masked */
+/*
+ * "masked": {"email": 2, ...}: the values the response had masked, in
+ * its headers and body; "unmasked": {"reason": "not_text", "action":
+ * "refused"} when its body was not masked, and why.
+ */
 static void
 ngx_http_hoop_audit_masked(ngx_http_request_t *r, hoop_json_t *j)
 {
-    ngx_uint_t       i;
-    const uint64_t  *counts;
+    uint64_t     counts[HOOP_MASK_NTYPES];
+    ngx_uint_t   i;
+    const char  *unmasked, *action;
 
-    counts = ngx_http_hoop_mask_counts(r);
-
-    if (counts == NULL) {
+    if (ngx_http_hoop_mask_result(r, counts, &unmasked, &action) != NGX_OK) {
         hoop_json_null(j, "masked");
         return;
     }
@@ -427,6 +430,13 @@ ngx_http_hoop_audit_masked(ngx_http_request_t *r, hoop_json_t *j)
     }
 
     hoop_json_end(j);
+
+    if (unmasked != NULL) {
+        hoop_json_object(j, "unmasked");
+        hoop_json_string(j, "reason", unmasked, ngx_strlen(unmasked));
+        hoop_json_string(j, "action", action, ngx_strlen(action));
+        hoop_json_end(j);
+    }
 }
 
 

@@ -2,14 +2,21 @@
  * Copyright (C) nginx-hoop authors
  *
  * ngx_http_hoop_mask_filter_module: masks sensitive values in response
- * bodies (hoop_mask) with the shared masking engine, as they stream
- * through; the response loses its Content-Length, as with sub_filter.
+ * headers and bodies (hoop_mask) with the shared masking engine, reading
+ * through JSON, URL and HTML escapes, as they stream through; a masked
+ * body loses its Content-Length, as with sub_filter.
  *
  * It sits after the copy filter (bodies in memory) and before gzip (the
- * client may still get a compressed response).  Upstreams are asked for
- * identity encoding: Accept-Encoding is taken out of the request sent
- * upstream; an encoded response that comes anyway is refused (502), as
- * unmasked bytes must never pass.
+ * client may still get a compressed response).  Every response is
+ * masked whatever type it says it is (a type is the upstream's word, and
+ * some APIs let the caller choose it); the header waits for the body's
+ * first bytes, which say whether it is text the detectors can read.  A
+ * body that is not (compressed without saying so, UTF-16, binary) is
+ * refused (502) or passed as it is, as hoop_mask_unreadable says; a
+ * control byte later in the body cuts the response off.  Upstreams are
+ * asked for plain text: Accept-Encoding, Accept-Charset and TE are taken
+ * out of the request sent upstream; an encoded response that comes anyway
+ * is refused (502), as unmasked bytes must never pass.
  *
  * Memory per response: the engine's window, plus at most
  * NGX_HTTP_HOOP_MASK_BUSY output buffers waiting for the client; past
@@ -22,6 +29,8 @@
 #include <ngx_http.h>
 
 #include "hoop_mask.h"
+#include "hoop_mask_sniff.h"
+#include "hoop_mask_unescape.h"
 #include "ngx_hoop_mask_conf.h"
 #include "ngx_hoop_secret.h"
 #include "ngx_http_hoop.h"
@@ -38,33 +47,75 @@
  */
 #define NGX_HTTP_HOOP_MASK_BUFFERED  0x08
 
+#define NGX_HTTP_HOOP_MASK_REFUSE    0
+#define NGX_HTTP_HOOP_MASK_PASS      1
+
+
+/* where a response is: its header waits for the body's first bytes */
+typedef enum {
+    NGX_HTTP_HOOP_MASK_SNIFF = 0,       /* the header waits for the body */
+    NGX_HTTP_HOOP_MASK_BODY,            /* masked as it streams */
+    NGX_HTTP_HOOP_MASK_AS_IS,           /* headers masked, body passed */
+    NGX_HTTP_HOOP_MASK_REFUSED          /* our error page follows */
+} ngx_http_hoop_mask_phase_e;
+
 
 typedef struct {
-    hoop_mask_conf_t     mask;
-    ngx_flag_t           enable;        /* NGX_CONF_UNSET: not set here */
-    ngx_str_t            key;           /* hoop_mask_key */
-    ngx_hash_t           types;
-    ngx_array_t         *types_keys;
+    hoop_mask_conf_t             mask;
+    ngx_flag_t                   enable;    /* NGX_CONF_UNSET: not set */
+    ngx_str_t                    key;       /* hoop_mask_key */
+    ngx_hash_t                   types;
+    ngx_array_t                 *types_keys;
+    ngx_uint_t                   unreadable;
+    ngx_array_t                 *header_exempt;     /* lowercase names */
 } ngx_http_hoop_mask_loc_conf_t;
 
 
 typedef struct {
-    hoop_mask_stream_t  *stream;
-    ngx_http_request_t  *request;
-    ngx_chain_t         *in;
-    ngx_chain_t         *out;
-    ngx_chain_t        **last_out;
-    ngx_chain_t         *free;
-    ngx_chain_t         *busy;
-    ngx_buf_t           *buf;           /* being filled */
-    unsigned             done:1;
-    unsigned             failed:1;      /* nothing may pass any more */
+    hoop_mask_stream_t          *stream;
+    hoop_mask_unescaped_t       *unescaped;
+    ngx_http_request_t          *request;
+    uint64_t                     header_counts[HOOP_MASK_NTYPES];
+    const char                  *unmasked;  /* why the body was not */
+    const char                  *action;    /* "refused", "passed", "cut" */
+    ngx_http_hoop_mask_phase_e   phase;
+    ngx_chain_t                 *in;
+    ngx_chain_t                 *out;
+    ngx_chain_t                **last_out;
+    ngx_chain_t                 *free;
+    ngx_chain_t                 *busy;
+    ngx_buf_t                   *buf;       /* being filled */
+    unsigned                     done:1;
+    unsigned                     failed:1;  /* nothing may pass any more */
+    unsigned                     text_only:1;   /* control bytes cut */
 } ngx_http_hoop_mask_ctx_t;
 
 
+/* a header value masked into a buffer of the request's pool */
+typedef struct {
+    u_char                      *data;
+    size_t                       len;
+    size_t                       size;
+} ngx_http_hoop_mask_value_t;
+
+
 static ngx_int_t ngx_http_hoop_mask_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, const char *reason);
+static ngx_int_t ngx_http_hoop_mask_headers(ngx_http_request_t *r,
+    ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx);
+static ngx_uint_t ngx_http_hoop_mask_exempt(
+    ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_table_elt_t *h);
+static ngx_int_t ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *mask, ngx_str_t *value);
+static int ngx_http_hoop_mask_value_emit(void *data, const unsigned char *p,
+    size_t len);
 static ngx_int_t ngx_http_hoop_mask_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_hoop_mask_sniff(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx);
+static ngx_int_t ngx_http_hoop_mask_start(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, ngx_http_hoop_mask_phase_e phase);
 static ngx_uint_t ngx_http_hoop_mask_busy(ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_take(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
@@ -77,22 +128,47 @@ static ngx_int_t ngx_http_hoop_mask_last_buf(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hoop_mask_request(ngx_http_request_t *r);
 static char *ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hoop_mask_header_exempt(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void *ngx_http_hoop_mask_create_loc_conf(ngx_conf_t *cf);
+static ngx_array_t *ngx_http_hoop_mask_default_exempt_list(ngx_conf_t *cf);
 static char *ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_hoop_mask_init(ngx_conf_t *cf);
 
 
+/* every type: ngx_http_hoop_mask_merge_loc_conf() makes it "*" */
 static ngx_str_t  ngx_http_hoop_mask_default_types[] = {
-    ngx_string("text/plain"),
-    ngx_string("text/html"),
-    ngx_string("text/csv"),
-    ngx_string("text/xml"),
-    ngx_string("application/json"),
-    ngx_string("application/problem+json"),
-    ngx_string("application/x-ndjson"),
-    ngx_string("application/xml"),
     ngx_null_string
+};
+
+
+/*
+ * Header fields whose values are the protocol's, not the application's:
+ * dates, validators, lengths, codings.
+ */
+static ngx_str_t  ngx_http_hoop_mask_default_exempt[] = {
+    ngx_string("date"),
+    ngx_string("expires"),
+    ngx_string("last-modified"),
+    ngx_string("etag"),
+    ngx_string("age"),
+    ngx_string("cache-control"),
+    ngx_string("vary"),
+    ngx_string("content-length"),
+    ngx_string("content-encoding"),
+    ngx_string("transfer-encoding"),
+    ngx_string("accept-ranges"),
+    ngx_string("connection"),
+    ngx_string("keep-alive"),
+    ngx_null_string
+};
+
+
+static ngx_conf_enum_t  ngx_http_hoop_mask_unreadable_values[] = {
+    { ngx_string("refuse"), NGX_HTTP_HOOP_MASK_REFUSE },
+    { ngx_string("pass"), NGX_HTTP_HOOP_MASK_PASS },
+    { ngx_null_string, 0 }
 };
 
 
@@ -117,7 +193,21 @@ static ngx_command_t  ngx_http_hoop_mask_commands[] = {
       ngx_http_types_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hoop_mask_loc_conf_t, types_keys),
-      &ngx_http_hoop_mask_default_types[0] },
+      NULL },
+
+    { ngx_string("hoop_mask_unreadable"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_mask_loc_conf_t, unreadable),
+      &ngx_http_hoop_mask_unreadable_values },
+
+    { ngx_string("hoop_mask_header_exempt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hoop_mask_header_exempt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
       ngx_null_command
 };
@@ -167,28 +257,67 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
 
-    if (mlcf->enable != 1 || r->header_only) {
+    if (mlcf->enable != 1) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
+
+    if (ctx != NULL) {
+        /* the error page of a refusal: the gateway's own words */
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_mask_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->stream = ngx_palloc(r->pool, sizeof(hoop_mask_stream_t));
+    ctx->unescaped = ngx_palloc(r->pool, sizeof(hoop_mask_unescaped_t));
+
+    if (ctx->stream == NULL || ctx->unescaped == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->last_out = &ctx->out;
+    ctx->phase = NGX_HTTP_HOOP_MASK_AS_IS;
+    ctx->text_only = (mlcf->unreadable == NGX_HTTP_HOOP_MASK_REFUSE);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_hoop_mask_filter_module);
+
+    if (ngx_http_hoop_mask_headers(r, mlcf, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    hoop_mask_stream_init(ctx->stream, &mlcf->mask, ngx_http_hoop_mask_emit,
+                          ctx);
+    hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
+
+    /* no body: nothing to wait for (the header filter says so later) */
+
+    if (r->header_only || r->method == NGX_HTTP_HEAD
+        || r->headers_out.content_length_n == 0
+        || r->headers_out.status == NGX_HTTP_NO_CONTENT
+        || r->headers_out.status == NGX_HTTP_NOT_MODIFIED
+        || r->headers_out.status < NGX_HTTP_OK)
+    {
         return ngx_http_next_header_filter(r);
     }
 
     /*
      * a part of a body cannot be masked: values may be cut at its ends,
-     * and several parts come as multipart/byteranges, a type not masked
+     * and several parts come as multipart/byteranges
      */
 
     if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hoop_mask: partial response (206) cannot be masked;"
-                      " refused");
-
-        return ngx_http_filter_finalize_request(r,
-                                            &ngx_http_hoop_mask_filter_module,
-                                            NGX_HTTP_BAD_GATEWAY);
+        return ngx_http_hoop_mask_refuse(r, ctx, "partial");
     }
 
-    if (r->headers_out.content_length_n == 0
-        || ngx_http_test_content_type(r, &mlcf->types) == NULL)
-    {
+    if (ngx_http_test_content_type(r, &mlcf->types) == NULL) {
+        ctx->unmasked = "type";
+        ctx->action = "passed";
         return ngx_http_next_header_filter(r);
     }
 
@@ -203,36 +332,197 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
                       "hoop_mask: response is \"%V\"-encoded and cannot be "
                       "masked; refused", &ce->value);
 
-        return ngx_http_filter_finalize_request(r,
-                                            &ngx_http_hoop_mask_filter_module,
-                                            NGX_HTTP_BAD_GATEWAY);
+        return ngx_http_hoop_mask_refuse(r, ctx, "encoded");
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_mask_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
+    if (r->headers_out.charset.len != 0
+        && !hoop_mask_charset_readable(r->headers_out.charset.data,
+                                       r->headers_out.charset.len))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_mask: response is in charset \"%V\", which the "
+                      "detectors cannot read; %s", &r->headers_out.charset,
+                      ctx->text_only ? "refused" : "passed unmasked");
+
+        if (ctx->text_only) {
+            return ngx_http_hoop_mask_refuse(r, ctx, "charset");
+        }
+
+        ctx->unmasked = "charset";
+        ctx->action = "passed";
+
+        return ngx_http_next_header_filter(r);
     }
 
-    ctx->stream = ngx_palloc(r->pool, sizeof(hoop_mask_stream_t));
-    if (ctx->stream == NULL) {
-        return NGX_ERROR;
-    }
+    /* the header waits for the body's first bytes */
 
-    ctx->request = r;
-    ctx->last_out = &ctx->out;
-
-    hoop_mask_stream_init(ctx->stream, &mlcf->mask, ngx_http_hoop_mask_emit,
-                          ctx);
-
-    ngx_http_set_ctx(r, ctx, ngx_http_hoop_mask_filter_module);
-
+    ctx->phase = NGX_HTTP_HOOP_MASK_SNIFF;
     r->filter_need_in_memory = 1;
 
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
+    return NGX_OK;
+}
 
-    return ngx_http_next_header_filter(r);
+
+/* 502, the reason recorded for the audit event */
+static ngx_int_t
+ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, const char *reason)
+{
+    if (ngx_strcmp(reason, "partial") == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_mask: partial response (206) cannot be masked;"
+                      " refused");
+    }
+
+    ctx->unmasked = reason;
+    ctx->action = "refused";
+    ctx->phase = NGX_HTTP_HOOP_MASK_REFUSED;
+
+    /* the upstream's body is left unread: the connection cannot go on */
+    r->keepalive = 0;
+
+    return ngx_http_filter_finalize_request(r,
+                                            &ngx_http_hoop_mask_filter_module,
+                                            NGX_HTTP_BAD_GATEWAY);
+}
+
+
+/*
+ * Every header field the upstream sent, but the exempt ones, is masked
+ * as the body is; a value masked is replaced in place.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_headers(ngx_http_request_t *r,
+    ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].value.len == 0
+            || ngx_http_hoop_mask_exempt(mlcf, &h[i]))
+        {
+            continue;
+        }
+
+        if (!hoop_mask_could_match(&mlcf->mask, h[i].value.data,
+                                   h[i].value.len)
+            && !hoop_mask_unescape_could(h[i].value.data, h[i].value.len))
+        {
+            continue;
+        }
+
+        if (ngx_http_hoop_mask_value(ctx, &mlcf->mask, &h[i].value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hoop_mask_exempt(ngx_http_hoop_mask_loc_conf_t *mlcf,
+    ngx_table_elt_t *h)
+{
+    ngx_str_t   *name;
+    ngx_uint_t   i;
+
+    if (mlcf->header_exempt == NULL) {
+        return 0;
+    }
+
+    name = mlcf->header_exempt->elts;
+
+    for (i = 0; i < mlcf->header_exempt->nelts; i++) {
+        if (name[i].len == h->key.len
+            && ngx_strncasecmp(name[i].data, h->key.data, h->key.len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One value through the engine, escapes read.  A replacement is at most
+ * eight times the value it replaces ("::1" hashed); a value that grew
+ * past that room would stop the stream, and would then be withheld.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *mask, ngx_str_t *value)
+{
+    ngx_uint_t                  i;
+    ngx_http_hoop_mask_value_t  out;
+
+    static u_char  withheld[] = "[MASKED]";
+
+    out.len = 0;
+    out.size = value->len * 8 + HOOP_MASK_REPLACEMENT_MAX;
+    out.data = ngx_pnalloc(ctx->request->pool, out.size);
+    if (out.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    hoop_mask_stream_init(ctx->stream, mask, ngx_http_hoop_mask_value_emit,
+                          &out);
+    hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
+
+    if (hoop_mask_stream_feed(ctx->stream, value->data, value->len) != 0
+        || hoop_mask_stream_finish(ctx->stream) != 0)
+    {
+        value->data = withheld;
+        value->len = sizeof(withheld) - 1;
+        return NGX_OK;
+    }
+
+    if (hoop_mask_stream_total(ctx->stream) == 0) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        ctx->header_counts[i] += ctx->stream->counts[i];
+    }
+
+    value->data = out.data;
+    value->len = out.len;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_hoop_mask_value_emit(void *data, const unsigned char *p, size_t len)
+{
+    ngx_http_hoop_mask_value_t *out = data;
+
+    if (out->size - out->len < len) {
+        return -1;
+    }
+
+    out->len = ngx_cpymem(out->data + out->len, p, len) - out->data;
+
+    return 0;
 }
 
 
@@ -240,11 +530,14 @@ static ngx_int_t
 ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_int_t                  rc;
+    ngx_chain_t               *out;
     ngx_http_hoop_mask_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
-    if (ctx == NULL) {
+    if (ctx == NULL || ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS
+        || ctx->phase == NGX_HTTP_HOOP_MASK_REFUSED)
+    {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -258,6 +551,20 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     if (in != NULL && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (ctx->phase == NGX_HTTP_HOOP_MASK_SNIFF) {
+        rc = ngx_http_hoop_mask_sniff(r, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS) {
+            out = ctx->in;
+            ctx->in = NULL;
+            return ngx_http_next_body_filter(r, out);
+        }
     }
 
     /*
@@ -309,6 +616,94 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/*
+ * The body's first bytes decide: text is masked; what is not is refused
+ * or passed as it is.  NGX_OK once decided, the header sent; else what
+ * the body filter returns.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_sniff(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
+{
+    size_t                 n, k;
+    ngx_buf_t             *b;
+    ngx_uint_t             last;
+    const char            *what;
+    ngx_chain_t           *cl;
+    hoop_mask_sniff_rc_t   rc;
+    u_char                 first[HOOP_MASK_SNIFF_LEN];
+
+    n = 0;
+    last = 0;
+
+    for (cl = ctx->in; cl && n < HOOP_MASK_SNIFF_LEN; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            k = ngx_min((size_t) (b->last - b->pos), HOOP_MASK_SNIFF_LEN - n);
+            ngx_memcpy(first + n, b->pos, k);
+            n += k;
+        }
+
+        last |= b->last_buf | b->last_in_chain;
+    }
+
+    if (n == 0 && !last) {
+        return NGX_OK;      /* nothing to look at yet: the input waits */
+    }
+
+    rc = hoop_mask_sniff(first, n, last, &what);
+
+    if (rc == HOOP_MASK_SNIFF_MORE) {
+        return NGX_OK;
+    }
+
+    if (rc == HOOP_MASK_SNIFF_TEXT) {
+        return ngx_http_hoop_mask_start(r, ctx, NGX_HTTP_HOOP_MASK_BODY);
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "hoop_mask: response body is not text the detectors can "
+                  "read (%s); %s", what,
+                  ctx->text_only ? "refused" : "passed unmasked");
+
+    if (ctx->text_only) {
+        ctx->in = NULL;
+        return ngx_http_hoop_mask_refuse(r, ctx, "not_text");
+    }
+
+    ctx->unmasked = "not_text";
+    ctx->action = "passed";
+
+    return ngx_http_hoop_mask_start(r, ctx, NGX_HTTP_HOOP_MASK_AS_IS);
+}
+
+
+/* sends the header that waited: the masked body has no known length */
+static ngx_int_t
+ngx_http_hoop_mask_start(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, ngx_http_hoop_mask_phase_e phase)
+{
+    ngx_int_t  rc;
+
+    ctx->phase = phase;
+
+    if (phase == NGX_HTTP_HOOP_MASK_BODY) {
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        ngx_http_weak_etag(r);
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ctx->failed = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_uint_t
 ngx_http_hoop_mask_busy(ngx_http_hoop_mask_ctx_t *ctx)
 {
@@ -347,6 +742,15 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
 
         if (ngx_buf_in_memory(b) && b->pos < b->last) {
             n = ngx_min((size_t) (b->last - b->pos), NGX_HTTP_HOOP_MASK_SLICE);
+
+            if (ctx->text_only && hoop_mask_text_end(b->pos, n) < n) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "hoop_mask: response body turned into bytes "
+                              "that are not text; cut off");
+                ctx->unmasked = "not_text";
+                ctx->action = "cut";
+                return NGX_ERROR;
+            }
 
             if (hoop_mask_stream_feed(ctx->stream, b->pos, n) != 0) {
                 return NGX_ERROR;
@@ -503,17 +907,33 @@ ngx_http_hoop_mask_last_buf(ngx_http_request_t *r,
 
 
 /*
- * Masked counts of the response so far, by type, or NULL when masking is
- * not applied to it; the audit event records them.
+ * Masked counts of the response so far, headers and body, by type, and
+ * why the body was not masked (NULL: it was, or it had none) and what
+ * became of it; NGX_DECLINED when masking is not applied to the response.
+ * The audit event records them.
  */
-const uint64_t *
-ngx_http_hoop_mask_counts(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_hoop_mask_result(ngx_http_request_t *r,
+    uint64_t counts[HOOP_MASK_NTYPES], const char **unmasked,
+    const char **action)
 {
+    ngx_uint_t                 i;
     ngx_http_hoop_mask_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
-    return ctx ? ctx->stream->counts : NULL;
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        counts[i] = ctx->header_counts[i] + ctx->stream->counts[i];
+    }
+
+    *unmasked = ctx->unmasked;
+    *action = ctx->action;
+
+    return NGX_OK;
 }
 
 
@@ -530,9 +950,10 @@ ngx_http_hoop_mask_conf(ngx_http_request_t *r)
 
 
 /*
- * Upstreams are asked for whole, plain text: no Accept-Encoding (only
- * plain text can be masked), no Range or If-Range (parts of a body would
- * cut values in two, or come as multipart/byteranges).
+ * Upstreams are asked for whole, plain text: no Accept-Encoding or TE
+ * (only plain text can be masked), no Accept-Charset (UTF-16 cannot be
+ * read), no Range or If-Range (parts of a body would cut values in two,
+ * or come as multipart/byteranges).
  */
 static ngx_int_t
 ngx_http_hoop_mask_request(ngx_http_request_t *r)
@@ -542,6 +963,8 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 
     static ngx_str_t  hidden[] = {
         ngx_string("Accept-Encoding"),
+        ngx_string("TE"),
+        ngx_string("Accept-Charset"),
         ngx_string("Range"),
         ngx_string("If-Range")
     };
@@ -554,7 +977,7 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 
     /* one at a time: cutting one out changes the list being walked */
 
-    while ((h = ngx_http_hoop_find_header(r, hidden, 3)) != NULL) {
+    while ((h = ngx_http_hoop_find_header(r, hidden, 5)) != NULL) {
         ngx_http_hoop_hide_request_header(r, h);
     }
 
@@ -592,6 +1015,45 @@ ngx_http_hoop_mask(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* hoop_mask_header_exempt name ...; "none": every field is masked */
+static char *
+ngx_http_hoop_mask_header_exempt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hoop_mask_loc_conf_t *mlcf = conf;
+
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    if (mlcf->header_exempt != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    mlcf->header_exempt = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(ngx_str_t));
+    if (mlcf->header_exempt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "none") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        name = ngx_array_push(mlcf->header_exempt);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void *
 ngx_http_hoop_mask_create_loc_conf(ngx_conf_t *cf)
 {
@@ -612,8 +1074,35 @@ ngx_http_hoop_mask_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->enable = NGX_CONF_UNSET;
+    conf->unreadable = NGX_CONF_UNSET_UINT;
+    conf->header_exempt = NGX_CONF_UNSET_PTR;
 
     return conf;
+}
+
+
+static ngx_array_t *
+ngx_http_hoop_mask_default_exempt_list(ngx_conf_t *cf)
+{
+    ngx_str_t    *name;
+    ngx_uint_t    i;
+    ngx_array_t  *a;
+
+    a = ngx_array_create(cf->pool, 16, sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; ngx_http_hoop_mask_default_exempt[i].len; i++) {
+        name = ngx_array_push(a);
+        if (name == NULL) {
+            return NULL;
+        }
+
+        *name = ngx_http_hoop_mask_default_exempt[i];
+    }
+
+    return a;
 }
 
 
@@ -629,6 +1118,27 @@ ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_str_value(conf->key, prev->key, "");
+    ngx_conf_merge_uint_value(conf->unreadable, prev->unreadable,
+                              NGX_HTTP_HOOP_MASK_REFUSE);
+
+    if (conf->header_exempt == NGX_CONF_UNSET_PTR) {
+        conf->header_exempt = prev->header_exempt;
+    }
+
+    if (conf->header_exempt == NGX_CONF_UNSET_PTR) {
+        conf->header_exempt = ngx_http_hoop_mask_default_exempt_list(cf);
+        if (conf->header_exempt == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* not listed anywhere: every type, "*" */
+
+    if (conf->types_keys == NULL
+        && (prev->types_keys == NULL || prev->types_keys == (void *) -1))
+    {
+        conf->types_keys = (void *) -1;
+    }
 
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,
@@ -643,7 +1153,6 @@ ngx_http_hoop_mask_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return ngx_hoop_mask_key_apply(cf, &conf->mask, &conf->key, 0);
-    return NGX_CONF_OK;
 }
 
 

@@ -14,6 +14,7 @@
 
 #include "hoop_mask.h"
 #include "hoop_mask_scan.h"
+#include "hoop_mask_unescape.h"
 
 
 /* a held tail that could still become a value once more text arrives */
@@ -26,6 +27,23 @@
 
 /* how far before a candidate a validator may look */
 #define MORE_CONTEXT      3
+
+/* "%2540" is "%40" read once, "@" read twice: a URL in a JSON string */
+#define UNESCAPE_ROUNDS   2
+
+
+/*
+ * What the detectors read of the window: the window itself, or its
+ * decoded text, each byte with the offset in the window its spelling
+ * starts at; raw[len] is where the decoded part of the window ends (an
+ * escape cut by the end of the window waits for the rest).
+ */
+typedef struct {
+    const unsigned char  *text;
+    size_t                len;
+    const uint16_t       *raw;          /* NULL: text is the window */
+    size_t                end;          /* of the part read, in the window */
+} mask_view_t;
 
 
 static const char  *type_names[HOOP_MASK_NTYPES] = {
@@ -349,6 +367,13 @@ hoop_mask_stream_init(hoop_mask_stream_t *s, const hoop_mask_conf_t *conf,
 }
 
 
+void
+hoop_mask_stream_unescape(hoop_mask_stream_t *s, hoop_mask_unescaped_t *u)
+{
+    s->unescaped = u;
+}
+
+
 static int
 emit(hoop_mask_stream_t *s, const unsigned char *p, size_t n)
 {
@@ -393,17 +418,18 @@ pem_end_step(unsigned *state, unsigned char c)
 
 /* drops the rest of a long token from pos; returns where text resumes */
 static size_t
-swallow(hoop_mask_stream_t *s, size_t pos)
+swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
 {
     unsigned  type;
 
     type = s->swallow - 1;
 
-    while (pos < s->len && s->swallowed < SWALLOW_MAX) {
+    while (pos < v->len) {
         if (type == HOOP_MASK_PRIVATE_KEY) {
-            s->swallowed++;
 
-            if (pem_end_step(&s->pem_state, s->win[pos++])) {
+            /* a key block is masked to its END line, whatever its length */
+
+            if (pem_end_step(&s->pem_state, v->text[pos++])) {
                 s->swallow = 0;
                 return pos;
             }
@@ -411,7 +437,9 @@ swallow(hoop_mask_stream_t *s, size_t pos)
             continue;
         }
 
-        if (!hoop_mask_token_byte(type, s->win[pos])) {
+        if (s->swallowed >= SWALLOW_MAX
+            || !hoop_mask_token_byte(type, v->text[pos]))
+        {
             s->swallow = 0;
             return pos;
         }
@@ -420,23 +448,19 @@ swallow(hoop_mask_stream_t *s, size_t pos)
         pos++;
     }
 
-    if (s->swallowed >= SWALLOW_MAX) {
-        s->swallow = 0;
-    }
-
     return pos;
 }
 
 
 /* the start of a trailing run that may be the beginning of a value */
 static size_t
-tail_hold(const hoop_mask_stream_t *s, size_t from)
+tail_hold(const mask_view_t *v, size_t from)
 {
     int     c;
     size_t  i;
 
-    for (i = s->len; i > from && s->len - i < TAIL_HOLD_MAX; i--) {
-        c = s->win[i - 1];
+    for (i = v->len; i > from && v->len - i < TAIL_HOLD_MAX; i--) {
+        c = v->text[i - 1];
 
         if (!is_alnum(c) && !memchr("._%+-(:", c, 7)) {
             break;
@@ -447,13 +471,61 @@ tail_hold(const hoop_mask_stream_t *s, size_t from)
 }
 
 
-static int
-emit_match(hoop_mask_stream_t *s, const hoop_mask_match_t *m)
+static size_t
+raw_at(const mask_view_t *v, size_t i)
 {
-    size_t         n;
-    unsigned char  out[HOOP_MASK_REPLACEMENT_MAX];
+    return v->raw ? v->raw[i] : i;
+}
 
-    n = replacement(s->conf, m, s->win + m->start, out);
+
+/*
+ * Bytes of a partial mask that the text around it may need escaped
+ * become '*' in a stream read through escapes (whether or not this window
+ * held one, so that the output does not depend on where text was cut):
+ * copied from decoded text, a '"', a '\\' or a control byte would end a
+ * JSON string or break a URL or an HTML attribute.
+ */
+static void
+replacement_safe(unsigned char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f || memchr("\"\\<>&%'", p[i], 7)) {
+            p[i] = '*';
+        }
+    }
+}
+
+
+/* the value m, after its kept prefix, which leaves as it came */
+static int
+emit_match(hoop_mask_stream_t *s, const mask_view_t *v,
+    const hoop_mask_match_t *m)
+{
+    size_t             n, keep_end;
+    hoop_mask_match_t  value;
+    unsigned char      out[HOOP_MASK_REPLACEMENT_MAX];
+
+    keep_end = raw_at(v, m->start + m->keep);
+
+    if (emit(s, s->win + raw_at(v, m->start),
+             keep_end - raw_at(v, m->start))
+        != 0)
+    {
+        return -1;
+    }
+
+    value = *m;
+    value.start += m->keep;
+    value.keep = 0;
+
+    n = replacement(s->conf, &value, v->text + value.start, out);
+
+    if (s->unescaped != NULL) {
+        replacement_safe(out, n);
+    }
+
     s->counts[m->type]++;
 
     if (m->open) {
@@ -466,20 +538,47 @@ emit_match(hoop_mask_stream_t *s, const hoop_mask_match_t *m)
 }
 
 
+/* the window as the detectors read it: decoded, if it may hold escapes */
+static void
+view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
+{
+    hoop_mask_unescaped_t  *u;
+
+    u = s->unescaped;
+
+    if (u == NULL || !hoop_mask_unescape_could(s->win, s->len)) {
+        v->text = s->win;
+        v->len = s->len;
+        v->raw = NULL;
+        v->end = s->len;
+        return;
+    }
+
+    v->len = hoop_mask_unescape_rounds(s->win, s->len, final,
+                                       UNESCAPE_ROUNDS, u->text, u->raw,
+                                       &v->end);
+    v->text = u->text;
+    v->raw = u->raw;
+}
+
+
 /* masks what the window holds; keeps back what more text may change */
 static int
 mask_window(hoop_mask_stream_t *s, int final)
 {
-    size_t               pos, out, cut;
+    size_t               pos, out, cut, raw_cut;
+    mask_view_t          v;
     hoop_mask_match_t    m;
     hoop_mask_scan_rc_t  rc;
+
+    view_init(s, final, &v);
 
     pos = 0;
     out = 0;
 
     for ( ;; ) {
         if (s->swallow) {
-            pos = swallow(s, pos);
+            pos = swallow(s, &v, pos);
             out = pos;
 
             if (s->swallow) {
@@ -488,12 +587,14 @@ mask_window(hoop_mask_stream_t *s, int final)
             }
         }
 
-        rc = hoop_mask_scan(s->conf->enabled, s->win, s->len, pos, s->prev,
+        rc = hoop_mask_scan(s->conf->enabled, v.text, v.len, pos, s->prev,
                             final, &m);
 
         if (rc == HOOP_MASK_SCAN_FOUND) {
-            if (emit(s, s->win + out, m.start - out) != 0
-                || emit_match(s, &m) != 0)
+            if (emit(s, s->win + raw_at(&v, out),
+                     raw_at(&v, m.start) - raw_at(&v, out))
+                != 0
+                || emit_match(s, &v, &m) != 0)
             {
                 return -1;
             }
@@ -503,11 +604,11 @@ mask_window(hoop_mask_stream_t *s, int final)
         }
 
         if (final) {
-            cut = s->len;
+            cut = v.len;
 
         } else {
             /* a value may begin before the candidate that waits */
-            cut = tail_hold(s, pos);
+            cut = tail_hold(&v, pos);
 
             /*
              * What waits for more text is held with the bytes before it
@@ -524,19 +625,21 @@ mask_window(hoop_mask_stream_t *s, int final)
         break;
     }
 
-    if (cut == 0 && s->len == HOOP_MASK_WINDOW && !final) {
+    raw_cut = raw_at(&v, cut);
+
+    if (raw_cut == 0 && s->len == HOOP_MASK_WINDOW && !final) {
         /* cannot happen while candidates reach less than the window */
         return mask_window(s, 1);
     }
 
-    if (emit(s, s->win + out, cut - out) != 0) {
+    if (emit(s, s->win + raw_at(&v, out), raw_cut - raw_at(&v, out)) != 0) {
         return -1;
     }
 
-    if (cut > 0) {
-        s->prev = s->win[cut - 1];
-        memmove(s->win, s->win + cut, s->len - cut);
-        s->len -= cut;
+    if (raw_cut > 0) {
+        s->prev = v.text[cut - 1];
+        memmove(s->win, s->win + raw_cut, s->len - raw_cut);
+        s->len -= raw_cut;
     }
 
     return 0;

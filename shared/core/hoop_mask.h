@@ -63,6 +63,17 @@ typedef struct {
 } hoop_mask_conf_t;
 
 
+/*
+ * Room for the text as its reader decodes it, for a stream that reads
+ * through escapes (hoop_mask_stream_unescape()): the caller keeps it with
+ * the stream.
+ */
+typedef struct {
+    unsigned char   text[HOOP_MASK_WINDOW];
+    uint16_t        raw[HOOP_MASK_WINDOW + 1];  /* where each byte began */
+} hoop_mask_unescaped_t;
+
+
 /* Receives output; returns 0, or -1 to stop the stream (then sticky). */
 typedef int (*hoop_mask_emit_pt)(void *data, const unsigned char *p,
     size_t len);
@@ -72,6 +83,7 @@ typedef struct {
     const hoop_mask_conf_t  *conf;
     hoop_mask_emit_pt        emit;
     void                    *data;
+    hoop_mask_unescaped_t   *unescaped;         /* NULL: bytes as they are */
 
     uint64_t                 counts[HOOP_MASK_NTYPES];
 
@@ -88,6 +100,16 @@ typedef struct {
 
 void hoop_mask_stream_init(hoop_mask_stream_t *s,
     const hoop_mask_conf_t *conf, hoop_mask_emit_pt emit, void *data);
+
+/*
+ * From now on the detectors read the text through its escapes: JSON
+ * ("\u0040", "\n"), URL ("%40") and HTML ("&#64;", "&commat;"), decoded
+ * up to twice (a URL in a JSON string); a value found is replaced in its
+ * escaped spelling, whole, and a partial mask keeps none of the bytes a
+ * JSON string, a URL or HTML would need escaped, so the text stays valid.
+ */
+void hoop_mask_stream_unescape(hoop_mask_stream_t *s,
+    hoop_mask_unescaped_t *u);
 
 /*
  * Masks the next piece of the text.  Returns 0 or -1 (emit failed).

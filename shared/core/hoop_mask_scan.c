@@ -616,11 +616,24 @@ iban_match(scan_view_t *v, size_t s)
 }
 
 
+/*
+ * "icon@2x.png": a domain of two labels whose first is a digit and an 'x'
+ * is an image's scale suffix, the name Apple's and Android's asset
+ * catalogs give every high-density image.
+ */
+static int
+scale_suffix(scan_view_t *v, size_t first, size_t first_end, size_t labels)
+{
+    return labels == 2 && first_end - first == 2
+           && is_digit(v->buf[first]) && (v->buf[first + 1] | 0x20) == 'x';
+}
+
+
 static size_t
 email_match(scan_view_t *v, size_t q, size_t *start)
 {
     int     c, alpha;
-    size_t  s, i, label, labels;
+    size_t  s, i, label, labels, first_end;
 
     for (s = q; s > v->floor && q - s <= EMAIL_LOCAL_MAX; s--) {
         if (!is_email_local(v->buf[s - 1])) {
@@ -648,6 +661,7 @@ email_match(scan_view_t *v, size_t q, size_t *start)
     i = q + 1;
     labels = 0;
     alpha = 0;
+    first_end = i;
 
     for ( ;; ) {
         label = i;
@@ -670,7 +684,9 @@ email_match(scan_view_t *v, size_t q, size_t *start)
             return 0;
         }
 
-        labels++;
+        if (labels++ == 0) {
+            first_end = i;
+        }
 
         if (peek(v, i) == '.' && is_alnum(peek(v, i + 1))) {
             i++;
@@ -680,7 +696,9 @@ email_match(scan_view_t *v, size_t q, size_t *start)
         break;
     }
 
-    if (labels < 2 || !alpha || i - label < 2) {
+    if (labels < 2 || !alpha || i - label < 2
+        || scale_suffix(v, q + 1, first_end, labels))
+    {
         return 0;
     }
 

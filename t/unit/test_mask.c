@@ -9,8 +9,11 @@
 
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "tap.h"
 #include "hoop_mask.h"
+#include "hoop_mask_unescape.h"
 
 
 typedef struct {
@@ -28,6 +31,8 @@ static const mask_case_t  cases[] = {
     { "a@b.c user@localhost @handle x@-bad.com .@x.org",
       "a@b.c user@localhost @handle x@-bad.com .@x.org" },
     { "end: carol@example.org.", "end: [EMAIL]." },
+    { "<img src=icon@2x.png> logo@3X.webp ann@2x.io.example a@4x.co.uk",
+      "<img src=icon@2x.png> logo@3X.webp [EMAIL] [EMAIL]" },
 
     /* credit cards: Luhn, issuer prefix and length, grouping */
     { "visa 4111 1111 1111 1111, mc 5500-0000-0000-0004",
@@ -173,17 +178,27 @@ collect(void *data, const unsigned char *p, size_t n)
 }
 
 
+/* whether mask_pieces() reads through escapes */
+static int  unescaping;
+
+
 /* masks text fed in pieces of the given sizes (cycled; 0: whole) */
 static out_t
 mask_pieces(const hoop_mask_conf_t *conf, const char *text, size_t len,
     const size_t *sizes, size_t nsizes, uint64_t *total)
 {
-    out_t               o = { malloc(1), 0, 1 };
-    size_t              off, n, k;
-    hoop_mask_stream_t *s;
+    out_t                   o = { malloc(1), 0, 1 };
+    size_t                  off, n, k;
+    hoop_mask_stream_t     *s;
+    hoop_mask_unescaped_t  *u;
 
     s = malloc(sizeof(hoop_mask_stream_t));
+    u = malloc(sizeof(hoop_mask_unescaped_t));
     hoop_mask_stream_init(s, conf, collect, &o);
+
+    if (unescaping) {
+        hoop_mask_stream_unescape(s, u);
+    }
 
     for (off = 0, k = 0; off < len; off += n, k++) {
         n = (nsizes == 0) ? len : sizes[k % nsizes];
@@ -197,6 +212,7 @@ mask_pieces(const hoop_mask_conf_t *conf, const char *text, size_t len,
     hoop_mask_stream_finish(s);
     *total = hoop_mask_stream_total(s);
     free(s);
+    free(u);
 
     return o;
 }
@@ -384,13 +400,16 @@ test_random_pieces(void)
         ":", "::", "(", ")", "+", "e", "ey", "eyJ", "A", "AKIA", "B", "Bearer ",
         "DE", "89", "x", "com", ",", "\n", "-----", "BEGIN ", "PRIVATE KEY",
         "END ", "_", "a.b", "@ex.com", "example", "ff", "db8",
+        "\\u0040", "%40", "&#64;", "&#x2d", "\\", "%", "&", "&#", "\\u00",
+        "%2", ";", "\\n", "&commat;", "%25",
     };
 
     conf = conf_all(HOOP_MASK_PARTIAL);
     srand(11);
     bad = 0;
 
-    for (k = 0; k < 3000 && !bad; k++) {
+    for (k = 0; k < 6000 && !bad; k++) {
+        unescaping = k & 1;
         n = 0;
 
         while (n < 300) {
@@ -416,7 +435,9 @@ test_random_pieces(void)
         free(pieces.p);
     }
 
-    ok(!bad, "3000 random anchor-dense texts: pieces give the same output");
+    unescaping = 0;
+    ok(!bad, "6000 random anchor-dense texts, half read through escapes:"
+       " pieces give the same output");
 }
 
 
@@ -495,6 +516,209 @@ test_long_text(void)
 }
 
 
+/* the decoded text and where each byte of it was spelled */
+static void
+test_unescape_map(void)
+{
+    size_t          n, used;
+    uint16_t        raw[64];
+    unsigned char   out[64];
+    static const uint16_t  map[] = { 0, 1, 7, 8 };
+
+    n = hoop_mask_unescape_rounds((const unsigned char *) "a\\u0040b", 8, 1,
+                                  2, out, raw, &used);
+    is_mem(out, n, "a@b", 3, "\\u0040 is '@'");
+    ok(memcmp(raw, map, sizeof(map)) == 0 && used == 8,
+       "each decoded byte knows where its spelling starts");
+
+    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 1,
+                                  out, raw, &used);
+    is_mem(out, n, "%40", 3, "one round: %2540 is %40");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 2,
+                                  out, raw, &used);
+    is_mem(out, n, "@", 1, "two rounds: '@'");
+    ok(raw[0] == 0 && raw[1] == 5, "spelled by all five bytes");
+
+    n = hoop_mask_unescape_rounds((const unsigned char *)
+                                  "x&#64;y&#x40;z&commat;w&#0064", 29, 1, 2,
+                                  out, raw, &used);
+    is_mem(out, n, "x@y@z@w@", 8, "HTML references, ';' or not");
+
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 0, 2,
+                                  out, raw, &used);
+    ok(n == 2 && used == 2, "an escape cut by the end waits for the rest");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab&#64", 6, 0, 2,
+                                  out, raw, &used);
+    ok(n == 2 && used == 2, "so does a reference more digits may follow");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 1, 2,
+                                  out, raw, &used);
+    is_mem(out, n, "ab\\u00", 6, "at the end of the text it is text");
+
+    n = hoop_mask_unescape_rounds((const unsigned char *)
+                                  "50% off &amp; more \\q &nope; %zz", 32, 1,
+                                  2, out, raw, &used);
+    is_mem(out, n, "50% off & more \\q &nope; %zz", 28,
+           "what is not an escape stays as it is");
+
+    n = hoop_mask_unescape_rounds((const unsigned char *) "\\u00e9\\n", 8, 1,
+                                  2, out, raw, &used);
+    ok(n == 2 && out[0] == 0x80 && out[1] == '\n',
+       "past ASCII one byte 0x80; \\n a newline");
+}
+
+
+static const mask_case_t  escaped_cases[] = {
+    { "{\"e\":\"ada\\u0040example.com\"}", "{\"e\":\"[EMAIL]\"}" },
+    { "{\"e\":\"\\nada@example.com\"}", "{\"e\":\"\\n[EMAIL]\"}" },
+    { "{\"e\":\"x\\\"ada@example.com\\\"\"}",
+      "{\"e\":\"x\\\"[EMAIL]\\\"\"}" },
+    { "mailto:ada%40example.com&x=1", "mailto:[EMAIL]&x=1" },
+    { "<a>ada&#64;example.com</a>", "<a>[EMAIL]</a>" },
+    { "<a>ada&#64example.com, bo&#X40;x.org</a>", "<a>[EMAIL], [EMAIL]</a>" },
+    { "ada&commat;example&period;com", "[EMAIL]" },
+    { "ssn 078&#45;05&#45;1120!", "ssn [US_SSN]!" },
+    { "card 4111\\u00201111\\u00201111\\u00201111.", "card [CREDIT_CARD]." },
+    { "tel=%2B1%20202%20555%200143&", "tel=[PHONE]&" },
+    { "{\"u\":\"https://x/?e=ada%2540example.com\"}",
+      "{\"u\":\"https://x/?e=[EMAIL]\"}" },
+    { "ada\\u0025\\u0034\\u0030example.com", "[EMAIL]" },
+    { "{\"k\":\"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0B\\n"
+      "-----END PRIVATE KEY-----\\n\",\"n\":1}",
+      "{\"k\":\"[PRIVATE_KEY]\\n\",\"n\":1}" },
+    { "50% off &amp; \\q more &#; %", "50% off &amp; \\q more &#; %" },
+    { "ip 10.1.2.3%2C4 and 10&#46;1&#46;2&#46;3", "ip [IPV4]%2C4 and [IPV4]" },
+};
+
+
+/* escaped spellings: masked whole, the same however the text is cut */
+static void
+test_unescape_stream(void)
+{
+    size_t            i, cut, n, sizes[2];
+    uint64_t          total;
+    out_t             whole, o;
+    hoop_mask_conf_t  conf;
+
+    conf = conf_all(HOOP_MASK_REDACT);
+    unescaping = 1;
+
+    for (i = 0; i < sizeof(escaped_cases) / sizeof(escaped_cases[0]); i++) {
+        n = strlen(escaped_cases[i].in);
+        whole = mask_pieces(&conf, escaped_cases[i].in, n, NULL, 0, &total);
+        is_mem(whole.p, whole.len, escaped_cases[i].want,
+               strlen(escaped_cases[i].want), "escaped: \"%s\"",
+               printable(escaped_cases[i].in));
+
+        for (cut = 1; cut < n; cut++) {
+            sizes[0] = cut;
+            sizes[1] = n;
+            o = mask_pieces(&conf, escaped_cases[i].in, n, sizes, 2, &total);
+
+            if (o.len != whole.len || memcmp(o.p, whole.p, whole.len) != 0) {
+                printf("#   cut at %zu: \"%.*s\"\n", cut, (int) o.len, o.p);
+                free(o.p);
+                break;
+            }
+
+            free(o.p);
+        }
+
+        ok(cut >= n, "escaped case %zu: same output cut anywhere", i);
+        free(whole.p);
+    }
+
+    unescaping = 0;
+}
+
+
+/* partial masks of decoded values keep a JSON document valid */
+static void
+test_unescape_json_valid(void)
+{
+    int               k, bad;
+    char              text[2048];
+    size_t            i, n;
+    uint64_t          total;
+    out_t             o;
+    json_t           *doc;
+    hoop_mask_conf_t  conf;
+
+    static const char  *atoms[] = {
+        "ada\\u0040example.com", "\\n", "\\t", "\\\"", "\\\\", " ",
+        "078-05-1120", "078\\u002d05\\u002d1120", "(415)\\n555-2671",
+        "+1\\t202\\t555\\t0143", "4111\\n1111\\n1111\\n1111", "%40", "&#64;",
+        "x", "DE89\\t3704\\t0044\\t0532\\t0130\\t00", "10.0.0.1",
+        "fe80::1", "\\u00e9", "@", "-", ".",
+    };
+
+    conf = conf_all(HOOP_MASK_PARTIAL);
+    unescaping = 1;
+    srand(5);
+    bad = 0;
+
+    for (k = 0; k < 2000 && !bad; k++) {
+        n = (size_t) sprintf(text, "{\"v\":\"");
+
+        while (n < 1500) {
+            i = (size_t) rand() % (sizeof(atoms) / sizeof(atoms[0]));
+            n += (size_t) sprintf(text + n, "%s", atoms[i]);
+        }
+
+        n += (size_t) sprintf(text + n, "\"}");
+
+        o = mask_pieces(&conf, text, n, NULL, 0, &total);
+        doc = json_loadb((const char *) o.p, o.len, 0, NULL);
+
+        if (doc == NULL || total == 0) {
+            bad = 1;
+            printf("# invalid: %.*s\n", (int) o.len, o.p);
+        }
+
+        json_decref(doc);
+        free(o.p);
+    }
+
+    ok(!bad, "2000 JSON strings of escaped values: still JSON, masked");
+    unescaping = 0;
+}
+
+
+/* a key block longer than any limit is masked to its END line */
+static void
+test_long_key_block(void)
+{
+    char     *text, *p;
+    size_t    i, len, sizes[2] = { 4093, 65536 };
+    uint64_t  total;
+    out_t     o;
+    hoop_mask_conf_t  conf;
+
+    conf = conf_all(HOOP_MASK_REDACT);
+    text = malloc(200000);
+    p = text + sprintf(text, "{\"key\":\"-----BEGIN RSA PRIVATE KEY-----\\n");
+
+    for (i = 0; i < 2400; i++) {
+        p += sprintf(p, "%s\\n",
+                     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7");
+    }
+
+    p += sprintf(p, "-----END RSA PRIVATE KEY-----\\n\",\"ip\":\"10.0.0.9\"}");
+    len = (size_t) (p - text);
+
+    for (unescaping = 0; unescaping < 2; unescaping++) {
+        o = mask_pieces(&conf, text, len, sizes, 2, &total);
+        is_mem(o.p, o.len,
+               "{\"key\":\"[PRIVATE_KEY]\\n\",\"ip\":\"[IPV4]\"}", 39,
+               "a %zu KB key block in JSON%s: masked to its end", len >> 10,
+               unescaping ? ", read through escapes" : "");
+        free(o.p);
+    }
+
+    unescaping = 0;
+    free(text);
+}
+
+
 int
 main(void)
 {
@@ -504,6 +728,10 @@ main(void)
     test_selection();
     test_random_pieces();
     test_long_text();
+    test_unescape_map();
+    test_unescape_stream();
+    test_unescape_json_valid();
+    test_long_key_block();
 
     {
         hoop_mask_conf_t  only_email;

@@ -1,0 +1,55 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * The text as its reader's decoder sees it: JSON string escapes
+ * ("\u0040", "\n"), URL percent-escapes ("%40") and HTML character
+ * references ("&#64;", "&#x40;", "&commat;") decoded, each decoded byte
+ * remembering where its spelling starts in the raw text, so that the
+ * detectors look at the decoded text and the masker replaces the raw
+ * spelling of a value, whole.
+ *
+ * A code point past ASCII decodes to one byte, 0x80: no detector looks
+ * for one, and a byte per escape keeps the map one entry per byte.
+ */
+
+#ifndef HOOP_MASK_UNESCAPE_H
+#define HOOP_MASK_UNESCAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* the longest escape decoded: "&#x0000040;" */
+#define HOOP_MASK_UNESCAPE_MAX  12
+
+
+/*
+ * Whether the text holds a byte that may begin an escape ('\\', '%',
+ * '&'): when it does not, decoding would return it as it is.
+ */
+int hoop_mask_unescape_could(const unsigned char *p, size_t len);
+
+/*
+ * Decodes in[0, len) into out (len bytes at most), raw[i] receiving the
+ * offset in in where out[i]'s spelling starts, raw[n] the end of what was
+ * decoded.  When final is 0, an escape cut by the end of in is left for
+ * more text: *used < len says how much of in was decoded.  Returns n, the
+ * decoded length; *changed says whether any escape was decoded.  in and
+ * out may be the same buffer; raw may then hold the previous round's map
+ * (rounds compose: see hoop_mask_unescape_rounds()).
+ */
+size_t hoop_mask_unescape(const unsigned char *in, size_t len, int final,
+    unsigned char *out, uint16_t *raw, int compose, size_t *used,
+    int *changed);
+
+/*
+ * Decodes until nothing changes, at most rounds times ("%2540" is "%40"
+ * once, "@" twice): text nested in text, such as a URL in a JSON string,
+ * is read by two decoders in turn.  in may be out.  Returns the decoded
+ * length; raw and *used as above, in terms of in.
+ */
+size_t hoop_mask_unescape_rounds(const unsigned char *in, size_t len,
+    int final, unsigned rounds, unsigned char *out, uint16_t *raw,
+    size_t *used);
+
+#endif /* HOOP_MASK_UNESCAPE_H */

@@ -1,0 +1,264 @@
+# hoop_mask against an agent that asks for the same data in another shape:
+# values behind JSON, URL and HTML escapes (decoded here by the decoders a
+# client uses: JSON::PP and Python's urllib.parse and html), types the
+# masker used to skip, response headers, bodies compressed without saying
+# so or in UTF-16, a control byte midway, and a key block past 64 KiB.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use Encode qw(encode);
+use HTTP::Tiny;
+use IO::Compress::Gzip qw(gzip);
+use IPC::Open2;
+use JSON::PP;
+use Hoop::Test qw(secret spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new;
+my $d = $t->dir;
+mkdir "$d/www";
+
+my @planted = ('ada@example.com', 'bob@example.org', 'carol@example.net',
+    'dave@example.com', 'erin@example.com', '078-05-1120',
+    '4111 1111 1111 1111', 'frank@example.com', 'grace@example.com');
+secret($_, "a sample value sent unmasked") for @planted;
+
+# the same values, escaped as serializers and templates write them
+my $escaped = '{"json":"ada\u0040example.com",'
+    . '"after_escape":"\nbob@example.org",'
+    . '"url":"https://crm.example/?e=carol%40example.net&x=1",'
+    . '"twice":"https://crm.example/?e=dave%2540example.com",'
+    . '"html":"<a>erin&#64;example.com</a>",'
+    . '"ssn":"078\u002d05\u002d1120",'
+    . '"card":"4111&#x20;1111&#x20;1111&#x20;1111",'
+    . '"named":"frank&commat;example&period;com"}';
+spit("$d/www/escaped.json", $escaped);
+
+for my $type (qw(vnd stream js bin)) {
+    spit("$d/www/data.$type", "id=7 grace\@example.com\n");
+}
+spit("$d/www/untyped", "id=7 grace\@example.com\n");
+
+gzip(\"{\"email\":\"ada\@example.com\"}" => \my $gz);
+spit("$d/www/stealth.json", $gz);
+spit("$d/www/utf16.txt",
+    "\xff\xfe" . encode('UTF-16LE', "mail bob\@example.org\n"));
+spit("$d/www/latin.txt", "caf\xe9 carol\@example.net\n");
+spit("$d/www/midway.txt", ('x' x 100_000) . "\n\0\n dave\@example.com\n");
+
+my $key = "-----BEGIN RSA PRIVATE KEY-----\n"
+    . ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7abcdefghij\n"
+        x 1600)
+    . "-----END RSA PRIVATE KEY-----\n";
+spit("$d/www/key.pem", "before\n$key" . "after 10.1.2.3\n");
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_audit_stream hoop:audit;
+    types {
+        application/json json;
+        application/vnd.api+json vnd;
+        text/event-stream stream;
+        text/javascript js;
+        application/octet-stream bin;
+        text/plain txt pem;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_audit on;
+        hoop_mask detect=all;
+
+        location /api/ {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location /partial/ {
+            hoop_mask detect=email,us_ssn,credit_card strategy=partial;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location /untyped {
+            proxy_hide_header Content-Type;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/untyped;
+        }
+        location /lenient/ {
+            hoop_mask_unreadable pass;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location /exempt/ {
+            hoop_mask_header_exempt x-trace-owner;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        root %%DIR%%/www;
+        sendfile off;
+
+        location /headers {
+            default_type text/plain;
+            add_header X-Customer-Email "henry\@example.com" always;
+            add_header X-Trace-Owner "ivan\@example.org" always;
+            add_header Content-Disposition
+                "attachment; filename=judy%40example.net" always;
+            add_header Link "</users/kim&#64;example.com>; rel=owner" always;
+            return 200 "no values here\\n";
+        }
+        location /echo {
+            default_type text/plain;
+            return 200 "charset=[\$http_accept_charset] te=[\$http_te]\\n";
+        }
+        location /utf16-declared {
+            default_type "text/plain; charset=utf-16";
+            return 200 "mail erin\@example.com\\n";
+        }
+        location = /latin.txt {
+            charset iso-8859-1;
+        }
+    }
+}
+EOF
+$t->wait_redis(1);
+my $base = 'http://127.0.0.1:' . $t->port('http');
+my $http = HTTP::Tiny->new;
+
+# the decoders a client uses: JSON, then the URL and HTML decoders of
+# Python's standard library, over every string of the document
+sub client_decoded {
+    my ($text) = @_;
+    my $pid = open2(my $out, my $in, 'python3', '-c', <<'PY');
+import html, json, sys, urllib.parse
+doc = json.load(sys.stdin)
+for v in doc.values():
+    print(html.unescape(urllib.parse.unquote(urllib.parse.unquote(v))))
+PY
+    print $in $text;
+    close $in;
+    local $/;
+    my $decoded = <$out>;
+    waitpid $pid, 0;
+    return ($? == 0, $decoded);
+}
+
+my $r = $http->get("$base/api/escaped.json");
+is($r->{status}, 200, 'escaped values: 200');
+my ($valid, $decoded) = client_decoded($r->{content});
+ok($valid, 'the masked document is still JSON');
+for my $v (@planted[0 .. 7]) {
+    unlike($decoded, qr/\Q$v\E/, "$v: not there, however decoded");
+}
+my $doc = decode_json($r->{content});
+is($doc->{after_escape}, "\n[EMAIL]",
+    'a value after an escape: the escape kept');
+is($doc->{url}, 'https://crm.example/?e=[EMAIL]&x=1', 'in a URL');
+is($doc->{html}, '<a>[EMAIL]</a>', 'in HTML');
+
+$r = $http->get("$base/partial/escaped.json");
+($valid, $decoded) = client_decoded($r->{content});
+ok($valid, 'partial masks keep the document JSON');
+$doc = decode_json($r->{content});
+is($doc->{json}, 'a***@example.com', 'a partial mask of an escaped email');
+is($doc->{ssn}, '***-**-1120', 'and of an escaped SSN');
+
+# types that used to pass, and no type at all
+
+for my $type (qw(vnd stream js bin)) {
+    $r = $http->get("$base/api/data.$type");
+    is($r->{content}, "id=7 [EMAIL]\n", "a .$type response is masked");
+}
+$r = $http->get("$base/untyped");
+ok(!defined $r->{headers}{'content-type'}, 'a response with no type');
+is($r->{content}, "id=7 [EMAIL]\n", 'is masked');
+
+# response headers (their values are not secret() here: at debug level,
+# which the suite runs, nginx logs the upstream's headers as they came)
+
+$r = $http->get("$base/api/headers");
+is($r->{headers}{'x-customer-email'}, '[EMAIL]', 'a custom header masked');
+is($r->{headers}{'content-disposition'}, 'attachment; filename=[EMAIL]',
+    'a file name, URL-escaped');
+is($r->{headers}{link}, '</users/[EMAIL]>; rel=owner',
+    'a link, HTML-escaped');
+ok(defined $r->{headers}{date}, 'Date passes');
+$r = $http->get("$base/exempt/headers");
+is($r->{headers}{'x-trace-owner'}, 'ivan@example.org',
+    'hoop_mask_header_exempt lets a field through');
+is($r->{headers}{'x-customer-email'}, '[EMAIL]', 'and only that field');
+
+# what the masker cannot read
+
+$r = $http->get("$base/api/stealth.json");
+is($r->{status}, 502, 'gzip without Content-Encoding: refused');
+unlike($r->{content}, qr/\x1f\x8b/, 'none of it passes');
+like($t->error_log,
+    qr/response body is not text the detectors can read \(a control byte\); refused/,
+    'the error log says why');
+$r = $http->get("$base/api/utf16.txt");
+is($r->{status}, 502, 'UTF-16: refused');
+like($t->error_log, qr/not text the detectors can read \(UTF-16\)/,
+    'named in the log');
+$r = $http->get("$base/api/utf16-declared");
+is($r->{status}, 502, 'a declared UTF-16 charset: refused');
+like($t->error_log,
+    qr/in charset "utf-16", which the detectors cannot read; refused/,
+    'named in the log');
+$r = $http->get("$base/api/latin.txt");
+like($r->{headers}{'content-type'}, qr/charset=iso-8859-1/,
+    'an ISO-8859-1 response');
+is($r->{content}, "caf\xe9 [EMAIL]\n", 'is read and masked');
+
+$r = $http->get("$base/lenient/stealth.json");
+is($r->{status}, 200, 'hoop_mask_unreadable pass: passed');
+is($r->{content}, $gz, 'as it was');
+is($r->{headers}{'content-length'}, length $gz, 'with its length');
+
+$r = $http->get("$base/api/midway.txt");
+ok(length($r->{content}) < 100_000,
+    'a control byte midway cuts the response off');
+unlike($r->{content}, qr/dave\@/, 'nothing after it passes');
+like($t->error_log, qr/turned into bytes that are not text; cut off/,
+    'the error log says so');
+
+$r = $http->get("$base/api/echo", { headers => {
+    'Accept-Charset' => 'utf-16', TE => 'gzip' } });
+is($r->{content}, "charset=[] te=[]\n",
+    'Accept-Charset and TE are not passed upstream');
+
+# a key block far longer than 64 KiB: masked to its END line
+
+$r = $http->get("$base/api/key.pem");
+is($r->{content}, "before\n[PRIVATE_KEY]\nafter [IPV4]\n",
+    'a 100 KiB key block is one replacement');
+
+# the audit event says what was not masked and what became of it
+
+sub event_for {
+    my ($path) = @_;
+    my $ev;
+    wait_until(sub {
+        ($ev) = grep { $_->{request}{path} eq $path }
+            map { decode_json({ @{ $_->[1] } }->{event}) }
+            @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+        $ev;
+    }, "the event for $path");
+    return $ev;
+}
+
+is_deeply(event_for('/api/stealth.json')->{response}{unmasked},
+    { reason => 'not_text', action => 'refused' }, 'refused: recorded');
+is_deeply(event_for('/lenient/stealth.json')->{response}{unmasked},
+    { reason => 'not_text', action => 'passed' }, 'passed: recorded');
+is_deeply(event_for('/api/midway.txt')->{response}{unmasked},
+    { reason => 'not_text', action => 'cut' }, 'cut off: recorded');
+my $hev = event_for('/api/headers');
+is($hev->{response}{masked}{email}, 4, 'header values count as masked');
+ok(!exists $hev->{response}{unmasked}, 'a masked response has no unmasked');
+
+$t->stop;
+done_testing;
