@@ -145,6 +145,8 @@ typedef struct {
     u_char                   review[NGX_HOOP_REVIEW_ID_LEN + 1];
     const char              *review_status;   /* NULL: none to use */
     unsigned                 granted:1;
+    unsigned                 launders:1;      /* denied: it would write a
+                                                 masked column's values */
 } ngx_stream_hoop_pg_sql_t;
 
 
@@ -425,6 +427,10 @@ void ngx_stream_hoop_pg_catalog_free(void);
     "another statement of the same Query was refused, so none ran"
 
 /* why a statement was refused when the trail could not take its event */
+#define NGX_STREAM_HOOP_PG_LAUNDERS                                          \
+    "it reads a masked column and could write what it read where masking"    \
+    " does not follow"
+
 #define NGX_STREAM_HOOP_PG_UNAUDITED                                         \
     "hoop: the audit trail is unavailable, so no statement can run"
 

@@ -517,6 +517,8 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
                          ? "the gateway cannot parse it"
                          : sql && sql->cls.lifts_read_only && ctx->read_only
                          ? "the gateway keeps this session read-only"
+                         : sql && sql->launders
+                         ? NGX_STREAM_HOOP_PG_LAUNDERS
                          : "no rule allows it");
         }
 

@@ -643,6 +643,12 @@ ngx_stream_hoop_pg_audit_rule(hoop_json_t *j, ngx_stream_hoop_pg_query_t *q,
 
     if (sql == NULL || sql->rule == NULL) {
         hoop_json_null(j, "rule");
+
+        if (sql != NULL && sql->launders) {
+            hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_LAUNDERS,
+                             sizeof(NGX_STREAM_HOOP_PG_LAUNDERS) - 1);
+        }
+
         return;
     }
 

@@ -30,6 +30,8 @@ typedef struct {
 
 static char *ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf,
     hoop_rule_t *rule, ngx_str_t *arg);
+static ngx_uint_t ngx_stream_hoop_pg_policy_launders(
+    ngx_stream_hoop_pg_sql_t *sql);
 static int ngx_stream_hoop_pg_rule_attr(void *op, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 
@@ -125,6 +127,42 @@ ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf, hoop_rule_t *rule,
 
 
 /*
+ * Whether a statement that reads a masked column may write what it read:
+ * lineage follows the values of an INSERT or an UPDATE (and of one in a
+ * CTE) to what they write; a DELETE writes none; anything else that may
+ * write (MERGE, a volatile function such as set_config(), DDL such as
+ * CREATE TABLE AS, a PREPARE or EXPLAIN of a write) is taken to.
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_policy_launders(ngx_stream_hoop_pg_sql_t *sql)
+{
+    ngx_uint_t  i;
+
+    static const char  *followed[] = { "insert", "update", "delete", NULL };
+
+    if (sql->lineage.stores) {
+        return 1;
+    }
+
+    if (sql->cls.kind == HOOP_SQL_READ) {
+        return 0;
+    }
+
+    if (sql->cls.kind != HOOP_SQL_WRITE) {
+        return 1;
+    }
+
+    for (i = 0; followed[i] != NULL; i++) {
+        if (ngx_strcmp(sql->cls.command, followed[i]) == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
  * The rule deciding a statement, and what it decides: the first matching
  * rule; none: hoop_default (deny when unset), except that a statement the
  * parser could not read is denied unless a rule allows it by name.
@@ -147,6 +185,15 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
 
     if (ctx->read_only && sql->cls.lifts_read_only) {
         sql->rule = NULL;
+        sql->action = HOOP_RULE_DENY;
+        return;
+    }
+
+    /* a masked value copied elsewhere would be read there unmasked */
+
+    if (sql->lineage.reads && ngx_stream_hoop_pg_policy_launders(sql)) {
+        sql->rule = NULL;
+        sql->launders = 1;
         sql->action = HOOP_RULE_DENY;
         return;
     }

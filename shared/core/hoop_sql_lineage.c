@@ -43,6 +43,7 @@ typedef struct {
                                                definition nested too deep:
                                                all is tainted */
     int                        reads;
+    int                        stores;      /* writes a tainted value */
     int                        opaque;      /* a tainted source whose
                                                column names are not
                                                known: a function in FROM,
@@ -125,6 +126,7 @@ hoop_sql_lineage(const char *sql, const char *columns,
     for (pass = 0; pass < HOOP_SQL_LINEAGE_PASSES; pass++) {
         l.changed = 0;
         l.reads = 0;
+        l.stores = 0;
         l.opaque = 0;
         known = 0;
 
@@ -141,10 +143,12 @@ hoop_sql_lineage(const char *sql, const char *columns,
     json_decref(root);
 
     if (l.overflow || l.changed) {
+        out->stores = 1;
         return 0;                           /* reads, nothing known */
     }
 
     out->reads = l.reads;
+    out->stores = l.stores;
     out->known = known && n <= HOOP_SQL_LINEAGE_MAX;
     out->n = out->known ? n : 0;
 
@@ -223,15 +227,17 @@ hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt, unsigned char *out,
         for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
             if (rows[i] != HOOP_SQL_OUT_CLEAN) {
                 l->opaque = 1;          /* which column: not worth telling */
+                l->stores = 1;
             }
         }
 
-        if (json_object_get(node, "returningList") != NULL
-            && hoop_sql_lin_unwrap(stmt, "UpdateStmt") != NULL)
-        {
-            (void) hoop_sql_lin_targets(l, json_object_get(node,
-                                                           "targetList"),
-                                        rows, HOOP_SQL_LINEAGE_MAX);
+        if (hoop_sql_lin_unwrap(stmt, "UpdateStmt") != NULL) {
+            n = hoop_sql_lin_targets(l, json_object_get(node, "targetList"),
+                                     rows, HOOP_SQL_LINEAGE_MAX);
+
+            for (i = 0; i < n && i < HOOP_SQL_LINEAGE_MAX; i++) {
+                l->stores |= (rows[i] != HOOP_SQL_OUT_CLEAN);
+            }
         }
 
         (void) hoop_sql_lin_expr(l, node);

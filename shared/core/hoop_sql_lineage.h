@@ -30,6 +30,9 @@ typedef struct {
     int            returning;   /* not a SELECT: its outputs are what it
                                    wrote, a table's columns though they
                                    be */
+    int            stores;      /* an INSERT or UPDATE (a CTE's too)
+                                   writes a value computed from a masked
+                                   column */
     size_t         n;
     unsigned char  out[HOOP_SQL_LINEAGE_MAX];   /* hoop_sql_out_e */
 } hoop_sql_lineage_t;

@@ -218,6 +218,36 @@ main(void)
        == -1
        && l.reads && !l.known, "unreadable: reads, nothing known");
 
+    /* what an INSERT or UPDATE writes: a masked value, or not */
+    {
+        static const struct {
+            const char  *sql;
+            int          stores;
+        } writes[] = {
+            { "INSERT INTO notes (body) SELECT reverse(ssn) FROM customers",
+              1 },
+            { "INSERT INTO notes VALUES ((SELECT email FROM customers "
+              "LIMIT 1))", 1 },
+            { "UPDATE customers SET name = translate(ssn, '-', '')", 1 },
+            { "UPDATE orders o SET note = c.email FROM customers c "
+              "WHERE c.id = o.customer_id", 1 },
+            { "WITH x AS (INSERT INTO log SELECT email FROM customers "
+              "RETURNING 1) SELECT count(*) FROM x", 1 },
+            { "INSERT INTO notes (body) SELECT name FROM customers", 0 },
+            { "UPDATE customers SET status = 'gone' WHERE email = 'a@b.c'",
+              0 },
+            { "DELETE FROM customers WHERE ssn = '078-05-1120'", 0 },
+            { "SELECT reverse(ssn) FROM customers", 0 },
+        };
+
+        for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+            ok(hoop_sql_lineage(writes[i].sql, columns, relations, cat, &l)
+               == 0 && l.stores == writes[i].stores,
+               "%s: %s a masked value", writes[i].sql,
+               writes[i].stores ? "stores" : "does not store");
+        }
+    }
+
     ok(hoop_sql_lineage("SELECT reverse(ssn) FROM customers", columns,
                         relations, cat, &l) == 0 && !l.returning
        && hoop_sql_lineage("DELETE FROM customers RETURNING ssn", columns,
