@@ -306,6 +306,9 @@ typedef struct {
     u_char                      *mask_mentions; /* and definitions naming
                                                    them (the catalog's) */
     unsigned                     lineage_seen:1; /* a masked column read */
+    unsigned                     lineage_all:1;  /* lineage_names: too many */
+    u_char                      *lineage_names; /* tainted in the session,
+                                                   for FETCH and EXECUTE */
     hoop_pg_field_t             *plan_fields;   /* the plan's storage */
     hoop_pg_cell_plan_t         *plan;          /* of the rows to come */
     ngx_uint_t                   plan_cols;

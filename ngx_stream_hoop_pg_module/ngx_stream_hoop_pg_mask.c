@@ -28,8 +28,12 @@ static char *ngx_stream_hoop_pg_mask_columns(ngx_conf_t *cf,
     ngx_uint_t strategy);
 static ngx_uint_t ngx_stream_hoop_pg_mask_row_type(ngx_stream_session_t *s,
     uint32_t type_oid);
+static void ngx_stream_hoop_pg_mask_remember(ngx_stream_session_t *s,
+    hoop_sql_lineage_t *l);
+static ngx_uint_t ngx_stream_hoop_pg_mask_traced(hoop_sql_lineage_t *l,
+    uint32_t table_oid, const char *name);
 static ngx_uint_t ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l,
-    ngx_uint_t i, ngx_uint_t n, uint32_t table_oid);
+    ngx_uint_t i, ngx_uint_t n, uint32_t table_oid, const char *name);
 static ngx_int_t ngx_stream_hoop_pg_mask_relation(ngx_stream_session_t *s,
     hoop_pg_cell_t *name);
 static ngx_int_t ngx_stream_hoop_pg_mask_mentions(ngx_stream_session_t *s);
@@ -451,7 +455,8 @@ ngx_stream_hoop_pg_mask_plan(ngx_stream_session_t *s, u_char *msg,
                                                     (ngx_uint_t) n,
                                                     lineage->returning
                                                     ? 0
-                                                    : fields[i].table_oid))
+                                                    : fields[i].table_oid,
+                                                    fields[i].name))
             {
                 continue;
             }
@@ -492,10 +497,19 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
         return;
     }
 
+    /* rows of another statement: by what the session has read so far */
+
     if (ngx_strcmp(sql->cls.command, "fetch") == 0
         || ngx_strcmp(sql->cls.command, "execute") == 0)
     {
         sql->lineage.reads = ctx->lineage_seen;
+        sql->lineage.tainted_all = ctx->lineage_all;
+
+        if (ctx->lineage_names != NULL) {
+            ngx_memcpy(sql->lineage.tainted, ctx->lineage_names,
+                       HOOP_SQL_LINEAGE_TAINTED);
+        }
+
         return;
     }
 
@@ -510,8 +524,10 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
     if (ctx->catalog != NULL && ctx->mask_mentions == NULL
         && ngx_stream_hoop_pg_mask_mentions(s) != NGX_OK)
     {
-        sql->lineage.reads = 1;
+        sql->lineage.reads = 1;             /* nothing known: all masked */
+        sql->lineage.tainted_all = 1;
         ctx->lineage_seen = 1;
+        ctx->lineage_all = 1;
         return;
     }
 
@@ -527,7 +543,9 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
 
     if (copy == NULL) {
         sql->lineage.reads = 1;             /* nothing known: all masked */
+        sql->lineage.tainted_all = 1;
         ctx->lineage_seen = 1;
+        ctx->lineage_all = 1;
         return;
     }
 
@@ -540,6 +558,62 @@ ngx_stream_hoop_pg_mask_lineage(ngx_stream_session_t *s,
 
     if (sql->lineage.reads) {
         ctx->lineage_seen = 1;
+        ngx_stream_hoop_pg_mask_remember(s, &sql->lineage);
+    }
+}
+
+
+/*
+ * The names a statement found tainted, kept for the session: a cursor
+ * declared over a view is fetched by a statement that does not say what
+ * it returns.
+ */
+static void
+ngx_stream_hoop_pg_mask_remember(ngx_stream_session_t *s,
+    hoop_sql_lineage_t *l)
+{
+    u_char                    *names;
+    size_t                     len, at;
+    const char                *name;
+    ngx_stream_hoop_pg_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
+
+    if (l->tainted_all) {
+        ctx->lineage_all = 1;
+        return;
+    }
+
+    if (ctx->lineage_names == NULL) {
+        ctx->lineage_names = ngx_pcalloc(s->connection->pool,
+                                         HOOP_SQL_LINEAGE_TAINTED);
+        if (ctx->lineage_names == NULL) {
+            ctx->lineage_all = 1;
+            return;
+        }
+    }
+
+    names = ctx->lineage_names;
+
+    for (at = 0; names[at] != '\0'; at += ngx_strlen(names + at) + 1) {
+        /* void */
+    }
+
+    for (name = l->tainted; *name; name += len + 1) {
+        len = ngx_strlen(name);
+
+        if (hoop_sql_lineage_listed((char *) names, name, len)) {
+            continue;
+        }
+
+        if (at + len + 2 > HOOP_SQL_LINEAGE_TAINTED) {
+            ctx->lineage_all = 1;
+            return;
+        }
+
+        ngx_memcpy(names + at, name, len + 1);
+        at += len + 1;
+        names[at] = '\0';
     }
 }
 
@@ -630,16 +704,19 @@ ngx_stream_hoop_pg_mask_statement(ngx_stream_hoop_pg_ctx_t *ctx)
 /*
  * Whether output column i of n is tainted: by its position among the
  * select list's entries, a "*" standing for as many columns as the
- * others leave; where that cannot be told, a computed column is.
+ * others leave; where that cannot be told (a "*"'s columns, a statement
+ * not known), a computed column is, and so is one PostgreSQL traces to a
+ * relation's column that lineage found tainted (a view's, computed from a
+ * masked column).
  */
 static ngx_uint_t
 ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l, ngx_uint_t i,
-    ngx_uint_t n, uint32_t table_oid)
+    ngx_uint_t n, uint32_t table_oid, const char *name)
 {
     ngx_uint_t  k, stars, star, after;
 
     if (!l->known) {
-        return table_oid == 0;
+        return ngx_stream_hoop_pg_mask_traced(l, table_oid, name);
     }
 
     stars = 0;
@@ -668,7 +745,20 @@ ngx_stream_hoop_pg_mask_tainted(hoop_sql_lineage_t *l, ngx_uint_t i,
         }
     }
 
-    return table_oid == 0;
+    return ngx_stream_hoop_pg_mask_traced(l, table_oid, name);
+}
+
+
+/* a column whose select list entry is not known: computed, or by name */
+static ngx_uint_t
+ngx_stream_hoop_pg_mask_traced(hoop_sql_lineage_t *l, uint32_t table_oid,
+    const char *name)
+{
+    if (table_oid == 0 || l->tainted_all) {
+        return 1;
+    }
+
+    return hoop_sql_lineage_listed(l->tainted, name, ngx_strlen(name));
 }
 
 

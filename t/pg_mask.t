@@ -37,6 +37,8 @@ $pg->psql(q{
     CREATE VIEW customer_contacts AS SELECT id, email FROM customers;
     CREATE TABLE t_uniq (v text);
     CREATE VIEW v_renamed AS SELECT id, reverse(ssn) AS r FROM customers;
+    CREATE VIEW v_tax AS SELECT id, ssn AS tax FROM customers;
+    CREATE VIEW v_of_v AS SELECT * FROM v_tax;
     CREATE FUNCTION get_ssn(int) RETURNS text LANGUAGE sql STABLE
         AS 'SELECT ssn FROM customers WHERE id = $1';
 });
@@ -154,6 +156,29 @@ is(psql(q{SELECT reverse(value) FROM customers c,}
 is(psql('SELECT r, id FROM v_renamed WHERE id = 1'), "[MASKED]|1\n",
     'lineage through the catalog: a view\'s column computed from a masked'
     . ' one');
+for my $q ('SELECT * FROM v_renamed WHERE id = 1',
+    'TABLE v_renamed ORDER BY id LIMIT 1', 'SELECT * FROM v_tax WHERE id = 1',
+    'SELECT * FROM v_of_v WHERE id = 1',
+    'SELECT s.* FROM (SELECT * FROM v_tax) s WHERE id = 1') {
+    is(psql($q), "1|[MASKED]\n",
+        "a \"*\" over a view whose column is computed from, or renames, a"
+        . " masked one: $q");
+}
+{
+    my $py = <<"PY";
+import psycopg
+c = psycopg.connect(host='127.0.0.1', port=$port, dbname='postgres',
+                    user='postgres')
+cur = c.cursor(name='agent_cursor')
+cur.execute('SELECT * FROM v_tax ORDER BY id')
+print('named', cur.fetchall())
+PY
+    spit("$d/named.py", $py);
+    my $out = `/usr/bin/python3 $d/named.py 2>&1`;
+    like($out, qr/^named \[\(1, '\[MASKED\]'\), \(2, '\[MASKED\]'\)\]$/m,
+        'psycopg\'s server-side cursor (DECLARE, FETCH) over such a view:'
+        . ' masked') or diag $out;
+}
 is(psql('SELECT reverse(get_ssn(1)), id FROM customers WHERE id = 1'),
     "[MASKED]|1\n", '  an SQL function whose body returns one');
 is(psql(q{WITH w(a, b, c, s) AS (SELECT * FROM customers WHERE id = 1)}

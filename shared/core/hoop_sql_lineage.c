@@ -44,6 +44,8 @@ typedef struct {
                                                all is tainted */
     int                        reads;
     int                        stores;      /* writes a tainted value */
+    int                        starred;     /* a FROM has a tainted
+                                               relation: "*" reads it */
     int                        opaque;      /* a tainted source whose
                                                column names are not
                                                known: a function in FROM,
@@ -57,6 +59,7 @@ static int hoop_sql_lin_has(hoop_sql_lin_t *l, int kind, const char *name);
 static void hoop_sql_lin_add(hoop_sql_lin_t *l, int kind, const char *name);
 static void hoop_sql_lin_seed(hoop_sql_lin_t *l, int kind,
     const char *names);
+static int hoop_sql_lin_export(hoop_sql_lin_t *l, char *buf, size_t size);
 static const char *hoop_sql_lin_sval(json_t *node);
 static int hoop_sql_lin_expr(hoop_sql_lin_t *l, json_t *v);
 static int hoop_sql_lin_columnref(hoop_sql_lin_t *l, json_t *ref);
@@ -91,6 +94,7 @@ hoop_sql_lineage(const char *sql, const char *columns,
 
     memset(out, 0, sizeof(*out));
     out->reads = 1;             /* until known better */
+    out->tainted_all = 1;
 
     r = pg_query_parse(sql);
 
@@ -127,6 +131,7 @@ hoop_sql_lineage(const char *sql, const char *columns,
         l.changed = 0;
         l.reads = 0;
         l.stores = 0;
+        l.starred = 0;
         l.opaque = 0;
         known = 0;
 
@@ -149,6 +154,8 @@ hoop_sql_lineage(const char *sql, const char *columns,
 
     out->reads = l.reads;
     out->stores = l.stores;
+    out->tainted_all = hoop_sql_lin_export(&l, out->tainted,
+                                           sizeof(out->tainted));
     out->known = known && n <= HOOP_SQL_LINEAGE_MAX;
     out->n = out->known ? n : 0;
 
@@ -488,6 +495,7 @@ hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item)
         if (relname != NULL
             && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname))
         {
+            l->starred = 1;
             hoop_sql_lin_alias(l, json_object_get(node, "alias"), NULL, 0,
                                1);
         }
@@ -809,7 +817,9 @@ hoop_sql_lin_columnref(hoop_sql_lin_t *l, json_t *ref)
         name = hoop_sql_lin_sval(json_array_get(fields, i));
 
         if (name == NULL) {
-            continue;                       /* "*" */
+            /* "*" alone: every column in scope, a tainted relation's too */
+            l->reads |= (n == 1 && l->starred);
+            continue;
         }
 
         /*
@@ -990,6 +1000,30 @@ hoop_sql_lin_add(hoop_sql_lin_t *l, int kind, const char *name)
 
     memcpy(l->names[kind][l->n[kind]++], name, len + 1);
     l->changed = 1;
+}
+
+
+/* the tainted column names into buf, NUL-separated; 1: they do not fit */
+static int
+hoop_sql_lin_export(hoop_sql_lin_t *l, char *buf, size_t size)
+{
+    size_t  i, len, at;
+
+    for (at = 0, i = 0; i < l->n[HOOP_SQL_LIN_COLUMN]; i++) {
+        len = strlen(l->names[HOOP_SQL_LIN_COLUMN][i]);
+
+        if (at + len + 2 > size) {
+            buf[0] = '\0';
+            return 1;
+        }
+
+        memcpy(buf + at, l->names[HOOP_SQL_LIN_COLUMN][i], len + 1);
+        at += len + 1;
+    }
+
+    buf[at] = '\0';
+
+    return 0;
 }
 
 

@@ -17,6 +17,9 @@
 /* output columns described one by one, at most */
 #define HOOP_SQL_LINEAGE_MAX  64
 
+/* room for the names of tainted columns, NUL-separated */
+#define HOOP_SQL_LINEAGE_TAINTED  512
+
 typedef enum {
     HOOP_SQL_OUT_CLEAN = 0,     /* computed from no masked value */
     HOOP_SQL_OUT_TAINTED,       /* may carry one */
@@ -35,6 +38,14 @@ typedef struct {
                                    column */
     size_t         n;
     unsigned char  out[HOOP_SQL_LINEAGE_MAX];   /* hoop_sql_out_e */
+
+    /*
+     * The names of the columns found tainted ("ssn\0tax_id\0\0"): what a
+     * "*" expands to is told by name (a view's column computed from a
+     * masked one); tainted_all when they did not fit, or are not known
+     */
+    int            tainted_all;
+    char           tainted[HOOP_SQL_LINEAGE_TAINTED];
 } hoop_sql_lineage_t;
 
 
