@@ -37,6 +37,8 @@ typedef struct {
     ngx_array_t             *rules;         /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;    /* hoop_default */
     ngx_flag_t               review_api;    /* hoop_review_api */
+    ngx_uint_t               path_case;     /* hoop_rule_path_case */
+    ngx_flag_t               method_override;   /* hoop_rule_method_... */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -46,6 +48,8 @@ typedef struct {
     ngx_str_t                token;         /* while keys are fetched */
     const char              *scheme;
     const char              *rule;          /* the rule that decided */
+    ngx_str_t                method;        /* the method it decided on:
+                                               an override's, if it won */
     ngx_hoop_oidc_wait_t     wait;
     ngx_hoop_review_wait_t  *review;        /* held for this review */
     void                    *review_conf;   /* in this location */

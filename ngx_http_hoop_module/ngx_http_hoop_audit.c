@@ -183,6 +183,16 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     hoop_json_object(j, "request");
     hoop_json_string(j, "method", (char *) r->method_name.data,
                      r->method_name.len);
+
+    /* an override the rules decided on, not the method sent */
+
+    if (ctx != NULL && ctx->method.len != 0
+        && ctx->method.data != r->method_name.data)
+    {
+        hoop_json_string(j, "method_override", (char *) ctx->method.data,
+                         ctx->method.len);
+    }
+
     hoop_json_string(j, "host", (char *) r->headers_in.server.data,
                      r->headers_in.server.len);
     ngx_http_hoop_audit_path(r, j);
@@ -350,6 +360,16 @@ ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
     hoop_json_object(j, "request");
     hoop_json_string(j, "method", (char *) r->method_name.data,
                      r->method_name.len);
+
+    /* an override the rules decided on, not the method sent */
+
+    if (ctx != NULL && ctx->method.len != 0
+        && ctx->method.data != r->method_name.data)
+    {
+        hoop_json_string(j, "method_override", (char *) ctx->method.data,
+                         ctx->method.len);
+    }
+
     hoop_json_string(j, "host", (char *) r->headers_in.server.data,
                      r->headers_in.server.len);
     ngx_http_hoop_audit_path(r, j);

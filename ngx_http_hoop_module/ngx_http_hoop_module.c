@@ -32,6 +32,14 @@ static void ngx_http_hoop_exit_process(ngx_cycle_t *cycle);
 
 
 
+/* how the upstream matches paths: what a path= condition must do too */
+static ngx_conf_enum_t  ngx_http_hoop_path_cases[] = {
+    { ngx_string("sensitive"), 0 },
+    { ngx_string("insensitive"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_hoop_commands[] = {
 
     { ngx_string("hoop_redis"),
@@ -73,6 +81,20 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       ngx_http_hoop_default,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("hoop_rule_path_case"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, path_case),
+      &ngx_http_hoop_path_cases },
+
+    { ngx_string("hoop_rule_method_override"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, method_override),
       NULL },
 
     { ngx_string("hoop_review_webhook"),
@@ -231,6 +253,8 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->rules = NGX_CONF_UNSET_PTR;
     hlcf->default_action = NGX_CONF_UNSET_UINT;
     hlcf->review_api = NGX_CONF_UNSET;
+    hlcf->path_case = NGX_CONF_UNSET_UINT;
+    hlcf->method_override = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -255,6 +279,8 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
     ngx_conf_merge_value(conf->review_api, prev->review_api, 0);
+    ngx_conf_merge_uint_value(conf->path_case, prev->path_case, 0);
+    ngx_conf_merge_value(conf->method_override, prev->method_override, 1);
 
     /*
      * under "satisfy any" the first access module that says yes ends the

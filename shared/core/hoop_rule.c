@@ -171,9 +171,28 @@ hoop_rule_groups_match(const hoop_rule_cond_t *c, const hoop_str_t *groups)
 }
 
 
-/* iterative, with one backtrack point: linear in practice, no recursion */
 int
 hoop_rule_glob(const char *p, const char *s, size_t len)
+{
+    return hoop_rule_glob_fold(p, s, len, 0);
+}
+
+
+static int
+glob_eq(char a, char b, int fold)
+{
+    if (fold) {
+        a = (a >= 'A' && a <= 'Z') ? (char) (a | 0x20) : a;
+        b = (b >= 'A' && b <= 'Z') ? (char) (b | 0x20) : b;
+    }
+
+    return a == b;
+}
+
+
+/* iterative, with one backtrack point: linear in practice, no recursion */
+int
+hoop_rule_glob_fold(const char *p, const char *s, size_t len, int fold)
 {
     size_t       i, star_i;
     const char  *star_p;
@@ -187,7 +206,7 @@ hoop_rule_glob(const char *p, const char *s, size_t len)
             star_p = ++p;
             star_i = i;
 
-        } else if (*p != '\0' && (*p == '?' || *p == s[i])) {
+        } else if (*p != '\0' && (*p == '?' || glob_eq(*p, s[i], fold))) {
             p++;
             i++;
 

@@ -84,6 +84,10 @@ int hoop_rule_excludes(const hoop_rule_t *rules, size_t n,
 /* Shell-style glob: '*' any run of characters (slashes too), '?' one. */
 int hoop_rule_glob(const char *pattern, const char *s, size_t len);
 
+/* The same, ASCII letters matched in either case when fold is 1. */
+int hoop_rule_glob_fold(const char *pattern, const char *s, size_t len,
+    int fold);
+
 /* Whether key is one of the identity keys the engine answers. */
 int hoop_rule_identity_key(const char *key);
 

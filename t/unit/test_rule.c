@@ -107,6 +107,11 @@ main(void)
 
     ok(hoop_rule_glob("/api/*", "/api/a/b", 8), "* crosses slashes");
     ok(hoop_rule_glob("*.sql", "x.sql", 5), "leading *");
+    ok(!hoop_rule_glob("/api/admin*", "/api/Admin/x", 12)
+       && hoop_rule_glob_fold("/api/admin*", "/api/Admin/x", 12, 1)
+       && hoop_rule_glob_fold("/API/*", "/api/x", 6, 1)
+       && !hoop_rule_glob_fold("/api/admin*", "/api/adm1n", 10, 1),
+       "folded: ASCII letters in either case, nothing else");
     ok(!hoop_rule_glob("*.sql", "x.sqlx", 6), "anchored at the end");
     ok(hoop_rule_glob("a?c", "abc", 3), "?");
     ok(!hoop_rule_glob("abc", "ab", 2), "shorter input");

@@ -1,0 +1,163 @@
+# hoop_rule against an agent that rephrases a denied request: a method
+# override in each of its forms (three headers, a _method argument, in
+# any case, percent-encoded, repeated), HEAD for a denied GET, a path in
+# another case where the upstream matches paths either way.  The upstream
+# records every request it receives: a denied operation never reaches it.
+# The 403 names the rule that denied and why, and the audit event records
+# the method the rules decided on.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use Hoop::Test qw(slurp wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new(workers => 1);
+my $d = $t->dir;
+
+my $rules = <<'RULES';
+            hoop_rule deny  name=no-deletes method=DELETE;
+            hoop_rule deny  name=admin path=/*/admin*;
+            hoop_rule deny  name=no-secret-reads method=GET path=/*/secret;
+            hoop_rule allow name=rest method=GET,HEAD,POST,PUT;
+            hoop_default deny;
+RULES
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_audit_stream hoop:audit;
+
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_audit on;
+
+        location /api/ {
+$rules
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+        location /iis/ {
+            hoop_rule_path_case insensitive;
+$rules
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+        location /legacy/ {
+            hoop_rule_method_override off;
+$rules
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+    }
+
+    log_format received '\$request_method \$request_uri';
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        access_log %%DIR%%/received.log received;
+        return 200 "ok\\n";
+    }
+}
+EOF
+$t->wait_redis(1);
+my $base = 'http://127.0.0.1:' . $t->port('http');
+my $http = HTTP::Tiny->new;
+my $n = 0;
+
+# each request carries a marker, so what reached the upstream is told apart
+sub send_req {
+    my ($method, $path, $headers) = @_;
+    my $mark = 'm' . ++$n;
+    my $sep = $path =~ /\?/ ? '&' : '?';
+    my $r = $http->request($method, "$base$path$sep$mark=1",
+        { headers => $headers // {} });
+    return ($r, $mark);
+}
+
+sub reached {
+    my ($mark) = @_;
+    return slurp("$d/received.log") =~ /[?&]\Q$mark\E=1/;
+}
+
+for my $case (
+    [ 'X-HTTP-Method-Override: DELETE', { 'X-HTTP-Method-Override' => 'DELETE' }, '' ],
+    [ 'X-HTTP-Method: delete', { 'X-HTTP-Method' => 'delete' }, '' ],
+    [ 'X-Method-Override: Delete', { 'X-Method-Override' => 'Delete' }, '' ],
+    [ '_method=DELETE', {}, '?_method=DELETE' ],
+    [ '_method=%44elete', {}, '?_method=%44elete' ],
+    [ 'a second _method', {}, '?_method=GET&_method=DELETE' ],
+) {
+    my ($name, $headers, $args) = @{$case};
+    my ($r, $mark) = send_req('POST', "/api/items/7$args", $headers);
+    is($r->{status}, 403, "POST with $name: denied");
+    ok(!reached($mark), "  it never reached the upstream");
+    is_deeply(decode_json($r->{content}),
+        { error => 'denied', rule => 'no-deletes',
+          reason => 'denied by this rule' },
+        '  the rule that denied named, and a reason that is not "no rule"')
+        if $name =~ /^X-HTTP-Method-Override/;
+}
+
+my ($r, $mark) = send_req('POST', '/api/items/7');
+is($r->{status}, 200, 'a plain POST is allowed');
+ok(reached($mark), '  and reaches the upstream');
+($r, $mark) = send_req('POST', '/api/items/7',
+    { 'X-HTTP-Method-Override' => 'PUT' });
+is($r->{status}, 200, 'an override to an allowed method is allowed');
+
+($r, $mark) = send_req('POST', '/legacy/items/7',
+    { 'X-HTTP-Method-Override' => 'DELETE' });
+is($r->{status}, 200,
+    'hoop_rule_method_override off: the override is not looked at');
+ok(reached($mark), '  and reaches the upstream');
+
+# HEAD runs the GET handler
+($r, $mark) = send_req('HEAD', '/api/secret');
+is($r->{status}, 403, 'HEAD where GET is denied: denied');
+ok(!reached($mark), '  never reaching the upstream');
+($r, $mark) = send_req('HEAD', '/api/items');
+is($r->{status}, 200, 'HEAD elsewhere: allowed');
+
+# paths in another case
+($r, $mark) = send_req('GET', '/iis/Admin/users');
+is($r->{status}, 403, 'hoop_rule_path_case insensitive: /iis/Admin denied');
+ok(!reached($mark), '  never reaching the upstream');
+($r, $mark) = send_req('GET', '/iis/ADMIN%2fusers');
+is($r->{status}, 403, '  so is /iis/ADMIN%2fusers');
+($r, $mark) = send_req('GET', '/api/Admin/users');
+is($r->{status}, 200, 'case-sensitive by default: /api/Admin is another path');
+($r, $mark) = send_req('GET', '/api/admin/users');
+is_deeply(decode_json($r->{content}),
+    { error => 'denied', rule => 'admin', reason => 'denied by this rule' },
+    'a named deny rule without reason= says it denied');
+
+# HTTP/1.0, by hand
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('http')) or die "connect: $!";
+    print $s "POST /api/items/9?m_h10=1 HTTP/1.0\r\n"
+        . "X-HTTP-Method-Override: DELETE\r\nContent-Length: 0\r\n\r\n";
+    my $resp = do { local $/; <$s> };
+    like($resp, qr{^HTTP/1\.1 403}, 'HTTP/1.0 with an override: denied');
+    ok(!reached('m_h10'), '  never reaching the upstream');
+}
+
+# the audit event: the method sent and the one the rules decided on
+my $ev;
+wait_until(sub {
+    ($ev) = grep { $_->{request}{method_override} }
+        map { decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+    $ev;
+}, 'an event with an override');
+is($ev->{request}{method}, 'POST', 'the event has the method sent');
+is($ev->{request}{method_override}, 'DELETE',
+    'and the one the rules decided on');
+is($ev->{decision}{rule}, 'no-deletes', 'and the rule');
+
+$t->stop;
+done_testing;
