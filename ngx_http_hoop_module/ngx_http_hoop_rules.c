@@ -45,6 +45,8 @@ static ngx_uint_t ngx_http_hoop_rules_overrides(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hoop_rules_override_args(ngx_http_request_t *r,
     ngx_str_t *methods, ngx_uint_t n, ngx_uint_t max);
 static ngx_uint_t ngx_http_hoop_rules_strictness(ngx_uint_t action);
+static int ngx_http_hoop_rules_header(ngx_http_request_t *r,
+    const char *cond, int all);
 static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
@@ -52,13 +54,13 @@ static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
 
 
 static const char  *ngx_http_hoop_rule_keys[] = {
-    "groups", "sub", "client", "method", "path", "header", NULL
+    "groups", "sub", "client", "method", "path", "header", "arg", NULL
 };
 
 
 static const ngx_hoop_rule_syntax_t  ngx_http_hoop_rule_syntax = {
     ngx_http_hoop_rule_keys,
-    "groups, sub, client, method, path and header",
+    "groups, sub, client, method, path, header and arg",
     NULL
 };
 
@@ -351,7 +353,6 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     ngx_http_hoop_rules_op_t *op = data;
 
     size_t               i;
-    ngx_str_t            name;
     ngx_http_request_t  *r;
 
     r = op->request;
@@ -373,13 +374,24 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
             }
 
         } else if (ngx_strcmp(c->key, "header") == 0) {
+            if (ngx_http_hoop_rules_header(r, c->values[i],
+                                           rule->action == HOOP_RULE_ALLOW))
+            {
+                return 1;
+            }
 
-            /* header=X-Name: the request carries that header */
+        } else if (ngx_strcmp(c->key, "arg") == 0) {
 
-            name.data = (u_char *) c->values[i];
-            name.len = ngx_strlen(c->values[i]);
+            /*
+             * a repeated argument: one match holds for a deny or a review,
+             * an allow needs every one to (servers differ in which they
+             * take)
+             */
 
-            if (ngx_http_hoop_find_header(r, &name, 1) != NULL) {
+            if (hoop_rule_args_match(c->values[i], (char *) r->args.data,
+                                     r->args.len,
+                                     rule->action == HOOP_RULE_ALLOW))
+            {
                 return 1;
             }
 
@@ -389,6 +401,64 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     }
 
     return 0;
+}
+
+
+/*
+ * header=Name: the request carries the header; header=Name:glob: its
+ * value matches, each occurrence for an allow (all), one for the rest.
+ */
+static int
+ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
+{
+    size_t            len;
+    ngx_uint_t        i, seen;
+    const char       *glob;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    glob = strchr(cond, ':');
+    len = glob ? (size_t) (glob - cond) : ngx_strlen(cond);
+    glob = glob ? glob + 1 : NULL;
+
+    seen = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) cond, len) != 0)
+        {
+            continue;
+        }
+
+        seen = 1;
+
+        if (glob == NULL
+            || hoop_rule_glob(glob, (char *) h[i].value.data,
+                              h[i].value.len))
+        {
+            if (!all) {
+                return 1;
+            }
+
+        } else if (all) {
+            return 0;
+        }
+    }
+
+    return all && seen;
 }
 
 

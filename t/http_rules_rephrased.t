@@ -3,6 +3,8 @@
 # any case, percent-encoded, repeated), HEAD for a denied GET, a path in
 # another case where the upstream matches paths either way.  The upstream
 # records every request it receives: a denied operation never reaches it.
+# Query arguments and header values are matched as the upstream reads
+# them (decoded, every occurrence).
 # The 403 names the rule that denied and why, and the audit event records
 # the method the rules decided on.
 use strict;
@@ -46,6 +48,13 @@ $rules
         location /iis/ {
             hoop_rule_path_case insensitive;
 $rules
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+        location /rpc/ {
+            hoop_rule deny  name=no-drop arg=action:drop*;
+            hoop_rule deny  name=no-prod header=X-Env:prod*;
+            hoop_rule allow name=reads method=GET arg=action:read;
+            hoop_default deny;
             proxy_pass http://127.0.0.1:%%PORT_backend%%;
         }
         location /legacy/ {
@@ -134,6 +143,24 @@ is($r->{status}, 200, 'case-sensitive by default: /api/Admin is another path');
 is_deeply(decode_json($r->{content}),
     { error => 'denied', rule => 'admin', reason => 'denied by this rule' },
     'a named deny rule without reason= says it denied');
+
+# query arguments and header values, as the upstream reads them
+for my $case (
+    [ '?action=read', {}, 200, 'an allowed argument' ],
+    [ '?action=read&action=drop', {}, 403, 'a repeated argument, one denied' ],
+    [ '?action=%64rop', {}, 403, 'a percent-encoded value' ],
+    [ '?%61ction=drop', {}, 403, 'a percent-encoded name' ],
+    [ '?action=read&action=write', {}, 403,
+      'an allow needs every occurrence to match' ],
+    [ '?action=read', { 'X-Env' => 'production' }, 403, 'a header value' ],
+    [ '?action=read', { 'X-Env' => ['staging', 'prod-eu'] }, 403,
+      'a repeated header, one denied' ],
+) {
+    my ($args, $headers, $want, $name) = @{$case};
+    ($r, $mark) = send_req('GET', "/rpc/call$args", $headers);
+    is($r->{status}, $want, "arg/header: $name: $want");
+    ok(!reached($mark), '  never reaching the upstream') if $want == 403;
+}
 
 # HTTP/1.0, by hand
 {

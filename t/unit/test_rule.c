@@ -112,6 +112,25 @@ main(void)
        && hoop_rule_glob_fold("/API/*", "/api/x", 6, 1)
        && !hoop_rule_glob_fold("/api/admin*", "/api/adm1n", 10, 1),
        "folded: ASCII letters in either case, nothing else");
+
+    {
+        static const char  q[] = "action=read&id=7&action=%64elete&x";
+
+        ok(hoop_rule_args_match("action:delete", q, sizeof(q) - 1, 0),
+           "arg: one occurrence of a repeated argument, percent-decoded,"
+           " holds for a deny");
+        ok(!hoop_rule_args_match("action:read", q, sizeof(q) - 1, 1),
+           "arg: for an allow every occurrence must match");
+        ok(hoop_rule_args_match("id:7", q, sizeof(q) - 1, 1)
+           && hoop_rule_args_match("x", q, sizeof(q) - 1, 0)
+           && !hoop_rule_args_match("y", q, sizeof(q) - 1, 0)
+           && !hoop_rule_args_match("y", q, sizeof(q) - 1, 1),
+           "arg: a value, presence, absence");
+        ok(hoop_rule_args_match("q:a b*", "q=a+b%2Bc", 9, 0)
+           && hoop_rule_args_match("_method:DELETE", "%5Fmethod=DELETE", 16,
+                                   0),
+           "arg: '+' is a space, an encoded name is the name");
+    }
     ok(!hoop_rule_glob("*.sql", "x.sqlx", 6), "anchored at the end");
     ok(hoop_rule_glob("a?c", "abc", 3), "?");
     ok(!hoop_rule_glob("abc", "ab", 2), "shorter input");
