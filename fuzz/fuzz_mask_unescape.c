@@ -43,9 +43,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     n = hoop_mask_unescape_rounds(data + 1, len, final, rounds, out, raw,
                                   &used);
 
-    if (n > len || used > len || raw[n] != used || (final && used != len)
-        || (!final && len - used > 3 * HOOP_MASK_UNESCAPE_MAX))
-    {
+    if (n > len || used > len || raw[n] != used || (final && used != len)) {
         abort();
     }
 
@@ -56,7 +54,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
         c = data[1 + raw[i]];
 
-        if (c != '\\' && c != '%' && c != '&' && out[i] != c) {
+        if (c != '\\' && c != '%' && c != '&' && c != 0xc2 && out[i] != c) {
             abort();
         }
     }

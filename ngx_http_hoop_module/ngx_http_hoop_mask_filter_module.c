@@ -100,6 +100,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hoop_mask_header_filter(ngx_http_request_t *r);
+static ngx_table_elt_t *ngx_http_hoop_mask_encoded(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx, const char *reason);
 static ngx_int_t ngx_http_hoop_mask_headers(ngx_http_request_t *r,
@@ -291,6 +292,16 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    /* the upstream's reason phrase is its text too */
+
+    if (r->headers_out.status_line.len != 0
+        && ngx_http_hoop_mask_value(ctx, &mlcf->mask,
+                                    &r->headers_out.status_line)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     hoop_mask_stream_init(ctx->stream, &mlcf->mask, ngx_http_hoop_mask_emit,
                           ctx);
     hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
@@ -321,13 +332,9 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ce = r->headers_out.content_encoding;
+    ce = ngx_http_hoop_mask_encoded(r);
 
-    if (ce != NULL && ce->hash != 0 && ce->value.len != 0
-        && !(ce->value.len == 8
-             && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
-                == 0))
-    {
+    if (ce != NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hoop_mask: response is \"%V\"-encoded and cannot be "
                       "masked; refused", &ce->value);
@@ -360,6 +367,47 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
     r->filter_need_in_memory = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A Content-Encoding other than identity, in any of the header lines
+ * (nginx keeps the last in headers_out.content_encoding; a client may
+ * apply them all).
+ */
+static ngx_table_elt_t *
+ngx_http_hoop_mask_encoded(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].value.len != 0
+            && h[i].key.len == sizeof("Content-Encoding") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
+                               h[i].key.len) == 0
+            && !(h[i].value.len == 8
+                 && ngx_strncasecmp(h[i].value.data, (u_char *) "identity",
+                                    8) == 0))
+        {
+            return &h[i];
+        }
+    }
 }
 
 
@@ -655,6 +703,20 @@ ngx_http_hoop_mask_sniff(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
 
     if (rc == HOOP_MASK_SNIFF_MORE) {
         return NGX_OK;
+    }
+
+    /* a control byte anywhere in what came: still time for a 502 */
+
+    for (cl = ctx->in; cl && rc == HOOP_MASK_SNIFF_TEXT; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)
+            && hoop_mask_text_end(b->pos, b->last - b->pos)
+               < (size_t) (b->last - b->pos))
+        {
+            rc = HOOP_MASK_SNIFF_NOT_TEXT;
+            what = "a control byte";
+        }
     }
 
     if (rc == HOOP_MASK_SNIFF_TEXT) {

@@ -32,6 +32,7 @@
 typedef struct {
     ngx_http_request_t  *request;
     ngx_str_t            method;
+    ngx_str_t            plain;         /* the path without ";params" */
     ngx_uint_t           fold;          /* paths in either case */
 } ngx_http_hoop_rules_op_t;
 
@@ -45,6 +46,11 @@ static ngx_uint_t ngx_http_hoop_rules_overrides(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hoop_rules_override_args(ngx_http_request_t *r,
     ngx_str_t *methods, ngx_uint_t n, ngx_uint_t max);
 static ngx_uint_t ngx_http_hoop_rules_strictness(ngx_uint_t action);
+static ngx_uint_t ngx_http_hoop_rules_form(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_rules_plain_path(ngx_http_request_t *r,
+    ngx_str_t *plain);
+static int ngx_http_hoop_rules_path(ngx_http_hoop_rules_op_t *op,
+    const char *glob, int all);
 static int ngx_http_hoop_rules_header(ngx_http_request_t *r,
     const char *cond, int all);
 static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
@@ -180,10 +186,14 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_uint_t *action, ngx_str_t *method)
 {
-    ngx_uint_t                 i, n, verdict;
-    ngx_str_t                  methods[NGX_HTTP_HOOP_OVERRIDES_MAX + 2];
+    ngx_uint_t                 i, k, n, verdict;
+    ngx_str_t                  methods[NGX_HTTP_HOOP_OVERRIDES_MAX + 5];
     const hoop_rule_t         *rule, *decided;
     ngx_http_hoop_rules_op_t   op;
+
+    static ngx_str_t  form_methods[] = {
+        ngx_string("PUT"), ngx_string("PATCH"), ngx_string("DELETE")
+    };
 
     methods[0] = r->method_name;
     n = 1;
@@ -196,12 +206,35 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
     }
 
     if (hlcf->method_override) {
-        n += ngx_http_hoop_rules_overrides(r, &methods[1],
-                                           NGX_HTTP_HOOP_OVERRIDES_MAX);
+        k = ngx_http_hoop_rules_overrides(r, &methods[n],
+                                          NGX_HTTP_HOOP_OVERRIDES_MAX);
+
+        if (k > NGX_HTTP_HOOP_OVERRIDES_MAX) {
+            /* more than are looked at: any of them could be the one */
+            *action = HOOP_RULE_DENY;
+            ngx_str_set(method, "(too many overrides)");
+            return NULL;
+        }
+
+        n += k;
+
+        /* a form's _method field is read by Rails, Laravel, Symfony */
+
+        if (r->method == NGX_HTTP_POST && ngx_http_hoop_rules_form(r)) {
+            for (k = 0; k < 3; k++) {
+                methods[n++] = form_methods[k];
+            }
+        }
     }
 
     op.request = r;
     op.fold = hlcf->path_case;
+
+    if (ngx_http_hoop_rules_plain_path(r, &op.plain) != NGX_OK) {
+        *action = HOOP_RULE_DENY;
+        ngx_str_set(method, "(no memory)");
+        return NULL;
+    }
 
     decided = NULL;
     *action = HOOP_RULE_ALLOW;
@@ -241,15 +274,16 @@ ngx_http_hoop_rules_strictness(ngx_uint_t action)
 
 
 /*
- * The methods override headers ask for, upper-cased as frameworks read
- * them, every one of them (frameworks differ in which they take), then
- * those of _method arguments; at most max.
+ * The methods override headers ask for, each comma-separated token of
+ * every one of them, trimmed and upper-cased as frameworks read them
+ * (they differ in which they take), then those of _method arguments; at
+ * most max, max + 1 when there are more.
  */
 static ngx_uint_t
 ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
     ngx_uint_t max)
 {
-    u_char           *p;
+    u_char           *p, *end, *t;
     ngx_uint_t        i, k, n;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -277,25 +311,59 @@ ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
         }
 
         for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (h[i].key.len == names[k].len
-                && ngx_strncasecmp(h[i].key.data, names[k].data,
-                                   names[k].len) == 0
-                && n < max)
+            if (h[i].key.len != names[k].len
+                || ngx_strncasecmp(h[i].key.data, names[k].data,
+                                   names[k].len) != 0)
             {
-                methods[n] = h[i].value;
+                continue;
+            }
+
+            p = h[i].value.data;
+            end = p + h[i].value.len;
+
+            while (p <= end) {
+                t = ngx_strlchr(p, end, ',');
+                t = (t == NULL) ? end : t;
+
+                if (n == max) {
+                    return max + 1;
+                }
+
+                methods[n].data = p;
+                methods[n].len = t - p;
                 n++;
+
+                p = t + 1;
             }
         }
     }
 
     n = ngx_http_hoop_rules_override_args(r, methods, n, max);
 
+    if (n > max) {
+        return n;
+    }
+
     /* copies: what goes upstream stays as it was sent */
 
     for (i = 0; i < n; i++) {
-        p = ngx_pnalloc(r->pool, methods[i].len);
+        while (methods[i].len
+               && (methods[i].data[0] == ' ' || methods[i].data[0] == '\t'))
+        {
+            methods[i].data++;
+            methods[i].len--;
+        }
+
+        while (methods[i].len
+               && (methods[i].data[methods[i].len - 1] == ' '
+                   || methods[i].data[methods[i].len - 1] == '\t'))
+        {
+            methods[i].len--;
+        }
+
+        p = ngx_pnalloc(r->pool, methods[i].len + 1);
         if (p == NULL) {
-            return i;
+            return max + 1;
         }
 
         for (k = 0; k < methods[i].len; k++) {
@@ -309,34 +377,75 @@ ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
 }
 
 
-/* each "_method=" argument, percent-decoded */
+/* whether a POST's body is a form, which may carry a _method field */
+static ngx_uint_t
+ngx_http_hoop_rules_form(ngx_http_request_t *r)
+{
+    ngx_str_t  *ct;
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+
+    ct = &r->headers_in.content_type->value;
+
+    return (ct->len >= 33
+            && ngx_strncasecmp(ct->data,
+                               (u_char *) "application/x-www-form-urlencoded",
+                               33) == 0)
+           || (ct->len >= 19
+               && ngx_strncasecmp(ct->data, (u_char *) "multipart/form-data",
+                                  19) == 0);
+}
+
+
+/*
+ * each "_method" argument ('&' or ';' between them), name and value
+ * percent-decoded as frameworks read them; max + 1 when there are more
+ */
 static ngx_uint_t
 ngx_http_hoop_rules_override_args(ngx_http_request_t *r, ngx_str_t *methods,
     ngx_uint_t n, ngx_uint_t max)
 {
-    u_char  *p, *end, *v, *dst, *src;
+    u_char  *p, *end, *v, *eq, *dst, *src, name[24];
     size_t   len;
 
     p = r->args.data;
     end = p + r->args.len;
 
-    while (p < end && n < max) {
-        v = ngx_strlchr(p, end, '&');
-        v = (v == NULL) ? end : v;
+    while (p < end) {
+        for (v = p; v < end && *v != '&' && *v != ';'; v++) {
+            /* void */
+        }
 
-        if (v - p > 8 && ngx_strncmp(p, "_method=", 8) == 0) {
-            len = v - p - 8;
+        eq = ngx_strlchr(p, v, '=');
+        eq = (eq == NULL) ? v : eq;
 
-            dst = ngx_pnalloc(r->pool, len);
-            if (dst == NULL) {
-                return n;
+        /* the name decoded: "%5Fmethod" is "_method" (at most 21 bytes) */
+
+        if (eq - p <= 21) {
+            dst = name;
+            src = p;
+            ngx_unescape_uri(&dst, &src, eq - p, NGX_UNESCAPE_URI);
+
+            if (dst - name == 7 && ngx_strncmp(name, "_method", 7) == 0) {
+                if (n == max) {
+                    return max + 1;
+                }
+
+                len = (eq < v) ? (size_t) (v - eq - 1) : 0;
+
+                dst = ngx_pnalloc(r->pool, len + 1);
+                if (dst == NULL) {
+                    return max + 1;
+                }
+
+                methods[n].data = dst;
+                src = eq + 1;
+                ngx_unescape_uri(&dst, &src, len, NGX_UNESCAPE_URI);
+                methods[n].len = dst - methods[n].data;
+                n++;
             }
-
-            methods[n].data = dst;
-            src = p + 8;
-            ngx_unescape_uri(&dst, &src, len, NGX_UNESCAPE_URI);
-            methods[n].len = dst - methods[n].data;
-            n++;
         }
 
         p = v + 1;
@@ -367,8 +476,8 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
             }
 
         } else if (ngx_strcmp(c->key, "path") == 0) {
-            if (hoop_rule_glob_fold(c->values[i], (char *) r->uri.data,
-                                    r->uri.len, (int) op->fold))
+            if (ngx_http_hoop_rules_path(op, c->values[i],
+                                         rule->action == HOOP_RULE_ALLOW))
             {
                 return 1;
             }
@@ -405,12 +514,75 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 
 
 /*
+ * Java servlet containers (and others) route "/api/admin;x/users" as
+ * "/api/admin/users": the path with each segment's ";params" cut out, or
+ * the path itself when it has none.
+ */
+static ngx_int_t
+ngx_http_hoop_rules_plain_path(ngx_http_request_t *r, ngx_str_t *plain)
+{
+    u_char  *p, *end, *dst;
+
+    *plain = r->uri;
+
+    if (ngx_strlchr(r->uri.data, r->uri.data + r->uri.len, ';') == NULL) {
+        return NGX_OK;
+    }
+
+    dst = ngx_pnalloc(r->pool, r->uri.len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    plain->data = dst;
+    p = r->uri.data;
+    end = p + r->uri.len;
+
+    while (p < end) {
+        if (*p == ';') {
+            while (p < end && *p != '/') {
+                p++;
+            }
+
+            continue;
+        }
+
+        *dst++ = *p++;
+    }
+
+    plain->len = dst - plain->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * path=glob, on the path and on it without ";params": either for a deny
+ * or a review, both for an allow
+ */
+static int
+ngx_http_hoop_rules_path(ngx_http_hoop_rules_op_t *op, const char *glob,
+    int all)
+{
+    int  m1, m2;
+
+    m1 = hoop_rule_glob_fold(glob, (char *) op->request->uri.data,
+                             op->request->uri.len, (int) op->fold);
+    m2 = hoop_rule_glob_fold(glob, (char *) op->plain.data, op->plain.len,
+                             (int) op->fold);
+
+    return all ? m1 && m2 : m1 || m2;
+}
+
+
+/*
  * header=Name: the request carries the header; header=Name:glob: its
  * value matches, each occurrence for an allow (all), one for the rest.
  */
 static int
 ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 {
+    u_char           *p, *end, *t, *v, *e;
     size_t            len;
     ngx_uint_t        i, seen;
     const char       *glob;
@@ -445,16 +617,38 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 
         seen = 1;
 
-        if (glob == NULL
-            || hoop_rule_glob(glob, (char *) h[i].value.data,
-                              h[i].value.len))
-        {
+        if (glob == NULL) {
             if (!all) {
                 return 1;
             }
 
-        } else if (all) {
-            return 0;
+            continue;
+        }
+
+        /* "a, b" is two values, as two header lines would be */
+
+        for (p = h[i].value.data, end = p + h[i].value.len; p <= end;
+             p = t + 1)
+        {
+            t = ngx_strlchr(p, end, ',');
+            t = (t == NULL) ? end : t;
+
+            for (v = p; v < t && (*v == ' ' || *v == '\t'); v++) {
+                /* void */
+            }
+
+            for (e = t; e > v && (e[-1] == ' ' || e[-1] == '\t'); e--) {
+                /* void */
+            }
+
+            if (hoop_rule_glob(glob, (char *) v, e - v)) {
+                if (!all) {
+                    return 1;
+                }
+
+            } else if (all) {
+                return 0;
+            }
         }
     }
 

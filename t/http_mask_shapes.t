@@ -12,7 +12,9 @@ use Test::More;
 use Encode qw(encode);
 use HTTP::Tiny;
 use IO::Compress::Gzip qw(gzip);
+use IO::Socket::INET;
 use IPC::Open2;
+use POSIX ();
 use JSON::PP;
 use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
@@ -36,7 +38,10 @@ my $escaped = '{"json":"ada\u0040example.com",'
     . '"html":"<a>erin&#64;example.com</a>",'
     . '"ssn":"078\u002d05\u002d1120",'
     . '"card":"4111&#x20;1111&#x20;1111&#x20;1111",'
-    . '"named":"frank&commat;example&period;com"}';
+    . '"named":"frank&commat;example&period;com",'
+    . '"zeros":"ada&#0000000064;example.com",'
+    . '"thrice":"ada\u00252540example.com",'
+    . '"nbsp":"4111&#160;1111&nbsp1111&nbsp;1111"}';
 spit("$d/www/escaped.json", $escaped);
 
 for my $type (qw(vnd stream js bin)) {
@@ -50,6 +55,9 @@ spit("$d/www/utf16.txt",
     "\xff\xfe" . encode('UTF-16LE', "mail bob\@example.org\n"));
 spit("$d/www/latin.txt", "caf\xe9 carol\@example.net\n");
 spit("$d/www/midway.txt", ('x' x 100_000) . "\n\0\n dave\@example.com\n");
+spit("$d/www/early.txt", "plain text, then \x01 dave\@example.com\n");
+spit("$d/www/keyless.json",
+    '{"k":"-----BEGIN RSA PRIVATE KEY-----","b":"carol@example.net"}');
 
 my $key = "-----BEGIN RSA PRIVATE KEY-----\n"
     . ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7abcdefghij\n"
@@ -90,6 +98,9 @@ http {
             hoop_mask_unreadable pass;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/;
         }
+        location /raw-status {
+            proxy_pass http://127.0.0.1:%%PORT_raw%%;
+        }
         location /exempt/ {
             hoop_mask_header_exempt x-trace-owner;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/;
@@ -113,6 +124,12 @@ http {
         location /echo {
             default_type text/plain;
             return 200 "charset=[\$http_accept_charset] te=[\$http_te]\\n";
+        }
+        location /encoded-twice {
+            default_type text/plain;
+            add_header Content-Encoding gzip;
+            add_header Content-Encoding identity;
+            return 200 "not really gzip: dave\@example.com\n";
         }
         location /utf16-declared {
             default_type "text/plain; charset=utf-16";
@@ -154,6 +171,9 @@ for my $v (@planted[0 .. 7]) {
     unlike($decoded, qr/\Q$v\E/, "$v: not there, however decoded");
 }
 my $doc = decode_json($r->{content});
+is_deeply([ @{$doc}{qw(zeros thrice nbsp)} ],
+    [ '[EMAIL]', '[EMAIL]', '[CREDIT_CARD]' ],
+    'leading zeros, three layers, no-break spaces: masked');
 is($doc->{after_escape}, "\n[EMAIL]",
     'a value after an escape: the escape kept');
 is($doc->{url}, 'https://crm.example/?e=[EMAIL]&x=1', 'in a URL');
@@ -213,6 +233,12 @@ like($r->{headers}{'content-type'}, qr/charset=iso-8859-1/,
     'an ISO-8859-1 response');
 is($r->{content}, "caf\xe9 [EMAIL]\n", 'is read and masked');
 
+$r = $http->get("$base/api/early.txt");
+is($r->{status}, 502, 'a control byte in the first buffer: refused, not cut');
+$r = $http->get("$base/api/encoded-twice");
+is($r->{status}, 502,
+    'gzip in one Content-Encoding line, identity in the next: refused');
+
 $r = $http->get("$base/lenient/stealth.json");
 is($r->{status}, 200, 'hoop_mask_unreadable pass: passed');
 is($r->{content}, $gz, 'as it was');
@@ -235,6 +261,35 @@ is($r->{content}, "charset=[] te=[]\n",
 $r = $http->get("$base/api/key.pem");
 is($r->{content}, "before\n[PRIVATE_KEY]\nafter [IPV4]\n",
     'a 100 KiB key block is one replacement');
+
+# a key block with no END line ends with its JSON string
+$r = $http->get("$base/api/keyless.json");
+is($r->{content}, '{"k":"[PRIVATE_KEY]","b":"[EMAIL]"}',
+    'a BEGIN line alone: masked to the end of its string, the JSON intact');
+
+# the upstream's reason phrase is its text too
+{
+    my $srv = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+        LocalPort => $t->port('raw'), ReuseAddr => 1) or die "listen: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $c = $srv->accept;
+        sysread($c, my $req, 4096);
+        print $c "HTTP/1.1 200 for henry\@example.com\r\n"
+            . "Content-Type: text/plain\r\nContent-Length: 3\r\n"
+            . "Connection: close\r\n\r\nok\n";
+        close $c;
+        POSIX::_exit(0);        # no END blocks: they belong to the parent
+    }
+    close $srv;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('http')) or die "connect: $!";
+    print $s "GET /raw-status HTTP/1.0\r\n\r\n";
+    my $resp = do { local $/; <$s> };
+    waitpid $pid, 0;
+    like($resp, qr{^HTTP/1\.1 200 for \[EMAIL\]\r\n},
+        'a reason phrase is masked');
+}
 
 # the audit event says what was not masked and what became of it
 

@@ -99,6 +99,13 @@ for my $case (
     [ '_method=DELETE', {}, '?_method=DELETE' ],
     [ '_method=%44elete', {}, '?_method=%44elete' ],
     [ 'a second _method', {}, '?_method=GET&_method=DELETE' ],
+    [ 'an encoded name', {}, '?%5Fmethod=DELETE' ],
+    [ "a ';' before it", {}, '?a=1;_method=DELETE' ],
+    [ 'eight GETs first', {}, '?' . join('&', ('_method=GET') x 8)
+        . '&_method=DELETE' ],
+    [ 'a comma-separated header', { 'X-HTTP-Method-Override' => 'DELETE , GET' },
+      '' ],
+    [ 'nine header lines', { 'X-HTTP-Method' => [ ('GET') x 9 ] }, '' ],
 ) {
     my ($name, $headers, $args) = @{$case};
     my ($r, $mark) = send_req('POST', "/api/items/7$args", $headers);
@@ -111,7 +118,29 @@ for my $case (
         if $name =~ /^X-HTTP-Method-Override/;
 }
 
-my ($r, $mark) = send_req('POST', '/api/items/7');
+my ($r, $mark);
+
+# a form may carry _method in its body (Rails, Laravel, Symfony read it)
+{
+    my $mark = 'm' . ++$n;
+    my $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+        headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
+        content => '_method=DELETE' });
+    is($r->{status}, 403, 'a form POST where DELETE is denied: denied');
+    ok(!reached($mark), '  never reaching the upstream');
+    $mark = 'm' . ++$n;
+    $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+        headers => { 'Content-Type' => 'application/json' },
+        content => '{"_method":"DELETE"}' });
+    is($r->{status}, 200, 'a JSON POST is a POST');
+}
+
+# servlet containers route "/api/secret;jsessionid=1" as "/api/secret"
+($r, $mark) = send_req('GET', '/api/secret;jsessionid=1');
+is($r->{status}, 403, 'a path with ;params is decided without them too');
+ok(!reached($mark), '  never reaching the upstream');
+
+($r, $mark) = send_req('POST', '/api/items/7');
 is($r->{status}, 200, 'a plain POST is allowed');
 ok(reached($mark), '  and reaches the upstream');
 ($r, $mark) = send_req('POST', '/api/items/7',
@@ -155,6 +184,9 @@ for my $case (
     [ '?action=read', { 'X-Env' => 'production' }, 403, 'a header value' ],
     [ '?action=read', { 'X-Env' => ['staging', 'prod-eu'] }, 403,
       'a repeated header, one denied' ],
+    [ '?action=read', { 'X-Env' => 'staging, prod-eu' }, 403,
+      'a comma-joined header, one denied' ],
+    [ '?x=1;action=drop', {}, 403, "an argument after a ';'" ],
 ) {
     my ($args, $headers, $want, $name) = @{$case};
     ($r, $mark) = send_req('GET', "/rpc/call$args", $headers);

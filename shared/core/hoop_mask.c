@@ -28,8 +28,11 @@
 /* how far before a candidate a validator may look */
 #define MORE_CONTEXT      3
 
-/* "%2540" is "%40" read once, "@" read twice: a URL in a JSON string */
-#define UNESCAPE_ROUNDS   2
+/*
+ * "%2540" is "%40" read once, "@" read twice: a URL in a JSON string, an
+ * HTML attribute in it; past four layers nothing reads text
+ */
+#define UNESCAPE_ROUNDS   4
 
 
 /*
@@ -427,7 +430,18 @@ swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
     while (pos < v->len) {
         if (type == HOOP_MASK_PRIVATE_KEY) {
 
-            /* a key block is masked to its END line, whatever its length */
+            /*
+             * a key block is masked to its END line, whatever its length;
+             * in a stream read through escapes (JSON), a '"' that is not
+             * one ends the string it was in, and the block with it
+             */
+
+            if (s->unescaped != NULL && v->text[pos] == '"'
+                && s->win[v->raw ? v->raw[pos] : pos] == '"')
+            {
+                s->swallow = 0;
+                return pos;
+            }
 
             if (pem_end_step(&s->pem_state, v->text[pos++])) {
                 s->swallow = 0;

@@ -127,12 +127,15 @@ hoop_mask_charset_readable(const unsigned char *name, size_t len)
     size_t         i, n;
     unsigned char  lc[32];
 
-    /* "name*": a family, one of whose members follows the name */
+    /*
+     * "name*": a family, one of whose members follows the name.  Not the
+     * ISO-2022 family: its escape sequences switch sets in mid-value.
+     */
     static const char  *readable[] = {
         "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968",
         "iso-8859-*", "iso8859-*", "iso_8859-*", "latin*", "l1",
         "windows-125*", "cp125*", "koi8-*", "gb2312", "gbk", "gb18030",
-        "big5", "shift_jis", "sjis", "euc-jp", "euc-kr", "iso-2022-*", NULL
+        "big5", "shift_jis", "sjis", "euc-jp", "euc-kr", NULL
     };
 
     if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {

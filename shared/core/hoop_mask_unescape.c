@@ -14,10 +14,13 @@
 #include "hoop_mask_unescape.h"
 
 
-/* digits of a numeric reference, leading zeros included, ever read */
-#define NUMERIC_DIGITS_MAX  (HOOP_MASK_UNESCAPE_MAX - 4)
+/* significant digits of a numeric reference: more is past Unicode */
+#define NUMERIC_DIGITS_MAX  8
 
 #define NAMED_MAX           10
+
+/* how far back from the end an escape may begin and still be cut */
+#define UNESCAPE_TAIL       32
 
 /* what an escape of a code point past ASCII decodes to */
 #define NON_ASCII           0x80
@@ -54,7 +57,7 @@ int
 hoop_mask_unescape_could(const unsigned char *p, size_t len)
 {
     return memchr(p, '\\', len) != NULL || memchr(p, '%', len) != NULL
-           || memchr(p, '&', len) != NULL;
+           || memchr(p, '&', len) != NULL || memchr(p, 0xc2, len) != NULL;
 }
 
 
@@ -71,9 +74,14 @@ hex_value(int c)
 }
 
 
+/* a code point as the detectors read it: spaces that look like one are */
 static unsigned char
 code_byte(unsigned long v)
 {
+    if (v == 0xa0 || v == 0x2007 || v == 0x202f) {
+        return ' ';
+    }
+
     return (v < 0x80) ? (unsigned char) v : NON_ASCII;
 }
 
@@ -140,6 +148,15 @@ json_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
 }
 
 
+/* whether p[0, n) begins "%A0" */
+static int
+nbsp_prefix(const unsigned char *p, size_t n)
+{
+    return (n < 1 || p[0] == '%') && (n < 2 || (p[1] | 0x20) == 'a')
+           && (n < 3 || p[2] == '0');
+}
+
+
 /* URL: %XX */
 static int
 percent_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
@@ -153,13 +170,31 @@ percent_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
         return rc;
     }
 
+    /* UTF-8's no-break space, C2 A0, spelled in two escapes */
+
+    if (v == 0xc2 && n < 6 && !final
+        && nbsp_prefix(p + 3, n - 3))
+    {
+        return ESCAPE_CUT;
+    }
+
+    if (v == 0xc2 && n >= 6 && p[3] == '%' && (p[4] | 0x20) == 'a'
+        && p[5] == '0')
+    {
+        *c = ' ';
+        return 6;
+    }
+
     *c = code_byte(v);
 
     return 3;
 }
 
 
-/* HTML: &#DDD; &#xHH; (the ';' optional, as browsers read them) */
+/*
+ * HTML: &#DDD; &#xHH; (the ';' optional, as browsers read them; leading
+ * zeros, any number of them, as browsers read them too)
+ */
 static int
 numeric_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
 {
@@ -175,36 +210,66 @@ numeric_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
         i++;
     }
 
-    for (v = 0, digits = 0; i < n; i++, digits++) {
+    for (v = 0, digits = 0; i < n; i++) {
         d = hex_value(p[i]);
 
         if (d < 0 || d >= base) {
             break;
         }
 
-        if (digits == NUMERIC_DIGITS_MAX) {
-            return ESCAPE_LITERAL;
+        /* leading zeros count for nothing; past 8 digits, no character */
+
+        if (v == 0 && d == 0) {
+            continue;
         }
 
-        v = (v < 0x110000) ? v * (unsigned long) base + (unsigned long) d : v;
+        v = (++digits > NUMERIC_DIGITS_MAX)
+            ? 0x110000 : v * (unsigned long) base + (unsigned long) d;
     }
 
     if (i == n && !final) {
         return ESCAPE_CUT;
     }
 
-    if (digits == 0) {
-        return ESCAPE_LITERAL;
+    if (i == 2 + (base == 16)) {
+        return ESCAPE_LITERAL;              /* no digit */
     }
 
-    /* a browser reads "&#0;" as U+FFFD */
-    *c = (v == 0) ? NON_ASCII : code_byte(v);
+    /* a browser reads "&#0;" and what is past Unicode as U+FFFD */
+    *c = (v == 0 || v >= 0x110000) ? NON_ASCII : code_byte(v);
 
     return (int) (i + (i < n && p[i] == ';'));
 }
 
 
-/* HTML: &name; (the ';' required) */
+/*
+ * The references browsers read without a ';' ("&nbsp", "&amp"), p[1, end)
+ * being letters a non-letter follows.
+ */
+static int
+legacy_ref(const unsigned char *p, size_t end, unsigned char *c)
+{
+    size_t  k;
+
+    static const named_ref_t  legacy[] = {
+        { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+        { "nbsp", ' ' }, { NULL, 0 }
+    };
+
+    for (k = 0; legacy[k].name; k++) {
+        if (strlen(legacy[k].name) == end - 1
+            && memcmp(legacy[k].name, p + 1, end - 1) == 0)
+        {
+            *c = legacy[k].c;
+            return (int) end;
+        }
+    }
+
+    return ESCAPE_LITERAL;
+}
+
+
+/* HTML: &name; (the ';' required but for legacy_ref()'s) */
 static int
 named_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
 {
@@ -217,12 +282,12 @@ named_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
         }
 
         if (!((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z')) {
-            return ESCAPE_LITERAL;
+            return legacy_ref(p, i, c);
         }
     }
 
     if (i == n) {
-        return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+        return final ? legacy_ref(p, i, c) : ESCAPE_CUT;
     }
 
     if (p[i] != ';') {
@@ -252,6 +317,18 @@ escape_at(const unsigned char *p, size_t n, int final, unsigned char *c)
     case '%':
         return percent_escape(p, n, final, c);
 
+    case 0xc2:      /* UTF-8: a no-break space reads as a space */
+        if (n < 2) {
+            return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+        }
+
+        if (p[1] != 0xa0) {
+            return ESCAPE_LITERAL;
+        }
+
+        *c = ' ';
+        return 2;
+
     default:    /* '&' */
         if (n < 2) {
             return final ? ESCAPE_LITERAL : ESCAPE_CUT;
@@ -266,7 +343,7 @@ escape_at(const unsigned char *p, size_t n, int final, unsigned char *c)
 static int
 is_introducer(unsigned char c)
 {
-    return c == '\\' || c == '%' || c == '&';
+    return c == '\\' || c == '%' || c == '&' || c == 0xc2;
 }
 
 
@@ -284,7 +361,9 @@ next_introducer(const unsigned char *p, size_t i, size_t len)
                   _mm_or_si128(
                       _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('%'))),
-                      _mm_cmpeq_epi8(x, _mm_set1_epi8('&'))));
+                      _mm_or_si128(
+                          _mm_cmpeq_epi8(x, _mm_set1_epi8('&')),
+                          _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xc2)))));
 
         if (hit != 0) {
             return i + (size_t) __builtin_ctz((unsigned) hit);
@@ -409,9 +488,10 @@ size_t
 hoop_mask_unescape_rounds(const unsigned char *in, size_t len, int final,
     unsigned rounds, unsigned char *out, uint16_t *raw, size_t *used)
 {
-    int       changed;
-    size_t    n, u;
-    unsigned  r;
+    int            changed;
+    size_t         n, u, j;
+    unsigned       r;
+    unsigned char  c;
 
     n = hoop_mask_unescape(in, len, final, out, raw, 0, &u, &changed);
 
@@ -419,6 +499,24 @@ hoop_mask_unescape_rounds(const unsigned char *in, size_t len, int final,
          r++)
     {
         n = hoop_mask_unescape(out, n, final, out, raw, 1, &u, &changed);
+    }
+
+    /*
+     * What ends the decoded text may begin an escape that text yet to
+     * come completes ("\uada" and then "\u0039", a '9', in another pass):
+     * it waits with the rest, so that where the text is cut does not
+     * change what it reads
+     */
+
+    if (!final && rounds > 1) {
+        for (j = (n > UNESCAPE_TAIL) ? n - UNESCAPE_TAIL : 0; j < n; j++) {
+            if (is_introducer(out[j])
+                && escape_at(out + j, n - j, 0, &c) == ESCAPE_CUT)
+            {
+                n = j;
+                break;
+            }
+        }
     }
 
     *used = raw[n];

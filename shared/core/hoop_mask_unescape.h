@@ -19,10 +19,6 @@
 #include <stdint.h>
 
 
-/* the longest escape decoded: "&#x0000040;" */
-#define HOOP_MASK_UNESCAPE_MAX  12
-
-
 /*
  * Whether the text holds a byte that may begin an escape ('\\', '%',
  * '&'): when it does not, decoding would return it as it is.

@@ -290,7 +290,11 @@ hoop_rule_args_match(const char *cond, const char *args, size_t len,
     matched = 0;
 
     for (i = 0; i < len; i = end + 1) {
-        for (end = i; end < len && args[end] != '&'; end++) {
+        /* ';' separates too, where servers read it so (Rack, Go < 1.17) */
+
+        for (end = i; end < len && args[end] != '&' && args[end] != ';';
+             end++)
+        {
             /* void */
         }
 

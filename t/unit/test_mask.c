@@ -587,6 +587,15 @@ static const mask_case_t  escaped_cases[] = {
       "{\"k\":\"[PRIVATE_KEY]\\n\",\"n\":1}" },
     { "50% off &amp; \\q more &#; %", "50% off &amp; \\q more &#; %" },
     { "ip 10.1.2.3%2C4 and 10&#46;1&#46;2&#46;3", "ip [IPV4]%2C4 and [IPV4]" },
+    { "{\"k\":\"-----BEGIN RSA PRIVATE KEY-----\",\"b\":\"10.1.2.3\"}",
+      "{\"k\":\"[PRIVATE_KEY]\",\"b\":\"[IPV4]\"}" },
+    { "<p>ada&#0000000064;example.com, bo&#x000000040;x.org</p>",
+      "<p>[EMAIL], [EMAIL]</p>" },
+    { "{\"b\":\"ada\\u00252540example.com\"}", "{\"b\":\"[EMAIL]\"}" },
+    { "4111&#160;1111&#160;1111&#160;1111 and 4111&nbsp1111&nbsp1111&nbsp1111.",
+      "[CREDIT_CARD] and [CREDIT_CARD]." },
+    { "4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111, "
+      "4111%C2%A01111%c2%a01111%C2%A01111", "[CREDIT_CARD], [CREDIT_CARD]" },
 };
 
 

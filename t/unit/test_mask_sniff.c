@@ -118,7 +118,7 @@ test_charsets(void)
 
     static const char  *unreadable[] = {
         "utf-16", "UTF-16LE", "utf-32", "ucs-2", "utf-7", "ibm037", "cp037",
-        "ebcdic-us", "", "iso-8859-", "x-unknown"
+        "ebcdic-us", "", "iso-8859-", "x-unknown", "iso-2022-jp"
     };
 
     for (i = 0; i < sizeof(readable) / sizeof(readable[0]); i++) {

@@ -130,6 +130,8 @@ main(void)
            && hoop_rule_args_match("_method:DELETE", "%5Fmethod=DELETE", 16,
                                    0),
            "arg: '+' is a space, an encoded name is the name");
+        ok(hoop_rule_args_match("debug", "x=1;debug=1", 11, 0),
+           "arg: ';' separates arguments too");
     }
     ok(!hoop_rule_glob("*.sql", "x.sqlx", 6), "anchored at the end");
     ok(hoop_rule_glob("a?c", "abc", 3), "?");
