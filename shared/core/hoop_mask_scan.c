@@ -678,6 +678,26 @@ email_match(scan_view_t *v, size_t q, size_t *start)
             i++;
         }
 
+        /*
+         * the last label ends before a '-' that follows it (text, not the
+         * domain: "ada@example.com--billing", "ada@example.com-"), and at
+         * its letters when more follows them ("com-2024")
+         */
+
+        if (labels > 0 && i > label && v->buf[label] != '-'
+            && !(peek(v, i) == '.' && is_alnum(peek(v, i + 1)))
+            && (v->buf[i - 1] == '-' || !alpha))
+        {
+            for (c = 0; label + c < i && is_alpha(v->buf[label + c]); c++) {
+                /* void */
+            }
+
+            if (c >= 2 && label + c < i && v->buf[label + c] == '-') {
+                i = label + c;
+                alpha = 1;
+            }
+        }
+
         if (i == label || i - label > 63 || i - q > EMAIL_DOMAIN_MAX
             || v->buf[label] == '-' || v->buf[i - 1] == '-')
         {

@@ -31,6 +31,10 @@ static const mask_case_t  cases[] = {
     { "a@b.c user@localhost @handle x@-bad.com .@x.org",
       "a@b.c user@localhost @handle x@-bad.com .@x.org" },
     { "end: carol@example.org.", "end: [EMAIL]." },
+    { "contact ada@example.com--billing or bob@example.org- now; "
+      "cy@ex.com-2024 dee@example.com-foo.org x@ex-.com",
+      "contact [EMAIL]--billing or [EMAIL]- now; "
+      "[EMAIL]-2024 [EMAIL] x@ex-.com" },
     { "<img src=icon@2x.png> logo@3X.webp ann@2x.io.example a@4x.co.uk",
       "<img src=icon@2x.png> logo@3X.webp [EMAIL] [EMAIL]" },
 
