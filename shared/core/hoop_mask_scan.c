@@ -404,7 +404,7 @@ ssn_match(scan_view_t *v, size_t p)
         return 0;
     }
 
-    if (!number_ends(v, p + 11) || peek(v, p + 11) == '-') {
+    if (!number_ends(v, p + 11)) {
         return 0;
     }
 
@@ -1125,8 +1125,25 @@ digit_anchor(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
         }
     }
 
+    /*
+     * a run after a '-' is part of a longer number ("2024-01-15",
+     * "12-078-05-1120"); after a word's '-' only an SSN's shape is looked
+     * at ("ID-078-05-1120"): an identifier after one ("ORD-4111...") is
+     * not a card
+     */
+
     if (c == '-') {
-        return 0;
+        if (!(run == 3 && q >= v->floor + 2 && is_alpha(peek_back(v, q, 2))
+              && peek(v, q + run) == '-'
+              && (v->enabled & (1u << HOOP_MASK_US_SSN))))
+        {
+            return 0;
+        }
+
+        m->start = q;
+        m->type = HOOP_MASK_US_SSN;
+
+        return ssn_match(v, q);
     }
 
     c = peek(v, q + run);
