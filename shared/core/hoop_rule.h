@@ -87,12 +87,12 @@ int hoop_rule_glob(const char *pattern, const char *s, size_t len);
 /*
  * A query string condition, "name" (the argument is there) or
  * "name:glob" (its value matches), against args ("a=1&b=2", without the
- * '?'; ';' separates too).  Names and values are read as a server reads them: percent-decoded,
- * '+' a space.  An argument may be repeated, and servers differ in which
- * occurrence they take: with all 0 the condition holds when one matches
- * (what a deny must catch), with all 1 when every one does and there is
- * one (what an allow may rely on).  Decoded text past 1 KiB per name or
- * value holds for a deny and not for an allow.
+ * '?'; ';' separates too).  Names and values are read as a server reads
+ * them: percent-decoded, '+' a space.  An argument may be repeated, and
+ * servers differ in which occurrence they take: with all 0 the condition
+ * holds when one matches (what a deny must catch), with all 1 when every
+ * one does and there is one (what an allow may rely on).  Decoded text
+ * past 1 KiB per name or value holds for a deny and not for an allow.
  */
 int hoop_rule_args_match(const char *cond, const char *args, size_t len,
     int all);
