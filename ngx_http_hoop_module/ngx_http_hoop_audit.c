@@ -7,7 +7,8 @@
  * event shows.  Events are written in the log phase, when status and
  * sizes are known; with hoop_audit_fail closed (the default) a request is
  * refused with 503 up front when neither Redis nor the spool can take
- * events.
+ * events.  A session that had events ends with http.session.end when its
+ * connection closes, so that its last event is known.
  */
 
 #include <ngx_config.h>
@@ -18,6 +19,16 @@
 #include "ngx_http_hoop.h"
 
 
+/* A client connection's session: the data of its pool cleanup. */
+typedef struct {
+    ngx_hoop_audit_session_t    sess;        /* first: cln->data is both */
+    ngx_hoop_audit_t           *audit;
+    ngx_str_t                   client;      /* in the connection's pool */
+    ngx_msec_t                  start;
+    ngx_uint_t                  requests;
+} ngx_http_hoop_audit_conn_t;
+
+
 static ngx_int_t ngx_http_hoop_audit_access(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_audit_log(ngx_http_request_t *r);
 static ngx_hoop_audit_session_t *ngx_http_hoop_audit_session(
@@ -25,6 +36,8 @@ static ngx_hoop_audit_session_t *ngx_http_hoop_audit_session(
 static void ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 static void ngx_http_hoop_audit_session_cleanup(void *data);
+static void ngx_http_hoop_audit_end_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess);
 static void ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j);
 static void ngx_http_hoop_audit_masked(ngx_http_request_t *r,
     hoop_json_t *j);
@@ -110,7 +123,11 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    return ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_event, r);
+    if (ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_event, r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -134,6 +151,10 @@ ngx_http_hoop_audit_add(ngx_http_request_t *r, ngx_hoop_audit_build_pt build,
     sess = ngx_http_hoop_audit_session(r);
     if (sess == NULL) {
         return NGX_ERROR;
+    }
+
+    if (build == ngx_http_hoop_audit_event) {
+        ((ngx_http_hoop_audit_conn_t *) sess)->requests++;
     }
 
     return ngx_hoop_audit_emit(&hmcf->audit, sess, build, data,
@@ -464,9 +485,10 @@ ngx_http_hoop_audit_masked(ngx_http_request_t *r, hoop_json_t *j)
 static ngx_hoop_audit_session_t *
 ngx_http_hoop_audit_session(ngx_http_request_t *r)
 {
-    ngx_pool_t                *pool;
-    ngx_pool_cleanup_t        *cln;
-    ngx_hoop_audit_session_t  *sess;
+    ngx_pool_t                  *pool;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_hoop_audit_conn_t  *conn;
+    ngx_http_hoop_main_conf_t   *hmcf;
 
     pool = r->connection->pool;
 
@@ -476,24 +498,81 @@ ngx_http_hoop_audit_session(ngx_http_request_t *r)
         }
     }
 
-    cln = ngx_pool_cleanup_add(pool, sizeof(ngx_hoop_audit_session_t));
+    cln = ngx_pool_cleanup_add(pool, sizeof(ngx_http_hoop_audit_conn_t));
     if (cln == NULL) {
         return NULL;
     }
 
-    cln->handler = ngx_http_hoop_audit_session_cleanup;
-    sess = cln->data;
+    conn = cln->data;
 
-    if (ngx_hoop_audit_session_init(sess) != NGX_OK) {
+    if (ngx_hoop_audit_session_init(&conn->sess) != NGX_OK) {
+        cln->data = NULL;
         return NULL;
     }
 
-    return sess;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hoop_module);
+
+    conn->audit = &hmcf->audit;
+    conn->client = r->connection->addr_text;
+    conn->start = ngx_current_msec;
+    conn->requests = 0;
+
+    cln->handler = ngx_http_hoop_audit_session_cleanup;
+
+    return &conn->sess;
 }
 
 
+/*
+ * The connection closes: its session ends.  The connection is gone (its
+ * pool is being destroyed), hence the cycle's log.
+ */
 static void
 ngx_http_hoop_audit_session_cleanup(void *data)
 {
-    /* nothing to free: the cleanup only marks where the session lives */
+    ngx_http_hoop_audit_conn_t  *conn = data;
+
+    if (conn == NULL || conn->sess.seq == 0) {
+        return;
+    }
+
+    /* the events it had were admitted; an end nobody can take is not */
+
+    if (ngx_hoop_audit_available(conn->audit)) {
+        (void) ngx_hoop_audit_emit(conn->audit, &conn->sess,
+                                   ngx_http_hoop_audit_end_event, conn,
+                                   ngx_cycle->log);
+    }
+
+    ngx_hoop_audit_session_end(conn->audit, &conn->sess);
+}
+
+
+/*
+ * {..envelope.., "identity":null,"client":{"address":..,"protocol":"http"},
+ *  "session_end":{"requests":n,"duration_ms":n}}
+ */
+static void
+ngx_http_hoop_audit_end_event(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess)
+{
+    ngx_http_hoop_audit_conn_t  *conn = data;
+
+    hoop_json_object(j, NULL);
+    ngx_hoop_audit_envelope(j, "http.session.end", sess);
+    hoop_json_null(j, "identity");
+
+    hoop_json_object(j, "client");
+    hoop_json_string(j, "address", (char *) conn->client.data,
+                     conn->client.len);
+    hoop_json_string(j, "protocol", "http", 4);
+    hoop_json_end(j);
+
+    hoop_json_object(j, "session_end");
+    hoop_json_int(j, "requests", (long long) conn->requests);
+    hoop_json_int(j, "duration_ms",
+                  (long long) (ngx_current_msec - conn->start));
+    hoop_json_end(j);
+
+    hoop_json_end(j);
 }

@@ -220,7 +220,8 @@ ngx_stream_hoop_pg_audit_wanted(ngx_stream_session_t *s,
 static ngx_int_t
 ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
 {
-    ngx_stream_hoop_pg_ctx_t  *ctx;
+    ngx_stream_hoop_pg_ctx_t        *ctx;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
@@ -242,18 +243,26 @@ ngx_stream_hoop_pg_audit_end(ngx_stream_session_t *s)
     ngx_stream_hoop_pg_query_abandon(s);
     ngx_stream_hoop_pg_query_done(s);
 
-    if (ctx == NULL || ctx->refusal != NULL) {
-        return NGX_OK;              /* its auth.failure says it all */
+    if (ctx == NULL) {
+        return NGX_OK;
     }
 
-    if (ctx->authenticated || ctx->audited
-        || ctx->phase == NGX_STREAM_HOOP_PG_READY)
+    if (ctx->refusal != NULL) {
+        /* its auth.failure says it all */
+
+    } else if (ctx->authenticated || ctx->audited
+               || ctx->phase == NGX_STREAM_HOOP_PG_READY)
     {
         ngx_stream_hoop_pg_audit_event(s, "pg.session.end");
 
     } else if (ctx->ended_sqlstate != NULL) {
         /* refused before a token was checked: bad input, no TLS, ... */
         ngx_stream_hoop_pg_audit_event(s, "pg.refused");
+    }
+
+    if (ctx->audited) {
+        pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+        ngx_hoop_audit_session_end(&pmcf->audit, &ctx->audit);
     }
 
     return NGX_OK;

@@ -54,13 +54,22 @@ like($who, qr/^\{"sub":"alice\@example\.com",.*"iss":"http:\/\/127\.0\.0\.1:$por
 
 # the /whoami request is an audit event in the demo's Redis
 use Hoop::RESP;
-my $xlen = sub {
-    Hoop::RESP->new("127.0.0.1:$port{REDIS}")->command('XLEN', 'hoop:audit');
+# (and its connection's end: curl closes it)
+my $types = sub {
+    join ',', map { { @{ $_->[1] } }->{event} =~ /"type":"([^"]+)"/ }
+        @{ Hoop::RESP->new("127.0.0.1:$port{REDIS}")
+            ->command('XRANGE', 'hoop:audit', '-', '+') };
 };
-wait_until(sub { $xlen->() >= 1 }, 'the audit event of /whoami');
-is($xlen->(), 1, 'the demo audits /whoami into its Redis');
-my $v2 = `$repo/tools/hoop-audit-verify --redis 127.0.0.1:$port{REDIS} 2>&1`;
-like($v2, qr/^ok: 1 events/, 'and the trail verifies') or diag $v2;
+wait_until(sub { $types->() =~ /http\.session\.end/ },
+    'the audit events of /whoami');
+is($types->(), 'http.request,http.session.end',
+    'the demo audits /whoami into its Redis');
+my ($verify) = $out =~ /^\s+(tools\/hoop-audit verify .*)$/m;
+ok($verify, 'the demo prints how to verify the trail');
+my $v2 = `cd $repo && $verify 2>&1`;
+like($v2, qr/^ok: 2 events in 1 sessions/,
+    'and the trail verifies with the public key')
+    or diag $v2;
 
 # the printed /customers command: the sample data comes back masked
 my ($curl_c) = $out =~ /^\s+(curl .*\/customers)$/m;

@@ -297,7 +297,7 @@ sub event_for {
     my ($path) = @_;
     my $ev;
     wait_until(sub {
-        ($ev) = grep { $_->{request}{path} eq $path }
+        ($ev) = grep { ($_->{request}{path} // '') eq $path }
             map { decode_json({ @{ $_->[1] } }->{event}) }
             @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
         $ev;

@@ -106,10 +106,15 @@ is(req('GET', '/open/x')->{status}, 200,
 is(req('DELETE', '/open/x')->{status}, 403,
     'and its (inherited) default denies');
 
-wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= 10 },
+# each connection's session ends with http.session.end: the requests'
+sub requests {
+    return grep { $_->{type} eq 'http.request' }
+        map { decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+}
+wait_until(sub { (my @r = requests()) >= 10 },
     'the events of the ten requests');
-my @ev = map { decode_json({ @{ $_->[1] } }->{event}) }
-    @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+my @ev = requests();
 is($ev[0]{decision}{result}, 'deny', 'the event of a denial: deny');
 is($ev[0]{decision}{rule}, 'no-deletes', 'and its rule');
 is($ev[1]{decision}{rule}, 'sre', 'an allow names its rule too');

@@ -23,9 +23,6 @@ struct hoop_audit_hasher_s {
 };
 
 
-static void hoop_audit_hex(const unsigned char *digest, char *out);
-
-
 hoop_audit_hasher_t *
 hoop_audit_hasher_new(const unsigned char *key, size_t key_len)
 {
@@ -123,7 +120,7 @@ hoop_audit_hasher_chain(hoop_audit_hasher_t *h, const char *prev,
         return -1;
     }
 
-    hoop_audit_hex(digest, out);
+    hoop_audit_hex(digest, 32, out);
 
     return 0;
 }
@@ -149,17 +146,17 @@ hoop_audit_chain(const char *prev, const char *event, size_t len,
 }
 
 
-static void
-hoop_audit_hex(const unsigned char *digest, char *out)
+void
+hoop_audit_hex(const unsigned char *in, size_t len, char *out)
 {
     size_t  i;
 
     static const char  hex[] = "0123456789abcdef";
 
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0xf];
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 0xf];
     }
 
-    out[HOOP_AUDIT_HASH_LEN] = '\0';
+    out[2 * len] = '\0';
 }

@@ -49,6 +49,9 @@ void hoop_audit_hasher_free(hoop_audit_hasher_t *h);
 int hoop_audit_hasher_chain(hoop_audit_hasher_t *h, const char *prev,
     const char *event, size_t len, char *out);
 
+/* len bytes as 2 * len lowercase hex characters and a NUL, into out. */
+void hoop_audit_hex(const unsigned char *in, size_t len, char *out);
+
 /* The hash before the first event of a session: 64 '0's. */
 extern const char  hoop_audit_genesis[HOOP_AUDIT_HASH_LEN + 1];
 

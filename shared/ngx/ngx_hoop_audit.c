@@ -12,6 +12,7 @@
 #include "hoop_audit.h"
 #include "hoop_json.h"
 #include "ngx_hoop_audit.h"
+#include "ngx_hoop_audit_seal.h"
 #include "ngx_hoop_secret.h"
 
 
@@ -43,6 +44,7 @@ typedef struct {
     ngx_uint_t                  seq;
     char                        prev[HOOP_AUDIT_HASH_LEN + 1];
     char                        hash[HOOP_AUDIT_HASH_LEN + 1];
+    char                        sig[HOOP_AUDIT_SIG_LEN + 1];  /* or "" */
     size_t                      len;
     char                       *event;       /* len bytes, in the XADD */
 } ngx_hoop_audit_pending_t;
@@ -50,7 +52,8 @@ typedef struct {
 
 /* room before the event for the XADD's other arguments, and after it */
 #define NGX_HOOP_AUDIT_RESP_HEAD   128
-#define NGX_HOOP_AUDIT_RESP_TAIL   (48 + 2 * HOOP_AUDIT_HASH_LEN)
+#define NGX_HOOP_AUDIT_RESP_TAIL   (64 + 2 * HOOP_AUDIT_HASH_LEN            \
+                                    + HOOP_AUDIT_SIG_LEN)
 
 
 /* One delivery of spooled records. */
@@ -67,6 +70,10 @@ static ngx_hoop_audit_pending_t *ngx_hoop_audit_pending(ngx_hoop_audit_t *a,
     size_t len, ngx_log_t *log);
 static ngx_int_t ngx_hoop_audit_xadd(ngx_hoop_audit_t *a,
     ngx_hoop_audit_pending_t *ev, ngx_hoop_redis_reply_pt cb, void *data);
+static size_t ngx_hoop_audit_xadd_format(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_pending_t *ev, u_char **cmd);
+static void ngx_hoop_audit_send_last(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_pending_t *ev, ngx_log_t *log);
 static ngx_int_t ngx_hoop_audit_xadd_start(ngx_hoop_audit_t *a,
     ngx_pool_t *pool);
 static u_char *ngx_hoop_audit_bulk(u_char *p, const u_char *data,
@@ -94,6 +101,7 @@ ngx_hoop_audit_conf_create(ngx_hoop_audit_t *a)
 
     a->maxlen = NGX_CONF_UNSET_UINT;
     a->fail_closed = NGX_CONF_UNSET_UINT;
+    a->seal_every = NGX_CONF_UNSET_MSEC;
 }
 
 
@@ -120,6 +128,35 @@ ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
 
     if (a->fail_closed == NGX_CONF_UNSET_UINT) {
         a->fail_closed = 1;
+    }
+
+    if (a->seal_every == NGX_CONF_UNSET_MSEC) {
+        a->seal_every = 60000;
+    }
+
+    if (a->seal_every < 1000) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"hoop_audit_checkpoint\" is at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (a->gateway.len == 0) {
+        a->gateway = cf->cycle->hostname;
+    }
+
+    /*
+     * a signed trail is checked by anyone with the public key: its chain
+     * must be one anyone can recompute, and nothing needs the HMAC key
+     */
+
+    if (a->signer != NULL && a->key.len) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"hoop_audit_signing_key\" and"
+                      " \"hoop_audit_key_file\" exclude each other: with"
+                      " signed checkpoints, auditors check the trail with"
+                      " the public key alone, which an HMAC chain would"
+                      " not let them do");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -173,6 +210,12 @@ ngx_hoop_audit_admit(ngx_hoop_audit_t *a, ngx_log_t *log, const char *what)
 void
 ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a)
 {
+    if (a->hasher != NULL) {
+        /* the event loop is over: the last checkpoint is sent as it is */
+        a->exiting = 1;
+        ngx_hoop_audit_seal_final(a);
+    }
+
     ngx_hoop_redis_stop(a->redis_conn);
 
     hoop_audit_hasher_free(a->hasher);
@@ -196,12 +239,18 @@ ngx_hoop_audit_session_init(ngx_hoop_audit_session_t *sess)
     sess->id[32] = '\0';
     sess->seq = 0;
     ngx_memcpy(sess->prev, hoop_audit_genesis, sizeof(sess->prev));
+    sess->audit = NULL;
+    sess->mark = NULL;
+    sess->mark_gen = 0;
 
     return NGX_OK;
 }
 
 
-/* v, type, time, gateway, session, seq: what every event starts with */
+/*
+ * v, type, time, gateway, instance, session, seq: what every event starts
+ * with
+ */
 void
 ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
     ngx_hoop_audit_session_t *sess)
@@ -233,8 +282,9 @@ ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
     hoop_json_int(j, "v", HOOP_AUDIT_VERSION);
     hoop_json_string(j, "type", type, ngx_strlen(type));
     hoop_json_string(j, "time", (char *) time, sizeof(time) - 1);
-    hoop_json_string(j, "gateway", (char *) ngx_cycle->hostname.data,
-                     ngx_cycle->hostname.len);
+    hoop_json_string(j, "gateway", (char *) sess->audit->gateway.data,
+                     sess->audit->gateway.len);
+    hoop_json_string(j, "instance", sess->audit->instance, 32);
     hoop_json_string(j, "session", sess->id, 32);
     hoop_json_int(j, "seq", (long long) sess->seq);
 }
@@ -254,6 +304,7 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_hoop_audit_pending_t  *ev;
 
     sess->seq++;
+    sess->audit = a;
 
     /*
      * Built in the worker's scratch buffer, then copied inside its XADD
@@ -307,10 +358,31 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
         return NGX_ERROR;
     }
 
+    /* a checkpoint is signed: its hash commits to the chain before it */
+
+    if (sess == &a->seal && a->signer != NULL
+        && hoop_audit_sign(a->signer, ev->hash, HOOP_AUDIT_HASH_LEN, ev->sig)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "hoop_audit: checkpoint %ui could not be signed",
+                      sess->seq);
+        ngx_free(ev);
+        return NGX_ERROR;
+    }
+
     ev->seq = sess->seq;
     ngx_memcpy(ev->session, sess->id, sizeof(ev->session));
     ngx_memcpy(ev->prev, sess->prev, sizeof(ev->prev));
     ngx_memcpy(sess->prev, ev->hash, sizeof(ev->hash));
+
+    ngx_hoop_audit_seal_note(a, sess);
+
+    if (a->exiting) {
+        ngx_hoop_audit_send_last(a, ev, log);
+        ngx_free(ev);
+        return NGX_OK;
+    }
 
     /* once events are spooled, the next ones queue behind them: in order */
 
@@ -322,6 +394,33 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * As the worker exits, after its event loop: Redis is written to on a
+ * connection of its own, waiting for the reply (at most the hoop_redis
+ * timeout), or the event goes to the spool, which a living worker, or the
+ * next one, delivers.
+ */
+static void
+ngx_hoop_audit_send_last(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
+    ngx_log_t *log)
+{
+    u_char  *cmd;
+    size_t   len;
+
+    if (!ngx_hoop_spool_pending(a->spool)) {
+        len = ngx_hoop_audit_xadd_format(a, ev, &cmd);
+
+        if (ngx_hoop_redis_formatted_sync(a->redis_conn, (char *) cmd, len)
+            == NGX_OK)
+        {
+            return;
+        }
+    }
+
+    ngx_hoop_audit_spool(ev, log);
 }
 
 
@@ -343,20 +442,36 @@ ngx_hoop_audit_pending(ngx_hoop_audit_t *a, size_t len, ngx_log_t *log)
     ev->audit = a;
     ev->len = len;
     ev->event = (char *) (ev + 1) + head;
+    ev->sig[0] = '\0';
 
     return ev;
 }
 
 
-/*
- * XADD stream MAXLEN ~ n * session S seq N event E prev P hash H, in the
- * wire format around the event already in place: the first arguments
- * are the same for every event and made once (ngx_hoop_audit_xadd_start).
- * Live events and spooled ones are sent alike.
- */
 static ngx_int_t
 ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
     ngx_hoop_redis_reply_pt cb, void *data)
+{
+    u_char  *cmd;
+    size_t   len;
+
+    len = ngx_hoop_audit_xadd_format(a, ev, &cmd);
+
+    return ngx_hoop_redis_formatted(a->redis_conn, cb, data, (char *) cmd,
+                                    len);
+}
+
+
+/*
+ * XADD stream MAXLEN ~ n * session S seq N event E prev P hash H [sig G],
+ * in the wire format around the event already in place: the first
+ * arguments are the same for every event and made once
+ * (ngx_hoop_audit_xadd_start).  Live events and spooled ones are sent
+ * alike.
+ */
+static size_t
+ngx_hoop_audit_xadd_format(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
+    u_char **command)
 {
     u_char  *p, *cmd, var[NGX_HOOP_AUDIT_RESP_HEAD], seq[NGX_INT_T_LEN];
     size_t   n;
@@ -366,6 +481,7 @@ ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
     static u_char  event[] = "$5\r\nevent\r\n$";
     static u_char  prev[] = "$4\r\nprev\r\n";
     static u_char  hash[] = "$4\r\nhash\r\n";
+    static u_char  sig[] = "$3\r\nsig\r\n";
 
     /* by hand: ngx_sprintf() cost a third of what sending an event did */
 
@@ -394,8 +510,17 @@ ngx_hoop_audit_xadd(ngx_hoop_audit_t *a, ngx_hoop_audit_pending_t *ev,
     p = ngx_cpymem(p, hash, sizeof(hash) - 1);
     p = ngx_hoop_audit_bulk(p, (u_char *) ev->hash, HOOP_AUDIT_HASH_LEN);
 
-    return ngx_hoop_redis_formatted(a->redis_conn, cb, data, (char *) cmd,
-                                    p - cmd);
+    if (ev->sig[0] != '\0') {
+        /* "*16" becomes "*18": two more arguments */
+        cmd[2] = '8';
+
+        p = ngx_cpymem(p, sig, sizeof(sig) - 1);
+        p = ngx_hoop_audit_bulk(p, (u_char *) ev->sig, HOOP_AUDIT_SIG_LEN);
+    }
+
+    *command = cmd;
+
+    return p - cmd;
 }
 
 
@@ -517,6 +642,11 @@ ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev, ngx_log_t *log)
     hoop_json_string(&j, "event", ev->event, ev->len);
     hoop_json_string(&j, "prev", ev->prev, HOOP_AUDIT_HASH_LEN);
     hoop_json_string(&j, "hash", ev->hash, HOOP_AUDIT_HASH_LEN);
+
+    if (ev->sig[0] != '\0') {
+        hoop_json_string(&j, "sig", ev->sig, HOOP_AUDIT_SIG_LEN);
+    }
+
     hoop_json_end(&j);
     len = hoop_json_finish(&j);
 
@@ -528,6 +658,14 @@ ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev, ngx_log_t *log)
     ngx_free(rec);
 
 lost:
+
+    if (ngx_strcmp(ev->session, ev->audit->instance) == 0) {
+        /* not an admitted event: the verifier shows the instance stopped */
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hoop_audit: checkpoint %ui not written, neither"
+                      " Redis nor the spool took it", ev->seq);
+        return;
+    }
 
     /* the one case the contract cannot cover: say it, loudly, once each */
 
@@ -568,6 +706,12 @@ ngx_hoop_audit_init_process(ngx_hoop_audit_t *a, ngx_cycle_t *cycle,
     }
 
     if (ngx_hoop_audit_xadd_start(a, cycle->pool) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    a->subsystem = subsystem;
+
+    if (ngx_hoop_audit_seal_start(a, cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -719,7 +863,8 @@ static ngx_int_t
 ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     u_char *rec, size_t len)
 {
-    json_t                    *root, *session, *seq, *event, *prev, *hash;
+    json_t                    *root, *session, *seq, *event, *prev, *hash,
+                              *sig;
     ngx_int_t                  rc;
     json_error_t               err;
     ngx_hoop_audit_pending_t  *ev;
@@ -731,6 +876,7 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     event = json_object_get(root, "event");
     prev = json_object_get(root, "prev");
     hash = json_object_get(root, "hash");
+    sig = json_object_get(root, "sig");
 
     if (!json_is_string(session) || json_string_length(session) != 32
         || !json_is_integer(seq) || json_integer_value(seq) < 1
@@ -738,7 +884,10 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
         || !json_is_string(prev)
         || json_string_length(prev) != HOOP_AUDIT_HASH_LEN
         || !json_is_string(hash)
-        || json_string_length(hash) != HOOP_AUDIT_HASH_LEN)
+        || json_string_length(hash) != HOOP_AUDIT_HASH_LEN
+        || (sig != NULL && (!json_is_string(sig)
+                            || json_string_length(sig)
+                               != HOOP_AUDIT_SIG_LEN)))
     {
         json_decref(root);
         return NGX_DECLINED;
@@ -756,6 +905,10 @@ ngx_hoop_audit_drain_record(ngx_hoop_audit_batch_t *batch,
     ngx_memcpy(ev->event, json_string_value(event), ev->len);
     ngx_memcpy(ev->prev, json_string_value(prev), sizeof(ev->prev));
     ngx_memcpy(ev->hash, json_string_value(hash), sizeof(ev->hash));
+
+    if (sig != NULL) {
+        ngx_memcpy(ev->sig, json_string_value(sig), sizeof(ev->sig));
+    }
 
     json_decref(root);
 
@@ -964,6 +1117,56 @@ ngx_hoop_audit_set_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     a->spool_conf = sc;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hoop_audit_signing_key file: an Ed25519 private key, PEM */
+char *
+ngx_hoop_audit_set_signing_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    char                *rv;
+    const char          *err;
+    ngx_str_t           *value, pem;
+    ngx_hoop_audit_t    *a;
+    ngx_pool_cleanup_t  *cln;
+
+    a = (ngx_hoop_audit_t *) (p + cmd->offset);
+
+    if (a->signer != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rv = ngx_hoop_secret_read(cf, &value[1], &pem);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    a->signer = hoop_audit_signer_new((char *) pem.data, pem.len, &err);
+
+    /* the key's text is not kept: only OpenSSL's copy of it is */
+
+    ngx_explicit_memzero(pem.data, pem.len);
+
+    if (a->signer == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" in \"%V\": %s",
+                           &value[1], &cmd->name, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = (ngx_pool_cleanup_pt) hoop_audit_signer_free;
+    cln->data = a->signer;
 
     return NGX_CONF_OK;
 }

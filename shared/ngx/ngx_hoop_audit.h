@@ -5,8 +5,17 @@
  * per session (shared/core/hoop_audit.c), appended to a Redis stream over
  * this worker's Redis connection, or to its spool while Redis cannot take
  * them, and delivered from the spool, in order, when it can again.  The
- * directives (hoop_audit_stream, _key_file, _fail, _spool) have the same
- * syntax and meaning in http{} and stream{}.
+ * directives (hoop_audit_stream, _key_file, _fail, _spool, _checkpoint,
+ * _signing_key, hoop_gateway_name) have the same syntax and meaning in
+ * http{} and stream{}.
+ *
+ * Each worker's sink is an instance with an id of its own, and seals what
+ * it wrote: every hoop_audit_checkpoint interval, and as the worker
+ * exits, a checkpoint event (ngx_hoop_audit_seal.c) names, for every
+ * session written since the last one, which events it wrote and the hash
+ * of the newest, and which sessions ended; checkpoints are chained, and
+ * signed with hoop_audit_signing_key.  Whatever is deleted from the trail
+ * then shows at the next checkpoint.
  */
 
 #ifndef NGX_HOOP_AUDIT_H
@@ -17,19 +26,31 @@
 #include <ngx_event.h>
 
 #include "hoop_audit.h"
+#include "hoop_audit_sign.h"
 #include "hoop_json.h"
 #include "ngx_hoop_redis.h"
 #include "ngx_hoop_spool.h"
+
+
+typedef struct ngx_hoop_audit_s       ngx_hoop_audit_t;
+typedef struct ngx_hoop_audit_mark_s  ngx_hoop_audit_mark_t;
 
 
 typedef struct {
     char                     id[33];
     ngx_uint_t               seq;
     char                     prev[HOOP_AUDIT_HASH_LEN + 1];
+
+    /* set by ngx_hoop_audit_emit(): whose instance the events are */
+    ngx_hoop_audit_t        *audit;
+
+    /* what the next checkpoint says of it, valid while mark_gen is */
+    ngx_hoop_audit_mark_t   *mark;
+    ngx_uint_t               mark_gen;
 } ngx_hoop_audit_session_t;
 
 
-typedef struct {
+struct ngx_hoop_audit_s {
     ngx_str_t                stream;        /* hoop_audit_stream */
     ngx_uint_t               maxlen;
     ngx_str_t                key;           /* hoop_audit_key_file */
@@ -37,6 +58,9 @@ typedef struct {
     ngx_hoop_spool_conf_t   *spool_conf;    /* hoop_audit_spool */
     ngx_uint_t               used;          /* some hoop_audit on */
     ngx_hoop_redis_conf_t   *redis;
+    ngx_str_t                gateway;       /* hoop_gateway_name */
+    ngx_msec_t               seal_every;    /* hoop_audit_checkpoint */
+    hoop_audit_signer_t     *signer;        /* hoop_audit_signing_key */
 
     /* this worker */
     hoop_audit_hasher_t     *hasher;
@@ -47,7 +71,18 @@ typedef struct {
     ngx_event_t              drain_event;
     ngx_uint_t               draining;
     ngx_uint_t               drain_ticks;
-} ngx_hoop_audit_t;
+    ngx_uint_t               exiting;       /* the event loop is over */
+
+    /* this worker's instance and its checkpoints */
+    const char              *subsystem;
+    char                     instance[33];
+    ngx_hoop_audit_session_t seal;          /* the checkpoints' chain */
+    ngx_queue_t              marks;         /* sessions since the last */
+    ngx_uint_t               nmarks;
+    ngx_uint_t               mark_gen;      /* checkpoints written */
+    ngx_uint_t               unsealed;      /* events since the last */
+    ngx_event_t              seal_event;
+};
 
 
 /* Writes the event's body after the envelope (ngx_hoop_audit_envelope). */
@@ -83,6 +118,27 @@ typedef void (*ngx_hoop_audit_build_pt)(void *data, hoop_json_t *j,
       ngx_hoop_audit_set_spool,                                              \
       conf_offset,                                                           \
       (off),                                                                 \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_audit_checkpoint"),                                   \
+      conf_type|NGX_CONF_TAKE1,                                              \
+      ngx_conf_set_msec_slot,                                                \
+      conf_offset,                                                           \
+      (off) + offsetof(ngx_hoop_audit_t, seal_every),                        \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_audit_signing_key"),                                  \
+      conf_type|NGX_CONF_TAKE1,                                              \
+      ngx_hoop_audit_set_signing_key,                                        \
+      conf_offset,                                                           \
+      (off),                                                                 \
+      NULL },                                                                \
+                                                                             \
+    { ngx_string("hoop_gateway_name"),                                       \
+      conf_type|NGX_CONF_TAKE1,                                              \
+      ngx_conf_set_str_slot,                                                 \
+      conf_offset,                                                           \
+      (off) + offsetof(ngx_hoop_audit_t, gateway),                           \
       NULL }
 
 
@@ -97,6 +153,8 @@ char *ngx_hoop_audit_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_hoop_audit_set_fail(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_hoop_audit_set_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_hoop_audit_set_signing_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* Worker start and exit; subsystem names logs and spool files. */
@@ -140,5 +198,13 @@ void ngx_hoop_audit_envelope(hoop_json_t *j, const char *type,
 ngx_int_t ngx_hoop_audit_emit(ngx_hoop_audit_t *a,
     ngx_hoop_audit_session_t *sess, ngx_hoop_audit_build_pt build,
     void *data, ngx_log_t *log);
+
+/*
+ * The session is over (its last event, if any, is written): the next
+ * checkpoint says it ended there, so nothing after it can be added and
+ * nothing up to it removed unseen.
+ */
+void ngx_hoop_audit_session_end(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_session_t *sess);
 
 #endif /* NGX_HOOP_AUDIT_H */

@@ -879,3 +879,84 @@ ngx_hoop_redis_cleanup(void *privdata)
     ngx_free_connection(c);
     rd->conn = NULL;
 }
+
+
+ngx_int_t
+ngx_hoop_redis_formatted_sync(ngx_hoop_redis_t *rd, const char *cmd,
+    size_t len)
+{
+    int              rc;
+    u_char           db[NGX_INT_T_LEN];
+    size_t           argl[2];
+    const char      *argv[2], *failed;
+    redisReply      *reply;
+    redisContext    *c;
+    struct timeval   tv;
+
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    tv.tv_sec = rd->conf->timeout / 1000;
+    tv.tv_usec = (rd->conf->timeout % 1000) * 1000;
+
+    c = rd->port == -1 ? redisConnectUnixWithTimeout(rd->host, tv)
+                       : redisConnectWithTimeout(rd->host, rd->port, tv);
+
+    if (c == NULL || c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+        failed = c ? c->errstr : "out of memory";
+        goto failed;
+    }
+
+    argv[0] = "AUTH";
+    argl[0] = 4;
+    argv[1] = (char *) rd->conf->password.data;
+    argl[1] = rd->conf->password.len;
+
+    rc = rd->conf->password.len == 0
+         || redisAppendCommandArgv(c, 2, argv, argl) == REDIS_OK;
+
+    argv[0] = "SELECT";
+    argl[0] = 6;
+    argv[1] = (char *) db;
+    argl[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
+
+    rc = rc && redisAppendCommandArgv(c, 2, argv, argl) == REDIS_OK
+            && redisAppendFormattedCommand(c, cmd, len) == REDIS_OK;
+
+    failed = "the command could not be queued";
+
+    /* each reply in turn: the last one is the command's */
+
+    for (len = rd->conf->password.len ? 3 : 2; rc && len; len--) {
+        if (redisGetReply(c, (void **) &reply) != REDIS_OK) {
+            failed = c->errstr;
+            rc = 0;
+            break;
+        }
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            failed = "refused";
+            rc = 0;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    if (rc) {
+        redisFree(c);
+        return NGX_OK;
+    }
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "hoop redis (%s): %s: %s, as the worker exits",
+                  rd->subsystem, rd->host, failed);
+
+    if (c != NULL) {
+        redisFree(c);
+    }
+
+    return NGX_ERROR;
+}

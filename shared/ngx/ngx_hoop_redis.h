@@ -80,6 +80,15 @@ ngx_int_t ngx_hoop_redis_formatted(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data, const char *cmd, size_t len);
 
 /*
+ * The same, waiting for the reply on a blocking connection of its own
+ * (AUTH and SELECT as configured, the hoop_redis timeout for each step):
+ * for what a worker writes after its event loop is over, as it exits.
+ * NGX_OK when Redis took it; failures are logged.
+ */
+ngx_int_t ngx_hoop_redis_formatted_sync(ngx_hoop_redis_t *rd,
+    const char *cmd, size_t len);
+
+/*
  * How long commands gather before one write takes them all (1 ms unless
  * set): a connection that carries only audit events trades a few
  * milliseconds of delivery for fewer writes, and far fewer wakeups of

@@ -2,14 +2,72 @@
  * Copyright (C) nginx-hoop authors
  *
  * The audit chain against values computed independently (openssl dgst),
- * and the JSON writer events are built with.
+ * the checkpoints' signer against openssl pkeyutl, and the JSON writer
+ * events are built with.
  */
+
 
 #include "tap.h"
 #include "hoop_audit.h"
+#include "hoop_audit_sign.h"
 #include <jansson.h>
 
 #include "hoop_json.h"
+
+
+/* openssl genpkey -algorithm ed25519 */
+static const char  ed25519_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIIOnfhXNVSG5xGCCC/q4E1r2eWZi4kLtix9EfkX2jZn8\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 */
+static const char  p256_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5vdORvNrRt32mL+S\n"
+    "5qmyHlSkeLVfYhY8SxS5atgSAaehRANCAAQkGKUJnNWBrr73hZeyxzXf7R92vlbm\n"
+    "VUJP3U1E5IKJwt/PQxXiVHfKDWfP5a8gSHfh5n9Ls93lBWshWn1VIli0\n"
+    "-----END PRIVATE KEY-----\n";
+
+
+static void
+test_signer(void)
+{
+    char                  sig[HOOP_AUDIT_SIG_LEN + 1];
+    const char           *err;
+    hoop_audit_signer_t  *s;
+
+    err = NULL;
+    s = hoop_audit_signer_new(ed25519_pem, sizeof(ed25519_pem) - 1, &err);
+    ok(s != NULL, "an Ed25519 PEM key is taken");
+
+    if (s == NULL) {
+        return;
+    }
+
+    /* openssl pkey -in k -pubout | openssl pkey -pubin -outform DER
+     *     | sha256sum */
+    ok(strcmp(hoop_audit_signer_key_id(s),
+              "8383301496e17f3763226f0d686fa8095d94cbf6d6ae15a5f02ec0ff243402b6")
+       == 0, "key id: SHA-256 of the DER public key, as an auditor computes it");
+
+    /* printf hello | openssl pkeyutl -sign -rawin -inkey k | xxd -p */
+    is_int(hoop_audit_sign(s, "hello", 5, sig), 0, "signs");
+    ok(strcmp(sig, "a79e750d6a6bb95d958f301a5d37c9be08344c83c9ad5cd8fb1159f6"
+              "372c45fb78745fbd7b937858fdeb2c59a063820fbc3045557d5dec93df785ad"
+              "74e377108") == 0, "the signature openssl pkeyutl makes (Ed25519 is"
+           " deterministic)");
+
+    hoop_audit_signer_free(s);
+
+    s = hoop_audit_signer_new(p256_pem, sizeof(p256_pem) - 1, &err);
+    ok(s == NULL && strstr(err, "not an Ed25519 key") != NULL,
+       "a P-256 key is refused: the algorithm is pinned");
+
+    s = hoop_audit_signer_new("secret\n", 7, &err);
+    ok(s == NULL && strstr(err, "not a PEM private key") != NULL,
+       "an HMAC secret in the wrong directive is refused");
+}
 
 
 int
@@ -251,6 +309,8 @@ main(void)
     hoop_json_init(&j, buf, sizeof(buf));
     hoop_json_object(&j, NULL);
     is_int(hoop_json_finish(&j), 0, "unbalanced: 0");
+
+    test_signer();
 
     return done_testing();
 }

@@ -1,0 +1,298 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "hoop_json.h"
+#include "ngx_hoop_audit.h"
+#include "ngx_hoop_audit_seal.h"
+
+
+/*
+ * What the next checkpoint says of one session: the events from..to were
+ * written since the last one, the newest has this hash, and whether the
+ * session ended.  Owned by the sink; a session finds its mark only while
+ * its mark_gen is the sink's, so a session freed before the checkpoint
+ * leaves nothing that points to freed memory, and none that points to it.
+ */
+struct ngx_hoop_audit_mark_s {
+    ngx_queue_t     queue;
+    char            id[33];
+    ngx_uint_t      from;
+    ngx_uint_t      to;
+    char            hash[HOOP_AUDIT_HASH_LEN + 1];
+    unsigned        ended:1;
+};
+
+
+static ngx_hoop_audit_mark_t *ngx_hoop_audit_seal_mark(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_session_t *sess);
+static void ngx_hoop_audit_seal_handler(ngx_event_t *ev);
+static ngx_int_t ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a,
+    ngx_uint_t final, ngx_log_t *log);
+static void ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess);
+
+
+typedef struct {
+    ngx_hoop_audit_t   *audit;
+    ngx_uint_t          final;
+} ngx_hoop_audit_seal_ctx_t;
+
+
+ngx_int_t
+ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle)
+{
+    if (ngx_hoop_audit_session_init(&a->seal) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the instance is named by its chain of checkpoints */
+
+    ngx_memcpy(a->instance, a->seal.id, sizeof(a->instance));
+
+    ngx_queue_init(&a->marks);
+
+    a->seal_event.handler = ngx_hoop_audit_seal_handler;
+    a->seal_event.data = a;
+    a->seal_event.log = cycle->log;
+
+    /*
+     * cancelable: it keeps no worker alive; one shutting down gracefully
+     * still seals while it serves, and seals the rest as it exits
+     */
+
+    a->seal_event.cancelable = 1;
+
+    ngx_add_timer(&a->seal_event, a->seal_every);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_hoop_audit_seal_note(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess)
+{
+    ngx_hoop_audit_mark_t  *m;
+
+    if (sess == &a->seal) {
+        return;
+    }
+
+    a->unsealed++;
+
+    m = ngx_hoop_audit_seal_mark(a, sess);
+    if (m == NULL) {
+        return;
+    }
+
+    m->to = sess->seq;
+    ngx_memcpy(m->hash, sess->prev, sizeof(m->hash));
+
+    if (a->nmarks >= NGX_HOOP_AUDIT_SEAL_SESSIONS
+        && a->seal_event.timer_set
+        && !a->seal_event.posted)
+    {
+        /* a checkpoint of bounded size: this one is due now */
+        ngx_del_timer(&a->seal_event);
+        ngx_post_event(&a->seal_event, &ngx_posted_events);
+    }
+}
+
+
+void
+ngx_hoop_audit_session_end(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess)
+{
+    ngx_hoop_audit_mark_t  *m;
+
+    if (a == NULL || sess->seq == 0 || a->instance[0] == '\0') {
+        return;                 /* nothing of it was written */
+    }
+
+    m = ngx_hoop_audit_seal_mark(a, sess);
+    if (m == NULL) {
+        return;
+    }
+
+    /* sealed before: the next checkpoint names its last event again */
+
+    if (m->to == 0) {
+        m->from = sess->seq;
+        m->to = sess->seq;
+        ngx_memcpy(m->hash, sess->prev, sizeof(m->hash));
+    }
+
+    m->ended = 1;
+}
+
+
+void
+ngx_hoop_audit_seal_final(ngx_hoop_audit_t *a)
+{
+    if (a->instance[0] == '\0') {
+        return;
+    }
+
+    if (a->seal_event.timer_set) {
+        ngx_del_timer(&a->seal_event);
+    }
+
+    if (a->seal_event.posted) {
+        ngx_delete_posted_event(&a->seal_event);
+    }
+
+    (void) ngx_hoop_audit_seal_write(a, 1, ngx_cycle->log);
+}
+
+
+/* The session's mark for the next checkpoint, made if it has none. */
+static ngx_hoop_audit_mark_t *
+ngx_hoop_audit_seal_mark(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess)
+{
+    ngx_hoop_audit_mark_t  *m;
+
+    if (sess->mark != NULL && sess->mark_gen == a->mark_gen) {
+        return sess->mark;
+    }
+
+    m = ngx_calloc(sizeof(ngx_hoop_audit_mark_t), ngx_cycle->log);
+    if (m == NULL) {
+        /* the checkpoint will not name it: the verifier will say so */
+        return NULL;
+    }
+
+    ngx_memcpy(m->id, sess->id, sizeof(m->id));
+    m->from = sess->seq;
+
+    ngx_queue_insert_tail(&a->marks, &m->queue);
+    a->nmarks++;
+
+    sess->mark = m;
+    sess->mark_gen = a->mark_gen;
+
+    return m;
+}
+
+
+static void
+ngx_hoop_audit_seal_handler(ngx_event_t *ev)
+{
+    ngx_hoop_audit_t  *a = ev->data;
+
+    /* with nowhere to go it waits: what it would seal is kept for it */
+
+    if (ngx_hoop_audit_available(a)) {
+        (void) ngx_hoop_audit_seal_write(a, 0, ev->log);
+    }
+
+    if (!ev->timer_set) {
+        ngx_add_timer(ev, a->seal_every);
+    }
+}
+
+
+/* One checkpoint; its marks are dropped once it is on its way. */
+static ngx_int_t
+ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
+    ngx_log_t *log)
+{
+    ngx_queue_t                *q;
+    ngx_hoop_audit_mark_t      *m;
+    ngx_hoop_audit_seal_ctx_t   ctx;
+
+    ctx.audit = a;
+    ctx.final = final;
+
+    if (ngx_hoop_audit_emit(a, &a->seal, ngx_hoop_audit_seal_build, &ctx,
+                            log)
+        != NGX_OK)
+    {
+        /* kept for the next one; the gap in the chain says one is lost */
+        return NGX_ERROR;
+    }
+
+    while (!ngx_queue_empty(&a->marks)) {
+        q = ngx_queue_head(&a->marks);
+        ngx_queue_remove(q);
+        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
+        ngx_free(m);
+    }
+
+    a->nmarks = 0;
+    a->unsealed = 0;
+    a->mark_gen++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * {..envelope.., "checkpoint":{"subsystem":"stream","pid":..,"worker":..,
+ *  "interval_ms":..,"key":"<id>"|null,"final":false,"events":n,
+ *  "sessions":[{"id":..,"from":..,"to":..,"hash":..,"end":true},..]}}
+ *
+ * Built twice when it is larger than the scratch buffer: it must not
+ * change what it reads.
+ */
+static void
+ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
+    ngx_hoop_audit_session_t *sess)
+{
+    ngx_hoop_audit_seal_ctx_t *ctx = data;
+
+    const char             *key;
+    ngx_queue_t            *q;
+    ngx_hoop_audit_t       *a;
+    ngx_hoop_audit_mark_t  *m;
+
+    a = ctx->audit;
+
+    hoop_json_object(j, NULL);
+    ngx_hoop_audit_envelope(j, "audit.checkpoint", sess);
+
+    hoop_json_object(j, "checkpoint");
+    hoop_json_string(j, "subsystem", a->subsystem, ngx_strlen(a->subsystem));
+    hoop_json_int(j, "pid", (long long) ngx_pid);
+    hoop_json_int(j, "worker", (long long) ngx_worker);
+    hoop_json_int(j, "interval_ms", (long long) a->seal_every);
+
+    if (a->signer != NULL) {
+        key = hoop_audit_signer_key_id(a->signer);
+        hoop_json_string(j, "key", key, HOOP_AUDIT_KEY_ID_LEN);
+
+    } else {
+        hoop_json_null(j, "key");
+    }
+
+    hoop_json_value(j, "final", ctx->final ? "true" : "false",
+                    ctx->final ? 4 : 5);
+    hoop_json_int(j, "events", (long long) a->unsealed);
+
+    hoop_json_array(j, "sessions");
+
+    for (q = ngx_queue_head(&a->marks);
+         q != ngx_queue_sentinel(&a->marks);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
+
+        hoop_json_object(j, NULL);
+        hoop_json_string(j, "id", m->id, 32);
+        hoop_json_int(j, "from", (long long) m->from);
+        hoop_json_int(j, "to", (long long) m->to);
+        hoop_json_string(j, "hash", m->hash, HOOP_AUDIT_HASH_LEN);
+
+        if (m->ended) {
+            hoop_json_value(j, "end", "true", 4);
+        }
+
+        hoop_json_end(j);
+    }
+
+    hoop_json_end(j);
+    hoop_json_end(j);
+    hoop_json_end(j);
+}

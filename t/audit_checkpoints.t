@@ -1,0 +1,319 @@
+# Checkpoints make the trail's completeness provable with the public key
+# alone.  Two gateways share one Redis stream, each serving HTTP and
+# Postgres; one is reloaded midway.  Every worker seals what it wrote
+# (hoop_audit_checkpoint 1s) with an Ed25519 key; hoop-audit verify, given
+# only the public key, accepts the untampered trail, and names each way of
+# tampering with it: a forged redelivery, the tail of a session deleted, a
+# whole session deleted, the oldest events deleted, a reordering, a
+# checkpoint deleted, forged or stripped of its signature, events added
+# after a session's end or as a session of their own, the newest part of
+# an instance's trail deleted.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use JSON::PP;
+use Digest::SHA qw(sha256_hex);
+use Hoop::JWT;
+use Hoop::Test qw(repo_dir spit slurp wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Pg;
+use Hoop::Test::Redis;
+
+my $repo = repo_dir();
+my $redis = Hoop::Test::Redis->new->start;
+my $pg = Hoop::Test::Pg->new->start;
+my @gw = map { Hoop::Test::Nginx->new(workers => 2) } 1, 2;
+my $d = $gw[0]->dir;
+
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+
+# the gateway's signing key; auditors get the public half only
+system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null") == 0
+    or die "openssl genpkey failed\n";
+chmod 0600, "$d/seal.pem";
+system("openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
+    or die "openssl pkey failed\n";
+my $key_id = sha256_hex(scalar `openssl pkey -pubin -in $d/seal.pub -outform DER`);
+
+sub conf {
+    my ($name) = @_;
+    my $common = <<"EOF";
+    hoop_redis 127.0.0.1:${\ $redis->port} timeout=1s;
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_signing_key $d/seal.pem;
+    hoop_audit_checkpoint 1s;
+    hoop_gateway_name $name;
+EOF
+    return <<"EOF";
+http {
+$common
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_audit on;
+        location /api/ {
+            hoop_auth on;
+            return 200 "ok\\n";
+        }
+    }
+}
+stream {
+$common
+    hoop_pg_require_tls off;
+    server {
+        listen 127.0.0.1:%%PORT_pg%%;
+        hoop_pg_pass 127.0.0.1:${\ $pg->port};
+        hoop_audit on;
+    }
+}
+EOF
+}
+
+$gw[0]->run(conf('gw-a'));
+$gw[1]->run(conf('gw-b'));
+$_->wait_redis(4) for @gw;
+
+my $token = $key->mint(claims => { iss => 'https://idp.test',
+    aud => 'hoop-gateway', sub => 'agent-7', groups => ['dba'],
+    exp => time + 600 });
+
+sub http_session {
+    my ($g, $n) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 1);
+    my $base = 'http://127.0.0.1:' . $g->port('http');
+    my @s = map { $http->get("$base/api/item/$_",
+        { headers => { Authorization => "Bearer $token" } })->{status} }
+        1 .. $n;
+    return join ',', @s;
+}
+
+sub psql {
+    my ($g, $sql) = @_;
+    local $ENV{PGPASSWORD} = $token;
+    my $port = $g->port('pg');
+    return scalar `psql -X -At -h 127.0.0.1 -p $port -U postgres -d postgres -c "$sql" 2>&1`;
+}
+
+sub events {
+    return map { { id => $_->[0], @{ $_->[1] } } }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') // [] };
+}
+
+sub verify {
+    my (@args) = @_;
+    my $out = `$repo/tools/hoop-audit verify @args 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my $live = '--redis ' . $redis->addr;
+
+is(http_session($gw[0], 3), '200,200,200', 'gw-a: HTTP requests');
+is(psql($gw[0], 'SELECT 1'), "1\n", 'gw-a: a Postgres session');
+is(http_session($gw[1], 2), '200,200', 'gw-b: HTTP requests');
+is(psql($gw[1], 'SELECT 2'), "2\n", 'gw-b: a Postgres session');
+
+# a reload: the old workers seal as they exit, the new ones take over;
+# before it, each of gw-a's four (two workers, HTTP and stream) has sealed
+# once on its timer
+wait_until(sub {
+    my %n = map { $_->{instance} => 1 } grep { $_->{gateway} eq 'gw-a'
+        && $_->{type} eq 'audit.checkpoint' } map { decode_json($_->{event}) }
+        events();
+    keys %n >= 4;
+}, 'gw-a\'s periodic checkpoints');
+kill 'HUP', $gw[0]->pid;
+wait_until(sub { grep { ($_->{event} =~ /"final":true/) } events() },
+    'the old workers\' final checkpoints');
+is(http_session($gw[0], 1), '200', 'gw-a after the reload');
+is(psql($gw[0], 'SELECT 3'), "3\n", 'and Postgres');
+
+# every session written so far sealed by a later checkpoint of its worker
+my @all = events();
+my %want = map { decode_json($_->{event})->{instance} => 1 } @all;
+wait_until(sub {
+    my %sealed;
+    for my $e (events()) {
+        my $ev = decode_json($e->{event});
+        next unless $ev->{type} eq 'audit.checkpoint';
+        $sealed{ $_->{id} } = 1 for @{ $ev->{checkpoint}{sessions} };
+    }
+    !grep { !$sealed{ $_->{session} } && $_->{event} !~ /audit\.checkpoint/ }
+        @all;
+}, 'every event sealed');
+
+my ($rc, $out) = verify($live, '--public-key', "$d/seal.pub");
+is($rc, 0, 'the live trail verifies with the public key alone') or diag $out;
+like($out, qr/^ok: \d+ events in \d+ sessions, every chain intact/m,
+    'every chain intact');
+like($out, qr/checkpoints of \d+ gateway instances, every sealed event present, signed by key \Q$key_id\E/,
+    'every checkpoint signed by the key the auditor holds');
+
+my @ev = map { decode_json($_->{event}) } events();
+my %gateways = map { $_->{gateway} => 1 } @ev;
+is_deeply([sort keys %gateways], ['gw-a', 'gw-b'],
+    'events say which gateway (hoop_gateway_name)');
+my %inst = map { $_->{instance} => 1 } @ev;
+cmp_ok(scalar keys %inst, '>=', 6,
+    'and which instance: each worker of each generation its own');
+my @ends = grep { $_->{type} eq 'http.session.end' } @ev;
+cmp_ok(scalar @ends, '>=', 3, 'HTTP sessions end with http.session.end');
+is($ends[0]{session_end}{requests}, 3, 'which counts their requests');
+
+# tampering, on exports of the trail; the newest entry is 4 intervals
+# after the old workers' final checkpoints, so that an instance that
+# stops sealing shows
+my @final = grep { $_->{type} eq 'audit.checkpoint'
+    && $_->{checkpoint}{final} } @ev;
+my $newest = sub {
+    my ($e) = (events())[-1];
+    return decode_json($e->{event})->{time};
+};
+my $final_ms = ms($final[-1]{time});
+wait_until(sub { ms($newest->()) > $final_ms + 4000 },
+    'four more intervals of checkpoints');
+
+sub ms {
+    my ($t) = @_;
+    require Time::Local;
+    my @p = $t =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z/;
+    return Time::Local::timegm(@p[5, 4, 3, 2], $p[1] - 1, $p[0]) * 1000
+        + $p[6];
+}
+
+($rc, $out) = verify($live, '--public-key', "$d/seal.pub", '--export',
+    "$d/trail.jsonl");
+is($rc, 0, 'the trail, exported, verifies') or diag $out;
+my @lines = map { decode_json($_) } split /\n/, slurp("$d/trail.jsonl");
+my @evs = map { decode_json($_->{event}) } @lines;
+
+my $json = JSON::PP->new->canonical;
+sub tampered {
+    my ($name, @entries) = @_;
+    spit("$d/$name.jsonl", join '', map { $json->encode($_) . "\n" }
+        @entries);
+    return verify('--file', "$d/$name.jsonl", '--public-key',
+        "$d/seal.pub");
+}
+sub rechain {
+    my ($e, $ev) = @_;
+    $e = { %$e, event => $json->encode($ev) };
+    $e->{hash} = sha256_hex("$e->{prev}\n$e->{event}");
+    return $e;
+}
+my $idx = sub {
+    my ($pred) = @_;
+    return grep { $pred->($evs[$_]) } 0 .. $#evs;
+};
+
+($rc, $out) = tampered('intact', @lines);
+is($rc, 0, 'the export verifies from the file') or diag $out;
+
+# 1. a forged redelivery: same place, same hash, another statement
+my ($q) = $idx->(sub { $_[0]{type} eq 'pg.query' });
+my $forged = { %{ $lines[$q] } };
+$forged->{event} =~ s/SELECT \$1/DROP TABLE customers/;
+($rc, $out) = tampered('redelivery', @lines[0 .. $#lines], $forged);
+is($rc, 1, 'a forged redelivery is refused');
+like($out, qr/recorded twice with different content: one of the two was forged/,
+    'as a forgery, not as a copy') or diag $out;
+($rc, $out) = tampered('copy', @lines, $lines[$q]);
+is($rc, 0, 'a byte-identical redelivery is accepted') or diag $out;
+like($out, qr/\(1 delivered twice\)/, 'and counted');
+
+# 2. a session's tail: its last statement and its end
+my @pgs = $idx->(sub { $_[0]{session} eq $evs[$q]{session} });
+($rc, $out) = tampered('tail', @lines[grep { $_ != $pgs[-1]
+    && $_ != $pgs[-2] } 0 .. $#lines]);
+is($rc, 1, 'the tail of a session deleted: detected');
+like($out, qr/session \w+: events 2\.\.3, sealed by checkpoint \d+ of instance .*gw-[ab], stream.*are missing: deleted/,
+    'naming the events and the checkpoint that sealed them') or diag $out;
+
+# 3. a whole HTTP session
+my ($h) = $idx->(sub { $_[0]{type} eq 'http.session.end' });
+my %gone = map { $_ => 1 } $idx->(sub { $_[0]{session} eq $evs[$h]{session} });
+($rc, $out) = tampered('session', @lines[grep { !$gone{$_} } 0 .. $#lines]);
+is($rc, 1, 'a whole session deleted: detected');
+like($out, qr/session \w+: events 1\.\.\d+, sealed by checkpoint/,
+    'every one of its events named') or diag $out;
+
+# 4. the oldest events
+($rc, $out) = tampered('oldest', @lines[3 .. $#lines]);
+is($rc, 1, 'the oldest events deleted: detected');
+like($out, qr/are missing: deleted/, 'as deleted') or diag $out;
+($rc, $out) = verify('--file', "$d/oldest.jsonl", '--public-key',
+    "$d/seal.pub", '--window');
+is($rc, 0, '--window: the same, declared trimmed by retention, passes')
+    or diag $out;
+like($out, qr/trimmed by retention: [1-9]\d* events/, 'and says so');
+
+# 5. a reordering inside a session
+my @hs = $idx->(sub { $_[0]{session} eq $evs[$h]{session} });
+my @re = @lines;
+@re[$hs[0], $hs[1]] = @re[$hs[1], $hs[0]];
+($rc, $out) = tampered('reorder', @re);
+is($rc, 1, 'a reordering: detected');
+like($out, qr/event 1 is stored after event 2: the trail's order was changed/,
+    'as a reordering, not as a deletion') or diag $out;
+
+# 6. a checkpoint: deleted, forged, unsigned
+my @cps = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
+    && @{ $_[0]{checkpoint}{sessions} } });
+($rc, $out) = tampered('no-checkpoint', @lines[grep { $_ != $cps[0] }
+    0 .. $#lines]);
+is($rc, 1, 'a checkpoint deleted: detected');
+like($out, qr/checkpoint\(s\) \d+\.\.\d+ are missing|none of its checkpoints is in the trail/,
+    'named') or diag $out;
+
+my $cp = { %{ $evs[$cps[0]] } };
+$cp->{checkpoint} = { %{ $cp->{checkpoint} }, sessions => [] };
+my @f = @lines;
+$f[$cps[0]] = rechain($lines[$cps[0]], $cp);
+($rc, $out) = tampered('forged-checkpoint', @f);
+is($rc, 1, 'a forged checkpoint: detected');
+like($out, qr/signature that does not verify/, 'by its signature')
+    or diag $out;
+
+@f = @lines;
+$f[$cps[0]] = { %{ $lines[$cps[0]] } };
+delete $f[$cps[0]]{sig};
+($rc, $out) = tampered('unsigned', @f);
+is($rc, 1, 'a checkpoint without its signature: detected');
+like($out, qr/is not signed/, 'as unsigned') or diag $out;
+
+# 7. an event added after a session's end, chained properly
+my ($end) = $idx->(sub { $_[0]{type} eq 'pg.session.end' });
+my $after = { %{ $evs[$end] }, seq => $evs[$end]{seq} + 1,
+    type => 'pg.query' };
+my $added = rechain({ %{ $lines[$end] }, seq => $after->{seq},
+    prev => $lines[$end]{hash} }, $after);
+($rc, $out) = tampered('after-end', @lines, $added);
+is($rc, 1, 'an event added after a session ended: detected');
+like($out, qr/has events after its end/, 'as added') or diag $out;
+
+# 8. a whole forged session, before checkpoints that do not seal it
+my $fake = { %{ $evs[$h] }, session => 'f' x 32, seq => 1 };
+my $fline = rechain({ id => '0-1', session => 'f' x 32, seq => 1,
+    prev => '0' x 64 }, $fake);
+($rc, $out) = tampered('forged-session', @lines[0 .. 2], $fline,
+    @lines[3 .. $#lines]);
+is($rc, 1, 'a forged session: detected');
+like($out, qr/no checkpoint seals it: it was added/, 'as added')
+    or diag $out;
+
+# 9. the newest part of an instance's trail: its final checkpoint
+my ($fin) = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
+    && $_[0]{checkpoint}{final} && $_[0]{seq} > 1 });
+($rc, $out) = tampered('stopped', @lines[grep { $_ != $fin } 0 .. $#lines]);
+is($rc, 1, 'an instance\'s final checkpoint deleted: detected');
+like($out, qr/stopped sealing after checkpoint \d+ .* without a final one/,
+    'it stopped sealing, as far as the trail shows') or diag $out;
+
+$_->stop for @gw;
+
+done_testing();
