@@ -106,6 +106,7 @@ ngx_int_t ngx_http_hoop_review_hold(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule);
 ngx_int_t ngx_http_hoop_review_grant(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx, const hoop_rule_t *rule);
+void ngx_http_hoop_review_abandon(ngx_http_hoop_ctx_t *ctx);
 
 /* ngx_http_hoop_review_api.c */
 char *ngx_http_hoop_review_api(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -123,6 +123,8 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    ngx_http_hoop_review_abandon(ctx);
+
     if (ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_event, r) != NGX_OK) {
         return NGX_ERROR;
     }

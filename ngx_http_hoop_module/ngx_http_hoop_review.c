@@ -371,3 +371,20 @@ ngx_http_hoop_review_cleanup(void *data)
 
     ngx_hoop_review_cancel(w);
 }
+
+
+/*
+ * The request is logged, still held: its client left (or it was ended
+ * otherwise).  The review is cancelled now, before its audit event is
+ * written, so that the event says "cancelled" as the review does, not
+ * "pending".
+ */
+void
+ngx_http_hoop_review_abandon(ngx_http_hoop_ctx_t *ctx)
+{
+    if (ctx == NULL || ctx->review == NULL || ctx->review->done) {
+        return;
+    }
+
+    ngx_http_hoop_review_cleanup(ctx->review);
+}

@@ -296,6 +296,17 @@ close $held;
 wait_until(sub { (api('GET', "/$review->{id}", 'sre1'))[1]{status}
     eq 'cancelled' }, 'the review to be cancelled');
 pass('a client that disconnects cancels its review');
+my $left;
+wait_until(sub {
+    ($left) = grep { $_->{type} eq 'http.request'
+        && ($_->{decision}{review}{id} // '') eq $review->{id} }
+        map { decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+    $left;
+}, 'the event of the request whose client left');
+is($left->{decision}{review}{status}, 'cancelled',
+    'and its request\'s event says cancelled too, not pending');
+is($left->{decision}{result}, 'deny', 'denied: it never ran');
 
 # a decision while the gateway's subscription is down
 
