@@ -37,6 +37,7 @@ typedef struct {
     ngx_array_t             *rules;         /* hoop_rule, of hoop_rule_t */
     ngx_uint_t               default_action;    /* hoop_default */
     ngx_flag_t               review_api;    /* hoop_review_api */
+    ngx_str_t                review_auditors;   /* auditors= */
     ngx_uint_t               path_case;     /* hoop_rule_path_case */
     ngx_flag_t               method_override;   /* hoop_rule_method_... */
 } ngx_http_hoop_loc_conf_t;

@@ -105,7 +105,7 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       NULL },
 
     { ngx_string("hoop_review_api"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_hoop_review_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -279,6 +279,8 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "hoop");
     ngx_conf_merge_value(conf->review_api, prev->review_api, 0);
+    ngx_conf_merge_str_value(conf->review_auditors, prev->review_auditors,
+                             "");
     ngx_conf_merge_uint_value(conf->path_case, prev->path_case, 0);
     ngx_conf_merge_value(conf->method_override, prev->method_override, 1);
 

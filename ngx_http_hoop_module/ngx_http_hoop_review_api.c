@@ -5,6 +5,9 @@
  *
  *     GET  .../reviews[?status=pending]     newest first, at most 100
  *     GET  .../reviews/<id>                 one review
+ *
+ * (a review is seen by its requester, its approvers and the auditor
+ * groups of "hoop_review_api auditors=", by nobody else)
  *     POST .../reviews/<id>/approve         {"reason": "..."} optional
  *     POST .../reviews/<id>/reject          {"reason": "..."}
  *
@@ -44,6 +47,8 @@ static void ngx_http_hoop_review_api_decided(void *data,
 static void ngx_http_hoop_review_api_json(void *data,
     ngx_hoop_review_outcome_t *o, ngx_str_t *json);
 static ngx_int_t ngx_http_hoop_review_api_id(ngx_str_t *id);
+static void ngx_http_hoop_review_api_viewer(ngx_http_request_t *r,
+    ngx_hoop_review_viewer_t *viewer);
 
 
 char *
@@ -51,6 +56,7 @@ ngx_http_hoop_review_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hoop_loc_conf_t *hlcf = conf;
 
+    ngx_str_t                  *value;
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_hoop_main_conf_t  *hmcf;
 
@@ -59,6 +65,22 @@ ngx_http_hoop_review_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     hlcf->review_api = 1;
+
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        if (ngx_strncmp(value[1].data, "auditors=", 9) != 0
+            || value[1].len == 9)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"%V\"",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        hlcf->review_auditors.data = value[1].data + 9;
+        hlcf->review_auditors.len = value[1].len - 9;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hoop_review_api_handler;
@@ -77,6 +99,7 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_str_t                     rest, status;
     ngx_http_hoop_ctx_t          *ctx;
+    ngx_hoop_review_viewer_t      viewer;
     ngx_http_hoop_review_call_t  *call;
     ngx_http_hoop_main_conf_t    *hmcf;
 
@@ -113,6 +136,8 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
     rest.data = p;
     rest.len = end - p;
 
+    ngx_http_hoop_review_api_viewer(r, &viewer);
+
     if (rest.len <= 1) {
         if (r->method != NGX_HTTP_GET) {
             return NGX_HTTP_NOT_ALLOWED;
@@ -122,7 +147,7 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
             ngx_str_null(&status);
         }
 
-        if (ngx_hoop_review_list(hmcf->reviews, &status,
+        if (ngx_hoop_review_list(hmcf->reviews, &status, &viewer,
                                  ngx_http_hoop_review_api_json, r)
             != NGX_OK)
         {
@@ -152,7 +177,7 @@ ngx_http_hoop_review_api_handler(ngx_http_request_t *r)
             return NGX_HTTP_NOT_ALLOWED;
         }
 
-        if (ngx_hoop_review_show(hmcf->reviews, &call->id,
+        if (ngx_hoop_review_show(hmcf->reviews, &call->id, &viewer,
                                  ngx_http_hoop_review_api_json, r)
             != NGX_OK)
         {
@@ -195,8 +220,8 @@ static void
 ngx_http_hoop_review_api_body(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_str_t                     sub, groups;
     ngx_http_hoop_ctx_t          *ctx;
+    ngx_hoop_review_viewer_t      viewer;
     ngx_http_hoop_review_call_t  *call;
     ngx_http_hoop_main_conf_t    *hmcf;
 
@@ -211,17 +236,10 @@ ngx_http_hoop_review_api_body(ngx_http_request_t *r)
         return;
     }
 
-    sub.data = (u_char *) ctx->identity.sub.data;
-    sub.len = ctx->identity.sub.len;
-    groups.data = (u_char *) ctx->identity.groups.data;
-    groups.len = ctx->identity.groups.len;
+    ngx_http_hoop_review_api_viewer(r, &viewer);
 
-    if (groups.data == NULL) {
-        ngx_str_set(&groups, "");
-    }
-
-    if (ngx_hoop_review_decide(hmcf->reviews, &call->id, call->approve, &sub,
-                               &groups, &call->reason,
+    if (ngx_hoop_review_decide(hmcf->reviews, &call->id, call->approve,
+                               &viewer.sub, &viewer.groups, &call->reason,
                                ngx_http_hoop_review_api_decided, r)
         != NGX_OK)
     {
@@ -435,4 +453,31 @@ ngx_http_hoop_review_api_id(ngx_str_t *id)
     }
 
     return NGX_OK;
+}
+
+
+/* The verified identity that asks, and who may see every review here. */
+static void
+ngx_http_hoop_review_api_viewer(ngx_http_request_t *r,
+    ngx_hoop_review_viewer_t *viewer)
+{
+    ngx_http_hoop_ctx_t       *ctx;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    viewer->sub.data = (u_char *) ctx->identity.sub.data;
+    viewer->sub.len = ctx->identity.sub.len;
+    viewer->groups.data = (u_char *) ctx->identity.groups.data;
+    viewer->groups.len = ctx->identity.groups.len;
+    viewer->auditors = hlcf->review_auditors;
+
+    if (viewer->groups.data == NULL) {
+        ngx_str_set(&viewer->groups, "");
+    }
+
+    if (viewer->auditors.data == NULL) {
+        ngx_str_set(&viewer->auditors, "");
+    }
 }

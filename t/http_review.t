@@ -83,7 +83,7 @@ $common
         location /hoop/ {
             hoop_auth on;
             hoop_audit on;
-            hoop_review_api;
+            hoop_review_api auditors=audit;
         }
     }
 }
@@ -107,6 +107,7 @@ my %tok = (
     sre3 => token('sre-3', 'sre'),
     fin1 => token('fin-1', 'finance'),
     dev => token('dev-2', 'dev'),
+    auditor => token('aud-1', 'audit'),
 );
 
 # a request sent now, answered later: the held client
@@ -287,6 +288,34 @@ $review = (grep { $_->{operation}{path} eq '/api/quick' }
 is($review->{status}, 'expired', 'the review is marked expired');
 ($st, $res) = api('POST', "/$review->{id}/approve", 'sre1');
 is($st, 409, 'and can no longer be approved');
+
+# who sees a review: its requester, its approvers, the auditors; nobody
+# else, not even by listing (agents must not learn what other agents do)
+
+$held = send_held('/api/deploy-secret', 'agent');
+$review = pending_review('/api/deploy-secret');
+my $sees = sub {
+    my ($who) = @_;
+    my ($st, $list) = api('GET', '', $who);
+    my $listed = grep { $_->{id} eq $review->{id} } @{ $list // [] };
+    my ($st1) = api('GET', "/$review->{id}", $who);
+    return "listed=$listed get=$st1";
+};
+is($sees->('dev'), 'listed=0 get=404',
+    'another agent neither lists nor reads it: to them it does not exist');
+is($sees->('agent'), 'listed=1 get=200', 'its requester sees it');
+is($sees->('sre1'), 'listed=1 get=200', 'its approvers see it');
+is($sees->('auditor'), 'listed=1 get=200',
+    'the auditors (hoop_review_api auditors=audit) see it');
+($st, $res) = api('GET', '?status=pending', 'dev');
+ok(!grep({ $_->{id} eq $review->{id} } @$res),
+    'a pending list hides it from others too');
+($st, $res) = api('POST', "/$review->{id}/approve", 'auditor');
+is($res->{result}, 'not_approver', 'seeing is not deciding');
+($st, $res) = api('POST', "/$review->{id}/reject", 'sre1', { reason => 'no' });
+is($res->{result}, 'rejected', 'an approver rejects it');
+($status) = answer($held);
+is($status, 403, 'and the client has its answer');
 
 # a client that leaves
 

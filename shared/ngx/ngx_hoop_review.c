@@ -205,6 +205,18 @@ static const char  ngx_hoop_review_decide_lua[] =
     "  end\n"                                                                \
     "  return t\n"                                                           \
     "end\n"                                                                  \
+    "local function member(list, groups)\n"                                 \
+    "  for g in string.gmatch(list or '', '[^,]+') do\n"                     \
+    "    for h in string.gmatch(groups, '[^,]+') do\n"                      \
+    "      if g == h then return true end\n"                                 \
+    "    end\n"                                                              \
+    "  end\n"                                                                \
+    "  return false\n"                                                       \
+    "end\n"                                                                  \
+    "local function visible(t, sub, groups, auditors)\n"                    \
+    "  return (t.requester ~= '' and t.requester == sub)\n"                 \
+    "    or member(t.approvers, groups) or member(auditors, groups)\n"      \
+    "end\n"                                                                  \
     "local function arrays(s)\n"                                             \
     "  s = string.gsub(s, '\"approved_by\":{}', '\"approved_by\":[]')\n"       \
     "  return (string.gsub(s, '\"groups\":{}', '\"groups\":[]'))\n"            \
@@ -214,12 +226,16 @@ static const char  ngx_hoop_review_show_lua[] =
     NGX_HOOP_REVIEW_NOW_LUA
     NGX_HOOP_REVIEW_JSON_LUA
     "local t = review(KEYS[1], now)\n"
-    "if not t then return '' end\n"
+    "if not t or not visible(t, ARGV[1], ARGV[2], ARGV[3]) then\n"
+    "  return ''\n"
+    "end\n"
     "return arrays(cjson.encode(t))\n";
 
 /*
  * Newest first, at most 100, optionally of one status; pending ones come
- * from their own index, so none is hidden behind many decided ones.
+ * from their own index, so none is hidden behind many decided ones.  Only
+ * those the caller may see: their requester's, their approvers', the
+ * auditors' (ARGV: status, sub, groups, auditor groups).
  */
 static const char  ngx_hoop_review_list_lua[] =
     NGX_HOOP_REVIEW_NOW_LUA
@@ -232,7 +248,8 @@ static const char  ngx_hoop_review_list_lua[] =
     "  local t = review('hoop:review:' .. id, now)\n"
     "  if not t then\n"
     "    redis.call('ZREM', index, id)\n"
-    "  elseif ARGV[1] == '' or t.status == ARGV[1] then\n"
+    "  elseif (ARGV[1] == '' or t.status == ARGV[1])\n"
+    "    and visible(t, ARGV[2], ARGV[3], ARGV[4]) then\n"
     "    table.insert(out, t)\n"
     "    if #out >= 100 then break end\n"
     "  end\n"
@@ -1087,31 +1104,39 @@ ngx_hoop_review_decided(ngx_hoop_redis_t *rd, redisReply *reply, void *data)
 
 ngx_int_t
 ngx_hoop_review_list(ngx_hoop_reviews_t *rv, ngx_str_t *status,
-    ngx_hoop_review_reply_pt cb, void *data)
+    ngx_hoop_review_viewer_t *viewer, ngx_hoop_review_reply_pt cb,
+    void *data)
 {
-    ngx_str_t  args[3];
+    ngx_str_t  args[6];
 
     ngx_str_set(&args[0], ngx_hoop_review_list_lua);
     ngx_str_set(&args[1], "hoop:reviews:index");
     args[2] = *status;
+    args[3] = viewer->sub;
+    args[4] = viewer->groups;
+    args[5] = viewer->auditors;
 
-    return ngx_hoop_review_ask(rv, args, 3, ngx_hoop_review_json_reply, cb,
+    return ngx_hoop_review_ask(rv, args, 6, ngx_hoop_review_json_reply, cb,
                                data);
 }
 
 
 ngx_int_t
 ngx_hoop_review_show(ngx_hoop_reviews_t *rv, ngx_str_t *id,
-    ngx_hoop_review_reply_pt cb, void *data)
+    ngx_hoop_review_viewer_t *viewer, ngx_hoop_review_reply_pt cb,
+    void *data)
 {
     u_char     key[64];
-    ngx_str_t  args[3];
+    ngx_str_t  args[5];
 
     ngx_str_set(&args[0], ngx_hoop_review_show_lua);
     args[1].data = key;
     args[1].len = ngx_hoop_review_key(key, id->data, id->len);
+    args[2] = viewer->sub;
+    args[3] = viewer->groups;
+    args[4] = viewer->auditors;
 
-    return ngx_hoop_review_ask(rv, args, 2, ngx_hoop_review_json_reply, cb,
+    return ngx_hoop_review_ask(rv, args, 5, ngx_hoop_review_json_reply, cb,
                                data);
 }
 

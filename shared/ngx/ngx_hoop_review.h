@@ -147,14 +147,28 @@ ngx_int_t ngx_hoop_review_cancel_tag(ngx_hoop_reviews_t *rv,
 /* The operation is gone (client closed): the review is cancelled. */
 void ngx_hoop_review_cancel(ngx_hoop_review_wait_t *w);
 
+/*
+ * Who asks to see reviews: a review is shown to its requester, to members
+ * of its approver groups, and to members of the auditor groups (each list
+ * comma-separated), and to nobody else, listing included; to anyone else
+ * it does not exist.
+ */
+typedef struct {
+    ngx_str_t                sub;
+    ngx_str_t                groups;
+    ngx_str_t                auditors;
+} ngx_hoop_review_viewer_t;
+
 /* For the reviewer API: decide, list, show. */
 ngx_int_t ngx_hoop_review_decide(ngx_hoop_reviews_t *rv, ngx_str_t *id,
     ngx_uint_t approve, ngx_str_t *sub, ngx_str_t *groups,
     ngx_str_t *reason, ngx_hoop_review_reply_pt cb, void *data);
 ngx_int_t ngx_hoop_review_list(ngx_hoop_reviews_t *rv, ngx_str_t *status,
-    ngx_hoop_review_reply_pt cb, void *data);
+    ngx_hoop_review_viewer_t *viewer, ngx_hoop_review_reply_pt cb,
+    void *data);
 ngx_int_t ngx_hoop_review_show(ngx_hoop_reviews_t *rv, ngx_str_t *id,
-    ngx_hoop_review_reply_pt cb, void *data);
+    ngx_hoop_review_viewer_t *viewer, ngx_hoop_review_reply_pt cb,
+    void *data);
 
 const char *ngx_hoop_review_status_name(ngx_hoop_review_status_e status);
 
