@@ -7,9 +7,16 @@ package Hoop::Verify;
 # an auditor understands, first by position in the trail.
 #
 #   my $v = Hoop::Verify->new(public_keys => [...], hmac_key => ...,
-#                             window => 0, now => time);
+#                             window => 0, trimmed => 0, now => time);
 #   $v->add($entry) for each entry, oldest first;
 #   my $r = $v->result;   # { ok, problems => [...], counts... }
+#
+# Memory: an instance's events are checked against its checkpoints as the
+# checkpoints arrive (every event a checkpoint seals comes before it in
+# the trail), and then forgotten but for what the next checkpoint may
+# restate; a session that ended and is sealed shrinks to its end.  What is
+# kept is what the newest checkpoints have not sealed yet, and one small
+# record per session: the trail itself never has to fit.
 
 use strict;
 use warnings;
@@ -19,8 +26,7 @@ use Hoop::Trail;
 
 my $GENESIS = '0' x 64;
 my $MAX_PROBLEMS = 1000;
-
-# a worker seals every interval; one three intervals late has stopped
+my $MAX_SEQ = 2**50;
 
 sub new {
     my ($class, %o) = @_;
@@ -34,10 +40,13 @@ sub new {
         now       => $o{now},            # epoch seconds, or undef
         keys      => {},                 # key id => Crypt::PK::Ed25519
         pos       => 0,
-        sess      => {},                 # session => state
-        inst      => {},                 # instance => state
+        sess      => {},                 # session => state, or [end, inst]
+        inst      => {},                 # instance => checkpoint state
+        writers   => {},                 # instance => its first event
         problems  => [],
         events    => 0,
+        sessions  => 0,
+        checkpoints => 0,
         duplicates => 0,
         newest_ms => 0,
     }, $class;
@@ -54,99 +63,176 @@ sub problem {
     my ($self, $pos, $id, $msg) = @_;
     push @{ $self->{problems} }, { pos => $pos, id => $id, message => $msg }
         if @{ $self->{problems} } < $MAX_PROBLEMS;
+    return;
 }
 
 sub short { substr($_[0] // '?', 0, 12) }
 
+sub where { 'session ' . short($_[0]) . ", event $_[1]" }
+
+# the events' times, to the millisecond; the second is computed once per
+# second of the trail, not per event
+my ($last_second, $last_epoch) = ('', undef);
+
 sub iso_ms {
     my ($t) = @_;
-    return undef unless defined $t && $t =~
-        /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$/;
-    require Time::Local;
-    return Time::Local::timegm($6, $5, $4, $3, $2 - 1, $1) * 1000 + $7;
+    return undef unless defined $t && !ref $t && $t =~
+        /^((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d))\.(\d{3})Z$/;
+    if ($1 ne $last_second) {
+        require Time::Local;
+        $last_epoch = eval { Time::Local::timegm($7, $6, $5, $4, $3 - 1,
+            $2) };
+        $last_second = $1;
+    }
+    return defined $last_epoch ? $last_epoch * 1000 + $8 : undef;
 }
+
+sub ms_iso {
+    my ($ms) = @_;
+    my @t = gmtime int($ms / 1000);
+    return sprintf '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', $t[5] + 1900,
+        $t[4] + 1, @t[3, 2, 1, 0], $ms % 1000;
+}
+
+sub count_num { defined $_[0] && !ref $_[0] && $_[0] =~ /^[1-9]\d{0,15}\z/
+    && $_[0] < $MAX_SEQ }
 
 sub add {
     my ($self, $e) = @_;
     my $pos = ++$self->{pos};
-    my $id = $e->{id} // "entry $pos";
+    my $id = ref $e eq 'HASH' && defined $e->{id} && !ref $e->{id}
+        ? $e->{id} : "entry $pos";
 
-    if ($e->{unreadable}) {
+    if (ref $e ne 'HASH' || $e->{unreadable}) {
         return $self->problem($pos, $id, 'this line of the export is not'
-            . ' JSON: the export was damaged');
+            . ' a JSON object: the export was damaged');
     }
     for my $f (qw(session seq event prev hash)) {
-        next if defined $e->{$f};
+        next if defined $e->{$f} && !ref $e->{$f};
         return $self->problem($pos, $id, "the entry has no \"$f\" field:"
             . ' it was not written by the gateway');
     }
     my ($sid, $seq) = ($e->{session}, $e->{seq});
-    my $s = $self->{sess}{$sid} //= { seqs => {} };
-    my $where = "session " . short($sid) . ", event $seq";
+    if ($sid !~ /^[0-9a-f]{32}\z/ || !count_num($seq)
+        || $e->{prev} !~ /^[0-9a-f]{64}\z/ || $e->{hash} !~ /^[0-9a-f]{64}\z/)
+    {
+        return $self->problem($pos, $id, 'the entry\'s session, seq, prev or'
+            . ' hash is malformed: it was not written by the gateway');
+    }
+    my $s = $self->{sess}{$sid};
 
     # delivered twice (a retry after Redis stored it without answering):
     # only a byte-identical copy is the same event
-    if (my $seen = $s->{seqs}{$seq}) {
-        my $same = $seen->{hash} eq $e->{hash} && $seen->{digest}
-            eq sha256_hex(join "\n", $e->{prev}, $e->{event},
-                $e->{sig} // '');
-        if ($same) {
+    my $seen = $self->seen($s, $sid, $seq);
+    if (defined $seen) {
+        if ($seen eq $e->{hash} . ($e->{sig} // '')
+            && $self->link_hash($e) eq $e->{hash})
+        {
             $self->{duplicates}++;
             return;
         }
-        return $self->problem($pos, $id, "$where is recorded twice with"
-            . ' different content: one of the two was forged');
+        return $self->problem($pos, $id, where($sid, $seq) . ' is recorded'
+            . ' twice with different content: one of the two was forged');
     }
 
-    my $input = "$e->{prev}\n$e->{event}";
-    my $hash = defined $self->{hmac_key}
-        ? hmac_sha256_hex($input, $self->{hmac_key}) : sha256_hex($input);
-    if ($hash ne $e->{hash}) {
-        return $self->problem($pos, $id, "$where was changed after it was"
-            . ' written: its content does not match its hash'
+    if ($self->link_hash($e) ne $e->{hash}) {
+        return $self->problem($pos, $id, where($sid, $seq) . ' was changed'
+            . ' after it was written: its content does not match its hash'
             . (defined $self->{hmac_key} ? ' (or another audit key)' : ''));
     }
     my $ev = eval { $self->{json}->decode($e->{event}) };
     if (ref $ev ne 'HASH') {
-        return $self->problem($pos, $id, "$where is not a JSON object");
+        return $self->problem($pos, $id, where($sid, $seq)
+            . ' is not a JSON object');
     }
-    if (($ev->{session} // '') ne $sid || ($ev->{seq} // -1) != $seq) {
-        return $self->problem($pos, $id, "$where was moved: the event"
-            . ' inside says session ' . short($ev->{session})
+    if (($ev->{session} // '') ne $sid || ($ev->{seq} // -1) ne $seq) {
+        return $self->problem($pos, $id, where($sid, $seq) . ' was moved:'
+            . ' the event inside says session ' . short($ev->{session})
             . ', event ' . ($ev->{seq} // '?'));
     }
+    my $inst = $ev->{instance};
+    $inst = undef if ref $inst;
 
-    $self->{events}++;
+    if (ref $s eq 'ARRAY') {
+        # the session ended, and every event of it up to its end is sealed
+        return $self->problem($pos, $id, 'session ' . short($sid)
+            . ($seq > $s->[0] ? ' has events after its end (event'
+                . " $s->[0]): they were added to the trail"
+              : ": event $seq is stored after its end (event $s->[0]):"
+                . " the trail's order was changed"));
+    }
+    if (!$s) {
+        $s = $self->{sess}{$sid} = { recent => {} };
+        $self->{sessions}++;
+    }
+    if (defined $s->{ended} && $seq > $s->{ended}) {
+        $self->problem($pos, $id, 'session ' . short($sid) . ' has events'
+            . " after its end (event $s->{ended}): they were added to the"
+            . ' trail');
+    }
+
     my $ms = iso_ms($ev->{time});
     $self->{newest_ms} = $ms if $ms && $ms > $self->{newest_ms};
-
-    $s->{seqs}{$seq} = {
-        hash => $e->{hash}, pos => $pos, id => $id,
-        digest => sha256_hex(join "\n", $e->{prev}, $e->{event},
-            $e->{sig} // ''),
-    };
-    $s->{instance} //= $ev->{instance};
-    $s->{gateway} //= $ev->{gateway};
-    if (defined $ev->{instance}) {
-        ($self->{writers}{ $ev->{instance} } //= { ms => $ms,
-            pos => $pos, id => $id, gateway => $ev->{gateway} })->{n}++;
+    $s->{recent}{$seq} = [$e->{hash}, $pos, $id, $e->{sig}];
+    $s->{instance} //= $inst;
+    if (defined $inst && $sid ne $inst) {
+        ($self->{writers}{$inst} //= { ms => $ms, pos => $pos, id => $id,
+            gateway => $ev->{gateway} })->{n}++;
+        $self->{open}{$inst}{$sid} = 1;
     }
 
     $self->chain($s, $sid, $seq, $e, $pos, $id);
 
-    $self->checkpoint($ev, $e, $pos, $id, $ms)
-        if ($ev->{type} // '') eq 'audit.checkpoint';
+    if (($ev->{type} // '') eq 'audit.checkpoint') {
+        $self->{checkpoints}++;
+        $self->checkpoint($ev, $e, $pos, $id, $ms);
+    } else {
+        $self->{events}++;
+    }
+}
+
+# the link's hash as the gateway computed it
+sub link_hash {
+    my ($self, $e) = @_;
+    my $input = "$e->{prev}\n$e->{event}";
+    return defined $self->{hmac_key}
+        ? hmac_sha256_hex($input, $self->{hmac_key}) : sha256_hex($input);
+}
+
+# hash.sig of an event of this session already stored, if it is known
+sub seen {
+    my ($self, $s, $sid, $seq) = @_;
+    return undef unless $s;
+    if (ref $s eq 'HASH') {
+        my $r = $s->{recent}{$seq};
+        return $r->[0] . ($r->[3] // '') if $r;
+    }
+    my $inst = ref $s eq 'ARRAY' ? $s->[1] : $s->{instance};
+    my $i = defined $inst ? $self->{inst}{$inst} : undef;
+    for my $gen ($i ? @{ $i->{gens} } : ()) {
+        my $h = $gen->{"$sid/$seq"};
+        return $h if defined $h;
+    }
+    return undef;
 }
 
 # the session's chain: numbered without gaps, each naming the one before
 sub chain {
     my ($self, $s, $sid, $seq, $e, $pos, $id) = @_;
+
+    if (defined $s->{last} && $seq == $s->{last} + 1
+        && $e->{prev} eq $s->{last_hash})
+    {
+        $s->{last} = $seq;
+        $s->{last_hash} = $e->{hash};
+        return;                 # the common case, in one test
+    }
+
     my $where = 'session ' . short($sid);
 
     if (!defined $s->{last}) {
         $s->{first} = $seq;
-        $s->{first_pos} = $pos;
-        $s->{first_prev} = $e->{prev};
+        $s->{first_at} = [$pos, $id];
         if ($seq == 1 && $e->{prev} ne $GENESIS) {
             $self->problem($pos, $id, "$where: its first event names an"
                 . ' event before it');
@@ -187,13 +273,9 @@ sub checkpoint {
         return $self->problem($pos, $id, "$where is malformed");
     }
 
-    my $i = $self->{inst}{$iid} //= { checkpoints => [] };
-    $i->{gateway} = $ev->{gateway};
-    $i->{subsystem} = $cp->{subsystem};
-    $i->{pid} = $cp->{pid};
-
     if (%{ $self->{keys} }) {
-        my $pk = defined $cp->{key} ? $self->{keys}{ $cp->{key} } : undef;
+        my $pk = defined $cp->{key} && !ref $cp->{key}
+            ? $self->{keys}{ $cp->{key} } : undef;
         if (!defined $cp->{key} || !defined $e->{sig}) {
             return $self->problem($pos, $id, "$where is not signed: the"
                 . ' gateway had no signing key, or the signature was'
@@ -204,7 +286,7 @@ sub checkpoint {
                 . ' not given to the verifier (key id '
                 . short($cp->{key}) . ')');
         }
-        if ($e->{sig} !~ /^[0-9a-f]{128}\z/
+        if (ref $e->{sig} || $e->{sig} !~ /^[0-9a-f]{128}\z/
             || !$pk->verify_message(pack('H*', $e->{sig}), $e->{hash}))
         {
             return $self->problem($pos, $id, "$where has a signature that"
@@ -215,27 +297,201 @@ sub checkpoint {
         $self->{unchecked_signatures}++;
     }
 
-    push @{ $i->{checkpoints} }, {
-        seq => $e->{seq}, pos => $pos, id => $id, ms => $ms,
-        final => $cp->{final} ? 1 : 0, sessions => $cp->{sessions},
-        interval => $cp->{interval_ms} // 60000,
-    };
+    my $i = $self->{inst}{$iid} //= { gens => [] };
+    my $anchor = !$i->{last};
+    @$i{qw(gateway subsystem pid)} = ($ev->{gateway}, $cp->{subsystem},
+        $cp->{pid});
+    my $name = 'instance ' . short($iid) . ' (' . ($i->{gateway} // '?')
+        . ', ' . ($i->{subsystem} // '?') . ', pid ' . ($i->{pid} // '?')
+        . ')';
+    if ($anchor) {
+        $i->{anchor} = $e->{seq};
+        $self->{trimmed_checkpoints}++ if $e->{seq} > 1;
+    }
+    my $c = { seq => $e->{seq}, pos => $pos, id => $id };
+    my %gen;
+
+    for my $r (@{ $cp->{sessions} }) {
+        my ($sid, $from, $to) = ref $r eq 'HASH' ? @$r{qw(id from to)} : ();
+        if (!defined $sid || ref $sid || $sid !~ /^[0-9a-f]{32}\z/
+            || !count_num($from) || !count_num($to) || $from > $to
+            || $to - $from > 10_000_000 || $sid eq $iid
+            || ref $r->{hash} || ($r->{hash} // '') !~ /^[0-9a-f]{64}\z/)
+        {
+            $self->problem($pos, $id, "$where names a session range that"
+                . ' the gateway cannot have written: forged');
+            next;
+        }
+        $self->seal_range($i, $name, $c, $anchor, $sid, $from, $to, $r,
+            \%gen);
+    }
+
+    # every event of this instance stored before this checkpoint is
+    # sealed by it or an earlier one: anything else was added.  At the
+    # first checkpoint kept, when earlier ones are gone, an event may
+    # have been sealed by one of those.
+    my $open = delete $self->{open}{$iid} // {};
+    for my $sid (keys %$open) {
+        my $s = $self->{sess}{$sid};
+        next unless ref $s eq 'HASH';
+        for my $seq (sort { $a <=> $b } keys %{ $s->{recent} }) {
+            my $x = delete $s->{recent}{$seq};
+            next if $anchor && $i->{anchor} > 1;
+            $self->problem($x->[1], $x->[2], 'session ' . short($sid)
+                . ", event $seq is stored before checkpoint $c->{seq} of"
+                . " $name but no checkpoint seals it: it was added to the"
+                . ' trail');
+        }
+    }
+    $self->settle($_) for keys %$open, map { $_->{id} }
+        grep { ref $_ eq 'HASH' && defined $_->{id} && !ref $_->{id} }
+        @{ $cp->{sessions} };
+
+    # what was sealed may come again (a spool retried): two generations
+    unshift @{ $i->{gens} }, \%gen;
+    splice @{ $i->{gens} }, 2;
+    $i->{last} = { %$c, ms => $ms, final => $cp->{final} ? 1 : 0,
+        interval => count_num($cp->{interval_ms}) ? $cp->{interval_ms}
+            : 60000 };
 }
 
-# after the last entry: what the checkpoints say must be there
+# one range of a checkpoint: every event it seals is there, unchanged
+sub seal_range {
+    my ($self, $i, $name, $c, $anchor, $sid, $from, $to, $r, $gen) = @_;
+    my $s = $self->{sess}{$sid};
+    my $what = 'session ' . short($sid);
+
+    if (ref $s eq 'ARRAY') {
+        # ended and sealed before: only its end may be named again
+        return if $to == $s->[0] && $r->{hash} eq $s->[2];
+        return $self->problem($c->{pos}, $c->{id}, "$what: checkpoint"
+            . " $c->{seq} of $name names events after the session's end:"
+            . ' forged');
+    }
+    if (!$s) {
+        $s = $self->{sess}{$sid} = { recent => {} };
+    }
+    $s->{named}++;
+    my $sealed = $s->{sealed_to} // 0;
+
+    # before the first checkpoint kept, what is gone may have been trimmed,
+    # if it is the oldest part of the session (MAXLEN trims from the start)
+    my $kept = $s->{first};
+    my $trim = $anchor && $self->{trimmed};
+    my (@missing, $more);
+    for (my $seq = $from > $sealed ? $from : $sealed + 1; $seq <= $to;
+         $seq++)
+    {
+        next if $s->{recent}{$seq};
+        if ($trim && !(defined $kept && $seq > $kept)) {
+            $self->{trimmed_events}++;
+        } elsif (@missing < 1000) {
+            push @missing, $seq;
+        } else {
+            $more++;
+        }
+    }
+    push @missing, ('...') x !!$more;
+    if (@missing) {
+        $self->problem($c->{pos}, $c->{id}, "$what: "
+            . range_words(@missing) . ", sealed by checkpoint $c->{seq} of"
+            . " $name, " . (@missing > 1 ? 'are' : 'is') . ' missing:'
+            . ' deleted from the trail');
+    }
+    my $last = $s->{recent}{$to};
+    my $have = $last ? $last->[0]
+        : $to == $sealed ? $s->{sealed_hash} : undef;
+    if (defined $have && $have ne $r->{hash}) {
+        $self->problem($c->{pos}, $c->{id}, "$what, event $to is not the"
+            . " one checkpoint $c->{seq} of $name sealed: it was replaced");
+    }
+    if ($to > $sealed) {
+        $s->{sealed_to} = $to;
+        $s->{sealed_hash} = $r->{hash};
+    }
+    $s->{ended} = $to if $r->{end};
+    for my $seq (keys %{ $s->{recent} }) {
+        next if $seq < $from || $seq > $to;
+        my $x = delete $s->{recent}{$seq};
+        $gen->{"$sid/$seq"} = $x->[0] . ($x->[3] // '');
+    }
+}
+
+# a session that ended, every event to its end sealed: checked for the
+# last time, then kept as its end alone
+sub settle {
+    my ($self, $sid) = @_;
+    my $s = $self->{sess}{$sid};
+    return unless ref $s eq 'HASH' && defined $s->{ended}
+        && defined $s->{last} && $s->{last} == $s->{ended}
+        && ($s->{sealed_to} // 0) >= $s->{ended} && !%{ $s->{recent} };
+    $self->finish_session($sid, $s);
+    $self->{sess}{$sid} = [$s->{ended}, $s->{instance}, $s->{sealed_hash}];
+}
+
+sub finish_session {
+    my ($self, $sid, $s) = @_;
+    for my $gap (@{ $s->{gaps} // [] }) {
+        next if $gap->{filled};
+        $self->problem($gap->{pos}, $gap->{id}, $self->{inst}{$sid}
+            ? 'instance ' . short($sid) . ': checkpoint(s) '
+              . "$gap->{from}..$gap->{to} are missing: deleted from the"
+              . ' trail'
+            : 'session ' . short($sid) . ': event(s) ' . $gap->{from}
+              . '..' . $gap->{to} . ' are missing: deleted from the trail');
+    }
+    $self->start_of($sid, $s);
+    if (defined $s->{ended} && $s->{last} > $s->{ended}) {
+        $self->problem($s->{first_at}[0], $s->{first_at}[1], 'session '
+            . short($sid) . ' has events after its end (event '
+            . $s->{ended} . '): they were added to the trail');
+    }
+}
+
+# a session's first event kept is not event 1: trimmed or deleted?
+sub start_of {
+    my ($self, $sid, $s) = @_;
+    return if $s->{first} == 1;
+    my $iid = $self->{inst}{$sid} ? $sid : $s->{instance};
+    my $i = defined $iid ? $self->{inst}{$iid} : undef;
+
+    # a checkpoint kept names it: checked with that checkpoint
+    return if $s->{named};
+
+    my @at = @{ $s->{first_at} };
+    if ($i && $i->{anchor} == 1 && !$self->{inst}{$sid}) {
+        # every checkpoint of the instance is kept, and none names the
+        # events before this one: they were never sealed, then deleted
+        return $self->problem(@at, 'session ' . short($sid)
+            . ': event(s) 1..' . ($s->{first} - 1)
+            . ' are missing: deleted from the trail');
+    }
+    if ($self->{trimmed}) {
+        $self->{trimmed_sessions}++;
+        return;
+    }
+    $self->problem(@at, ($self->{inst}{$sid}
+        ? 'instance ' . short($sid) . ': checkpoint(s) 1..'
+        : 'session ' . short($sid) . ': event(s) 1..') . ($s->{first} - 1)
+        . ' are missing: deleted from the trail (nothing says it was'
+        . ' trimmed by retention; an export of a trimmed stream is checked'
+        . ' with --window)');
+}
+
+# after the last entry
 sub finish {
     my ($self) = @_;
 
+    my $interval = 60000;
     for my $iid (sort keys %{ $self->{inst} }) {
-        $self->seals($iid, $self->{inst}{$iid});
+        my $last = $self->{inst}{$iid}{last};
+        $interval = $last->{interval} if $last->{interval} > $interval;
+        $self->stopped($iid, $self->{inst}{$iid});
     }
 
     # an instance with events and no checkpoint at all: it had no time to
     # write one, or they were all deleted
-    my ($interval) = sort { $b <=> $a } map { $_->{interval} }
-        map { @{ $_->{checkpoints} } } values %{ $self->{inst} };
-    $interval //= 60000;
-    for my $iid (sort keys %{ $self->{writers} // {} }) {
+    for my $iid (sort keys %{ $self->{writers} }) {
         next if $self->{inst}{$iid};
         my $w = $self->{writers}{$iid};
         if ($w->{ms} && $self->reference_ms - $w->{ms} > 3 * $interval) {
@@ -245,143 +501,32 @@ sub finish {
                 . ' the trail: its worker was killed before its first'
                 . ' checkpoint, or its checkpoints were deleted');
         }
-        $self->{unsealed} += $w->{n};
     }
 
     for my $sid (sort keys %{ $self->{sess} }) {
         my $s = $self->{sess}{$sid};
-        next unless defined $s->{last};
-        for my $gap (@{ $s->{gaps} // [] }) {
-            next if $gap->{filled};
-            $self->problem($gap->{pos}, $gap->{id}, $self->{inst}{$sid}
-                ? 'instance ' . short($sid) . ': checkpoint(s) '
-                  . "$gap->{from}..$gap->{to} are missing: deleted from"
-                  . ' the trail'
-                : 'session ' . short($sid) . ': event(s) ' . $gap->{from}
-                  . '..' . $gap->{to} . ' are missing: deleted from the'
-                  . ' trail');
-        }
-        $self->start_of($sid, $s);
-        if (defined $s->{ended} && $s->{last} > $s->{ended}) {
-            my $after = $s->{seqs}{ $s->{ended} + 1 }
-                // $s->{seqs}{ $s->{last} };
-            $self->problem($after->{pos}, $after->{id}, 'session '
-                . short($sid) . ' has events after its end (event '
-                . $s->{ended} . '): they were added to the trail');
-        }
+        next unless ref $s eq 'HASH' && defined $s->{last};
+        $self->finish_session($sid, $s);
+        $self->{unsealed} += keys %{ $s->{recent} }
+            if defined $s->{instance} && $sid ne $s->{instance};
     }
 }
 
-# one instance's checkpoints: what they seal must be there, unchanged
-sub seals {
+# a live instance seals every interval; a stopped one said so
+sub stopped {
     my ($self, $iid, $i) = @_;
-    my @cps = @{ $i->{checkpoints} };
-    my $name = 'instance ' . short($iid) . ' (' . ($i->{gateway} // '?')
-        . ', ' . ($i->{subsystem} // '?') . ', pid '
-        . ($i->{pid} // '?') . ')';
-    $i->{anchor} = $cps[0]{seq};
-    $self->{trimmed_checkpoints}++ if $cps[0]{seq} > 1;
-
-    for my $k (0 .. $#cps) {
-        my $cp = $cps[$k];
-        my $anchor = $k == 0;
-        for my $r (@{ $cp->{sessions} }) {
-            my ($sid, $from, $to) = @$r{qw(id from to)};
-            next unless defined $sid && defined $from && defined $to;
-            my $s = $self->{sess}{$sid} //= { seqs => {} };
-            $s->{sealed_to} = $to if ($s->{sealed_to} // 0) < $to;
-            $s->{named}++;
-            $s->{sealed_in}{$to} //= $cp;
-            $s->{ended} = $to if $r->{end};
-            my @missing = grep { !$s->{seqs}{$_} } $from .. $to;
-            if (@missing && $anchor && $self->{trimmed}) {
-                # before the first checkpoint kept: trimmed, if it is the
-                # oldest part of the session (MAXLEN trims from the start)
-                my $kept = $s->{first};
-                my @holes = grep { !defined $kept || $_ > $kept } @missing;
-                $self->{trimmed_events} += @missing - @holes;
-                @missing = @holes;
-            }
-            if (@missing) {
-                $self->problem($cp->{pos}, $cp->{id}, 'session '
-                    . short($sid) . ': ' . range_words(@missing)
-                    . ", sealed by checkpoint $cp->{seq} of $name, "
-                    . (@missing > 1 ? 'are' : 'is') . ' missing: deleted'
-                    . ' from the trail');
-            }
-            my $last = $s->{seqs}{$to};
-            if ($last && $last->{hash} ne ($r->{hash} // '')) {
-                $self->problem($cp->{pos}, $cp->{id}, 'session '
-                    . short($sid) . ", event $to is not the one checkpoint"
-                    . " $cp->{seq} of $name sealed: it was replaced");
-            }
-        }
-    }
-
-    # every event of this instance stored before its last checkpoint was
-    # sealed by one: anything else was added later.  Before the first
-    # checkpoint kept, when earlier ones were trimmed, an event may have
-    # been sealed by one of those.
-    my $last = $cps[-1];
-    my $from = $cps[0]{seq} > 1 ? $cps[0]{pos} : 0;
-    for my $sid (keys %{ $self->{sess} }) {
-        my $s = $self->{sess}{$sid};
-        next unless ($s->{instance} // '') eq $iid && $sid ne $iid;
-        for my $seq (keys %{ $s->{seqs} }) {
-            my $x = $s->{seqs}{$seq};
-            if ($x->{pos} > $from && $x->{pos} < $last->{pos}
-                && $seq > ($s->{sealed_to} // 0))
-            {
-                $self->problem($x->{pos}, $x->{id}, 'session '
-                    . short($sid) . ", event $seq is stored before"
-                    . " checkpoint $last->{seq} of $name but no checkpoint"
-                    . ' seals it: it was added to the trail');
-            } elsif ($x->{pos} > $last->{pos}) {
-                $self->{unsealed}++;
-            }
-        }
-    }
-
-    # a live instance seals every interval; a stopped one said so
+    my $last = $i->{last};
     return if $last->{final};
     if ($last->{ms}
         && $self->reference_ms - $last->{ms} > 3 * $last->{interval})
     {
-        $self->problem($last->{pos}, $last->{id}, "$name stopped sealing"
-            . ' after checkpoint ' . $last->{seq} . ' (' . (ms_iso($last->{ms}))
-            . ') without a final one: its worker was killed, or the'
-            . ' newest part of its trail was deleted');
+        $self->problem($last->{pos}, $last->{id}, 'instance ' . short($iid)
+            . ' (' . ($i->{gateway} // '?') . ', ' . ($i->{subsystem} // '?')
+            . ', pid ' . ($i->{pid} // '?') . ') stopped sealing after'
+            . " checkpoint $last->{seq} (" . ms_iso($last->{ms}) . ')'
+            . ' without a final one: its worker was killed, or the newest'
+            . ' part of its trail was deleted');
     }
-}
-
-# a session's first event kept is not event 1: trimmed or deleted?
-sub start_of {
-    my ($self, $sid, $s) = @_;
-    return if $s->{first} == 1;
-    my $iid = $s->{instance};
-    my $i = defined $iid ? $self->{inst}{$iid} : undef;
-    my $first = $s->{seqs}{ $s->{first} };
-
-    # the first checkpoint kept names it: checked with that checkpoint
-    return if $s->{named};
-
-    if ($i && $i->{anchor} == 1) {
-        # every checkpoint of the instance is kept, and none names the
-        # events before this one: they were never sealed, then deleted
-        return $self->problem($first->{pos}, $first->{id}, 'session '
-            . short($sid) . ': event(s) 1..' . ($s->{first} - 1)
-            . ' are missing: deleted from the trail');
-    }
-    if ($self->{trimmed}) {
-        $self->{trimmed_sessions}++;
-        return;
-    }
-    $self->problem($first->{pos}, $first->{id}, ($self->{inst}{$sid}
-        ? 'instance ' . short($sid) . ': checkpoint(s) 1..'
-        : 'session ' . short($sid) . ': event(s) 1..') . ($s->{first} - 1)
-        . ' are missing: deleted from the trail (nothing says it was'
-        . ' trimmed by retention; an export of a trimmed stream is checked'
-        . ' with --window)');
 }
 
 # "now" for a live trail, else the time of the newest event in it
@@ -393,34 +538,23 @@ sub reference_ms {
 sub range_words {
     my @n = @_;
     return "event $n[0]" if @n == 1;
-    return "events $n[0]..$n[-1]" if $n[-1] - $n[0] == $#n;
+    return "events $n[0]..$n[-1]"
+        if $n[-1] =~ /^\d+\z/ && $n[-1] - $n[0] == $#n;
     return 'events ' . join(', ', @n[0 .. ($#n > 5 ? 5 : $#n)])
         . ($#n > 5 ? ', ...' : '');
-}
-
-sub ms_iso {
-    my ($ms) = @_;
-    my @t = gmtime int($ms / 1000);
-    return sprintf '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', $t[5] + 1900,
-        $t[4] + 1, @t[3, 2, 1, 0], $ms % 1000;
 }
 
 sub result {
     my ($self) = @_;
     $self->finish;
     my @p = sort { $a->{pos} <=> $b->{pos} } @{ $self->{problems} };
-    # sessions and events of clients; checkpoints are counted apart
-    my $checkpoints = 0;
-    $checkpoints += @{ $_->{checkpoints} } for values %{ $self->{inst} };
-    my $sessions = grep { defined $self->{sess}{$_}{last}
-        && !$self->{inst}{$_} } keys %{ $self->{sess} };
     return {
         ok => @p ? 0 : 1,
         problems => \@p,
-        events => $self->{events} - $checkpoints,
-        sessions => $sessions,
+        events => $self->{events},
+        sessions => $self->{sessions} - keys %{ $self->{inst} },
         instances => scalar keys %{ $self->{inst} },
-        checkpoints => $checkpoints,
+        checkpoints => $self->{checkpoints},
         signed_by => [ sort keys %{ $self->{signed} // {} } ],
         unchecked_signatures => $self->{unchecked_signatures} // 0,
         unsealed => $self->{unsealed} // 0,
