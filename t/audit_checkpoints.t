@@ -59,8 +59,12 @@ $common
         hoop_audit on;
         location /api/ {
             hoop_auth on;
-            return 200 "ok\\n";
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
         }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        return 200 "ok\\n";
     }
 }
 stream {
@@ -164,6 +168,46 @@ cmp_ok(scalar keys %inst, '>=', 6,
 my @ends = grep { $_->{type} eq 'http.session.end' } @ev;
 cmp_ok(scalar @ends, '>=', 3, 'HTTP sessions end with http.session.end');
 is($ends[0]{session_end}{requests}, 3, 'which counts their requests');
+
+# the auditor's other commands, on the same live trail
+
+my $sessions = decode_json(scalar `$repo/tools/hoop-audit sessions $live --json`);
+my @pg = grep { $_->{kind} eq 'postgres' } @$sessions;
+my @web = grep { $_->{kind} eq 'http' } @$sessions;
+is(scalar @pg, 3, 'sessions: the three Postgres sessions');
+cmp_ok(scalar @web, '>=', 3, 'and the HTTP ones');
+is_deeply([map { $_->{identity} } @pg], [('agent-7') x 3],
+    'each with its identity');
+is($web[0]{operations}, 3, 'the first HTTP session: its three requests');
+ok($web[0]{ended}, 'and it ended');
+my $b_pg = decode_json(scalar
+    `$repo/tools/hoop-audit sessions $live --gateway gw-b --kind postgres --json`);
+is(scalar @$b_pg, 1, 'filtered by gateway and kind');
+my $none = decode_json(scalar
+    `$repo/tools/hoop-audit sessions $live --identity someone-else --json`);
+is(scalar @$none, 0, 'and by identity');
+
+my $show = `$repo/tools/hoop-audit show ${\ substr($pg[1]{session}, 0, 10)} $live`;
+like($show, qr/^session $pg[1]{session} \(postgres\) on gw-b/,
+    'show: a session found by the start of its id');
+like($show, qr/#1 .* pg\.login .*login to database postgres as postgres/,
+    'its login');
+like($show, qr/#2 .* pg\.query .*allow by default \[read\] SELECT \$1\n\s+1 rows/,
+    'its statement, decision and rows');
+like($show, qr/#3 .* pg\.session\.end .*reason client_closed/, 'its end');
+
+unlink "$d/cursor";
+my $part1 = `$repo/tools/hoop-audit export $live --cursor $d/cursor 2>/dev/null`;
+is(http_session($gw[1], 1), '200', 'one more request');
+wait_until(sub { grep { $_->{event} =~ /http\.session\.end/
+    && $_->{id} gt slurp("$d/cursor") } events() }, 'its events');
+my $part2 = `$repo/tools/hoop-audit export $live --cursor $d/cursor 2>/dev/null`;
+ok(length $part2 && index($part1, (split /\n/, $part2)[0]) < 0,
+    'export resumes after its cursor: nothing twice');
+spit("$d/exported.jsonl", $part1 . $part2);
+my ($xrc, $xout) = verify('--file', "$d/exported.jsonl", '--public-key',
+    "$d/seal.pub");
+is($xrc, 0, 'the two exports together verify') or diag $xout;
 
 # tampering, on exports of the trail; the newest entry is 4 intervals
 # after the old workers' final checkpoints, so that an instance that

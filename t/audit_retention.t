@@ -40,8 +40,12 @@ http {
         hoop_audit on;
         location / {
             hoop_auth on;
-            return 200 "ok\\n";
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
         }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        return 200 "ok\\n";
     }
 }
 EOF

@@ -40,7 +40,8 @@ sub new {
         $self->{redis} = Hoop::RESP->new($o{redis}, db => $o{db},
             password => $o{password_file} ? slurp_secret($o{password_file})
                 : undef);
-        $self->{start} = '-';
+        # after => an entry id: only what came after it
+        $self->{start} = defined $o{after} ? "($o{after}" : '-';
     }
     return $self;
 }
