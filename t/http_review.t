@@ -16,10 +16,11 @@ use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use Hoop::JWT;
-use Hoop::Test qw(spit wait_until);
+use Hoop::Test qw(repo_dir spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
 
+my $repo = repo_dir();
 my $redis = Hoop::Test::Redis->new->start;
 my $gw = Hoop::Test::Nginx->new(workers => 1);
 my $api = Hoop::Test::Nginx->new;
@@ -288,6 +289,30 @@ $review = (grep { $_->{operation}{path} eq '/api/quick' }
 is($review->{status}, 'expired', 'the review is marked expired');
 ($st, $res) = api('POST', "/$review->{id}/approve", 'sre1');
 is($st, 409, 'and can no longer be approved');
+
+# the same through the tool a reviewer uses (token in a file, never on the
+# command line)
+
+$held = send_held('/api/deploy-tool', 'agent');
+$review = pending_review('/api/deploy-tool');
+spit("$d/sre2.token", "$tok{sre2}\n", 0600);
+my $tool = "$repo/tools/hoop-audit reviews";
+my $list = `$tool list --api $api_base --token-file $d/sre2.token --status pending`;
+like($list, qr/^\Q$review->{id}\E\s+pending\s+agent-7\s+deploys\s+0\/1\s+POST gw\/api\/deploy-tool$/m,
+    'hoop-audit reviews list: the pending review, its requester, rule and'
+    . ' operation') or diag $list;
+my $one = `$tool show $review->{id} --api $api_base --token-file $d/sre2.token`;
+like($one, qr/^approvers:\s+sre$/m, 'reviews show: who may decide')
+    or diag $one;
+my $dec = `$tool approve $review->{id} --api $api_base --token-file $d/sre2.token --reason 'tool ok'`;
+is($? >> 8, 0, 'reviews approve succeeds');
+like($dec, qr/^approve: approved \(1 of 1 approvals, status approved\)/,
+    'and says so') or diag $dec;
+($status) = answer($held);
+is($status, 200, 'the held request goes on');
+$dec = `HOOP_TOKEN='$tok{sre2}' $tool reject $review->{id} --api $api_base --reason late 2>&1`;
+isnt($? >> 8, 0, 'deciding again fails');
+like($dec, qr/reject: decided/, 'saying it was decided') or diag $dec;
 
 # who sees a review: its requester, its approvers, the auditors; nobody
 # else, not even by listing (agents must not learn what other agents do)
