@@ -209,7 +209,7 @@ my ($xrc, $xout) = verify('--file', "$d/exported.jsonl", '--public-key',
     "$d/seal.pub");
 is($xrc, 0, 'the two exports together verify') or diag $xout;
 
-# tampering, on exports of the trail; the newest entry is 4 intervals
+# tampering, on exports of the trail; the newest entry is 6 intervals
 # after the old workers' final checkpoints, so that an instance that
 # stops sealing shows
 my @final = grep { $_->{type} eq 'audit.checkpoint'
@@ -219,8 +219,8 @@ my $newest = sub {
     return decode_json($e->{event})->{time};
 };
 my $final_ms = ms($final[-1]{time});
-wait_until(sub { ms($newest->()) > $final_ms + 4000 },
-    'four more intervals of checkpoints');
+wait_until(sub { ms($newest->()) > $final_ms + 6000 },
+    'six more intervals of checkpoints');
 
 sub ms {
     my ($t) = @_;
@@ -237,10 +237,25 @@ my @lines = map { decode_json($_) } split /\n/, slurp("$d/trail.jsonl");
 my @evs = map { decode_json($_->{event}) } @lines;
 
 my $json = JSON::PP->new->canonical;
+
+# what someone who rewrites the stream gets: entries in the order given,
+# with ids that grow, as Redis assigns them
+sub restored {
+    my @out;
+    my ($ms, $n) = (0, 0);
+    for my $e (@_) {
+        my ($m, $k) = $e->{id} =~ /^(\d+)-(\d+)$/;
+        ($m, $k) = ($ms, $n + 1) if $m < $ms || ($m == $ms && $k <= $n);
+        ($ms, $n) = ($m, $k);
+        push @out, { %$e, id => "$m-$k" };
+    }
+    return @out;
+}
+
 sub tampered {
     my ($name, @entries) = @_;
     spit("$d/$name.jsonl", join '', map { $json->encode($_) . "\n" }
-        @entries);
+        restored(@entries));
     return verify('--file', "$d/$name.jsonl", '--public-key',
         "$d/seal.pub");
 }
@@ -289,7 +304,8 @@ like($out, qr/session \w+: events 1\.\.\d+, sealed by checkpoint/,
 # 4. the oldest events
 ($rc, $out) = tampered('oldest', @lines[3 .. $#lines]);
 is($rc, 1, 'the oldest events deleted: detected');
-like($out, qr/are missing: deleted/, 'as deleted') or diag $out;
+like($out, qr/are missing: deleted|no checkpoint of it comes before it/,
+    'as deleted') or diag $out;
 ($rc, $out) = verify('--file', "$d/oldest.jsonl", '--public-key',
     "$d/seal.pub", '--window');
 is($rc, 0, '--window: the same, declared trimmed by retention, passes')
@@ -311,7 +327,7 @@ my @cps = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
 ($rc, $out) = tampered('no-checkpoint', @lines[grep { $_ != $cps[0] }
     0 .. $#lines]);
 is($rc, 1, 'a checkpoint deleted: detected');
-like($out, qr/checkpoint\(s\) \d+\.\.\d+ are missing|none of its checkpoints is in the trail/,
+like($out, qr/checkpoint\(s\) \d+\.\.\d+ are missing: deleted|none of its checkpoints is in the trail/,
     'named') or diag $out;
 
 my $cp = { %{ $evs[$cps[0]] } };
@@ -338,7 +354,8 @@ my $added = rechain({ %{ $lines[$end] }, seq => $after->{seq},
     prev => $lines[$end]{hash} }, $after);
 ($rc, $out) = tampered('after-end', @lines, $added);
 is($rc, 1, 'an event added after a session ended: detected');
-like($out, qr/has events after its end/, 'as added') or diag $out;
+like($out, qr/has events after its end|which wrote its final checkpoint before it: it was added/,
+    'as added') or diag $out;
 
 # 8. a whole forged session, before checkpoints that do not seal it
 my $fake = { %{ $evs[$h] }, session => 'f' x 32, seq => 1 };
@@ -357,6 +374,106 @@ my ($fin) = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
 is($rc, 1, 'an instance\'s final checkpoint deleted: detected');
 like($out, qr/stopped sealing after checkpoint \d+ .* without a final one/,
     'it stopped sealing, as far as the trail shows') or diag $out;
+
+# 10. what an attacker tried next (an adversarial review of the above)
+
+my $forge = sub {
+    my (%f) = @_;
+    my $ev = { %{ $evs[$h] }, session => $f{session} // 'e' x 32, seq => 1,
+        %{ $f{set} // {} } };
+    delete $ev->{$_} for @{ $f{drop} // [] };
+    return rechain({ id => '0-0', session => $ev->{session}, seq => 1,
+        prev => '0' x 64 }, $ev);
+};
+my $mid = int(@lines / 2);
+
+($rc, $out) = tampered('no-instance', @lines[0 .. $mid],
+    $forge->(drop => ['instance']), @lines[$mid + 1 .. $#lines]);
+like($out, qr/names no gateway instance, so no checkpoint can seal it/,
+    'an event without an instance, after checkpoints: added') or diag $out;
+
+my ($final_cp) = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
+    && $_[0]{checkpoint}{final} });
+($rc, $out) = tampered('after-final', @lines,
+    $forge->(set => { instance => $evs[$final_cp]{instance} }));
+like($out, qr/which wrote its final checkpoint before it: it was added/,
+    'a session of an instance after its final checkpoint: added')
+    or diag $out;
+
+my $note = { %{ $evs[$final_cp] }, seq => $evs[$final_cp]{seq} + 1,
+    type => 'audit.note' };
+($rc, $out) = tampered('chain-extended', @lines, rechain({
+    %{ $lines[$final_cp] }, seq => $note->{seq},
+    prev => $lines[$final_cp]{hash} }, $note));
+like($out, qr/is in the checkpoint chain of instance \w+ but is not a checkpoint: forged/,
+    'a non-checkpoint entry on a checkpoint chain: forged') or diag $out;
+
+($rc, $out) = tampered('future', @lines, $forge->(set => {
+    instance => 'd' x 32, time => '2099-01-01T00:00:00.000Z' }));
+like($out, qr/is dated 2099-01-01T00:00:00\.000Z, after Redis stored it/,
+    'an event dated after it was stored: forged') or diag $out;
+($rc, $out) = tampered('no-time', @lines, $forge->(set => {
+    instance => 'd' x 32, time => 'whenever' }));
+like($out, qr/has no valid time/, 'an event without a valid time')
+    or diag $out;
+
+spit("$d/falsy.jsonl", join '', map { "$_\n" } (map { $json->encode($_) }
+    @lines[0 .. 5]), '0', map { $json->encode($_) } @lines[6 .. $#lines]);
+($rc, $out) = verify('--file', "$d/falsy.jsonl", '--public-key',
+    "$d/seal.pub");
+like($out, qr/line 7: this line of the export is not a JSON object/,
+    'a line "0" is damage, not the end of the export') or diag $out;
+spit("$d/empty.jsonl", '');
+($rc, $out) = verify('--file', "$d/empty.jsonl", '--public-key',
+    "$d/seal.pub");
+is($rc, 1, 'an empty trail is not intact');
+like($out, qr/it is empty/, 'it is empty') or diag $out;
+($rc, $out) = tampered('no-checkpoints', @lines[$idx->(sub {
+    $_[0]{type} ne 'audit.checkpoint' })]);
+like($out, qr/no checkpoint signed with the given key is in it/,
+    'every checkpoint deleted, the key given: not intact') or diag $out;
+
+# --window does not excuse what is not the oldest part: the first
+# checkpoint of a later instance, with the trail's start kept
+my ($late) = map { $_->{instance} } grep { $_->{type} eq 'audit.checkpoint'
+    && $_->{seq} == 5 && $_->{gateway} eq 'gw-a'
+    && $_->{time} gt $evs[$final_cp]{time} } @evs;
+($rc, $out) = tampered('middle', @lines[$idx->(sub {
+    !($_[0]{type} eq 'audit.checkpoint' && $_[0]{instance} eq $late
+      && $_[0]{seq} <= 4) })]);
+($rc, $out) = verify('--file', "$d/middle.jsonl", '--public-key',
+    "$d/seal.pub", '--window');
+like($out, qr/checkpoint\(s\) 1\.\.4 are missing, and the trail keeps entries older than them: deleted, not trimmed/,
+    '--window: a checkpoint missing in the middle is deleted, not trimmed')
+    or diag $out;
+
+# entries of another instance put in between: their ids go back
+spit("$d/replayed.jsonl", join '', map { $json->encode($_) . "\n" }
+    @lines[0 .. $mid], $lines[2], @lines[$mid + 1 .. $#lines]);
+($rc, $out) = verify('--file', "$d/replayed.jsonl", '--public-key',
+    "$d/seal.pub");
+like($out, qr/is stored after entry [\d-]+, which Redis cannot do/,
+    'entries put back in between: their ids go back') or diag $out;
+
+# honest: an instance's last events stored after its final checkpoint
+# (a spool delivered them later), and a spool batch stored twice
+my %finished = map { $_->{instance} => 1 } grep {
+    $_->{type} eq 'audit.checkpoint' && $_->{checkpoint}{final} } @evs;
+my ($sealed_late) = reverse grep { $finished{ $evs[$_]{instance} }
+    && $evs[$_]{type} ne 'audit.checkpoint' } 0 .. $#evs;
+if (defined $sealed_late) {
+    my @l = @lines[grep { $_ != $sealed_late } 0 .. $#lines];
+    ($rc, $out) = tampered('late', @l, $lines[$sealed_late]);
+    is($rc, 0, 'an event stored after the checkpoint that sealed it')
+        or diag $out;
+    like($out, qr/1 events stored after the checkpoint that sealed them/,
+        'counted as delivered late');
+} else {
+    fail('an instance with a final checkpoint and events');
+}
+($rc, $out) = tampered('batch-twice', @lines, @lines[5 .. 40]);
+is($rc, 0, 'a spool batch stored twice, checkpoints included') or diag $out;
+like($out, qr/\(36 delivered twice\)/, 'counted as copies');
 
 $_->stop for @gw;
 

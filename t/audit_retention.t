@@ -78,7 +78,7 @@ cmp_ok($info{length}, '<', $info{'entries-added'},
     'MAXLEN trimmed the oldest entries');
 
 sub verify {
-    my $out = `$repo/tools/hoop-audit verify --redis ${\ $redis->addr} --public-key $d/seal.pub 2>&1`;
+    my $out = `$repo/tools/hoop-audit verify --redis ${\ $redis->addr} --public-key $d/seal.pub @_ 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -91,8 +91,11 @@ my $first = $redis->command('XRANGE', 'hoop:audit', '-', '+', 'COUNT', 1);
 $redis->command('XDEL', 'hoop:audit', $first->[0][0]);
 ($rc, $out) = verify();
 is($rc, 1, 'after one entry is deleted (XDEL), trimming is not assumed');
+like($out, qr/Redis says entries were deleted from it one by one \(XDEL/,
+    'the deletion is reported') or diag $out;
+($rc, $out) = verify('--all');
 like($out, qr/missing: deleted from the trail/,
-    'the missing oldest events are reported as deleted') or diag $out;
+    'and the missing oldest events as deleted') or diag $out;
 
 $t->stop;
 

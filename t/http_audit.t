@@ -74,12 +74,16 @@ is($http->get("$base/api/nope")->{status}, 401, 'one without a token: 401');
 is(HTTP::Tiny->new->get("$base/health")->{status}, 200,
     'a location with hoop_audit off');
 
-wait_until(sub { ($redis->command('XLEN', 'hoop:audit') // 0) >= 4 },
-    'four events in the stream');
-is($redis->command('XLEN', 'hoop:audit'), 4,
+# (each worker's first checkpoint comes before its first event)
+sub requests {
+    return grep { $_->[1][5] !~ /"type":"audit\.checkpoint"/ }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') // [] };
+}
+wait_until(sub { (my @r = requests()) >= 4 }, 'four events in the stream');
+is(scalar(my @r = requests()), 4,
     'one event per audited request, none for hoop_audit off');
 
-my $entries = $redis->command('XRANGE', 'hoop:audit', '-', '+');
+my $entries = [requests()];
 my @ev = map { { @{ $_->[1] } } } @$entries;
 my @events = map { decode_json($_->{event}) } @ev;
 
@@ -116,10 +120,12 @@ is($rc, 1, 'without the audit key the hashes do not match');
 
 # tampering, on an export
 
-my @lines = split /\n/, slurp("$d/trail.jsonl");
+# the first checkpoint, then the four events
+my ($cp, @lines) = split /\n/, slurp("$d/trail.jsonl");
+like($cp, qr/audit\.checkpoint/, 'the worker\'s first checkpoint comes first');
 my $edit = sub {
     my ($name, @l) = @_;
-    spit("$d/$name.jsonl", join("\n", @l) . "\n");
+    spit("$d/$name.jsonl", join("\n", $cp, @l) . "\n");
     return verify('--file', "$d/$name.jsonl", '--key-file', "$d/audit.key");
 };
 
@@ -130,8 +136,15 @@ is($rc, 1, 'an edited event is detected');
 like($out, qr/BROKEN at \Q$entries->[1][0]\E: session \w+, event 2 was changed after it was written: its content does not match its hash/,
     'naming the entry and the link') or diag $out;
 
-($rc, $out) = $edit->('window', @lines[1, 2, 3]);
+($rc, $out) = $edit->('no-first', @lines[1, 2, 3]);
 is($rc, 1, 'a trail without its first event is broken');
+like($out, qr/event\(s\) 1\.\.1 are missing: deleted/, 'named') or diag $out;
+
+# what MAXLEN leaves: the oldest entries gone, the checkpoint with them
+spit("$d/window.jsonl", join("\n", @lines[1, 2, 3]) . "\n");
+($rc, $out) = verify('--file', "$d/window.jsonl", '--key-file',
+    "$d/audit.key");
+is($rc, 1, 'the oldest entries gone, not said to be trimmed: broken');
 ($rc, $out) = verify('--file', "$d/window.jsonl", '--key-file',
     "$d/audit.key", '--window');
 is($rc, 0, '--window: a trimmed trail anchors on its first event')
@@ -141,7 +154,10 @@ is($rc, 0, '--window: a trimmed trail anchors on its first event')
 like($out, qr/event\(s\) 2\.\.2 are missing: deleted/, 'a deleted event is detected')
     or diag $out;
 
-($rc, $out) = $edit->('reordered', @lines[0, 2, 1, 3]);
+# reordered as a rewrite of the stream would: ids still growing
+my @re = map { decode_json($_) } @lines[0, 2, 1, 3];
+($re[1]{id}, $re[2]{id}) = ($re[2]{id}, $re[1]{id});
+($rc, $out) = $edit->('reordered', map { encode_json($_) } @re);
 like($out, qr/event 2 is stored after event 3: the trail's order was changed/,
     'reordered events are detected as such, not as deleted') or diag $out;
 

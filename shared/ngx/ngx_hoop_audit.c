@@ -210,13 +210,18 @@ ngx_hoop_audit_admit(ngx_hoop_audit_t *a, ngx_log_t *log, const char *what)
 void
 ngx_hoop_audit_exit_process(ngx_hoop_audit_t *a)
 {
+    /*
+     * events still owed a reply (a fast shutdown) go to the spool first,
+     * so that the last checkpoint, which seals them, comes after them
+     */
+
+    ngx_hoop_redis_stop(a->redis_conn);
+
     if (a->hasher != NULL) {
         /* the event loop is over: the last checkpoint is sent as it is */
         a->exiting = 1;
         ngx_hoop_audit_seal_final(a);
     }
-
-    ngx_hoop_redis_stop(a->redis_conn);
 
     hoop_audit_hasher_free(a->hasher);
     a->hasher = NULL;
@@ -302,6 +307,10 @@ ngx_hoop_audit_emit(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess,
     ngx_uint_t                 fits;
     hoop_json_t                j;
     ngx_hoop_audit_pending_t  *ev;
+
+    if (sess != &a->seal) {
+        ngx_hoop_audit_seal_first(a, log);
+    }
 
     sess->seq++;
     sess->audit = a;

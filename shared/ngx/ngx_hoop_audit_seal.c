@@ -74,6 +74,15 @@ ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle)
 
 
 void
+ngx_hoop_audit_seal_first(ngx_hoop_audit_t *a, ngx_log_t *log)
+{
+    if (a->seal.seq == 0 && a->instance[0] != '\0') {
+        (void) ngx_hoop_audit_seal_write(a, 0, log);
+    }
+}
+
+
+void
 ngx_hoop_audit_seal_note(ngx_hoop_audit_t *a, ngx_hoop_audit_session_t *sess)
 {
     ngx_hoop_audit_mark_t  *m;

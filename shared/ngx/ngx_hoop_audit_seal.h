@@ -28,6 +28,14 @@
 /* The worker's instance id, its checkpoint chain and timer. */
 ngx_int_t ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle);
 
+/*
+ * Before the instance's first event: its first checkpoint, sealing
+ * nothing, so that the trail shows the instance, and its interval, before
+ * anything it writes (an instance's events before any checkpoint of it
+ * are then evidence of deletion or forgery).
+ */
+void ngx_hoop_audit_seal_first(ngx_hoop_audit_t *a, ngx_log_t *log);
+
 /* sess just had an event, whose hash is its sess->prev now. */
 void ngx_hoop_audit_seal_note(ngx_hoop_audit_t *a,
     ngx_hoop_audit_session_t *sess);

@@ -49,6 +49,21 @@ sub new {
 # the live Redis connection, or undef for an export
 sub redis { $_[0]{redis} }
 
+# Redis's own facts about the stream: XINFO STREAM as a hash, the time
+# on Redis's clock (epoch ms); dies when the stream does not exist.
+sub stream_info {
+    my ($self) = @_;
+    return {} unless $self->{redis};
+    my $r = $self->{redis};
+    my $type = $r->command('TYPE', $self->{stream});
+    die "no stream \"$self->{stream}\" in Redis (is --stream right?)\n"
+        unless defined $type && $type eq 'stream';
+    my %i = @{ $r->command('XINFO', 'STREAM', $self->{stream}) };
+    my $t = $r->command('TIME');
+    $i{now_ms} = $t->[0] * 1000 + int($t->[1] / 1000) if ref $t eq 'ARRAY';
+    return \%i;
+}
+
 # Whether Redis says entries were trimmed from the stream's start (MAXLEN)
 # and none deleted one by one (XDEL): XINFO STREAM's entries-added exceeds
 # its length, and max-deleted-entry-id is 0-0 (Redis 7; XDEL sets it,
@@ -68,10 +83,13 @@ sub trimmed {
 sub next {
     my ($self) = @_;
     if ($self->{fh}) {
-        while (my $line = readline $self->{fh}) {
+        while (defined(my $line = readline $self->{fh})) {
             next unless $line =~ /\S/;
             my $e = eval { $self->{json}->decode($line) };
-            return $e // { id => "line $.", unreadable => 1 };
+
+            # anything but an object is damage, never the end of the trail
+            return ref $e eq 'HASH' ? $e
+                : { id => "line $.", unreadable => 1 };
         }
         return undef;
     }

@@ -28,6 +28,13 @@ my $GENESIS = '0' x 64;
 my $MAX_PROBLEMS = 1000;
 my $MAX_SEQ = 2**50;
 
+# how many sealed events of an instance are remembered, for copies of them
+# stored again (a spool batch retried whole holds at most a few hundred)
+my $SEALED_KEPT = 4096;
+
+# how far ahead of Redis's clock a gateway's may be
+my $SKEW_MS = 300_000;
+
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -38,6 +45,10 @@ sub new {
         # MAXLEN (Redis says so), or declared with --window
         trimmed   => $o{window} || $o{trimmed},
         now       => $o{now},            # epoch seconds, or undef
+        # Redis's XINFO STREAM facts, reading it live
+        info      => $o{info} // {},
+        key_given => scalar @{ $o{public_keys} // [] },
+        expect    => $o{expect_gateways} // [],
         keys      => {},                 # key id => Crypt::PK::Ed25519
         pos       => 0,
         sess      => {},                 # session => state, or [end, inst]
@@ -121,6 +132,28 @@ sub add {
     }
     my $s = $self->{sess}{$sid};
 
+    # stream ids only grow: an export whose ids go back was edited
+    my $id_ms;
+    if ($id =~ /^(\d+)-(\d+)\z/ && $1 > time * 1000 + $SKEW_MS) {
+        return $self->problem($pos, $id, "entry $id was stored with an id"
+            . ' in the future (' . ms_iso($1) . '): it was not stored by'
+            . ' Redis as the gateway sent it');
+    }
+    if ($id =~ /^(\d+)-(\d+)\z/) {
+        $id_ms = $1;
+        my $prev = $self->{last_id};
+        if ($prev && ($1 < $prev->[0] || ($1 == $prev->[0] && $2 <= $prev->[1])))
+        {
+            $self->problem($pos, $id, "entry $id is stored after entry"
+                . " $prev->[0]-$prev->[1], which Redis cannot do: entries"
+                . ' were moved or inserted in this export');
+        } else {
+            $self->{last_id} = [$1, $2];
+        }
+        $self->{first_id_ms} //= $1;
+        $self->{newest_id_ms} = $1 if $1 > ($self->{newest_id_ms} // 0);
+    }
+
     # delivered twice (a retry after Redis stored it without answering):
     # only a byte-identical copy is the same event
     my $seen = $self->seen($s, $sid, $seq);
@@ -152,6 +185,49 @@ sub add {
     }
     my $inst = $ev->{instance};
     $inst = undef if ref $inst;
+    my $type = $ev->{type} // '';
+    $type = '' if ref $type;
+    my $ms = iso_ms($ev->{time});
+
+    if (!defined $ms) {
+        return $self->problem($pos, $id, where($sid, $seq) . ' has no valid'
+            . ' time: it was not written by the gateway');
+    }
+    if (defined $id_ms && $ms > $id_ms + $SKEW_MS) {
+        return $self->problem($pos, $id, where($sid, $seq) . ' is dated '
+            . $ev->{time} . ', after Redis stored it (' . ms_iso($id_ms)
+            . '): forged, or the gateway\'s clock is wrong');
+    }
+    if ($self->{inst}{$sid} || (defined $inst && $inst eq $sid)) {
+        # a checkpoint chain holds checkpoints and nothing else
+        if ($type ne 'audit.checkpoint') {
+            return $self->problem($pos, $id, where($sid, $seq) . ' is in'
+                . ' the checkpoint chain of instance ' . short($sid)
+                . ' but is not a checkpoint: forged');
+        }
+    } elsif (!defined $inst) {
+        # events from before checkpoints existed come before any of them
+        if ($self->{checkpoints}) {
+            return $self->problem($pos, $id, where($sid, $seq) . ' names'
+                . ' no gateway instance, so no checkpoint can seal it, and'
+                . ' checkpoints come before it: it was added to the trail');
+        }
+        $self->{legacy}++;
+    } elsif (!$self->{inst}{$inst} && !$self->{trimmed}
+        && !$self->{rejected}{$inst})
+    {
+        # an instance's first checkpoint comes before its first event
+        return $self->problem($pos, $id, where($sid, $seq) . ' is of'
+            . ' instance ' . short($inst) . ', and no checkpoint of it comes'
+            . ' before it, though each instance writes one first: its'
+            . ' checkpoints were deleted, or the event was added');
+    } elsif ($self->{inst}{$inst} && $self->{inst}{$inst}{last}{final}
+        && !($s && ref $s eq 'HASH' && $s->{awaited}{$seq}))
+    {
+        return $self->problem($pos, $id, where($sid, $seq) . ' is of'
+            . ' instance ' . short($inst) . ', which wrote its final'
+            . ' checkpoint before it: it was added to the trail');
+    }
 
     if (ref $s eq 'ARRAY') {
         # the session ended, and every event of it up to its end is sealed
@@ -171,19 +247,29 @@ sub add {
             . ' trail');
     }
 
-    my $ms = iso_ms($ev->{time});
-    $self->{newest_ms} = $ms if $ms && $ms > $self->{newest_ms};
-    $s->{recent}{$seq} = [$e->{hash}, $pos, $id, $e->{sig}];
+    $self->{newest_ms} = $ms if $ms > $self->{newest_ms};
     $s->{instance} //= $inst;
-    if (defined $inst && $sid ne $inst) {
-        ($self->{writers}{$inst} //= { ms => $ms, pos => $pos, id => $id,
-            gateway => $ev->{gateway} })->{n}++;
-        $self->{open}{$inst}{$sid} = 1;
+    if (my $w = delete $s->{awaited}{$seq}) {
+        # sealed by a checkpoint stored before it (a spool delivered late)
+        $self->{late}++;
+        if (defined $w->[1] && $w->[1] ne $e->{hash}) {
+            $self->problem($pos, $id, where($sid, $seq) . ' is not the one'
+                . " checkpoint $w->[0]{seq} sealed: it was replaced");
+        }
+        $self->remember_sealed($inst, $sid, $seq,
+            $e->{hash} . ($e->{sig} // ''));
+    } else {
+        $s->{recent}{$seq} = [$e->{hash}, $pos, $id, $e->{sig}];
+        if (defined $inst && $sid ne $inst) {
+            ($self->{writers}{$inst} //= { ms => $id_ms // $ms,
+                pos => $pos, id => $id, gateway => $ev->{gateway} })->{n}++;
+            $self->{open}{$inst}{$sid} = 1;
+        }
     }
 
     $self->chain($s, $sid, $seq, $e, $pos, $id);
 
-    if (($ev->{type} // '') eq 'audit.checkpoint') {
+    if ($type eq 'audit.checkpoint') {
         $self->{checkpoints}++;
         $self->checkpoint($ev, $e, $pos, $id, $ms);
     } else {
@@ -209,11 +295,19 @@ sub seen {
     }
     my $inst = ref $s eq 'ARRAY' ? $s->[1] : $s->{instance};
     my $i = defined $inst ? $self->{inst}{$inst} : undef;
-    for my $gen ($i ? @{ $i->{gens} } : ()) {
-        my $h = $gen->{"$sid/$seq"};
-        return $h if defined $h;
-    }
-    return undef;
+    return $i ? $i->{sealed}{"$sid/$seq"} : undef;
+}
+
+# the hash (and signature) of an event sealed, for copies stored again
+sub remember_sealed {
+    my ($self, $inst, $sid, $seq, $h) = @_;
+    my $i = defined $inst ? $self->{inst}{$inst} : undef;
+    return unless $i;
+    my $k = "$sid/$seq";
+    push @{ $i->{fifo} }, $k unless exists $i->{sealed}{$k};
+    $i->{sealed}{$k} = $h;
+    delete $i->{sealed}{ shift @{ $i->{fifo} } }
+        while @{ $i->{fifo} } > $SEALED_KEPT;
 }
 
 # the session's chain: numbered without gaps, each naming the one before
@@ -260,6 +354,14 @@ sub chain {
     $s->{last_hash} = $e->{hash};
 }
 
+# A checkpoint refused: what it sealed is unknown, so the events it may
+# have sealed are not also called added (the refusal says it all).
+sub refuse {
+    my ($self, $iid, @problem) = @_;
+    $self->{rejected}{$iid} = 1;
+    return $self->problem(@problem);
+}
+
 sub checkpoint {
     my ($self, $ev, $e, $pos, $id, $ms) = @_;
     my $cp = $ev->{checkpoint};
@@ -270,26 +372,26 @@ sub checkpoint {
     if (ref $cp ne 'HASH' || ref $cp->{sessions} ne 'ARRAY'
         || ($ev->{instance} // '') ne $iid)
     {
-        return $self->problem($pos, $id, "$where is malformed");
+        return $self->refuse($iid, $pos, $id, "$where is malformed");
     }
 
     if (%{ $self->{keys} }) {
         my $pk = defined $cp->{key} && !ref $cp->{key}
             ? $self->{keys}{ $cp->{key} } : undef;
         if (!defined $cp->{key} || !defined $e->{sig}) {
-            return $self->problem($pos, $id, "$where is not signed: the"
+            return $self->refuse($iid, $pos, $id, "$where is not signed: the"
                 . ' gateway had no signing key, or the signature was'
                 . ' removed');
         }
         if (!$pk) {
-            return $self->problem($pos, $id, "$where is signed with a key"
+            return $self->refuse($iid, $pos, $id, "$where is signed with a key"
                 . ' not given to the verifier (key id '
                 . short($cp->{key}) . ')');
         }
         if (ref $e->{sig} || $e->{sig} !~ /^[0-9a-f]{128}\z/
             || !$pk->verify_message(pack('H*', $e->{sig}), $e->{hash}))
         {
-            return $self->problem($pos, $id, "$where has a signature that"
+            return $self->refuse($iid, $pos, $id, "$where has a signature that"
                 . ' does not verify: the checkpoint was forged or changed');
         }
         $self->{signed}{ $cp->{key} }++;
@@ -297,8 +399,15 @@ sub checkpoint {
         $self->{unchecked_signatures}++;
     }
 
-    my $i = $self->{inst}{$iid} //= { gens => [] };
+    my $i = $self->{inst}{$iid} //= { fifo => [], sealed => {} };
     my $anchor = !$i->{last};
+
+    # the checkpoints just before this one are gone or were refused: what
+    # they sealed cannot be told from what was added
+    my $unknown = delete $self->{rejected}{$iid}
+        || ($i->{last} && $e->{seq} != $i->{last}{seq} + 1);
+    my $interval = count_num($cp->{interval_ms}) ? $cp->{interval_ms}
+        : 60000;
     @$i{qw(gateway subsystem pid)} = ($ev->{gateway}, $cp->{subsystem},
         $cp->{pid});
     my $name = 'instance ' . short($iid) . ' (' . ($i->{gateway} // '?')
@@ -306,10 +415,29 @@ sub checkpoint {
         . ')';
     if ($anchor) {
         $i->{anchor} = $e->{seq};
-        $self->{trimmed_checkpoints}++ if $e->{seq} > 1;
+        $i->{first_ms} = $ms;
+
+        # what this checkpoint seals, and the checkpoints before it, were
+        # written at most an interval before it (and the worker's start):
+        # they can have been trimmed only if that is before the oldest
+        # entry kept.  Otherwise they were deleted.
+        $i->{trimmable} = $self->{trimmed} && defined $self->{first_id_ms}
+            && $ms - 2 * $interval - ($interval < 10_000 ? $interval
+                                      : 10_000) < $self->{first_id_ms};
+        if ($e->{seq} > 1) {
+            if ($i->{trimmable}) {
+                $self->{trimmed_checkpoints} += $e->{seq} - 1;
+            } else {
+                $self->problem($pos, $id, 'instance ' . short($iid)
+                    . ': checkpoint(s) 1..' . ($e->{seq} - 1) . ' are missing'
+                    . ($self->{trimmed}
+                       ? ', and the trail keeps entries older than them:'
+                         . ' deleted, not trimmed'
+                       : ': deleted from the trail'));
+            }
+        }
     }
     my $c = { seq => $e->{seq}, pos => $pos, id => $id };
-    my %gen;
 
     for my $r (@{ $cp->{sessions} }) {
         my ($sid, $from, $to) = ref $r eq 'HASH' ? @$r{qw(id from to)} : ();
@@ -322,8 +450,8 @@ sub checkpoint {
                 . ' the gateway cannot have written: forged');
             next;
         }
-        $self->seal_range($i, $name, $c, $anchor, $sid, $from, $to, $r,
-            \%gen);
+        $self->seal_range($i, $iid, $name, $c, $anchor, $sid, $from, $to,
+            $r);
     }
 
     # every event of this instance stored before this checkpoint is
@@ -336,7 +464,9 @@ sub checkpoint {
         next unless ref $s eq 'HASH';
         for my $seq (sort { $a <=> $b } keys %{ $s->{recent} }) {
             my $x = delete $s->{recent}{$seq};
-            next if $anchor && $i->{anchor} > 1;
+
+            # sealed by the checkpoints missing before it: said already
+            next if $unknown || ($anchor && $e->{seq} > 1 && !$i->{trimmable});
             $self->problem($x->[1], $x->[2], 'session ' . short($sid)
                 . ", event $seq is stored before checkpoint $c->{seq} of"
                 . " $name but no checkpoint seals it: it was added to the"
@@ -347,17 +477,18 @@ sub checkpoint {
         grep { ref $_ eq 'HASH' && defined $_->{id} && !ref $_->{id} }
         @{ $cp->{sessions} };
 
-    # what was sealed may come again (a spool retried): two generations
-    unshift @{ $i->{gens} }, \%gen;
-    splice @{ $i->{gens} }, 2;
     $i->{last} = { %$c, ms => $ms, final => $cp->{final} ? 1 : 0,
-        interval => count_num($cp->{interval_ms}) ? $cp->{interval_ms}
-            : 60000 };
+        interval => $interval };
+    if (defined $cp->{key} && !ref $cp->{key} && $self->{signed}) {
+        my $span = $self->{key_span}{ $cp->{key} } //= [$ms, $ms];
+        $span->[0] = $ms if $ms < $span->[0];
+        $span->[1] = $ms if $ms > $span->[1];
+    }
 }
 
 # one range of a checkpoint: every event it seals is there, unchanged
 sub seal_range {
-    my ($self, $i, $name, $c, $anchor, $sid, $from, $to, $r, $gen) = @_;
+    my ($self, $i, $iid, $name, $c, $anchor, $sid, $from, $to, $r) = @_;
     my $s = $self->{sess}{$sid};
     my $what = 'session ' . short($sid);
 
@@ -377,26 +508,18 @@ sub seal_range {
     # before the first checkpoint kept, what is gone may have been trimmed,
     # if it is the oldest part of the session (MAXLEN trims from the start)
     my $kept = $s->{first};
-    my $trim = $anchor && $self->{trimmed};
-    my (@missing, $more);
+    my $trim = $anchor && $i->{trimmable};
     for (my $seq = $from > $sealed ? $from : $sealed + 1; $seq <= $to;
          $seq++)
     {
         next if $s->{recent}{$seq};
         if ($trim && !(defined $kept && $seq > $kept)) {
             $self->{trimmed_events}++;
-        } elsif (@missing < 1000) {
-            push @missing, $seq;
-        } else {
-            $more++;
+        } elsif (keys %{ $s->{awaited} // {} } < 100_000) {
+            # not here (yet): deleted, unless it comes later
+            $s->{awaited}{$seq} = [$c, $seq == $to ? $r->{hash} : undef,
+                $name];
         }
-    }
-    push @missing, ('...') x !!$more;
-    if (@missing) {
-        $self->problem($c->{pos}, $c->{id}, "$what: "
-            . range_words(@missing) . ", sealed by checkpoint $c->{seq} of"
-            . " $name, " . (@missing > 1 ? 'are' : 'is') . ' missing:'
-            . ' deleted from the trail');
     }
     my $last = $s->{recent}{$to};
     my $have = $last ? $last->[0]
@@ -413,7 +536,7 @@ sub seal_range {
     for my $seq (keys %{ $s->{recent} }) {
         next if $seq < $from || $seq > $to;
         my $x = delete $s->{recent}{$seq};
-        $gen->{"$sid/$seq"} = $x->[0] . ($x->[3] // '');
+        $self->remember_sealed($iid, $sid, $seq, $x->[0] . ($x->[3] // ''));
     }
 }
 
@@ -424,13 +547,28 @@ sub settle {
     my $s = $self->{sess}{$sid};
     return unless ref $s eq 'HASH' && defined $s->{ended}
         && defined $s->{last} && $s->{last} == $s->{ended}
-        && ($s->{sealed_to} // 0) >= $s->{ended} && !%{ $s->{recent} };
+        && ($s->{sealed_to} // 0) >= $s->{ended} && !%{ $s->{recent} }
+        && !%{ $s->{awaited} // {} };
     $self->finish_session($sid, $s);
     $self->{sess}{$sid} = [$s->{ended}, $s->{instance}, $s->{sealed_hash}];
 }
 
 sub finish_session {
     my ($self, $sid, $s) = @_;
+
+    # sealed, and never stored: deleted (grouped by the checkpoint)
+    my %by;
+    for my $seq (keys %{ $s->{awaited} // {} }) {
+        push @{ $by{ $s->{awaited}{$seq}[0]{pos} } }, $seq;
+    }
+    for my $p (sort { $a <=> $b } keys %by) {
+        my @n = sort { $a <=> $b } @{ $by{$p} };
+        my ($c, undef, $name) = @{ $s->{awaited}{ $n[0] } };
+        $self->problem($c->{pos}, $c->{id}, 'session ' . short($sid) . ': '
+            . range_words(@n) . ", sealed by checkpoint $c->{seq} of $name, "
+            . (@n > 1 ? 'are' : 'is') . ' missing: deleted from the trail');
+    }
+
     for my $gap (@{ $s->{gaps} // [] }) {
         next if $gap->{filled};
         $self->problem($gap->{pos}, $gap->{id}, $self->{inst}{$sid}
@@ -440,6 +578,7 @@ sub finish_session {
             : 'session ' . short($sid) . ': event(s) ' . $gap->{from}
               . '..' . $gap->{to} . ' are missing: deleted from the trail');
     }
+    return unless defined $s->{last};
     $self->start_of($sid, $s);
     if (defined $s->{ended} && $s->{last} > $s->{ended}) {
         $self->problem($s->{first_at}[0], $s->{first_at}[1], 'session '
@@ -459,12 +598,16 @@ sub start_of {
     return if $s->{named};
 
     my @at = @{ $s->{first_at} };
-    if ($i && $i->{anchor} == 1 && !$self->{inst}{$sid}) {
+    if ($i && !$self->{inst}{$sid} && ($i->{anchor} == 1 || !$i->{trimmable}))
+    {
         # every checkpoint of the instance is kept, and none names the
         # events before this one: they were never sealed, then deleted
         return $self->problem(@at, 'session ' . short($sid)
             . ': event(s) 1..' . ($s->{first} - 1)
             . ' are missing: deleted from the trail');
+    }
+    if ($self->{inst}{$sid}) {
+        return;                 # said when its first checkpoint came
     }
     if ($self->{trimmed}) {
         $self->{trimmed_sessions}++;
@@ -481,6 +624,39 @@ sub start_of {
 # after the last entry
 sub finish {
     my ($self) = @_;
+
+    if ($self->{pos} == 0) {
+        $self->problem(0, 'the trail', 'it is empty: no entry to check');
+    }
+    my $xdel = $self->{info}{'max-deleted-entry-id'};
+    if (defined $xdel && $xdel ne '0-0') {
+        $self->problem(0, 'the stream', 'Redis says entries were deleted'
+            . " from it one by one (XDEL, the newest $xdel): that is not"
+            . ' retention, and what they were cannot be known');
+    }
+    for my $g (@{ $self->{expect} }) {
+        my @i = grep { ($_->{gateway} // '') eq $g } values %{ $self->{inst} };
+        if (!@i) {
+            $self->problem(0, 'the trail', "gateway $g has no checkpoint in"
+                . ' it: its part of the trail is gone');
+            next;
+        }
+        # the gateway as a whole seals every interval while it runs
+        my ($newest) = sort { $b->{ms} <=> $a->{ms} } map { $_->{last} } @i;
+        my $live = grep { !$_->{last}{final} } @i;
+        if ($live && $self->reference_ms - $newest->{ms}
+            > 3 * $newest->{interval})
+        {
+            $self->problem(0, 'the trail', "gateway ${g}'s newest checkpoint"
+                . ' is from ' . ms_iso($newest->{ms}) . ', more than three'
+                . ' intervals before ' . ms_iso($self->reference_ms)
+                . ': the newest part of its trail is gone');
+        }
+    }
+    if ($self->{key_given} && !%{ $self->{signed} // {} } && $self->{pos}) {
+        $self->problem(0, 'the trail', 'no checkpoint signed with the'
+            . ' given key is in it: nothing proves it complete');
+    }
 
     my $interval = 60000;
     for my $iid (sort keys %{ $self->{inst} }) {
@@ -505,7 +681,12 @@ sub finish {
 
     for my $sid (sort keys %{ $self->{sess} }) {
         my $s = $self->{sess}{$sid};
-        next unless ref $s eq 'HASH' && defined $s->{last};
+        next unless ref $s eq 'HASH';
+        if (!defined $s->{last}) {
+            # named by checkpoints, never stored
+            $self->finish_session($sid, $s);
+            next;
+        }
         $self->finish_session($sid, $s);
         $self->{unsealed} += keys %{ $s->{recent} }
             if defined $s->{instance} && $sid ne $s->{instance};
@@ -523,16 +704,21 @@ sub stopped {
         $self->problem($last->{pos}, $last->{id}, 'instance ' . short($iid)
             . ' (' . ($i->{gateway} // '?') . ', ' . ($i->{subsystem} // '?')
             . ', pid ' . ($i->{pid} // '?') . ') stopped sealing after'
-            . " checkpoint $last->{seq} (" . ms_iso($last->{ms}) . ')'
-            . ' without a final one: its worker was killed, or the newest'
-            . ' part of its trail was deleted');
+            . " checkpoint $last->{seq} (" . ms_iso($last->{ms}) . '),'
+            . ' without a final one, before ' . ms_iso($self->reference_ms)
+            . ': its worker was killed, or the newest part of its trail'
+            . ' was deleted (or it cannot reach Redis and its spool still'
+            . ' holds them)');
     }
 }
 
-# "now" for a live trail, else the time of the newest event in it
+# when the trail is judged: --as-of, else Redis's clock for a live trail,
+# else when the newest entry was stored
 sub reference_ms {
     my ($self) = @_;
-    return defined $self->{now} ? $self->{now} * 1000 : $self->{newest_ms};
+    return $self->{now} * 1000 if defined $self->{now};
+    return $self->{info}{now_ms} if defined $self->{info}{now_ms};
+    return $self->{newest_id_ms} // $self->{newest_ms};
 }
 
 sub range_words {
@@ -548,8 +734,23 @@ sub result {
     my ($self) = @_;
     $self->finish;
     my @p = sort { $a->{pos} <=> $b->{pos} } @{ $self->{problems} };
+    my %gw;
+    for my $iid (sort keys %{ $self->{inst} }) {
+        my $i = $self->{inst}{$iid};
+        push @{ $gw{ $i->{gateway} // '?' } }, { instance => $iid,
+            subsystem => $i->{subsystem}, pid => $i->{pid},
+            first_checkpoint => ms_iso($i->{first_ms} // 0),
+            last_checkpoint => ms_iso($i->{last}{ms} // 0),
+            final => $i->{last}{final} ? 1 : 0 };
+    }
     return {
         ok => @p ? 0 : 1,
+        judged_at => ms_iso($self->reference_ms // 0),
+        gateways => \%gw,
+        key_spans => { map { $_ => [ map { ms_iso($_) }
+            @{ $self->{key_span}{$_} } ] } keys %{ $self->{key_span} // {} } },
+        late => $self->{late} // 0,
+        legacy => $self->{legacy} // 0,
         problems => \@p,
         events => $self->{events},
         sessions => $self->{sessions} - keys %{ $self->{inst} },
