@@ -455,6 +455,21 @@ spit("$d/replayed.jsonl", join '', map { $json->encode($_) . "\n" }
 like($out, qr/is stored after entry [\d-]+, which Redis cannot do/,
     'entries put back in between: their ids go back') or diag $out;
 
+# a gateway deleted whole leaves no gap: the auditor names the gateways
+($rc, $out) = tampered('no-gw-b', @lines[$idx->(sub {
+    $_[0]{gateway} ne 'gw-b' })]);
+is($rc, 0, 'a gateway deleted whole leaves nothing else to see');
+($rc, $out) = verify('--file', "$d/no-gw-b.jsonl", '--public-key',
+    "$d/seal.pub", '--expect-gateway', 'gw-a', '--expect-gateway', 'gw-b');
+like($out, qr/gateway gw-b has no checkpoint in it: its part of the trail is gone/,
+    '--expect-gateway: the missing gateway is named') or diag $out;
+
+# an export cut short, judged as of when it was taken
+($rc, $out) = verify('--file', "$d/intact.jsonl", '--public-key',
+    "$d/seal.pub", '--as-of', time + 600);
+like($out, qr/stopped sealing after checkpoint \d+ .* without a final one, before/,
+    '--as-of: instances not sealing by then are named') or diag $out;
+
 # honest: an instance's last events stored after its final checkpoint
 # (a spool delivered them later), and a spool batch stored twice
 my %finished = map { $_->{instance} => 1 } grep {
