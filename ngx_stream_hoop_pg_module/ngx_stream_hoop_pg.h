@@ -141,6 +141,10 @@ typedef struct {
     size_t                   len;
     u_char                  *text;            /* NULL: not recorded */
 
+    /* as sent, kept only where statements may be held for review */
+    size_t                   source_len;
+    u_char                  *source;
+
     /* a reviewed Parse's approval: its first execution runs under it */
     u_char                   review[NGX_HOOP_REVIEW_ID_LEN + 1];
     const char              *review_status;   /* NULL: none to use */

@@ -18,6 +18,7 @@
 #include "ngx_stream_hoop_pg.h"
 #include "hoop_json.h"
 #include "hoop_pg_error.h"
+#include "hoop_sql_review.h"
 
 
 #define NGX_STREAM_HOOP_PG_HOLD_NONE     0
@@ -36,6 +37,8 @@ static ngx_int_t ngx_stream_hoop_pg_review_verdict(ngx_stream_session_t *s,
 static void ngx_stream_hoop_pg_review_done(ngx_hoop_review_wait_t *w);
 static ngx_hoop_review_wait_t *ngx_stream_hoop_pg_review_wait(
     ngx_stream_session_t *s);
+static void ngx_stream_hoop_pg_review_sql(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql, hoop_json_t *j);
 
 
 /*
@@ -249,12 +252,7 @@ ngx_stream_hoop_pg_review_spec(ngx_stream_session_t *s,
     hoop_json_string(&j, "command", sql->cls.command,
                      ngx_strlen(sql->cls.command));
 
-    if (sql->text != NULL && sql->len < NGX_STREAM_HOOP_PG_REVIEW_JSON / 8) {
-        hoop_json_string(&j, "sql", (char *) sql->text, sql->len);
-
-    } else {
-        hoop_json_null(&j, "sql");
-    }
+    ngx_stream_hoop_pg_review_sql(s, sql, &j);
 
     hoop_json_string(&j, "tables", sql->cls.tables,
                      ngx_strlen(sql->cls.tables));
@@ -424,4 +422,41 @@ ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
     }
 
     ctx->hold = NULL;
+}
+
+
+/*
+ * "sql": what reviewers decide on, the statement as sent with the
+ * literals masking protects masked (hoop_sql_review_text()); as the
+ * trail keeps it (literals as $n) when that cannot be made; null when
+ * neither fits.
+ */
+static void
+ngx_stream_hoop_pg_review_sql(ngx_stream_session_t *s,
+    ngx_stream_hoop_pg_sql_t *sql, hoop_json_t *j)
+{
+    long                            n;
+    u_char                          buf[NGX_STREAM_HOOP_PG_REVIEW_JSON / 4];
+    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+
+    pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+
+    if (sql->source != NULL && sql->source_len < sizeof(buf) / 2) {
+        n = hoop_sql_review_text((char *) sql->source,
+                                 (char *) pscf->mask_names,
+                                 pscf->mask.enabled ? &pscf->mask : NULL,
+                                 (char *) buf, sizeof(buf));
+
+        if (n >= 0 && (size_t) n < sizeof(buf)) {
+            hoop_json_string(j, "sql", (char *) buf, n);
+            return;
+        }
+    }
+
+    if (sql->text != NULL && sql->len < NGX_STREAM_HOOP_PG_REVIEW_JSON / 8) {
+        hoop_json_string(j, "sql", (char *) sql->text, sql->len);
+        return;
+    }
+
+    hoop_json_null(j, "sql");
 }

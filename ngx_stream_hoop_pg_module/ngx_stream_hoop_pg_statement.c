@@ -29,13 +29,19 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     size_t len, hoop_sql_stmt_t *cls, const char *parse_error,
     const char *normalized)
 {
-    char                           *copy, *norm, *red, *det;
-    size_t                          size, elen;
-    const char                     *keep;
-    ngx_stream_hoop_pg_sql_t       *sql;
-    ngx_stream_hoop_pg_srv_conf_t  *pscf;
+    char                            *copy, *norm, *red, *det;
+    size_t                           size, elen, slen;
+    const char                      *keep;
+    ngx_stream_hoop_pg_sql_t        *sql;
+    ngx_stream_hoop_pg_srv_conf_t   *pscf;
+    ngx_stream_hoop_pg_main_conf_t  *pmcf;
 
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
+    pmcf = ngx_stream_get_module_main_conf(s, ngx_stream_hoop_pg_module);
+
+    /* a reviewer is shown it, its protected literals masked */
+    slen = (pmcf->review_used && text != NULL && parse_error == NULL)
+           ? len + 1 : 0;
 
     keep = NULL;
     size = 0;
@@ -115,8 +121,8 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
         size = 0;
     }
 
-    sql = ngx_alloc(sizeof(ngx_stream_hoop_pg_sql_t) + size + 1 + elen,
-                    s->connection->log);
+    sql = ngx_alloc(sizeof(ngx_stream_hoop_pg_sql_t) + size + 1 + elen
+                    + slen, s->connection->log);
     if (sql == NULL) {
         goto done;
     }
@@ -137,6 +143,13 @@ ngx_stream_hoop_pg_sql_new(ngx_stream_session_t *s, const char *text,
     if (parse_error != NULL) {
         sql->parse_error = (char *) (sql + 1) + size + 1;
         ngx_memcpy((char *) sql->parse_error, parse_error, elen);
+    }
+
+    if (slen) {
+        sql->source = (u_char *) (sql + 1) + size + 1 + elen;
+        sql->source_len = len;
+        ngx_memcpy(sql->source, text, len);
+        sql->source[len] = '\0';
     }
 
     /* which of its outputs carry a masked column's value */

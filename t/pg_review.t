@@ -22,7 +22,8 @@ use Hoop::Test::Redis;
 
 my $redis = Hoop::Test::Redis->new->start;
 my $pg = Hoop::Test::Pg->new->start;
-$pg->psql(q{CREATE TABLE payments (id int PRIMARY KEY, amount int);
+$pg->psql(q{CREATE TABLE payments (id int PRIMARY KEY, amount int,
+        note text);
     INSERT INTO payments VALUES (1, 100), (2, 200), (3, 300);
     CREATE TABLE scratch (id int)});
 
@@ -63,6 +64,8 @@ $common
         hoop_rule review sql.insert table=scratch name=scratch approvers=dba
                   timeout=1s;
         hoop_rule allow sql.read;
+        hoop_mask column=note;
+        hoop_mask detect=phone;
     }
 }
 EOF
@@ -112,8 +115,8 @@ sub finish { my ($fh) = @_; local $/; my $out = <$fh>; close $fh; $out }
 my $held = psql_bg('UPDATE payments SET amount = 150 WHERE id = 1');
 my $review = pending('payments');
 is($review->{operation}{kind}, 'pg.query', 'the review names a statement');
-is($review->{operation}{sql}, 'UPDATE payments SET amount = $1 WHERE id = $2',
-    'with its SQL, literals masked');
+is($review->{operation}{sql}, 'UPDATE payments SET amount = 150 WHERE id = 1',
+    'with its SQL as sent: the reviewer sees which row and what value');
 is($pg->psql('SELECT amount FROM payments WHERE id = 1'), 100,
     'held: nothing reached the server');
 
@@ -131,6 +134,26 @@ like($out, qr/NOTICE:  00000: hoop: statement held for approval, review $review-
 like($out, qr/^UPDATE 1$/m, 'approved: the statement ran');
 is($pg->psql('SELECT amount FROM payments WHERE id = 1'), 150,
     'and its change is in the database');
+
+# what masking protects, a reviewer does not see either: a literal bound
+# to a masked column, a value a detector finds (here in a comment)
+
+$held = psql_bg(q{UPDATE payments SET note = 'owes us', amount = 175 }
+    . q{WHERE id = 3 /* caller (415) 555-2671 */});
+$review = pending('payments');
+is($review->{operation}{sql}, q{UPDATE payments SET note = '[MASKED]', }
+    . q{amount = 175 WHERE id = 3 /* caller [PHONE] */},
+    'a held statement: the masked column\'s value and the phone number'
+    . ' masked, the row and the amount shown');
+api('POST', "/$review->{id}/reject", { reason => 'no' });
+finish($held);
+my @trail = map { decode_json({ @{ $_->[1] } }->{event}) }
+    @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+my ($ev) = grep { $_->{type} eq 'review.requested'
+    && $_->{review}{id} eq $review->{id} } @trail;
+ok($ev, 'the hold is in the trail');
+unlike(encode_json(\@trail), qr/owes us|555-2671|175/,
+    'which keeps no literal of the statement');
 
 # rejection
 
