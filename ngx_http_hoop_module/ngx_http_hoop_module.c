@@ -179,7 +179,8 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_hoop_audit_conf_init(cf, &hmcf->audit, hmcf->redis)
+    if (ngx_hoop_audit_conf_init(cf, &hmcf->audit, hmcf->redis,
+                                 "http", &ngx_http_hoop_module)
         != NGX_CONF_OK)
     {
         return NGX_ERROR;

@@ -325,7 +325,8 @@ ngx_stream_hoop_pg_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_hoop_audit_conf_init(cf, &pmcf->audit, pmcf->redis)
+    if (ngx_hoop_audit_conf_init(cf, &pmcf->audit, pmcf->redis,
+                                 "stream", &ngx_stream_hoop_pg_module)
         != NGX_CONF_OK)
     {
         return NGX_ERROR;

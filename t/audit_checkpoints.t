@@ -327,7 +327,7 @@ my @cps = $idx->(sub { $_[0]{type} eq 'audit.checkpoint'
 ($rc, $out) = tampered('no-checkpoint', @lines[grep { $_ != $cps[0] }
     0 .. $#lines]);
 is($rc, 1, 'a checkpoint deleted: detected');
-like($out, qr/checkpoint\(s\) \d+\.\.\d+ are missing: deleted|none of its checkpoints is in the trail/,
+like($out, qr/checkpoint\(s\) \d+\.\.\d+ are missing: deleted|none of its checkpoints is in the trail|its checkpoint \d+, which checkpoint \d+ of instance \w+ .* saw, is missing: deleted/,
     'named') or diag $out;
 
 my $cp = { %{ $evs[$cps[0]] } };
@@ -386,6 +386,8 @@ my $forge = sub {
         prev => '0' x 64 }, $ev);
 };
 my $mid = int(@lines / 2);
+my %finished = map { $_->{instance} => 1 } grep {
+    $_->{type} eq 'audit.checkpoint' && $_->{checkpoint}{final} } @evs;
 
 ($rc, $out) = tampered('no-instance', @lines[0 .. $mid],
     $forge->(drop => ['instance']), @lines[$mid + 1 .. $#lines]);
@@ -442,7 +444,7 @@ my ($late) = map { $_->{instance} } grep { $_->{type} eq 'audit.checkpoint'
     !($_[0]{type} eq 'audit.checkpoint' && $_[0]{instance} eq $late
       && $_[0]{seq} <= 4) })]);
 ($rc, $out) = verify('--file', "$d/middle.jsonl", '--public-key',
-    "$d/seal.pub", '--window');
+    "$d/seal.pub", '--window', '--all');
 like($out, qr/checkpoint\(s\) 1\.\.4 are missing, and the trail keeps entries older than them: deleted, not trimmed/,
     '--window: a checkpoint missing in the middle is deleted, not trimmed')
     or diag $out;
@@ -454,6 +456,14 @@ spit("$d/replayed.jsonl", join '', map { $json->encode($_) . "\n" }
     "$d/seal.pub");
 like($out, qr/is stored after entry [\d-]+, which Redis cannot do/,
     'entries put back in between: their ids go back') or diag $out;
+
+# a generation of workers deleted whole: the workers after the reload
+# name the old ones' final checkpoints (shared memory survives a reload)
+($rc, $out) = tampered('no-generation', @lines[$idx->(sub {
+    !$finished{ $_[0]{instance} } })]);
+is($rc, 1, 'a generation of workers deleted whole: detected');
+like($out, qr/instance \w+: its checkpoint \d+, which checkpoint \d+ of instance \w+ \(gw-a, \w+, pid \d+\) saw, is missing: deleted from the trail, with every entry of that instance/,
+    'named by the checkpoints of the workers that saw it') or diag $out;
 
 # a gateway deleted whole leaves no gap: the auditor names the gateways
 ($rc, $out) = tampered('no-gw-b', @lines[$idx->(sub {
@@ -472,8 +482,6 @@ like($out, qr/stopped sealing after checkpoint \d+ .* without a final one, befor
 
 # honest: an instance's last events stored after its final checkpoint
 # (a spool delivered them later), and a spool batch stored twice
-my %finished = map { $_->{instance} => 1 } grep {
-    $_->{type} eq 'audit.checkpoint' && $_->{checkpoint}{final} } @evs;
 my ($sealed_late) = reverse grep { $finished{ $evs[$_]{instance} }
     && $evs[$_]{type} ne 'audit.checkpoint' } 0 .. $#evs;
 if (defined $sealed_late) {

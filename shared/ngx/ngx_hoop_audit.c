@@ -107,7 +107,7 @@ ngx_hoop_audit_conf_create(ngx_hoop_audit_t *a)
 
 char *
 ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
-    ngx_hoop_redis_conf_t *redis)
+    ngx_hoop_redis_conf_t *redis, const char *subsystem, void *tag)
 {
     a->redis = redis;
 
@@ -148,6 +148,11 @@ ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
      * a signed trail is checked by anyone with the public key: its chain
      * must be one anyone can recompute, and nothing needs the HMAC key
      */
+
+    if (a->used && ngx_hoop_audit_seal_conf(cf, a, subsystem, tag) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (a->signer != NULL && a->key.len) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,

@@ -82,6 +82,15 @@ struct ngx_hoop_audit_s {
     ngx_uint_t               mark_gen;      /* checkpoints written */
     ngx_uint_t               unsealed;      /* events since the last */
     ngx_event_t              seal_event;
+
+    /*
+     * every instance of this nginx (and the one before a reload) and its
+     * newest checkpoint, in shared memory: each checkpoint names the
+     * others', so that none can be deleted whole unseen
+     */
+    ngx_shm_zone_t          *peers_zone;
+    void                    *peers;
+    ngx_int_t                peer;          /* this one's slot, or -1 */
 };
 
 
@@ -144,7 +153,7 @@ typedef void (*ngx_hoop_audit_build_pt)(void *data, hoop_json_t *j,
 
 void ngx_hoop_audit_conf_create(ngx_hoop_audit_t *a);
 char *ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
-    ngx_hoop_redis_conf_t *redis);
+    ngx_hoop_redis_conf_t *redis, const char *subsystem, void *tag);
 
 char *ngx_hoop_audit_set_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -28,6 +28,34 @@ struct ngx_hoop_audit_mark_s {
 };
 
 
+/*
+ * One instance as its peers see it: its newest checkpoint.  A slot is
+ * kept after its worker exits (final), for the next generation's
+ * checkpoints to name, for three intervals.
+ */
+typedef struct {
+    char            instance[33];
+    char            hash[HOOP_AUDIT_HASH_LEN + 1];
+    ngx_uint_t      seq;
+    time_t          updated;
+    ngx_uint_t      final;
+    ngx_uint_t      used;
+} ngx_hoop_audit_peer_t;
+
+#define NGX_HOOP_AUDIT_PEERS  64
+
+typedef struct {
+    ngx_hoop_audit_peer_t   peer[NGX_HOOP_AUDIT_PEERS];
+} ngx_hoop_audit_peers_t;
+
+
+static ngx_int_t ngx_hoop_audit_seal_init_zone(ngx_shm_zone_t *zone,
+    void *data);
+static void ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a);
+static ngx_uint_t ngx_hoop_audit_seal_peers(ngx_hoop_audit_t *a,
+    ngx_hoop_audit_peer_t *out);
+static void ngx_hoop_audit_seal_publish(ngx_hoop_audit_t *a,
+    ngx_uint_t final);
 static ngx_hoop_audit_mark_t *ngx_hoop_audit_seal_mark(ngx_hoop_audit_t *a,
     ngx_hoop_audit_session_t *sess);
 static void ngx_hoop_audit_seal_handler(ngx_event_t *ev);
@@ -38,9 +66,65 @@ static void ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 
 
 typedef struct {
-    ngx_hoop_audit_t   *audit;
-    ngx_uint_t          final;
+    ngx_hoop_audit_t       *audit;
+    ngx_uint_t              final;
+    ngx_uint_t              npeers;
+    ngx_hoop_audit_peer_t  *peers;
 } ngx_hoop_audit_seal_ctx_t;
+
+
+ngx_int_t
+ngx_hoop_audit_seal_conf(ngx_conf_t *cf, ngx_hoop_audit_t *a,
+    const char *subsystem, void *tag)
+{
+    ngx_str_t  name;
+
+    name.len = sizeof("hoop_audit_") - 1 + ngx_strlen(subsystem);
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(name.data, "hoop_audit_%s", subsystem);
+
+    a->peers_zone = ngx_shared_memory_add(cf, &name,
+                                          sizeof(ngx_hoop_audit_peers_t)
+                                          + 16 * ngx_pagesize, tag);
+    if (a->peers_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->peers_zone->init = ngx_hoop_audit_seal_init_zone;
+    a->peers_zone->data = a;
+
+    return NGX_OK;
+}
+
+
+/* a reload keeps the zone: the new workers see the old ones' last seals */
+static ngx_int_t
+ngx_hoop_audit_seal_init_zone(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_hoop_audit_t  *a = zone->data;
+
+    ngx_slab_pool_t  *shpool;
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    if (data != NULL || zone->shm.exists) {
+        a->peers = shpool->data;
+        return NGX_OK;
+    }
+
+    a->peers = ngx_slab_calloc(shpool, sizeof(ngx_hoop_audit_peers_t));
+    if (a->peers == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = a->peers;
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
@@ -55,6 +139,8 @@ ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle)
     ngx_memcpy(a->instance, a->seal.id, sizeof(a->instance));
 
     ngx_queue_init(&a->marks);
+
+    ngx_hoop_audit_seal_claim(a);
 
     a->seal_event.handler = ngx_hoop_audit_seal_handler;
     a->seal_event.data = a;
@@ -210,10 +296,13 @@ ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
 {
     ngx_queue_t                *q;
     ngx_hoop_audit_mark_t      *m;
+    ngx_hoop_audit_peer_t       peers[NGX_HOOP_AUDIT_PEERS];
     ngx_hoop_audit_seal_ctx_t   ctx;
 
     ctx.audit = a;
     ctx.final = final;
+    ctx.peers = peers;
+    ctx.npeers = ngx_hoop_audit_seal_peers(a, peers);
 
     if (ngx_hoop_audit_emit(a, &a->seal, ngx_hoop_audit_seal_build, &ctx,
                             log)
@@ -222,6 +311,8 @@ ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
         /* kept for the next one; the gap in the chain says one is lost */
         return NGX_ERROR;
     }
+
+    ngx_hoop_audit_seal_publish(a, final);
 
     while (!ngx_queue_empty(&a->marks)) {
         q = ngx_queue_head(&a->marks);
@@ -252,6 +343,7 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 {
     ngx_hoop_audit_seal_ctx_t *ctx = data;
 
+    ngx_uint_t              i;
     const char             *key;
     ngx_queue_t            *q;
     ngx_hoop_audit_t       *a;
@@ -280,6 +372,26 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
                     ctx->final ? 4 : 5);
     hoop_json_int(j, "events", (long long) a->unsealed);
 
+    /* the newest checkpoints of the other instances, as last seen */
+
+    hoop_json_array(j, "peers");
+
+    for (i = 0; i < ctx->npeers; i++) {
+        hoop_json_object(j, NULL);
+        hoop_json_string(j, "instance", ctx->peers[i].instance, 32);
+        hoop_json_int(j, "seq", (long long) ctx->peers[i].seq);
+        hoop_json_string(j, "hash", ctx->peers[i].hash,
+                         HOOP_AUDIT_HASH_LEN);
+
+        if (ctx->peers[i].final) {
+            hoop_json_value(j, "final", "true", 4);
+        }
+
+        hoop_json_end(j);
+    }
+
+    hoop_json_end(j);
+
     hoop_json_array(j, "sessions");
 
     for (q = ngx_queue_head(&a->marks);
@@ -304,4 +416,130 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
     hoop_json_end(j);
     hoop_json_end(j);
     hoop_json_end(j);
+}
+
+
+/*
+ * This instance's slot among its peers: a free one, else the one of an
+ * exited worker updated longest ago, else the oldest.
+ */
+static void
+ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a)
+{
+    ngx_uint_t               i, best;
+    ngx_slab_pool_t         *shpool;
+    ngx_hoop_audit_peer_t   *p;
+    ngx_hoop_audit_peers_t  *sh;
+
+    a->peer = -1;
+    sh = a->peers;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    shpool = (ngx_slab_pool_t *) a->peers_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    best = 0;
+
+    for (i = 0; i < NGX_HOOP_AUDIT_PEERS; i++) {
+        p = &sh->peer[i];
+
+        if (!p->used) {
+            best = i;
+            break;
+        }
+
+        if (p->final > sh->peer[best].final
+            || (p->final == sh->peer[best].final
+                && p->updated < sh->peer[best].updated))
+        {
+            best = i;
+        }
+    }
+
+    p = &sh->peer[best];
+    ngx_memzero(p, sizeof(ngx_hoop_audit_peer_t));
+    ngx_memcpy(p->instance, a->instance, sizeof(p->instance));
+    p->updated = ngx_time();
+    p->used = 1;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    a->peer = best;
+}
+
+
+/* the others' newest checkpoints; exited ones for three intervals */
+static ngx_uint_t
+ngx_hoop_audit_seal_peers(ngx_hoop_audit_t *a, ngx_hoop_audit_peer_t *out)
+{
+    time_t                   keep;
+    ngx_uint_t               i, n;
+    ngx_slab_pool_t         *shpool;
+    ngx_hoop_audit_peer_t   *p;
+    ngx_hoop_audit_peers_t  *sh;
+
+    sh = a->peers;
+
+    if (sh == NULL) {
+        return 0;
+    }
+
+    shpool = (ngx_slab_pool_t *) a->peers_zone->shm.addr;
+    keep = (time_t) (3 * a->seal_every / 1000);
+    n = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_HOOP_AUDIT_PEERS; i++) {
+        p = &sh->peer[i];
+
+        if (!p->used || p->seq == 0 || (ngx_int_t) i == a->peer
+            || (p->final && ngx_time() - p->updated > keep))
+        {
+            continue;
+        }
+
+        out[n++] = *p;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return n;
+}
+
+
+/* this instance's newest checkpoint, for its peers to name */
+static void
+ngx_hoop_audit_seal_publish(ngx_hoop_audit_t *a, ngx_uint_t final)
+{
+    ngx_slab_pool_t         *shpool;
+    ngx_hoop_audit_peer_t   *p;
+    ngx_hoop_audit_peers_t  *sh;
+
+    sh = a->peers;
+
+    if (sh == NULL || a->peer < 0) {
+        return;
+    }
+
+    shpool = (ngx_slab_pool_t *) a->peers_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    p = &sh->peer[a->peer];
+
+    /* taken over meanwhile (more instances than slots): not ours */
+
+    if (ngx_strcmp(p->instance, a->instance) == 0) {
+        p->seq = a->seal.seq;
+        ngx_memcpy(p->hash, a->seal.prev, sizeof(p->hash));
+        p->updated = ngx_time();
+        p->final = final;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
 }

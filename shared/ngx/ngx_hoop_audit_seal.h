@@ -25,6 +25,10 @@
 #define NGX_HOOP_AUDIT_SEAL_SESSIONS  4096
 
 
+/* The shared memory where instances see each other's checkpoints. */
+ngx_int_t ngx_hoop_audit_seal_conf(ngx_conf_t *cf, ngx_hoop_audit_t *a,
+    const char *subsystem, void *tag);
+
 /* The worker's instance id, its checkpoint chain and timer. */
 ngx_int_t ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle);
 

@@ -439,6 +439,19 @@ sub checkpoint {
     }
     my $c = { seq => $e->{seq}, pos => $pos, id => $id };
 
+    # the other instances' newest checkpoints, as this one saw them: each
+    # must be in the trail, whatever else of theirs was deleted
+    $self->{cp_seen}{"$iid/$e->{seq}"} = $e->{hash};
+    for my $p (ref $cp->{peers} eq 'ARRAY' ? @{ $cp->{peers} } : ()) {
+        next unless ref $p eq 'HASH' && defined $p->{instance}
+            && !ref $p->{instance} && $p->{instance} =~ /^[0-9a-f]{32}\z/
+            && count_num($p->{seq}) && defined $p->{hash} && !ref $p->{hash};
+        my $k = "$p->{instance}/$p->{seq}";
+        next if $self->{peer_expect}{$k};
+        $self->{peer_expect}{$k} = { hash => $p->{hash}, by => $c,
+            name => $name, ms => $ms, interval => $interval };
+    }
+
     for my $r (@{ $cp->{sessions} }) {
         my ($sid, $from, $to) = ref $r eq 'HASH' ? @$r{qw(id from to)} : ();
         if (!defined $sid || ref $sid || $sid !~ /^[0-9a-f]{32}\z/
@@ -665,6 +678,8 @@ sub finish {
         $self->stopped($iid, $self->{inst}{$iid});
     }
 
+    $self->peers_seen;
+
     # an instance with events and no checkpoint at all: it had no time to
     # write one, or they were all deleted
     for my $iid (sort keys %{ $self->{writers} }) {
@@ -690,6 +705,46 @@ sub finish {
         $self->finish_session($sid, $s);
         $self->{unsealed} += keys %{ $s->{recent} }
             if defined $s->{instance} && $sid ne $s->{instance};
+    }
+}
+
+# every checkpoint another instance saw is in the trail: an instance, or a
+# generation of workers, deleted whole is seen by those that saw it
+sub peers_seen {
+    my ($self) = @_;
+    for my $k (sort { $self->{peer_expect}{$a}{by}{pos}
+                      <=> $self->{peer_expect}{$b}{by}{pos} }
+               keys %{ $self->{peer_expect} // {} })
+    {
+        my $x = $self->{peer_expect}{$k};
+        my ($iid, $seq) = split m{/}, $k;
+        my $have = $self->{cp_seen}{$k};
+        if (defined $have) {
+            next if $have eq $x->{hash};
+            $self->problem($x->{by}{pos}, $x->{by}{id}, 'instance '
+                . short($iid) . ": checkpoint $seq is not the one checkpoint"
+                . " $x->{by}{seq} of $x->{name} saw: it was replaced");
+            next;
+        }
+
+        # seen a moment before the end: it may still be on its way
+        next if defined $x->{ms} && $self->reference_ms - $x->{ms} < 5000;
+
+        # before the oldest entry kept: trimmed
+        if ($self->{trimmed} && defined $self->{first_id_ms}
+            && defined $x->{ms}
+            && $x->{ms} - 3 * $x->{interval} < $self->{first_id_ms}
+            && !$self->{inst}{$iid})
+        {
+            next;
+        }
+        my $i = $self->{inst}{$iid};
+        next if $i && $i->{anchor} > $seq && $i->{trimmable};
+        $self->problem($x->{by}{pos}, $x->{by}{id}, 'instance '
+            . short($iid) . ": its checkpoint $seq, which checkpoint"
+            . " $x->{by}{seq} of $x->{name} saw, is missing: deleted from"
+            . ' the trail' . ($i ? '' : ', with every entry of that'
+            . ' instance'));
     }
 }
 
