@@ -1753,3 +1753,20 @@ hoop_sql_glob_prefix(const char *pattern, size_t plen, const char *s,
 
     return hoop_rule_glob(buf, s, len);
 }
+
+
+json_t *
+hoop_sql_parse_tree(const char *sql)
+{
+    json_t              *root;
+    PgQueryParseResult   r;
+
+    r = pg_query_parse(sql);
+
+    root = (r.error == NULL && r.parse_tree != NULL)
+           ? json_loads(r.parse_tree, 0, NULL) : NULL;
+
+    pg_query_free_parse_result(r);
+
+    return root;
+}

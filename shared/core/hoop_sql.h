@@ -186,4 +186,13 @@ int hoop_sql_names_all(const char *names, const char *const *patterns,
 int hoop_sql_name_matches(const char *name, size_t len, const char *pattern,
     const char *schemas, int every);
 
+/*
+ * PostgreSQL's parse tree of sql as JSON (jansson; the caller
+ * json_decref()s it), or NULL when the parser refuses the text or the
+ * tree is too deep for the JSON reader.
+ */
+struct json_t;
+
+struct json_t *hoop_sql_parse_tree(const char *sql);
+
 #endif /* HOOP_SQL_H */

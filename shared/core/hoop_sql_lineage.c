@@ -15,8 +15,8 @@
 #include <strings.h>
 
 #include <jansson.h>
-#include <pg_query.h>
 
+#include "hoop_sql.h"
 #include "hoop_sql_lineage.h"
 
 
@@ -90,22 +90,12 @@ hoop_sql_lineage(const char *sql, const char *columns,
     size_t               n;
     json_t              *root, *stmts, *stmt;
     hoop_sql_lin_t       l;
-    PgQueryParseResult   r;
 
     memset(out, 0, sizeof(*out));
     out->reads = 1;             /* until known better */
     out->tainted_all = 1;
 
-    r = pg_query_parse(sql);
-
-    if (r.error != NULL || r.parse_tree == NULL) {
-        pg_query_free_parse_result(r);
-        return -1;
-    }
-
-    root = json_loads(r.parse_tree, 0, NULL);
-    pg_query_free_parse_result(r);
-
+    root = hoop_sql_parse_tree(sql);
     if (root == NULL) {
         return -1;
     }
@@ -900,7 +890,6 @@ hoop_sql_lin_defined(hoop_sql_lin_t *l, char type, const char *name)
     json_t              *root, *stmts;
     const char          *body;
     unsigned char        out[HOOP_SQL_LINEAGE_MAX];
-    PgQueryParseResult   r;
 
     if (l->cat == NULL) {
         return 0;
@@ -916,11 +905,7 @@ hoop_sql_lin_defined(hoop_sql_lin_t *l, char type, const char *name)
             return 1;
         }
 
-        r = pg_query_parse(body);
-
-        root = (r.error == NULL && r.parse_tree != NULL)
-               ? json_loads(r.parse_tree, 0, NULL) : NULL;
-        pg_query_free_parse_result(r);
+        root = hoop_sql_parse_tree(body);
 
         if (root == NULL) {
             continue;       /* PL bodies: not SQL (the policy calls them) */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <pg_query.h>
 
+#include "hoop_sql.h"
 #include "hoop_sql_lineage.h"
 #include "hoop_sql_redact.h"
 #include "hoop_sql_review.h"
@@ -50,22 +50,12 @@ hoop_sql_review_text(const char *sql, const char *columns,
     json_t            *root;
     hoop_sql_rv_t      rv;
     hoop_sql_span_t   *spans;
-    PgQueryParseResult r;
 
     memset(&rv, 0, sizeof(rv));
     rv.columns = columns;
 
     if (columns != NULL && columns[0] != '\0') {
-        r = pg_query_parse(sql);
-
-        if (r.error != NULL || r.parse_tree == NULL) {
-            pg_query_free_parse_result(r);
-            return -1;
-        }
-
-        root = json_loads(r.parse_tree, 0, NULL);
-        pg_query_free_parse_result(r);
-
+        root = hoop_sql_parse_tree(sql);
         if (root == NULL) {
             return -1;
         }
