@@ -465,6 +465,40 @@ is($rc, 1, 'a generation of workers deleted whole: detected');
 like($out, qr/instance \w+: its checkpoint \d+, which checkpoint \d+ of instance \w+ \(gw-a, \w+, pid \d+\) saw, is missing: deleted from the trail, with every entry of that instance/,
     'named by the checkpoints of the workers that saw it') or diag $out;
 
+# a checkpoint the gateway lost (Redis refused it, no spool): the next
+# one restates it, signed, and that is not a deletion
+{
+    require Crypt::PK::Ed25519;
+    my $sk = Crypt::PK::Ed25519->new("$d/seal.pem");
+    # the newest checkpoint of the trail restates the one before it (no
+    # peer has seen the newest yet, so its hash is its own to choose)
+    my %seen = map { ("$_->{instance}/$_->{seq}" => 1) }
+        map { @{ $_->{checkpoint}{peers} // [] } }
+        grep { $_->{type} eq 'audit.checkpoint' } @evs;
+    my ($next) = reverse grep { $evs[$_]{type} eq 'audit.checkpoint'
+        && $evs[$_]{seq} > 1 && !$seen{"$evs[$_]{instance}/$evs[$_]{seq}"} }
+        0 .. $#evs;
+    my ($k) = grep { $evs[$_]{type} eq 'audit.checkpoint'
+        && $evs[$_]{instance} eq $evs[$next]{instance}
+        && $evs[$_]{seq} == $evs[$next]{seq} - 1 } 0 .. $#evs;
+    my $cp = { %{ $evs[$next] } };
+    $cp->{checkpoint} = { %{ $cp->{checkpoint} },
+        restates => $evs[$k]{seq},
+        sessions => [ @{ $evs[$k]{checkpoint}{sessions} },
+                      @{ $cp->{checkpoint}{sessions} } ] };
+    my $line = rechain($lines[$next], $cp);
+    $line->{sig} = unpack 'H*', $sk->sign_message($line->{hash});
+    my @l = @lines;
+    $l[$next] = $line;
+    ($rc, $out) = tampered('restated', @l[grep { $_ != $k } 0 .. $#l]);
+    is($rc, 0, 'a lost checkpoint, restated by the next: intact') or diag $out;
+    like($out, qr/1 checkpoints lost by the gateway \(Redis refused them\), restated by the next/,
+        'and said');
+    ($rc, $out) = tampered('not-restated', @lines[grep { $_ != $k }
+        0 .. $#lines]);
+    is($rc, 1, 'the same checkpoint deleted, nothing restating it: detected');
+}
+
 # a gateway deleted whole leaves no gap: the auditor names the gateways
 ($rc, $out) = tampered('no-gw-b', @lines[$idx->(sub {
     $_[0]{gateway} ne 'gw-b' })]);

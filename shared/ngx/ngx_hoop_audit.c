@@ -674,10 +674,13 @@ ngx_hoop_audit_spool(ngx_hoop_audit_pending_t *ev, ngx_log_t *log)
 lost:
 
     if (ngx_strcmp(ev->session, ev->audit->instance) == 0) {
-        /* not an admitted event: the verifier shows the instance stopped */
+        /* the next checkpoint restates what it sealed */
+        ev->audit->seal_lost = ev->seq;
+
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hoop_audit: checkpoint %ui not written, neither"
-                      " Redis nor the spool took it", ev->seq);
+                      " Redis nor the spool took it; the next one restates"
+                      " it", ev->seq);
         return;
     }
 

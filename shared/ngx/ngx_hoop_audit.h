@@ -78,6 +78,9 @@ struct ngx_hoop_audit_s {
     char                     instance[33];
     ngx_hoop_audit_session_t seal;          /* the checkpoints' chain */
     ngx_queue_t              marks;         /* sessions since the last */
+    ngx_queue_t              prev_marks;    /* those the last sealed */
+    ngx_uint_t               seal_lost;     /* a checkpoint Redis and the
+                                               spool refused: restated */
     ngx_uint_t               nmarks;
     ngx_uint_t               mark_gen;      /* checkpoints written */
     ngx_uint_t               unsealed;      /* events since the last */

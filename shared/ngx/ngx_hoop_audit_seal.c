@@ -58,6 +58,8 @@ static void ngx_hoop_audit_seal_publish(ngx_hoop_audit_t *a,
     ngx_uint_t final);
 static ngx_hoop_audit_mark_t *ngx_hoop_audit_seal_mark(ngx_hoop_audit_t *a,
     ngx_hoop_audit_session_t *sess);
+static void ngx_hoop_audit_seal_free(ngx_queue_t *marks);
+static void ngx_hoop_audit_seal_ranges(hoop_json_t *j, ngx_queue_t *marks);
 static void ngx_hoop_audit_seal_handler(ngx_event_t *ev);
 static ngx_int_t ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a,
     ngx_uint_t final, ngx_log_t *log);
@@ -68,6 +70,7 @@ static void ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 typedef struct {
     ngx_hoop_audit_t       *audit;
     ngx_uint_t              final;
+    ngx_uint_t              restates;   /* a lost one's seq, or 0 */
     ngx_uint_t              npeers;
     ngx_hoop_audit_peer_t  *peers;
 } ngx_hoop_audit_seal_ctx_t;
@@ -139,6 +142,7 @@ ngx_hoop_audit_seal_start(ngx_hoop_audit_t *a, ngx_cycle_t *cycle)
     ngx_memcpy(a->instance, a->seal.id, sizeof(a->instance));
 
     ngx_queue_init(&a->marks);
+    ngx_queue_init(&a->prev_marks);
 
     ngx_hoop_audit_seal_claim(a);
 
@@ -240,6 +244,9 @@ ngx_hoop_audit_seal_final(ngx_hoop_audit_t *a)
     }
 
     (void) ngx_hoop_audit_seal_write(a, 1, ngx_cycle->log);
+
+    ngx_hoop_audit_seal_free(&a->prev_marks);
+    ngx_hoop_audit_seal_free(&a->marks);
 }
 
 
@@ -294,13 +301,14 @@ static ngx_int_t
 ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
     ngx_log_t *log)
 {
-    ngx_queue_t                *q;
-    ngx_hoop_audit_mark_t      *m;
     ngx_hoop_audit_peer_t       peers[NGX_HOOP_AUDIT_PEERS];
     ngx_hoop_audit_seal_ctx_t   ctx;
 
     ctx.audit = a;
     ctx.final = final;
+    /* only the one just before can be restated: its ranges are kept */
+    ctx.restates = (a->seal_lost == a->seal.seq) ? a->seal_lost : 0;
+    a->seal_lost = 0;
     ctx.peers = peers;
     ctx.npeers = ngx_hoop_audit_seal_peers(a, peers);
 
@@ -314,11 +322,16 @@ ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
 
     ngx_hoop_audit_seal_publish(a, final);
 
-    while (!ngx_queue_empty(&a->marks)) {
-        q = ngx_queue_head(&a->marks);
-        ngx_queue_remove(q);
-        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
-        ngx_free(m);
+    /*
+     * what this one sealed is kept until the next is written: if Redis
+     * and the spool refuse this one, the next restates it
+     */
+
+    ngx_hoop_audit_seal_free(&a->prev_marks);
+
+    if (!ngx_queue_empty(&a->marks)) {
+        ngx_queue_add(&a->prev_marks, &a->marks);
+        ngx_queue_init(&a->marks);
     }
 
     a->nmarks = 0;
@@ -343,11 +356,9 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 {
     ngx_hoop_audit_seal_ctx_t *ctx = data;
 
-    ngx_uint_t              i;
-    const char             *key;
-    ngx_queue_t            *q;
-    ngx_hoop_audit_t       *a;
-    ngx_hoop_audit_mark_t  *m;
+    ngx_uint_t         i;
+    const char        *key;
+    ngx_hoop_audit_t  *a;
 
     a = ctx->audit;
 
@@ -372,6 +383,11 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
                     ctx->final ? 4 : 5);
     hoop_json_int(j, "events", (long long) a->unsealed);
 
+    if (ctx->restates) {
+        /* lost: what it sealed comes first, again */
+        hoop_json_int(j, "restates", (long long) ctx->restates);
+    }
+
     /* the newest checkpoints of the other instances, as last seen */
 
     hoop_json_array(j, "peers");
@@ -394,24 +410,11 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 
     hoop_json_array(j, "sessions");
 
-    for (q = ngx_queue_head(&a->marks);
-         q != ngx_queue_sentinel(&a->marks);
-         q = ngx_queue_next(q))
-    {
-        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
-
-        hoop_json_object(j, NULL);
-        hoop_json_string(j, "id", m->id, 32);
-        hoop_json_int(j, "from", (long long) m->from);
-        hoop_json_int(j, "to", (long long) m->to);
-        hoop_json_string(j, "hash", m->hash, HOOP_AUDIT_HASH_LEN);
-
-        if (m->ended) {
-            hoop_json_value(j, "end", "true", 4);
-        }
-
-        hoop_json_end(j);
+    if (ctx->restates) {
+        ngx_hoop_audit_seal_ranges(j, &a->prev_marks);
     }
+
+    ngx_hoop_audit_seal_ranges(j, &a->marks);
 
     hoop_json_end(j);
     hoop_json_end(j);
@@ -542,4 +545,46 @@ ngx_hoop_audit_seal_publish(ngx_hoop_audit_t *a, ngx_uint_t final)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_hoop_audit_seal_ranges(hoop_json_t *j, ngx_queue_t *marks)
+{
+    ngx_queue_t            *q;
+    ngx_hoop_audit_mark_t  *m;
+
+    for (q = ngx_queue_head(marks);
+         q != ngx_queue_sentinel(marks);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
+
+        hoop_json_object(j, NULL);
+        hoop_json_string(j, "id", m->id, 32);
+        hoop_json_int(j, "from", (long long) m->from);
+        hoop_json_int(j, "to", (long long) m->to);
+        hoop_json_string(j, "hash", m->hash, HOOP_AUDIT_HASH_LEN);
+
+        if (m->ended) {
+            hoop_json_value(j, "end", "true", 4);
+        }
+
+        hoop_json_end(j);
+    }
+}
+
+
+static void
+ngx_hoop_audit_seal_free(ngx_queue_t *marks)
+{
+    ngx_queue_t            *q;
+    ngx_hoop_audit_mark_t  *m;
+
+    while (!ngx_queue_empty(marks)) {
+        q = ngx_queue_head(marks);
+        ngx_queue_remove(q);
+        m = ngx_queue_data(q, ngx_hoop_audit_mark_t, queue);
+        ngx_free(m);
+    }
 }

@@ -439,6 +439,13 @@ sub checkpoint {
     }
     my $c = { seq => $e->{seq}, pos => $pos, id => $id };
 
+    # the one before was lost by the gateway (Redis refused it): this one
+    # restates what it sealed, and its absence is not a deletion
+    if (count_num($cp->{restates}) && $cp->{restates} == $e->{seq} - 1) {
+        $self->{restated}{"$iid/$cp->{restates}"} = 1;
+        $self->{lost_checkpoints}++;
+    }
+
     # the other instances' newest checkpoints, as this one saw them: each
     # must be in the trail, whatever else of theirs was deleted
     $self->{cp_seen}{"$iid/$e->{seq}"} = $e->{hash};
@@ -584,6 +591,8 @@ sub finish_session {
 
     for my $gap (@{ $s->{gaps} // [] }) {
         next if $gap->{filled};
+        next if $gap->{from} == $gap->{to}
+            && $self->{restated}{"$sid/$gap->{from}"};
         $self->problem($gap->{pos}, $gap->{id}, $self->{inst}{$sid}
             ? 'instance ' . short($sid) . ': checkpoint(s) '
               . "$gap->{from}..$gap->{to} are missing: deleted from the"
@@ -718,6 +727,7 @@ sub peers_seen {
     {
         my $x = $self->{peer_expect}{$k};
         my ($iid, $seq) = split m{/}, $k;
+        next if $self->{restated}{$k};
         my $have = $self->{cp_seen}{$k};
         if (defined $have) {
             next if $have eq $x->{hash};
@@ -805,6 +815,7 @@ sub result {
         key_spans => { map { $_ => [ map { ms_iso($_) }
             @{ $self->{key_span}{$_} } ] } keys %{ $self->{key_span} // {} } },
         late => $self->{late} // 0,
+        lost_checkpoints => $self->{lost_checkpoints} // 0,
         legacy => $self->{legacy} // 0,
         problems => \@p,
         events => $self->{events},
