@@ -33,6 +33,13 @@ chmod 0777, "$d/spool";
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
+# signed checkpoints every second: the trail must verify with the public
+# key alone through the outages and the restart below
+system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null"
+    . " && openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
+    or die "openssl failed\n";
+chmod 0600, "$d/seal.pem";
+
 my $conf = <<"EOF";
 http {
     hoop_redis 127.0.0.1:${\ $redis->port} timeout=1s;
@@ -40,6 +47,8 @@ http {
     hoop_oidc_audience hoop-gateway;
     hoop_oidc_jwks_file %%DIR%%/jwks.json;
     hoop_audit_spool %%DIR%%/spool max_size=1m;
+    hoop_audit_signing_key $d/seal.pem;
+    hoop_audit_checkpoint 1s;
 
     server {
         listen 127.0.0.1:%%PORT_http%%;
@@ -79,7 +88,7 @@ sub requests {
 }
 
 sub verify {
-    my $out = `$repo/tools/hoop-audit-verify --redis ${\ $redis->addr} 2>&1`;
+    my $out = `$repo/tools/hoop-audit-verify --redis ${\ $redis->addr} --public-key $d/seal.pub 2>&1`;
     return ($? >> 8, $out);
 }
 
