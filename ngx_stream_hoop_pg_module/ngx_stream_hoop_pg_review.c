@@ -428,8 +428,8 @@ ngx_stream_hoop_pg_review_cleanup(ngx_stream_hoop_pg_ctx_t *ctx)
 /*
  * "sql": what reviewers decide on, the statement as sent with the
  * literals masking protects masked (hoop_sql_review_text()); as the
- * trail keeps it (literals as $n) when that cannot be made; null when
- * neither fits.
+ * trail keeps it (literals as $n) when that cannot be made (too long, or
+ * not read); null when neither is safe or fits.
  */
 static void
 ngx_stream_hoop_pg_review_sql(ngx_stream_session_t *s,
@@ -453,7 +453,11 @@ ngx_stream_hoop_pg_review_sql(ngx_stream_session_t *s,
         }
     }
 
-    if (sql->text != NULL && sql->len < NGX_STREAM_HOOP_PG_REVIEW_JSON / 8) {
+    /* the trail's text: literals as $n, unless hoop_pg_audit_literals */
+
+    if (sql->text != NULL && !pscf->audit_literals
+        && sql->len < NGX_STREAM_HOOP_PG_REVIEW_JSON / 8)
+    {
         hoop_json_string(j, "sql", (char *) sql->text, sql->len);
         return;
     }

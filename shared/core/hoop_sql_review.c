@@ -14,47 +14,72 @@
 
 
 #define HOOP_SQL_REVIEW_SPANS    1024
-#define HOOP_SQL_REVIEW_BOUND    256
-#define HOOP_SQL_REVIEW_VALUE    4096
+#define HOOP_SQL_REVIEW_BOUND    512
+
+#define HOOP_SQL_REVIEW_MASKED_LEN  (sizeof(HOOP_SQL_REVIEW_MASKED) - 1)
 
 
-/* the locations of literals bound to a masked column */
+/*
+ * Where the statement binds literals to columns: to a masked one, or
+ * provably to an unmasked one.  With masked columns configured, only the
+ * latter are shown: a literal in any other place (a function's argument,
+ * an INSERT without a column list, a VALUES list in FROM, an EXECUTE's
+ * parameter) may reach a masked column in ways the text does not show.
+ */
 typedef struct {
     const char  *columns;
-    size_t       n;
-    int          all;               /* too many: every literal is bound */
-    long         at[HOOP_SQL_REVIEW_BOUND];
+    size_t       nmasked;
+    size_t       nshown;
+    int          overflow;          /* too many: show none */
+    long         masked[HOOP_SQL_REVIEW_BOUND];
+    long         shown[HOOP_SQL_REVIEW_BOUND];
 } hoop_sql_rv_t;
 
 
+/* output into a buffer that may be too small: what it needs is counted */
+typedef struct {
+    char    *p;
+    size_t   cap;
+    size_t   len;
+} hoop_sql_rv_out_t;
+
+
+static int hoop_sql_rv_replace(const char *sql, hoop_sql_span_t *spans,
+    int n, hoop_sql_rv_t *rv, int guarded, const hoop_mask_conf_t *mask,
+    hoop_sql_rv_out_t *o);
 static void hoop_sql_rv_walk(hoop_sql_rv_t *rv, json_t *v);
-static void hoop_sql_rv_consts(hoop_sql_rv_t *rv, json_t *v);
-static int hoop_sql_rv_masked_ref(hoop_sql_rv_t *rv, json_t *v);
-static int hoop_sql_rv_masked(hoop_sql_rv_t *rv, const char *name);
-static int hoop_sql_rv_bound(hoop_sql_rv_t *rv, const char *sql,
-    size_t start, size_t *from);
-static long hoop_sql_rv_literal(const char *lit, size_t len,
-    const hoop_mask_conf_t *mask, char *out, size_t cap);
-static long hoop_sql_rv_detect(const char *text, size_t len,
-    const hoop_mask_conf_t *mask, char *out, size_t cap);
+static void hoop_sql_rv_bind(hoop_sql_rv_t *rv, const char *name,
+    json_t *v);
+static void hoop_sql_rv_consts(hoop_sql_rv_t *rv, json_t *v, int masked);
+static const char *hoop_sql_rv_column(json_t *v);
+static long hoop_sql_rv_owner(const long *at, size_t n, const char *sql,
+    const hoop_sql_span_t *spans, int i);
+static int hoop_sql_rv_plain(const char *lit, size_t len);
+static void hoop_sql_rv_put(hoop_sql_rv_out_t *o, const char *s,
+    size_t len);
+static int hoop_sql_rv_literal(hoop_sql_rv_out_t *o, const char *lit,
+    size_t len, const hoop_mask_conf_t *mask);
+static int hoop_sql_rv_mask(const hoop_mask_conf_t *mask, const char *in,
+    size_t len, char **out, size_t *olen);
 
 
 long
 hoop_sql_review_text(const char *sql, const char *columns,
     const hoop_mask_conf_t *mask, char *out, size_t cap)
 {
-    int                n, i, params;
-    long               o, m;
-    char              *tmp;
-    size_t             pos, room, from;
-    json_t            *root;
-    hoop_sql_rv_t      rv;
-    hoop_sql_span_t   *spans;
+    int                 n, params, guarded;
+    char               *masked;
+    size_t              len, mlen;
+    json_t             *root;
+    hoop_sql_rv_t       rv;
+    hoop_sql_span_t    *spans;
+    hoop_sql_rv_out_t   o;
 
     memset(&rv, 0, sizeof(rv));
     rv.columns = columns;
+    guarded = (columns != NULL && columns[0] != '\0');
 
-    if (columns != NULL && columns[0] != '\0') {
+    if (guarded) {
         root = hoop_sql_parse_tree(sql);
         if (root == NULL) {
             return -1;
@@ -75,57 +100,120 @@ hoop_sql_review_text(const char *sql, const char *columns,
         return -1;
     }
 
-    /* the text with its literals replaced, then the detectors over all */
+    /*
+     * the text with its literals replaced: into a buffer of a guessed
+     * size, and again at the size counted when the guess was short
+     */
 
-    room = 4 * strlen(sql) + 64 * (size_t) n + 256;
-    tmp = malloc(room);
-    if (tmp == NULL) {
-        free(spans);
+    len = strlen(sql);
+    o.cap = 2 * len + 256;
+
+    for ( ;; ) {
+        o.p = malloc(o.cap);
+        o.len = 0;
+
+        if (o.p == NULL
+            || hoop_sql_rv_replace(sql, spans, n, &rv, guarded, mask, &o)
+               != 0)
+        {
+            goto failed;
+        }
+
+        if (o.len <= o.cap) {
+            break;
+        }
+
+        free(o.p);
+        o.cap = o.len;
+    }
+
+    free(spans);
+    spans = NULL;
+
+    /* the detectors over the whole text: comments and names too */
+
+    if (hoop_sql_rv_mask(mask, o.p, o.len, &masked, &mlen) != 0) {
+        free(o.p);
         return -1;
     }
 
+    if (masked == NULL) {
+        masked = o.p;
+        mlen = o.len;
+        o.p = NULL;
+    }
+
+    if (mlen < cap) {
+        memcpy(out, masked, mlen);
+        out[mlen] = '\0';
+    }
+
+    free(masked);
+    free(o.p);
+
+    return (long) mlen;
+
+failed:
+
+    free(spans);
+    free(o.p);
+
+    return -1;
+}
+
+
+static int
+hoop_sql_rv_replace(const char *sql, hoop_sql_span_t *spans, int n,
+    hoop_sql_rv_t *rv, int guarded, const hoop_mask_conf_t *mask,
+    hoop_sql_rv_out_t *o)
+{
+    int     i;
+    long    at;
+    size_t  pos, from, len;
+
+    len = strlen(sql);
     pos = 0;
-    o = 0;
 
     for (i = 0; i < n; i++) {
-        memcpy(tmp + o, sql + pos, spans[i].start - pos);
-        o += spans[i].start - pos;
+        if (spans[i].start < pos || spans[i].start + spans[i].len > len) {
+            /* spans that overlap (a continued string): not shown */
+            return -1;
+        }
 
-        if (hoop_sql_rv_bound(&rv, sql, spans[i].start, &from)) {
-            /* a negated number goes whole, its sign too */
-            o -= spans[i].start - from;
-            memcpy(tmp + o, HOOP_SQL_REVIEW_MASKED,
-                   sizeof(HOOP_SQL_REVIEW_MASKED) - 1);
-            o += sizeof(HOOP_SQL_REVIEW_MASKED) - 1;
+        from = spans[i].start;
+        at = hoop_sql_rv_owner(rv->masked, rv->nmasked, sql, spans, i);
 
-        } else {
-            m = hoop_sql_rv_literal(sql + spans[i].start, spans[i].len, mask,
-                                    tmp + o, room - o);
-            if (m < 0) {
-                free(tmp);
-                free(spans);
-                return -1;
-            }
+        if (at >= 0 && (size_t) at >= pos) {
+            from = (size_t) at;     /* a negated number goes whole */
+        }
 
-            o += m;
+        hoop_sql_rv_put(o, sql + pos, from - pos);
+
+        if (guarded
+            && (at >= 0 || rv->overflow
+                || hoop_sql_rv_owner(rv->shown, rv->nshown, sql, spans, i)
+                   < 0))
+        {
+            hoop_sql_rv_put(o, HOOP_SQL_REVIEW_MASKED,
+                            HOOP_SQL_REVIEW_MASKED_LEN);
+
+        } else if (hoop_sql_rv_literal(o, sql + spans[i].start,
+                                       spans[i].len, mask)
+                   != 0)
+        {
+            return -1;
         }
 
         pos = spans[i].start + spans[i].len;
     }
 
-    memcpy(tmp + o, sql + pos, strlen(sql) - pos);
-    o += strlen(sql) - pos;
+    hoop_sql_rv_put(o, sql + pos, len - pos);
 
-    free(spans);
-
-    m = hoop_sql_rv_detect(tmp, (size_t) o, mask, out, cap);
-    free(tmp);
-
-    return m;
+    return 0;
 }
 
 
-/* every node: the places where a literal meets a masked column */
+/* every node: the places where a literal meets a column */
 static void
 hoop_sql_rv_walk(hoop_sql_rv_t *rv, json_t *v)
 {
@@ -145,18 +233,18 @@ hoop_sql_rv_walk(hoop_sql_rv_t *rv, json_t *v)
         return;
     }
 
-    /* SET col = ...; a target named as a masked column */
+    /* SET col = ... (and a select list's alias: shown only if unmasked) */
 
     x = json_object_get(v, "ResTarget");
     if (x != NULL) {
         name = json_string_value(json_object_get(x, "name"));
 
-        if (name != NULL && hoop_sql_rv_masked(rv, name)) {
-            hoop_sql_rv_consts(rv, json_object_get(x, "val"));
+        if (name != NULL) {
+            hoop_sql_rv_bind(rv, name, json_object_get(x, "val"));
         }
     }
 
-    /* INSERT (a, masked, c) VALUES (1, '...', 3), ... */
+    /* INSERT (a, b) VALUES (1, '...'), ...: by position */
 
     x = json_object_get(v, "InsertStmt");
     if (x != NULL) {
@@ -173,23 +261,27 @@ hoop_sql_rv_walk(hoop_sql_rv_t *rv, json_t *v)
                 col = json_object_get(json_array_get(cols, j), "ResTarget");
                 name = json_string_value(json_object_get(col, "name"));
 
-                if (name != NULL && hoop_sql_rv_masked(rv, name)) {
-                    hoop_sql_rv_consts(rv, json_array_get(items, j));
+                if (name != NULL) {
+                    hoop_sql_rv_bind(rv, name, json_array_get(items, j));
                 }
             }
         }
     }
 
-    /* masked = ..., ... IN (...), LIKE, BETWEEN: either side */
+    /* col = ..., col IN (...), col LIKE ...: a bare column on one side */
 
     x = json_object_get(v, "A_Expr");
     if (x != NULL) {
-        if (hoop_sql_rv_masked_ref(rv, json_object_get(x, "lexpr"))) {
-            hoop_sql_rv_consts(rv, json_object_get(x, "rexpr"));
+        name = hoop_sql_rv_column(json_object_get(x, "lexpr"));
+
+        if (name != NULL) {
+            hoop_sql_rv_bind(rv, name, json_object_get(x, "rexpr"));
         }
 
-        if (hoop_sql_rv_masked_ref(rv, json_object_get(x, "rexpr"))) {
-            hoop_sql_rv_consts(rv, json_object_get(x, "lexpr"));
+        name = hoop_sql_rv_column(json_object_get(x, "rexpr"));
+
+        if (name != NULL) {
+            hoop_sql_rv_bind(rv, name, json_object_get(x, "lexpr"));
         }
     }
 
@@ -199,17 +291,25 @@ hoop_sql_rv_walk(hoop_sql_rv_t *rv, json_t *v)
 }
 
 
-/* every constant in v is bound */
 static void
-hoop_sql_rv_consts(hoop_sql_rv_t *rv, json_t *v)
+hoop_sql_rv_bind(hoop_sql_rv_t *rv, const char *name, json_t *v)
+{
+    hoop_sql_rv_consts(rv, v, hoop_sql_lineage_listed(rv->columns, name,
+                                                      strlen(name)));
+}
+
+
+/* every constant in v is bound to a masked column, or shown */
+static void
+hoop_sql_rv_consts(hoop_sql_rv_t *rv, json_t *v, int masked)
 {
     size_t       i;
-    json_t      *x;
+    json_t      *x, *loc;
     const char  *key;
 
     if (json_is_array(v)) {
         for (i = 0; i < json_array_size(v); i++) {
-            hoop_sql_rv_consts(rv, json_array_get(v, i));
+            hoop_sql_rv_consts(rv, json_array_get(v, i), masked);
         }
 
         return;
@@ -220,146 +320,162 @@ hoop_sql_rv_consts(hoop_sql_rv_t *rv, json_t *v)
     }
 
     x = json_object_get(v, "A_Const");
-    if (x != NULL && json_is_integer(json_object_get(x, "location"))) {
-        if (rv->n < HOOP_SQL_REVIEW_BOUND) {
-            rv->at[rv->n++] = (long) json_integer_value(
-                                        json_object_get(x, "location"));
+    loc = json_object_get(x, "location");
+
+    if (json_is_integer(loc)) {
+        if (masked && rv->nmasked < HOOP_SQL_REVIEW_BOUND) {
+            rv->masked[rv->nmasked++] = (long) json_integer_value(loc);
+
+        } else if (!masked && rv->nshown < HOOP_SQL_REVIEW_BOUND) {
+            rv->shown[rv->nshown++] = (long) json_integer_value(loc);
+
         } else {
-            rv->all = 1;
+            rv->overflow = 1;
         }
     }
 
     json_object_foreach(v, key, x) {
-        hoop_sql_rv_consts(rv, x);
+        hoop_sql_rv_consts(rv, x, masked);
     }
 }
 
 
-/* a column reference (however cast) whose name is a masked column's */
-static int
-hoop_sql_rv_masked_ref(hoop_sql_rv_t *rv, json_t *v)
+/* the name of a bare column reference, however cast, or NULL */
+static const char *
+hoop_sql_rv_column(json_t *v)
 {
-    json_t      *ref, *fields;
-    const char  *name;
+    json_t  *fields;
 
     while (json_object_get(v, "TypeCast") != NULL) {
         v = json_object_get(json_object_get(v, "TypeCast"), "arg");
     }
 
-    ref = json_object_get(v, "ColumnRef");
-    fields = json_object_get(ref, "fields");
+    fields = json_object_get(json_object_get(v, "ColumnRef"), "fields");
 
     if (json_array_size(fields) == 0) {
-        return 0;
+        return NULL;
     }
 
-    name = json_string_value(json_object_get(json_object_get(
+    return json_string_value(json_object_get(json_object_get(
                json_array_get(fields, json_array_size(fields) - 1), "String"),
                "sval"));
-
-    return name != NULL && hoop_sql_rv_masked(rv, name);
-}
-
-
-static int
-hoop_sql_rv_masked(hoop_sql_rv_t *rv, const char *name)
-{
-    return rv->columns != NULL
-           && hoop_sql_lineage_listed(rv->columns, name, strlen(name));
 }
 
 
 /*
- * Whether the literal at start is one of those bound, and where what is
- * masked begins (*from): the parser places a negated number at its minus
- * sign, the scanner at its digits.
+ * The location in at[] that names span i, or -1: the parser places a
+ * constant where it starts, and a negated number at its (outer) minus
+ * sign, with blanks, comments or more signs before the digits: then the
+ * location is a '-' whose first span after it is span i.  (NULL, TRUE
+ * and FALSE are constants without a span: never theirs.)
  */
-static int
-hoop_sql_rv_bound(hoop_sql_rv_t *rv, const char *sql, size_t start,
-    size_t *from)
+static long
+hoop_sql_rv_owner(const long *at, size_t n, const char *sql,
+    const hoop_sql_span_t *spans, int i)
 {
-    size_t  i, at;
+    size_t  k, a;
 
-    *from = start;
-
-    if (rv->all) {
-        return 1;
-    }
-
-    for (i = 0; i < rv->n; i++) {
-        at = (size_t) rv->at[i];
-
-        if (at == start) {
-            return 1;
+    for (k = 0; k < n; k++) {
+        if (at[k] < 0 || (size_t) at[k] > spans[i].start) {
+            continue;
         }
 
-        if (at < start && sql[at] == '-') {
-            *from = at;
+        a = (size_t) at[k];
 
-            for (at++; at < start && strchr(" \t\r\n\f", sql[at]); at++) {
-                /* void */
-            }
+        if (a == spans[i].start) {
+            return at[k];
+        }
 
-            if (at == start) {
-                return 1;
-            }
-
-            *from = start;
+        if (sql[a] == '-'
+            && (i == 0 || a >= (size_t) spans[i - 1].start
+                               + spans[i - 1].len))
+        {
+            return at[k];
         }
     }
 
-    return 0;
+    return -1;
+}
+
+
+/* 'text' with only doubled quotes inside: the value is read here */
+static int
+hoop_sql_rv_plain(const char *lit, size_t len)
+{
+    size_t  i;
+
+    if (len < 2 || lit[0] != '\'' || lit[len - 1] != '\'') {
+        return 0;
+    }
+
+    for (i = 1; i + 1 < len; i++) {
+        if (lit[i] == '\'') {
+            if (lit[i + 1] != '\'' || i + 2 >= len) {
+                return 0;       /* a continued string: not read here */
+            }
+
+            i++;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+hoop_sql_rv_put(hoop_sql_rv_out_t *o, const char *s, size_t len)
+{
+    if (o->len + len <= o->cap) {
+        memcpy(o->p + o->len, s, len);
+    }
+
+    o->len += len;
 }
 
 
 /*
  * One literal as shown: a plain string or a number through the
- * detectors (a string requoted); another form of string (E'', $$,
- * U&'', B'', X'') is not read here, so it is shown only if no detector
- * could match it, else masked whole.
+ * detectors (the string quoted again); another form (E'', $$, U&'', B'',
+ * X'', a continued string) is not read here, so it is shown only if no
+ * detector could match it, else masked whole.
  */
-static long
-hoop_sql_rv_literal(const char *lit, size_t len,
-    const hoop_mask_conf_t *mask, char *out, size_t cap)
+static int
+hoop_sql_rv_literal(hoop_sql_rv_out_t *o, const char *lit, size_t len,
+    const hoop_mask_conf_t *mask)
 {
     char    *value, *masked;
-    long     o;
     size_t   i, n, m;
-
-    if (cap < 2 * len + sizeof(HOOP_SQL_REVIEW_MASKED) + 2) {
-        return -1;
-    }
 
     if (mask == NULL || mask->enabled == 0
         || !hoop_mask_could_match(mask, (const unsigned char *) lit, len))
     {
-        memcpy(out, lit, len);
-        return (long) len;
+        hoop_sql_rv_put(o, lit, len);
+        return 0;
     }
 
-    if (len < 2 || lit[0] != '\'' || lit[len - 1] != '\'') {
-        if (lit[0] == '\'' || lit[0] == '$' || (len > 1 && lit[1] == '\'')
-            || (len > 2 && lit[1] == '&'))
-        {
-            memcpy(out, HOOP_SQL_REVIEW_MASKED,
-                   sizeof(HOOP_SQL_REVIEW_MASKED) - 1);
-            return sizeof(HOOP_SQL_REVIEW_MASKED) - 1;
+    if (lit[0] >= '0' && lit[0] <= '9') {
+        /* a number */
+        if (hoop_sql_rv_mask(mask, lit, len, &masked, &m) != 0) {
+            return -1;
         }
 
-        /* a number */
-        m = hoop_mask_string(mask, (const unsigned char *) lit, len,
-                             (unsigned char *) out, cap, NULL);
-        return m == (size_t) -1 ? -1 : (long) m;
+        hoop_sql_rv_put(o, masked ? masked : lit, masked ? m : len);
+        free(masked);
+        return 0;
+    }
+
+    if (!hoop_sql_rv_plain(lit, len)) {
+        hoop_sql_rv_put(o, HOOP_SQL_REVIEW_MASKED,
+                        HOOP_SQL_REVIEW_MASKED_LEN);
+        return 0;
     }
 
     /* 'it''s': the value, masked, quoted again */
 
-    value = malloc(2 * len + 2 * HOOP_SQL_REVIEW_VALUE);
+    value = malloc(len);
     if (value == NULL) {
         return -1;
     }
-
-    masked = value + len;
 
     for (i = 1, n = 0; i + 1 < len; i++) {
         value[n++] = lit[i];
@@ -369,66 +485,73 @@ hoop_sql_rv_literal(const char *lit, size_t len,
         }
     }
 
-    m = hoop_mask_string(mask, (unsigned char *) value, n,
-                         (unsigned char *) masked,
-                         len + 2 * HOOP_SQL_REVIEW_VALUE, NULL);
-    if (m == (size_t) -1) {
+    if (hoop_sql_rv_mask(mask, value, n, &masked, &m) != 0) {
         free(value);
         return -1;
     }
 
-    if (2 * m + 2 > cap) {
-        free(value);
-        return -1;
-    }
+    hoop_sql_rv_put(o, "'", 1);
 
-    o = 0;
-    out[o++] = '\'';
+    for (i = 0; i < (masked ? m : n); i++) {
+        hoop_sql_rv_put(o, masked ? masked + i : value + i, 1);
 
-    for (i = 0; i < m; i++) {
-        out[o++] = masked[i];
-
-        if (masked[i] == '\'') {
-            out[o++] = '\'';
+        if ((masked ? masked[i] : value[i]) == '\'') {
+            hoop_sql_rv_put(o, "'", 1);
         }
     }
 
-    out[o++] = '\'';
+    hoop_sql_rv_put(o, "'", 1);
 
+    free(masked);
     free(value);
 
-    return o;
+    return 0;
 }
 
 
-/* the detectors over the whole text: comments and names too */
-static long
-hoop_sql_rv_detect(const char *text, size_t len,
-    const hoop_mask_conf_t *mask, char *out, size_t cap)
+/*
+ * The detectors over in: *out a malloc'd result and *olen its length,
+ * or *out NULL when nothing was masked.  The buffer grows until the
+ * result fits.  Returns 0, or -1.
+ */
+static int
+hoop_sql_rv_mask(const hoop_mask_conf_t *mask, const char *in, size_t len,
+    char **out, size_t *olen)
 {
-    size_t  m;
+    char    *buf;
+    size_t   cap, m;
+
+    *out = NULL;
+    *olen = len;
 
     if (mask == NULL || mask->enabled == 0
-        || !hoop_mask_could_match(mask, (const unsigned char *) text, len))
+        || !hoop_mask_could_match(mask, (const unsigned char *) in, len))
     {
-        if (len < cap) {
-            memcpy(out, text, len);
-            out[len] = '\0';
+        return 0;
+    }
+
+    for (cap = 2 * len + 64; cap < 64 * len + 4096; cap *= 2) {
+        buf = malloc(cap);
+        if (buf == NULL) {
+            return -1;
         }
 
-        return (long) len;
+        m = hoop_mask_string(mask, (const unsigned char *) in, len,
+                             (unsigned char *) buf, cap, NULL);
+
+        if (m != (size_t) -1) {
+            if (m == len && memcmp(buf, in, len) == 0) {
+                free(buf);
+                return 0;
+            }
+
+            *out = buf;
+            *olen = m;
+            return 0;
+        }
+
+        free(buf);
     }
 
-    m = hoop_mask_string(mask, (const unsigned char *) text, len,
-                         (unsigned char *) out, cap, NULL);
-
-    if (m == (size_t) -1) {
-        return (long) (2 * len + 64 > cap ? 2 * len + 64 : cap + 1);
-    }
-
-    if (m < cap) {
-        out[m] = '\0';
-    }
-
-    return (long) m;
+    return -1;
 }

@@ -42,7 +42,7 @@ typedef struct {
     ngx_uint_t      used;
 } ngx_hoop_audit_peer_t;
 
-#define NGX_HOOP_AUDIT_PEERS  64
+#define NGX_HOOP_AUDIT_PEERS  256
 
 typedef struct {
     ngx_hoop_audit_peer_t   peer[NGX_HOOP_AUDIT_PEERS];
@@ -317,6 +317,7 @@ ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
         != NGX_OK)
     {
         /* kept for the next one; the gap in the chain says one is lost */
+        a->seal_lost = ctx.restates;
         return NGX_ERROR;
     }
 
@@ -423,12 +424,15 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
 
 
 /*
- * This instance's slot among its peers: a free one, else the one of an
- * exited worker updated longest ago, else the oldest.
+ * This instance's slot among its peers: a free one, else one not updated
+ * for three intervals (an exited worker's, kept long enough for the next
+ * generation to name it, or a killed one's), else the oldest, which takes
+ * a live instance's place: said, since it is then named by nobody.
  */
 static void
 ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a)
 {
+    time_t                   keep;
     ngx_uint_t               i, best;
     ngx_slab_pool_t         *shpool;
     ngx_hoop_audit_peer_t   *p;
@@ -442,6 +446,7 @@ ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a)
     }
 
     shpool = (ngx_slab_pool_t *) a->peers_zone->shm.addr;
+    keep = (time_t) (3 * a->seal_every / 1000);
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -455,15 +460,20 @@ ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a)
             break;
         }
 
-        if (p->final > sh->peer[best].final
-            || (p->final == sh->peer[best].final
-                && p->updated < sh->peer[best].updated))
-        {
+        if (p->updated < sh->peer[best].updated) {
             best = i;
         }
     }
 
     p = &sh->peer[best];
+
+    if (p->used && ngx_time() - p->updated <= keep) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hoop_audit: more than %d instances of this nginx are"
+                      " live: instance %s is no longer named by its peers'"
+                      " checkpoints", NGX_HOOP_AUDIT_PEERS, p->instance);
+    }
+
     ngx_memzero(p, sizeof(ngx_hoop_audit_peer_t));
     ngx_memcpy(p->instance, a->instance, sizeof(p->instance));
     p->updated = ngx_time();
@@ -475,7 +485,11 @@ ngx_hoop_audit_seal_claim(ngx_hoop_audit_t *a)
 }
 
 
-/* the others' newest checkpoints; exited ones for three intervals */
+/*
+ * the others' newest checkpoints, those updated in the last three
+ * intervals: live ones seal every interval, exited ones are named by the
+ * next generation for that long
+ */
 static ngx_uint_t
 ngx_hoop_audit_seal_peers(ngx_hoop_audit_t *a, ngx_hoop_audit_peer_t *out)
 {
@@ -501,7 +515,7 @@ ngx_hoop_audit_seal_peers(ngx_hoop_audit_t *a, ngx_hoop_audit_peer_t *out)
         p = &sh->peer[i];
 
         if (!p->used || p->seq == 0 || (ngx_int_t) i == a->peer
-            || (p->final && ngx_time() - p->updated > keep))
+            || ngx_time() - p->updated > keep)
         {
             continue;
         }

@@ -885,9 +885,9 @@ ngx_int_t
 ngx_hoop_redis_formatted_sync(ngx_hoop_redis_t *rd, const char *cmd,
     size_t len)
 {
-    int              rc;
     u_char           db[NGX_INT_T_LEN];
     size_t           argl[2];
+    ngx_uint_t       step;
     const char      *argv[2], *failed;
     redisReply      *reply;
     redisContext    *c;
@@ -908,45 +908,57 @@ ngx_hoop_redis_formatted_sync(ngx_hoop_redis_t *rd, const char *cmd,
         goto failed;
     }
 
-    argv[0] = "AUTH";
-    argl[0] = 4;
-    argv[1] = (char *) rd->conf->password.data;
-    argl[1] = rd->conf->password.len;
+    /*
+     * AUTH, SELECT, then the command, each only once the one before was
+     * answered: a command must not land in another database
+     */
 
-    rc = rd->conf->password.len == 0
-         || redisAppendCommandArgv(c, 2, argv, argl) == REDIS_OK;
+    for (step = rd->conf->password.len ? 0 : 1; step < 3; step++) {
+        switch (step) {
 
-    argv[0] = "SELECT";
-    argl[0] = 6;
-    argv[1] = (char *) db;
-    argl[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
-
-    rc = rc && redisAppendCommandArgv(c, 2, argv, argl) == REDIS_OK
-            && redisAppendFormattedCommand(c, cmd, len) == REDIS_OK;
-
-    failed = "the command could not be queued";
-
-    /* each reply in turn: the last one is the command's */
-
-    for (len = rd->conf->password.len ? 3 : 2; rc && len; len--) {
-        if (redisGetReply(c, (void **) &reply) != REDIS_OK) {
-            failed = c->errstr;
-            rc = 0;
+        case 0:
+            argv[0] = "AUTH";
+            argl[0] = 4;
+            argv[1] = (char *) rd->conf->password.data;
+            argl[1] = rd->conf->password.len;
+            reply = redisCommandArgv(c, 2, argv, argl);
             break;
+
+        case 1:
+            argv[0] = "SELECT";
+            argl[0] = 6;
+            argv[1] = (char *) db;
+            argl[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
+            reply = redisCommandArgv(c, 2, argv, argl);
+            break;
+
+        default:
+            reply = NULL;
+
+            if (redisAppendFormattedCommand(c, cmd, len) != REDIS_OK
+                || redisGetReply(c, (void **) &reply) != REDIS_OK)
+            {
+                reply = NULL;
+            }
+        }
+
+        if (reply == NULL) {
+            failed = c->err ? c->errstr : "no reply";
+            goto failed;
         }
 
         if (reply->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(reply);
             failed = "refused";
-            rc = 0;
+            goto failed;
         }
 
         freeReplyObject(reply);
     }
 
-    if (rc) {
-        redisFree(c);
-        return NGX_OK;
-    }
+    redisFree(c);
+
+    return NGX_OK;
 
 failed:
 

@@ -79,8 +79,9 @@ main(void)
 
     expect("select 1 from customers where 'vip' = c.notes::text",
            "notes\0\0",
-           "select 1 from customers where '[MASKED]' = c.notes::text",
-           "either side, through a cast, qualified");
+           "select '[MASKED]' from customers where '[MASKED]' = c.notes::text",
+           "either side, through a cast, qualified; a literal bound to no"
+           " column masked too");
 
     expect("update accounts set balance = -500 where id = 3",
            "balance\0\0",
@@ -111,9 +112,39 @@ main(void)
            "select * from \"[EMAIL]\"",
            "a value in a name");
 
-    expect("select 1 where id = 42 and day = '2026-12-07'", "notes\0\0",
-           "select 1 where id = 42 and day = '2026-12-07'",
-           "nothing to mask: as sent");
+    expect("delete from t where id = 42 and day = '2026-12-07'", "notes\0\0",
+           "delete from t where id = 42 and day = '2026-12-07'",
+           "literals bound to unmasked columns: as sent");
+
+    /* where the statement binds a literal in a way not read here, it is
+     * masked: it may reach a masked column (an adversarial review's list) */
+
+    expect("insert into p values (1, 'HIV positive', 120000)", "diagnosis\0\0",
+           "insert into p values ('[MASKED]', '[MASKED]', '[MASKED]')",
+           "INSERT without a column list");
+    expect("insert into p (id, diagnosis) select 1, 'HIV positive'",
+           "diagnosis\0\0",
+           "insert into p (id, diagnosis) select '[MASKED]', '[MASKED]'",
+           "INSERT ... SELECT");
+    expect("select 1 from p where lower(diagnosis) = 'hiv'", "diagnosis\0\0",
+           "select '[MASKED]' from p where lower(diagnosis) = '[MASKED]'",
+           "a function around the column");
+    expect("execute setdiag(1, 'HIV positive')", "diagnosis\0\0",
+           "execute setdiag('[MASKED]', '[MASKED]')",
+           "EXECUTE's parameters");
+    expect("update p set salary = - - 120000 where id = 1", "salary\0\0",
+           "update p set salary = '[MASKED]' where id = 1",
+           "a number negated twice goes whole");
+    expect("update p set salary = - /* x */ 120000 where id = 1",
+           "salary\0\0",
+           "update p set salary = '[MASKED]' where id = 1",
+           "a comment between sign and digits");
+    expect("update t set note = NULL where lower(secret) = 'x'", "secret\0\0",
+           "update t set note = NULL where lower(secret) = '[MASKED]'",
+           "a NULL's location does not show the next literal");
+    expect("update p set note = '078-05-'\n'1120' where id = 1", NULL,
+           "update p set note = '[MASKED]' where id = 1",
+           "a continued string that a detector could match: masked whole");
 
     expect("select 'unterminated", NULL, NULL,
            "a text the scanner refuses: -1, nothing shown");
