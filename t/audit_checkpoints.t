@@ -18,7 +18,7 @@ use HTTP::Tiny;
 use JSON::PP;
 use Digest::SHA qw(sha256_hex);
 use Hoop::JWT;
-use Hoop::Test qw(repo_dir spit slurp wait_until);
+use Hoop::Test qw(repo_dir spit slurp wait_until seal_key);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 use Hoop::Test::Redis;
@@ -33,12 +33,7 @@ my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
 # the gateway's signing key; auditors get the public half only
-system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null") == 0
-    or die "openssl genpkey failed\n";
-chmod 0600, "$d/seal.pem";
-system("openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
-    or die "openssl pkey failed\n";
-my $key_id = sha256_hex(scalar `openssl pkey -pubin -in $d/seal.pub -outform DER`);
+my $key_id = seal_key($d);
 
 sub conf {
     my ($name) = @_;

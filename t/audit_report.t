@@ -13,9 +13,8 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
-use Digest::SHA qw(sha256_hex);
 use Hoop::JWT;
-use Hoop::Test qw(repo_dir spit slurp wait_until);
+use Hoop::Test qw(repo_dir spit slurp wait_until seal_key);
 use Hoop::Test::Nginx;
 use Hoop::Test::Pg;
 use Hoop::Test::Redis;
@@ -31,11 +30,7 @@ my $t = Hoop::Test::Nginx->new(workers => 1);
 my $d = $t->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
-system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null"
-    . " && openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
-    or die "openssl failed\n";
-chmod 0600, "$d/seal.pem";
-my $key_id = sha256_hex(scalar `openssl pkey -pubin -in $d/seal.pub -outform DER`);
+my $key_id = seal_key($d);
 
 my $common = <<"EOF";
     hoop_redis 127.0.0.1:${\ $redis->port};

@@ -12,7 +12,7 @@ use Test::More;
 use HTTP::Tiny;
 use JSON::PP;
 use Hoop::JWT;
-use Hoop::Test qw(repo_dir spit wait_until);
+use Hoop::Test qw(repo_dir spit wait_until seal_key);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
 
@@ -22,9 +22,7 @@ my $t = Hoop::Test::Nginx->new(workers => 1);
 my $d = $t->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
-system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null"
-    . " && openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
-    or die "openssl failed\n";
+seal_key($d);
 
 $t->run(<<"EOF");
 http {

@@ -7,7 +7,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
 use Hoop::JWT;
-use Hoop::Test qw(modules_dir spit);
+use Hoop::Test qw(modules_dir spit seal_key);
 use Hoop::Test::Nginx;
 
 my $t = Hoop::Test::Nginx->new;
@@ -18,6 +18,10 @@ spit("$d/jwks.json", Hoop::JWT->jwks_json(
 spit("$d/not-jwks.json", '{"keys": "none"}');
 spit("$d/mask.key", "0123456789abcdef0123\n", 0600);
 spit("$d/short.key", "short\n", 0600);
+seal_key($d);
+system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+    . " -out $d/p256.pem 2>/dev/null") == 0 or die "openssl failed\n";
+chmod 0600, "$d/p256.pem";
 
 my $oidc = <<"END";
     hoop_oidc_issuer https://idp.example.com;
@@ -215,6 +219,12 @@ my @cases = (
         qr/hoop_mask strategy=hash needs a key: set "hoop_mask_key"/],
     [http => "hoop_mask_key $d/short.key;",
         qr/the key in "\Q$d\E\/short\.key" of the "hoop_mask_key" directive must be 16 to 64 bytes long/],
+    [http => "hoop_audit_signing_key $d/mask.key;",
+        qr/"\Q$d\E\/mask\.key" in "hoop_audit_signing_key": not a PEM private key \(make one with "openssl genpkey -algorithm ed25519"\)/],
+    [http => "hoop_audit_signing_key $d/p256.pem;",
+        qr/"\Q$d\E\/p256\.pem" in "hoop_audit_signing_key": not an Ed25519 key \(make one with "openssl genpkey -algorithm ed25519"\)/],
+    [http => 'server { location / { hoop_auth on; hoop_review_api admins=x; } }',
+        qr/invalid parameter "admins=x" in "hoop_review_api"/],
     [stream => 'server { hoop_pg_auth maybe; }',
         qr/invalid value "maybe" in "hoop_pg_auth" directive, it must be "on" or "off"/],
 );
@@ -237,6 +247,12 @@ my @late = (
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_rule review approvers=sre; }\n}\n",
         qr/"review" rules and "hoop_review_api" need "hoop_redis": reviews live there/,
         'a review rule without Redis'],
+    ["http {\n    hoop_redis 127.0.0.1:6379;\n    hoop_audit_checkpoint 500ms;\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_audit on; }\n}\n",
+        qr/"hoop_audit_checkpoint" is at least 1s/,
+        'checkpoints more often than every second'],
+    ["http {\n    hoop_redis 127.0.0.1:6379;\n    hoop_audit_key_file $d/redis.pass;\n    hoop_audit_signing_key $d/seal.pem;\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_audit on; }\n}\n",
+        qr/"hoop_audit_signing_key" and "hoop_audit_key_file" exclude each other/,
+        'an HMAC chain where auditors verify with the public key'],
     ["http {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_auth on; }\n}\n",
         qr/"hoop_auth" needs "hoop_oidc_issuer"/, 'hoop_auth without an issuer'],
     ["stream {\n    server { listen 127.0.0.1:%%PORT_x%%; hoop_pg_auth off; hoop_pg_pass 127.0.0.1; hoop_rule review sql.write approvers=dba; }\n}\n",

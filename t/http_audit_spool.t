@@ -12,7 +12,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 use Test::More;
 use HTTP::Tiny;
 use Hoop::JWT;
-use Hoop::Test qw(repo_dir spit slurp wait_until);
+use Hoop::Test qw(repo_dir spit slurp wait_until seal_key);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
 
@@ -35,10 +35,7 @@ spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
 
 # signed checkpoints every second: the trail must verify with the public
 # key alone through the outages and the restart below
-system("openssl genpkey -algorithm ed25519 -out $d/seal.pem 2>/dev/null"
-    . " && openssl pkey -in $d/seal.pem -pubout -out $d/seal.pub") == 0
-    or die "openssl failed\n";
-chmod 0600, "$d/seal.pem";
+seal_key($d);
 
 my $conf = <<"EOF";
 http {

@@ -144,15 +144,15 @@ ngx_hoop_audit_conf_init(ngx_conf_t *cf, ngx_hoop_audit_t *a,
         a->gateway = cf->cycle->hostname;
     }
 
-    /*
-     * a signed trail is checked by anyone with the public key: its chain
-     * must be one anyone can recompute, and nothing needs the HMAC key
-     */
-
     if (a->used && ngx_hoop_audit_seal_conf(cf, a, subsystem, tag) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
+
+    /*
+     * a signed trail is checked by anyone with the public key: its chain
+     * must be one anyone can recompute, and nothing needs the HMAC key
+     */
 
     if (a->signer != NULL && a->key.len) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,

@@ -48,15 +48,16 @@ test_signer(void)
     /* openssl pkey -in k -pubout | openssl pkey -pubin -outform DER
      *     | sha256sum */
     ok(strcmp(hoop_audit_signer_key_id(s),
-              "8383301496e17f3763226f0d686fa8095d94cbf6d6ae15a5f02ec0ff243402b6")
-       == 0, "key id: SHA-256 of the DER public key, as an auditor computes it");
+              "8383301496e17f3763226f0d686fa809"
+              "5d94cbf6d6ae15a5f02ec0ff243402b6") == 0,
+       "key id: SHA-256 of the DER public key, as an auditor computes it");
 
     /* printf hello | openssl pkeyutl -sign -rawin -inkey k | xxd -p */
     is_int(hoop_audit_sign(s, "hello", 5, sig), 0, "signs");
     ok(strcmp(sig, "a79e750d6a6bb95d958f301a5d37c9be08344c83c9ad5cd8fb1159f6"
               "372c45fb78745fbd7b937858fdeb2c59a063820fbc3045557d5dec93df785ad"
-              "74e377108") == 0, "the signature openssl pkeyutl makes (Ed25519 is"
-           " deterministic)");
+              "74e377108") == 0,
+       "the signature openssl pkeyutl makes (Ed25519 is deterministic)");
 
     hoop_audit_signer_free(s);
 

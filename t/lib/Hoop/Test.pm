@@ -19,7 +19,7 @@ use Time::HiRes qw(time sleep);
 our @EXPORT_OK = qw(repo_dir modules_dir test_dir free_port wait_until
     port_open spawn reap run_as_service_user service_user chown_to_service
     slurp spit sanitizer_env sanitizer_reports stop_child secret
-    leaked_secrets);
+    leaked_secrets seal_key);
 
 my $repo = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -234,6 +234,19 @@ sub slurp {
     open my $fh, '<', $f or return '';
     local $/;
     return scalar <$fh>;
+}
+
+# An audit signing key in dir: seal.pem (the gateway's, 0600) and seal.pub
+# (what auditors get); returns the key's id, as an auditor computes it.
+sub seal_key {
+    my ($dir) = @_;
+    system("openssl genpkey -algorithm ed25519 -out $dir/seal.pem 2>/dev/null"
+        . " && openssl pkey -in $dir/seal.pem -pubout -out $dir/seal.pub")
+        == 0 or die "openssl failed\n";
+    chmod 0600, "$dir/seal.pem";
+    require Digest::SHA;
+    return Digest::SHA::sha256_hex(
+        scalar `openssl pkey -pubin -in $dir/seal.pub -outform DER`);
 }
 
 sub spit {

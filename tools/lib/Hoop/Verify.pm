@@ -40,7 +40,6 @@ sub new {
     my $self = bless {
         json      => Hoop::Trail::json(),
         hmac_key  => $o{hmac_key},
-        window    => $o{window},
         # whether the oldest part of the trail may be missing: trimmed by
         # MAXLEN (Redis says so), or declared with --window
         trimmed   => $o{window} || $o{trimmed},
@@ -827,6 +826,7 @@ sub result {
         unsealed => $self->{unsealed} // 0,
         duplicates => $self->{duplicates},
         trimmed_events => $self->{trimmed_events} // 0,
+        trimmed_checkpoints => $self->{trimmed_checkpoints} // 0,
         trimmed_sessions => $self->{trimmed_sessions} // 0,
     };
 }
