@@ -40,6 +40,7 @@ typedef struct {
     ngx_str_t                review_auditors;   /* auditors= */
     ngx_uint_t               path_case;     /* hoop_rule_path_case */
     ngx_flag_t               method_override;   /* hoop_rule_method_... */
+    size_t                   body_max;      /* hoop_rule_body_max */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -51,6 +52,8 @@ typedef struct {
     const char              *rule;          /* the rule that decided */
     ngx_str_t                method;        /* the method it decided on:
                                                an override's, if it won */
+    ngx_str_t                path_lax;      /* the laxest reading of the
+                                               path, if not the path */
     ngx_hoop_oidc_wait_t     wait;
     ngx_hoop_review_wait_t  *review;        /* held for this review */
     void                    *review_conf;   /* in this location */
@@ -60,6 +63,7 @@ typedef struct {
     unsigned                 authenticated:1;
     unsigned                 waiting:1;
     unsigned                 audit_unavailable:1;   /* said at access */
+    unsigned                 body_read:1;   /* for the rules: once */
 } ngx_http_hoop_ctx_t;
 
 

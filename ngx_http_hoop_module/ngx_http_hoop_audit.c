@@ -39,6 +39,8 @@ static void ngx_http_hoop_audit_session_cleanup(void *data);
 static void ngx_http_hoop_audit_end_event(void *data, hoop_json_t *j,
     ngx_hoop_audit_session_t *sess);
 static void ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j);
+static void ngx_http_hoop_audit_text(ngx_http_request_t *r, hoop_json_t *j,
+    const char *key, ngx_str_t *text);
 static void ngx_http_hoop_audit_masked(ngx_http_request_t *r,
     hoop_json_t *j);
 static ngx_int_t ngx_http_hoop_audit_add(ngx_http_request_t *r,
@@ -413,9 +415,30 @@ ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
 }
 
 
-/* The path as recorded: masked as the location masks its responses. */
+/*
+ * The path as recorded, and the laxest reading of it when the rules saw
+ * another one (hoop_rule_path_lax): masked as the location masks its
+ * responses.
+ */
 static void
 ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j)
+{
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ngx_http_hoop_audit_text(r, j, "path", &r->uri);
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx != NULL && ctx->path_lax.len != 0) {
+        ngx_http_hoop_audit_text(r, j, "path_lax", &ctx->path_lax);
+    }
+}
+
+
+/* text masked as the location masks its responses */
+static void
+ngx_http_hoop_audit_text(ngx_http_request_t *r, hoop_json_t *j,
+    const char *key, ngx_str_t *text)
 {
     size_t                   n, size;
     u_char                  *out;
@@ -424,26 +447,26 @@ ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j)
     mask = ngx_http_hoop_mask_conf(r);
 
     if (mask == NULL) {
-        hoop_json_string(j, "path", (char *) r->uri.data, r->uri.len);
+        hoop_json_string(j, key, (char *) text->data, text->len);
         return;
     }
 
-    size = r->uri.len * 4 + HOOP_MASK_REPLACEMENT_MAX;
+    size = text->len * 4 + HOOP_MASK_REPLACEMENT_MAX;
 
     out = ngx_pnalloc(r->pool, size);
     if (out == NULL) {
-        hoop_json_null(j, "path");
+        hoop_json_null(j, key);
         return;
     }
 
-    n = hoop_mask_string(mask, r->uri.data, r->uri.len, out, size, NULL);
+    n = hoop_mask_string(mask, text->data, text->len, out, size, NULL);
 
     if (n == (size_t) -1) {
-        hoop_json_null(j, "path");
+        hoop_json_null(j, key);
         return;
     }
 
-    hoop_json_string(j, "path", (char *) out, n);
+    hoop_json_string(j, key, (char *) out, n);
 }
 
 

@@ -18,6 +18,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hoop_casefold.h"
 #include "hoop_json.h"
 #include "hoop_rule.h"
 #include "ngx_hoop_conf_file.h"
@@ -28,31 +29,66 @@
 #define NGX_HTTP_HOOP_OVERRIDES_MAX  8
 
 
+/* what a request body is, by its Content-Type: what reads arguments in it */
+typedef enum {
+    NGX_HTTP_HOOP_BODY_OTHER = 0,
+    NGX_HTTP_HOOP_BODY_FORM,            /* x-www-form-urlencoded */
+    NGX_HTTP_HOOP_BODY_MULTIPART,
+    NGX_HTTP_HOOP_BODY_JSON             /* .../json, ...+json */
+} ngx_http_hoop_body_kind_e;
+
+
 /* the operation the rules look at: the request, as one method */
 typedef struct {
     ngx_http_request_t  *request;
     ngx_str_t            method;
-    ngx_str_t            plain;         /* the path without ";params" */
+    ngx_str_t            path;          /* r->uri, folded where paths fold */
+    ngx_str_t            lax;           /* its laxest reading, likewise */
+    ngx_str_t            body;          /* read for the rules, or empty */
     ngx_uint_t           fold;          /* paths in either case */
+    ngx_uint_t           kind;          /* ngx_http_hoop_body_kind_e */
+    unsigned             unread:1;      /* a body was sent, not read */
 } ngx_http_hoop_rules_op_t;
 
 
+/* the methods an override asks for */
+typedef struct {
+    ngx_str_t           *methods;
+    ngx_uint_t           n;
+    ngx_uint_t           max;
+    ngx_pool_t          *pool;
+    unsigned             over:1;        /* more than max, or no memory */
+} ngx_http_hoop_overrides_t;
+
+
 static ngx_int_t ngx_http_hoop_rules_handler(ngx_http_request_t *r);
+static void ngx_http_hoop_rules_body_done(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf);
+static ngx_uint_t ngx_http_hoop_rules_body_kind(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
+    ngx_http_hoop_rules_op_t *op);
+static ngx_int_t ngx_http_hoop_rules_body_text(ngx_http_request_t *r,
+    size_t max, ngx_str_t *body);
 static const hoop_rule_t *ngx_http_hoop_rules_decide(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_uint_t *action, ngx_str_t *method);
-static ngx_uint_t ngx_http_hoop_rules_overrides(ngx_http_request_t *r,
-    ngx_str_t *methods, ngx_uint_t max);
-static ngx_uint_t ngx_http_hoop_rules_override_args(ngx_http_request_t *r,
-    ngx_str_t *methods, ngx_uint_t n, ngx_uint_t max);
+static void ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
+    ngx_http_hoop_overrides_t *o);
+static void ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
+    u_char *args, size_t len);
+static void ngx_http_hoop_rules_override_add(void *data, const char *value,
+    size_t len);
 static ngx_uint_t ngx_http_hoop_rules_strictness(ngx_uint_t action);
-static ngx_uint_t ngx_http_hoop_rules_form(ngx_http_request_t *r);
-static ngx_int_t ngx_http_hoop_rules_plain_path(ngx_http_request_t *r,
-    ngx_str_t *plain);
+static ngx_int_t ngx_http_hoop_rules_fold(ngx_pool_t *pool, u_char *data,
+    size_t len, ngx_str_t *out);
 static int ngx_http_hoop_rules_path(ngx_http_hoop_rules_op_t *op,
     const char *glob, int all);
 static int ngx_http_hoop_rules_header(ngx_http_request_t *r,
     const char *cond, int all);
+static void ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
+    const char *cond, int all, ngx_uint_t as_arg, hoop_rule_tally_t *t);
 static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
@@ -60,13 +96,14 @@ static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
 
 
 static const char  *ngx_http_hoop_rule_keys[] = {
-    "groups", "sub", "client", "method", "path", "header", "arg", NULL
+    "groups", "sub", "client", "method", "path", "header", "arg", "json",
+    NULL
 };
 
 
 static const ngx_hoop_rule_syntax_t  ngx_http_hoop_rule_syntax = {
     ngx_http_hoop_rule_keys,
-    "groups, sub, client, method, path, header and arg",
+    "groups, sub, client, method, path, header, arg and json",
     NULL
 };
 
@@ -141,6 +178,21 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a body the rules read first, as the mirror module does; then again */
+
+    if (!ctx->body_read && ngx_http_hoop_rules_body_wanted(r, hlcf)) {
+        ctx->body_read = 1;
+
+        rc = ngx_http_read_client_request_body(r,
+                                             ngx_http_hoop_rules_body_done);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        ngx_http_finalize_request(r, NGX_DONE);
+        return NGX_DONE;
+    }
+
     rule = ngx_http_hoop_rules_decide(r, hlcf, ctx, &action, &ctx->method);
 
     ctx->rule = rule ? rule->name : "default";
@@ -177,6 +229,237 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 }
 
 
+static void
+ngx_http_hoop_rules_body_done(ngx_http_request_t *r)
+{
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/*
+ * Whether the rules read the body: one within hoop_rule_body_max that a
+ * json= condition may look into, or an arg= condition or a _method
+ * override where a framework reads arguments from it (a form, JSON).
+ * What is not read is decided on as unreadable.
+ */
+static ngx_uint_t
+ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf)
+{
+    size_t              i, k;
+    ngx_uint_t          kind, args;
+    const hoop_rule_t  *rules;
+
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return 0;
+    }
+
+    if (r->headers_in.content_length_n > (off_t) hlcf->body_max) {
+        return 0;
+    }
+
+    kind = ngx_http_hoop_rules_body_kind(r);
+    args = (kind == NGX_HTTP_HOOP_BODY_FORM
+            || kind == NGX_HTTP_HOOP_BODY_JSON);
+
+    if (hlcf->method_override && r->method == NGX_HTTP_POST && args) {
+        return 1;
+    }
+
+    if (hlcf->rules == NULL) {
+        return 0;
+    }
+
+    rules = hlcf->rules->elts;
+
+    for (i = 0; i < hlcf->rules->nelts; i++) {
+        for (k = 0; k < rules[i].nconds; k++) {
+            if (ngx_strcmp(rules[i].conds[k].key, "json") == 0
+                || (args && ngx_strcmp(rules[i].conds[k].key, "arg") == 0))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
+{
+    u_char     *semi;
+    ngx_str_t   ct;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_HTTP_HOOP_BODY_OTHER;
+    }
+
+    ct = r->headers_in.content_type->value;
+    semi = ngx_strlchr(ct.data, ct.data + ct.len, ';');
+    ct.len = semi ? (size_t) (semi - ct.data) : ct.len;
+
+    while (ct.len
+           && (ct.data[ct.len - 1] == ' ' || ct.data[ct.len - 1] == '\t'))
+    {
+        ct.len--;
+    }
+
+    if (ct.len == 33
+        && ngx_strncasecmp(ct.data,
+                           (u_char *) "application/x-www-form-urlencoded", 33)
+           == 0)
+    {
+        return NGX_HTTP_HOOP_BODY_FORM;
+    }
+
+    if (ct.len == 19
+        && ngx_strncasecmp(ct.data, (u_char *) "multipart/form-data", 19)
+           == 0)
+    {
+        return NGX_HTTP_HOOP_BODY_MULTIPART;
+    }
+
+    /* Laravel's isJson(), Rails' JSON params: "/json" or "+json" */
+
+    if (ngx_strlcasestrn(ct.data, ct.data + ct.len, (u_char *) "/json", 4)
+        != NULL
+        || ngx_strlcasestrn(ct.data, ct.data + ct.len, (u_char *) "+json", 4)
+           != NULL)
+    {
+        return NGX_HTTP_HOOP_BODY_JSON;
+    }
+
+    return NGX_HTTP_HOOP_BODY_OTHER;
+}
+
+
+/* the path as nginx and as the laxest upstream read it, and the body */
+static ngx_int_t
+ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
+    ngx_http_hoop_rules_op_t *op)
+{
+    ngx_memzero(op, sizeof(ngx_http_hoop_rules_op_t));
+
+    op->request = r;
+    op->fold = hlcf->path_case;
+    op->path = r->uri;
+
+    op->lax.data = ngx_pnalloc(r->pool, r->uri.len + 1);
+    if (op->lax.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->lax.len = hoop_rule_path_lax((char *) r->uri.data, r->uri.len,
+                                     (char *) op->lax.data);
+
+    if (op->lax.len != r->uri.len
+        || ngx_strncmp(op->lax.data, r->uri.data, r->uri.len) != 0)
+    {
+        ctx->path_lax = op->lax;            /* for the audit event */
+    }
+
+    if (op->fold) {
+        if (ngx_http_hoop_rules_fold(r->pool, op->path.data, op->path.len,
+                                     &op->path)
+            != NGX_OK
+            || ngx_http_hoop_rules_fold(r->pool, op->lax.data, op->lax.len,
+                                        &op->lax)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return NGX_OK;
+    }
+
+    op->kind = ngx_http_hoop_rules_body_kind(r);
+
+    if (!ctx->body_read
+        || ngx_http_hoop_rules_body_text(r, hlcf->body_max, &op->body)
+           != NGX_OK)
+    {
+        op->unread = 1;
+        op->body.len = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The body read, in one piece: NGX_DECLINED past max (a chunked body's
+ * length is known only once read), NGX_ERROR when it cannot be read.
+ */
+static ngx_int_t
+ngx_http_hoop_rules_body_text(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    u_char       *p;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len > (off_t) max) {
+        return NGX_DECLINED;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl != NULL && cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = (size_t) len;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * The strictest verdict over the request's method and every method an
  * override asks for; *method is the one it was decided on.
@@ -186,60 +469,49 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_uint_t *action, ngx_str_t *method)
 {
-    ngx_uint_t                 i, k, n, verdict;
-    ngx_str_t                  methods[NGX_HTTP_HOOP_OVERRIDES_MAX + 5];
+    ngx_uint_t                 i, verdict;
+    ngx_str_t                  methods[2 + NGX_HTTP_HOOP_OVERRIDES_MAX + 3];
     const hoop_rule_t         *rule, *decided;
     ngx_http_hoop_rules_op_t   op;
+    ngx_http_hoop_overrides_t  o;
 
-    static ngx_str_t  form_methods[] = {
-        ngx_string("PUT"), ngx_string("PATCH"), ngx_string("DELETE")
-    };
-
-    methods[0] = r->method_name;
-    n = 1;
-
-    /* HEAD runs what GET runs, in every framework that answers it */
-
-    if (r->method == NGX_HTTP_HEAD) {
-        ngx_str_set(&methods[n], "GET");
-        n++;
-    }
-
-    if (hlcf->method_override) {
-        k = ngx_http_hoop_rules_overrides(r, &methods[n],
-                                          NGX_HTTP_HOOP_OVERRIDES_MAX);
-
-        if (k > NGX_HTTP_HOOP_OVERRIDES_MAX) {
-            /* more than are looked at: any of them could be the one */
-            *action = HOOP_RULE_DENY;
-            ngx_str_set(method, "(too many overrides)");
-            return NULL;
-        }
-
-        n += k;
-
-        /* a form's _method field is read by Rails, Laravel, Symfony */
-
-        if (r->method == NGX_HTTP_POST && ngx_http_hoop_rules_form(r)) {
-            for (k = 0; k < 3; k++) {
-                methods[n++] = form_methods[k];
-            }
-        }
-    }
-
-    op.request = r;
-    op.fold = hlcf->path_case;
-
-    if (ngx_http_hoop_rules_plain_path(r, &op.plain) != NGX_OK) {
+    if (ngx_http_hoop_rules_op_init(r, hlcf, ctx, &op) != NGX_OK) {
         *action = HOOP_RULE_DENY;
         ngx_str_set(method, "(no memory)");
         return NULL;
     }
 
+    methods[0] = r->method_name;
+
+    o.methods = methods;
+    o.n = 1;
+    o.pool = r->pool;
+    o.over = 0;
+
+    /* HEAD runs what GET runs, in every framework that answers it */
+
+    if (r->method == NGX_HTTP_HEAD) {
+        ngx_str_set(&methods[o.n], "GET");
+        o.n++;
+    }
+
+    o.max = o.n + NGX_HTTP_HOOP_OVERRIDES_MAX;
+
+    if (hlcf->method_override) {
+        ngx_http_hoop_rules_overrides(&op, &o);
+
+        if (o.over) {
+            /* more than are looked at: any of them could be the one */
+            *action = HOOP_RULE_DENY;
+            ngx_str_set(method, "(too many overrides)");
+            return NULL;
+        }
+    }
+
     decided = NULL;
     *action = HOOP_RULE_ALLOW;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < o.n; i++) {
         op.method = methods[i];
 
         rule = hlcf->rules
@@ -274,19 +546,21 @@ ngx_http_hoop_rules_strictness(ngx_uint_t action)
 
 
 /*
- * The methods override headers ask for, each comma-separated token of
- * every one of them, trimmed and upper-cased as frameworks read them
- * (they differ in which they take), then those of _method arguments; at
- * most max, max + 1 when there are more.
+ * The methods an override asks for, as frameworks read them (they
+ * differ in which they take): each comma-separated token of every
+ * override header, each _method argument, and for a POST each _method
+ * field of a form or JSON body (Rails, Laravel, Symfony); a body that
+ * was not read may ask for any of PUT, PATCH and DELETE.
  */
-static ngx_uint_t
-ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
-    ngx_uint_t max)
+static void
+ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
+    ngx_http_hoop_overrides_t *o)
 {
-    u_char           *p, *end, *t;
-    ngx_uint_t        i, k, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char              *p, *end, *t;
+    ngx_uint_t           i, k, blind;
+    ngx_list_part_t     *part;
+    ngx_table_elt_t     *h;
+    ngx_http_request_t  *r;
 
     static ngx_str_t  names[] = {
         ngx_string("X-HTTP-Method-Override"),
@@ -294,7 +568,7 @@ ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
         ngx_string("X-Method-Override")
     };
 
-    n = 0;
+    r = op->request;
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -321,137 +595,112 @@ ngx_http_hoop_rules_overrides(ngx_http_request_t *r, ngx_str_t *methods,
             p = h[i].value.data;
             end = p + h[i].value.len;
 
-            while (p <= end) {
+            for ( /* void */ ; p <= end; p = t + 1) {
                 t = ngx_strlchr(p, end, ',');
                 t = (t == NULL) ? end : t;
 
-                if (n == max) {
-                    return max + 1;
-                }
-
-                methods[n].data = p;
-                methods[n].len = t - p;
-                n++;
-
-                p = t + 1;
+                ngx_http_hoop_rules_override_add(o, (char *) p, t - p);
             }
         }
     }
 
-    n = ngx_http_hoop_rules_override_args(r, methods, n, max);
+    ngx_http_hoop_rules_override_args(o, r->args.data, r->args.len);
 
-    if (n > max) {
-        return n;
+    if (r->method != NGX_HTTP_POST || op->kind == NGX_HTTP_HOOP_BODY_OTHER
+        || (op->body.len == 0 && !op->unread))
+    {
+        return;
     }
 
-    /* copies: what goes upstream stays as it was sent */
+    blind = op->unread || op->kind == NGX_HTTP_HOOP_BODY_MULTIPART;
 
-    for (i = 0; i < n; i++) {
-        while (methods[i].len
-               && (methods[i].data[0] == ' ' || methods[i].data[0] == '\t'))
-        {
-            methods[i].data++;
-            methods[i].len--;
-        }
-
-        while (methods[i].len
-               && (methods[i].data[methods[i].len - 1] == ' '
-                   || methods[i].data[methods[i].len - 1] == '\t'))
-        {
-            methods[i].len--;
-        }
-
-        p = ngx_pnalloc(r->pool, methods[i].len + 1);
-        if (p == NULL) {
-            return max + 1;
-        }
-
-        for (k = 0; k < methods[i].len; k++) {
-            p[k] = ngx_toupper(methods[i].data[k]);
-        }
-
-        methods[i].data = p;
+    if (!blind && op->kind == NGX_HTTP_HOOP_BODY_FORM) {
+        ngx_http_hoop_rules_override_args(o, op->body.data, op->body.len);
     }
 
-    return n;
+    if (!blind && op->kind == NGX_HTTP_HOOP_BODY_JSON) {
+        blind = hoop_rule_json_strings("_method", (char *) op->body.data,
+                                       op->body.len,
+                                       ngx_http_hoop_rules_override_add, o)
+                != 0;
+    }
+
+    if (blind) {
+        o->max += 3;                        /* room kept for these */
+        ngx_http_hoop_rules_override_add(o, "PUT", 3);
+        ngx_http_hoop_rules_override_add(o, "PATCH", 5);
+        ngx_http_hoop_rules_override_add(o, "DELETE", 6);
+    }
 }
 
 
-/* whether a POST's body is a form, which may carry a _method field */
-static ngx_uint_t
-ngx_http_hoop_rules_form(ngx_http_request_t *r)
+/* each "_method" argument, keyed as frameworks key names */
+static void
+ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
+    u_char *args, size_t len)
 {
-    ngx_str_t  *ct;
+    int     rc;
+    size_t  pos, nlen, vlen;
+    char    name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
 
-    if (r->headers_in.content_type == NULL) {
-        return 0;
+    pos = 0;
+
+    for ( ;; ) {
+        rc = hoop_rule_args_next((char *) args, len, &pos, name, &nlen,
+                                 value, &vlen);
+
+        if (rc == 0) {
+            return;
+        }
+
+        if (rc < 0) {
+            o->over = 1;                    /* a name that cannot be read */
+            return;
+        }
+
+        if (nlen == 7 && ngx_strncmp(name, "_method", 7) == 0) {
+            ngx_http_hoop_rules_override_add(o, value, vlen);
+        }
     }
-
-    ct = &r->headers_in.content_type->value;
-
-    return (ct->len >= 33
-            && ngx_strncasecmp(ct->data,
-                               (u_char *) "application/x-www-form-urlencoded",
-                               33) == 0)
-           || (ct->len >= 19
-               && ngx_strncasecmp(ct->data, (u_char *) "multipart/form-data",
-                                  19) == 0);
 }
 
 
-/*
- * each "_method" argument ('&' or ';' between them), name and value
- * percent-decoded as frameworks read them; max + 1 when there are more
- */
-static ngx_uint_t
-ngx_http_hoop_rules_override_args(ngx_http_request_t *r, ngx_str_t *methods,
-    ngx_uint_t n, ngx_uint_t max)
+/* a method, trimmed and upper-cased; copied: what goes upstream stays */
+static void
+ngx_http_hoop_rules_override_add(void *data, const char *value, size_t len)
 {
-    u_char  *p, *end, *v, *eq, *dst, *src, name[24];
-    size_t   len;
+    ngx_http_hoop_overrides_t *o = data;
 
-    p = r->args.data;
-    end = p + r->args.len;
+    u_char  *p;
+    size_t   i;
 
-    while (p < end) {
-        for (v = p; v < end && *v != '&' && *v != ';'; v++) {
-            /* void */
-        }
-
-        eq = ngx_strlchr(p, v, '=');
-        eq = (eq == NULL) ? v : eq;
-
-        /* the name decoded: "%5Fmethod" is "_method" (at most 21 bytes) */
-
-        if (eq - p <= 21) {
-            dst = name;
-            src = p;
-            ngx_unescape_uri(&dst, &src, eq - p, NGX_UNESCAPE_URI);
-
-            if (dst - name == 7 && ngx_strncmp(name, "_method", 7) == 0) {
-                if (n == max) {
-                    return max + 1;
-                }
-
-                len = (eq < v) ? (size_t) (v - eq - 1) : 0;
-
-                dst = ngx_pnalloc(r->pool, len + 1);
-                if (dst == NULL) {
-                    return max + 1;
-                }
-
-                methods[n].data = dst;
-                src = eq + 1;
-                ngx_unescape_uri(&dst, &src, len, NGX_UNESCAPE_URI);
-                methods[n].len = dst - methods[n].data;
-                n++;
-            }
-        }
-
-        p = v + 1;
+    if (o->n == o->max) {
+        o->over = 1;
+        return;
     }
 
-    return n;
+    while (len && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        len--;
+    }
+
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
+        len--;
+    }
+
+    p = ngx_pnalloc(o->pool, len + 1);
+    if (p == NULL) {
+        o->over = 1;
+        return;
+    }
+
+    for (i = 0; i < len; i++) {
+        p[i] = ngx_toupper(value[i]);
+    }
+
+    o->methods[o->n].data = p;
+    o->methods[o->n].len = len;
+    o->n++;
 }
 
 
@@ -461,10 +710,20 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 {
     ngx_http_hoop_rules_op_t *op = data;
 
+    int                  all;
     size_t               i;
+    hoop_rule_tally_t    t;
     ngx_http_request_t  *r;
 
     r = op->request;
+
+    /*
+     * what occurs more than once (arguments, headers, JSON members, the
+     * readings of a path): one match holds for a deny or a review, an
+     * allow needs every one to (servers differ in which they take)
+     */
+
+    all = (rule->action == HOOP_RULE_ALLOW);
 
     for (i = 0; i < c->nvalues; i++) {
 
@@ -476,31 +735,29 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
             }
 
         } else if (ngx_strcmp(c->key, "path") == 0) {
-            if (ngx_http_hoop_rules_path(op, c->values[i],
-                                         rule->action == HOOP_RULE_ALLOW))
-            {
+            if (ngx_http_hoop_rules_path(op, c->values[i], all)) {
                 return 1;
             }
 
         } else if (ngx_strcmp(c->key, "header") == 0) {
-            if (ngx_http_hoop_rules_header(r, c->values[i],
-                                           rule->action == HOOP_RULE_ALLOW))
-            {
+            if (ngx_http_hoop_rules_header(r, c->values[i], all)) {
                 return 1;
             }
 
-        } else if (ngx_strcmp(c->key, "arg") == 0) {
+        } else if (ngx_strcmp(c->key, "arg") == 0
+                   || ngx_strcmp(c->key, "json") == 0)
+        {
+            ngx_memzero(&t, sizeof(hoop_rule_tally_t));
 
-            /*
-             * a repeated argument: one match holds for a deny or a review,
-             * an allow needs every one to (servers differ in which they
-             * take)
-             */
+            if (c->key[0] == 'a') {
+                hoop_rule_args_tally(c->values[i], (char *) r->args.data,
+                                     r->args.len, all, &t);
+            }
 
-            if (hoop_rule_args_match(c->values[i], (char *) r->args.data,
-                                     r->args.len,
-                                     rule->action == HOOP_RULE_ALLOW))
-            {
+            ngx_http_hoop_rules_body_tally(op, c->values[i], all,
+                                           c->key[0] == 'a', &t);
+
+            if (hoop_rule_tally_holds(&t, all)) {
                 return 1;
             }
 
@@ -514,62 +771,95 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 
 
 /*
- * Java servlet containers (and others) route "/api/admin;x/users" as
- * "/api/admin/users": the path with each segment's ";params" cut out, or
- * the path itself when it has none.
+ * A condition over the body: for json= a body that looks like JSON
+ * whatever its type (RPC servers parse what they are sent); for arg= the
+ * fields of a form and the members of a JSON body (Rails and Laravel
+ * merge them into the request's parameters).  A body not read, and a
+ * multipart one for arg=, is unreadable.
  */
-static ngx_int_t
-ngx_http_hoop_rules_plain_path(ngx_http_request_t *r, ngx_str_t *plain)
+static void
+ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
+    const char *cond, int all, ngx_uint_t as_arg, hoop_rule_tally_t *t)
 {
-    u_char  *p, *end, *dst;
+    if (as_arg) {
+        switch (op->kind) {
 
-    *plain = r->uri;
+        case NGX_HTTP_HOOP_BODY_FORM:
+            if (op->unread) {
+                t->unreadable++;
+                return;
+            }
 
-    if (ngx_strlchr(r->uri.data, r->uri.data + r->uri.len, ';') == NULL) {
-        return NGX_OK;
+            hoop_rule_args_tally(cond, (char *) op->body.data, op->body.len,
+                                 all, t);
+            return;
+
+        case NGX_HTTP_HOOP_BODY_MULTIPART:
+            t->unreadable++;
+            return;
+
+        case NGX_HTTP_HOOP_BODY_JSON:
+            break;
+
+        default:
+            return;
+        }
     }
 
-    dst = ngx_pnalloc(r->pool, r->uri.len);
-    if (dst == NULL) {
+    if (op->unread) {
+        t->unreadable++;
+        return;
+    }
+
+    hoop_rule_json_tally(cond, (char *) op->body.data, op->body.len, all, t);
+}
+
+
+/* text folded into a copy from the pool, NUL-terminated */
+static ngx_int_t
+ngx_http_hoop_rules_fold(ngx_pool_t *pool, u_char *data, size_t len,
+    ngx_str_t *out)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, len + 1);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    plain->data = dst;
-    p = r->uri.data;
-    end = p + r->uri.len;
-
-    while (p < end) {
-        if (*p == ';') {
-            while (p < end && *p != '/') {
-                p++;
-            }
-
-            continue;
-        }
-
-        *dst++ = *p++;
-    }
-
-    plain->len = dst - plain->data;
+    out->len = hoop_casefold((char *) data, len, (char *) p);
+    out->data = p;
+    p[out->len] = '\0';
 
     return NGX_OK;
 }
 
 
 /*
- * path=glob, on the path and on it without ";params": either for a deny
- * or a review, both for an allow
+ * path=glob, on the path nginx normalised and on the laxest reading of
+ * it: either for a deny or a review, both for an allow; in either case
+ * where the upstream matches paths so
  */
 static int
 ngx_http_hoop_rules_path(ngx_http_hoop_rules_op_t *op, const char *glob,
     int all)
 {
-    int  m1, m2;
+    int        m1, m2;
+    ngx_str_t  folded;
 
-    m1 = hoop_rule_glob_fold(glob, (char *) op->request->uri.data,
-                             op->request->uri.len, (int) op->fold);
-    m2 = hoop_rule_glob_fold(glob, (char *) op->plain.data, op->plain.len,
-                             (int) op->fold);
+    if (op->fold) {
+        if (ngx_http_hoop_rules_fold(op->request->pool, (u_char *) glob,
+                                     ngx_strlen(glob), &folded)
+            != NGX_OK)
+        {
+            return !all;
+        }
+
+        glob = (char *) folded.data;
+    }
+
+    m1 = hoop_rule_glob(glob, (char *) op->path.data, op->path.len);
+    m2 = hoop_rule_glob(glob, (char *) op->lax.data, op->lax.len);
 
     return all ? m1 && m2 : m1 || m2;
 }
@@ -577,21 +867,35 @@ ngx_http_hoop_rules_path(ngx_http_hoop_rules_op_t *op, const char *glob,
 
 /*
  * header=Name: the request carries the header; header=Name:glob: its
- * value matches, each occurrence for an allow (all), one for the rest.
+ * value matches, each occurrence for an allow (all), one for the rest,
+ * in either case for them.
  */
 static int
 ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 {
     u_char           *p, *end, *t, *v, *e;
     size_t            len;
+    ngx_str_t         glob, value;
     ngx_uint_t        i, seen;
-    const char       *glob;
+    const char       *colon;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    glob = strchr(cond, ':');
-    len = glob ? (size_t) (glob - cond) : ngx_strlen(cond);
-    glob = glob ? glob + 1 : NULL;
+    colon = strchr(cond, ':');
+    len = colon ? (size_t) (colon - cond) : ngx_strlen(cond);
+    ngx_str_null(&glob);
+
+    if (colon != NULL) {
+        glob.data = (u_char *) colon + 1;
+        glob.len = ngx_strlen(glob.data);
+
+        if (!all
+            && ngx_http_hoop_rules_fold(r->pool, glob.data, glob.len, &glob)
+               != NGX_OK)
+        {
+            return 1;
+        }
+    }
 
     seen = 0;
     part = &r->headers_in.headers.part;
@@ -617,7 +921,7 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 
         seen = 1;
 
-        if (glob == NULL) {
+        if (colon == NULL) {
             if (!all) {
                 return 1;
             }
@@ -641,7 +945,19 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
                 /* void */
             }
 
-            if (hoop_rule_glob(glob, (char *) v, e - v)) {
+            value.data = v;
+            value.len = e - v;
+
+            if (!all
+                && ngx_http_hoop_rules_fold(r->pool, v, e - v, &value)
+                   != NGX_OK)
+            {
+                return 1;
+            }
+
+            if (hoop_rule_glob((char *) glob.data, (char *) value.data,
+                               value.len))
+            {
                 if (!all) {
                     return 1;
                 }

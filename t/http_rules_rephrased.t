@@ -130,9 +130,42 @@ my ($r, $mark);
     ok(!reached($mark), '  never reaching the upstream');
     $mark = 'm' . ++$n;
     $r = $http->request('POST', "$base/api/items/7?$mark=1", {
-        headers => { 'Content-Type' => 'application/json' },
-        content => '{"_method":"DELETE"}' });
-    is($r->{status}, 200, 'a JSON POST is a POST');
+        headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
+        content => 'name=x&_method=PUT' });
+    is($r->{status}, 200, 'a form read: _method=PUT where PUT is allowed');
+    ok(reached($mark), '  reaches the upstream');
+    $mark = 'm' . ++$n;
+    $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+        headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
+        content => 'name=x&my.x=1&%5Fmethod=de%6Cete' });
+    is($r->{status}, 403, '  an encoded _method=delete in a form: denied');
+    ok(!reached($mark), '  never reaching the upstream');
+    $mark = 'm' . ++$n;
+    $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+        headers => { 'Content-Type' => 'multipart/form-data; boundary=b' },
+        content => "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n"
+            . "1\r\n--b--\r\n" });
+    is($r->{status}, 403,
+        '  a multipart form is not read: it may ask for DELETE');
+
+    # Laravel reads _method from a JSON body as well
+    for my $case (
+        [ '{"_method":"DELETE"}', 403, 'a JSON _method=DELETE' ],
+        [ '[{"_method":"put"},{"_Method":"delete"}]', 403,
+          'a batch, one call in another case asking for DELETE' ],
+        [ '{"_method":"PUT","name":"x"}', 200, 'a JSON _method=PUT' ],
+        [ '{"name":"x"}', 200, 'a JSON POST without one' ],
+        [ '{"_method":"GET","_method":"DELETE"}', 403,
+          'a member twice: unreadable, may be any' ],
+    ) {
+        my ($json, $want, $name) = @{$case};
+        $mark = 'm' . ++$n;
+        $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+            headers => { 'Content-Type' => 'application/json' },
+            content => $json });
+        is($r->{status}, $want, "$name: $want");
+        ok(!reached($mark), '  never reaching the upstream') if $want == 403;
+    }
 }
 
 # servlet containers route "/api/secret;jsessionid=1" as "/api/secret"

@@ -171,28 +171,9 @@ hoop_rule_groups_match(const hoop_rule_cond_t *c, const hoop_str_t *groups)
 }
 
 
-int
-hoop_rule_glob(const char *p, const char *s, size_t len)
-{
-    return hoop_rule_glob_fold(p, s, len, 0);
-}
-
-
-static int
-glob_eq(char a, char b, int fold)
-{
-    if (fold) {
-        a = (a >= 'A' && a <= 'Z') ? (char) (a | 0x20) : a;
-        b = (b >= 'A' && b <= 'Z') ? (char) (b | 0x20) : b;
-    }
-
-    return a == b;
-}
-
-
 /* iterative, with one backtrack point: linear in practice, no recursion */
 int
-hoop_rule_glob_fold(const char *p, const char *s, size_t len, int fold)
+hoop_rule_glob(const char *p, const char *s, size_t len)
 {
     size_t       i, star_i;
     const char  *star_p;
@@ -206,7 +187,7 @@ hoop_rule_glob_fold(const char *p, const char *s, size_t len, int fold)
             star_p = ++p;
             star_i = i;
 
-        } else if (*p != '\0' && (*p == '?' || glob_eq(*p, s[i], fold))) {
+        } else if (*p != '\0' && (*p == '?' || *p == s[i])) {
             p++;
             i++;
 
@@ -227,106 +208,12 @@ hoop_rule_glob_fold(const char *p, const char *s, size_t len, int fold)
 }
 
 
-#define ARG_MAX  1024
-
-
-static int
-hex_digit(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-
-/* p[0, len) as a server decodes it into out (ARG_MAX); -1: too long */
-static long
-arg_decode(const char *p, size_t len, char *out)
-{
-    size_t  i, n;
-
-    for (i = 0, n = 0; i < len; i++, n++) {
-        if (n == ARG_MAX) {
-            return -1;
-        }
-
-        if (p[i] == '+') {
-            out[n] = ' ';
-
-        } else if (p[i] == '%' && i + 2 < len && hex_digit(p[i + 1]) >= 0
-                   && hex_digit(p[i + 2]) >= 0)
-        {
-            out[n] = (char) (hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2]));
-            i += 2;
-
-        } else {
-            out[n] = p[i];
-        }
-    }
-
-    return (long) n;
-}
-
-
 int
-hoop_rule_args_match(const char *cond, const char *args, size_t len,
-    int all)
+hoop_rule_tally_holds(const hoop_rule_tally_t *t, int all)
 {
-    long         nlen, vlen;
-    size_t       want, i, end, eq;
-    const char  *glob;
-    char         name[ARG_MAX], value[ARG_MAX];
-    int          seen, matched;
-
-    glob = strchr(cond, ':');
-    want = glob ? (size_t) (glob - cond) : strlen(cond);
-    glob = glob ? glob + 1 : NULL;
-
-    seen = 0;
-    matched = 0;
-
-    for (i = 0; i < len; i = end + 1) {
-        /* ';' separates too, where servers read it so (Rack, Go < 1.17) */
-
-        for (end = i; end < len && args[end] != '&' && args[end] != ';';
-             end++)
-        {
-            /* void */
-        }
-
-        for (eq = i; eq < end && args[eq] != '='; eq++) {
-            /* void */
-        }
-
-        nlen = arg_decode(args + i, eq - i, name);
-        vlen = (eq < end) ? arg_decode(args + eq + 1, end - eq - 1, value)
-                          : 0;
-
-        if (nlen < 0 || vlen < 0) {
-            return !all;                    /* unreadable: the strict way */
-        }
-
-        if ((size_t) nlen != want || memcmp(name, cond, want) != 0) {
-            continue;
-        }
-
-        seen = 1;
-
-        if (glob == NULL || hoop_rule_glob(glob, value, (size_t) vlen)) {
-            matched++;
-
-            if (!all) {
-                return 1;
-            }
-
-        } else if (all) {
-            return 0;
-        }
+    if (all) {
+        return !t->unreadable && t->seen > 0 && t->matched == t->seen;
     }
 
-    return all ? seen && matched > 0 : 0;
+    return t->unreadable || t->matched > 0;
 }

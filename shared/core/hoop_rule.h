@@ -85,21 +85,101 @@ int hoop_rule_excludes(const hoop_rule_t *rules, size_t n,
 int hoop_rule_glob(const char *pattern, const char *s, size_t len);
 
 /*
- * A query string condition, "name" (the argument is there) or
- * "name:glob" (its value matches), against args ("a=1&b=2", without the
- * '?'; ';' separates too).  Names and values are read as a server reads
- * them: percent-decoded, '+' a space.  An argument may be repeated, and
- * servers differ in which occurrence they take: with all 0 the condition
- * holds when one matches (what a deny must catch), with all 1 when every
- * one does and there is one (what an allow may rely on).  Decoded text
- * past 1 KiB per name or value holds for a deny and not for an allow.
+ * How the occurrences of a value condition (arg=, json=) went over
+ * every source it is read from (the query, a form body, a JSON body):
+ * hoop_rule_tally_holds() then says whether the condition holds.  A
+ * source that cannot be read counts as unreadable: the condition holds
+ * for a deny or a review, and not for an allow.
  */
+typedef struct {
+    unsigned             seen;          /* occurrences */
+    unsigned             matched;       /* ... of which matched */
+    unsigned             unreadable;
+} hoop_rule_tally_t;
+
+/*
+ * With all 0 (a deny or a review), when one occurrence matches or a
+ * source is unreadable; with all 1 (an allow), when there is one and
+ * every one matches.
+ */
+int hoop_rule_tally_holds(const hoop_rule_tally_t *t, int all);
+
+/*
+ * A query string or form body condition, "name" (the argument is there)
+ * or "name:glob" (its value matches), over args ("a=1&b=2", without the
+ * '?'; ';' separates too), added to t.  Names and values are read as a
+ * server reads them: percent-decoded, '+' a space.  Names are keyed as
+ * the frameworks that read the most into one name do: in either case
+ * (ASP.NET), '.', ' ' and an unclosed '[' as '_' (PHP), "name[...]" as
+ * name (PHP, Rails).  An argument may be repeated, and servers differ in
+ * which occurrence they take, so every one counts.  With all 0 values
+ * match in either case too.  Decoded text past HOOP_RULE_ARG_MAX per name
+ * or value is unreadable.
+ */
+#define HOOP_RULE_ARG_MAX  1024
+
+void hoop_rule_args_tally(const char *cond, const char *args, size_t len,
+    int all, hoop_rule_tally_t *t);
+
+/* The same, for one source: whether it holds. */
 int hoop_rule_args_match(const char *cond, const char *args, size_t len,
     int all);
 
-/* The same, ASCII letters matched in either case when fold is 1. */
-int hoop_rule_glob_fold(const char *pattern, const char *s, size_t len,
-    int fold);
+/*
+ * The next argument of args from *pos, its name keyed as above into
+ * name and its value decoded into value (HOOP_RULE_ARG_MAX bytes each).
+ * Returns 1, 0 at the end, 2 when the value decodes past
+ * HOOP_RULE_ARG_MAX (its first bytes are there), -1 when the name does.
+ */
+int hoop_rule_args_next(const char *args, size_t len, size_t *pos,
+    char *name, size_t *nlen, char *value, size_t *vlen);
+
+/*
+ * Whether body is one a JSON parser reads: its first byte past white
+ * space and a byte order mark is '{' or '['.
+ */
+int hoop_rule_json_body(const char *body, size_t len);
+
+/*
+ * A JSON body condition, "field" (a top-level member is there) or
+ * "field:glob" (its value matches), over body, added to t.  A top-level
+ * array is a batch (JSON-RPC): each object in it one call.  Members are
+ * named in either case (System.Text.Json in ASP.NET, Jackson with
+ * case-insensitive properties bind them so), each a separate occurrence;
+ * a string is matched decoded, a number, true, false or null as its JSON
+ * text, an array as each of its elements (frameworks unwrap one), an
+ * object is unreadable.  With all 0 values match in either case too.  A
+ * body that looks like JSON (hoop_rule_json_body) but is not strict JSON
+ * (a member twice in the same case, comments, trailing commas, NUL) is
+ * unreadable: lenient parsers read it; one that does not look like JSON
+ * has no members.
+ */
+void hoop_rule_json_tally(const char *cond, const char *body, size_t len,
+    int all, hoop_rule_tally_t *t);
+
+/*
+ * Each string value of a top-level member field (named in either case)
+ * of a JSON body, in every call of a batch, given to each with data.
+ * Returns 0, or -1 when the body is unreadable (as for json=) or a value
+ * of field is not a string.
+ */
+typedef void (*hoop_rule_json_each_pt)(void *data, const char *value,
+    size_t len);
+
+int hoop_rule_json_strings(const char *field, const char *body, size_t len,
+    hoop_rule_json_each_pt each, void *data);
+
+/*
+ * The path as the laxest server reads it, for rules to decide on it as
+ * well as on the path nginx normalised: percent-escapes decoded again
+ * (upstreams behind a decoding layer; until nothing changes), overlong
+ * UTF-8 forms of ASCII read as the ASCII (old IIS and Java decoders),
+ * '\' as '/' (IIS), each segment's ";params" cut (servlet containers:
+ * "..;" is ".."), trailing dots and spaces of a segment cut (Windows),
+ * then "//", "." and ".." resolved.  out has room for len bytes: the lax
+ * path is never longer.  Returns its length.
+ */
+size_t hoop_rule_path_lax(const char *in, size_t len, char *out);
 
 /* Whether key is one of the identity keys the engine answers. */
 int hoop_rule_identity_key(const char *key);

@@ -6,6 +6,7 @@
  */
 
 #include "tap.h"
+#include "hoop_casefold.h"
 #include "hoop_rule.h"
 
 
@@ -41,6 +42,18 @@ attr(void *data, const hoop_rule_t *rule, const hoop_rule_cond_t *c)
     }
 
     return 0;
+}
+
+
+static int
+json_holds(const char *cond, const char *body, size_t len, int all)
+{
+    hoop_rule_tally_t  t;
+
+    memset(&t, 0, sizeof(t));
+    hoop_rule_json_tally(cond, body, len, all, &t);
+
+    return hoop_rule_tally_holds(&t, all);
 }
 
 
@@ -107,11 +120,95 @@ main(void)
 
     ok(hoop_rule_glob("/api/*", "/api/a/b", 8), "* crosses slashes");
     ok(hoop_rule_glob("*.sql", "x.sql", 5), "leading *");
-    ok(!hoop_rule_glob("/api/admin*", "/api/Admin/x", 12)
-       && hoop_rule_glob_fold("/api/admin*", "/api/Admin/x", 12, 1)
-       && hoop_rule_glob_fold("/API/*", "/api/x", 6, 1)
-       && !hoop_rule_glob_fold("/api/admin*", "/api/adm1n", 10, 1),
-       "folded: ASCII letters in either case, nothing else");
+    ok(!hoop_rule_glob("/api/admin*", "/api/Admin/x", 12),
+       "a glob is exact: another case is another path");
+
+    /* folding: every spelling a case-insensitive server takes as ASCII */
+    {
+        static const struct {
+            const char  *in, *want;
+        } folds[] = {
+            { "/API/Admin", "/api/admin" },
+            { "/api/\xe2\x84\xaa" "ey", "/api/key" },    /* Kelvin sign */
+            { "/adm\xc4\xb1n", "/admin" },             /* dotless i */
+            { "/ADM\xc4\xb0N", "/admin" },             /* dotted I */
+            { "/\xc5\xbf" "ecret", "/secret" },           /* long s */
+            { "/\xef\xac\x81le", "/file" },           /* fi ligature */
+            { "/STRA\xc3\x9f" "E", "/strasse" },       /* sharp s */
+            { "/\xc3\x89T\xc3\x89", "/\xc3\xa9t\xc3\xa9" },  /* Latin-1 */
+            { "\xd0\x90\xd0\x94\xd0\x9c", "\xd0\xb0\xd0\xb4\xd0\xbc" },
+            { "\xce\xa3\xcf\x82", "\xcf\x83\xcf\x83" },     /* sigma */
+            { "\xef\xbc\xa1", "\xef\xbd\x81" },         /* fullwidth A */
+            { "a\xff\xc3(", "a\xff\xc3(" },             /* not UTF-8 */
+        };
+        char    out[64];
+        size_t  i, n;
+        int     good;
+
+        good = 1;
+
+        for (i = 0; i < sizeof(folds) / sizeof(folds[0]); i++) {
+            n = hoop_casefold(folds[i].in, strlen(folds[i].in), out);
+
+            if (n != strlen(folds[i].want)
+                || memcmp(out, folds[i].want, n) != 0)
+            {
+                printf("# fold %zu: got %.*s\n", i, (int) n, out);
+                good = 0;
+            }
+        }
+
+        ok(good, "casefold: ASCII, the characters that fold to ASCII"
+           " letters, Latin-1, Cyrillic, Greek, fullwidth; bytes that are"
+           " not UTF-8 as they are");
+    }
+
+    /* the laxest server's reading of a path */
+    {
+        static const struct {
+            const char  *in, *want;
+        } paths[] = {
+            { "/api/admin", "/api/admin" },
+            { "/api/%61dmin", "/api/admin" },            /* twice encoded */
+            { "/api/%2561dmin", "/api/admin" },          /* three times */
+            { "/api/\xc0\xaf" "admin", "/api/admin" },      /* overlong / */
+            { "/api/x/\xc0\xae\xc0\xae/admin", "/api/admin" },
+            { "/api/\xe0\x81\xa1" "dmin", "/api/admin" },  /* 3-byte a */
+            { "/api\\admin", "/api/admin" },            /* backslash */
+            { "/api/..;/admin", "/admin" },              /* Tomcat */
+            { "/api/x/..%3b/admin", "/api/admin" },
+            { "/api/admin;jsessionid=1/x", "/api/admin/x" },
+            { "/api/admin./x", "/api/admin/x" },         /* Windows */
+            { "/api/admin%20%20/x", "/api/admin/x" },
+            { "//api/./admin/", "/api/admin/" },
+            { "/api/x/..", "/api/" },
+            { "/../..", "/" },
+            { "", "" },
+            { ".", "/" },
+            { "a/../b", "/b" },
+            { "/caf\xc3\xa9", "/caf\xc3\xa9" },          /* UTF-8 kept */
+        };
+        char    out[64];
+        size_t  i, n;
+        int     good;
+
+        good = 1;
+
+        for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+            n = hoop_rule_path_lax(paths[i].in, strlen(paths[i].in), out);
+
+            if (n != strlen(paths[i].want)
+                || memcmp(out, paths[i].want, n) != 0)
+            {
+                printf("# path %zu: %s got %.*s\n", i, paths[i].in,
+                       (int) n, out);
+                good = 0;
+            }
+        }
+
+        ok(good, "path_lax: decoded again, overlong UTF-8, '\\', ;params,"
+           " trailing dots, dot segments");
+    }
 
     {
         static const char  q[] = "action=read&id=7&action=%64elete&x";
@@ -132,6 +229,65 @@ main(void)
            "arg: '+' is a space, an encoded name is the name");
         ok(hoop_rule_args_match("debug", "x=1;debug=1", 11, 0),
            "arg: ';' separates arguments too");
+        ok(hoop_rule_args_match("my_action:drop", "my.action=drop", 14, 0)
+           && hoop_rule_args_match("my_action:drop", "my+action=drop", 14, 0)
+           && hoop_rule_args_match("my_action:drop", "my[action=drop", 14,
+                                   0)
+           && hoop_rule_args_match("action:drop", "action[]=drop", 13, 0)
+           && hoop_rule_args_match("action:drop", "action[x]=drop", 14, 0)
+           && hoop_rule_args_match("action:drop", "+action=drop", 12, 0),
+           "arg: names keyed as PHP and Rails key them");
+        ok(hoop_rule_args_match("action:drop", "Action=DROP", 11, 0)
+           && !hoop_rule_args_match("action:read", "action=READ", 11, 1)
+           && !hoop_rule_args_match("action:read", "action=read&ACTION=x",
+                                    20, 1),
+           "arg: a deny in either case; an allow exact, but over every"
+           " occurrence in any case");
+    }
+
+    /* JSON bodies */
+    {
+        static const char  rpc[] = "{\"jsonrpc\":\"2.0\",\"method\":\"read\"}";
+        static const char  batch[] =
+            "[{\"method\":\"read\"},{\"method\":\"drop_table\"}]";
+        static const char  cased[] = "{\"method\":\"read\",\"Method\":\"drop\"}";
+        static const char  dup[] = "{\"method\":\"read\",\"method\":\"drop\"}";
+        static const char  esc[] = "\xef\xbb\xbf {\"meth\\u006fd\":\"dr\\u006fp\"}";
+        static const char  arr[] = "{\"method\":[\"read\",\"drop\"]}";
+        static const char  obj[] = "{\"method\":{\"name\":\"drop\"}}";
+        static const char  lax[] = "{\"method\":\"drop\",}";
+        static const char  num[] = "{\"limit\":100,\"dry\":true}";
+
+#define JSON_HOLDS(cond, body, all)                                         \
+        json_holds(cond, body, sizeof(body) - 1, all)
+
+        ok(JSON_HOLDS("method:read", rpc, 1)
+           && !JSON_HOLDS("method:drop*", rpc, 0)
+           && JSON_HOLDS("jsonrpc", rpc, 0),
+           "json: a top-level member, its value and its presence");
+        ok(JSON_HOLDS("method:drop*", batch, 0)
+           && !JSON_HOLDS("method:read", batch, 1),
+           "json: a batch is each of its calls");
+        ok(JSON_HOLDS("method:drop", cased, 0)
+           && !JSON_HOLDS("method:read", cased, 1),
+           "json: a member in another case is another occurrence");
+        ok(JSON_HOLDS("method:read", dup, 0)
+           && !JSON_HOLDS("method:read", dup, 1),
+           "json: a member twice is unreadable: denied, never allowed");
+        ok(JSON_HOLDS("method:drop", esc, 0),
+           "json: escapes decoded, a byte order mark skipped");
+        ok(JSON_HOLDS("method:drop", arr, 0)
+           && !JSON_HOLDS("method:read", arr, 1),
+           "json: an array value is each of its elements");
+        ok(JSON_HOLDS("method:x", obj, 0) && !JSON_HOLDS("method:*", obj, 1),
+           "json: an object value is unreadable");
+        ok(JSON_HOLDS("method:x", lax, 0) && !JSON_HOLDS("method:*", lax, 1),
+           "json: what only a lenient parser reads is unreadable");
+        ok(JSON_HOLDS("limit:100", num, 1) && JSON_HOLDS("dry:TRUE", num, 0),
+           "json: numbers and literals as their JSON text");
+        ok(!JSON_HOLDS("method:*", "method=drop", 0)
+           && !JSON_HOLDS("method", "\"x\"", 0),
+           "json: a body that is not an object or array has no members");
     }
     ok(!hoop_rule_glob("*.sql", "x.sqlx", 6), "anchored at the end");
     ok(hoop_rule_glob("a?c", "abc", 3), "?");
