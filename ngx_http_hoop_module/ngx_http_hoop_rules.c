@@ -2,16 +2,18 @@
  * Copyright (C) nginx-hoop authors
  *
  * hoop_rule / hoop_default for HTTP: the shared rule engine, with the
- * request's method, path and headers as the operation's attributes.  A
- * denial is a 403 with a JSON body naming the rule and its reason, and
- * goes into the audit event.
+ * request's method, path, headers, arguments and JSON body as the
+ * operation's attributes.  A denial is a 403 with a JSON body naming the
+ * rule and its reason, and goes into the audit event.
  *
  * A request is decided as every operation the upstream may run it as:
  * its method (HEAD also as GET, whose handler answers it), and each
  * method an override asks for (X-HTTP-Method-Override, X-HTTP-Method,
- * X-Method-Override, a _method argument), which frameworks honour; the
- * strictest verdict wins.  Paths match in either
- * case where the upstream does (hoop_rule_path_case insensitive).
+ * X-Method-Override, a _method argument or body field), which
+ * frameworks honour; the strictest verdict wins.  Its path as nginx
+ * normalised it and as the laxest upstream reads it; in either case
+ * where the upstream matches paths so (hoop_rule_path_case insensitive).
+ * A body the rules need is read first, bounded (hoop_rule_body_max).
  */
 
 #include <ngx_config.h>
@@ -61,6 +63,8 @@ typedef struct {
 } ngx_http_hoop_overrides_t;
 
 
+static ngx_int_t ngx_http_hoop_rule_named_values(ngx_conf_t *cf,
+    hoop_rule_t *rule);
 static ngx_int_t ngx_http_hoop_rules_handler(ngx_http_request_t *r);
 static void ngx_http_hoop_rules_body_done(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
@@ -137,12 +141,66 @@ ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rule = (hoop_rule_t *) hlcf->rules->elts + hlcf->rules->nelts - 1;
 
+    if (ngx_http_hoop_rule_named_values(cf, rule) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (rule->action == HOOP_RULE_REVIEW) {
         hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hoop_module);
         hmcf->review_used = 1;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "arg=action:read,list": a value without a name after one with a name
+ * is another glob for that name (action:list), as it reads; without a
+ * name before it, it is a name of its own ("arg=debug,verbose").
+ */
+static ngx_int_t
+ngx_http_hoop_rule_named_values(ngx_conf_t *cf, hoop_rule_t *rule)
+{
+    u_char            *p;
+    size_t             k, v, name;
+    const char        *colon;
+    hoop_rule_cond_t  *c;
+
+    for (k = 0; k < rule->nconds; k++) {
+        c = &rule->conds[k];
+
+        if (ngx_strcmp(c->key, "arg") != 0 && ngx_strcmp(c->key, "json") != 0
+            && ngx_strcmp(c->key, "header") != 0)
+        {
+            continue;
+        }
+
+        name = 0;
+
+        for (v = 0; v < c->nvalues; v++) {
+            colon = strchr(c->values[v], ':');
+
+            if (colon != NULL) {
+                name = colon - c->values[v] + 1;    /* "action:" */
+                continue;
+            }
+
+            if (name == 0) {
+                continue;
+            }
+
+            p = ngx_pnalloc(cf->pool, name + ngx_strlen(c->values[v]) + 1);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(p, "%*s%s%Z", name, c->values[v - 1], c->values[v]);
+            c->values[v] = (char *) p;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -1,0 +1,222 @@
+# hoop_rule on what a request body asks for: json=field:glob for
+# RPC-style APIs whose operation is in the body, and arg= read from form
+# and JSON bodies too (Rails, Laravel and Spring merge them into the
+# request's parameters).  The agent rephrases a denied call: another
+# case, escapes, a batch, an array, a member twice, a trailing comma,
+# another Content-Type, chunked, a body past hoop_rule_body_max, one
+# spilled to a temporary file, HTTP/2.  The upstream records every
+# request and the body it received: a denied call never reaches it, an
+# allowed one arrives whole.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use JSON::PP;
+use Hoop::Test qw(slurp wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new(workers => 1);
+my $d = $t->dir;
+
+my $rpc = <<'RULES';
+            hoop_rule deny  name=no-drop "reason=no dropping"
+                json=method:drop*;
+            hoop_rule allow name=reads json=method:get*,list*;
+            hoop_default deny;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+RULES
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_audit_stream hoop:audit;
+
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        listen 127.0.0.1:%%PORT_h2%% http2;
+        hoop_audit on;
+        hoop_rule_body_max 2k;
+
+        location /rpc/ {
+$rpc
+        }
+        location /spill/ {
+            client_body_buffer_size 128;
+            hoop_rule_body_max 64k;
+$rpc
+        }
+        location /forms/ {
+            hoop_rule deny  name=no-drop arg=action:drop*;
+            hoop_rule allow name=rest method=GET,POST;
+            hoop_default deny;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+    }
+
+    # the upstream: what it received, body and all
+    log_format received escape=none '\$request_method \$request_uri \$request_body';
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        access_log %%DIR%%/received.log received;
+        client_body_buffer_size 128k;
+        location / {
+            proxy_pass http://127.0.0.1:%%PORT_sink%%;
+        }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_sink%%;
+        return 200 "ok\\n";
+    }
+}
+EOF
+$t->wait_redis(1);
+my $base = 'http://127.0.0.1:' . $t->port('http');
+my $http = HTTP::Tiny->new;
+my $n = 0;
+
+sub post {
+    my ($path, $body, $type) = @_;
+    my $mark = 'm' . ++$n;
+    my $r = $http->request('POST', "$base$path?$mark=1", {
+        headers => { 'Content-Type' => $type // 'application/json' },
+        content => $body });
+    return ($r, $mark);
+}
+
+# the line the upstream logged for this request, or undef
+sub received {
+    my ($mark) = @_;
+    my ($line) = grep { /[?&]\Q$mark\E=1/ } split /\n/,
+        slurp("$d/received.log");
+    return $line;
+}
+
+# the same, once the upstream has logged it (it logs after it answered)
+sub arrived {
+    my ($mark) = @_;
+    return eval { wait_until(sub { received($mark) }, $mark, 5) } // '';
+}
+
+# whether it reached the upstream: allowed, it must have; denied, it
+# never left the gateway, so it is not there now
+sub reached_if {
+    my ($mark, $allowed) = @_;
+    return $allowed ? (arrived($mark) ? 1 : 0) : (received($mark) ? 1 : 0);
+}
+
+for my $case (
+    [ '{"jsonrpc":"2.0","method":"get_user","id":1}', 200, 'an allowed call' ],
+    [ '{"method":"list_users"}', 200, 'another allowed call' ],
+    [ '{"method":"drop_table"}', 403, 'a denied call' ],
+    [ '{"method":"DROP_TABLE"}', 403, 'in capitals' ],
+    [ '{"Method":"drop_table","method":"get_user"}', 403,
+      'a member in another case beside an allowed one' ],
+    [ '[{"method":"get_user"},{"method":"drop_table"}]', 403,
+      'a batch with one denied call' ],
+    [ '{"method":"dr\u006fp_table"}', 403, 'an escaped letter' ],
+    [ '{"method":["drop_table"]}', 403, 'an array of one' ],
+    [ '{"method":"get_user","method":"drop_table"}', 403,
+      'a member twice (parsers keep either)' ],
+    [ '{"method":"get_user",}', 403,
+      'a trailing comma only a lenient parser reads' ],
+    [ '{"method":{"name":"drop_table"}}', 403, 'an object' ],
+    [ "\xef\xbb\xbf {\"method\":\"get_user\"}", 200, 'a byte order mark' ],
+    [ '{"method":"get_user","pad":"' . ('x' x 3000) . '"}', 403,
+      'a body past hoop_rule_body_max' ],
+) {
+    my ($body, $want, $name) = @{$case};
+    my ($r, $mark) = post('/rpc/call', $body);
+    is($r->{status}, $want, "json: $name: $want");
+    if ($want == 403) {
+        ok(!received($mark), '  never reaching the upstream');
+    } else {
+        like(arrived($mark), qr/\Q$mark\E=1 .*(?:get_user|list_users)/,
+            '  reaching the upstream, the body with it');
+    }
+}
+
+my ($r, $mark) = post('/rpc/call', '{"method":"drop_table"}', 'text/plain');
+is($r->{status}, 403, 'json: another Content-Type, read all the same');
+is_deeply(decode_json($r->{content}),
+    { error => 'denied', rule => 'no-drop', reason => 'no dropping' },
+    '  the rule and its reason in the 403');
+$r = $http->request('GET', "$base/rpc/call");
+is($r->{status}, 403, 'json: no body, no method: no rule allows it');
+
+# chunked: the length is known only once read
+for my $case ([ 'get_user', 200 ], [ 'drop_table', 403 ]) {
+    my ($method, $want) = @{$case};
+    my @parts = ('{"meth', qq{od":"$method"}, '}');
+    $mark = 'm' . ++$n;
+    $r = $http->request('POST', "$base/rpc/call?$mark=1", {
+        headers => { 'Content-Type' => 'application/json' },
+        content => sub { shift @parts } });
+    is($r->{status}, $want, "json: chunked, $method: $want");
+    is(reached_if($mark, $want == 200), $want == 200 ? 1 : 0,
+        '  reaching the upstream only if allowed');
+}
+
+# a body nginx keeps in a temporary file is read from it
+for my $case ([ 'get_user', 200 ], [ 'drop_table', 403 ]) {
+    my ($method, $want) = @{$case};
+    my $body = '{"pad":"' . ('y' x 5000) . qq[","method":"$method"}];
+    ($r, $mark) = post('/spill/call', $body);
+    is($r->{status}, $want, "json: a body in a temporary file, $method");
+    if ($want == 200) {
+        like(arrived($mark), qr/\Q$mark\E=1 \Q$body\E$/,
+            '  the upstream got the whole body');
+    }
+}
+
+# arg= reads forms and JSON bodies, as frameworks merge them
+for my $case (
+    [ 'name=x&action=drop', 'application/x-www-form-urlencoded', 403,
+      'a form field' ],
+    [ 'Action=DROP', 'application/x-www-form-urlencoded', 403,
+      'a form field in capitals' ],
+    [ 'action%5B%5D=drop', 'application/x-www-form-urlencoded', 403,
+      'a form array (action[])' ],
+    [ '{"action":"drop"}', 'application/json', 403, 'a JSON member' ],
+    [ '{"action":"drop"}', 'text/plain', 200,
+      'JSON as text/plain: no framework binds it' ],
+    [ 'action=read', 'application/x-www-form-urlencoded', 200,
+      'another value' ],
+    [ "--b\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n"
+      . "read\r\n--b--\r\n", 'multipart/form-data; boundary=b', 403,
+      'a multipart form: not read, so it may carry action=drop' ],
+) {
+    my ($body, $type, $want, $name) = @{$case};
+    ($r, $mark) = post('/forms/x', $body, $type);
+    is($r->{status}, $want, "arg: $name: $want");
+    if ($want == 403) {
+        ok(!received($mark), '  never reaching the upstream');
+    } else {
+        like(arrived($mark), qr/\Q$mark\E=1 \Q$body\E$/,
+            '  reaching the upstream with its body');
+    }
+}
+$r = $http->request('GET', "$base/forms/x?Action=Drop");
+is($r->{status}, 403, 'arg: a query argument in another case');
+
+# HTTP/2
+SKIP: {
+    my $curl = `curl --version 2>/dev/null`;
+    skip 'curl without HTTP/2', 4 unless $curl =~ /\bHTTP2\b/;
+    my $h2 = 'http://127.0.0.1:' . $t->port('h2');
+    for my $case ([ 'drop_table', 403 ], [ 'get_user', 200 ]) {
+        my ($method, $want) = @{$case};
+        $mark = 'm' . ++$n;
+        my $out = `curl -s -o /dev/null --http2-prior-knowledge -H 'Content-Type: application/json' --data-binary '{"method":"$method"}' -w '%{http_version} %{http_code}' '$h2/rpc/call?$mark=1'`;
+        is($out, "2 $want", "HTTP/2 json $method: $want");
+        is(reached_if($mark, $want == 200), $want == 200 ? 1 : 0,
+            '  reaching the upstream only if allowed');
+    }
+}
+
+$t->stop;
+done_testing;
