@@ -499,6 +499,10 @@ ngx_http_hoop_rules_body_text(ngx_http_request_t *r, size_t max,
     for ( /* void */ ; cl; cl = cl->next) {
         b = cl->buf;
 
+        if (ngx_buf_size(b) == 0) {
+            continue;                       /* the last, empty buffer */
+        }
+
         if (!b->in_file) {
             p = ngx_cpymem(p, b->pos, b->last - b->pos);
             continue;
