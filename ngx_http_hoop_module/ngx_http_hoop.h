@@ -83,6 +83,8 @@ ngx_int_t ngx_http_hoop_send_json_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *message);
 ngx_table_elt_t *ngx_http_hoop_find_header(ngx_http_request_t *r,
     ngx_str_t *names, ngx_uint_t n);
+ngx_table_elt_t *ngx_http_hoop_next_header(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n, ngx_table_elt_t *prev);
 
 /* ngx_http_hoop_auth.c */
 ngx_int_t ngx_http_hoop_auth_init(ngx_conf_t *cf);

@@ -573,12 +573,25 @@ ngx_table_elt_t *
 ngx_http_hoop_find_header(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n)
 {
-    ngx_uint_t        i, k;
+    return ngx_http_hoop_next_header(r, names, n, NULL);
+}
+
+
+/*
+ * The request header after prev (the first one if prev is NULL) with one
+ * of the names (any case), or NULL: every line of a repeated header.
+ */
+ngx_table_elt_t *
+ngx_http_hoop_next_header(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n, ngx_table_elt_t *prev)
+{
+    ngx_uint_t        i, k, past;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
+    past = (prev == NULL);
 
     for (i = 0; /* void */; i++) {
 
@@ -590,6 +603,11 @@ ngx_http_hoop_find_header(ngx_http_request_t *r, ngx_str_t *names,
             part = part->next;
             h = part->elts;
             i = 0;
+        }
+
+        if (!past) {
+            past = (&h[i] == prev);
+            continue;
         }
 
         for (k = 0; k < n; k++) {

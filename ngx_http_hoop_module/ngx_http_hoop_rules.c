@@ -34,9 +34,10 @@
 /* what a request body is, by its Content-Type: what reads arguments in it */
 typedef enum {
     NGX_HTTP_HOOP_BODY_OTHER = 0,
-    NGX_HTTP_HOOP_BODY_FORM,            /* x-www-form-urlencoded */
-    NGX_HTTP_HOOP_BODY_MULTIPART,
-    NGX_HTTP_HOOP_BODY_JSON             /* .../json, ...+json */
+    NGX_HTTP_HOOP_BODY_FORM,            /* x-www-form-urlencoded, or none */
+    NGX_HTTP_HOOP_BODY_UNKNOWN,         /* multipart/..., two types: may
+                                           carry arguments, not read */
+    NGX_HTTP_HOOP_BODY_JSON             /* a subtype naming json */
 } ngx_http_hoop_body_kind_e;
 
 
@@ -49,7 +50,10 @@ typedef struct {
     ngx_str_t            body;          /* read for the rules, or empty */
     ngx_uint_t           fold;          /* paths in either case */
     ngx_uint_t           kind;          /* ngx_http_hoop_body_kind_e */
+    hoop_rule_json_t    *json;          /* the body parsed, if JSON */
+    unsigned             has_body:1;
     unsigned             unread:1;      /* a body was sent, not read */
+    unsigned             json_unreadable:1;
 } ngx_http_hoop_rules_op_t;
 
 
@@ -70,6 +74,8 @@ static void ngx_http_hoop_rules_body_done(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf);
 static ngx_uint_t ngx_http_hoop_rules_body_kind(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_hoop_rules_body_plain(ngx_http_request_t *r);
+static void ngx_http_hoop_rules_json_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_http_hoop_rules_op_t *op);
@@ -323,6 +329,10 @@ ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
     args = (kind == NGX_HTTP_HOOP_BODY_FORM
             || kind == NGX_HTTP_HOOP_BODY_JSON);
 
+    if (!ngx_http_hoop_rules_body_plain(r)) {
+        return 0;                           /* unreadable as sent */
+    }
+
     if (hlcf->method_override && r->method == NGX_HTTP_POST && args) {
         return 1;
     }
@@ -347,46 +357,70 @@ ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
 }
 
 
+/*
+ * The media type as the laxest parser cuts it (PHP at ';', ',' or white
+ * space, Rack at ';' or ','): none is a form (Rack reads a POST without
+ * one as a form), two lines are two readings (nginx keeps the first,
+ * Werkzeug the last), any multipart may carry fields.
+ */
 static ngx_uint_t
 ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 {
-    u_char     *semi;
-    ngx_str_t   ct;
+    u_char     *p, *end, *slash;
+    ngx_str_t   type;
+
+    static ngx_str_t  content_type = ngx_string("Content-Type");
 
     if (r->headers_in.content_type == NULL) {
-        return NGX_HTTP_HOOP_BODY_OTHER;
+        return NGX_HTTP_HOOP_BODY_FORM;
     }
 
-    ct = r->headers_in.content_type->value;
-    semi = ngx_strlchr(ct.data, ct.data + ct.len, ';');
-    ct.len = semi ? (size_t) (semi - ct.data) : ct.len;
-
-    while (ct.len
-           && (ct.data[ct.len - 1] == ' ' || ct.data[ct.len - 1] == '\t'))
+    if (ngx_http_hoop_next_header(r, &content_type, 1,
+                                  r->headers_in.content_type)
+        != NULL)
     {
-        ct.len--;
+        return NGX_HTTP_HOOP_BODY_UNKNOWN;
     }
 
-    if (ct.len == 33
-        && ngx_strncasecmp(ct.data,
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    type.data = p;
+
+    while (p < end && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') {
+        p++;
+    }
+
+    type.len = p - type.data;
+
+    if (type.len == 0) {
+        return NGX_HTTP_HOOP_BODY_FORM;
+    }
+
+    if (type.len == 33
+        && ngx_strncasecmp(type.data,
                            (u_char *) "application/x-www-form-urlencoded", 33)
            == 0)
     {
         return NGX_HTTP_HOOP_BODY_FORM;
     }
 
-    if (ct.len == 19
-        && ngx_strncasecmp(ct.data, (u_char *) "multipart/form-data", 19)
-           == 0)
+    if (type.len >= 10
+        && ngx_strncasecmp(type.data, (u_char *) "multipart/", 10) == 0)
     {
-        return NGX_HTTP_HOOP_BODY_MULTIPART;
+        return NGX_HTTP_HOOP_BODY_UNKNOWN;
     }
 
-    /* Laravel's isJson(), Rails' JSON params: "/json" or "+json" */
+    /* json, x-json (Rails), jsonrequest, vnd.api+json, ... */
 
-    if (ngx_strlcasestrn(ct.data, ct.data + ct.len, (u_char *) "/json", 4)
-        != NULL
-        || ngx_strlcasestrn(ct.data, ct.data + ct.len, (u_char *) "+json", 4)
+    slash = ngx_strlchr(type.data, type.data + type.len, '/');
+
+    if (slash != NULL
+        && ngx_strlcasestrn(slash, type.data + type.len, (u_char *) "json", 3)
            != NULL)
     {
         return NGX_HTTP_HOOP_BODY_JSON;
@@ -396,12 +430,77 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whether the body reads as it was sent: no Content-Encoding but
+ * identity (body-parsers inflate gzip), and a charset that reads ASCII
+ * as ASCII (a body in UTF-7 or UTF-16 means other names and values to
+ * a parser that honours it)
+ */
+static ngx_uint_t
+ngx_http_hoop_rules_body_plain(ngx_http_request_t *r)
+{
+    u_char            *p, *end, *v;
+    ngx_uint_t         i;
+    ngx_table_elt_t   *h;
+
+    static ngx_str_t  encoding = ngx_string("Content-Encoding");
+    static ngx_str_t  ascii[] = {
+        ngx_string("utf-8"), ngx_string("utf8"), ngx_string("us-ascii"),
+        ngx_string("ascii"), ngx_string("iso-8859-1"), ngx_string("latin1")
+    };
+
+    h = ngx_http_hoop_find_header(r, &encoding, 1);
+
+    if (h != NULL
+        && !(h->value.len == 8
+             && ngx_strncasecmp(h->value.data, (u_char *) "identity", 8)
+                == 0))
+    {
+        return 0;
+    }
+
+    if (r->headers_in.content_type == NULL) {
+        return 1;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    v = ngx_strlcasestrn(p, end, (u_char *) "charset=", 7);
+
+    if (v == NULL) {
+        return 1;
+    }
+
+    v += 8;
+    v += (v < end && *v == '"');
+
+    for (p = v; p < end && *p != '"' && *p != ';' && *p != ',' && *p != ' ';
+         p++)
+    {
+        /* void */
+    }
+
+    for (i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++) {
+        if ((size_t) (p - v) == ascii[i].len
+            && ngx_strncasecmp(v, ascii[i].data, ascii[i].len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the path as nginx and as the laxest upstream read it, and the body */
 static ngx_int_t
 ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_http_hoop_rules_op_t *op)
 {
+    ngx_pool_cleanup_t  *cln;
+
     ngx_memzero(op, sizeof(ngx_http_hoop_rules_op_t));
 
     op->request = r;
@@ -438,17 +537,50 @@ ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    op->has_body = 1;
     op->kind = ngx_http_hoop_rules_body_kind(r);
 
-    if (!ctx->body_read
+    if (!ctx->body_read || !ngx_http_hoop_rules_body_plain(r)
         || ngx_http_hoop_rules_body_text(r, hlcf->body_max, &op->body)
            != NGX_OK)
     {
         op->unread = 1;
         op->body.len = 0;
+        return NGX_OK;
+    }
+
+    /* parsed once for every condition on it */
+
+    switch (hoop_rule_json_parse((char *) op->body.data, op->body.len,
+                                 &op->json))
+    {
+    case 1:
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            hoop_rule_json_free(op->json);
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_hoop_rules_json_cleanup;
+        cln->data = op->json;
+        break;
+
+    case -1:
+        op->json_unreadable = 1;
+        break;
+
+    default:
+        break;
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_hoop_rules_json_cleanup(void *data)
+{
+    hoop_rule_json_free(data);
 }
 
 
@@ -619,8 +751,7 @@ ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
     ngx_http_hoop_overrides_t *o)
 {
     u_char              *p, *end, *t;
-    ngx_uint_t           i, k, blind;
-    ngx_list_part_t     *part;
+    ngx_uint_t           blind;
     ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
 
@@ -631,60 +762,41 @@ ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
     };
 
     r = op->request;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
 
-    for (i = 0; /* void */ ; i++) {
+    for (h = ngx_http_hoop_next_header(r, names, 3, NULL); h != NULL;
+         h = ngx_http_hoop_next_header(r, names, 3, h))
+    {
+        p = h->value.data;
+        end = p + h->value.len;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
+        for ( /* void */ ; p <= end; p = t + 1) {
+            t = ngx_strlchr(p, end, ',');
+            t = (t == NULL) ? end : t;
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (h[i].key.len != names[k].len
-                || ngx_strncasecmp(h[i].key.data, names[k].data,
-                                   names[k].len) != 0)
-            {
-                continue;
-            }
-
-            p = h[i].value.data;
-            end = p + h[i].value.len;
-
-            for ( /* void */ ; p <= end; p = t + 1) {
-                t = ngx_strlchr(p, end, ',');
-                t = (t == NULL) ? end : t;
-
-                ngx_http_hoop_rules_override_add(o, (char *) p, t - p);
-            }
+            ngx_http_hoop_rules_override_add(o, (char *) p, t - p);
         }
     }
 
     ngx_http_hoop_rules_override_args(o, r->args.data, r->args.len);
 
-    if (r->method != NGX_HTTP_POST || op->kind == NGX_HTTP_HOOP_BODY_OTHER
-        || (op->body.len == 0 && !op->unread))
+    if (r->method != NGX_HTTP_POST || !op->has_body
+        || op->kind == NGX_HTTP_HOOP_BODY_OTHER)
     {
         return;
     }
 
-    blind = op->unread || op->kind == NGX_HTTP_HOOP_BODY_MULTIPART;
+    blind = op->unread || op->kind == NGX_HTTP_HOOP_BODY_UNKNOWN;
 
     if (!blind && op->kind == NGX_HTTP_HOOP_BODY_FORM) {
         ngx_http_hoop_rules_override_args(o, op->body.data, op->body.len);
     }
 
     if (!blind && op->kind == NGX_HTTP_HOOP_BODY_JSON) {
-        blind = hoop_rule_json_strings("_method", (char *) op->body.data,
-                                       op->body.len,
-                                       ngx_http_hoop_rules_override_add, o)
-                != 0;
+        blind = op->json_unreadable
+                || (op->json != NULL
+                    && hoop_rule_json_doc_strings("_method", op->json,
+                                          ngx_http_hoop_rules_override_add, o)
+                       != 0);
     }
 
     if (blind) {
@@ -702,14 +814,14 @@ ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
     u_char *args, size_t len)
 {
     int     rc;
-    size_t  pos, nlen, vlen;
+    size_t  pos, nlen, alt, vlen;
     char    name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
 
     pos = 0;
 
     for ( ;; ) {
         rc = hoop_rule_args_next((char *) args, len, &pos, name, &nlen,
-                                 value, &vlen);
+                                 &alt, value, &vlen);
 
         if (rc == 0) {
             return;
@@ -720,7 +832,9 @@ ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
             return;
         }
 
-        if (nlen == 7 && ngx_strncmp(name, "_method", 7) == 0) {
+        if ((nlen == 7 && ngx_strncmp(name, "_method", 7) == 0)
+            || (nlen - alt == 7 && ngx_strncmp(name + alt, "_method", 7) == 0))
+        {
             ngx_http_hoop_rules_override_add(o, value, vlen);
         }
     }
@@ -748,6 +862,10 @@ ngx_http_hoop_rules_override_add(void *data, const char *value, size_t len)
 
     while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
         len--;
+    }
+
+    if (len == 0) {
+        return;                             /* "GET," asks for nothing */
     }
 
     p = ngx_pnalloc(o->pool, len + 1);
@@ -811,10 +929,10 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
         {
             ngx_memzero(&t, sizeof(hoop_rule_tally_t));
 
-            if (c->key[0] == 'a') {
-                hoop_rule_args_tally(c->values[i], (char *) r->args.data,
-                                     r->args.len, all, &t);
-            }
+            /* servers read a JSON member from the query too (GraphQL) */
+
+            hoop_rule_args_tally(c->values[i], (char *) r->args.data,
+                                 r->args.len, all, &t);
 
             ngx_http_hoop_rules_body_tally(op, c->values[i], all,
                                            c->key[0] == 'a', &t);
@@ -833,47 +951,44 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 
 
 /*
- * A condition over the body: for json= a body that looks like JSON
- * whatever its type (RPC servers parse what they are sent); for arg= the
- * fields of a form and the members of a JSON body (Rails and Laravel
- * merge them into the request's parameters).  A body not read, and a
- * multipart one for arg=, is unreadable.
+ * A condition over the body: the fields of a form (what is not read of
+ * one, multipart included, is unreadable), and the members of a JSON
+ * body: for arg= when its type says JSON (Rails and Laravel merge them
+ * into the request's parameters), for json= whatever its type (RPC
+ * servers parse what they are sent).
  */
 static void
 ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
     const char *cond, int all, ngx_uint_t as_arg, hoop_rule_tally_t *t)
 {
-    if (as_arg) {
-        switch (op->kind) {
-
-        case NGX_HTTP_HOOP_BODY_FORM:
-            if (op->unread) {
-                t->unreadable++;
-                return;
-            }
-
-            hoop_rule_args_tally(cond, (char *) op->body.data, op->body.len,
-                                 all, t);
-            return;
-
-        case NGX_HTTP_HOOP_BODY_MULTIPART:
-            t->unreadable++;
-            return;
-
-        case NGX_HTTP_HOOP_BODY_JSON:
-            break;
-
-        default:
-            return;
-        }
+    if (!op->has_body) {
+        return;
     }
 
-    if (op->unread) {
+    if (op->kind == NGX_HTTP_HOOP_BODY_UNKNOWN
+        || (op->unread && op->kind == NGX_HTTP_HOOP_BODY_FORM))
+    {
         t->unreadable++;
         return;
     }
 
-    hoop_rule_json_tally(cond, (char *) op->body.data, op->body.len, all, t);
+    if (op->kind == NGX_HTTP_HOOP_BODY_FORM) {
+        hoop_rule_args_tally(cond, (char *) op->body.data, op->body.len,
+                             all, t);
+    }
+
+    if (as_arg && op->kind != NGX_HTTP_HOOP_BODY_JSON) {
+        return;
+    }
+
+    if (op->unread || op->json_unreadable) {
+        t->unreadable++;
+        return;
+    }
+
+    if (op->json != NULL) {
+        hoop_rule_json_doc_tally(cond, op->json, all, t);
+    }
 }
 
 
@@ -937,10 +1052,9 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 {
     u_char           *p, *end, *t, *v, *e;
     size_t            len;
-    ngx_str_t         glob, value;
-    ngx_uint_t        i, seen;
+    ngx_str_t         glob, value, name;
+    ngx_uint_t        seen;
     const char       *colon;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     colon = strchr(cond, ':');
@@ -960,27 +1074,12 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
     }
 
     seen = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    name.data = (u_char *) cond;
+    name.len = len;
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != len
-            || ngx_strncasecmp(h[i].key.data, (u_char *) cond, len) != 0)
-        {
-            continue;
-        }
-
+    for (h = ngx_http_hoop_next_header(r, &name, 1, NULL); h != NULL;
+         h = ngx_http_hoop_next_header(r, &name, 1, h))
+    {
         seen = 1;
 
         if (colon == NULL) {
@@ -993,7 +1092,7 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
 
         /* "a, b" is two values, as two header lines would be */
 
-        for (p = h[i].value.data, end = p + h[i].value.len; p <= end;
+        for (p = h->value.data, end = p + h->value.len; p <= end;
              p = t + 1)
         {
             t = ngx_strlchr(p, end, ',');

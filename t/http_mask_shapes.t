@@ -41,7 +41,10 @@ my $escaped = '{"json":"ada\u0040example.com",'
     . '"named":"frank&commat;example&period;com",'
     . '"zeros":"ada&#0000000064;example.com",'
     . '"thrice":"ada\u00252540example.com",'
-    . '"nbsp":"4111&#160;1111&nbsp1111&nbsp;1111"}';
+    . '"nbsp":"4111&#160;1111&nbsp1111&nbsp;1111",'
+    . '"zw":"4111\u200b1111\u200b1111\u200b1111",'
+    . '"shy":"ada&shy;@example.com",'
+    . "\"zwraw\":\"078\xe2\x80\x8b-05-1120\xef\xbb\xbf\"}";
 spit("$d/www/escaped.json", $escaped);
 
 for my $type (qw(vnd stream js bin)) {
@@ -152,8 +155,10 @@ sub client_decoded {
     my $pid = open2(my $out, my $in, 'python3', '-c', <<'PY');
 import html, json, sys, urllib.parse
 doc = json.load(sys.stdin)
+unseen = dict.fromkeys([0xad, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff])
 for v in doc.values():
-    print(html.unescape(urllib.parse.unquote(urllib.parse.unquote(v))))
+    v = html.unescape(urllib.parse.unquote(urllib.parse.unquote(v)))
+    print(v.translate(unseen))
 PY
     print $in $text;
     close $in;
@@ -170,10 +175,14 @@ ok($valid, 'the masked document is still JSON');
 for my $v (@planted[0 .. 7]) {
     unlike($decoded, qr/\Q$v\E/, "$v: not there, however decoded");
 }
+unlike($decoded, qr/4111111111111111|078-05-1120/,
+    'values split by zero-width characters: not there as a reader sees them');
 my $doc = decode_json($r->{content});
-is_deeply([ @{$doc}{qw(zeros thrice nbsp)} ],
-    [ '[EMAIL]', '[EMAIL]', '[CREDIT_CARD]' ],
-    'leading zeros, three layers, no-break spaces: masked');
+is_deeply([ @{$doc}{qw(zeros thrice nbsp zw shy zwraw)} ],
+    [ '[EMAIL]', '[EMAIL]', '[CREDIT_CARD]', '[CREDIT_CARD]', '[EMAIL]',
+      "[US_SSN]" ],
+    'leading zeros, three layers, no-break spaces, zero-width characters:'
+    . ' masked');
 is($doc->{after_escape}, "\n[EMAIL]",
     'a value after an escape: the escape kept');
 is($doc->{url}, 'https://crm.example/?e=[EMAIL]&x=1', 'in a URL');

@@ -14,6 +14,9 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
 use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Compress::Gzip qw(gzip);
+use Encode qw(encode);
 use JSON::PP;
 use Hoop::Test qw(slurp wait_until);
 use Hoop::Test::Nginx;
@@ -49,6 +52,13 @@ $rpc
             client_body_buffer_size 128;
             hoop_rule_body_max 64k;
 $rpc
+        }
+        location /m/ {
+            hoop_rule deny  name=no-deletes method=DELETE;
+            hoop_rule deny  name=no-drop arg=action:drop*;
+            hoop_rule allow name=rest method=GET,POST;
+            hoop_default deny;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
         }
         location /forms/ {
             hoop_rule deny  name=no-drop arg=action:drop*;
@@ -202,6 +212,112 @@ for my $case (
 }
 $r = $http->request('GET', "$base/forms/x?Action=Drop");
 is($r->{status}, 403, 'arg: a query argument in another case');
+
+# by hand: every header line exactly as written
+sub raw_post {
+    my ($path, $headers, $body) = @_;
+    my $mark = 'm' . ++$n;
+    my $sep = $path =~ /\?/ ? '&' : '?';
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('http')) or die "connect: $!";
+    print $s "POST $path$sep$mark=1 HTTP/1.1\r\nHost: gw\r\n"
+        . "Connection: close\r\n"
+        . join('', map { "$_\r\n" } @{$headers})
+        . 'Content-Length: ' . length($body) . "\r\n\r\n" . $body;
+    my $resp = do { local $/; <$s> };
+    my ($status) = $resp =~ m{^HTTP/1\.1 (\d+)};
+    return ($status // 0, $mark);
+}
+
+# a body read otherwise than its Content-Type says, or not as it was sent
+my $gz;
+gzip(\'_method=DELETE' => \$gz);
+for my $case (
+    [ [], '_method=DELETE', 'no Content-Type: a form to Rack' ],
+    [ ['Content-Type:'], 'action=drop', 'an empty Content-Type' ],
+    [ ['Content-Type: application/x-www-form-urlencoded, text/plain'],
+      'action=drop', 'a type list, cut at the comma by PHP' ],
+    [ ['Content-Type: application/x-www-form-urlencoded charset=utf-8'],
+      '_method=DELETE', 'a type cut at the space by PHP' ],
+    [ ['Content-Type: multipart/form-data,boundary=XX'],
+      "--XX\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n"
+      . "drop\r\n--XX--\r\n", 'multipart cut at a comma' ],
+    [ ['Content-Type: multipart/mixed; boundary=XX'],
+      "--XX\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n"
+      . "drop\r\n--XX--\r\n", 'another multipart (Rack reads it)' ],
+    [ ['Content-Type: text/plain',
+       'Content-Type: application/x-www-form-urlencoded'],
+      'action=drop', 'two Content-Type lines (Werkzeug takes the last)' ],
+    [ ['Content-Type: text/x-json'], '{"action":"drop"}',
+      q{Rails' text/x-json} ],
+    [ ['Content-Type: application/json'], '/**/{"action":"drop"}',
+      'JSON after a comment (Ruby reads it)' ],
+    [ ['Content-Type: application/x-www-form-urlencoded',
+       'Content-Encoding: gzip'], $gz, 'a gzip form (body-parser inflates)' ],
+    [ ['Content-Type: application/x-www-form-urlencoded; charset=utf-7'],
+      'action=+AGQ-rop', 'a UTF-7 form' ],
+) {
+    my ($headers, $body, $name) = @{$case};
+    my ($status, $mark) = raw_post('/m/x', $headers, $body);
+    is($status, 403, "body: $name: denied");
+    ok(!received($mark), '  never reaching the upstream');
+}
+
+# argument names as frameworks key them
+for my $case (
+    [ 'action%00=drop', 'a NUL after the name (PHP cuts there)' ],
+    [ '_method%00=DELETE', 'an override name with a NUL' ],
+    [ '%5Baction%5D=drop', '[action] (qs, Rack)' ],
+    [ '%5B%5Baction%5D%5D=drop', '[[action]] (Rack)' ],
+    [ 'action%5D=drop', 'action] (Rack)' ],
+    [ 'cmd.action=drop', 'cmd.action (ASP.NET Core prefix binding)' ],
+    [ 'action=%u0064rop', '%u escapes (ASP.NET Framework)' ],
+    [ '!action=drop', q{Spring's "!" default marker} ],
+) {
+    my ($query, $name) = @{$case};
+    my ($status, $mark) = raw_post("/m/x?$query",
+        ['Content-Type: text/plain'], 'x');
+    is($status, 403, "arg name: $name: denied");
+    ok(!received($mark), '  never reaching the upstream');
+}
+
+# overrides that ask for nothing are nothing
+for my $case ([ ['X-HTTP-Method-Override:'], '' ],
+              [ ['X-HTTP-Method-Override: GET,'], '' ],
+              [ [], '?_method=' ]) {
+    my ($headers, $query) = @{$case};
+    my ($status, $mark) = raw_post("/m/x$query",
+        [ @{$headers}, 'Content-Type: text/plain' ], 'x');
+    is($status, 200, 'an empty override (' . (join(' ', @{$headers})
+        || $query) . '): a POST');
+}
+
+# JSON-RPC and GraphQL shapes
+for my $case (
+    [ ['Content-Type: application/json; charset=utf-7'],
+      '{"method":"get_user","+AG0AZQB0AGgAbwBk-":"drop_table"}',
+      'UTF-7 JSON: unreadable' ],
+    [ ['Content-Type: application/json'],
+      encode('UTF-16LE', "\x{feff}" . '{"method":"drop_table"}'),
+      'UTF-16 JSON with a byte order mark' ],
+    [ ['Content-Type: application/json'],
+      encode('UTF-16BE', '{"method":"drop_table"}'),
+      'UTF-16 JSON without one' ],
+    [ ['Content-Type: application/json'], '[[{"method":"get_user"}]]',
+      'a batch in a batch' ],
+) {
+    my ($headers, $body, $name) = @{$case};
+    my ($status, $mark) = raw_post('/rpc/call', $headers, $body);
+    is($status, 403, "json: $name: denied");
+    ok(!received($mark), '  never reaching the upstream');
+}
+{
+    my ($status, $mark) = raw_post('/rpc/call?method=drop_table',
+        ['Content-Type: application/json'], '{"method":"get_user"}');
+    is($status, 403,
+        'json: the member in the query too (express-graphql reads both)');
+    ok(!received($mark), '  never reaching the upstream');
+}
 
 # HTTP/2
 SKIP: {

@@ -20,9 +20,6 @@
 /* a held tail that could still become a value once more text arrives */
 #define TAIL_HOLD_MAX     96
 
-/* no real credential is longer; past this the rest is plain text again */
-#define SWALLOW_MAX       65536
-
 #define HASH_HEX          16
 
 /* how far before a candidate a validator may look */
@@ -451,9 +448,9 @@ swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
             continue;
         }
 
-        if (s->swallowed >= SWALLOW_MAX
-            || !hoop_mask_token_byte(type, v->text[pos]))
-        {
+        /* a token goes to its last token byte, however long it is */
+
+        if (!hoop_mask_token_byte(type, v->text[pos])) {
             s->swallow = 0;
             return pos;
         }
@@ -485,6 +482,10 @@ tail_hold(const mask_view_t *v, size_t from)
 }
 
 
+/*
+ * Where decoded byte i's spelling starts in the window (for i = len,
+ * where what was decoded ends); text read as nothing may stand before it.
+ */
 static size_t
 raw_at(const mask_view_t *v, size_t i)
 {
@@ -580,20 +581,26 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
 static int
 mask_window(hoop_mask_stream_t *s, int final)
 {
-    size_t               pos, out, cut, raw_cut;
+    size_t               pos, cut, raw_cut, raw_out;
     mask_view_t          v;
     hoop_mask_match_t    m;
     hoop_mask_scan_rc_t  rc;
 
     view_init(s, final, &v);
 
+    /*
+     * raw_out: where the text not written yet begins in the window; text
+     * read as nothing (zero-width characters) goes with what is before
+     * it: written with the text, dropped with a token being swallowed
+     */
+
     pos = 0;
-    out = 0;
+    raw_out = 0;
 
     for ( ;; ) {
         if (s->swallow) {
             pos = swallow(s, &v, pos);
-            out = pos;
+            raw_out = raw_at(&v, pos);
 
             if (s->swallow) {
                 cut = pos;
@@ -605,15 +612,15 @@ mask_window(hoop_mask_stream_t *s, int final)
                             final, &m);
 
         if (rc == HOOP_MASK_SCAN_FOUND) {
-            if (emit(s, s->win + raw_at(&v, out),
-                     raw_at(&v, m.start) - raw_at(&v, out))
+            if (emit(s, s->win + raw_out, raw_at(&v, m.start) - raw_out)
                 != 0
                 || emit_match(s, &v, &m) != 0)
             {
                 return -1;
             }
 
-            pos = out = m.end;
+            pos = m.end;
+            raw_out = raw_at(&v, pos);
             continue;
         }
 
@@ -646,12 +653,17 @@ mask_window(hoop_mask_stream_t *s, int final)
         return mask_window(s, 1);
     }
 
-    if (emit(s, s->win + raw_at(&v, out), raw_cut - raw_at(&v, out)) != 0) {
+    if (raw_cut > raw_out && emit(s, s->win + raw_out, raw_cut - raw_out)
+                             != 0)
+    {
         return -1;
     }
 
     if (raw_cut > 0) {
-        s->prev = v.text[cut - 1];
+        if (cut > 0) {
+            s->prev = v.text[cut - 1];  /* else only what reads as nothing */
+        }
+
         memmove(s->win, s->win + raw_cut, s->len - raw_cut);
         s->len -= raw_cut;
     }

@@ -635,14 +635,19 @@ email_match(scan_view_t *v, size_t q, size_t *start)
     int     c, alpha;
     size_t  s, i, label, labels, first_end;
 
-    for (s = q; s > v->floor && q - s <= EMAIL_LOCAL_MAX; s--) {
+    /*
+     * A longer run is text glued before an address: its last 64
+     * characters are the local part a reader cuts out of it
+     */
+
+    for (s = q; s > v->floor && q - s < EMAIL_LOCAL_MAX; s--) {
         if (!is_email_local(v->buf[s - 1])) {
             break;
         }
     }
 
-    if (q - s > EMAIL_LOCAL_MAX
-        || (s == v->floor && is_email_local(peek_back(v, s, 1))))
+    if (s == v->floor && q - s < EMAIL_LOCAL_MAX
+        && is_email_local(peek_back(v, s, 1)))
     {
         return 0;
     }

@@ -17,13 +17,16 @@
 /* significant digits of a numeric reference: more is past Unicode */
 #define NUMERIC_DIGITS_MAX  8
 
-#define NAMED_MAX           10
+#define NAMED_MAX           16
 
 /* how far back from the end an escape may begin and still be cut */
 #define UNESCAPE_TAIL       32
 
 /* what an escape of a code point past ASCII decodes to */
 #define NON_ASCII           0x80
+
+/* what a zero-width character decodes to: nothing (never an output byte) */
+#define ZERO_WIDTH          0x81
 
 #define ESCAPE_LITERAL      0
 #define ESCAPE_CUT          (-1)
@@ -49,6 +52,8 @@ static const named_ref_t  named_refs[] = {
     { "percnt", '%' }, { "semi", ';' }, { "Tab", '\t' }, { "NewLine", '\n' },
     { "lsqb", '[' }, { "rsqb", ']' }, { "lbrack", '[' }, { "rbrack", ']' },
     { "excl", '!' }, { "quest", '?' }, { "ast", '*' }, { "dollar", '$' },
+    { "shy", ZERO_WIDTH }, { "zwnj", ZERO_WIDTH }, { "zwj", ZERO_WIDTH },
+    { "ZeroWidthSpace", ZERO_WIDTH }, { "NoBreak", ZERO_WIDTH },
     { NULL, 0 }
 };
 
@@ -57,7 +62,8 @@ int
 hoop_mask_unescape_could(const unsigned char *p, size_t len)
 {
     return memchr(p, '\\', len) != NULL || memchr(p, '%', len) != NULL
-           || memchr(p, '&', len) != NULL || memchr(p, 0xc2, len) != NULL;
+           || memchr(p, '&', len) != NULL || memchr(p, 0xc2, len) != NULL
+           || memchr(p, 0xe2, len) != NULL || memchr(p, 0xef, len) != NULL;
 }
 
 
@@ -74,15 +80,71 @@ hex_value(int c)
 }
 
 
-/* a code point as the detectors read it: spaces that look like one are */
+/*
+ * A code point as the detectors read it: spaces that look like one are
+ * one; what a reader does not see (zero-width space, joiners, word
+ * joiner, byte order mark, soft hyphen) is not there, so that digits it
+ * separates read as the number they show.
+ */
 static unsigned char
 code_byte(unsigned long v)
 {
-    if (v == 0xa0 || v == 0x2007 || v == 0x202f) {
+    switch (v) {
+    case 0xa0:
+    case 0x2007:
+    case 0x202f:
         return ' ';
+    case 0xad:
+    case 0x200b:
+    case 0x200c:
+    case 0x200d:
+    case 0x2060:
+    case 0xfeff:
+        return ZERO_WIDTH;
+    default:
+        return (v < 0x80) ? (unsigned char) v : NON_ASCII;
+    }
+}
+
+
+/* the length of the UTF-8 sequence lead begins, 1 if it begins none */
+static size_t
+utf8_length(unsigned long lead)
+{
+    return (lead >= 0xc2 && lead <= 0xdf) ? 2
+           : (lead >= 0xe0 && lead <= 0xef) ? 3 : 1;
+}
+
+
+/*
+ * Raw UTF-8 of a character the detectors read otherwise than as
+ * NON_ASCII (a no-break or figure space, a zero-width character): its
+ * length; else LITERAL, and CUT when more text may complete it.
+ */
+static int
+utf8_raw(const unsigned char *p, size_t n, int final, unsigned char *c)
+{
+    size_t         i, k;
+    unsigned long  v;
+
+    k = utf8_length(p[0]);
+    v = p[0] & (k == 2 ? 0x1f : 0x0f);
+
+    for (i = 1; i < k; i++) {
+        if (i == n) {
+            return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+        }
+
+        if ((p[i] & 0xc0) != 0x80) {
+            return ESCAPE_LITERAL;
+        }
+
+        v = (v << 6) | (p[i] & 0x3f);
     }
 
-    return (v < 0x80) ? (unsigned char) v : NON_ASCII;
+    *c = code_byte(v);
+
+    return (k > 1 && *c != NON_ASCII) ? (int) k : ESCAPE_LITERAL;
 }
 
 
@@ -148,21 +210,16 @@ json_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
 }
 
 
-/* whether p[0, n) begins "%A0" */
-static int
-nbsp_prefix(const unsigned char *p, size_t n)
-{
-    return (n < 1 || p[0] == '%') && (n < 2 || (p[1] | 0x20) == 'a')
-           && (n < 3 || p[2] == '0');
-}
-
-
-/* URL: %XX */
+/*
+ * URL: %XX, and the escapes of one UTF-8 character ("%E2%80%8B") read as
+ * that character
+ */
 static int
 percent_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
 {
     int            rc;
-    unsigned long  v;
+    size_t         i, k;
+    unsigned long  v, b;
 
     rc = hex_digits(p + 1, n - 1, 2, final, &v);
 
@@ -170,24 +227,43 @@ percent_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
         return rc;
     }
 
-    /* UTF-8's no-break space, C2 A0, spelled in two escapes */
+    k = utf8_length(v);
+    v &= (k == 2 ? 0x1f : k == 3 ? 0x0f : 0xff);
 
-    if (v == 0xc2 && n < 6 && !final
-        && nbsp_prefix(p + 3, n - 3))
-    {
-        return ESCAPE_CUT;
+    for (i = 1; i < k; i++) {
+        if (3 * i == n) {
+            if (!final) {
+                return ESCAPE_CUT;
+            }
+
+            break;
+        }
+
+        if (p[3 * i] != '%') {
+            break;
+        }
+
+        rc = hex_digits(p + 3 * i + 1, n - 3 * i - 1, 2, final, &b);
+
+        if (rc == ESCAPE_CUT) {
+            return ESCAPE_CUT;
+        }
+
+        if (rc != 1 || (b & 0xc0) != 0x80) {
+            break;
+        }
+
+        v = (v << 6) | (b & 0x3f);
     }
 
-    if (v == 0xc2 && n >= 6 && p[3] == '%' && (p[4] | 0x20) == 'a'
-        && p[5] == '0')
-    {
-        *c = ' ';
-        return 6;
+    if (k > 1 && i < k) {
+        *c = NON_ASCII;                     /* a lead byte alone */
+        return 3;
     }
 
     *c = code_byte(v);
 
-    return 3;
+    return (int) (3 * k);
 }
 
 
@@ -253,7 +329,7 @@ legacy_ref(const unsigned char *p, size_t end, unsigned char *c)
 
     static const named_ref_t  legacy[] = {
         { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
-        { "nbsp", ' ' }, { NULL, 0 }
+        { "nbsp", ' ' }, { "shy", ZERO_WIDTH }, { NULL, 0 }
     };
 
     for (k = 0; legacy[k].name; k++) {
@@ -307,7 +383,8 @@ named_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
 
 /* the escape at p (n bytes there): its length, LITERAL or CUT */
 static int
-escape_at(const unsigned char *p, size_t n, int final, unsigned char *c)
+escape_at(const unsigned char *p, size_t n, int final, int utf8,
+    unsigned char *c)
 {
     switch (p[0]) {
 
@@ -317,17 +394,16 @@ escape_at(const unsigned char *p, size_t n, int final, unsigned char *c)
     case '%':
         return percent_escape(p, n, final, c);
 
-    case 0xc2:      /* UTF-8: a no-break space reads as a space */
-        if (n < 2) {
-            return final ? ESCAPE_LITERAL : ESCAPE_CUT;
-        }
+    case 0xc2:      /* UTF-8: a no-break space reads as a space, ... */
+    case 0xe2:
+    case 0xef:
 
-        if (p[1] != 0xa0) {
-            return ESCAPE_LITERAL;
-        }
+        /*
+         * raw text, read in the first pass only: later passes see it with
+         * what was read as nothing taken out, not as it was sent
+         */
 
-        *c = ' ';
-        return 2;
+        return utf8 ? utf8_raw(p, n, final, c) : ESCAPE_LITERAL;
 
     default:    /* '&' */
         if (n < 2) {
@@ -343,7 +419,8 @@ escape_at(const unsigned char *p, size_t n, int final, unsigned char *c)
 static int
 is_introducer(unsigned char c)
 {
-    return c == '\\' || c == '%' || c == '&' || c == 0xc2;
+    return c == '\\' || c == '%' || c == '&' || c == 0xc2 || c == 0xe2
+           || c == 0xef;
 }
 
 
@@ -362,8 +439,13 @@ next_introducer(const unsigned char *p, size_t i, size_t len)
                       _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('%'))),
                       _mm_or_si128(
-                          _mm_cmpeq_epi8(x, _mm_set1_epi8('&')),
-                          _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xc2)))));
+                          _mm_or_si128(
+                              _mm_cmpeq_epi8(x, _mm_set1_epi8('&')),
+                              _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xc2))),
+                          _mm_or_si128(
+                              _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xe2)),
+                              _mm_cmpeq_epi8(x,
+                                             _mm_set1_epi8((char) 0xef))))));
 
         if (hit != 0) {
             return i + (size_t) __builtin_ctz((unsigned) hit);
@@ -457,13 +539,19 @@ hoop_mask_unescape(const unsigned char *in, size_t len, int final,
             }
         }
 
-        e = escape_at(in + i, len - i, final, &c);
+        e = escape_at(in + i, len - i, final, !compose, &c);
 
         if (e == ESCAPE_CUT) {
             break;
         }
 
         at = compose ? raw[i] : (uint16_t) i;
+
+        if (e != ESCAPE_LITERAL && c == ZERO_WIDTH) {
+            i += (size_t) e;                /* read as nothing */
+            *changed = 1;
+            continue;
+        }
 
         if (e == ESCAPE_LITERAL) {
             out[n] = in[i++];
@@ -511,7 +599,7 @@ hoop_mask_unescape_rounds(const unsigned char *in, size_t len, int final,
     if (!final && rounds > 1) {
         for (j = (n > UNESCAPE_TAIL) ? n - UNESCAPE_TAIL : 0; j < n; j++) {
             if (is_introducer(out[j])
-                && escape_at(out + j, n - j, 0, &c) == ESCAPE_CUT)
+                && escape_at(out + j, n - j, 0, 0, &c) == ESCAPE_CUT)
             {
                 n = j;
                 break;

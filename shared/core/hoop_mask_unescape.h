@@ -9,7 +9,11 @@
  * spelling of a value, whole.
  *
  * A code point past ASCII decodes to one byte, 0x80: no detector looks
- * for one, and a byte per escape keeps the map one entry per byte.
+ * for one, and a byte per escape keeps the map one entry per byte.  The
+ * exceptions are what a reader sees otherwise: spaces (no-break, figure,
+ * narrow no-break) decode to ' ', and zero-width characters (U+200B..D,
+ * U+2060, U+FEFF, U+00AD), escaped or raw UTF-8, to nothing, so that
+ * "4111<ZWSP>1111..." reads as the number a reader sees.
  */
 
 #ifndef HOOP_MASK_UNESCAPE_H

@@ -108,13 +108,13 @@ int hoop_rule_tally_holds(const hoop_rule_tally_t *t, int all);
  * A query string or form body condition, "name" (the argument is there)
  * or "name:glob" (its value matches), over args ("a=1&b=2", without the
  * '?'; ';' separates too), added to t.  Names and values are read as a
- * server reads them: percent-decoded, '+' a space.  Names are keyed as
- * the frameworks that read the most into one name do: in either case
- * (ASP.NET), '.', ' ' and an unclosed '[' as '_' (PHP), "name[...]" as
- * name (PHP, Rails).  An argument may be repeated, and servers differ in
- * which occurrence they take, so every one counts.  With all 0 values
- * match in either case too.  Decoded text past HOOP_RULE_ARG_MAX per name
- * or value is unreadable.
+ * server reads them: percent-decoded ("%uXXXX" too, as ASP.NET does),
+ * '+' a space.  Names are keyed as the frameworks that read the most
+ * into one name do (see hoop_rule_args_next), and "prefix.name" counts
+ * as name as well (ASP.NET Core).  An argument may be repeated, and
+ * servers differ in which occurrence they take, so every one counts.
+ * With all 0 values match in either case too.  Decoded text past
+ * HOOP_RULE_ARG_MAX per name or value is unreadable.
  */
 #define HOOP_RULE_ARG_MAX  1024
 
@@ -126,19 +126,37 @@ int hoop_rule_args_match(const char *cond, const char *args, size_t len,
     int all);
 
 /*
- * The next argument of args from *pos, its name keyed as above into
- * name and its value decoded into value (HOOP_RULE_ARG_MAX bytes each).
+ * The next argument of args from *pos, its name keyed into name and its
+ * value decoded into value (HOOP_RULE_ARG_MAX bytes each).  Keyed: cut
+ * at a NUL (PHP), in either case (ASP.NET), leading spaces, '!' and
+ * brackets dropped and trailing brackets too ("[action]": Rack, qs),
+ * "a[...]" as "a" (PHP, Rails, qs), '.', ' ' and an unclosed '[' as '_'
+ * (PHP); *alt is where the part after the last '.' begins in name, or 0.
  * Returns 1, 0 at the end, 2 when the value decodes past
  * HOOP_RULE_ARG_MAX (its first bytes are there), -1 when the name does.
  */
 int hoop_rule_args_next(const char *args, size_t len, size_t *pos,
-    char *name, size_t *nlen, char *value, size_t *vlen);
+    char *name, size_t *nlen, size_t *alt, char *value, size_t *vlen);
 
 /*
  * Whether body is one a JSON parser reads: its first byte past white
- * space and a byte order mark is '{' or '['.
+ * space and a byte order mark is '{', '[' or '/' (a comment, which
+ * lenient parsers skip).
  */
 int hoop_rule_json_body(const char *body, size_t len);
+
+/* A JSON body parsed once, for every condition on it. */
+typedef struct hoop_rule_json_s  hoop_rule_json_t;
+
+/*
+ * 1: body parsed into *doc (hoop_rule_json_free() it); 0: body does not
+ * look like JSON, it has no members; -1: it is unreadable (looks like
+ * JSON but is not strict JSON, or is UTF-16 or UTF-32, which parsers
+ * detect and this one does not read).
+ */
+int hoop_rule_json_parse(const char *body, size_t len,
+    hoop_rule_json_t **doc);
+void hoop_rule_json_free(hoop_rule_json_t *doc);
 
 /*
  * A JSON body condition, "field" (a top-level member is there) or
@@ -157,6 +175,10 @@ int hoop_rule_json_body(const char *body, size_t len);
 void hoop_rule_json_tally(const char *cond, const char *body, size_t len,
     int all, hoop_rule_tally_t *t);
 
+/* The same over a parsed body; a batch nested in a batch is unreadable. */
+void hoop_rule_json_doc_tally(const char *cond, const hoop_rule_json_t *doc,
+    int all, hoop_rule_tally_t *t);
+
 /*
  * Each string value of a top-level member field (named in either case)
  * of a JSON body, in every call of a batch, given to each with data.
@@ -167,6 +189,8 @@ typedef void (*hoop_rule_json_each_pt)(void *data, const char *value,
     size_t len);
 
 int hoop_rule_json_strings(const char *field, const char *body, size_t len,
+    hoop_rule_json_each_pt each, void *data);
+int hoop_rule_json_doc_strings(const char *field, const hoop_rule_json_t *doc,
     hoop_rule_json_each_pt each, void *data);
 
 /*

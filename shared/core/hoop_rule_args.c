@@ -12,8 +12,9 @@
 
 
 static long arg_decode(const char *p, size_t len, char *out);
-static size_t arg_key(char *name, size_t len);
+static size_t arg_key(char *name, size_t len, size_t *alt);
 static int hex_digit(int c);
+static size_t arg_code_point(char *out, size_t n, unsigned cp);
 
 
 int
@@ -34,7 +35,7 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     int all, hoop_rule_tally_t *t)
 {
     int          rc;
-    size_t       pos, want, glen, nlen, vlen;
+    size_t       pos, want, glen, nlen, vlen, alt;
     const char  *colon;
     char         key[HOOP_RULE_ARG_MAX], glob[HOOP_RULE_ARG_MAX + 1];
     char         name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
@@ -49,7 +50,7 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     }
 
     memcpy(key, cond, want);
-    want = arg_key(key, want);
+    want = arg_key(key, want, &alt);
 
     /* a deny matches values in either case: the strict way for it */
 
@@ -62,7 +63,8 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     pos = 0;
 
     for ( ;; ) {
-        rc = hoop_rule_args_next(args, len, &pos, name, &nlen, value, &vlen);
+        rc = hoop_rule_args_next(args, len, &pos, name, &nlen, &alt, value,
+                                 &vlen);
 
         if (rc == 0) {
             return;
@@ -73,7 +75,11 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
             return;
         }
 
-        if (nlen != want || memcmp(name, key, want) != 0) {
+        /* the name, or its last dotted part (ASP.NET Core's prefixes) */
+
+        if ((nlen != want || memcmp(name, key, want) != 0)
+            && (nlen - alt != want || memcmp(name + alt, key, want) != 0))
+        {
             continue;
         }
 
@@ -97,7 +103,7 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
 
 int
 hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
-    size_t *nlen, char *value, size_t *vlen)
+    size_t *nlen, size_t *alt, char *value, size_t *vlen)
 {
     long    n, v;
     size_t  i, end, eq;
@@ -128,7 +134,7 @@ hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
             return -1;
         }
 
-        *nlen = arg_key(name, (size_t) n);
+        *nlen = arg_key(name, (size_t) n, alt);
 
         v = (eq < end) ? arg_decode(args + eq + 1, end - eq - 1, value) : 0;
         *vlen = (v < 0) ? HOOP_RULE_ARG_MAX : (size_t) v;
@@ -143,34 +149,49 @@ hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
 
 
 /*
- * A decoded name keyed as the laxest frameworks key it: in either case,
- * leading spaces dropped, "a[...]" as "a", '.', ' ' and an unclosed '['
- * as '_' (PHP turns "a.b" and "a b" into "a_b").
+ * A decoded name keyed as the laxest frameworks key it: cut at a NUL
+ * (PHP), in either case (ASP.NET model binding), leading spaces, '!'
+ * (Spring's default marker) and brackets dropped and trailing brackets
+ * too ("[action]", "[[action]]": Rack, qs), "a[...]" as "a" (PHP, Rails,
+ * qs), '.', ' ' and an unclosed '[' as '_' (PHP turns "a.b" into "a_b").
+ * *alt is where the part after the last '.' starts (ASP.NET Core binds
+ * "cmd.action" to action), 0 without one.
  */
 static size_t
-arg_key(char *name, size_t len)
+arg_key(char *name, size_t len, size_t *alt)
 {
     size_t  i, s;
-    char   *open;
+    char   *p;
+
+    p = memchr(name, '\0', len);
+    len = p ? (size_t) (p - name) : len;
 
     len = hoop_casefold(name, len, name);
 
-    for (s = 0; s < len && name[s] == ' '; s++) {
+    for (s = 0; s < len && memchr(" ![]", name[s], 4) != NULL; s++) {
         /* void */
     }
 
     memmove(name, name + s, len - s);
     len -= s;
 
-    open = memchr(name, '[', len);
+    p = memchr(name, '[', len);
 
-    if (open != NULL && open > name
-        && memchr(open, ']', len - (size_t) (open - name)) != NULL)
-    {
-        len = (size_t) (open - name);
+    if (p != NULL && memchr(p, ']', len - (size_t) (p - name)) != NULL) {
+        len = (size_t) (p - name);
     }
 
+    while (len > 0 && name[len - 1] == ']') {
+        len--;
+    }
+
+    *alt = 0;
+
     for (i = 0; i < len; i++) {
+        if (name[i] == '.') {
+            *alt = i + 1;
+        }
+
         if (name[i] == '.' || name[i] == ' ' || name[i] == '[') {
             name[i] = '_';
         }
@@ -208,6 +229,24 @@ arg_decode(const char *p, size_t len, char *out)
         if (p[i] == '+') {
             out[n] = ' ';
 
+        } else if (p[i] == '%' && i + 5 < len && (p[i + 1] | 0x20) == 'u'
+                   && hex_digit(p[i + 2]) >= 0 && hex_digit(p[i + 3]) >= 0
+                   && hex_digit(p[i + 4]) >= 0 && hex_digit(p[i + 5]) >= 0)
+        {
+            /* %uXXXX, which ASP.NET (Framework) and IIS decode */
+
+            n = arg_code_point(out, n,
+                               (unsigned) (hex_digit(p[i + 2]) << 12
+                                           | hex_digit(p[i + 3]) << 8
+                                           | hex_digit(p[i + 4]) << 4
+                                           | hex_digit(p[i + 5])));
+            if (n == (size_t) -1) {
+                return -1;
+            }
+
+            n--;
+            i += 5;
+
         } else if (p[i] == '%' && i + 2 < len && hex_digit(p[i + 1]) >= 0
                    && hex_digit(p[i + 2]) >= 0)
         {
@@ -220,4 +259,33 @@ arg_decode(const char *p, size_t len, char *out)
     }
 
     return (long) n;
+}
+
+
+/* cp as UTF-8 at out + n (room to HOOP_RULE_ARG_MAX): the new n, or -1 */
+static size_t
+arg_code_point(char *out, size_t n, unsigned cp)
+{
+    size_t  k;
+
+    k = (cp < 0x80) ? 1 : (cp < 0x800) ? 2 : 3;
+
+    if (n + k > HOOP_RULE_ARG_MAX) {
+        return (size_t) -1;
+    }
+
+    if (k == 1) {
+        out[n] = (char) cp;
+
+    } else if (k == 2) {
+        out[n] = (char) (0xc0 | (cp >> 6));
+        out[n + 1] = (char) (0x80 | (cp & 0x3f));
+
+    } else {
+        out[n] = (char) (0xe0 | (cp >> 12));
+        out[n + 1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        out[n + 2] = (char) (0x80 | (cp & 0x3f));
+    }
+
+    return n + k;
 }

@@ -15,6 +15,9 @@
 #include "hoop_rule.h"
 
 
+/* hoop_rule_json_t is opaque: the pointer is jansson's json_t */
+
+
 /* the condition, folded once */
 typedef struct {
     char                 name[HOOP_RULE_ARG_MAX];
@@ -42,7 +45,62 @@ hoop_rule_json_body(const char *body, size_t len)
 
     i = json_skip_space(body, len);
 
-    return i < len && (body[i] == '{' || body[i] == '[');
+    /* '/' begins a comment, which lenient parsers (Ruby's) skip */
+
+    return i < len && (body[i] == '{' || body[i] == '[' || body[i] == '/');
+}
+
+
+int
+hoop_rule_json_parse(const char *body, size_t len, hoop_rule_json_t **doc)
+{
+    size_t        i, start;
+    json_t       *root;
+    json_error_t  err;
+
+    *doc = NULL;
+
+    /* UTF-16 or UTF-32 JSON: a byte order mark, or NUL beside '{' / '[' */
+
+    if (len >= 2 && (((unsigned char) body[0] == 0xfe
+                      && (unsigned char) body[1] == 0xff)
+                     || ((unsigned char) body[0] == 0xff
+                         && (unsigned char) body[1] == 0xfe)))
+    {
+        return -1;
+    }
+
+    for (i = 0; i < len && i < 4; i++) {
+        if (body[i] == '\0' && (memchr(body, '{', len < 4 ? len : 4)
+                                || memchr(body, '[', len < 4 ? len : 4)))
+        {
+            return -1;
+        }
+    }
+
+    if (!hoop_rule_json_body(body, len)) {
+        return 0;                           /* no members to bind */
+    }
+
+    start = json_skip_space(body, len);
+
+    root = json_loadb(body + start, len - start, JSON_REJECT_DUPLICATES,
+                      &err);
+
+    if (root == NULL) {
+        return -1;                          /* lenient parsers read it */
+    }
+
+    *doc = (hoop_rule_json_t *) root;
+
+    return 1;
+}
+
+
+void
+hoop_rule_json_free(hoop_rule_json_t *doc)
+{
+    json_decref((json_t *) doc);
 }
 
 
@@ -50,15 +108,31 @@ void
 hoop_rule_json_tally(const char *cond, const char *body, size_t len,
     int all, hoop_rule_tally_t *t)
 {
-    size_t        i, start, glen;
+    int                rc;
+    hoop_rule_json_t  *doc;
+
+    rc = hoop_rule_json_parse(body, len, &doc);
+
+    if (rc < 0) {
+        t->unreadable++;
+        return;
+    }
+
+    if (rc > 0) {
+        hoop_rule_json_doc_tally(cond, doc, all, t);
+        hoop_rule_json_free(doc);
+    }
+}
+
+
+void
+hoop_rule_json_doc_tally(const char *cond, const hoop_rule_json_t *doc,
+    int all, hoop_rule_tally_t *t)
+{
+    size_t        i, glen;
     json_t       *root, *item;
     const char   *colon;
     json_cond_t   jc;
-    json_error_t  err;
-
-    if (!hoop_rule_json_body(body, len)) {
-        return;                             /* no members to bind */
-    }
 
     colon = strchr(cond, ':');
     jc.nlen = colon ? (size_t) (colon - cond) : strlen(cond);
@@ -79,28 +153,21 @@ hoop_rule_json_tally(const char *cond, const char *body, size_t len,
         jc.glob[glen] = '\0';
     }
 
-    start = json_skip_space(body, len);
-
-    root = json_loadb(body + start, len - start, JSON_REJECT_DUPLICATES,
-                      &err);
-
-    if (root == NULL) {
-        t->unreadable++;                    /* lenient parsers read it */
-        return;
-    }
+    root = (json_t *) doc;
 
     if (json_is_object(root)) {
         json_object_tally(&jc, root, t);
-
-    } else {
-        json_array_foreach(root, i, item) {
-            if (json_is_object(item)) {
-                json_object_tally(&jc, item, t);
-            }
-        }
+        return;
     }
 
-    json_decref(root);
+    json_array_foreach(root, i, item) {
+        if (json_is_object(item)) {
+            json_object_tally(&jc, item, t);
+
+        } else if (json_is_array(item)) {
+            t->unreadable++;                /* a batch in a batch */
+        }
+    }
 }
 
 
@@ -238,16 +305,31 @@ int
 hoop_rule_json_strings(const char *field, const char *body, size_t len,
     hoop_rule_json_each_pt each, void *data)
 {
-    int           rc;
-    size_t        i, start, nlen;
-    json_t       *root, *obj, *v;
-    const char   *key;
-    char          name[HOOP_RULE_ARG_MAX];
-    json_error_t  err;
+    int                rc;
+    hoop_rule_json_t  *doc;
 
-    if (!hoop_rule_json_body(body, len)) {
-        return 0;
+    rc = hoop_rule_json_parse(body, len, &doc);
+
+    if (rc <= 0) {
+        return rc;
     }
+
+    rc = hoop_rule_json_doc_strings(field, doc, each, data);
+    hoop_rule_json_free(doc);
+
+    return rc;
+}
+
+
+int
+hoop_rule_json_doc_strings(const char *field, const hoop_rule_json_t *doc,
+    hoop_rule_json_each_pt each, void *data)
+{
+    int          rc;
+    size_t       i, nlen;
+    json_t      *root, *obj, *v;
+    const char  *key;
+    char         name[HOOP_RULE_ARG_MAX];
 
     nlen = strlen(field);
 
@@ -256,15 +338,7 @@ hoop_rule_json_strings(const char *field, const char *body, size_t len,
     }
 
     nlen = hoop_casefold(field, nlen, name);
-    start = json_skip_space(body, len);
-
-    root = json_loadb(body + start, len - start, JSON_REJECT_DUPLICATES,
-                      &err);
-
-    if (root == NULL) {
-        return -1;
-    }
-
+    root = (json_t *) doc;
     rc = 0;
 
     for (i = 0; rc == 0; i++) {
@@ -273,6 +347,10 @@ hoop_rule_json_strings(const char *field, const char *body, size_t len,
 
         if (obj == NULL) {
             break;
+        }
+
+        if (json_is_array(obj)) {
+            return -1;                      /* a batch in a batch */
         }
 
         if (!json_is_object(obj)) {
@@ -292,8 +370,6 @@ hoop_rule_json_strings(const char *field, const char *body, size_t len,
             each(data, json_string_value(v), json_string_length(v));
         }
     }
-
-    json_decref(root);
 
     return rc;
 }

@@ -603,6 +603,20 @@ static const mask_case_t  escaped_cases[] = {
       "[CREDIT_CARD] and [CREDIT_CARD]." },
     { "4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111, "
       "4111%C2%A01111%c2%a01111%C2%A01111", "[CREDIT_CARD], [CREDIT_CARD]" },
+    /* what a reader does not see does not separate what it does */
+    { "4111\xe2\x80\x8b" "1111\xe2\x80\x8b" "1111\xe2\x80\x8b" "1111.",
+      "[CREDIT_CARD]." },
+    { "{\"s\":\"078\\u200b-05-1120\"}", "{\"s\":\"[US_SSN]\"}" },
+    { "ada&#8203;@example.com, bo&#xFEFF;b@x.org", "[EMAIL], [EMAIL]" },
+    { "ada&shy;@example.com, ada&shy@example.org, 4111&ZeroWidthSpace;1111"
+      "&zwj;1111&NoBreak;1111", "[EMAIL], [EMAIL], [CREDIT_CARD]" },
+    { "4111%E2%80%8B1111%e2%80%8d1111%E2%81%A0" "1111",
+      "[CREDIT_CARD]" },
+    { "ada\xc2\xad@example.com \xef\xbb\xbf" "078-05-1120",
+      "[EMAIL] \xef\xbb\xbf[US_SSN]" },
+    { "4111\xe2\x80\x87" "1111\xe2\x80\xaf" "1111 1111", "[CREDIT_CARD]" },
+    { "caf\xc3\xa9 \xe2\x80\x94 ok \xef\xbc\xa1 %E2%80%94 %C3",
+      "caf\xc3\xa9 \xe2\x80\x94 ok \xef\xbc\xa1 %E2%80%94 %C3" },
 };
 
 
