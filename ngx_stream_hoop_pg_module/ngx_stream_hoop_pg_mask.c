@@ -940,8 +940,10 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
                 break;
             }
 
-            n = hoop_mask_string(&pscf->mask, msg + 5, *len - 5, out + 5,
-                                 cap - 5, counts);
+            /* COPY text escapes (\t, \n, \\) read as clients read them */
+
+            n = hoop_mask_string_escaped(&pscf->mask, msg + 5, *len - 5,
+                                         out + 5, cap - 5, counts);
 
             if (n != (size_t) -1) {
                 out[0] = 'd';

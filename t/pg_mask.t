@@ -120,6 +120,20 @@ is(psql(q{SELECT ROW(id, '078-05-1120')::text,}
     "(1,[US_SSN])|[US_SSN],1,10.1.2.3\n",
     'a record\'s text and a comma-separated list: found');
 
+# text a client decodes: escapes and zero-width characters read as it
+# reads them (JSON.parse, a browser, a URL decoder)
+is(psql(q{SELECT 'mail ada\u0040example.com', 'ada&#64;example.com',}
+        . q{ 'ada%40example.com', '4111' || chr(8203) || '1111'}
+        . q{ || chr(8288) || '1111' || chr(173) || '1111'}),
+    "mail [EMAIL]|[EMAIL]|[EMAIL]|[CREDIT_CARD]\n",
+    'escaped values and values split by zero-width characters: masked');
+is(psql(q{COPY (SELECT '078' || chr(8203) || '-05-1120', 'a\u0040b.example')}
+        . q{ TO STDOUT}),
+    "[US_SSN]\t[EMAIL]\n", 'in COPY text too');
+is(psql(q{SELECT '50% off & more \ not an escape: \q %zz &nope;'}),
+    "50% off & more \\ not an escape: \\q %zz &nope;\n",
+    'text with escape characters but no value: as it was');
+
 # lineage: a value computed from a masked column is masked whole,
 # whatever the expression (what detectors cannot recognise any more)
 is(psql(q{SELECT id, reverse(ssn), translate(ssn, '-', ''), ssn || 'x',}

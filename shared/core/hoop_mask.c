@@ -32,6 +32,11 @@
 #define UNESCAPE_ROUNDS   4
 
 
+static size_t mask_string(const hoop_mask_conf_t *conf,
+    const unsigned char *in, size_t len, unsigned char *out, size_t out_size,
+    uint64_t counts[HOOP_MASK_NTYPES], hoop_mask_unescaped_t *u);
+
+
 /*
  * What the detectors read of the window: the window itself, or its
  * decoded text, each byte with the offset in the window its spelling
@@ -817,6 +822,30 @@ hoop_mask_string(const hoop_mask_conf_t *conf, const unsigned char *in,
     size_t len, unsigned char *out, size_t out_size,
     uint64_t counts[HOOP_MASK_NTYPES])
 {
+    return mask_string(conf, in, len, out, out_size, counts, NULL);
+}
+
+
+size_t
+hoop_mask_string_escaped(const hoop_mask_conf_t *conf,
+    const unsigned char *in, size_t len, unsigned char *out, size_t out_size,
+    uint64_t counts[HOOP_MASK_NTYPES])
+{
+    hoop_mask_unescaped_t  u;
+
+    if (!hoop_mask_unescape_could(in, len)) {
+        return mask_string(conf, in, len, out, out_size, counts, NULL);
+    }
+
+    return mask_string(conf, in, len, out, out_size, counts, &u);
+}
+
+
+static size_t
+mask_string(const hoop_mask_conf_t *conf, const unsigned char *in,
+    size_t len, unsigned char *out, size_t out_size,
+    uint64_t counts[HOOP_MASK_NTYPES], hoop_mask_unescaped_t *u)
+{
     mask_sink_t         sink;
     hoop_mask_stream_t  s;
 
@@ -825,6 +854,10 @@ hoop_mask_string(const hoop_mask_conf_t *conf, const unsigned char *in,
     sink.len = 0;
 
     hoop_mask_stream_init(&s, conf, sink_append, &sink);
+
+    if (u != NULL) {
+        hoop_mask_stream_unescape(&s, u);
+    }
 
     if (hoop_mask_stream_feed(&s, in, len) != 0
         || hoop_mask_stream_finish(&s) != 0)

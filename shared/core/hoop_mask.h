@@ -134,6 +134,17 @@ size_t hoop_mask_string(const hoop_mask_conf_t *conf,
     const unsigned char *in, size_t len, unsigned char *out, size_t out_size,
     uint64_t counts[HOOP_MASK_NTYPES]);
 
+/*
+ * The same, read through escapes and zero-width characters as a stream
+ * with hoop_mask_stream_unescape() reads it: a text a client decodes
+ * (a json cell, a COPY line).  About 64 KiB of the caller's stack.  A
+ * text without any byte that may begin an escape costs what
+ * hoop_mask_string() does.
+ */
+size_t hoop_mask_string_escaped(const hoop_mask_conf_t *conf,
+    const unsigned char *in, size_t len, unsigned char *out, size_t out_size,
+    uint64_t counts[HOOP_MASK_NTYPES]);
+
 
 /*
  * Whether any enabled detector could find a value in the text: 0 only

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include "hoop_pg_msg.h"
+#include "hoop_mask_unescape.h"
 #include "hoop_pg_row.h"
 
 
@@ -305,8 +306,11 @@ hoop_pg_text_mask(const hoop_mask_conf_t *detect, const unsigned char *in,
 
     *found = 0;
 
+    /* a cell that may hold escapes is read through them, as clients do */
+
     if (detect == NULL || detect->enabled == 0
-        || !hoop_mask_could_match(detect, in, len))
+        || (!hoop_mask_could_match(detect, in, len)
+            && !hoop_mask_unescape_could(in, len)))
     {
         if (cap < len) {
             return (size_t) -1;
@@ -316,7 +320,7 @@ hoop_pg_text_mask(const hoop_mask_conf_t *detect, const unsigned char *in,
         return len;
     }
 
-    w = hoop_mask_string(detect, in, len, out, cap, c);
+    w = hoop_mask_string_escaped(detect, in, len, out, cap, c);
     if (w == (size_t) -1) {
         return w;
     }
