@@ -14,13 +14,12 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
 use HTTP::Tiny;
-use IO::Socket::INET;
 use IO::Compress::Gzip qw(gzip);
 use Encode qw(encode);
 use JSON::PP;
-use Hoop::Test qw(slurp wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
+use Hoop::Test::Upstream;
 
 my $redis = Hoop::Test::Redis->new->start;
 my $t = Hoop::Test::Nginx->new(workers => 1);
@@ -87,36 +86,26 @@ EOF
 $t->wait_redis(1);
 my $base = 'http://127.0.0.1:' . $t->port('http');
 my $http = HTTP::Tiny->new;
-my $n = 0;
+my $up = Hoop::Test::Upstream->new("$d/received.log");
 
 sub post {
     my ($path, $body, $type) = @_;
-    my $mark = 'm' . ++$n;
+    my $mark = $up->mark;
     my $r = $http->request('POST', "$base$path?$mark=1", {
         headers => { 'Content-Type' => $type // 'application/json' },
         content => $body });
     return ($r, $mark);
 }
 
-# the line the upstream logged for this request, or undef
-sub received {
-    my ($mark) = @_;
-    my ($line) = grep { /[?&]\Q$mark\E=1/ } split /\n/,
-        slurp("$d/received.log");
-    return $line;
-}
-
-# the same, once the upstream has logged it (it logs after it answered)
-sub arrived {
-    my ($mark) = @_;
-    return eval { wait_until(sub { received($mark) }, $mark, 5) } // '';
-}
+sub received { $up->line($_[0]) }
+sub arrived { $up->arrived($_[0]) }
 
 # whether it reached the upstream: allowed, it must have; denied, it
 # never left the gateway, so it is not there now
 sub reached_if {
     my ($mark, $allowed) = @_;
-    return $allowed ? (arrived($mark) ? 1 : 0) : (received($mark) ? 1 : 0);
+    return $allowed ? ($up->arrived($mark) ? 1 : 0)
+                    : ($up->reached($mark) ? 1 : 0);
 }
 
 for my $case (
@@ -162,7 +151,7 @@ is($r->{status}, 403, 'json: no body, no method: no rule allows it');
 for my $case ([ 'get_user', 200 ], [ 'drop_table', 403 ]) {
     my ($method, $want) = @{$case};
     my @parts = ('{"meth', qq{od":"$method"}, '}');
-    $mark = 'm' . ++$n;
+    $mark = $up->mark;
     $r = $http->request('POST', "$base/rpc/call?$mark=1", {
         headers => { 'Content-Type' => 'application/json' },
         content => sub { shift @parts } });
@@ -216,17 +205,13 @@ is($r->{status}, 403, 'arg: a query argument in another case');
 # by hand: every header line exactly as written
 sub raw_post {
     my ($path, $headers, $body) = @_;
-    my $mark = 'm' . ++$n;
+    my $mark = $up->mark;
     my $sep = $path =~ /\?/ ? '&' : '?';
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-        PeerPort => $t->port('http')) or die "connect: $!";
-    print $s "POST $path$sep$mark=1 HTTP/1.1\r\nHost: gw\r\n"
-        . "Connection: close\r\n"
+    my $status = Hoop::Test::Upstream->raw($t->port('http'),
+        "POST $path$sep$mark=1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n"
         . join('', map { "$_\r\n" } @{$headers})
-        . 'Content-Length: ' . length($body) . "\r\n\r\n" . $body;
-    my $resp = do { local $/; <$s> };
-    my ($status) = $resp =~ m{^HTTP/1\.1 (\d+)};
-    return ($status // 0, $mark);
+        . 'Content-Length: ' . length($body) . "\r\n\r\n" . $body);
+    return ($status, $mark);
 }
 
 # a body read otherwise than its Content-Type says, or not as it was sent
@@ -326,7 +311,7 @@ SKIP: {
     my $h2 = 'http://127.0.0.1:' . $t->port('h2');
     for my $case ([ 'drop_table', 403 ], [ 'get_user', 200 ]) {
         my ($method, $want) = @{$case};
-        $mark = 'm' . ++$n;
+        $mark = $up->mark;
         my $out = `curl -s -o /dev/null --http2-prior-knowledge -H 'Content-Type: application/json' --data-binary '{"method":"$method"}' -w '%{http_version} %{http_code}' '$h2/rpc/call?$mark=1'`;
         is($out, "2 $want", "HTTP/2 json $method: $want");
         is(reached_if($mark, $want == 200), $want == 200 ? 1 : 0,

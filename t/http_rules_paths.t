@@ -12,11 +12,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
-use IO::Socket::INET;
 use JSON::PP;
-use Hoop::Test qw(slurp wait_until);
+use Hoop::Test qw(wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
+use Hoop::Test::Upstream;
 
 my $redis = Hoop::Test::Redis->new->start;
 my $t = Hoop::Test::Nginx->new(workers => 1);
@@ -57,31 +57,19 @@ http {
 }
 EOF
 $t->wait_redis(1);
-my $n = 0;
+my $up = Hoop::Test::Upstream->new("$d/received.log");
 
 # by hand: the path goes out exactly as written
 sub raw_get {
     my ($path) = @_;
-    my $mark = 'm' . ++$n;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-        PeerPort => $t->port('http')) or die "connect: $!";
-    print $s "GET $path?$mark=1 HTTP/1.1\r\nHost: gw\r\n"
-        . "Connection: close\r\n\r\n";
-    my $resp = do { local $/; <$s> };
-    my ($status) = $resp =~ m{^HTTP/1\.1 (\d+)};
-    return ($status // 0, $mark);
+    my $mark = $up->mark;
+    my $status = Hoop::Test::Upstream->raw($t->port('http'),
+        "GET $path?$mark=1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n");
+    return ($status, $mark);
 }
 
-sub reached {
-    my ($mark) = @_;
-    return slurp("$d/received.log") =~ /[?&]\Q$mark\E=1/;
-}
-
-# the same, once the upstream has logged it (it logs after it answered)
-sub arrived {
-    my ($mark) = @_;
-    return eval { wait_until(sub { reached($mark) }, $mark, 5) };
-}
+sub reached { $up->reached($_[0]) }
+sub arrived { $up->arrived($_[0]) }
 
 for my $case (
     [ '/p/%2561dmin/x', 'encoded twice' ],
@@ -136,7 +124,7 @@ SKIP: {
     my $h2 = 'http://127.0.0.1:' . $t->port('h2');
     for my $case ([ '/p/%2561dmin/x', 403 ], [ '/p/items/y', 200 ]) {
         my ($path, $want) = @{$case};
-        $mark = 'm' . ++$n;
+        $mark = $up->mark;
         my $out = `curl -s -o /dev/null --http2-prior-knowledge --path-as-is -w '%{http_version} %{http_code}' '$h2$path?$mark=1'`;
         is($out, "2 $want", "HTTP/2 $path: $want over HTTP/2");
         is(($want == 200 ? arrived($mark) : reached($mark)) ? 1 : 0,

@@ -16,9 +16,10 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
-use Hoop::Test qw(slurp wait_until);
+use Hoop::Test qw(wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
+use Hoop::Test::Upstream;
 
 my $redis = Hoop::Test::Redis->new->start;
 my $t = Hoop::Test::Nginx->new(workers => 1);
@@ -75,28 +76,20 @@ EOF
 $t->wait_redis(1);
 my $base = 'http://127.0.0.1:' . $t->port('http');
 my $http = HTTP::Tiny->new;
-my $n = 0;
+my $up = Hoop::Test::Upstream->new("$d/received.log");
 
 # each request carries a marker, so what reached the upstream is told apart
 sub send_req {
     my ($method, $path, $headers) = @_;
-    my $mark = 'm' . ++$n;
+    my $mark = $up->mark;
     my $sep = $path =~ /\?/ ? '&' : '?';
     my $r = $http->request($method, "$base$path$sep$mark=1",
         { headers => $headers // {} });
     return ($r, $mark);
 }
 
-sub reached {
-    my ($mark) = @_;
-    return slurp("$d/received.log") =~ /[?&]\Q$mark\E=1/;
-}
-
-# the same, once the upstream has logged it (it logs after it answered)
-sub arrived {
-    my ($mark) = @_;
-    return eval { wait_until(sub { reached($mark) }, $mark, 5) };
-}
+sub reached { $up->reached($_[0]) }
+sub arrived { $up->arrived($_[0]) }
 
 for my $case (
     [ 'X-HTTP-Method-Override: DELETE', { 'X-HTTP-Method-Override' => 'DELETE' }, '' ],
@@ -128,25 +121,25 @@ my ($r, $mark);
 
 # a form may carry _method in its body (Rails, Laravel, Symfony read it)
 {
-    my $mark = 'm' . ++$n;
+    my $mark = $up->mark;
     my $r = $http->request('POST', "$base/api/items/7?$mark=1", {
         headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
         content => '_method=DELETE' });
     is($r->{status}, 403, 'a form POST where DELETE is denied: denied');
     ok(!reached($mark), '  never reaching the upstream');
-    $mark = 'm' . ++$n;
+    $mark = $up->mark;
     $r = $http->request('POST', "$base/api/items/7?$mark=1", {
         headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
         content => 'name=x&_method=PUT' });
     is($r->{status}, 200, 'a form read: _method=PUT where PUT is allowed');
     ok(arrived($mark), '  reaches the upstream');
-    $mark = 'm' . ++$n;
+    $mark = $up->mark;
     $r = $http->request('POST', "$base/api/items/7?$mark=1", {
         headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
         content => 'name=x&my.x=1&%5Fmethod=de%6Cete' });
     is($r->{status}, 403, '  an encoded _method=delete in a form: denied');
     ok(!reached($mark), '  never reaching the upstream');
-    $mark = 'm' . ++$n;
+    $mark = $up->mark;
     $r = $http->request('POST', "$base/api/items/7?$mark=1", {
         headers => { 'Content-Type' => 'multipart/form-data; boundary=b' },
         content => "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n"
@@ -165,7 +158,7 @@ my ($r, $mark);
           'a member twice: unreadable, may be any' ],
     ) {
         my ($json, $want, $name) = @{$case};
-        $mark = 'm' . ++$n;
+        $mark = $up->mark;
         $r = $http->request('POST', "$base/api/items/7?$mark=1", {
             headers => { 'Content-Type' => 'application/json' },
             content => $json });
