@@ -443,9 +443,32 @@ static ngx_int_t
 ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx)
 {
+    ngx_str_t         name;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    /* Content-Type is kept apart from the list: its parameters are text */
+
+    if (r->headers_out.content_type.len
+        && (hoop_mask_could_match(&mlcf->mask, r->headers_out.content_type.data,
+                                  r->headers_out.content_type.len)
+            || hoop_mask_unescape_could(r->headers_out.content_type.data,
+                                        r->headers_out.content_type.len)))
+    {
+        name = r->headers_out.content_type;
+
+        if (ngx_http_hoop_mask_value(ctx, &mlcf->mask, &name) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (name.data != r->headers_out.content_type.data) {
+            r->headers_out.content_type = name;
+            r->headers_out.content_type_lowcase = NULL;
+            r->headers_out.content_type_len =
+                ngx_min(r->headers_out.content_type_len, name.len);
+        }
+    }
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -462,9 +485,32 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].hash == 0 || h[i].value.len == 0
-            || ngx_http_hoop_mask_exempt(mlcf, &h[i]))
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        /*
+         * a value in a header's name cannot be masked there (the mask's
+         * brackets are no name's characters): the header is dropped
+         */
+
+        if (hoop_mask_could_match(&mlcf->mask, h[i].key.data, h[i].key.len)
+            || hoop_mask_unescape_could(h[i].key.data, h[i].key.len))
         {
+            name = h[i].key;
+
+            if (ngx_http_hoop_mask_value(ctx, &mlcf->mask, &name) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (name.data != h[i].key.data) {
+                h[i].hash = 0;
+                continue;
+            }
+        }
+
+        if (h[i].value.len == 0 || ngx_http_hoop_mask_exempt(mlcf, &h[i])) {
             continue;
         }
 

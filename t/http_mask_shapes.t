@@ -122,6 +122,11 @@ http {
             add_header Content-Disposition
                 "attachment; filename=judy%40example.net" always;
             add_header Link "</users/kim&#64;example.com>; rel=owner" always;
+            add_header X-Owner-219-09-9999 "1" always;
+            return 200 "no values here\\n";
+        }
+        location /ctype {
+            default_type "text/plain; owner=lena%40example.com";
             return 200 "no values here\\n";
         }
         location /echo {
@@ -215,6 +220,11 @@ is($r->{headers}{'content-disposition'}, 'attachment; filename=[EMAIL]',
 is($r->{headers}{link}, '</users/[EMAIL]>; rel=owner',
     'a link, HTML-escaped');
 ok(defined $r->{headers}{date}, 'Date passes');
+ok(!grep({ /219-09-9999/ } keys %{ $r->{headers} }),
+    'a header named after a value: dropped');
+$r = $http->get("$base/api/ctype");
+is($r->{headers}{'content-type'}, 'text/plain; owner=[EMAIL]',
+    'a value in Content-Type\'s parameters: masked');
 $r = $http->get("$base/exempt/headers");
 is($r->{headers}{'x-trace-owner'}, 'ivan@example.org',
     'hoop_mask_header_exempt lets a field through');
