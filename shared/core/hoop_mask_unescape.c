@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "hoop_hex.h"
 #include "hoop_mask_unescape.h"
 
 
@@ -66,18 +67,6 @@ hoop_mask_unescape_could(const unsigned char *p, size_t len)
            || memchr(p, 0xe2, len) != NULL || memchr(p, 0xef, len) != NULL;
 }
 
-
-static int
-hex_value(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
 
 
 /*
@@ -164,11 +153,11 @@ hex_digits(const unsigned char *p, size_t avail, size_t n, int final,
             return final ? ESCAPE_LITERAL : ESCAPE_CUT;
         }
 
-        if (hex_value(p[i]) < 0) {
+        if (hoop_hex_value(p[i]) < 0) {
             return ESCAPE_LITERAL;
         }
 
-        *v = *v * 16 + (unsigned long) hex_value(p[i]);
+        *v = *v * 16 + (unsigned long) hoop_hex_value(p[i]);
     }
 
     return 1;
@@ -287,7 +276,7 @@ numeric_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
     }
 
     for (v = 0, digits = 0; i < n; i++) {
-        d = hex_value(p[i]);
+        d = hoop_hex_value(p[i]);
 
         if (d < 0 || d >= base) {
             break;

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "hoop_casefold.h"
+#include "hoop_hex.h"
 #include "hoop_rule.h"
 
 
 static long arg_decode(const char *p, size_t len, char *out);
 static size_t arg_key(char *name, size_t len, size_t *alt);
-static int hex_digit(int c);
 static size_t arg_code_point(char *out, size_t n, unsigned cp);
 
 
@@ -201,18 +201,6 @@ arg_key(char *name, size_t len, size_t *alt)
 }
 
 
-static int
-hex_digit(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 
 /* p[0, len) as a server decodes it into out (HOOP_RULE_ARG_MAX bytes of
  * it); -1: longer */
@@ -230,16 +218,16 @@ arg_decode(const char *p, size_t len, char *out)
             out[n] = ' ';
 
         } else if (p[i] == '%' && i + 5 < len && (p[i + 1] | 0x20) == 'u'
-                   && hex_digit(p[i + 2]) >= 0 && hex_digit(p[i + 3]) >= 0
-                   && hex_digit(p[i + 4]) >= 0 && hex_digit(p[i + 5]) >= 0)
+                   && hoop_hex_value(p[i + 2]) >= 0 && hoop_hex_value(p[i + 3]) >= 0
+                   && hoop_hex_value(p[i + 4]) >= 0 && hoop_hex_value(p[i + 5]) >= 0)
         {
             /* %uXXXX, which ASP.NET (Framework) and IIS decode */
 
             n = arg_code_point(out, n,
-                               (unsigned) (hex_digit(p[i + 2]) << 12
-                                           | hex_digit(p[i + 3]) << 8
-                                           | hex_digit(p[i + 4]) << 4
-                                           | hex_digit(p[i + 5])));
+                               (unsigned) (hoop_hex_value(p[i + 2]) << 12
+                                           | hoop_hex_value(p[i + 3]) << 8
+                                           | hoop_hex_value(p[i + 4]) << 4
+                                           | hoop_hex_value(p[i + 5])));
             if (n == (size_t) -1) {
                 return -1;
             }
@@ -247,10 +235,10 @@ arg_decode(const char *p, size_t len, char *out)
             n--;
             i += 5;
 
-        } else if (p[i] == '%' && i + 2 < len && hex_digit(p[i + 1]) >= 0
-                   && hex_digit(p[i + 2]) >= 0)
+        } else if (p[i] == '%' && i + 2 < len && hoop_hex_value(p[i + 1]) >= 0
+                   && hoop_hex_value(p[i + 2]) >= 0)
         {
-            out[n] = (char) (hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2]));
+            out[n] = (char) (hoop_hex_value(p[i + 1]) * 16 + hoop_hex_value(p[i + 2]));
             i += 2;
 
         } else {

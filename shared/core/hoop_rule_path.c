@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "hoop_hex.h"
 #include "hoop_rule.h"
 
 
@@ -14,7 +15,6 @@
 
 static size_t path_decode(char *b, size_t len);
 static size_t path_resolve(char *b, size_t len);
-static int hex_value(int c);
 
 
 size_t
@@ -54,10 +54,10 @@ path_decode(char *b, size_t len)
 
     for (i = 0; i < len; /* void */ ) {
 
-        if (p[i] == '%' && i + 2 < len && hex_value(p[i + 1]) >= 0
-            && hex_value(p[i + 2]) >= 0)
+        if (p[i] == '%' && i + 2 < len && hoop_hex_value(p[i + 1]) >= 0
+            && hoop_hex_value(p[i + 2]) >= 0)
         {
-            c = (unsigned) (hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
+            c = (unsigned) (hoop_hex_value(p[i + 1]) * 16 + hoop_hex_value(p[i + 2]));
             i += 3;
 
         /* C0/C1 xx, E0 80-81 xx, F0 80 80-81 xx: ASCII written long */
@@ -161,15 +161,3 @@ path_resolve(char *b, size_t len)
     return w;
 }
 
-
-static int
-hex_value(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
