@@ -21,8 +21,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 static int
 introducer(unsigned char c)
 {
-    return c == '\\' || c == '%' || c == '&' || c == 0xc2 || c == 0xe2
-           || c == 0xef;
+    return c == '\\' || c == '%' || c == '&' || c == 0x1b || c >= 0xc2;
 }
 
 

@@ -306,6 +306,15 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
                           ctx);
     hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
 
+    /*
+     * an upgraded connection (WebSocket) carries frames this filter never
+     * sees: refused, rather than passed unmasked
+     */
+
+    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
+        return ngx_http_hoop_mask_refuse(r, ctx, "upgrade");
+    }
+
     /* no body: nothing to wait for (the header filter says so later) */
 
     if (r->header_only || r->method == NGX_HTTP_HEAD
@@ -420,6 +429,11 @@ ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hoop_mask: partial response (206) cannot be masked;"
                       " refused");
+
+    } else if (ngx_strcmp(reason, "upgrade") == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_mask: an upgraded connection (101) cannot be"
+                      " masked; refused");
     }
 
     ctx->unmasked = reason;

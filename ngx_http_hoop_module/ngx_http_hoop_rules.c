@@ -74,6 +74,7 @@ static void ngx_http_hoop_rules_body_done(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf);
 static ngx_uint_t ngx_http_hoop_rules_body_kind(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_hoop_rules_type_char(u_char c);
 static ngx_uint_t ngx_http_hoop_rules_body_plain(ngx_http_request_t *r);
 static void ngx_http_hoop_rules_json_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
@@ -99,6 +100,8 @@ static int ngx_http_hoop_rules_header(ngx_http_request_t *r,
     const char *cond, int all);
 static void ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
     const char *cond, int all, ngx_uint_t as_arg, hoop_rule_tally_t *t);
+static void ngx_http_hoop_rules_cookie_tally(ngx_http_request_t *r,
+    const char *cond, int all, hoop_rule_tally_t *t);
 static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
@@ -361,12 +364,15 @@ ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
  * The media type as the laxest parser cuts it (PHP at ';', ',' or white
  * space, Rack at ';' or ','): none is a form (Rack reads a POST without
  * one as a form), two lines are two readings (nginx keeps the first,
- * Werkzeug the last), any multipart may carry fields.
+ * Werkzeug the last), any multipart may carry fields, and a type with a
+ * byte no type has (a vertical tab Python strips) is read by none the
+ * same way.  JSON is "json" anywhere in the field (Laravel's isJson()
+ * looks for "/json" or "+json" in all of it; Rails has text/x-json).
  */
 static ngx_uint_t
 ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 {
-    u_char     *p, *end, *slash;
+    u_char     *p, *end, *start;
     ngx_str_t   type;
 
     static ngx_str_t  content_type = ngx_string("Content-Type");
@@ -384,6 +390,7 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 
     p = r->headers_in.content_type->value.data;
     end = p + r->headers_in.content_type->value.len;
+    start = p;
 
     while (p < end && (*p == ' ' || *p == '\t')) {
         p++;
@@ -391,14 +398,23 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 
     type.data = p;
 
-    while (p < end && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') {
+    while (p < end && ngx_http_hoop_rules_type_char(*p)) {
         p++;
     }
 
     type.len = p - type.data;
 
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p < end && *p != ';' && *p != ',') {
+        return NGX_HTTP_HOOP_BODY_UNKNOWN;
+    }
+
     if (type.len == 0) {
-        return NGX_HTTP_HOOP_BODY_FORM;
+        return (p == end) ? NGX_HTTP_HOOP_BODY_FORM
+                          : NGX_HTTP_HOOP_BODY_UNKNOWN;
     }
 
     if (type.len == 33
@@ -415,14 +431,7 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
         return NGX_HTTP_HOOP_BODY_UNKNOWN;
     }
 
-    /* json, x-json (Rails), jsonrequest, vnd.api+json, ... */
-
-    slash = ngx_strlchr(type.data, type.data + type.len, '/');
-
-    if (slash != NULL
-        && ngx_strlcasestrn(slash, type.data + type.len, (u_char *) "json", 3)
-           != NULL)
-    {
+    if (ngx_strlcasestrn(start, end, (u_char *) "json", 3) != NULL) {
         return NGX_HTTP_HOOP_BODY_JSON;
     }
 
@@ -430,23 +439,41 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
 }
 
 
+/* a media type's characters: RFC 9110 token characters and '/' */
+static ngx_uint_t
+ngx_http_hoop_rules_type_char(u_char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9')
+           || (c != 0 && ngx_strchr("!#$%&'*+-.^_`|~/", c) != NULL);
+}
+
+
 /*
  * Whether the body reads as it was sent: no Content-Encoding but
- * identity (body-parsers inflate gzip), and a charset that reads ASCII
- * as ASCII (a body in UTF-7 or UTF-16 means other names and values to
- * a parser that honours it)
+ * identity (body-parsers inflate gzip), and every charset parameter,
+ * however it is spelled (" charset =x", quoted, repeated), one that reads
+ * ASCII as ASCII: a body in UTF-7 or UTF-16 means other names and values
+ * to a parser that honours it
  */
 static ngx_uint_t
 ngx_http_hoop_rules_body_plain(ngx_http_request_t *r)
 {
-    u_char            *p, *end, *v;
-    ngx_uint_t         i;
-    ngx_table_elt_t   *h;
+    u_char           *p, *end, *v;
+    ngx_uint_t        i, ok;
+    ngx_table_elt_t  *h;
+
+    /* charsets that read ASCII as ASCII: a name, or a family's prefix */
 
     static ngx_str_t  encoding = ngx_string("Content-Encoding");
-    static ngx_str_t  ascii[] = {
-        ngx_string("utf-8"), ngx_string("utf8"), ngx_string("us-ascii"),
-        ngx_string("ascii"), ngx_string("iso-8859-1"), ngx_string("latin1")
+    static struct {
+        ngx_str_t     name;
+        ngx_uint_t    prefix;
+    } ascii[] = {
+        { ngx_string("utf-8"), 0 }, { ngx_string("utf8"), 0 },
+        { ngx_string("us-ascii"), 0 }, { ngx_string("ascii"), 0 },
+        { ngx_string("iso-8859-"), 1 }, { ngx_string("latin"), 1 },
+        { ngx_string("windows-125"), 1 }, { ngx_string("cp125"), 1 }
     };
 
     h = ngx_http_hoop_find_header(r, &encoding, 1);
@@ -466,30 +493,46 @@ ngx_http_hoop_rules_body_plain(ngx_http_request_t *r)
     p = r->headers_in.content_type->value.data;
     end = p + r->headers_in.content_type->value.len;
 
-    v = ngx_strlcasestrn(p, end, (u_char *) "charset=", 7);
+    while ((p = ngx_strlcasestrn(p, end, (u_char *) "charset", 6)) != NULL) {
+        p += 7;
 
-    if (v == NULL) {
-        return 1;
-    }
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
 
-    v += 8;
-    v += (v < end && *v == '"');
+        if (p == end || *p != '=') {
+            continue;
+        }
 
-    for (p = v; p < end && *p != '"' && *p != ';' && *p != ',' && *p != ' ';
-         p++)
-    {
-        /* void */
-    }
+        for (p++; p < end && (*p == ' ' || *p == '\t' || *p == '"'); p++) {
+            /* void */
+        }
 
-    for (i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++) {
-        if ((size_t) (p - v) == ascii[i].len
-            && ngx_strncasecmp(v, ascii[i].data, ascii[i].len) == 0)
+        for (v = p; p < end && *p != '"' && *p != ';' && *p != ','
+                    && *p != ' ' && *p != '\t';
+             p++)
         {
-            return 1;
+            /* void */
+        }
+
+        ok = 0;
+
+        for (i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++) {
+            if ((size_t) (p - v) >= ascii[i].name.len
+                && ngx_strncasecmp(v, ascii[i].name.data, ascii[i].name.len)
+                   == 0
+                && (ascii[i].prefix || (size_t) (p - v) == ascii[i].name.len))
+            {
+                ok = 1;
+            }
+        }
+
+        if (!ok) {
+            return 0;
         }
     }
 
-    return 0;
+    return 1;
 }
 
 
@@ -808,34 +851,60 @@ ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
 }
 
 
-/* each "_method" argument, keyed as frameworks key names */
+/*
+ * each "_method" argument, and each named as an override header (ASP.NET
+ * MVC and ServiceStack read X-HTTP-Method-Override from the form and the
+ * query too), keyed as frameworks key names, with ';' between arguments
+ * and without
+ */
 static void
 ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
     u_char *args, size_t len)
 {
-    int     rc;
-    size_t  pos, nlen, alt, vlen;
-    char    name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
+    int         rc, semicolon;
+    size_t      pos, nlen, alt, alt_len, vlen, k;
+    ngx_str_t   key;
+    char        name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
 
-    pos = 0;
+    static ngx_str_t  names[] = {
+        ngx_string("_method"), ngx_string("x-http-method-override"),
+        ngx_string("x-http-method"), ngx_string("x-method-override")
+    };
 
-    for ( ;; ) {
-        rc = hoop_rule_args_next((char *) args, len, &pos, name, &nlen,
-                                 &alt, value, &vlen);
+    for (semicolon = 1; semicolon >= 0; semicolon--) {
 
-        if (rc == 0) {
+        if (!semicolon && ngx_strlchr(args, args + len, ';') == NULL) {
             return;
         }
 
-        if (rc < 0) {
-            o->over = 1;                    /* a name that cannot be read */
-            return;
-        }
+        pos = 0;
 
-        if ((nlen == 7 && ngx_strncmp(name, "_method", 7) == 0)
-            || (nlen - alt == 7 && ngx_strncmp(name + alt, "_method", 7) == 0))
-        {
-            ngx_http_hoop_rules_override_add(o, value, vlen);
+        for ( ;; ) {
+            rc = hoop_rule_args_next((char *) args, len, semicolon, &pos,
+                                     name, &nlen, &alt, &alt_len, value,
+                                     &vlen);
+
+            if (rc == 0) {
+                break;
+            }
+
+            if (rc < 0) {
+                o->over = 1;                /* a name that cannot be read */
+                return;
+            }
+
+            for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+                key = names[k];
+
+                if ((nlen == key.len
+                     && ngx_strncmp(name, key.data, key.len) == 0)
+                    || (alt_len == key.len
+                        && ngx_strncmp(name + alt, key.data, key.len) == 0))
+                {
+                    ngx_http_hoop_rules_override_add(o, value, vlen);
+                    break;
+                }
+            }
         }
     }
 }
@@ -934,6 +1003,12 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
             hoop_rule_args_tally(c->values[i], (char *) r->args.data,
                                  r->args.len, all, &t);
 
+            /* PHP's $_REQUEST holds cookies too, without a php.ini */
+
+            if (c->key[0] == 'a') {
+                ngx_http_hoop_rules_cookie_tally(r, c->values[i], all, &t);
+            }
+
             ngx_http_hoop_rules_body_tally(op, c->values[i], all,
                                            c->key[0] == 'a', &t);
 
@@ -988,6 +1063,24 @@ ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
 
     if (op->json != NULL) {
         hoop_rule_json_doc_tally(cond, op->json, all, t);
+    }
+}
+
+
+/* an argument condition over every Cookie line ("a=1; b=2") */
+static void
+ngx_http_hoop_rules_cookie_tally(ngx_http_request_t *r, const char *cond,
+    int all, hoop_rule_tally_t *t)
+{
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  cookie = ngx_string("Cookie");
+
+    for (h = ngx_http_hoop_next_header(r, &cookie, 1, NULL); h != NULL;
+         h = ngx_http_hoop_next_header(r, &cookie, 1, h))
+    {
+        hoop_rule_args_tally(cond, (char *) h->value.data, h->value.len, all,
+                             t);
     }
 }
 

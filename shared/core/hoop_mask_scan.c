@@ -1003,6 +1003,9 @@ bearer_match(scan_view_t *v, size_t q, size_t *keep)
 }
 
 
+static int private_key_tail(scan_view_t *v, size_t at, const char *tail);
+
+
 /* -----BEGIN ... PRIVATE KEY----- opens a block swallowed up to its END */
 static size_t
 private_key_match(scan_view_t *v, size_t q)
@@ -1012,6 +1015,7 @@ private_key_match(scan_view_t *v, size_t q)
 
     static const char  begin[] = "-----BEGIN ";
     static const char  tail[] = "PRIVATE KEY-----";
+    static const char  pgp_tail[] = "PRIVATE KEY BLOCK-----";
 
     for (i = 0; i < sizeof(begin) - 1; i++) {
         if (peek(v, q + i) != begin[i]) {
@@ -1033,16 +1037,35 @@ private_key_match(scan_view_t *v, size_t q)
         return 0;
     }
 
-    /* the label ends in "PRIVATE KEY" and the line in "-----" */
-    i -= 11;
+    /*
+     * the label ends in "PRIVATE KEY" (or "PRIVATE KEY BLOCK": PGP) and the
+     * line in "-----"
+     */
 
-    for (label = 0; label < sizeof(tail) - 1; label++) {
-        if (peek(v, i + label) != tail[label]) {
+    if (private_key_tail(v, i - 11, tail)) {
+        return i - 11 + sizeof(tail) - 1;
+    }
+
+    if (i - label >= 17 && private_key_tail(v, i - 17, pgp_tail)) {
+        return i - 17 + sizeof(pgp_tail) - 1;
+    }
+
+    return 0;
+}
+
+
+static int
+private_key_tail(scan_view_t *v, size_t at, const char *tail)
+{
+    size_t  k;
+
+    for (k = 0; tail[k] != '\0'; k++) {
+        if (peek(v, at + k) != (unsigned char) tail[k]) {
             return 0;
         }
     }
 
-    return i + label;
+    return 1;
 }
 
 

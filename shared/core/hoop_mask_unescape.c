@@ -29,6 +29,9 @@
 /* what a zero-width character decodes to: nothing (never an output byte) */
 #define ZERO_WIDTH          0x81
 
+/* the longest terminal escape sequence read as one */
+#define ESC_MAX             24
+
 #define ESCAPE_LITERAL      0
 #define ESCAPE_CUT          (-1)
 
@@ -37,6 +40,9 @@ typedef struct {
     const char     *name;
     unsigned char   c;
 } named_ref_t;
+
+
+static size_t next_introducer(const unsigned char *p, size_t i, size_t len);
 
 
 /*
@@ -55,6 +61,14 @@ static const named_ref_t  named_refs[] = {
     { "excl", '!' }, { "quest", '?' }, { "ast", '*' }, { "dollar", '$' },
     { "shy", ZERO_WIDTH }, { "zwnj", ZERO_WIDTH }, { "zwj", ZERO_WIDTH },
     { "ZeroWidthSpace", ZERO_WIDTH }, { "NoBreak", ZERO_WIDTH },
+    { "lrm", ZERO_WIDTH }, { "rlm", ZERO_WIDTH },
+    { "InvisibleTimes", ZERO_WIDTH }, { "InvisibleComma", ZERO_WIDTH },
+    { "ApplyFunction", ZERO_WIDTH }, { "it", ZERO_WIDTH },
+    { "ic", ZERO_WIDTH }, { "af", ZERO_WIDTH },
+    { "thinsp", ' ' }, { "ensp", ' ' }, { "emsp", ' ' }, { "hairsp", ' ' },
+    { "numsp", ' ' }, { "puncsp", ' ' }, { "MediumSpace", ' ' },
+    { "ThinSpace", ' ' }, { "emsp13", ' ' }, { "emsp14", ' ' },
+    { "minus", '-' }, { "ndash", '-' }, { "mdash", '-' },
     { NULL, 0 }
 };
 
@@ -62,37 +76,51 @@ static const named_ref_t  named_refs[] = {
 int
 hoop_mask_unescape_could(const unsigned char *p, size_t len)
 {
-    return memchr(p, '\\', len) != NULL || memchr(p, '%', len) != NULL
-           || memchr(p, '&', len) != NULL || memchr(p, 0xc2, len) != NULL
-           || memchr(p, 0xe2, len) != NULL || memchr(p, 0xef, len) != NULL;
+    return next_introducer(p, 0, len) < len;
 }
 
 
 
 /*
  * A code point as the detectors read it: spaces that look like one are
- * one; what a reader does not see (zero-width space, joiners, word
- * joiner, byte order mark, soft hyphen) is not there, so that digits it
- * separates read as the number they show.
+ * one, dashes that look like '-' are '-', and what a reader does not see
+ * (Unicode's default ignorable code points: zero-width spaces and
+ * joiners, direction marks and isolates, the word joiner, invisible
+ * operators, variation selectors, tags, the byte order mark, the soft
+ * hyphen, Hangul fillers) is not there, so that digits it separates read
+ * as the number they show.
  */
 static unsigned char
 code_byte(unsigned long v)
 {
-    switch (v) {
-    case 0xa0:
-    case 0x2007:
-    case 0x202f:
-        return ' ';
-    case 0xad:
-    case 0x200b:
-    case 0x200c:
-    case 0x200d:
-    case 0x2060:
-    case 0xfeff:
-        return ZERO_WIDTH;
-    default:
-        return (v < 0x80) ? (unsigned char) v : NON_ASCII;
+    if (v < 0x80) {
+        return (unsigned char) v;
     }
+
+    if (v == 0xa0 || v == 0x1680 || (v >= 0x2000 && v <= 0x200a)
+        || v == 0x202f || v == 0x205f || v == 0x3000)
+    {
+        return ' ';
+    }
+
+    if ((v >= 0x2010 && v <= 0x2015) || v == 0x2212 || v == 0xfe58
+        || v == 0xfe63 || v == 0xff0d)
+    {
+        return '-';
+    }
+
+    if (v == 0xad || v == 0x34f || v == 0x61c || v == 0x115f || v == 0x1160
+        || v == 0x17b4 || v == 0x17b5 || (v >= 0x180b && v <= 0x180f)
+        || (v >= 0x200b && v <= 0x200f) || (v >= 0x202a && v <= 0x202e)
+        || (v >= 0x2060 && v <= 0x206f) || v == 0x3164
+        || (v >= 0xfe00 && v <= 0xfe0f) || v == 0xfeff || v == 0xffa0
+        || (v >= 0xfff0 && v <= 0xfff8) || (v >= 0x1bca0 && v <= 0x1bca3)
+        || (v >= 0x1d173 && v <= 0x1d17a) || (v >= 0xe0000 && v <= 0xe0fff))
+    {
+        return ZERO_WIDTH;
+    }
+
+    return NON_ASCII;
 }
 
 
@@ -101,7 +129,16 @@ static size_t
 utf8_length(unsigned long lead)
 {
     return (lead >= 0xc2 && lead <= 0xdf) ? 2
-           : (lead >= 0xe0 && lead <= 0xef) ? 3 : 1;
+           : (lead >= 0xe0 && lead <= 0xef) ? 3
+           : (lead >= 0xf0 && lead <= 0xf4) ? 4 : 1;
+}
+
+
+/* the bits of the lead byte of a k-byte sequence */
+static unsigned long
+utf8_lead_bits(unsigned long lead, size_t k)
+{
+    return lead & (k == 2 ? 0x1f : k == 3 ? 0x0f : k == 4 ? 0x07 : 0xff);
 }
 
 
@@ -117,7 +154,7 @@ utf8_raw(const unsigned char *p, size_t n, int final, unsigned char *c)
     unsigned long  v;
 
     k = utf8_length(p[0]);
-    v = p[0] & (k == 2 ? 0x1f : 0x0f);
+    v = utf8_lead_bits(p[0], k);
 
     for (i = 1; i < k; i++) {
         if (i == n) {
@@ -170,7 +207,7 @@ json_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
 {
     int                rc;
     const char        *e;
-    unsigned long      v;
+    unsigned long      v, lo;
     static const char  simple[] = "n\nt\tr\rb\bf\f\"\"\\\\//";
 
     if (n < 2) {
@@ -182,6 +219,22 @@ json_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
 
         if (rc != 1) {
             return rc;
+        }
+
+        /* a surrogate pair is one character (a tag, U+E0020, is two) */
+
+        if (v >= 0xd800 && v <= 0xdbff) {
+            if (n < 12 && !final) {
+                return ESCAPE_CUT;
+            }
+
+            if (n >= 12 && p[6] == '\\' && p[7] == 'u'
+                && hex_digits(p + 8, n - 8, 4, final, &lo) == 1
+                && lo >= 0xdc00 && lo <= 0xdfff)
+            {
+                *c = code_byte(0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00));
+                return 12;
+            }
         }
 
         *c = code_byte(v);
@@ -217,7 +270,7 @@ percent_escape(const unsigned char *p, size_t n, int final, unsigned char *c)
     }
 
     k = utf8_length(v);
-    v &= (k == 2 ? 0x1f : k == 3 ? 0x0f : 0xff);
+    v = utf8_lead_bits(v, k);
 
     for (i = 1; i < k; i++) {
         if (3 * i == n) {
@@ -370,6 +423,68 @@ named_ref(const unsigned char *p, size_t n, int final, unsigned char *c)
 }
 
 
+/*
+ * ECMA-48 escape sequences, which a terminal does not show and ISO-2022
+ * text (iso-2022-jp) uses to switch character sets between the digits of
+ * a value: CSI (ESC '[' parameters intermediates final), a designation
+ * (ESC intermediates final: ESC '(' 'B'), OSC up to BEL or ST, and ESC
+ * with one final byte.  They read as nothing; at most ESC_MAX bytes.
+ */
+static int
+esc_sequence(const unsigned char *p, size_t n, int final, unsigned char *c)
+{
+    size_t  i;
+
+    if (n < 2) {
+        return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+    }
+
+    *c = ZERO_WIDTH;
+
+    if (p[1] == '[' || (p[1] >= 0x20 && p[1] <= 0x2f)) {
+        i = (p[1] == '[') ? 2 : 1;
+
+        while (i < n && i < ESC_MAX
+               && ((p[1] == '[' && p[i] >= 0x30 && p[i] <= 0x3f)
+                   || (p[i] >= 0x20 && p[i] <= 0x2f)))
+        {
+            i++;
+        }
+
+        if (i == n && n < ESC_MAX) {
+            return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+        }
+
+        if (i < n && p[i] >= (p[1] == '[' ? 0x40 : 0x30) && p[i] <= 0x7e) {
+            return (int) i + 1;
+        }
+
+        return ESCAPE_LITERAL;
+    }
+
+    if (p[1] == ']') {
+        for (i = 2; i < n && i < ESC_MAX; i++) {
+            if (p[i] == 0x07) {
+                return (int) i + 1;
+            }
+
+            if (p[i] == 0x1b) {
+                if (i + 1 == n) {
+                    break;
+                }
+
+                return (p[i + 1] == '\\') ? (int) i + 2 : ESCAPE_LITERAL;
+            }
+        }
+
+        return (i == n && n < ESC_MAX && !final) ? ESCAPE_CUT
+                                                 : ESCAPE_LITERAL;
+    }
+
+    return (p[1] >= 0x30 && p[1] <= 0x7e) ? 2 : ESCAPE_LITERAL;
+}
+
+
 /* the escape at p (n bytes there): its length, LITERAL or CUT */
 static int
 escape_at(const unsigned char *p, size_t n, int final, int utf8,
@@ -383,9 +498,14 @@ escape_at(const unsigned char *p, size_t n, int final, int utf8,
     case '%':
         return percent_escape(p, n, final, c);
 
-    case 0xc2:      /* UTF-8: a no-break space reads as a space, ... */
-    case 0xe2:
-    case 0xef:
+    case 0x1b:      /* an escape sequence a terminal does not show */
+        return utf8 ? esc_sequence(p, n, final, c) : ESCAPE_LITERAL;
+
+    default:
+        break;
+    }
+
+    if (p[0] >= 0xc2) {
 
         /*
          * raw text, read in the first pass only: later passes see it with
@@ -393,23 +513,23 @@ escape_at(const unsigned char *p, size_t n, int final, int utf8,
          */
 
         return utf8 ? utf8_raw(p, n, final, c) : ESCAPE_LITERAL;
-
-    default:    /* '&' */
-        if (n < 2) {
-            return final ? ESCAPE_LITERAL : ESCAPE_CUT;
-        }
-
-        return (p[1] == '#') ? numeric_ref(p, n, final, c)
-                             : named_ref(p, n, final, c);
     }
+
+    /* '&' */
+
+    if (n < 2) {
+        return final ? ESCAPE_LITERAL : ESCAPE_CUT;
+    }
+
+    return (p[1] == '#') ? numeric_ref(p, n, final, c)
+                         : named_ref(p, n, final, c);
 }
 
 
 static int
 is_introducer(unsigned char c)
 {
-    return c == '\\' || c == '%' || c == '&' || c == 0xc2 || c == 0xe2
-           || c == 0xef;
+    return c == '\\' || c == '%' || c == '&' || c == 0x1b || c >= 0xc2;
 }
 
 
@@ -423,6 +543,8 @@ next_introducer(const unsigned char *p, size_t i, size_t len)
 
     for ( /* void */ ; i + 16 <= len; i += 16) {
         x = _mm_loadu_si128((const __m128i *) (p + i));
+        /* '\\', '%', '&', ESC, and a UTF-8 lead byte (>= 0xc2) */
+
         hit = _mm_movemask_epi8(
                   _mm_or_si128(
                       _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
@@ -430,11 +552,10 @@ next_introducer(const unsigned char *p, size_t i, size_t len)
                       _mm_or_si128(
                           _mm_or_si128(
                               _mm_cmpeq_epi8(x, _mm_set1_epi8('&')),
-                              _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xc2))),
-                          _mm_or_si128(
-                              _mm_cmpeq_epi8(x, _mm_set1_epi8((char) 0xe2)),
-                              _mm_cmpeq_epi8(x,
-                                             _mm_set1_epi8((char) 0xef))))));
+                              _mm_cmpeq_epi8(x, _mm_set1_epi8(0x1b))),
+                          _mm_cmpeq_epi8(
+                              _mm_max_epu8(x, _mm_set1_epi8((char) 0xc2)),
+                              x))));
 
         if (hit != 0) {
             return i + (size_t) __builtin_ctz((unsigned) hit);

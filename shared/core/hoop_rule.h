@@ -126,17 +126,20 @@ int hoop_rule_args_match(const char *cond, const char *args, size_t len,
     int all);
 
 /*
- * The next argument of args from *pos, its name keyed into name and its
- * value decoded into value (HOOP_RULE_ARG_MAX bytes each).  Keyed: cut
- * at a NUL (PHP), in either case (ASP.NET), leading spaces, '!' and
- * brackets dropped and trailing brackets too ("[action]": Rack, qs),
- * "a[...]" as "a" (PHP, Rails, qs), '.', ' ' and an unclosed '[' as '_'
- * (PHP); *alt is where the part after the last '.' begins in name, or 0.
- * Returns 1, 0 at the end, 2 when the value decodes past
- * HOOP_RULE_ARG_MAX (its first bytes are there), -1 when the name does.
+ * The next argument of args from *pos ('&' between arguments, and ';'
+ * when semicolon is 1), its name keyed into name and its value decoded
+ * into value (HOOP_RULE_ARG_MAX bytes each).  Keyed: cut at a NUL (PHP),
+ * in either case (ASP.NET), leading spaces and '!' dropped, a leading
+ * "[x]" read as x (qs, Rack), "a[...]" as "a" (PHP, Rails, qs), trailing
+ * ']' dropped, '.', ' ' and an unclosed '[' as '_' (PHP).  The name
+ * ASP.NET Core binds too ("cmd[action]", "cmd.action": action) is
+ * name[*alt, *alt + *alt_len), *alt_len 0 if none.  Returns 1, 0 at the
+ * end, 2 when the value decodes past HOOP_RULE_ARG_MAX (its first bytes
+ * are there), -1 when the name does.
  */
-int hoop_rule_args_next(const char *args, size_t len, size_t *pos,
-    char *name, size_t *nlen, size_t *alt, char *value, size_t *vlen);
+int hoop_rule_args_next(const char *args, size_t len, int semicolon,
+    size_t *pos, char *name, size_t *nlen, size_t *alt, size_t *alt_len,
+    char *value, size_t *vlen);
 
 /*
  * Whether body is one a JSON parser reads: its first byte past white

@@ -13,7 +13,8 @@
 
 
 static long arg_decode(const char *p, size_t len, char *out);
-static size_t arg_key(char *name, size_t len, size_t *alt);
+static size_t arg_key(char *name, size_t len, size_t *alt,
+    size_t *alt_len);
 static size_t arg_code_point(char *out, size_t n, unsigned cp);
 
 
@@ -34,8 +35,8 @@ void
 hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     int all, hoop_rule_tally_t *t)
 {
-    int          rc;
-    size_t       pos, want, glen, nlen, vlen, alt;
+    int          rc, semicolon;
+    size_t       pos, want, glen, nlen, vlen, alt, alt_len;
     const char  *colon;
     char         key[HOOP_RULE_ARG_MAX], glob[HOOP_RULE_ARG_MAX + 1];
     char         name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
@@ -50,7 +51,7 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     }
 
     memcpy(key, cond, want);
-    want = arg_key(key, want, &alt);
+    want = arg_key(key, want, &alt, &alt_len);
 
     /* a deny matches values in either case: the strict way for it */
 
@@ -60,59 +61,71 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
         glob[glen] = '\0';
     }
 
-    pos = 0;
+    /*
+     * ';' separates arguments for some servers (Rack, Go < 1.17), not for
+     * others (PHP, Werkzeug, qs): both readings count
+     */
 
-    for ( ;; ) {
-        rc = hoop_rule_args_next(args, len, &pos, name, &nlen, &alt, value,
-                                 &vlen);
+    for (semicolon = 1; semicolon >= 0; semicolon--) {
 
-        if (rc == 0) {
-            return;
+        if (!semicolon && memchr(args, ';', len) == NULL) {
+            break;                          /* the same reading again */
         }
 
-        if (rc < 0) {
-            t->unreadable++;                /* a name past the bound */
-            return;
-        }
+        pos = 0;
 
-        /* the name, or its last dotted part (ASP.NET Core's prefixes) */
+        for ( ;; ) {
+            rc = hoop_rule_args_next(args, len, semicolon, &pos, name, &nlen,
+                                     &alt, &alt_len, value, &vlen);
 
-        if ((nlen != want || memcmp(name, key, want) != 0)
-            && (nlen - alt != want || memcmp(name + alt, key, want) != 0))
-        {
-            continue;
-        }
+            if (rc == 0) {
+                break;
+            }
 
-        if (rc == 2) {
-            t->unreadable++;                /* its value is */
-            continue;
-        }
+            if (rc < 0) {
+                t->unreadable++;            /* a name past the bound */
+                return;
+            }
 
-        t->seen++;
+            /* the name, or the part ASP.NET Core binds ("cmd.action") */
 
-        if (!all) {
-            vlen = hoop_casefold(value, vlen, value);
-        }
+            if ((nlen != want || memcmp(name, key, want) != 0)
+                && (alt_len != want || memcmp(name + alt, key, want) != 0))
+            {
+                continue;
+            }
 
-        if (colon == NULL || hoop_rule_glob(glob, value, vlen)) {
-            t->matched++;
+            if (rc == 2) {
+                t->unreadable++;            /* its value is */
+                continue;
+            }
+
+            t->seen++;
+
+            if (!all) {
+                vlen = hoop_casefold(value, vlen, value);
+            }
+
+            if (colon == NULL || hoop_rule_glob(glob, value, vlen)) {
+                t->matched++;
+            }
         }
     }
 }
 
 
 int
-hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
-    size_t *nlen, size_t *alt, char *value, size_t *vlen)
+hoop_rule_args_next(const char *args, size_t len, int semicolon,
+    size_t *pos, char *name, size_t *nlen, size_t *alt, size_t *alt_len,
+    char *value, size_t *vlen)
 {
     long    n, v;
     size_t  i, end, eq;
 
     for (i = *pos; i < len; i = end + 1) {
 
-        /* ';' separates too, where servers read it so (Rack, Go < 1.17) */
-
-        for (end = i; end < len && args[end] != '&' && args[end] != ';';
+        for (end = i;
+             end < len && args[end] != '&' && (!semicolon || args[end] != ';');
              end++)
         {
             /* void */
@@ -134,7 +147,7 @@ hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
             return -1;
         }
 
-        *nlen = arg_key(name, (size_t) n, alt);
+        *nlen = arg_key(name, (size_t) n, alt, alt_len);
 
         v = (eq < end) ? arg_decode(args + eq + 1, end - eq - 1, value) : 0;
         *vlen = (v < 0) ? HOOP_RULE_ARG_MAX : (size_t) v;
@@ -150,34 +163,60 @@ hoop_rule_args_next(const char *args, size_t len, size_t *pos, char *name,
 
 /*
  * A decoded name keyed as the laxest frameworks key it: cut at a NUL
- * (PHP), in either case (ASP.NET model binding), leading spaces, '!'
- * (Spring's default marker) and brackets dropped and trailing brackets
- * too ("[action]", "[[action]]": Rack, qs), "a[...]" as "a" (PHP, Rails,
- * qs), '.', ' ' and an unclosed '[' as '_' (PHP turns "a.b" into "a_b").
- * *alt is where the part after the last '.' starts (ASP.NET Core binds
- * "cmd.action" to action), 0 without one.
+ * (PHP), in either case (ASP.NET model binding), leading spaces and '!'
+ * (Spring's default marker) dropped, a leading "[x]" read as x ("[x]y",
+ * "[[x]]": qs, Rack), "a[...]" as "a" (PHP, Rails, qs), trailing ']'
+ * dropped, '.', ' ' and an unclosed '[' as '_' (PHP turns "a.b" into
+ * "a_b").  The name ASP.NET Core binds as well, the last "[x]" or the part
+ * after the last '.' ("cmd[action]", "cmd.action"), is name[*alt, *alt
+ * + *alt_len), past the key's end for a bracket; *alt_len 0 if none.
  */
 static size_t
-arg_key(char *name, size_t len, size_t *alt)
+arg_key(char *name, size_t len, size_t *alt, size_t *alt_len)
 {
-    size_t  i, s;
-    char   *p;
+    size_t   i, s;
+    char    *p, *close, *open;
 
     p = memchr(name, '\0', len);
     len = p ? (size_t) (p - name) : len;
 
     len = hoop_casefold(name, len, name);
 
-    for (s = 0; s < len && memchr(" ![]", name[s], 4) != NULL; s++) {
+    for (s = 0; s < len && (name[s] == ' ' || name[s] == '!'); s++) {
         /* void */
     }
 
     memmove(name, name + s, len - s);
     len -= s;
 
+    while (len > 0 && name[0] == '[') {
+        close = memchr(name, ']', len);
+        len = close ? (size_t) (close - name) : len;
+        memmove(name, name + 1, len - 1);
+        len--;
+    }
+
+    *alt = 0;
+    *alt_len = 0;
+
     p = memchr(name, '[', len);
 
-    if (p != NULL && memchr(p, ']', len - (size_t) (p - name)) != NULL) {
+    if (p != NULL && p > name
+        && memchr(p, ']', len - (size_t) (p - name)) != NULL)
+    {
+        /* the last [x] */
+
+        for (open = name + len - 1; *open != '['; open--) {
+            /* void */
+        }
+
+        close = memchr(open, ']', len - (size_t) (open - name));
+
+        if (close != NULL) {
+            *alt = (size_t) (open + 1 - name);
+            *alt_len = (size_t) (close - open - 1);
+        }
+
         len = (size_t) (p - name);
     }
 
@@ -185,10 +224,8 @@ arg_key(char *name, size_t len, size_t *alt)
         len--;
     }
 
-    *alt = 0;
-
     for (i = 0; i < len; i++) {
-        if (name[i] == '.') {
+        if (name[i] == '.' && *alt_len == 0) {
             *alt = i + 1;
         }
 
@@ -197,9 +234,12 @@ arg_key(char *name, size_t len, size_t *alt)
         }
     }
 
+    if (*alt_len == 0 && *alt != 0) {
+        *alt_len = len - *alt;
+    }
+
     return len;
 }
-
 
 
 /* p[0, len) as a server decodes it into out (HOOP_RULE_ARG_MAX bytes of
@@ -218,8 +258,10 @@ arg_decode(const char *p, size_t len, char *out)
             out[n] = ' ';
 
         } else if (p[i] == '%' && i + 5 < len && (p[i + 1] | 0x20) == 'u'
-                   && hoop_hex_value(p[i + 2]) >= 0 && hoop_hex_value(p[i + 3]) >= 0
-                   && hoop_hex_value(p[i + 4]) >= 0 && hoop_hex_value(p[i + 5]) >= 0)
+                   && hoop_hex_value(p[i + 2]) >= 0
+                   && hoop_hex_value(p[i + 3]) >= 0
+                   && hoop_hex_value(p[i + 4]) >= 0
+                   && hoop_hex_value(p[i + 5]) >= 0)
         {
             /* %uXXXX, which ASP.NET (Framework) and IIS decode */
 
@@ -238,7 +280,8 @@ arg_decode(const char *p, size_t len, char *out)
         } else if (p[i] == '%' && i + 2 < len && hoop_hex_value(p[i + 1]) >= 0
                    && hoop_hex_value(p[i + 2]) >= 0)
         {
-            out[n] = (char) (hoop_hex_value(p[i + 1]) * 16 + hoop_hex_value(p[i + 2]));
+            out[n] = (char) (hoop_hex_value(p[i + 1]) * 16
+                             + hoop_hex_value(p[i + 2]));
             i += 2;
 
         } else {

@@ -54,13 +54,17 @@ hoop_rule_json_body(const char *body, size_t len)
 int
 hoop_rule_json_parse(const char *body, size_t len, hoop_rule_json_t **doc)
 {
-    size_t        i, start;
+    size_t        head, start;
     json_t       *root;
     json_error_t  err;
 
     *doc = NULL;
 
-    /* UTF-16 or UTF-32 JSON: a byte order mark, or NUL beside '{' / '[' */
+    /*
+     * UTF-16 or UTF-32 JSON, which parsers detect: a byte order mark, or
+     * NUL bytes among the first ones with a '{' or '[' (after spaces of
+     * the same width, too)
+     */
 
     if (len >= 2 && (((unsigned char) body[0] == 0xfe
                       && (unsigned char) body[1] == 0xff)
@@ -70,22 +74,31 @@ hoop_rule_json_parse(const char *body, size_t len, hoop_rule_json_t **doc)
         return -1;
     }
 
-    for (i = 0; i < len && i < 4; i++) {
-        if (body[i] == '\0' && (memchr(body, '{', len < 4 ? len : 4)
-                                || memchr(body, '[', len < 4 ? len : 4)))
-        {
-            return -1;
-        }
+    head = (len < 64) ? len : 64;
+
+    if (memchr(body, '\0', head) != NULL
+        && (memchr(body, '{', head) != NULL || memchr(body, '[', head) != NULL))
+    {
+        return -1;
     }
 
     if (!hoop_rule_json_body(body, len)) {
         return 0;                           /* no members to bind */
     }
 
+    /* NUL in text that looks like JSON: UTF-16 or UTF-32 after spaces */
+
+    if (memchr(body, '\0', len) != NULL) {
+        return -1;
+    }
+
     start = json_skip_space(body, len);
 
-    root = json_loadb(body + start, len - start, JSON_REJECT_DUPLICATES,
-                      &err);
+    /* what strict parsers read too: "\u0000", integers past 64 bits */
+
+    root = json_loadb(body + start, len - start,
+                      JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL
+                      | JSON_DECODE_INT_AS_REAL, &err);
 
     if (root == NULL) {
         return -1;                          /* lenient parsers read it */

@@ -57,7 +57,8 @@ path_decode(char *b, size_t len)
         if (p[i] == '%' && i + 2 < len && hoop_hex_value(p[i + 1]) >= 0
             && hoop_hex_value(p[i + 2]) >= 0)
         {
-            c = (unsigned) (hoop_hex_value(p[i + 1]) * 16 + hoop_hex_value(p[i + 2]));
+            c = (unsigned) (hoop_hex_value(p[i + 1]) * 16
+                            + hoop_hex_value(p[i + 2]));
             i += 3;
 
         /* C0/C1 xx, E0 80-81 xx, F0 80 80-81 xx: ASCII written long */

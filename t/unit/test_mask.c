@@ -100,6 +100,9 @@ static const mask_case_t  cases[] = {
     { "{\"k\":\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY"
       "-----\\n\"}",
       "{\"k\":\"[PRIVATE_KEY]\\n\"}" },
+    { "pgp -----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGX\n"
+      "-----END PGP PRIVATE KEY BLOCK----- done",
+      "pgp [PRIVATE_KEY] done" },
     { "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
       "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
     { "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnX-abc rest",
@@ -615,6 +618,19 @@ static const mask_case_t  escaped_cases[] = {
     { "ada\xc2\xad@example.com \xef\xbb\xbf" "078-05-1120",
       "[EMAIL] \xef\xbb\xbf[US_SSN]" },
     { "4111\xe2\x80\x87" "1111\xe2\x80\xaf" "1111 1111", "[CREDIT_CARD]" },
+    /* the rest of what a reader does not see, and look-alikes */
+    { "4111\xe2\x80\x8e" "1111\xe2\x81\xa6" "1111\xf3\xa0\x80\xa0" "1111",
+      "[CREDIT_CARD]" },
+    { "{\"c\":\"4111\\udb40\\udc20" "1111\\u200e1111\\u2062" "1111\"}",
+      "{\"c\":\"[CREDIT_CARD]\"}" },
+    { "4111&lrm;1111&#x2063;1111&#917536;1111 ada&rlm;@example.com",
+      "[CREDIT_CARD] [EMAIL]" },
+    { "4111\x1b(B1111\x1b[0m1111\x1b[1;31m1111 078\x1b]0;t\x07-05-1120",
+      "[CREDIT_CARD] [US_SSN]" },
+    { "078\xe2\x80\x93" "05\xe2\x88\x92" "1120, 078&minus;05&ndash;1120",
+      "[US_SSN], [US_SSN]" },
+    { "4111\xe2\x80\x89" "1111&thinsp;1111\xe3\x80\x80" "1111",
+      "[CREDIT_CARD]" },
     { "caf\xc3\xa9 \xe2\x80\x94 ok \xef\xbc\xa1 %E2%80%94 %C3",
       "caf\xc3\xa9 \xe2\x80\x94 ok \xef\xbc\xa1 %E2%80%94 %C3" },
 };
