@@ -125,6 +125,8 @@ for my $case (
       'a trailing comma only a lenient parser reads' ],
     [ '{"method":{"name":"drop_table"}}', 403, 'an object' ],
     [ "\xef\xbb\xbf {\"method\":\"get_user\"}", 200, 'a byte order mark' ],
+    [ '{"method":"get_user","id":18446744073709551616,"n":"a\u0000b"}', 200,
+      'an integer past 64 bits and an escaped NUL: strict JSON all the same' ],
     [ '{"method":"get_user","pad":"' . ('x' x 3000) . '"}', 403,
       'a body past hoop_rule_body_max' ],
 ) {
@@ -241,6 +243,16 @@ for my $case (
        'Content-Encoding: gzip'], $gz, 'a gzip form (body-parser inflates)' ],
     [ ['Content-Type: application/x-www-form-urlencoded; charset=utf-7'],
       'action=+AGQ-rop', 'a UTF-7 form' ],
+    [ ["Content-Type: application/x-www-form-urlencoded\x0b"],
+      'action=drop', 'a vertical tab after the type (Python strips it)' ],
+    [ ["Content-Type: application/x-www-form-urlencoded\x0b;charset=utf-8"],
+      '_method=DELETE', 'a vertical tab before the parameters' ],
+    [ ['Content-Type: application/json; charset =utf-7'],
+      '{"action":"drop"}', 'a charset with a space before its "="' ],
+    [ ['Content-Type: application/json; charset=utf-8; charset=utf-7'],
+      '{"action":"drop"}', 'a second charset' ],
+    [ ['Content-Type: text/plain; x=/json'], '{"_method":"DELETE"}',
+      q{"/json" in a parameter (Laravel's isJson())} ],
 ) {
     my ($headers, $body, $name) = @{$case};
     my ($status, $mark) = raw_post('/m/x', $headers, $body);
@@ -258,12 +270,27 @@ for my $case (
     [ 'cmd.action=drop', 'cmd.action (ASP.NET Core prefix binding)' ],
     [ 'action=%u0064rop', '%u escapes (ASP.NET Framework)' ],
     [ '!action=drop', q{Spring's "!" default marker} ],
+    [ '%5Baction%5Dx=drop', '[action]x (qs)' ],
+    [ 'action%00;=drop', q{a NUL and a ';' PHP does not split at} ],
+    [ 'cmd%5Baction%5D=drop', 'cmd[action] (ASP.NET Core)' ],
+    [ 'X-HTTP-Method-Override=DELETE', 'an override header as an argument' ],
 ) {
     my ($query, $name) = @{$case};
     my ($status, $mark) = raw_post("/m/x?$query",
         ['Content-Type: text/plain'], 'x');
     is($status, 403, "arg name: $name: denied");
     ok(!received($mark), '  never reaching the upstream');
+}
+
+# cookies are arguments to PHP's $_REQUEST
+{
+    my ($status, $mark) = raw_post('/m/x',
+        ['Content-Type: text/plain', 'Cookie: session=1; action=drop'], 'x');
+    is($status, 403, 'arg: a cookie: denied');
+    ok(!received($mark), '  never reaching the upstream');
+    ($status, $mark) = raw_post('/m/x',
+        ['Content-Type: text/plain', 'Cookie: session=1'], 'x');
+    is($status, 200, '  another cookie: allowed');
 }
 
 # overrides that ask for nothing are nothing
@@ -290,6 +317,9 @@ for my $case (
       'UTF-16 JSON without one' ],
     [ ['Content-Type: application/json'], '[[{"method":"get_user"}]]',
       'a batch in a batch' ],
+    [ ['Content-Type: application/json'],
+      encode('UTF-16BE', '  {"method":"drop_table"}'),
+      'UTF-16 JSON after spaces' ],
 ) {
     my ($headers, $body, $name) = @{$case};
     my ($status, $mark) = raw_post('/rpc/call', $headers, $body);
