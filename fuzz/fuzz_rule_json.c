@@ -2,8 +2,8 @@
  * Copyright (C) nginx-hoop authors
  *
  * libFuzzer target: JSON body conditions of hoop_rule (json=field:glob)
- * and the same body read as a form (arg=name:glob), any condition on any
- * body.  Nothing reads outside either, nothing leaks, and what holds for
+ * and the same body read as a form and as multipart/form-data with the
+ * boundary "b" (arg=name:glob), any condition on any body.  Nothing reads outside either, nothing leaks, and what holds for
  * an allow (every occurrence) holds for a deny (one, in either case).
  */
 
@@ -24,8 +24,11 @@ holds(const char *cond, const char *body, size_t len, int all, int json)
 
     memset(&t, 0, sizeof(t));
 
-    if (json) {
+    if (json == 1) {
         hoop_rule_json_tally(cond, body, len, all, &t);
+
+    } else if (json == 2) {
+        hoop_rule_multipart_tally(cond, body, len, "b", 1, all, &t);
 
     } else {
         hoop_rule_args_tally(cond, body, len, all, &t);
@@ -53,7 +56,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     len = size - split - 1;
 
     cond = malloc(split + 1);
-    body = malloc(len + 1);
+    body = malloc(len + (len == 0));
 
     if (cond == NULL || body == NULL) {
         abort();
@@ -64,7 +67,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     memcpy(body, data + split + 1, len);
 
     if (strlen(cond) == split) {
-        for (json = 0; json < 2; json++) {
+        for (json = 0; json < 3; json++) {
             if (holds(cond, body, len, 1, json)
                 && !holds(cond, body, len, 0, json))
             {

@@ -35,6 +35,7 @@
 typedef enum {
     NGX_HTTP_HOOP_BODY_OTHER = 0,
     NGX_HTTP_HOOP_BODY_FORM,            /* x-www-form-urlencoded, or none */
+    NGX_HTTP_HOOP_BODY_MULTIPART,       /* multipart/form-data; boundary */
     NGX_HTTP_HOOP_BODY_UNKNOWN,         /* multipart/..., two types: may
                                            carry arguments, not read */
     NGX_HTTP_HOOP_BODY_JSON             /* a subtype naming json */
@@ -51,6 +52,7 @@ typedef struct {
     ngx_uint_t           fold;          /* paths in either case */
     ngx_uint_t           kind;          /* ngx_http_hoop_body_kind_e */
     hoop_rule_json_t    *json;          /* the body parsed, if JSON */
+    ngx_str_t            boundary;      /* of a multipart body */
     unsigned             has_body:1;
     unsigned             unread:1;      /* a body was sent, not read */
     unsigned             json_unreadable:1;
@@ -74,7 +76,13 @@ static void ngx_http_hoop_rules_body_done(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf);
 static ngx_uint_t ngx_http_hoop_rules_body_kind(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_rules_boundary(ngx_http_request_t *r,
+    ngx_str_t *boundary);
 static ngx_uint_t ngx_http_hoop_rules_type_char(u_char c);
+static int ngx_http_hoop_rules_override_part(void *data, const char *name,
+    size_t nlen, const char *value, size_t vlen);
+static ngx_uint_t ngx_http_hoop_rules_override_name(const char *name,
+    size_t nlen, size_t alt, size_t alt_len);
 static ngx_uint_t ngx_http_hoop_rules_body_plain(ngx_http_request_t *r);
 static void ngx_http_hoop_rules_json_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
@@ -330,6 +338,7 @@ ngx_http_hoop_rules_body_wanted(ngx_http_request_t *r,
 
     kind = ngx_http_hoop_rules_body_kind(r);
     args = (kind == NGX_HTTP_HOOP_BODY_FORM
+            || kind == NGX_HTTP_HOOP_BODY_MULTIPART
             || kind == NGX_HTTP_HOOP_BODY_JSON);
 
     if (!ngx_http_hoop_rules_body_plain(r)) {
@@ -425,6 +434,14 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
         return NGX_HTTP_HOOP_BODY_FORM;
     }
 
+    if (type.len == 19
+        && ngx_strncasecmp(type.data, (u_char *) "multipart/form-data", 19)
+           == 0
+        && ngx_http_hoop_rules_boundary(r, NULL) == NGX_OK)
+    {
+        return NGX_HTTP_HOOP_BODY_MULTIPART;
+    }
+
     if (type.len >= 10
         && ngx_strncasecmp(type.data, (u_char *) "multipart/", 10) == 0)
     {
@@ -436,6 +453,58 @@ ngx_http_hoop_rules_body_kind(ngx_http_request_t *r)
     }
 
     return NGX_HTTP_HOOP_BODY_OTHER;
+}
+
+
+/*
+ * The boundary parameter of a multipart Content-Type, one and only one,
+ * quoted (without '\\') or a token, 1 to 70 bytes; NGX_DECLINED if not.
+ */
+static ngx_int_t
+ngx_http_hoop_rules_boundary(ngx_http_request_t *r, ngx_str_t *boundary)
+{
+    u_char  *p, *end, *v, *vend;
+
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    p = ngx_strlcasestrn(p, end, (u_char *) "boundary=", 8);
+
+    if (p == NULL
+        || ngx_strlcasestrn(p + 9, end, (u_char *) "boundary", 7) != NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    p += 9;
+
+    if (p < end && *p == '"') {
+        v = p + 1;
+        vend = ngx_strlchr(v, end, '"');
+
+        if (vend == NULL || ngx_strlchr(v, vend, '\\') != NULL) {
+            return NGX_DECLINED;
+        }
+
+    } else {
+        for (v = p, vend = p; vend < end && *vend != ';' && *vend != ','
+                              && *vend != ' ' && *vend != '\t';
+             vend++)
+        {
+            /* void */
+        }
+    }
+
+    if (vend == v || vend - v > 70) {
+        return NGX_DECLINED;
+    }
+
+    if (boundary != NULL) {
+        boundary->data = v;
+        boundary->len = vend - v;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -582,6 +651,10 @@ ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
 
     op->has_body = 1;
     op->kind = ngx_http_hoop_rules_body_kind(r);
+
+    if (op->kind == NGX_HTTP_HOOP_BODY_MULTIPART) {
+        (void) ngx_http_hoop_rules_boundary(r, &op->boundary);
+    }
 
     if (!ctx->body_read || !ngx_http_hoop_rules_body_plain(r)
         || ngx_http_hoop_rules_body_text(r, hlcf->body_max, &op->body)
@@ -834,6 +907,16 @@ ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
         ngx_http_hoop_rules_override_args(o, op->body.data, op->body.len);
     }
 
+    if (!blind && op->kind == NGX_HTTP_HOOP_BODY_MULTIPART) {
+        blind = hoop_rule_multipart_fields((char *) op->body.data,
+                                           op->body.len,
+                                           (char *) op->boundary.data,
+                                           op->boundary.len,
+                                           ngx_http_hoop_rules_override_part,
+                                           o)
+                != 0;
+    }
+
     if (!blind && op->kind == NGX_HTTP_HOOP_BODY_JSON) {
         blind = op->json_unreadable
                 || (op->json != NULL
@@ -852,24 +935,17 @@ ngx_http_hoop_rules_overrides(ngx_http_hoop_rules_op_t *op,
 
 
 /*
- * each "_method" argument, and each named as an override header (ASP.NET
- * MVC and ServiceStack read X-HTTP-Method-Override from the form and the
- * query too), keyed as frameworks key names, with ';' between arguments
- * and without
+ * each argument named as an override (see
+ * ngx_http_hoop_rules_override_name()), keyed as frameworks key names,
+ * with ';' between arguments and without
  */
 static void
 ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
     u_char *args, size_t len)
 {
-    int         rc, semicolon;
-    size_t      pos, nlen, alt, alt_len, vlen, k;
-    ngx_str_t   key;
-    char        name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
-
-    static ngx_str_t  names[] = {
-        ngx_string("_method"), ngx_string("x-http-method-override"),
-        ngx_string("x-http-method"), ngx_string("x-method-override")
-    };
+    int     rc, semicolon;
+    size_t  pos, nlen, alt, alt_len, vlen;
+    char    name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
 
     for (semicolon = 1; semicolon >= 0; semicolon--) {
 
@@ -893,20 +969,68 @@ ngx_http_hoop_rules_override_args(ngx_http_hoop_overrides_t *o,
                 return;
             }
 
-            for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-                key = names[k];
-
-                if ((nlen == key.len
-                     && ngx_strncmp(name, key.data, key.len) == 0)
-                    || (alt_len == key.len
-                        && ngx_strncmp(name + alt, key.data, key.len) == 0))
-                {
-                    ngx_http_hoop_rules_override_add(o, value, vlen);
-                    break;
-                }
+            if (ngx_http_hoop_rules_override_name(name, nlen, alt, alt_len))
+            {
+                ngx_http_hoop_rules_override_add(o, value, vlen);
             }
         }
     }
+}
+
+
+/* a multipart field: an override if named as one */
+static int
+ngx_http_hoop_rules_override_part(void *data, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+    size_t  klen, alt, alt_len;
+    char    key[HOOP_RULE_ARG_MAX];
+
+    if (nlen > HOOP_RULE_ARG_MAX) {
+        return -1;
+    }
+
+    ngx_memcpy(key, name, nlen);
+    klen = hoop_rule_arg_key(key, nlen, &alt, &alt_len);
+
+    if (ngx_http_hoop_rules_override_name(key, klen, alt, alt_len)) {
+        ngx_http_hoop_rules_override_add(data, value, vlen);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether a keyed argument name (or the part ASP.NET Core binds) is
+ * _method, or an override header's name: ASP.NET MVC and ServiceStack
+ * read X-HTTP-Method-Override from the form and the query too.
+ */
+static ngx_uint_t
+ngx_http_hoop_rules_override_name(const char *name, size_t nlen, size_t alt,
+    size_t alt_len)
+{
+    ngx_uint_t  k;
+    ngx_str_t  *key;
+
+    static ngx_str_t  names[] = {
+        ngx_string("_method"), ngx_string("x-http-method-override"),
+        ngx_string("x-http-method"), ngx_string("x-method-override")
+    };
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        key = &names[k];
+
+        if ((nlen == key->len
+             && ngx_strncmp(name, key->data, key->len) == 0)
+            || (alt_len == key->len
+                && ngx_strncmp(name + alt, key->data, key->len) == 0))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1041,7 +1165,8 @@ ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
     }
 
     if (op->kind == NGX_HTTP_HOOP_BODY_UNKNOWN
-        || (op->unread && op->kind == NGX_HTTP_HOOP_BODY_FORM))
+        || (op->unread && (op->kind == NGX_HTTP_HOOP_BODY_FORM
+                           || op->kind == NGX_HTTP_HOOP_BODY_MULTIPART)))
     {
         t->unreadable++;
         return;
@@ -1050,6 +1175,12 @@ ngx_http_hoop_rules_body_tally(ngx_http_hoop_rules_op_t *op,
     if (op->kind == NGX_HTTP_HOOP_BODY_FORM) {
         hoop_rule_args_tally(cond, (char *) op->body.data, op->body.len,
                              all, t);
+    }
+
+    if (op->kind == NGX_HTTP_HOOP_BODY_MULTIPART) {
+        hoop_rule_multipart_tally(cond, (char *) op->body.data, op->body.len,
+                                  (char *) op->boundary.data,
+                                  op->boundary.len, all, t);
     }
 
     if (as_arg && op->kind != NGX_HTTP_HOOP_BODY_JSON) {

@@ -140,12 +140,22 @@ my ($r, $mark);
     is($r->{status}, 403, '  an encoded _method=delete in a form: denied');
     ok(!reached($mark), '  never reaching the upstream');
     $mark = $up->mark;
-    $r = $http->request('POST', "$base/api/items/7?$mark=1", {
-        headers => { 'Content-Type' => 'multipart/form-data; boundary=b' },
-        content => "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n"
-            . "1\r\n--b--\r\n" });
-    is($r->{status}, 403,
-        '  a multipart form is not read: it may ask for DELETE');
+    for my $case (
+        [ 'x', '1', 200, 'a multipart form without _method: a POST' ],
+        [ '_method', 'DELETE', 403, 'a multipart _method=DELETE' ],
+        [ '_Method', ' delete', 403, '  in another case' ],
+        [ 'x"; name*=utf-8\'\'%5Fmethod; x="', 'DELETE', 403,
+          '  named in an RFC 5987 encoding: unreadable' ],
+    ) {
+        my ($name, $value, $want, $what) = @{$case};
+        $mark = $up->mark;
+        $r = $http->request('POST', "$base/api/items/7?$mark=1", {
+            headers => { 'Content-Type' => 'multipart/form-data; boundary=b' },
+            content => "--b\r\nContent-Disposition: form-data; name=\"$name\""
+                . "\r\n\r\n$value\r\n--b--\r\n" });
+        is($r->{status}, $want, "$what: $want");
+        ok(!reached($mark), '  never reaching the upstream') if $want == 403;
+    }
 
     # Laravel reads _method from a JSON body as well
     for my $case (

@@ -141,6 +141,31 @@ int hoop_rule_args_next(const char *args, size_t len, int semicolon,
     size_t *pos, char *name, size_t *nlen, size_t *alt, size_t *alt_len,
     char *value, size_t *vlen);
 
+/* A name keyed as hoop_rule_args_next() keys it, in place; its length. */
+size_t hoop_rule_arg_key(char *name, size_t len, size_t *alt,
+    size_t *alt_len);
+
+/*
+ * The fields of a multipart/form-data body whose Content-Type has
+ * boundary (1 to 70 bytes): each field that is not a file, its name as
+ * written and its content, given to each (which returns 0, or -1 to
+ * stop).  Returns 0, or -1 when the body is unreadable: read strictly,
+ * since parsers differ (a delimiter with padding, a bare LF, a folded or
+ * oversized header, Content-Transfer-Encoding, a second disposition or
+ * name, name* or filename*, a quoted name with a '\', no close
+ * delimiter).
+ */
+typedef int (*hoop_rule_part_pt)(void *data, const char *name, size_t nlen,
+    const char *value, size_t vlen);
+
+int hoop_rule_multipart_fields(const char *body, size_t len,
+    const char *boundary, size_t blen, hoop_rule_part_pt each, void *data);
+
+/* An arg= condition over such a body's fields, added to t. */
+void hoop_rule_multipart_tally(const char *cond, const char *body,
+    size_t len, const char *boundary, size_t blen, int all,
+    hoop_rule_tally_t *t);
+
 /*
  * Whether body is one a JSON parser reads: its first byte past white
  * space and a byte order mark is '{', '[' or '/' (a comment, which

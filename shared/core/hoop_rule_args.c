@@ -31,34 +31,93 @@ hoop_rule_args_match(const char *cond, const char *args, size_t len,
 }
 
 
+/* a condition read once: its name keyed, its glob folded for a deny */
+typedef struct {
+    char                 key[HOOP_RULE_ARG_MAX];
+    size_t               want;
+    char                 glob[HOOP_RULE_ARG_MAX + 1];
+    int                  has_glob;
+    int                  all;
+    hoop_rule_tally_t   *tally;
+} arg_cond_t;
+
+
+static int
+arg_cond_init(arg_cond_t *ac, const char *cond, int all, hoop_rule_tally_t *t)
+{
+    size_t       glen, alt, alt_len;
+    const char  *colon;
+
+    colon = strchr(cond, ':');
+    ac->want = colon ? (size_t) (colon - cond) : strlen(cond);
+    glen = colon ? strlen(colon + 1) : 0;
+
+    if (ac->want > HOOP_RULE_ARG_MAX || glen > HOOP_RULE_ARG_MAX) {
+        t->unreadable++;                    /* not a rule nginx -t passes */
+        return -1;
+    }
+
+    memcpy(ac->key, cond, ac->want);
+    ac->want = arg_key(ac->key, ac->want, &alt, &alt_len);
+    ac->has_glob = (colon != NULL);
+    ac->all = all;
+    ac->tally = t;
+
+    /* a deny matches values in either case: the strict way for it */
+
+    if (colon != NULL) {
+        glen = all ? (memcpy(ac->glob, colon + 1, glen), glen)
+                   : hoop_casefold(colon + 1, glen, ac->glob);
+        ac->glob[glen] = '\0';
+    }
+
+    return 0;
+}
+
+
+/*
+ * One argument, its name keyed: counted if it is the condition's name,
+ * or the part ASP.NET Core binds ("cmd.action"); a value cut short
+ * (cut) is unreadable
+ */
+static void
+arg_cond_tally(arg_cond_t *ac, const char *name, size_t nlen, size_t alt,
+    size_t alt_len, char *value, size_t vlen, int cut)
+{
+    if ((nlen != ac->want || memcmp(name, ac->key, ac->want) != 0)
+        && (alt_len != ac->want || memcmp(name + alt, ac->key, ac->want) != 0))
+    {
+        return;
+    }
+
+    if (cut) {
+        ac->tally->unreadable++;
+        return;
+    }
+
+    ac->tally->seen++;
+
+    if (!ac->all) {
+        vlen = hoop_casefold(value, vlen, value);
+    }
+
+    if (!ac->has_glob || hoop_rule_glob(ac->glob, value, vlen)) {
+        ac->tally->matched++;
+    }
+}
+
+
 void
 hoop_rule_args_tally(const char *cond, const char *args, size_t len,
     int all, hoop_rule_tally_t *t)
 {
     int          rc, semicolon;
-    size_t       pos, want, glen, nlen, vlen, alt, alt_len;
-    const char  *colon;
-    char         key[HOOP_RULE_ARG_MAX], glob[HOOP_RULE_ARG_MAX + 1];
+    size_t       pos, nlen, vlen, alt, alt_len;
+    arg_cond_t   ac;
     char         name[HOOP_RULE_ARG_MAX], value[HOOP_RULE_ARG_MAX];
 
-    colon = strchr(cond, ':');
-    want = colon ? (size_t) (colon - cond) : strlen(cond);
-    glen = colon ? strlen(colon + 1) : 0;
-
-    if (want > HOOP_RULE_ARG_MAX || glen > HOOP_RULE_ARG_MAX) {
-        t->unreadable++;                    /* not a rule nginx -t passes */
+    if (arg_cond_init(&ac, cond, all, t) != 0) {
         return;
-    }
-
-    memcpy(key, cond, want);
-    want = arg_key(key, want, &alt, &alt_len);
-
-    /* a deny matches values in either case: the strict way for it */
-
-    if (colon != NULL) {
-        glen = all ? (memcpy(glob, colon + 1, glen), glen)
-                   : hoop_casefold(colon + 1, glen, glob);
-        glob[glen] = '\0';
     }
 
     /*
@@ -87,30 +146,63 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
                 return;
             }
 
-            /* the name, or the part ASP.NET Core binds ("cmd.action") */
-
-            if ((nlen != want || memcmp(name, key, want) != 0)
-                && (alt_len != want || memcmp(name + alt, key, want) != 0))
-            {
-                continue;
-            }
-
-            if (rc == 2) {
-                t->unreadable++;            /* its value is */
-                continue;
-            }
-
-            t->seen++;
-
-            if (!all) {
-                vlen = hoop_casefold(value, vlen, value);
-            }
-
-            if (colon == NULL || hoop_rule_glob(glob, value, vlen)) {
-                t->matched++;
-            }
+            arg_cond_tally(&ac, name, nlen, alt, alt_len, value, vlen,
+                           rc == 2);
         }
     }
+}
+
+
+/* a multipart field: its name keyed, then the condition */
+static int
+arg_cond_part(void *data, const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+    arg_cond_t *ac = data;
+
+    size_t  alt, alt_len, klen;
+    char    key[HOOP_RULE_ARG_MAX], text[HOOP_RULE_ARG_MAX];
+
+    if (nlen > HOOP_RULE_ARG_MAX) {
+        return -1;
+    }
+
+    memcpy(key, name, nlen);
+    klen = arg_key(key, nlen, &alt, &alt_len);
+
+    memcpy(text, value, vlen < HOOP_RULE_ARG_MAX ? vlen : HOOP_RULE_ARG_MAX);
+
+    arg_cond_tally(ac, key, klen, alt, alt_len, text,
+                   vlen < HOOP_RULE_ARG_MAX ? vlen : HOOP_RULE_ARG_MAX,
+                   vlen > HOOP_RULE_ARG_MAX);
+
+    return 0;
+}
+
+
+void
+hoop_rule_multipart_tally(const char *cond, const char *body, size_t len,
+    const char *boundary, size_t blen, int all, hoop_rule_tally_t *t)
+{
+    arg_cond_t  ac;
+
+    if (arg_cond_init(&ac, cond, all, t) != 0) {
+        return;
+    }
+
+    if (hoop_rule_multipart_fields(body, len, boundary, blen, arg_cond_part,
+                                   &ac)
+        != 0)
+    {
+        t->unreadable++;
+    }
+}
+
+
+size_t
+hoop_rule_arg_key(char *name, size_t len, size_t *alt, size_t *alt_len)
+{
+    return arg_key(name, len, alt, alt_len);
 }
 
 

@@ -285,6 +285,38 @@ main(void)
            "json: what only a lenient parser reads is unreadable");
         ok(JSON_HOLDS("limit:100", num, 1) && JSON_HOLDS("dry:TRUE", num, 0),
            "json: numbers and literals as their JSON text");
+        {
+            static const char  mp[] =
+                "--b\r\nContent-Disposition: form-data; name=\"Action\"\r\n\r\n"
+                "drop\r\n--b\r\nContent-Disposition: form-data; name=f;"
+                " filename=\"a\"\r\n\r\nx\r\n--b--\r\n";
+            static const char  star[] =
+                "--b\r\nContent-Disposition: form-data; name*=utf-8''a\r\n"
+                "\r\ndrop\r\n--b--\r\n";
+            hoop_rule_tally_t  t;
+
+            memset(&t, 0, sizeof(t));
+            hoop_rule_multipart_tally("action:drop", mp, sizeof(mp) - 1,
+                                      "b", 1, 0, &t);
+            ok(hoop_rule_tally_holds(&t, 0) && t.seen == 1,
+               "multipart: a field, its name keyed; a file is not one");
+
+            memset(&t, 0, sizeof(t));
+            hoop_rule_multipart_tally("f", mp, sizeof(mp) - 1, "b", 1, 0, &t);
+            ok(!hoop_rule_tally_holds(&t, 0), "multipart: files skipped");
+
+            memset(&t, 0, sizeof(t));
+            hoop_rule_multipart_tally("action", star, sizeof(star) - 1, "b",
+                                      1, 1, &t);
+            ok(t.unreadable && !hoop_rule_tally_holds(&t, 1),
+               "multipart: name* is unreadable");
+
+            memset(&t, 0, sizeof(t));
+            hoop_rule_multipart_tally("action", mp, sizeof(mp) - 8, "b", 1, 0,
+                                      &t);
+            ok(hoop_rule_tally_holds(&t, 0) && t.unreadable,
+               "multipart: no close delimiter is unreadable");
+        }
         ok(!JSON_HOLDS("method:*", "method=drop", 0)
            && !JSON_HOLDS("method", "\"x\"", 0),
            "json: a body that is not an object or array has no members");
