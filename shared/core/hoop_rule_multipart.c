@@ -31,7 +31,7 @@ hoop_rule_multipart_fields(const char *body, size_t len,
 {
     int          file;
     size_t       nlen;
-    const char  *p, *end, *headers, *content, *next, *name;
+    const char  *p, *end, *headers, *hend, *content, *next, *name;
     char         delim[2 + 70 + 2];
 
     /* "--" boundary; RFC 2046 boundaries are 1 to 70 characters */
@@ -74,17 +74,28 @@ hoop_rule_multipart_fields(const char *body, size_t len,
 
         headers = p + 2;
 
-        content = find(headers, end, "\r\n\r\n", 4);
+        if (end - headers >= 2 && headers[0] == '\r' && headers[1] == '\n') {
+            name = NULL;                    /* a part without headers */
+            file = 0;
+            content = headers + 2;
 
-        if (content == NULL || content - headers > PART_HEADERS_MAX) {
-            return -1;
+        } else {
+            hend = find(headers, end, "\r\n\r\n", 4);
+
+            /* headers that a delimiter cuts short are read two ways */
+
+            if (hend == NULL || hend - headers > PART_HEADERS_MAX
+                || find(headers, hend + 2, delim, blen + 4) != NULL)
+            {
+                return -1;
+            }
+
+            if (part_headers(headers, hend + 2, &name, &nlen, &file) != 0) {
+                return -1;
+            }
+
+            content = hend + 4;
         }
-
-        if (part_headers(headers, content + 2, &name, &nlen, &file) != 0) {
-            return -1;
-        }
-
-        content += 4;
 
         next = find(content - 2, end, delim, blen + 4);
 
