@@ -127,7 +127,7 @@ hoop_rule_args_tally(const char *cond, const char *args, size_t len,
 
     for (semicolon = 1; semicolon >= 0; semicolon--) {
 
-        if (!semicolon && memchr(args, ';', len) == NULL) {
+        if (!semicolon && (len == 0 || memchr(args, ';', len) == NULL)) {
             break;                          /* the same reading again */
         }
 
