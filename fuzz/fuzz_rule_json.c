@@ -3,8 +3,9 @@
  *
  * libFuzzer target: JSON body conditions of hoop_rule (json=field:glob)
  * and the same body read as a form and as multipart/form-data with the
- * boundary "b" (arg=name:glob), any condition on any body.  Nothing reads outside either, nothing leaks, and what holds for
- * an allow (every occurrence) holds for a deny (one, in either case).
+ * boundary "b" (arg=name:glob), any condition on any body.  Nothing
+ * reads outside either, nothing leaks, and what holds for an allow
+ * (every occurrence) holds for a deny (one, in either case).
  */
 
 #include <stdint.h>

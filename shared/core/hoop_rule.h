@@ -209,15 +209,13 @@ void hoop_rule_json_doc_tally(const char *cond, const hoop_rule_json_t *doc,
 
 /*
  * Each string value of a top-level member field (named in either case)
- * of a JSON body, in every call of a batch, given to each with data.
- * Returns 0, or -1 when the body is unreadable (as for json=) or a value
- * of field is not a string.
+ * of a parsed JSON body, in every call of a batch, given to each with
+ * data.  Returns 0, or -1 when a batch nests a batch or a value of field
+ * is not a string.
  */
 typedef void (*hoop_rule_json_each_pt)(void *data, const char *value,
     size_t len);
 
-int hoop_rule_json_strings(const char *field, const char *body, size_t len,
-    hoop_rule_json_each_pt each, void *data);
 int hoop_rule_json_doc_strings(const char *field, const hoop_rule_json_t *doc,
     hoop_rule_json_each_pt each, void *data);
 

@@ -315,26 +315,6 @@ json_text_matches(const json_cond_t *jc, const char *s, size_t len)
 
 
 int
-hoop_rule_json_strings(const char *field, const char *body, size_t len,
-    hoop_rule_json_each_pt each, void *data)
-{
-    int                rc;
-    hoop_rule_json_t  *doc;
-
-    rc = hoop_rule_json_parse(body, len, &doc);
-
-    if (rc <= 0) {
-        return rc;
-    }
-
-    rc = hoop_rule_json_doc_strings(field, doc, each, data);
-    hoop_rule_json_free(doc);
-
-    return rc;
-}
-
-
-int
 hoop_rule_json_doc_strings(const char *field, const hoop_rule_json_t *doc,
     hoop_rule_json_each_pt each, void *data)
 {

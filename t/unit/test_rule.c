@@ -247,12 +247,15 @@ main(void)
 
     /* JSON bodies */
     {
-        static const char  rpc[] = "{\"jsonrpc\":\"2.0\",\"method\":\"read\"}";
+        static const char  rpc[] =
+            "{\"jsonrpc\":\"2.0\",\"method\":\"read\"}";
         static const char  batch[] =
             "[{\"method\":\"read\"},{\"method\":\"drop_table\"}]";
-        static const char  cased[] = "{\"method\":\"read\",\"Method\":\"drop\"}";
+        static const char  cased[] =
+            "{\"method\":\"read\",\"Method\":\"drop\"}";
         static const char  dup[] = "{\"method\":\"read\",\"method\":\"drop\"}";
-        static const char  esc[] = "\xef\xbb\xbf {\"meth\\u006fd\":\"dr\\u006fp\"}";
+        static const char  esc[] =
+            "\xef\xbb\xbf {\"meth\\u006fd\":\"dr\\u006fp\"}";
         static const char  arr[] = "{\"method\":[\"read\",\"drop\"]}";
         static const char  obj[] = "{\"method\":{\"name\":\"drop\"}}";
         static const char  lax[] = "{\"method\":\"drop\",}";
