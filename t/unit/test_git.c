@@ -1,0 +1,422 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * Git request bodies read as they stream: pkt-lines, a push's update
+ * requests (as git 2.39 sends them), a fetch's negotiation; the same
+ * whatever the pieces the body arrives in.
+ */
+
+#include <stdlib.h>
+
+#include "hoop_git.h"
+#include "tap.h"
+
+
+#define Z40  "0000000000000000000000000000000000000000"
+#define A40  "8dd2c1f2a0b3e4d5c6b7a8f9e0d1c2b3a4f5e6d7"
+#define B40  "35020f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8"
+
+
+static hoop_git_command_t  commands[8];
+static char                refs[256];
+
+
+/* a pkt-line of s: its length in 4 hex digits, then s */
+static size_t
+pkt(char *out, const char *s, size_t n)
+{
+    snprintf(out, 5, "%04zx", n + 4);
+    memcpy(out + 4, s, n);
+
+    return n + 4;
+}
+
+
+/* a body: each pkt-line (NULL: a flush, "": a delim), then tail */
+static size_t
+body(char *out, const char *const *lines, size_t nlines, const char *tail)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < nlines; i++) {
+        if (lines[i] == NULL) {
+            memcpy(out + n, "0000", 4);
+            n += 4;
+            continue;
+        }
+
+        if (lines[i][0] == '\0') {
+            memcpy(out + n, "0001", 4);
+            n += 4;
+            continue;
+        }
+
+        /* a NUL in a line is written "\\0" */
+
+        {
+            char    line[1024];
+            size_t  k, m;
+
+            for (k = 0, m = 0; lines[i][k]; k++) {
+                if (lines[i][k] == '\\' && lines[i][k + 1] == '0') {
+                    line[m++] = '\0';
+                    k++;
+                    continue;
+                }
+
+                line[m++] = lines[i][k];
+            }
+
+            n += pkt(out + n, line, m);
+        }
+    }
+
+    memcpy(out + n, tail, strlen(tail));
+
+    return n + strlen(tail);
+}
+
+
+/* fed in pieces of step bytes: the result, and where the pack starts */
+static hoop_git_push_e
+feed(hoop_git_push_t *p, const char *b, size_t len, size_t step,
+    size_t *pack)
+{
+    size_t           off, n, used;
+    hoop_git_push_e  rc;
+
+    hoop_git_push_init(p, commands, 8, refs, sizeof(refs));
+
+    rc = HOOP_GIT_PUSH_MORE;
+
+    for (off = 0; off < len; off += n) {
+        n = (len - off < step) ? len - off : step;
+        rc = hoop_git_push_feed(p, (const unsigned char *) b + off, n, &used);
+
+        if (rc != HOOP_GIT_PUSH_MORE) {
+            *pack = off + used;
+            return rc;
+        }
+
+        if (used != n) {
+            return HOOP_GIT_PUSH_ERROR;     /* MORE uses everything */
+        }
+    }
+
+    *pack = len;
+
+    return rc;
+}
+
+
+static void
+test_pkt(void)
+{
+    size_t          used;
+    hoop_git_pkt_t  p;
+
+    memset(&p, 0, sizeof(p));
+
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "000ahello\n", 10,
+                             &used), HOOP_GIT_PKT_DATA, "a pkt-line");
+    is_mem(p.payload, p.len, "hello\n", 6, "its payload");
+    is_int(used, 10, "all of it used");
+
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "00", 2, &used),
+           HOOP_GIT_PKT_MORE, "half a length: more");
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "01", 2, &used),
+           HOOP_GIT_PKT_DELIM, "then the rest: a delim");
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "0002", 4, &used),
+           HOOP_GIT_PKT_END, "response-end");
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "0003", 4, &used),
+           HOOP_GIT_PKT_ERROR, "0003 is no length");
+    memset(&p, 0, sizeof(p));
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "fff1", 4, &used),
+           HOOP_GIT_PKT_ERROR, "past 65520");
+    memset(&p, 0, sizeof(p));
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "00g4", 4, &used),
+           HOOP_GIT_PKT_ERROR, "not hex");
+    memset(&p, 0, sizeof(p));
+    is_int(hoop_git_pkt_read(&p, (const unsigned char *) "fff0", 4, &used),
+           HOOP_GIT_PKT_MORE, "65520 is the most");
+}
+
+
+static void
+test_push(void)
+{
+    char             b[4096];
+    size_t           n, step, pack;
+    hoop_git_push_t  p;
+
+    const char *git239[] = {
+        A40 " " B40 " refs/heads/main\\0 report-status-v2 side-band-64k"
+            " quiet object-format=sha1 agent=git/2.39.5",
+        Z40 " " A40 " refs/tags/v1.0\n",
+        B40 " " Z40 " refs/heads/old",
+        NULL
+    };
+
+    n = body(b, git239, 4, "PACK");
+
+    for (step = 1; step <= n; step++) {
+        if (feed(&p, b, n, step, &pack) != HOOP_GIT_PUSH_DONE
+            || pack != n - 4 || p.ncommands != 3)
+        {
+            break;
+        }
+    }
+
+    ok(step > n, "read the same fed in pieces of any size (failed at %zu)",
+       step);
+
+    is_int(p.ncommands, 3, "three commands");
+    is_mem(refs + commands[0].ref, commands[0].ref_len, "refs/heads/main",
+           15, "the first ref, without its capabilities");
+    is_mem(refs + commands[1].ref, commands[1].ref_len, "refs/tags/v1.0",
+           14, "a newline after a ref is not part of it");
+    ok(strcmp(commands[0].old_id, A40) == 0
+       && strcmp(commands[0].new_id, B40) == 0, "old and new ids");
+    ok(p.caps == (HOOP_GIT_CAP_REPORT_STATUS_V2 | HOOP_GIT_CAP_SIDE_BAND_64K
+                  | HOOP_GIT_CAP_QUIET), "the capabilities asked for");
+
+    ok(strcmp(hoop_git_command_action(&commands[0], "refs/heads/main", 15),
+              "update") == 0, "an update");
+    ok(strcmp(hoop_git_command_action(&commands[1], "refs/tags/v1.0", 14),
+              "tag") == 0, "a tag created");
+    ok(strcmp(hoop_git_command_action(&commands[2], "refs/heads/old", 14),
+              "delete") == 0, "a delete");
+    commands[1].ref_len = 0;
+    ok(strcmp(hoop_git_command_action(&commands[1], "refs/heads/x", 12),
+              "create") == 0, "a branch created");
+
+    /* the probe git sends before a large push */
+
+    is_int(feed(&p, "0000", 4, 1, &pack), HOOP_GIT_PUSH_DONE,
+           "the probe: a flush");
+    is_int(p.ncommands, 0, "with no commands");
+
+    /* push options follow the flush when asked for */
+
+    {
+        const char *opts[] = {
+            A40 " " B40 " refs/heads/main\\0 report-status push-options",
+            NULL, "ci.skip", "reviewer=me", NULL
+        };
+
+        n = body(b, opts, 5, "PACK");
+        is_int(feed(&p, b, n, 3, &pack), HOOP_GIT_PUSH_DONE,
+               "push options read");
+        is_int(p.options, 2, "two of them");
+        is_int(pack, n - 4, "the pack starts after their flush");
+    }
+
+    /* without push-options, what follows the flush is the pack */
+
+    {
+        const char *plain[] = { A40 " " B40 " refs/heads/main", NULL };
+
+        n = body(b, plain, 2, "0009x");
+        is_int(feed(&p, b, n, 7, &pack), HOOP_GIT_PUSH_DONE,
+               "no push options asked for");
+        is_int(pack, n - 5, "the rest is the pack's, whatever it looks like");
+    }
+
+    /* shallow lines before the commands */
+
+    {
+        const char *shallow[] = {
+            "shallow " A40, A40 " " B40 " refs/heads/main", NULL
+        };
+
+        n = body(b, shallow, 3, "");
+        is_int(feed(&p, b, n, 5, &pack), HOOP_GIT_PUSH_DONE,
+               "shallow lines");
+        ok(p.shallow == 1 && p.ncommands == 1, "counted apart");
+    }
+
+    /* sha256 */
+
+    {
+        char        line[256];
+        const char *l[2];
+
+        snprintf(line, sizeof(line), "%s%s %s%s refs/heads/main\\0"
+                 "object-format=sha256", A40, "012345678901234567890123",
+                 B40, "012345678901234567890123");
+        l[0] = line;
+        l[1] = NULL;
+        n = body(b, l, 2, "");
+        is_int(feed(&p, b, n, 9, &pack), HOOP_GIT_PUSH_DONE,
+               "sha256 ids with object-format=sha256");
+        is_int(strlen(commands[0].new_id), 64, "64 hex digits");
+
+        snprintf(line, sizeof(line), "%s%s %s%s refs/heads/main", A40,
+                 "012345678901234567890123", B40,
+                 "012345678901234567890123");
+        n = body(b, l, 2, "");
+        is_int(feed(&p, b, n, 9, &pack), HOOP_GIT_PUSH_ERROR,
+               "sha256 ids without object-format: sha1 is meant");
+    }
+}
+
+
+static void
+test_push_refused(void)
+{
+    char             b[4096];
+    size_t           i, n, pack;
+    hoop_git_push_t  p;
+
+    static const char *bad_refs[] = {
+        "refs/heads/a..b", "refs/heads/x.lock", "refs/heads//x",
+        "refs/heads/a b", "HEAD", "refs/heads/.hidden", "refs/heads/x/",
+        "refs/heads/x.", "refs/heads/a@{1}", "refs/heads/a\\b",
+        "refs/heads/a:b", "refs/heads/a*", "refs/heads/a\x01", "refs/",
+        "heads/main", "refs/heads/x.lock/y", "refs/heads/a~1",
+        "refs/heads/a^", "refs/heads/a?", "refs/heads/a[b"
+    };
+
+    for (i = 0; i < sizeof(bad_refs) / sizeof(bad_refs[0]); i++) {
+        char        line[256];
+        const char *l[2];
+
+        snprintf(line, sizeof(line), A40 " " B40 " %s", bad_refs[i]);
+        l[0] = line;
+        l[1] = NULL;
+        n = body(b, l, 2, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "a ref git refuses is refused: %s", bad_refs[i]);
+    }
+
+    {
+        const char *ok_refs[] = {
+            A40 " " B40 " refs/heads/feature/x-1.2_y", NULL
+        };
+
+        n = body(b, ok_refs, 2, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_DONE,
+               "one it accepts is read");
+    }
+
+    {
+        const char *cert[] = {
+            "push-cert\\0report-status", "certificate version 0.1\n", NULL
+        };
+
+        n = body(b, cert, 3, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "a push certificate is not read");
+    }
+
+    {
+        const char *l[] = { A40 " " B40 "refs/heads/main", NULL };
+
+        n = body(b, l, 2, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "no space before the ref");
+    }
+
+    {
+        const char *l[] = {
+            "8dd2c1f2a0b3e4d5c6b7a8f9e0d1c2b3a4f5e6dz " B40
+            " refs/heads/main", NULL
+        };
+
+        n = body(b, l, 2, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "an id that is not hex");
+    }
+
+    {
+        const char *l[] = {
+            A40 " " B40 " refs/heads/a", A40 " " B40 " refs/heads/b\\0atomic",
+            NULL
+        };
+
+        n = body(b, l, 3, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "capabilities on a second command");
+    }
+
+    {
+        const char *l[10];
+
+        for (i = 0; i < 9; i++) {
+            l[i] = A40 " " B40 " refs/heads/main";
+        }
+
+        l[9] = NULL;
+        n = body(b, l, 10, "");
+        is_int(feed(&p, b, n, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+               "more commands than there is room for");
+        ok(p.error != NULL && strstr(p.error, "more refs") != NULL,
+           "says so");
+    }
+
+    is_int(feed(&p, "0004", 4, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+           "an empty command");
+    is_int(feed(&p, "0001", 4, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+           "a delim in a push");
+    is_int(feed(&p, "PACK", 4, 4096, &pack), HOOP_GIT_PUSH_ERROR,
+           "a pack without commands");
+}
+
+
+static void
+test_fetch(void)
+{
+    char              b[4096];
+    size_t            n, i;
+    int               rc;
+    hoop_git_fetch_t  f;
+
+    const char *v0[] = {
+        "want " A40 " multi_ack_detailed side-band-64k thin-pack ofs-delta"
+            " agent=git/2.39.5\n",
+        "want " B40 "\n", "deepen 1\n", NULL,
+        "have " A40 "\n", "have " B40 "\n", "have " Z40 "\n", "done\n"
+    };
+
+    const char *v2[] = {
+        "command=fetch", "agent=git/2.39.5", "object-format=sha1", "",
+        "thin-pack", "ofs-delta", "want " A40 "\n", "have " B40 "\n",
+        "done\n", NULL
+    };
+
+    n = body(b, v0, 8, "");
+    hoop_git_fetch_init(&f);
+
+    for (i = 0, rc = 0; i < n; i++) {
+        rc = hoop_git_fetch_feed(&f, (const unsigned char *) b + i, 1);
+    }
+
+    ok(rc == 0 && f.wants == 2 && f.haves == 3 && f.shallows == 1 && f.done,
+       "v0: wants, haves, a deepen, done (byte by byte)");
+
+    n = body(b, v2, 10, "");
+    hoop_git_fetch_init(&f);
+    rc = hoop_git_fetch_feed(&f, (const unsigned char *) b, n);
+
+    is_int(rc, 1, "v2: read to its flush");
+    ok(strcmp(f.command, "fetch") == 0, "the command");
+    ok(f.wants == 1 && f.haves == 1 && f.done, "its arguments counted");
+
+    hoop_git_fetch_init(&f);
+    is_int(hoop_git_fetch_feed(&f, (const unsigned char *) "GET /", 5), -1,
+           "not pkt-lines");
+}
+
+
+int
+main(void)
+{
+    test_pkt();
+    test_push();
+    test_push_refused();
+    test_fetch();
+
+    return done_testing();
+}
