@@ -9,6 +9,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hoop_git.h"
+#include "hoop_json.h"
 #include "hoop_mask.h"
 #include "hoop_rule.h"
 #include "ngx_hoop_audit.h"
@@ -41,7 +43,35 @@ typedef struct {
     ngx_uint_t               path_case;     /* hoop_rule_path_case */
     ngx_flag_t               method_override;   /* hoop_rule_method_... */
     size_t                   body_max;      /* hoop_rule_body_max */
+    ngx_flag_t               git;           /* hoop_git */
 } ngx_http_hoop_loc_conf_t;
+
+
+/* how one ref update of a push was decided */
+typedef struct {
+    ngx_uint_t               action;        /* HOOP_RULE_* */
+    const char              *rule;          /* its name, or "default" */
+    const hoop_rule_t       *by;            /* NULL: the default */
+} ngx_http_hoop_git_decided_t;
+
+
+/* A git request (hoop_git): what it asks of which repository. */
+typedef struct {
+    ngx_str_t                repo;          /* the path before the service */
+    ngx_str_t                service;       /* git-upload-pack, ... */
+    ngx_uint_t               protocol;      /* 0, or 2 (Git-Protocol) */
+    hoop_git_push_t         *push;          /* a push's update requests */
+    hoop_git_command_t      *commands;
+    char                    *refs;
+    hoop_git_fetch_t        *fetch;         /* a fetch's negotiation */
+    ngx_http_hoop_git_decided_t  *decided;  /* per command */
+    const char              *unread;        /* why the body was not read */
+    unsigned                 discovery:1;   /* info/refs */
+    unsigned                 receive:1;     /* git-receive-pack */
+    unsigned                 read:1;
+    unsigned                 pushed:1;      /* the update requests read */
+    unsigned                 refused:1;     /* answered with "ng" */
+} ngx_http_hoop_git_t;
 
 
 /* Per request (kept on the main request): who is asking. */
@@ -55,6 +85,7 @@ typedef struct {
     ngx_str_t                path_lax;      /* the laxest reading of the
                                                path, if not the path */
     ngx_hoop_oidc_wait_t     wait;
+    ngx_http_hoop_git_t     *git;           /* a git request, or NULL */
     ngx_hoop_review_wait_t  *review;        /* held for this review */
     void                    *review_conf;   /* in this location */
     void                    *review_call;   /* a reviewer's decision */
@@ -101,6 +132,21 @@ void ngx_http_hoop_audit_review_requested(ngx_http_request_t *r,
 void ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
     ngx_uint_t approve, ngx_hoop_review_outcome_t *outcome,
     ngx_str_t *reason);
+
+/* ngx_http_hoop_git.c */
+ngx_int_t ngx_http_hoop_git_request(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
+ngx_uint_t ngx_http_hoop_git_body_wanted(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
+ngx_int_t ngx_http_hoop_git_read(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
+void ngx_http_hoop_git_ref(ngx_http_hoop_git_t *git, ngx_uint_t i,
+    ngx_str_t *ref);
+ngx_int_t ngx_http_hoop_git_refuse(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, ngx_str_t *reasons, const char *why);
+ngx_int_t ngx_http_hoop_git_forbidden(ngx_http_request_t *r,
+    const char *rule, const char *reason);
+void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);
 
 /* ngx_http_hoop_mask_filter_module.c */
 ngx_int_t ngx_http_hoop_mask_result(ngx_http_request_t *r,

@@ -180,7 +180,7 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     ngx_msec_int_t           ms;
     ngx_time_t              *tp;
     ngx_uint_t               status, denied;
-    const char              *name;
+    const char              *name, *type;
     ngx_http_hoop_ctx_t     *ctx;
     ngx_hoop_review_wait_t  *w;
 
@@ -193,8 +193,16 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     status = r->err_status ? r->err_status : r->headers_out.status;
     ctx = ngx_http_hoop_get_ctx(r);
 
+    /* a git push or fetch is an event of its own kind, with its refs */
+
+    type = "http.request";
+
+    if (ctx != NULL && ctx->git != NULL && !ctx->git->discovery) {
+        type = ctx->git->receive ? "git.push" : "git.fetch";
+    }
+
     hoop_json_object(j, NULL);
-    ngx_hoop_audit_envelope(j, "http.request", sess);
+    ngx_hoop_audit_envelope(j, type, sess);
 
     if (ctx != NULL && ctx->authenticated) {
         hoop_identity_json_write(&ctx->identity, j, "identity");
@@ -236,7 +244,10 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
     denied = status == NGX_HTTP_UNAUTHORIZED
              || status == NGX_HTTP_FORBIDDEN
              || (ctx != NULL && ctx->review != NULL
-                 && ctx->review->status != NGX_HOOP_REVIEW_APPROVED);
+                 && ctx->review->status != NGX_HOOP_REVIEW_APPROVED)
+             || (ctx != NULL && ctx->git != NULL && ctx->git->refused);
+
+    ngx_http_hoop_git_json(r, j);
 
     hoop_json_object(j, "decision");
     hoop_json_string(j, "result", denied ? "deny" : "allow", denied ? 4 : 5);

@@ -104,6 +104,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, body_max),
       NULL },
 
+    { ngx_string("hoop_git"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, git),
+      NULL },
+
     { ngx_string("hoop_review_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_hoop_review_webhook_set,
@@ -264,6 +271,7 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->path_case = NGX_CONF_UNSET_UINT;
     hlcf->method_override = NGX_CONF_UNSET;
     hlcf->body_max = NGX_CONF_UNSET_SIZE;
+    hlcf->git = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -293,6 +301,7 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->path_case, prev->path_case, 0);
     ngx_conf_merge_value(conf->method_override, prev->method_override, 1);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 64 * 1024);
+    ngx_conf_merge_value(conf->git, prev->git, 0);
 
     /*
      * under "satisfy any" the first access module that says yes ends the

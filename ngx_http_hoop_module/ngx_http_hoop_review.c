@@ -111,7 +111,7 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     const hoop_rule_t *rule, ngx_hoop_review_spec_t *spec)
 {
     u_char       *buf;
-    size_t        len;
+    size_t        len, size;
     hoop_json_t   j;
 
     ngx_memzero(spec, sizeof(ngx_hoop_review_spec_t));
@@ -143,10 +143,30 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     /* what a reviewer needs to decide: never the body, never the query */
 
     buf += NGX_HTTP_HOOP_REVIEW_JSON;
+    size = NGX_HTTP_HOOP_REVIEW_JSON;
 
-    hoop_json_init(&j, (char *) buf, NGX_HTTP_HOOP_REVIEW_JSON);
+    if (ctx->git != NULL && ctx->git->push != NULL) {
+        /* a push: its refs too, each name up to 6 times as long escaped */
+
+        size += 6 * ctx->git->push->refs_len
+                + 512 * ctx->git->push->ncommands;
+
+        buf = ngx_pnalloc(r->pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    hoop_json_init(&j, (char *) buf, size);
     hoop_json_object(&j, NULL);
-    hoop_json_string(&j, "kind", "http.request", 12);
+
+    if (ctx->git != NULL && ctx->git->push != NULL) {
+        hoop_json_string(&j, "kind", "git.push", 8);
+
+    } else {
+        hoop_json_string(&j, "kind", "http.request", 12);
+    }
+
     hoop_json_string(&j, "method", (char *) r->method_name.data,
                      r->method_name.len);
     hoop_json_string(&j, "host", (char *) r->headers_in.server.data,
@@ -154,6 +174,7 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     hoop_json_string(&j, "path", (char *) r->uri.data, r->uri.len);
     hoop_json_string(&j, "client", (char *) r->connection->addr_text.data,
                      r->connection->addr_text.len);
+    ngx_http_hoop_git_json(r, &j);
     hoop_json_end(&j);
 
     spec->operation.data = buf;
@@ -301,10 +322,11 @@ ngx_http_hoop_review_done(ngx_hoop_review_wait_t *w)
 static ngx_int_t
 ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
 {
-    u_char       *p, *msg;
-    size_t        len;
-    ngx_uint_t    status;
-    const char   *error;
+    u_char               *p, *msg;
+    size_t                len;
+    ngx_uint_t            status;
+    const char           *error;
+    ngx_http_hoop_ctx_t  *ctx;
 
     switch (w->status) {
 
@@ -352,6 +374,14 @@ ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
     }
 
     *p = '\0';
+
+    /* a push: as git shows a refusal, every ref "ng" with the reason */
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx != NULL && ctx->git != NULL && ctx->git->push != NULL) {
+        return ngx_http_hoop_git_refuse(r, ctx, NULL, (char *) msg);
+    }
 
     return ngx_http_hoop_send_json_error(r, status, error, (char *) msg);
 }

@@ -53,6 +53,9 @@ typedef struct {
     ngx_uint_t           kind;          /* ngx_http_hoop_body_kind_e */
     hoop_rule_json_t    *json;          /* the body parsed, if JSON */
     ngx_str_t            boundary;      /* of a multipart body */
+    ngx_http_hoop_git_t *git;           /* a git request (hoop_git) */
+    ngx_str_t            ref;           /* the ref update decided, if any */
+    const char          *action;        /* ... what it does */
     unsigned             has_body:1;
     unsigned             unread:1;      /* a body was sent, not read */
     unsigned             json_unreadable:1;
@@ -112,19 +115,27 @@ static void ngx_http_hoop_rules_cookie_tally(ngx_http_request_t *r,
     const char *cond, int all, hoop_rule_tally_t *t);
 static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
+static int ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op,
+    const char *key, const char *glob, int all);
+static const hoop_rule_t *ngx_http_hoop_rules_refs(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
+    ngx_http_hoop_rules_op_t *op, ngx_uint_t *action);
+static ngx_int_t ngx_http_hoop_rules_git_deny(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, const char *reason);
 static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
     const char *rule, const char *reason);
 
 
 static const char  *ngx_http_hoop_rule_keys[] = {
     "groups", "sub", "client", "method", "path", "header", "arg", "json",
-    NULL
+    "repo", "service", "ref", "action", NULL
 };
 
 
 static const ngx_hoop_rule_syntax_t  ngx_http_hoop_rule_syntax = {
     ngx_http_hoop_rule_keys,
-    "groups, sub, client, method, path, header, arg and json",
+    "groups, sub, client, method, path, header, arg, json, repo, service,"
+    " ref and action",
     NULL
 };
 
@@ -232,7 +243,8 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
 
-    if (hlcf->rules == NULL && hlcf->default_action == NGX_CONF_UNSET_UINT)
+    if (hlcf->rules == NULL && hlcf->default_action == NGX_CONF_UNSET_UINT
+        && !hlcf->git)
     {
         return NGX_DECLINED;
     }
@@ -253,9 +265,16 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (hlcf->git && ngx_http_hoop_git_request(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* a body the rules read first, as the mirror module does; then again */
 
-    if (!ctx->body_read && ngx_http_hoop_rules_body_wanted(r, hlcf)) {
+    if (!ctx->body_read
+        && (ngx_http_hoop_rules_body_wanted(r, hlcf)
+            || (ctx->git && ngx_http_hoop_git_body_wanted(r, ctx))))
+    {
         ctx->body_read = 1;
 
         rc = ngx_http_read_client_request_body(r,
@@ -268,9 +287,26 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
+    if (ctx->git && ngx_http_hoop_git_read(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rule = ngx_http_hoop_rules_decide(r, hlcf, ctx, &action, &ctx->method);
 
-    ctx->rule = rule ? rule->name : "default";
+    if (hlcf->rules != NULL || hlcf->default_action != NGX_CONF_UNSET_UINT) {
+        ctx->rule = rule ? rule->name : "default";
+    }
+
+    /* a push that was not read is not let through: its refs are unknown */
+
+    if (action != HOOP_RULE_DENY && ctx->git && ctx->git->push
+        && ctx->git->unread)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hoop_git: push refused: %s", ctx->git->unread);
+
+        return ngx_http_hoop_git_refuse(r, ctx, NULL, ctx->git->unread);
+    }
 
     if (action == HOOP_RULE_ALLOW) {
         return NGX_DECLINED;
@@ -292,9 +328,25 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return ngx_http_hoop_review_hold(r, ctx, rule);
     }
 
+    if (ctx->git && ctx->git->push) {
+        return ngx_http_hoop_rules_git_deny(r, ctx,
+                                            rule == NULL
+                                            ? "no rule allows this push"
+                                            : rule->reason ? rule->reason
+                                            : "denied by this rule");
+    }
+
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "hoop_rule: request denied by rule \"%s\" (as %V)",
                   ctx->rule, &ctx->method);
+
+    if (ctx->git) {
+        return ngx_http_hoop_git_forbidden(r, ctx->rule,
+                                           rule == NULL
+                                           ? "no rule allows this request"
+                                           : rule->reason ? rule->reason
+                                           : "denied by this rule");
+    }
 
     return ngx_http_hoop_rules_deny(r, ctx->rule,
                                     rule == NULL
@@ -618,6 +670,7 @@ ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
     op->request = r;
     op->fold = hlcf->path_case;
     op->path = r->uri;
+    op->git = ctx->git;
 
     op->lax.data = ngx_pnalloc(r->pool, r->uri.len + 1);
     if (op->lax.data == NULL) {
@@ -842,6 +895,84 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
             *method = methods[i];
         }
     }
+
+    /* a push the request's rules let through: each ref update decided */
+
+    if (*action == HOOP_RULE_ALLOW && op.git && op.git->pushed
+        && op.git->push->ncommands > 0)
+    {
+        op.method = r->method_name;
+        decided = ngx_http_hoop_rules_refs(r, hlcf, ctx, &op, action);
+    }
+
+    return decided;
+}
+
+
+/*
+ * Each ref update of a push, as an operation of its own: the request's
+ * attributes and the ref, its action, the repository.  The strictest
+ * verdict is the push's (with the first ref that had it): git offers no
+ * way to update some refs of a push and not others that the gateway
+ * could rely on, so one ref refused refuses them all.
+ */
+static const hoop_rule_t *
+ngx_http_hoop_rules_refs(ngx_http_request_t *r,
+    ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
+    ngx_http_hoop_rules_op_t *op, ngx_uint_t *action)
+{
+    ngx_uint_t                    i, n, verdict;
+    const hoop_rule_t            *rule, *decided;
+    ngx_http_hoop_git_t          *git;
+    ngx_http_hoop_git_decided_t  *d;
+
+    git = op->git;
+    n = git->push->ncommands;
+
+    d = ngx_pcalloc(r->pool, n * sizeof(ngx_http_hoop_git_decided_t));
+    if (d == NULL) {
+        *action = HOOP_RULE_DENY;
+        return NULL;
+    }
+
+    git->decided = d;
+    decided = NULL;
+    *action = HOOP_RULE_ALLOW;
+
+    for (i = 0; i < n; i++) {
+        ngx_http_hoop_git_ref(git, i, &op->ref);
+        op->action = hoop_git_command_action(&git->commands[i],
+                                             (char *) op->ref.data,
+                                             op->ref.len);
+
+        rule = hlcf->rules
+               ? hoop_rule_match(hlcf->rules->elts, hlcf->rules->nelts,
+                                 ctx->authenticated ? &ctx->identity : NULL,
+                                 ngx_http_hoop_rules_attr, op)
+               : NULL;
+
+        verdict = rule ? (ngx_uint_t) rule->action
+                       : hlcf->default_action == NGX_CONF_UNSET_UINT
+                         ? (hlcf->rules ? HOOP_RULE_DENY : HOOP_RULE_ALLOW)
+                         : hlcf->default_action;
+
+        d[i].action = verdict;
+        d[i].by = rule;
+        d[i].rule = rule ? rule->name
+                    : (hlcf->rules == NULL
+                       && hlcf->default_action == NGX_CONF_UNSET_UINT)
+                      ? "none" : "default";
+
+        if (i == 0 || ngx_http_hoop_rules_strictness(verdict)
+                      > ngx_http_hoop_rules_strictness(*action))
+        {
+            decided = rule;
+            *action = verdict;
+        }
+    }
+
+    ngx_str_null(&op->ref);
+    op->action = NULL;
 
     return decided;
 }
@@ -1117,6 +1248,20 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
                 return 1;
             }
 
+        } else if (ngx_strcmp(c->key, "repo") == 0
+                   || ngx_strcmp(c->key, "service") == 0
+                   || ngx_strcmp(c->key, "ref") == 0
+                   || ngx_strcmp(c->key, "action") == 0)
+        {
+            switch (ngx_http_hoop_rules_git(op, c->key, c->values[i], all)) {
+            case 1:
+                return 1;
+            case -1:
+                return -1;
+            default:
+                break;
+            }
+
         } else if (ngx_strcmp(c->key, "arg") == 0
                    || ngx_strcmp(c->key, "json") == 0)
         {
@@ -1354,6 +1499,142 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
     }
 
     return all && seen;
+}
+
+
+/*
+ * The git keys: repo= and service= for any git request, ref= and
+ * action= for a ref update only (-1 otherwise: the rule does not apply).
+ * A repository or a ref matches in either case too for a deny or a
+ * review: on a server whose file system ignores case, "MAIN" is main.
+ * action= is "create", "delete", "tag" (a tag created) or "update", and
+ * "force" for an update not proven a fast-forward (the pack is not read
+ * yet: every update).
+ */
+static int
+ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op, const char *key,
+    const char *glob, int all)
+{
+    ngx_str_t             text, fglob, ftext;
+    ngx_http_hoop_git_t  *git;
+
+    git = op->git;
+
+    if (git == NULL) {
+        return -1;
+    }
+
+    if (key[0] == 'r' && key[2] == 'p') {          /* repo */
+        text = git->repo;
+
+    } else if (key[0] == 's') {                     /* service */
+        if (git->service.len == 0) {
+            return 0;
+        }
+
+        text.data = git->service.data + 4;          /* after "git-" */
+        text.len = git->service.len - 4;
+
+    } else if (op->ref.len == 0) {
+        return -1;
+
+    } else if (key[0] == 'r') {                     /* ref */
+        text = op->ref;
+
+    } else {                                        /* action */
+        if (ngx_strcmp(glob, "force") == 0) {
+            return ngx_strcmp(op->action, "update") == 0;
+        }
+
+        return hoop_rule_glob(glob, op->action, ngx_strlen(op->action));
+    }
+
+    if (hoop_rule_glob(glob, (char *) text.data, text.len)) {
+        return 1;
+    }
+
+    if (all || key[0] == 's') {
+        return 0;
+    }
+
+    if (ngx_http_hoop_rules_fold(op->request->pool, (u_char *) glob,
+                                 ngx_strlen(glob), &fglob)
+        != NGX_OK
+        || ngx_http_hoop_rules_fold(op->request->pool, text.data, text.len,
+                                    &ftext)
+           != NGX_OK)
+    {
+        return 1;
+    }
+
+    return hoop_rule_glob((char *) fglob.data, (char *) ftext.data,
+                          ftext.len);
+}
+
+
+/*
+ * A push refused by the rules: a report-status that names, for each ref
+ * refused, the rule and its reason.
+ */
+static ngx_int_t
+ngx_http_hoop_rules_git_deny(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    const char *reason)
+{
+    u_char                       *p;
+    ngx_str_t                    *reasons;
+    ngx_uint_t                    i, n;
+    const char                   *why, *name;
+    ngx_http_hoop_git_t          *git;
+    ngx_http_hoop_git_decided_t  *d;
+
+    git = ctx->git;
+    n = git->push->ncommands;
+    d = git->decided;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "hoop_rule: push to %V denied by rule \"%s\"",
+                  &git->repo, ctx->rule);
+
+    if (d == NULL) {
+        /* refused as a request, before its refs were decided */
+
+        p = ngx_pnalloc(r->pool, ngx_strlen(reason) + ngx_strlen(ctx->rule)
+                                 + sizeof(" (rule \"\")"));
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(p, "%s (rule \"%s\")%Z", reason, ctx->rule);
+
+        return ngx_http_hoop_git_refuse(r, ctx, NULL, (char *) p);
+    }
+
+    reasons = ngx_pcalloc(r->pool, n * sizeof(ngx_str_t));
+    if (reasons == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (d[i].action != HOOP_RULE_DENY) {
+            continue;
+        }
+
+        why = d[i].by == NULL ? "no rule allows this ref update"
+              : d[i].by->reason ? d[i].by->reason : "denied by rule";
+        name = d[i].rule;
+
+        p = ngx_pnalloc(r->pool, ngx_strlen(name) + ngx_strlen(why)
+                                 + sizeof("hoop:  (rule \"\")"));
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        reasons[i].data = p;
+        reasons[i].len = ngx_sprintf(p, "hoop: %s (rule \"%s\")", why, name)
+                         - p;
+    }
+
+    return ngx_http_hoop_git_refuse(r, ctx, reasons, NULL);
 }
 
 

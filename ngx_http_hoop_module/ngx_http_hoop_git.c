@@ -1,0 +1,722 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_git: a location in front of a git server speaking smart HTTP.  A
+ * request is known by its path's end (info/refs, git-upload-pack,
+ * git-receive-pack); the repository is the path before it.  The body of
+ * a push or a fetch is read before the rules decide (nginx keeps it in
+ * memory or in a temporary file, as for any body it buffers), and read
+ * again from there as it streams: a push's update requests, each decided
+ * by the rules as a ref update (ngx_http_hoop_rules.c), a fetch's
+ * negotiation counted for its audit event.
+ *
+ * A push refused, whole or for one ref, is answered as receive-pack
+ * answers: a report-status with "ng <ref> <reason>" for every ref (no
+ * ref is updated: the push never reaches the server), wrapped in
+ * side-band 1 with the reasons as progress (band 2) when the client
+ * asked for a side-band, so that git prints them as "remote: ..." and
+ * "! [remote rejected] main -> main (reason)".
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "hoop_git.h"
+#include "hoop_json.h"
+#include "ngx_http_hoop.h"
+
+
+/* what one push is read for: its refs, within bounds */
+#define NGX_HTTP_HOOP_GIT_COMMANDS   512
+#define NGX_HTTP_HOOP_GIT_REFS       (64 * 1024)
+
+/* a body read back from its temporary file this much at a time */
+#define NGX_HTTP_HOOP_GIT_READ       (64 * 1024)
+
+/* the review spec and events list this many refs; a count says the rest */
+#define NGX_HTTP_HOOP_GIT_LISTED     32
+
+
+static ngx_uint_t ngx_http_hoop_git_typed(ngx_http_request_t *r,
+    ngx_str_t *svc);
+static ngx_int_t ngx_http_hoop_git_feed(ngx_http_hoop_git_t *git,
+    u_char *data, size_t len);
+static ngx_int_t ngx_http_hoop_git_send(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git, ngx_str_t *progress, ngx_str_t *unpack,
+    ngx_str_t *reasons);
+static u_char *ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data,
+    size_t len);
+
+
+static ngx_str_t  ngx_http_hoop_git_services[] = {
+    ngx_string("git-upload-pack"),
+    ngx_string("git-receive-pack")
+};
+
+
+/*
+ * The git request r is, if it is one: its service and repository.  The
+ * path is read as the laxest upstream reads it (hoop_rule_path_lax, in
+ * either case, trailing slashes dropped: servlet containers cut
+ * ";params", routers ignore a trailing slash or case), and a POST whose
+ * Content-Type names a service is that service wherever it is sent: a
+ * push is never let through as a plain request.  A git location's other
+ * paths (the dumb protocol's files) are plain HTTP requests.
+ */
+ngx_int_t
+ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
+{
+    u_char               *lax;
+    size_t                i, n;
+    ngx_str_t             arg, *svc;
+    ngx_uint_t            discovery;
+    ngx_table_elt_t      *h;
+    ngx_http_hoop_git_t  *git;
+
+    static ngx_str_t  info = ngx_string("/info/refs");
+    static ngx_str_t  protocol = ngx_string("Git-Protocol");
+    static size_t     svc_len[] = {
+        sizeof("git-upload-pack") - 1, sizeof("git-receive-pack") - 1
+    };
+
+    if (ctx->git != NULL) {
+        return NGX_OK;
+    }
+
+    lax = ngx_pnalloc(r->pool, r->uri.len + 1);
+    if (lax == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = hoop_rule_path_lax((char *) r->uri.data, r->uri.len, (char *) lax);
+
+    while (n > 1 && lax[n - 1] == '/') {
+        n--;
+    }
+
+    svc = NULL;
+    discovery = 0;
+
+    if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        && n > info.len
+        && ngx_strncasecmp(lax + n - info.len, info.data, info.len) == 0)
+    {
+        discovery = 1;
+        n -= info.len;
+
+        if (ngx_http_arg(r, (u_char *) "service", 7, &arg) == NGX_OK) {
+            for (i = 0; i < 2; i++) {
+                if (arg.len == ngx_http_hoop_git_services[i].len
+                    && ngx_strncasecmp(arg.data,
+                                       ngx_http_hoop_git_services[i].data,
+                                       arg.len) == 0)
+                {
+                    svc = &ngx_http_hoop_git_services[i];
+                }
+            }
+        }
+
+    } else {
+        for (i = 0; i < 2; i++) {
+            if (n > svc_len[i] + 1 && lax[n - svc_len[i] - 1] == '/'
+                && ngx_strncasecmp(lax + n - svc_len[i],
+                                   ngx_http_hoop_git_services[i].data,
+                                   svc_len[i])
+                   == 0)
+            {
+                svc = &ngx_http_hoop_git_services[i];
+                n -= svc_len[i] + 1;
+                break;
+            }
+        }
+
+        /* a push by its type, wherever sent; a fetch where nothing is */
+
+        if (ngx_http_hoop_git_typed(r, &ngx_http_hoop_git_services[1])) {
+            svc = &ngx_http_hoop_git_services[1];
+
+        } else if (svc == NULL
+                   && ngx_http_hoop_git_typed(r,
+                                              &ngx_http_hoop_git_services[0]))
+        {
+            svc = &ngx_http_hoop_git_services[0];
+        }
+
+        if (svc == NULL) {
+            return NGX_OK;
+        }
+    }
+
+    git = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_git_t));
+    if (git == NULL) {
+        return NGX_ERROR;
+    }
+
+    git->repo.data = lax;
+    git->repo.len = n;
+    git->discovery = discovery;
+    git->receive = (svc == &ngx_http_hoop_git_services[1]);
+
+    if (svc != NULL) {
+        git->service = *svc;
+    }
+
+    h = ngx_http_hoop_find_header(r, &protocol, 1);
+
+    if (h != NULL && ngx_strlcasestrn(h->value.data,
+                                      h->value.data + h->value.len,
+                                      (u_char *) "version=2", 9 - 1)
+                     != NULL)
+    {
+        git->protocol = 2;
+    }
+
+    ctx->git = git;
+
+    return NGX_OK;
+}
+
+
+/* a POST whose Content-Type names the service: application/x-<svc>-... */
+static ngx_uint_t
+ngx_http_hoop_git_typed(ngx_http_request_t *r, ngx_str_t *svc)
+{
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  type = ngx_string("Content-Type");
+
+    if (r->method != NGX_HTTP_POST) {
+        return 0;
+    }
+
+    for (h = ngx_http_hoop_next_header(r, &type, 1, NULL); h != NULL;
+         h = ngx_http_hoop_next_header(r, &type, 1, h))
+    {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             svc->data + 4, svc->len - 4 - 1)
+            != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* whether the body is read before the rules decide: a push's, a fetch's */
+ngx_uint_t
+ngx_http_hoop_git_body_wanted(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
+{
+    return ctx->git != NULL && !ctx->git->discovery
+           && r->method == NGX_HTTP_POST
+           && (r->headers_in.content_length_n > 0 || r->headers_in.chunked);
+}
+
+
+/*
+ * The body read (in memory, a temporary file, or both), fed to the
+ * push's or the fetch's reader until it has what it needs.
+ */
+ngx_int_t
+ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
+{
+    off_t                 off;
+    u_char               *buf;
+    size_t                n;
+    ssize_t               got;
+    ngx_buf_t            *b;
+    ngx_int_t             rc;
+    ngx_chain_t          *cl;
+    ngx_http_hoop_git_t  *git;
+
+    static ngx_str_t  encoding = ngx_string("Content-Encoding");
+
+    git = ctx->git;
+
+    if (git == NULL || git->discovery || git->read) {
+        return NGX_OK;
+    }
+
+    git->read = 1;
+
+    if (git->receive) {
+        git->push = ngx_palloc(r->pool, sizeof(hoop_git_push_t));
+        git->commands = ngx_palloc(r->pool, NGX_HTTP_HOOP_GIT_COMMANDS
+                                            * sizeof(hoop_git_command_t));
+        git->refs = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_GIT_REFS);
+
+        if (git->push == NULL || git->commands == NULL || git->refs == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        hoop_git_push_init(git->push, git->commands,
+                           NGX_HTTP_HOOP_GIT_COMMANDS, git->refs,
+                           NGX_HTTP_HOOP_GIT_REFS);
+
+    } else {
+        git->fetch = ngx_palloc(r->pool, sizeof(hoop_git_fetch_t));
+        if (git->fetch == NULL) {
+            return NGX_ERROR;
+        }
+
+        hoop_git_fetch_init(git->fetch);
+
+        if (ngx_http_hoop_find_header(r, &encoding, 1) != NULL) {
+            /* git gzips a small fetch request: counted once inflated */
+            git->unread = "compressed";
+            return NGX_OK;
+        }
+    }
+
+    if (r->request_body == NULL) {
+        git->unread = "no body";
+        return NGX_OK;
+    }
+
+    buf = NULL;
+    rc = NGX_AGAIN;
+
+    for (cl = r->request_body->bufs; cl && rc == NGX_AGAIN; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            rc = ngx_http_hoop_git_feed(git, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        if (buf == NULL) {
+            buf = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_GIT_READ);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        for (off = b->file_pos; off < b->file_last && rc == NGX_AGAIN;
+             off += got)
+        {
+            n = (size_t) ngx_min(b->file_last - off,
+                                 (off_t) NGX_HTTP_HOOP_GIT_READ);
+
+            got = ngx_read_file(b->file, buf, n, off);
+
+            if (got <= 0) {
+                git->unread = "the body could not be read back";
+                return NGX_OK;
+            }
+
+            rc = ngx_http_hoop_git_feed(git, buf, (size_t) got);
+        }
+    }
+
+    if (git->push != NULL && rc == NGX_AGAIN) {
+        git->unread = "the update requests end before their flush";
+    }
+
+    return NGX_OK;
+}
+
+
+/* NGX_AGAIN: feed more; NGX_OK: read all it needs (or unreadable) */
+static ngx_int_t
+ngx_http_hoop_git_feed(ngx_http_hoop_git_t *git, u_char *data, size_t len)
+{
+    size_t  used;
+
+    if (git->fetch != NULL) {
+        if (hoop_git_fetch_feed(git->fetch, data, len) < 0) {
+            git->unread = git->fetch->error;
+            return NGX_OK;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    switch (hoop_git_push_feed(git->push, data, len, &used)) {
+
+    case HOOP_GIT_PUSH_MORE:
+        return NGX_AGAIN;
+
+    case HOOP_GIT_PUSH_DONE:
+        git->pushed = 1;
+        return NGX_OK;
+
+    default:
+        git->unread = git->push->error;
+        return NGX_OK;
+    }
+}
+
+
+/* the i-th command's ref name */
+void
+ngx_http_hoop_git_ref(ngx_http_hoop_git_t *git, ngx_uint_t i, ngx_str_t *ref)
+{
+    ref->data = (u_char *) git->refs + git->commands[i].ref;
+    ref->len = git->commands[i].ref_len;
+}
+
+
+/*
+ * The push is refused: by rules (reasons[i] for each ref a rule refused,
+ * empty for the others), by a review (why, for all), or unread (why).
+ */
+ngx_int_t
+ngx_http_hoop_git_refuse(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    ngx_str_t *reasons, const char *why)
+{
+    u_char               *p;
+    size_t                len;
+    ngx_str_t             progress, unpack, msg, ref, *each;
+    ngx_uint_t            i, n, refused;
+    ngx_http_hoop_git_t  *git;
+
+    git = ctx->git;
+    git->refused = 1;
+    n = git->push ? git->push->ncommands : 0;
+
+    each = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_str_t));
+    if (each == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* what every ref is told, and what git prints before the refs */
+
+    len = sizeof("hoop: push refused: ") + ngx_strlen(why ? why : "")
+          + sizeof(" (no ref was updated)\n");
+
+    for (i = 0; i < n && reasons; i++) {
+        len += sizeof("hoop:  refused: \n") + git->commands[i].ref_len
+               + reasons[i].len;
+    }
+
+    progress.data = ngx_pnalloc(r->pool, len);
+    if (progress.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = progress.data;
+    refused = 0;
+
+    for (i = 0; i < n && reasons; i++) {
+        if (reasons[i].len == 0) {
+            continue;
+        }
+
+        ngx_http_hoop_git_ref(git, i, &ref);
+        p = ngx_sprintf(p, "hoop: %V refused: %V\n", &ref, &reasons[i]);
+        each[i] = reasons[i];
+        refused++;
+    }
+
+    if (why != NULL) {
+        p = ngx_sprintf(p, "hoop: push refused: %s\n", why);
+    }
+
+    if (n > 1 || (n == 1 && refused == 0)) {
+        p = ngx_sprintf(p, "hoop: no ref was updated\n");
+    }
+
+    progress.len = p - progress.data;
+
+    ngx_str_set(&msg, "hoop: not updated: the push was refused");
+
+    for (i = 0; i < n; i++) {
+        if (each[i].len == 0) {
+            each[i] = msg;
+
+            if (why != NULL) {
+                each[i].data = ngx_pnalloc(r->pool, ngx_strlen(why) + 6);
+                if (each[i].data == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                each[i].len = ngx_sprintf(each[i].data, "hoop: %s", why)
+                              - each[i].data;
+            }
+        }
+    }
+
+    /* unread: nothing to say "ok" about */
+
+    if (git->unread != NULL) {
+        ngx_str_set(&unpack, "hoop refused the push");
+
+    } else {
+        ngx_str_set(&unpack, "ok");
+    }
+
+    return ngx_http_hoop_git_send(r, git, &progress, &unpack, each);
+}
+
+
+/*
+ * 200 application/x-git-receive-pack-result: the progress lines (band
+ * 2), the report "unpack ..." and "ng <ref> <reason>" per ref (band 1,
+ * or bare without a side-band), a flush.
+ */
+static ngx_int_t
+ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
+    ngx_str_t *progress, ngx_str_t *unpack, ngx_str_t *reasons)
+{
+    u_char      *report, *p, *line, *start;
+    size_t       len, rlen;
+    ngx_buf_t   *b;
+    ngx_str_t    ref;
+    ngx_uint_t   i, n, band;
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    n = git->push ? git->push->ncommands : 0;
+    band = git->push != NULL
+           && (git->push->caps & (HOOP_GIT_CAP_SIDE_BAND
+                                  | HOOP_GIT_CAP_SIDE_BAND_64K));
+
+    /* the report, as pkt-lines */
+
+    rlen = 4 + sizeof("unpack \n") + unpack->len + 4;
+
+    for (i = 0; i < n; i++) {
+        rlen += 4 + sizeof("ng  \n") + git->commands[i].ref_len
+                + reasons[i].len;
+    }
+
+    report = ngx_pnalloc(r->pool, rlen);
+    line = ngx_pnalloc(r->pool, HOOP_GIT_PKT_PAYLOAD);
+
+    if (report == NULL || line == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_snprintf(line, HOOP_GIT_PKT_PAYLOAD - 1, "unpack %V\n", unpack);
+    start = ngx_http_hoop_git_pkt(report, 0, line, p - line);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_hoop_git_ref(git, i, &ref);
+
+        /* a reason has no newline: git reads the line to its end */
+
+        p = ngx_snprintf(line, HOOP_GIT_PKT_PAYLOAD - 1, "ng %V %V", &ref,
+                         &reasons[i]);
+        *p++ = '\n';
+        start = ngx_http_hoop_git_pkt(start, 0, line, p - line);
+    }
+
+    start = ngx_cpymem(start, "0000", 4);
+    rlen = start - report;
+
+    /* the response: band 2, band 1, a flush; or the report alone */
+
+    len = rlen + 4 + 1 + 4 + progress->len + 5 * 32 + 4;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->pos;
+
+    if (band) {
+        for (start = progress->data, i = 0; i < progress->len; i++) {
+            if (progress->data[i] == '\n') {
+                p = ngx_http_hoop_git_pkt(p, 2, start,
+                                          progress->data + i + 1 - start);
+                start = progress->data + i + 1;
+            }
+        }
+
+        p = ngx_http_hoop_git_pkt(p, 1, report, rlen);
+        p = ngx_cpymem(p, "0000", 4);
+
+    } else {
+        p = ngx_cpymem(p, report, rlen);
+    }
+
+    b->last = p;
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/x-git-receive-pack-result");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A git request refused as a request (discovery, a fetch): 403 in plain
+ * text, which git prints line by line as "remote: ..." before failing.
+ */
+ngx_int_t
+ngx_http_hoop_git_forbidden(ngx_http_request_t *r, const char *rule,
+    const char *reason)
+{
+    ngx_int_t    rc;
+    ngx_buf_t   *b;
+    ngx_chain_t  out;
+
+    b = ngx_create_temp_buf(r->pool, ngx_strlen(rule) + ngx_strlen(reason)
+                                     + sizeof("hoop:  (rule \"\")\n"));
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->pos, "hoop: %s (rule \"%s\")\n", reason, rule);
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_FORBIDDEN;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+
+/* a pkt-line of data, in band if band is not 0 */
+static u_char *
+ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data, size_t len)
+{
+    p = ngx_sprintf(p, "%04xz", len + 4 + (band != 0));
+
+    if (band) {
+        *p++ = band;
+    }
+
+    return ngx_cpymem(p, data, len);
+}
+
+
+/*
+ * "git": {"repo":..,"service":..,"protocol":..,"refs":[{"ref":..,
+ * "old":..,"new":..,"action":..,"fast_forward":"unproven",
+ * "decision":..,"rule":..}],"refs_total":n,...}, for events and the
+ * reviewer's view.
+ */
+void
+ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
+{
+    ngx_str_t             ref;
+    ngx_uint_t            i, n;
+    const char           *action, *decision;
+    ngx_http_hoop_ctx_t  *ctx;
+    ngx_http_hoop_git_t  *git;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx == NULL || ctx->git == NULL) {
+        return;
+    }
+
+    git = ctx->git;
+
+    hoop_json_object(j, "git");
+    hoop_json_string(j, "repo", (char *) git->repo.data, git->repo.len);
+
+    if (git->service.len) {
+        hoop_json_string(j, "service", (char *) git->service.data + 4,
+                         git->service.len - 4);
+    }
+
+    hoop_json_int(j, "protocol", (long long) git->protocol);
+
+    if (git->discovery) {
+        hoop_json_value(j, "discovery", "true", 4);
+    }
+
+    if (git->unread != NULL) {
+        hoop_json_string(j, "unread", git->unread, ngx_strlen(git->unread));
+    }
+
+    if (git->fetch != NULL && git->unread == NULL) {
+        if (git->fetch->command[0]) {
+            hoop_json_string(j, "command", git->fetch->command,
+                             ngx_strlen(git->fetch->command));
+        }
+
+        hoop_json_int(j, "wants", (long long) git->fetch->wants);
+        hoop_json_int(j, "haves", (long long) git->fetch->haves);
+        hoop_json_int(j, "shallow", (long long) git->fetch->shallows);
+    }
+
+    if (git->push != NULL) {
+        n = git->push->ncommands;
+
+        hoop_json_array(j, "refs");
+
+        for (i = 0; i < n && i < NGX_HTTP_HOOP_GIT_LISTED; i++) {
+            ngx_http_hoop_git_ref(git, i, &ref);
+            action = hoop_git_command_action(&git->commands[i],
+                                             (char *) ref.data, ref.len);
+
+            hoop_json_object(j, NULL);
+            hoop_json_string(j, "ref", (char *) ref.data, ref.len);
+            hoop_json_string(j, "old", git->commands[i].old_id,
+                             ngx_strlen(git->commands[i].old_id));
+            hoop_json_string(j, "new", git->commands[i].new_id,
+                             ngx_strlen(git->commands[i].new_id));
+            hoop_json_string(j, "action", action, ngx_strlen(action));
+
+            if (ngx_strcmp(action, "update") == 0) {
+                hoop_json_string(j, "fast_forward", "unproven", 8);
+            }
+
+            if (git->decided != NULL) {
+                decision = git->decided[i].action == HOOP_RULE_DENY ? "deny"
+                           : git->decided[i].action == HOOP_RULE_REVIEW
+                             ? "review" : "allow";
+                hoop_json_string(j, "decision", decision,
+                                 ngx_strlen(decision));
+                hoop_json_string(j, "rule", git->decided[i].rule,
+                                 ngx_strlen(git->decided[i].rule));
+            }
+
+            hoop_json_end(j);
+        }
+
+        hoop_json_end(j);
+
+        hoop_json_int(j, "refs_total", (long long) n);
+        hoop_json_int(j, "push_options", (long long) git->push->options);
+    }
+
+    hoop_json_end(j);
+}

@@ -1,0 +1,359 @@
+# hoop_git: real git (2.39) through the gateway to git http-backend.  A
+# push's ref updates are each decided by the rules (ref, action, repo,
+# service, identity): a refused one is answered as receive-pack answers,
+# so git prints "! [remote rejected] main (reason)", and no ref of that
+# push is updated; a tag push is held for review, approved or rejected
+# from another gateway; a push the gateway cannot read is refused whole.
+# Every push and fetch is a git.push / git.fetch event with its refs.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use JSON::PP;
+use MIME::Base64 qw(encode_base64);
+use Hoop::JWT;
+use Hoop::Test qw(test_dir spawn spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+
+my $d = test_dir('git_push');
+my $redis = Hoop::Test::Redis->new->start;
+my $gw = Hoop::Test::Nginx->new(workers => 1);
+my $api = Hoop::Test::Nginx->new;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+
+local $ENV{GIT_TERMINAL_PROMPT} = 0;
+local $ENV{GIT_CONFIG_NOSYSTEM} = 1;
+local $ENV{HOME} = $d;
+local $ENV{LC_ALL} = 'C';
+
+sub git { my $out = `git @_ 2>&1`; return ($? >> 8, $out) }
+sub commit {
+    my ($dir, $file, $text) = @_;
+    spit("$dir/$file", $text);
+    git("-C $dir add $file");
+    git("-C $dir -c user.name=a -c user.email=a\@example.com commit -q"
+        . " -m '$file'");
+}
+
+# the server's repository: main with two commits
+git("init -q --bare -b main $d/repo.git");
+git("-C $d/repo.git config http.receivepack true");
+git("init -q -b main $d/seed");
+commit("$d/seed", 'README', "hello\n");
+commit("$d/seed", 'NOTES', "notes\n");
+my ($rc, $out) = git("-C $d/seed push -q $d/repo.git main");
+is($rc, 0, 'the server repository is seeded') or diag $out;
+
+sub server_ref {
+    my ($ref) = @_;
+    my ($rc, $out) = git("-C $d/repo.git rev-parse -q --verify $ref");
+    chomp $out;
+    return $rc == 0 ? $out : undef;
+}
+
+unlink "$d/fcgiwrap.sock";
+spawn(cmd => ['fcgiwrap', '-c', '2', '-s', "unix:$d/fcgiwrap.sock"],
+    log => "$d/fcgiwrap.log");
+wait_until(sub { -S "$d/fcgiwrap.sock" }, 'fcgiwrap to listen');
+chmod 0777, "$d/fcgiwrap.sock";
+
+my $common = <<"EOF";
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_stream hoop:audit;
+EOF
+
+$gw->run(<<"EOF");
+http {
+$common
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        client_max_body_size 0;
+        hoop_audit on;
+
+        location ~ ^/git(/.*)\$ {
+            hoop_auth on;
+            hoop_auth_realm git;
+            hoop_git on;
+
+            hoop_rule deny name=protect-main ref=refs/heads/main
+                action=delete "reason=main is protected";
+            hoop_rule deny name=frozen ref=refs/heads/stable action=force
+                "reason=stable only moves forward";
+            hoop_rule review name=releases ref=refs/tags/* approvers=maint;
+            hoop_rule deny name=readers groups=readers service=receive-pack
+                "reason=read-only access";
+            hoop_rule allow name=devs groups=dev,readers;
+            hoop_default deny;
+
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
+            fastcgi_param GIT_PROJECT_ROOT $d;
+            fastcgi_param GIT_HTTP_EXPORT_ALL "";
+            fastcgi_param PATH_INFO \$1;
+            fastcgi_param REMOTE_USER \$hoop_sub;
+            fastcgi_param GIT_PROTOCOL \$http_git_protocol;
+            fastcgi_pass unix:$d/fcgiwrap.sock;
+        }
+    }
+}
+EOF
+$gw->wait_redis(3);
+
+$api->run(<<"EOF");
+http {
+$common
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        location /hoop/ {
+            hoop_auth on;
+            hoop_audit on;
+            hoop_review_api;
+        }
+    }
+}
+EOF
+$api->wait_redis(3);
+
+my $port = $gw->port('http');
+my $api_base = 'http://127.0.0.1:' . $api->port('http') . '/hoop/reviews';
+
+sub token {
+    my ($sub, @groups) = @_;
+    return $key->mint(claims => { iss => 'https://idp.test',
+        aud => 'hoop-gateway', sub => $sub, groups => \@groups,
+        exp => time + 600 });
+}
+
+my %tok = (dev => token('agent-7', 'dev'), reader => token('ro-1', 'readers'),
+    maint => token('maint-1', 'maint'));
+
+sub url { "http://x-token:$tok{$_[0]}\@127.0.0.1:$port/git/repo.git" }
+
+# a clone, and what the fetch recorded
+($rc, $out) = git("clone -q " . url('dev') . " $d/work");
+is($rc, 0, 'git clone through the gateway') or diag $out;
+ok(-f "$d/work/NOTES", 'with the files');
+git("-C $d/work config user.name a");
+git("-C $d/work config user.email a\@example.com");
+
+($rc, $out) = git("clone -q " . url('reader') . " $d/ro");
+is($rc, 0, 'a reader clones too') or diag $out;
+
+# a new branch, and an update of main: allowed
+
+git("-C $d/work checkout -q -b feature/x");
+commit("$d/work", 'X', "x\n");
+($rc, $out) = git("-C $d/work push -q origin feature/x");
+is($rc, 0, 'a new branch is pushed') or diag $out;
+is(server_ref('refs/heads/feature/x'), `git -C $d/work rev-parse HEAD` =~ s/\n//r,
+    'and is on the server');
+
+git("-C $d/work checkout -q main");
+commit("$d/work", 'MAIN', "m\n");
+($rc, $out) = git("-C $d/work push -q origin main");
+is($rc, 0, 'main moves forward: allowed') or diag $out;
+
+# deleting main: refused as git shows it, nothing updated
+
+my $main = server_ref('refs/heads/main');
+($rc, $out) = git("-C $d/work push origin :main");
+isnt($rc, 0, 'deleting main fails');
+like($out, qr/^ ! \[remote rejected\] main \(hoop: main is protected \(rule "protect-main"\)\)$/m,
+    'git prints the rule and its reason for the ref') or diag $out;
+like($out, qr/^remote: hoop: refs\/heads\/main refused: /m,
+    'and the refusal as remote progress') or diag $out;
+is(server_ref('refs/heads/main'), $main, 'main is still there');
+
+# two refs, one refused: neither is updated
+
+git("-C $d/work checkout -q -b feature/y");
+commit("$d/work", 'Y', "y\n");
+($rc, $out) = git("-C $d/work push origin feature/y :main");
+isnt($rc, 0, 'a push with one refused ref fails');
+like($out, qr/^ ! \[remote rejected\] feature\/y -> feature\/y \(hoop: not updated: the push was refused\)$/m,
+    'the allowed ref is rejected too, saying why') or diag $out;
+like($out, qr/remote: hoop: no ref was updated/, 'git is told no ref moved')
+    or diag $out;
+is(server_ref('refs/heads/feature/y'), undef,
+    'the server has neither: the push is all or nothing');
+
+# stable only moves forward: an update is a possible force until proven
+
+git("-C $d/work push -q origin main:refs/heads/stable");
+ok(defined server_ref('refs/heads/stable'), 'stable is created');
+($rc, $out) = git("-C $d/work push origin +feature/x:stable");
+isnt($rc, 0, 'a force push to stable fails');
+like($out, qr/\[remote rejected\] feature\/x -> stable \(hoop: stable only moves forward/,
+    'as a possible force push') or diag $out;
+
+# a reader cannot push at all
+
+git("-C $d/ro checkout -q -b ro/z");
+commit("$d/ro", 'Z', "z\n");
+($rc, $out) = git("-C $d/ro push " . url('reader') . " ro/z");
+isnt($rc, 0, 'a reader cannot push');
+like($out, qr/^remote: hoop: read-only access \(rule "readers"\)$/m,
+    'and is told why, before git sends anything') or diag $out;
+
+# a large push (beyond http.postBuffer: a probe, then a chunked body)
+
+open my $rnd, '<', '/dev/urandom' or die;
+read $rnd, my $blob, 3 * 1024 * 1024;
+close $rnd;
+git("-C $d/work checkout -q -b big");
+spit("$d/work/blob.bin", $blob);
+git("-C $d/work add blob.bin");
+git("-C $d/work commit -q -m blob");
+($rc, $out) = git("-C $d/work -c http.postBuffer=65536 push -q origin big");
+is($rc, 0, 'a 3 MB push in chunks, after the probe') or diag $out;
+ok(defined server_ref('refs/heads/big'), 'arrives');
+
+# the ref is read as git reads it: MAIN is main on a server that folds case
+
+sub raw_push {
+    my ($who, $body, $path, %h) = @_;
+    $path //= '/git/repo.git/git-receive-pack';
+    my $r = HTTP::Tiny->new->request('POST', "http://127.0.0.1:$port$path", {
+        headers => {
+            Authorization => 'Basic ' . encode_base64("x:$tok{$who}", ''),
+            'Content-Type' => 'application/x-git-receive-pack-request', %h },
+        content => $body });
+    return $r;
+}
+sub pkt { sprintf('%04x', 4 + length $_[0]) . $_[0] }
+
+my $zero = '0' x 40;
+my $r = raw_push('dev', pkt("$main $zero refs/heads/MAIN\0report-status")
+    . '0000');
+is($r->{status}, 200, 'a raw delete of MAIN: answered as receive-pack');
+like($r->{content}, qr/ng refs\/heads\/MAIN hoop: main is protected/,
+    'refused by the rule on main (either case, for a deny)')
+    or diag $r->{content};
+
+# the same push, rephrased: it is still a push
+
+my $delete = pkt("$main $zero refs/heads/main\0report-status") . '0000';
+for my $path ('/git/repo.git/GIT-RECEIVE-PACK/', '/git/repo.git/x/..;p/'
+    . 'git-receive-pack', '/git/repo.git/elsewhere')
+{
+    $r = raw_push('dev', $delete, $path);
+    like($r->{content}, qr/ng refs\/heads\/main hoop: main is protected/,
+        "a push sent to $path is read as one") or diag $r->{content};
+}
+$r = raw_push('dev', $delete, '/git/repo.git/git-receive-pack',
+    'Content-Type' => 'application/x-git-upload-pack-request');
+like($r->{content}, qr/ng refs\/heads\/main hoop: main is protected/,
+    'and one typed as a fetch') or diag $r->{content};
+$r = raw_push('dev', $delete, '/git/repo.git/info/refs');
+like($r->{content}, qr/ng refs\/heads\/main hoop: main is protected/,
+    'or POSTed to info/refs') or diag $r->{content};
+
+{
+    require IO::Compress::Gzip;
+    IO::Compress::Gzip::gzip(\$delete => \my $gz) or die;
+    $r = raw_push('dev', $gz, undef, 'Content-Encoding' => 'gzip');
+    like($r->{content}, qr/unpack hoop refused the push/,
+        'a gzip body (http-backend inflates one) is not read: refused')
+        or diag $r->{content};
+    is(server_ref('refs/heads/main'), $main, 'main is still there');
+}
+
+$r = raw_push('dev', pkt("push-cert\0report-status") . pkt("certificate\n")
+    . '0000');
+like($r->{content}, qr/unpack hoop refused the push/,
+    'a signed push is not read: refused whole') or diag $r->{content};
+$r = raw_push('dev', pkt("$main $zero refs/heads/a..b\0report-status")
+    . '0000');
+like($r->{content}, qr/unpack hoop refused the push/,
+    'nor one naming a ref git would refuse') or diag $r->{content};
+
+# a tag: held for review, approved and rejected on the other gateway
+
+my $http = HTTP::Tiny->new;
+sub api {
+    my ($method, $path, $who, $body) = @_;
+    my $r = $http->request($method, "$api_base$path", {
+        headers => { Authorization => "Bearer $tok{$who}",
+                     'Content-Type' => 'application/json' },
+        defined $body ? (content => encode_json($body)) : () });
+    return ($r->{status}, eval { decode_json($r->{content}) });
+}
+sub pending_push {
+    my ($ref) = @_;
+    my $review;
+    wait_until(sub {
+        my ($st, $list) = api('GET', '?status=pending', 'maint');
+        ($review) = grep { ($_->{operation}{kind} // '') eq 'git.push'
+            && $_->{operation}{git}{refs}[0]{ref} eq $ref } @{ $list // [] };
+        $review;
+    }, "a pending review of a push of $ref");
+    return $review;
+}
+sub push_bg {
+    my ($args) = @_;
+    open(my $p, '-|', "git -C $d/work push $args 2>&1") or die "git: $!";
+    return $p;
+}
+sub finish { my ($p) = @_; my $o = do { local $/; <$p> }; close $p;
+    return ($? >> 8, $o) }
+
+git("-C $d/work tag v1.0 main");
+my $p = push_bg('origin v1.0');
+my $review = pending_push('refs/tags/v1.0');
+is($review->{operation}{git}{repo}, '/git/repo.git',
+    'the reviewer sees the repository');
+is($review->{operation}{git}{refs}[0]{action}, 'tag', 'and what the push does');
+is($review->{requester}, 'agent-7', 'and who pushes');
+ok(!defined server_ref('refs/tags/v1.0'), 'held: the server has no tag yet');
+my ($st) = api('POST', "/$review->{id}/approve", 'maint');
+is($st, 200, 'a maintainer approves');
+($rc, $out) = finish($p);
+is($rc, 0, 'the held push completes') or diag $out;
+ok(defined server_ref('refs/tags/v1.0'), 'the tag is on the server');
+
+git("-C $d/work tag v1.1 main");
+$p = push_bg('origin v1.1');
+$review = pending_push('refs/tags/v1.1');
+api('POST', "/$review->{id}/reject", 'maint', { reason => 'not this one' });
+($rc, $out) = finish($p);
+isnt($rc, 0, 'a rejected push fails');
+like($out, qr/\[remote rejected\] v1\.1 -> v1\.1 \(hoop: review [0-9a-f]{32} rejected by maint-1: not this one\)/,
+    'git shows who rejected it and why') or diag $out;
+ok(!defined server_ref('refs/tags/v1.1'), 'no tag on the server');
+
+# the audit trail
+
+$gw->stop;
+my @ev = $redis->events('hoop:audit');
+my @push = grep { $_->{type} eq 'git.push' } @ev;
+my @fetch = grep { $_->{type} eq 'git.fetch' } @ev;
+ok(@fetch >= 2, 'each fetch is a git.fetch event');
+ok((grep { ($_->{git}{wants} // 0) >= 1 } @fetch),
+    'with the wants it made');
+my ($del) = grep { grep { $_->{ref} eq 'refs/heads/main'
+    && $_->{action} eq 'delete' } @{ $_->{git}{refs} // [] } } @push;
+ok($del, 'the refused delete is a git.push event');
+is($del->{decision}{result}, 'deny', 'denied');
+is($del->{git}{refs}[0]{rule}, 'protect-main', 'the rule, per ref');
+is($del->{identity}{sub}, 'agent-7', 'and who');
+my ($fx) = grep { ($_->{git}{refs}[0]{ref} // '') eq 'refs/heads/feature/x'
+    && ($_->{git}{refs}[0]{action} // '') eq 'create' } @push;
+ok($fx, 'the branch created is recorded');
+is($fx->{decision}{result}, 'allow', 'allowed');
+like($fx->{git}{refs}[0]{new}, qr/^[0-9a-f]{40}$/, 'with its new id');
+my ($upd) = grep { grep { ($_->{action} // '') eq 'update' } @{ $_->{git}{refs} // [] } }
+    @push;
+is($upd->{git}{refs}[0]{fast_forward}, 'unproven',
+    'an update says its fast-forward is not proven');
+unlike(join("\n", map { encode_json($_) } @ev), qr/\Q$tok{dev}\E/,
+    'no token in the trail');
+
+done_testing;
