@@ -388,7 +388,7 @@ ngx_http_hoop_git_refuse(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
           + sizeof(" (no ref was updated)\n");
 
     for (i = 0; i < n && reasons; i++) {
-        len += sizeof("hoop:  refused: \n") + git->commands[i].ref_len
+        len += sizeof("hoop: : \n") + git->commands[i].ref_len
                + reasons[i].len;
     }
 
@@ -405,8 +405,17 @@ ngx_http_hoop_git_refuse(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
             continue;
         }
 
+        /* "hoop: <ref>: <reason>", the reason without its own "hoop: " */
+
         ngx_http_hoop_git_ref(git, i, &ref);
-        p = ngx_sprintf(p, "hoop: %V refused: %V\n", &ref, &reasons[i]);
+        msg = reasons[i];
+
+        if (msg.len > 6 && ngx_strncmp(msg.data, "hoop: ", 6) == 0) {
+            msg.data += 6;
+            msg.len -= 6;
+        }
+
+        p = ngx_sprintf(p, "hoop: %V: %V\n", &ref, &msg);
         each[i] = reasons[i];
         refused++;
     }

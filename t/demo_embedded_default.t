@@ -92,6 +92,22 @@ like(`$approve_cmd 2>&1`, qr/"result":"approved"/,
 my $released = do { local $/; <$held> };
 like($released, qr/"sub":"agent-7"/, 'and the held request goes through');
 
+# the printed git clone command, then a push the demo's rules refuse
+my ($clone) = $out =~ /^\s+(git clone .*)$/m;
+ok($clone, 'the demo prints a git clone command');
+my $wt = test_dir() . '/demo-clone';
+$clone =~ s{/tmp/app$}{$wt};
+{
+    local $ENV{HOME} = test_dir();
+    local $ENV{GIT_TERMINAL_PROMPT} = 0;
+    my $c = `$clone 2>&1`;
+    ok(-f "$wt/README.md", 'the printed git clone command clones through'
+        . ' the gateway') or diag $c;
+    my $del = `git -C $wt push origin :main 2>&1`;
+    like($del, qr/\[remote rejected\] main \(hoop: main is protected/,
+        'and deleting main is refused as git shows it') or diag $del;
+}
+
 my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
 chomp $token;
 my $v = `node $repo/t/node/jwt-verify.mjs http://127.0.0.1:$port{HTTP}/.well-known/jwks.json '$token' http://127.0.0.1:$port{HTTP} hoop-gateway 2>&1`;

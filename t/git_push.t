@@ -168,7 +168,7 @@ my $main = server_ref('refs/heads/main');
 isnt($rc, 0, 'deleting main fails');
 like($out, qr/^ ! \[remote rejected\] main \(hoop: main is protected \(rule "protect-main"\)\)$/m,
     'git prints the rule and its reason for the ref') or diag $out;
-like($out, qr/^remote: hoop: refs\/heads\/main refused: /m,
+like($out, qr/^remote: hoop: refs\/heads\/main: main is protected \(rule "protect-main"\)\s*$/m,
     'and the refusal as remote progress') or diag $out;
 is(server_ref('refs/heads/main'), $main, 'main is still there');
 
