@@ -20,7 +20,7 @@ UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
               -Ishared/core -It/unit $(SAN_UNIT)
 # what shared/core links: OpenSSL for signatures, jansson for JSON
-CORE_LIBS  := -lcrypto -ljansson -lpg_query
+CORE_LIBS  := -lcrypto -ljansson -lpg_query -lz
 
 # where the .so files are for the tests, and anything else they need
 export HOOP_MODULES_DIR := $(CURDIR)/$(BUILD)

@@ -1,10 +1,11 @@
 /*
  * Copyright (C) nginx-hoop authors
  *
- * libFuzzer target: a git-receive-pack body's update requests and a
- * git-upload-pack body's negotiation, on any bytes.  Read whole or fed in
- * pieces (the first byte says their size), the outcome is the same: the
- * same commands, the pack at the same place.
+ * libFuzzer target: a git-receive-pack body's update requests, a pushed
+ * pack and a git-upload-pack body's negotiation, on any bytes.  Read
+ * whole or fed in pieces (the first byte says their size), the outcome
+ * is the same: the same commands, the pack at the same place, the same
+ * objects and commits.
  */
 
 #include <stdint.h>
@@ -21,6 +22,57 @@ static hoop_git_command_t  cmds[2][16];
 static char                refs[2][4096];
 static hoop_git_push_t     push[2];
 static hoop_git_fetch_t    fetch[2];
+static hoop_git_commit_t   commits[2][8];
+static unsigned char       parents[2][16 * 32];
+static char                authors[2][256];
+
+
+static void
+pack(const unsigned char *data, size_t size, size_t step)
+{
+    int                   k;
+    size_t                off, n;
+    hoop_git_pack_t      *pk[2];
+    hoop_git_pack_e       rc[2];
+    hoop_git_pack_info_t  info[2];
+
+    for (k = 0; k < 2; k++) {
+        pk[k] = hoop_git_pack_new(step & 1 ? 20 : 32, commits[k], 8,
+                                  parents[k], 16, authors[k], 256);
+        if (pk[k] == NULL) {
+            abort();
+        }
+    }
+
+    rc[0] = hoop_git_pack_feed(pk[0], data, size);
+    rc[1] = HOOP_GIT_PACK_MORE;
+
+    for (off = 0; off < size && rc[1] != HOOP_GIT_PACK_ERROR; off += n) {
+        n = size - off < step ? size - off : step;
+        rc[1] = hoop_git_pack_feed(pk[1], data + off, n);
+    }
+
+    hoop_git_pack_info(pk[0], &info[0]);
+    hoop_git_pack_info(pk[1], &info[1]);
+
+    if (rc[0] != rc[1] || info[0].read != info[1].read
+        || info[0].commits != info[1].commits
+        || info[0].stored != info[1].stored
+        || (rc[0] != HOOP_GIT_PACK_ERROR && info[0].bytes != info[1].bytes)
+        || info[0].authors != info[1].authors
+        || memcmp(commits[0], commits[1],
+                  info[0].stored * sizeof(hoop_git_commit_t)) != 0)
+    {
+        abort();
+    }
+
+    (void) hoop_git_pack_reaches(pk[0], "0123456789012345678901234567890123"
+                                 "456789", "01234567890123456789012345678901"
+                                 "23456789");
+
+    hoop_git_pack_free(pk[0]);
+    hoop_git_pack_free(pk[1]);
+}
 
 
 static hoop_git_push_e
@@ -92,6 +144,15 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         {
             abort();
         }
+    }
+
+    /* the rest after the update requests: a pack */
+
+    if (ra == HOOP_GIT_PUSH_DONE) {
+        pack(data + pa, size - pa, step);
+
+    } else {
+        pack(data, size, step);
     }
 
     hoop_git_fetch_init(&fetch[0]);

@@ -150,4 +150,72 @@ void hoop_git_fetch_init(hoop_git_fetch_t *f);
 int hoop_git_fetch_feed(hoop_git_fetch_t *f, const unsigned char *data,
     size_t len);
 
+
+/*
+ * A pushed pack (gitprotocol-pack(5), gitformat-pack(5)) read as it
+ * streams: every object inflated to find where the next starts, the
+ * commits' ids computed and their parents and authors kept, so that an
+ * update can be proven a fast-forward (its old commit is an ancestor of
+ * its new one within the pack) and the push described.  A commit stored
+ * as a delta is not resolved: what goes through it is not proven.
+ */
+typedef struct {
+    unsigned char        id[32];
+    unsigned long long   offset;        /* in the pack */
+    size_t               parent;        /* first, in the parents array */
+    unsigned             nparents;
+    unsigned             seen;          /* walks: a generation mark */
+    size_t               next;          /* walks: the queue's link */
+} hoop_git_commit_t;
+
+
+typedef struct hoop_git_pack_s  hoop_git_pack_t;
+
+typedef enum {
+    HOOP_GIT_PACK_MORE = 0,
+    HOOP_GIT_PACK_DONE,             /* every object and the trailer */
+    HOOP_GIT_PACK_ERROR             /* not a pack: pk->error says why */
+} hoop_git_pack_e;
+
+
+/*
+ * A reader: oid_len 20 (SHA-1) or 32 (SHA-256) bytes; room for commits,
+ * their parents' ids (parents * oid_len bytes), and distinct authors
+ * ("Name <email>", NUL-terminated one after another).  NULL when out of
+ * memory (zlib's and the hash's state are the reader's own).
+ */
+hoop_git_pack_t *hoop_git_pack_new(size_t oid_len, hoop_git_commit_t *commits,
+    size_t max_commits, unsigned char *parents, size_t max_parents,
+    char *authors, size_t authors_size);
+void hoop_git_pack_free(hoop_git_pack_t *pk);
+
+hoop_git_pack_e hoop_git_pack_feed(hoop_git_pack_t *pk,
+    const unsigned char *data, size_t len);
+
+/* What was read so far. */
+typedef struct {
+    unsigned long long   objects;       /* the header's count */
+    unsigned long long   read;          /* objects read */
+    unsigned long long   commits;       /* ... of which commits */
+    unsigned long long   deltas;        /* ... stored as deltas */
+    unsigned long long   bytes;         /* inflated, all objects */
+    size_t               stored;        /* commits kept (room) */
+    size_t               authors;       /* distinct authors kept */
+    int                  overflow;      /* more commits or authors than
+                                           there was room for */
+    const char          *error;
+} hoop_git_pack_info_t;
+
+void hoop_git_pack_info(const hoop_git_pack_t *pk, hoop_git_pack_info_t *info);
+
+/*
+ * Whether old (hex) is new's ancestor through the commits of the pack:
+ * 1 proven, 0 not (a force push, or history the pack does not hold).
+ */
+int hoop_git_pack_reaches(hoop_git_pack_t *pk, const char *new_hex,
+    const char *old_hex);
+
+/* The i-th distinct author, or NULL. */
+const char *hoop_git_pack_author(const hoop_git_pack_t *pk, size_t i);
+
 #endif /* HOOP_GIT_H */

@@ -8,6 +8,9 @@
 
 #include <stdlib.h>
 
+#include <openssl/evp.h>
+#include <zlib.h>
+
 #include "hoop_git.h"
 #include "tap.h"
 
@@ -410,6 +413,208 @@ test_fetch(void)
 }
 
 
+/* a pack object: its header (type, size) and its content deflated */
+static size_t
+pack_object(unsigned char *out, unsigned type, const char *content,
+    size_t len, unsigned long long ofs)
+{
+    size_t         n, k;
+    uLongf         zlen;
+    unsigned char  tmp[16];
+
+    n = 0;
+    out[n] = (unsigned char) ((type << 4) | (len & 15));
+    len >>= 4;
+
+    while (len) {
+        out[n++] |= 0x80;
+        out[n] = len & 0x7f;
+        len >>= 7;
+    }
+
+    n++;
+    len = strlen(content);
+
+    if (type == 6) {
+        k = sizeof(tmp) - 1;
+        tmp[k] = ofs & 0x7f;
+
+        while (ofs >>= 7) {
+            tmp[--k] = 0x80 | (--ofs & 0x7f);
+        }
+
+        memcpy(out + n, tmp + k, sizeof(tmp) - k);
+        n += sizeof(tmp) - k;
+    }
+
+    zlen = 4096;
+    compress(out + n, &zlen, (const unsigned char *) content, len);
+
+    return n + zlen;
+}
+
+
+/* the hex id git gives a commit */
+static void
+commit_id(const char *content, char *hex)
+{
+    char           head[64];
+    unsigned int   dlen, i;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX    *ctx;
+
+    snprintf(head, sizeof(head), "commit %zu", strlen(content));
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+    EVP_DigestUpdate(ctx, head, strlen(head) + 1);
+    EVP_DigestUpdate(ctx, content, strlen(content));
+    EVP_DigestFinal_ex(ctx, md, &dlen);
+    EVP_MD_CTX_free(ctx);
+
+    for (i = 0; i < dlen; i++) {
+        sprintf(hex + 2 * i, "%02x", md[i]);
+    }
+}
+
+
+static void
+test_pack(void)
+{
+    char                  a[41], b[41], c[41], x[41], ca[512], cb[512],
+                          cc[512], cx[512], authors[256];
+    size_t                n, i, off_b, step;
+    unsigned char         pack[16384], parents[64 * 20];
+    hoop_git_pack_t      *pk = NULL;
+    hoop_git_commit_t     commits[16];
+    hoop_git_pack_info_t  info = { 0 };
+    hoop_git_pack_e       rc;
+
+    snprintf(ca, sizeof(ca), "tree %s\nauthor Ada <ada@example.com> 1700000000"
+             " +0000\ncommitter Ada <ada@example.com> 1700000000 +0000\n\n"
+             "first\n", Z40);
+    commit_id(ca, a);
+    snprintf(cb, sizeof(cb), "tree %s\nparent %s\nauthor Bob <bob@example.com>"
+             " 1700000001 +0000\ncommitter Bob <bob@example.com> 1700000001"
+             " +0000\n\nsecond\n", Z40, a);
+    commit_id(cb, b);
+    snprintf(cc, sizeof(cc), "tree %s\nparent %s\nparent %s\nauthor Ada"
+             " <ada@example.com> 1700000002 +0000\ncommitter Ada"
+             " <ada@example.com> 1700000002 +0000\n\nmerge\n", Z40, b, A40);
+    commit_id(cc, c);
+    snprintf(cx, sizeof(cx), "tree %s\nparent %s\nauthor Eve <eve@example.com>"
+             " 1700000003 +0000\n\nrewritten\n", Z40, A40);
+    commit_id(cx, x);
+
+    /* PACK v2, 6 objects: C, B, a blob, A, X, a delta on B; a trailer */
+
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\6", 12);
+    n = 12;
+    n += pack_object(pack + n, 1, cc, strlen(cc), 0);
+    off_b = n;
+    n += pack_object(pack + n, 1, cb, strlen(cb), 0);
+    n += pack_object(pack + n, 3, "hello\n", 6, 0);
+    n += pack_object(pack + n, 1, ca, strlen(ca), 0);
+    n += pack_object(pack + n, 1, cx, strlen(cx), 0);
+    i = n;
+    n += pack_object(pack + n, 6, "xy", 2, i - off_b);
+    memset(pack + n, 0, 20);
+    n += 20;
+
+    for (step = 1; step <= n; step++) {
+        pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                               sizeof(authors));
+
+        for (i = 0, rc = HOOP_GIT_PACK_MORE; i < n; i += step) {
+            rc = hoop_git_pack_feed(pk, pack + i,
+                                    n - i < step ? n - i : step);
+            if (rc != HOOP_GIT_PACK_MORE) {
+                break;
+            }
+        }
+
+        hoop_git_pack_info(pk, &info);
+
+        if (rc != HOOP_GIT_PACK_DONE || info.read != 6 || info.stored != 4
+            || !hoop_git_pack_reaches(pk, c, a))
+        {
+            break;
+        }
+
+        if (step != n) {
+            hoop_git_pack_free(pk);
+        }
+    }
+
+    ok(step > n, "a pack read the same in pieces of any size (failed at %zu:"
+       " %s)", step, info.error ? info.error : "-");
+    is_int(info.objects, 6, "six objects");
+    is_int(info.commits, 5, "five commits, one of them a delta");
+    is_int(info.deltas, 1, "one delta");
+    ok(hoop_git_pack_reaches(pk, c, b), "C descends from B");
+    ok(hoop_git_pack_reaches(pk, c, a), "and from A, through B");
+    ok(hoop_git_pack_reaches(pk, c, A40), "and from a commit the pack does"
+       " not hold, named as a parent");
+    ok(!hoop_git_pack_reaches(pk, a, c), "A does not descend from C");
+    ok(!hoop_git_pack_reaches(pk, x, b), "X rewrote history: not from B");
+    ok(!hoop_git_pack_reaches(pk, B40, a), "a commit not in the pack proves"
+       " nothing");
+    is_int(info.authors, 3, "three distinct authors");
+    ok(strcmp(hoop_git_pack_author(pk, 0), "Ada <ada@example.com>") == 0,
+       "named as git writes them");
+    hoop_git_pack_free(pk);
+
+    /* broken packs */
+
+    pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                           sizeof(authors));
+    is_int(hoop_git_pack_feed(pk, (const unsigned char *) "PACX\0\0\0\2\0\0"
+                              "\0\1", 12), HOOP_GIT_PACK_ERROR, "not a pack");
+    hoop_git_pack_free(pk);
+
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\1", 12);
+    n = 12 + pack_object(pack + 12, 3, "hello\n", 5, 0);
+    pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                           sizeof(authors));
+    is_int(hoop_git_pack_feed(pk, pack, n), HOOP_GIT_PACK_ERROR,
+           "an object larger than its header says");
+    hoop_git_pack_free(pk);
+
+    n = 12 + pack_object(pack + 12, 3, "hello\n", 6, 0);
+    pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                           sizeof(authors));
+    is_int(hoop_git_pack_feed(pk, pack, n - 3), HOOP_GIT_PACK_MORE,
+           "a pack cut short: more wanted");
+    ok(!hoop_git_pack_reaches(pk, c, a), "and nothing proven");
+    hoop_git_pack_free(pk);
+
+    n = 12 + pack_object(pack + 12, 6, "xy", 2, 100);
+    pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                           sizeof(authors));
+    is_int(hoop_git_pack_feed(pk, pack, n), HOOP_GIT_PACK_ERROR,
+           "a delta whose base is before the pack");
+    hoop_git_pack_free(pk);
+
+    /* no room: what is not kept proves nothing */
+
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\3", 12);
+    n = 12;
+    n += pack_object(pack + n, 1, cc, strlen(cc), 0);
+    n += pack_object(pack + n, 1, cb, strlen(cb), 0);
+    n += pack_object(pack + n, 1, ca, strlen(ca), 0);
+    memset(pack + n, 0, 20);
+    n += 20;
+    pk = hoop_git_pack_new(20, commits, 1, parents, 64, authors,
+                           sizeof(authors));
+    is_int(hoop_git_pack_feed(pk, pack, n), HOOP_GIT_PACK_DONE,
+           "a pack with more commits than room");
+    hoop_git_pack_info(pk, &info);
+    ok(info.overflow && info.stored == 1, "says so");
+    ok(hoop_git_pack_reaches(pk, c, b), "C to its parent B: proven");
+    ok(!hoop_git_pack_reaches(pk, c, a), "C to A through B, not kept: not");
+    hoop_git_pack_free(pk);
+}
+
+
 int
 main(void)
 {
@@ -417,6 +622,7 @@ main(void)
     test_push();
     test_push_refused();
     test_fetch();
+    test_pack();
 
     return done_testing();
 }
