@@ -64,6 +64,9 @@ typedef struct {
     hoop_git_command_t      *commands;
     char                    *refs;
     hoop_git_fetch_t        *fetch;         /* a fetch's negotiation */
+    hoop_git_pack_t         *pack;          /* a push's pack, as read */
+    u_char                  *ff;            /* per command: 1 proven a
+                                               fast-forward */
     ngx_http_hoop_git_decided_t  *decided;  /* per command */
     const char              *unread;        /* why the body was not read */
     unsigned                 discovery:1;   /* info/refs */
@@ -71,6 +74,7 @@ typedef struct {
     unsigned                 read:1;
     unsigned                 pushed:1;      /* the update requests read */
     unsigned                 refused:1;     /* answered with "ng" */
+    unsigned                 packed:1;      /* the pack was read whole */
 } ngx_http_hoop_git_t;
 
 
@@ -142,6 +146,8 @@ ngx_int_t ngx_http_hoop_git_read(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
 void ngx_http_hoop_git_ref(ngx_http_hoop_git_t *git, ngx_uint_t i,
     ngx_str_t *ref);
+ngx_uint_t ngx_http_hoop_git_fast_forward(ngx_http_hoop_git_t *git,
+    ngx_uint_t i);
 ngx_int_t ngx_http_hoop_git_refuse(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx, ngx_str_t *reasons, const char *why);
 ngx_int_t ngx_http_hoop_git_forbidden(ngx_http_request_t *r,

@@ -31,6 +31,11 @@
 #define NGX_HTTP_HOOP_GIT_COMMANDS   512
 #define NGX_HTTP_HOOP_GIT_REFS       (64 * 1024)
 
+/* the commits of a push kept to prove fast-forwards, their parents */
+#define NGX_HTTP_HOOP_GIT_COMMITS    8192
+#define NGX_HTTP_HOOP_GIT_PARENTS    16384
+#define NGX_HTTP_HOOP_GIT_AUTHORS    4096
+
 /* a body read back from its temporary file this much at a time */
 #define NGX_HTTP_HOOP_GIT_READ       (64 * 1024)
 
@@ -40,8 +45,13 @@
 
 static ngx_uint_t ngx_http_hoop_git_typed(ngx_http_request_t *r,
     ngx_str_t *svc);
-static ngx_int_t ngx_http_hoop_git_feed(ngx_http_hoop_git_t *git,
-    u_char *data, size_t len);
+static ngx_int_t ngx_http_hoop_git_feed(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git, u_char *data, size_t len);
+static ngx_int_t ngx_http_hoop_git_pack_start(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git);
+static void ngx_http_hoop_git_pack_cleanup(void *data);
+static void ngx_http_hoop_git_proofs(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git);
 static ngx_int_t ngx_http_hoop_git_send(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git, ngx_str_t *progress, ngx_str_t *unpack,
     ngx_str_t *reasons);
@@ -283,7 +293,7 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
         b = cl->buf;
 
         if (!b->in_file) {
-            rc = ngx_http_hoop_git_feed(git, b->pos, b->last - b->pos);
+            rc = ngx_http_hoop_git_feed(r, git, b->pos, b->last - b->pos);
             continue;
         }
 
@@ -307,21 +317,73 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
                 return NGX_OK;
             }
 
-            rc = ngx_http_hoop_git_feed(git, buf, (size_t) got);
+            rc = ngx_http_hoop_git_feed(r, git, buf, (size_t) got);
         }
     }
 
-    if (git->push != NULL && rc == NGX_AGAIN) {
-        git->unread = "the update requests end before their flush";
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (git->push != NULL && !git->pushed) {
+        git->unread = git->unread ? git->unread
+                      : "the update requests end before their flush";
+    }
+
+    if (git->pushed) {
+        ngx_http_hoop_git_proofs(r, git);
     }
 
     return NGX_OK;
 }
 
 
-/* NGX_AGAIN: feed more; NGX_OK: read all it needs (or unreadable) */
+/*
+ * Each update proven a fast-forward or not: its old commit an ancestor
+ * of its new one through the commits of the pack.
+ */
+static void
+ngx_http_hoop_git_proofs(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
+{
+    ngx_uint_t           i;
+    hoop_git_command_t  *c;
+
+    git->ff = ngx_pcalloc(r->pool, git->push->ncommands + 1);
+    if (git->ff == NULL) {
+        return;                     /* none proven */
+    }
+
+    if (git->pack == NULL || !git->packed) {
+        return;
+    }
+
+    for (i = 0; i < git->push->ncommands; i++) {
+        c = &git->commands[i];
+
+        if (!hoop_git_oid_zero(c->old_id) && !hoop_git_oid_zero(c->new_id)) {
+            git->ff[i] = hoop_git_pack_reaches(git->pack, c->new_id,
+                                               c->old_id)
+                         == 1;
+        }
+    }
+}
+
+
+/* whether the i-th command is an update proven a fast-forward */
+ngx_uint_t
+ngx_http_hoop_git_fast_forward(ngx_http_hoop_git_t *git, ngx_uint_t i)
+{
+    return git->ff != NULL && git->ff[i];
+}
+
+
+/*
+ * NGX_AGAIN: feed more; NGX_OK: read all it needs (or unreadable);
+ * NGX_ERROR: out of memory.  A push's update requests, then its pack.
+ */
 static ngx_int_t
-ngx_http_hoop_git_feed(ngx_http_hoop_git_t *git, u_char *data, size_t len)
+ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
+    u_char *data, size_t len)
 {
     size_t  used;
 
@@ -334,19 +396,98 @@ ngx_http_hoop_git_feed(ngx_http_hoop_git_t *git, u_char *data, size_t len)
         return NGX_AGAIN;
     }
 
-    switch (hoop_git_push_feed(git->push, data, len, &used)) {
+    if (!git->pushed) {
+        switch (hoop_git_push_feed(git->push, data, len, &used)) {
 
-    case HOOP_GIT_PUSH_MORE:
+        case HOOP_GIT_PUSH_MORE:
+            return NGX_AGAIN;
+
+        case HOOP_GIT_PUSH_DONE:
+            git->pushed = 1;
+            break;
+
+        default:
+            git->unread = git->push->error;
+            return NGX_OK;
+        }
+
+        if (ngx_http_hoop_git_pack_start(r, git) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        data += used;
+        len -= used;
+    }
+
+    if (git->pack == NULL) {
+        return NGX_OK;              /* nothing but deletes: no pack */
+    }
+
+    switch (hoop_git_pack_feed(git->pack, data, len)) {
+
+    case HOOP_GIT_PACK_MORE:
         return NGX_AGAIN;
 
-    case HOOP_GIT_PUSH_DONE:
-        git->pushed = 1;
-        return NGX_OK;
+    case HOOP_GIT_PACK_DONE:
+        git->packed = 1;
+        return NGX_AGAIN;           /* bytes after it are its error */
 
     default:
-        git->unread = git->push->error;
+        return NGX_OK;              /* not read: nothing proven */
+    }
+}
+
+
+/* a pack follows unless every command deletes */
+static ngx_int_t
+ngx_http_hoop_git_pack_start(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
+{
+    u_char              *parents;
+    char                *authors;
+    ngx_uint_t           i;
+    hoop_git_commit_t   *commits;
+    ngx_pool_cleanup_t  *cln;
+
+    for (i = 0; i < git->push->ncommands; i++) {
+        if (!hoop_git_oid_zero(git->commands[i].new_id)) {
+            break;
+        }
+    }
+
+    if (i == git->push->ncommands) {
         return NGX_OK;
     }
+
+    commits = ngx_palloc(r->pool, NGX_HTTP_HOOP_GIT_COMMITS
+                                  * sizeof(hoop_git_commit_t));
+    parents = ngx_palloc(r->pool, NGX_HTTP_HOOP_GIT_PARENTS * 32);
+    authors = ngx_palloc(r->pool, NGX_HTTP_HOOP_GIT_AUTHORS);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (commits == NULL || parents == NULL || authors == NULL || cln == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    git->pack = hoop_git_pack_new(git->push->oid_len / 2, commits,
+                                  NGX_HTTP_HOOP_GIT_COMMITS, parents,
+                                  NGX_HTTP_HOOP_GIT_PARENTS, authors,
+                                  NGX_HTTP_HOOP_GIT_AUTHORS);
+    if (git->pack == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_hoop_git_pack_cleanup;
+    cln->data = git->pack;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hoop_git_pack_cleanup(void *data)
+{
+    hoop_git_pack_free(data);
 }
 
 
@@ -643,11 +784,12 @@ ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data, size_t len)
 void
 ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
 {
-    ngx_str_t             ref;
-    ngx_uint_t            i, n;
-    const char           *action, *decision;
-    ngx_http_hoop_ctx_t  *ctx;
-    ngx_http_hoop_git_t  *git;
+    ngx_str_t              ref;
+    ngx_uint_t             i, n;
+    const char            *action, *decision, *author;
+    ngx_http_hoop_ctx_t   *ctx;
+    ngx_http_hoop_git_t   *git;
+    hoop_git_pack_info_t   info;
 
     ctx = ngx_http_hoop_get_ctx(r);
 
@@ -705,7 +847,12 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
             hoop_json_string(j, "action", action, ngx_strlen(action));
 
             if (ngx_strcmp(action, "update") == 0) {
-                hoop_json_string(j, "fast_forward", "unproven", 8);
+                if (ngx_http_hoop_git_fast_forward(git, i)) {
+                    hoop_json_value(j, "fast_forward", "true", 4);
+
+                } else {
+                    hoop_json_string(j, "fast_forward", "unproven", 8);
+                }
             }
 
             if (git->decided != NULL) {
@@ -725,6 +872,36 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
 
         hoop_json_int(j, "refs_total", (long long) n);
         hoop_json_int(j, "push_options", (long long) git->push->options);
+    }
+
+    if (git->pack != NULL) {
+        hoop_git_pack_info(git->pack, &info);
+
+        hoop_json_object(j, "pack");
+        hoop_json_int(j, "objects", (long long) info.objects);
+        hoop_json_int(j, "commits", (long long) info.commits);
+        hoop_json_int(j, "bytes", (long long) info.bytes);
+
+        if (info.error != NULL || !git->packed) {
+            hoop_json_string(j, "unread", info.error ? info.error
+                             : "cut short", ngx_strlen(info.error
+                                                       ? info.error
+                                                       : "cut short"));
+        }
+
+        hoop_json_array(j, "authors");
+
+        for (i = 0; (author = hoop_git_pack_author(git->pack, i)); i++) {
+            hoop_json_string(j, NULL, author, ngx_strlen(author));
+        }
+
+        hoop_json_end(j);
+
+        if (info.overflow) {
+            hoop_json_value(j, "truncated", "true", 4);
+        }
+
+        hoop_json_end(j);
     }
 
     hoop_json_end(j);

@@ -56,6 +56,7 @@ typedef struct {
     ngx_http_hoop_git_t *git;           /* a git request (hoop_git) */
     ngx_str_t            ref;           /* the ref update decided, if any */
     const char          *action;        /* ... what it does */
+    ngx_uint_t           forward;       /* ... proven a fast-forward */
     unsigned             has_body:1;
     unsigned             unread:1;      /* a body was sent, not read */
     unsigned             json_unreadable:1;
@@ -944,6 +945,7 @@ ngx_http_hoop_rules_refs(ngx_http_request_t *r,
         op->action = hoop_git_command_action(&git->commands[i],
                                              (char *) op->ref.data,
                                              op->ref.len);
+        op->forward = ngx_http_hoop_git_fast_forward(git, i);
 
         rule = hlcf->rules
                ? hoop_rule_match(hlcf->rules->elts, hlcf->rules->nelts,
@@ -1508,8 +1510,7 @@ ngx_http_hoop_rules_header(ngx_http_request_t *r, const char *cond, int all)
  * A repository or a ref matches in either case too for a deny or a
  * review: on a server whose file system ignores case, "MAIN" is main.
  * action= is "create", "delete", "tag" (a tag created) or "update", and
- * "force" for an update not proven a fast-forward (the pack is not read
- * yet: every update).
+ * "force" for an update the pack does not prove a fast-forward.
  */
 static int
 ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op, const char *key,
@@ -1543,7 +1544,7 @@ ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op, const char *key,
 
     } else {                                        /* action */
         if (ngx_strcmp(glob, "force") == 0) {
-            return ngx_strcmp(op->action, "update") == 0;
+            return ngx_strcmp(op->action, "update") == 0 && !op->forward;
         }
 
         return hoop_rule_glob(glob, op->action, ngx_strlen(op->action));

@@ -185,14 +185,28 @@ like($out, qr/remote: hoop: no ref was updated/, 'git is told no ref moved')
 is(server_ref('refs/heads/feature/y'), undef,
     'the server has neither: the push is all or nothing');
 
-# stable only moves forward: an update is a possible force until proven
+# stable only moves forward: the pack proves a fast-forward, or it is a
+# possible force push
 
+git("-C $d/work checkout -q main");
 git("-C $d/work push -q origin main:refs/heads/stable");
 ok(defined server_ref('refs/heads/stable'), 'stable is created');
+commit("$d/work", 'FF1', "1\n");
+commit("$d/work", 'FF2', "2\n");
+($rc, $out) = git("-C $d/work push origin main:stable");
+is($rc, 0, 'stable moves forward two commits: proven, allowed') or diag $out;
+my $stable = server_ref('refs/heads/stable');
 ($rc, $out) = git("-C $d/work push origin +feature/x:stable");
 isnt($rc, 0, 'a force push to stable fails');
 like($out, qr/\[remote rejected\] feature\/x -> stable \(hoop: stable only moves forward/,
-    'as a possible force push') or diag $out;
+    'refused by the rule on force pushes') or diag $out;
+is(server_ref('refs/heads/stable'), $stable, 'stable did not move');
+git("-C $d/work checkout -q -b rewrite main");
+git("-C $d/work -c user.name=a -c user.email=a\@example.com commit -q"
+    . " --amend -m rewritten");
+($rc, $out) = git("-C $d/work push origin +rewrite:stable");
+isnt($rc, 0, 'an amended tip pushed over stable: refused too');
+git("-C $d/work checkout -q main");
 
 # a reader cannot push at all
 
@@ -349,10 +363,18 @@ my ($fx) = grep { ($_->{git}{refs}[0]{ref} // '') eq 'refs/heads/feature/x'
 ok($fx, 'the branch created is recorded');
 is($fx->{decision}{result}, 'allow', 'allowed');
 like($fx->{git}{refs}[0]{new}, qr/^[0-9a-f]{40}$/, 'with its new id');
-my ($upd) = grep { grep { ($_->{action} // '') eq 'update' } @{ $_->{git}{refs} // [] } }
-    @push;
-is($upd->{git}{refs}[0]{fast_forward}, 'unproven',
-    'an update says its fast-forward is not proven');
+my ($ffw) = grep { ($_->{git}{refs}[0]{ref} // '') eq 'refs/heads/stable'
+    && ($_->{git}{refs}[0]{action} // '') eq 'update'
+    && $_->{decision}{result} eq 'allow' } @push;
+is($ffw->{git}{refs}[0]{fast_forward}, JSON::PP::true,
+    'the proven update says so');
+is($ffw->{git}{pack}{commits}, 2, 'the pack\'s commits are counted');
+is_deeply($ffw->{git}{pack}{authors}, ['a <a@example.com>'],
+    'and their authors named');
+my ($frc) = grep { ($_->{git}{refs}[0]{ref} // '') eq 'refs/heads/stable'
+    && $_->{decision}{result} eq 'deny' } @push;
+is($frc->{git}{refs}[0]{fast_forward}, 'unproven',
+    'the force push is not proven');
 unlike(join("\n", map { encode_json($_) } @ev), qr/\Q$tok{dev}\E/,
     'no token in the trail');
 
