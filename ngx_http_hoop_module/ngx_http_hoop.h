@@ -75,6 +75,8 @@ typedef struct {
     unsigned                 pushed:1;      /* the update requests read */
     unsigned                 refused:1;     /* answered with "ng" */
     unsigned                 packed:1;      /* the pack was read whole */
+    unsigned                 progress:1;    /* held: the response began */
+    ngx_event_t              keepalive;     /* ... kept alive while held */
 } ngx_http_hoop_git_t;
 
 
@@ -150,6 +152,9 @@ ngx_uint_t ngx_http_hoop_git_fast_forward(ngx_http_hoop_git_t *git,
     ngx_uint_t i);
 ngx_int_t ngx_http_hoop_git_refuse(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx, ngx_str_t *reasons, const char *why);
+void ngx_http_hoop_git_held(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    ngx_hoop_review_wait_t *w, const hoop_rule_t *rule);
+ngx_int_t ngx_http_hoop_git_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_hoop_git_forbidden(ngx_http_request_t *r,
     const char *rule, const char *reason);
 void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);

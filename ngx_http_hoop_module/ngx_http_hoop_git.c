@@ -42,6 +42,9 @@
 /* the review spec and events list this many refs; a count says the rest */
 #define NGX_HTTP_HOOP_GIT_LISTED     32
 
+/* while a push is held: git's keep-alive, as receive-pack sends it */
+#define NGX_HTTP_HOOP_GIT_KEEPALIVE  5000
+
 
 static ngx_uint_t ngx_http_hoop_git_typed(ngx_http_request_t *r,
     ngx_str_t *svc);
@@ -57,6 +60,14 @@ static ngx_int_t ngx_http_hoop_git_send(ngx_http_request_t *r,
     ngx_str_t *reasons);
 static u_char *ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data,
     size_t len);
+static void ngx_http_hoop_git_keepalive(ngx_event_t *ev);
+static void ngx_http_hoop_git_held_cleanup(void *data);
+static ngx_int_t ngx_http_hoop_git_raw(ngx_http_request_t *r, u_char *data,
+    size_t len);
+static ngx_int_t ngx_http_hoop_git_header_filter(ngx_http_request_t *r);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_hoop_git_next_header;
 
 
 static ngx_str_t  ngx_http_hoop_git_services[] = {
@@ -758,6 +769,191 @@ ngx_http_hoop_git_forbidden(ngx_http_request_t *r, const char *rule,
     ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
 
     return NGX_DONE;
+}
+
+
+/*
+ * A push held for review, by a client that reads progress (a side-band):
+ * the response begins now, written past nginx's header filters (so that
+ * whatever answers later, the upstream's report or the gateway's
+ * refusal, goes on from here): 200, the result's type, a body that ends
+ * with the connection, and progress lines git prints as "remote: ...";
+ * then git's keep-alive every 5 s, so that git and proxies on the way
+ * wait.  The later answer's header is swallowed by the filter below.
+ */
+void
+ngx_http_hoop_git_held(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
+    ngx_hoop_review_wait_t *w, const hoop_rule_t *rule)
+{
+    u_char               *p, *start, line[512];
+    ngx_buf_t            *b;
+    ngx_pool_cleanup_t   *cln;
+    ngx_http_hoop_git_t  *git;
+
+    git = ctx->git;
+
+    if (git == NULL || git->push == NULL
+        || !(git->push->caps & (HOOP_GIT_CAP_SIDE_BAND
+                                | HOOP_GIT_CAP_SIDE_BAND_64K))
+        || r->http_version != NGX_HTTP_VERSION_11
+#if (NGX_HTTP_V2)
+        || r->stream != NULL
+#endif
+        || r != r->main)
+    {
+        return;                     /* held in silence */
+    }
+
+    b = ngx_create_temp_buf(r->pool, 1024 + 3 * sizeof(line));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (b == NULL || cln == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(b->last, "HTTP/1.1 200 OK" CRLF
+                   "Content-Type: application/x-git-receive-pack-result"
+                   CRLF "Cache-Control: no-cache" CRLF
+                   "Connection: close" CRLF CRLF,
+                   sizeof("HTTP/1.1 200 OK" CRLF
+                          "Content-Type: application/x-git-receive-pack-result"
+                          CRLF "Cache-Control: no-cache" CRLF
+                          "Connection: close" CRLF CRLF) - 1);
+
+    start = ngx_snprintf(line, sizeof(line) - 1,
+                         "hoop: push held for review %s (rule \"%s\")\n",
+                         w->id, rule->name);
+    p = ngx_http_hoop_git_pkt(p, 2, line, start - line);
+
+    start = ngx_snprintf(line, sizeof(line) - 1,
+                         "hoop: waiting for %ui approval%s from %s;"
+                         " Ctrl-C cancels it\n", (ngx_uint_t) rule->required,
+                         rule->required == 1 ? "" : "s", rule->approvers);
+    p = ngx_http_hoop_git_pkt(p, 2, line, start - line);
+
+    b->last = p;
+
+    if (ngx_http_hoop_git_raw(r, b->pos, b->last - b->pos) != NGX_OK) {
+        return;
+    }
+
+    git->progress = 1;
+    r->keepalive = 0;
+
+    git->keepalive.handler = ngx_http_hoop_git_keepalive;
+    git->keepalive.data = r;
+    git->keepalive.log = r->connection->log;
+    ngx_add_timer(&git->keepalive, NGX_HTTP_HOOP_GIT_KEEPALIVE);
+
+    cln->handler = ngx_http_hoop_git_held_cleanup;
+    cln->data = git;
+}
+
+
+static void
+ngx_http_hoop_git_keepalive(ngx_event_t *ev)
+{
+    ngx_http_request_t *r = ev->data;
+
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    /* decided: what answers it writes from now on */
+
+    if (ctx == NULL || ctx->review == NULL || ctx->review->done) {
+        return;
+    }
+
+    if (ngx_http_hoop_git_raw(r, (u_char *) "0005\1", 5) != NGX_OK) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_HOOP_GIT_KEEPALIVE);
+}
+
+
+static void
+ngx_http_hoop_git_held_cleanup(void *data)
+{
+    ngx_http_hoop_git_t  *git = data;
+
+    if (git->keepalive.timer_set) {
+        ngx_del_timer(&git->keepalive);
+    }
+}
+
+
+/*
+ * Bytes for the client, written as they are: a few hundred at most into
+ * a socket that has sent nothing else, or a keep-alive dropped if the
+ * client does not read.
+ */
+static ngx_int_t
+ngx_http_hoop_git_raw(ngx_http_request_t *r, u_char *data, size_t len)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    n = c->send(c, data, len);
+
+    if (n == (ssize_t) len) {
+        c->sent += n;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "hoop_git: progress for a held push not written");
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_hoop_git_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_hoop_git_next_header = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_hoop_git_header_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A push whose response began while it was held: the answer's header
+ * was sent then, its body goes on as it is (no chunks: the connection's
+ * end ends it).
+ */
+static ngx_int_t
+ngx_http_hoop_git_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_hoop_ctx_t  *ctx;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (r != r->main || ctx == NULL || ctx->git == NULL
+        || !ctx->git->progress)
+    {
+        return ngx_http_hoop_git_next_header(r);
+    }
+
+    if (ctx->git->keepalive.timer_set) {
+        ngx_del_timer(&ctx->git->keepalive);
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_git: the held push was answered %ui after the"
+                      " client was told 200", r->headers_out.status);
+    }
+
+    r->header_sent = 1;
+    r->keepalive = 0;
+    r->chunked = 0;
+
+    return NGX_OK;
 }
 
 

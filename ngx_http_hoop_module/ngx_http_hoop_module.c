@@ -213,7 +213,8 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
      */
 
     if (ngx_http_hoop_rules_init(cf) != NGX_OK
-        || ngx_http_hoop_auth_init(cf) != NGX_OK)
+        || ngx_http_hoop_auth_init(cf) != NGX_OK
+        || ngx_http_hoop_git_filter_init(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -97,6 +97,10 @@ ngx_http_hoop_review_hold(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
 
     ngx_http_hoop_audit_review_requested(r, w, rule);
 
+    /* a push: git is told what it waits for, and kept waiting */
+
+    ngx_http_hoop_git_held(r, ctx, w, rule);
+
     /* parked: only a client going away is watched for */
 
     r->read_event_handler = ngx_http_test_reading;

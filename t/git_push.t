@@ -331,6 +331,12 @@ my ($st) = api('POST', "/$review->{id}/approve", 'maint');
 is($st, 200, 'a maintainer approves');
 ($rc, $out) = finish($p);
 is($rc, 0, 'the held push completes') or diag $out;
+like($out, qr/^remote: hoop: push held for review $review->{id} \(rule "releases"\)\s*$/m,
+    'git showed the review it waited for') or diag $out;
+like($out, qr/^remote: hoop: waiting for 1 approval from maint; Ctrl-C cancels it\s*$/m,
+    'and who can approve it') or diag $out;
+like($out, qr/^ \* \[new tag\]\s+v1\.0 -> v1\.0$/m,
+    'then the server\'s own report') or diag $out;
 ok(defined server_ref('refs/tags/v1.0'), 'the tag is on the server');
 
 git("-C $d/work tag v1.1 main");
@@ -342,6 +348,57 @@ isnt($rc, 0, 'a rejected push fails');
 like($out, qr/\[remote rejected\] v1\.1 -> v1\.1 \(hoop: review [0-9a-f]{32} rejected by maint-1: not this one\)/,
     'git shows who rejected it and why') or diag $out;
 ok(!defined server_ref('refs/tags/v1.1'), 'no tag on the server');
+
+# a held push, by hand: the response starts at once, git's keep-alive
+# follows every 5 s, the refusal is the rest of that same response; a
+# client that leaves cancels its review
+
+use IO::Socket::INET;
+use Digest::SHA qw(sha1);
+sub held_raw {
+    my ($tag) = @_;
+    my $packhdr = "PACK\0\0\0\2\0\0\0\0";
+    my $body = pkt("$zero $main refs/tags/$tag\0report-status side-band-64k")
+        . '0000' . $packhdr . sha1($packhdr);
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die;
+    print $s "POST /git/repo.git/git-receive-pack HTTP/1.1\r\nHost: gw\r\n"
+        . 'Authorization: Basic ' . encode_base64("x:$tok{dev}", '') . "\r\n"
+        . "Content-Type: application/x-git-receive-pack-request\r\n"
+        . 'Content-Length: ' . length($body) . "\r\n\r\n" . $body;
+    return $s;
+}
+sub read_until {
+    my ($s, $re, $secs) = @_;
+    my $got = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm $secs;
+    eval { while ($got !~ $re) { sysread($s, $got, 4096, length $got) or last } };
+    alarm 0;
+    return $got;
+}
+
+my $s = held_raw('raw1');
+my $got = read_until($s, qr/Ctrl-C cancels it\n/, 10);
+like($got, qr{^HTTP/1\.1 200 OK\r\n.*Content-Type: application/x-git-receive-pack-result\r\n}s,
+    'a held push is answered 200 at once');
+like($got, qr/\x02hoop: push held for review [0-9a-f]{32}/,
+    'with the review in side-band 2');
+$got = read_until($s, qr/0005\x01/, 10);
+like($got, qr/^0005\x01$/, 'then git\'s keep-alive, while it waits');
+$review = pending_push('refs/tags/raw1');
+api('POST', "/$review->{id}/reject", 'maint', { reason => 'no' });
+$got = read_until($s, qr/0000\z/, 10);
+like($got, qr/ng refs\/tags\/raw1 hoop: review [0-9a-f]{32} rejected by maint-1: no/,
+    'the rejection follows in the same response');
+close $s;
+
+$s = held_raw('raw2');
+read_until($s, qr/Ctrl-C cancels it\n/, 10);
+$review = pending_push('refs/tags/raw2');
+close $s;
+wait_until(sub { (api('GET', "/$review->{id}", 'maint'))[1]{status} eq 'cancelled' },
+    'the review of a push whose client left to be cancelled');
+pass('a client that leaves cancels its review');
 
 # the audit trail
 
