@@ -44,6 +44,8 @@ typedef struct {
     ngx_flag_t               method_override;   /* hoop_rule_method_... */
     size_t                   body_max;      /* hoop_rule_body_max */
     ngx_flag_t               git;           /* hoop_git */
+    ngx_str_t                upstream_auth; /* hoop_upstream_credentials:
+                                               the header's value */
 } ngx_http_hoop_loc_conf_t;
 
 
@@ -179,6 +181,11 @@ char *ngx_http_hoop_review_api(ngx_conf_t *cf, ngx_command_t *cmd,
 /* ngx_http_hoop_rules.c */
 ngx_int_t ngx_http_hoop_rules_init(ngx_conf_t *cf);
 char *ngx_http_hoop_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_hoop_upstream_auth.c */
+ngx_int_t ngx_http_hoop_upstream_auth_init(ngx_conf_t *cf);
+char *ngx_http_hoop_upstream_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hoop_variables.c */
 ngx_int_t ngx_http_hoop_add_variables(ngx_conf_t *cf);

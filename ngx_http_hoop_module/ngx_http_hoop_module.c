@@ -111,6 +111,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, git),
       NULL },
 
+    { ngx_string("hoop_upstream_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_hoop_upstream_credentials,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hoop_review_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_hoop_review_webhook_set,
@@ -209,10 +216,12 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
 
     /*
      * access handlers run in the reverse order of registration: audit's
-     * check first, then hoop_auth, then the rules, which need identity
+     * check first, then hoop_auth, then the rules, which need identity,
+     * then the upstream's credentials, for what the rules let through
      */
 
-    if (ngx_http_hoop_rules_init(cf) != NGX_OK
+    if (ngx_http_hoop_upstream_auth_init(cf) != NGX_OK
+        || ngx_http_hoop_rules_init(cf) != NGX_OK
         || ngx_http_hoop_auth_init(cf) != NGX_OK
         || ngx_http_hoop_git_filter_init(cf) != NGX_OK)
     {
@@ -303,6 +312,7 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->method_override, prev->method_override, 1);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 64 * 1024);
     ngx_conf_merge_value(conf->git, prev->git, 0);
+    ngx_conf_merge_str_value(conf->upstream_auth, prev->upstream_auth, "");
 
     /*
      * under "satisfy any" the first access module that says yes ends the
