@@ -66,6 +66,8 @@ typedef struct {
     hoop_git_command_t      *commands;
     char                    *refs;
     hoop_git_fetch_t        *fetch;         /* a fetch's negotiation */
+    void                    *gunzip;        /* ... inflated (a z_stream) */
+    u_char                  *gunzip_out;
     hoop_git_pack_t         *pack;          /* a push's pack, as read */
     u_char                  *ff;            /* per command: 1 proven a
                                                fast-forward */

@@ -22,6 +22,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <zlib.h>
+
 #include "hoop_git.h"
 #include "hoop_json.h"
 #include "ngx_http_hoop.h"
@@ -52,6 +54,11 @@ static ngx_int_t ngx_http_hoop_git_feed(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git, u_char *data, size_t len);
 static ngx_int_t ngx_http_hoop_git_pack_start(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git);
+static ngx_int_t ngx_http_hoop_git_gunzip_init(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git, ngx_str_t *encoding);
+static void ngx_http_hoop_git_gunzip_cleanup(void *data);
+static ngx_int_t ngx_http_hoop_git_gunzip(ngx_http_hoop_git_t *git,
+    u_char *data, size_t len);
 static void ngx_http_hoop_git_pack_cleanup(void *data);
 static void ngx_http_hoop_git_proofs(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git);
@@ -250,6 +257,7 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     ngx_buf_t            *b;
     ngx_int_t             rc;
     ngx_chain_t          *cl;
+    ngx_table_elt_t      *h;
     ngx_http_hoop_git_t  *git;
 
     static ngx_str_t  encoding = ngx_string("Content-Encoding");
@@ -285,10 +293,17 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 
         hoop_git_fetch_init(git->fetch);
 
-        if (ngx_http_hoop_find_header(r, &encoding, 1) != NULL) {
-            /* git gzips a small fetch request: counted once inflated */
-            git->unread = "compressed";
-            return NGX_OK;
+        /* git gzips a small fetch request: counted once inflated */
+
+        h = ngx_http_hoop_find_header(r, &encoding, 1);
+
+        if (h != NULL) {
+            if (ngx_http_hoop_next_header(r, &encoding, 1, h) != NULL
+                || ngx_http_hoop_git_gunzip_init(r, git, &h->value) != NGX_OK)
+            {
+                git->unread = "compressed";
+                return NGX_OK;
+            }
         }
     }
 
@@ -399,6 +414,10 @@ ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     size_t  used;
 
     if (git->fetch != NULL) {
+        if (git->gunzip != NULL) {
+            return ngx_http_hoop_git_gunzip(git, data, len);
+        }
+
         if (hoop_git_fetch_feed(git->fetch, data, len) < 0) {
             git->unread = git->fetch->error;
             return NGX_OK;
@@ -446,6 +465,88 @@ ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     default:
         return NGX_OK;              /* not read: nothing proven */
     }
+}
+
+
+/* "gzip" (or "x-gzip"), as git sends it and http-backend reads it */
+static ngx_int_t
+ngx_http_hoop_git_gunzip_init(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
+    ngx_str_t *encoding)
+{
+    z_stream            *z;
+    ngx_pool_cleanup_t  *cln;
+
+    if (!((encoding->len == 4
+           && ngx_strncasecmp(encoding->data, (u_char *) "gzip", 4) == 0)
+          || (encoding->len == 6
+              && ngx_strncasecmp(encoding->data, (u_char *) "x-gzip", 6)
+                 == 0)))
+    {
+        return NGX_DECLINED;
+    }
+
+    z = ngx_pcalloc(r->pool, sizeof(z_stream));
+    git->gunzip_out = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_GIT_READ);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (z == NULL || git->gunzip_out == NULL || cln == NULL
+        || inflateInit2(z, 16 + MAX_WBITS) != Z_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_hoop_git_gunzip_cleanup;
+    cln->data = z;
+    git->gunzip = z;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hoop_git_gunzip_cleanup(void *data)
+{
+    inflateEnd(data);
+}
+
+
+/* a compressed fetch request, inflated into its reader */
+static ngx_int_t
+ngx_http_hoop_git_gunzip(ngx_http_hoop_git_t *git, u_char *data, size_t len)
+{
+    int        rc;
+    size_t     n;
+    z_stream  *z;
+
+    z = git->gunzip;
+    z->next_in = data;
+    z->avail_in = (uInt) len;
+
+    do {
+        z->next_out = git->gunzip_out;
+        z->avail_out = NGX_HTTP_HOOP_GIT_READ;
+
+        rc = inflate(z, Z_NO_FLUSH);
+
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+            git->unread = "a broken gzip body";
+            return NGX_OK;
+        }
+
+        n = NGX_HTTP_HOOP_GIT_READ - z->avail_out;
+
+        if (hoop_git_fetch_feed(git->fetch, git->gunzip_out, n) < 0) {
+            git->unread = git->fetch->error;
+            return NGX_OK;
+        }
+
+        if (rc == Z_STREAM_END) {
+            return NGX_OK;
+        }
+
+    } while (z->avail_out == 0 || (z->avail_in > 0 && rc == Z_OK));
+
+    return NGX_AGAIN;
 }
 
 

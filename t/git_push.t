@@ -400,6 +400,20 @@ wait_until(sub { (api('GET', "/$review->{id}", 'maint'))[1]{status} eq 'cancelle
     'the review of a push whose client left to be cancelled');
 pass('a client that leaves cancels its review');
 
+# fetches, as git makes them: v2, v0 (whose request git gzips), shallow
+
+($rc, $out) = git("clone -q --depth 1 " . url('dev') . " $d/shallow");
+is($rc, 0, 'a shallow clone') or diag $out;
+git("-C $d/ro fetch -q origin");
+git("-C $d/work checkout -q main");
+commit("$d/work", 'F0', "f0\n");
+($rc, $out) = git("-C $d/work push -q origin main");
+is($rc, 0, 'main moves on') or diag $out;
+($rc, $out) = git("-C $d/ro -c protocol.version=0 fetch -q origin");
+is($rc, 0, 'a v0 fetch with haves') or diag $out;
+($rc, $out) = git("-C $d/ro -c protocol.version=2 fetch -q origin");
+is($rc, 0, 'a v2 fetch') or diag $out;
+
 # the audit trail
 
 $gw->stop;
@@ -409,6 +423,17 @@ my @fetch = grep { $_->{type} eq 'git.fetch' } @ev;
 ok(@fetch >= 2, 'each fetch is a git.fetch event');
 ok((grep { ($_->{git}{wants} // 0) >= 1 } @fetch),
     'with the wants it made');
+ok((grep { ($_->{git}{shallow} // 0) >= 1 } @fetch),
+    'a shallow fetch says so');
+ok((grep { $_->{git}{protocol} == 2 && ($_->{git}{command} // '') eq 'fetch' }
+    @fetch), 'a v2 fetch names its command');
+ok((grep { $_->{git}{protocol} == 2 && ($_->{git}{command} // '') eq 'ls-refs' }
+    @fetch), 'and its ls-refs');
+ok((grep { $_->{git}{protocol} == 0 && ($_->{git}{haves} // 0) >= 1 } @fetch),
+    'a v0 fetch counts its haves (its body gzipped)')
+    or diag explain [map { $_->{git} } @fetch];
+ok(!(grep { defined $_->{git}{unread} } @fetch), 'every fetch was read')
+    or diag explain [map { $_->{git} } @fetch];
 my ($del) = grep { grep { $_->{ref} eq 'refs/heads/main'
     && $_->{action} eq 'delete' } @{ $_->{git}{refs} // [] } } @push;
 ok($del, 'the refused delete is a git.push event');
