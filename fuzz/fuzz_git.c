@@ -25,6 +25,24 @@ static hoop_git_fetch_t    fetch[2];
 static hoop_git_commit_t   commits[2][8];
 static unsigned char       parents[2][16 * 32];
 static char                authors[2][256];
+static hoop_git_entry_t    entries[2][16];
+static unsigned char       trees[2][8 * 32];
+static char                names[2][128];
+static size_t              content_len[2];
+
+
+static void
+content(void *data, hoop_git_content_e event, const unsigned char *p,
+    size_t len)
+{
+    size_t  *n = data;
+
+    *n += (event == HOOP_GIT_CONTENT_DATA) ? len : 1;
+
+    if (len > 0 && p == NULL) {
+        abort();
+    }
+}
 
 
 static void
@@ -42,6 +60,10 @@ pack(const unsigned char *data, size_t size, size_t step)
         if (pk[k] == NULL) {
             abort();
         }
+
+        content_len[k] = 0;
+        hoop_git_pack_content(pk[k], content, &content_len[k], entries[k], 16,
+                              trees[k], 8, names[k], sizeof(names[k]));
     }
 
     rc[0] = hoop_git_pack_feed(pk[0], data, size);
@@ -64,6 +86,22 @@ pack(const unsigned char *data, size_t size, size_t step)
                   info[0].stored * sizeof(hoop_git_commit_t)) != 0)
     {
         abort();
+    }
+
+    if (rc[0] != HOOP_GIT_PACK_ERROR && content_len[0] != content_len[1]) {
+        abort();
+    }
+
+    {
+        char    path[64];
+        size_t  plen;
+
+        plen = hoop_git_pack_path(pk[0], entries[0][0].id, path,
+                                  sizeof(path));
+
+        if (plen >= sizeof(path) || (plen > 0 && path[plen] != '\0')) {
+            abort();
+        }
     }
 
     (void) hoop_git_pack_reaches(pk[0], "0123456789012345678901234567890123"

@@ -218,4 +218,45 @@ int hoop_git_pack_reaches(hoop_git_pack_t *pk, const char *new_hex,
 /* The i-th distinct author, or NULL. */
 const char *hoop_git_pack_author(const hoop_git_pack_t *pk, size_t i);
 
+
+/*
+ * The content of files a push adds, for scanning: each blob's bytes
+ * (START, DATA..., END with the blob's id), and the bytes a delta
+ * inserts (the text a change adds to a file; a "\n" where it copies
+ * from its base instead), START, DATA..., END with no id.
+ */
+typedef enum {
+    HOOP_GIT_CONTENT_START = 0,
+    HOOP_GIT_CONTENT_DATA,
+    HOOP_GIT_CONTENT_END
+} hoop_git_content_e;
+
+typedef void (*hoop_git_content_pt)(void *data, hoop_git_content_e event,
+    const unsigned char *p, size_t len);
+
+/*
+ * From now on, content goes to each; the trees of the pack are read for
+ * the names of files, into entries (room for max_entries) and names
+ * (names_size bytes), so that hoop_git_pack_path() can name a blob.
+ */
+typedef struct {
+    unsigned char        id[32];        /* the blob or tree named */
+    unsigned             tree;          /* in which tree (its index) */
+    unsigned             name;          /* offset in names */
+    unsigned             name_len;
+} hoop_git_entry_t;
+
+void hoop_git_pack_content(hoop_git_pack_t *pk, hoop_git_content_pt each,
+    void *data, hoop_git_entry_t *entries, size_t max_entries,
+    unsigned char *trees, size_t max_trees, char *names, size_t names_size);
+
+/*
+ * A blob's path ("dir/file"), as the pack's trees name it, into out
+ * (size bytes, NUL-terminated); "..." stands for the part of the path
+ * through trees the pack does not hold whole.  Returns its length, or 0
+ * when no tree of the pack names the blob.
+ */
+size_t hoop_git_pack_path(hoop_git_pack_t *pk, const unsigned char *blob,
+    char *out, size_t size);
+
 #endif /* HOOP_GIT_H */

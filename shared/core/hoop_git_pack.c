@@ -65,6 +65,31 @@ struct hoop_git_pack_s {
     unsigned char        buf[HOOP_GIT_PACK_OUT];
     unsigned             gen;           /* walks made */
 
+    /* content for scanning, and the trees that name it */
+    hoop_git_content_pt  each;
+    void                *each_data;
+    int                  content;       /* this object's goes to each */
+    hoop_git_entry_t    *entries;
+    size_t               max_entries;
+    size_t               nentries;
+    unsigned char       *trees;         /* ids of the trees read */
+    size_t               max_trees;
+    size_t               ntrees;
+    size_t               tree_first;    /* this tree's first entry */
+    char                *names;
+    size_t               names_size;
+    size_t               names_len;
+    unsigned char        tbuf[HOOP_GIT_REF_MAX + 64];
+    size_t               tlen;          /* an entry being read */
+    size_t               tid;           /* ... where its id starts */
+    int                  tstate;        /* 0 mode and name, 1 its id */
+    int                  tree_lost;     /* an entry not kept */
+
+    /* a delta's instructions, read for what they insert */
+    int                  dstate;
+    unsigned long long   dleft;         /* bytes of this instruction */
+    unsigned             dvar;          /* header varints left */
+
     hoop_git_pack_info_t info;
 };
 
@@ -80,6 +105,12 @@ static void hoop_git_pack_author_add(hoop_git_pack_t *pk,
 static int hoop_git_oid_parse(const unsigned char *s, size_t n,
     unsigned char *out, size_t oid_len);
 static int hoop_git_pack_cmp(const void *a, const void *b);
+static void hoop_git_pack_tree(hoop_git_pack_t *pk, const unsigned char *p,
+    size_t n);
+static void hoop_git_pack_tree_end(hoop_git_pack_t *pk,
+    const unsigned char *id);
+static void hoop_git_pack_delta(hoop_git_pack_t *pk, const unsigned char *p,
+    size_t n);
 static size_t hoop_git_pack_find(hoop_git_pack_t *pk,
     const unsigned char *id);
 
@@ -140,7 +171,8 @@ hoop_git_pack_feed(hoop_git_pack_t *pk, const unsigned char *data,
     size_t len)
 {
     size_t         i, used;
-    unsigned char  c;
+    unsigned int   dlen;
+    unsigned char  c, digest[EVP_MAX_MD_SIZE];
 
     i = 0;
 
@@ -287,6 +319,22 @@ hoop_git_pack_feed(hoop_git_pack_t *pk, const unsigned char *data,
 
             if (pk->type == 1) {
                 hoop_git_pack_commit(pk);
+
+            } else if (pk->type == 2 || pk->type == 3) {
+                if (EVP_DigestFinal_ex(pk->md, digest, &dlen) != 1) {
+                    return hoop_git_pack_fail(pk, "out of memory");
+                }
+
+                if (pk->type == 2 && pk->entries != NULL) {
+                    hoop_git_pack_tree_end(pk, digest);
+                }
+            }
+
+            if (pk->content) {
+                pk->each(pk->each_data, HOOP_GIT_CONTENT_END,
+                         pk->type == 3 ? digest : NULL,
+                         pk->type == 3 ? pk->oid_len : 0);
+                pk->content = 0;
             }
 
             pk->state = (pk->info.read == pk->info.objects)
@@ -320,9 +368,11 @@ static int
 hoop_git_pack_object_start(hoop_git_pack_t *pk)
 {
     char                prefix[32];
-    int                 n;
+    int                 n, commit_delta;
     size_t              k, lo, hi;
     unsigned long long  base;
+
+    commit_delta = 0;
 
     if (inflateReset(&pk->z) != Z_OK) {
         return -1;
@@ -347,6 +397,7 @@ hoop_git_pack_object_start(hoop_git_pack_t *pk)
 
             if (pk->commits[k].offset == base) {
                 pk->info.commits++;
+                commit_delta = 1;
                 break;
             }
 
@@ -363,12 +414,28 @@ hoop_git_pack_object_start(hoop_git_pack_t *pk)
         pk->info.deltas++;
     }
 
-    if (pk->type != 1) {
+    /* what a push adds to files: blobs, and what deltas insert */
+
+    pk->content = pk->each != NULL
+                  && (pk->type == 3 || (pk->type >= 6 && !commit_delta));
+
+    if (pk->content) {
+        pk->dstate = 0;
+        pk->dvar = 2;
+        pk->each(pk->each_data, HOOP_GIT_CONTENT_START, NULL, 0);
+    }
+
+    pk->tlen = 0;
+    pk->tstate = 0;
+    pk->tree_first = pk->nentries;
+
+    if (pk->type > 3) {
         return 0;
     }
 
-    n = snprintf(prefix, sizeof(prefix), "commit %llu", pk->size);
-
+    n = snprintf(prefix, sizeof(prefix), "%s %llu",
+                 pk->type == 1 ? "commit" : pk->type == 2 ? "tree" : "blob",
+                 pk->size);
     if (EVP_DigestInit_ex(pk->md, pk->md_type, NULL) != 1
         || EVP_DigestUpdate(pk->md, prefix, (size_t) n + 1) != 1)
     {
@@ -405,16 +472,27 @@ hoop_git_pack_inflate(hoop_git_pack_t *pk, const unsigned char *data,
             return -1;
         }
 
-        if (pk->type == 1 && n > 0) {
-            if (EVP_DigestUpdate(pk->md, pk->buf, n) != 1) {
-                hoop_git_pack_fail(pk, "out of memory");
-                return -1;
-            }
+        if (pk->type <= 3 && n > 0
+            && EVP_DigestUpdate(pk->md, pk->buf, n) != 1)
+        {
+            hoop_git_pack_fail(pk, "out of memory");
+            return -1;
+        }
 
+        if (pk->type == 1 && n > 0) {
             k = sizeof(pk->head) - pk->head_len;
             k = n < k ? n : k;
             memcpy(pk->head + pk->head_len, pk->buf, k);
             pk->head_len += k;
+
+        } else if (pk->type == 2 && pk->entries != NULL) {
+            hoop_git_pack_tree(pk, pk->buf, n);
+
+        } else if (pk->content && pk->type == 3 && n > 0) {
+            pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA, pk->buf, n);
+
+        } else if (pk->content) {
+            hoop_git_pack_delta(pk, pk->buf, n);
         }
 
         if (rc == Z_STREAM_END) {
@@ -709,6 +787,225 @@ hoop_git_pack_reaches(hoop_git_pack_t *pk, const char *new_hex,
     }
 
     return 0;
+}
+
+
+void
+hoop_git_pack_content(hoop_git_pack_t *pk, hoop_git_content_pt each,
+    void *data, hoop_git_entry_t *entries, size_t max_entries,
+    unsigned char *trees, size_t max_trees, char *names, size_t names_size)
+{
+    pk->each = each;
+    pk->each_data = data;
+    pk->entries = entries;
+    pk->max_entries = max_entries;
+    pk->trees = trees;
+    pk->max_trees = max_trees;
+    pk->names = names;
+    pk->names_size = names_size;
+}
+
+
+/*
+ * A tree's entries, "<mode> <name>\0<raw id>" one after another, kept as
+ * (id, this tree, name) while there is room; the tree's own id is known
+ * at its end.
+ */
+static void
+hoop_git_pack_tree(hoop_git_pack_t *pk, const unsigned char *p, size_t n)
+{
+    size_t               i, k;
+    unsigned char       *sp;
+    hoop_git_entry_t    *e;
+
+    for (i = 0; i < n; i++) {
+        if (pk->tlen == sizeof(pk->tbuf)) {
+            pk->tree_lost = 1;          /* a name past any ref's length */
+            return;
+        }
+
+        pk->tbuf[pk->tlen++] = p[i];
+
+        if (pk->tstate == 0) {
+            if (p[i] == '\0') {
+                pk->tstate = 1;
+                pk->tid = pk->tlen;
+            }
+
+            continue;
+        }
+
+        if (pk->tlen - pk->tid < pk->oid_len) {
+            continue;
+        }
+
+        /* an entry: its name after the mode's space */
+
+        sp = memchr(pk->tbuf, ' ', pk->tid);
+        k = sp ? pk->tid - 1 - (size_t) (sp + 1 - pk->tbuf) : 0;
+
+        if (sp != NULL && pk->nentries < pk->max_entries
+            && pk->ntrees < pk->max_trees
+            && pk->names_len + k <= pk->names_size)
+        {
+            e = &pk->entries[pk->nentries++];
+            memset(e->id, 0, sizeof(e->id));
+            memcpy(e->id, pk->tbuf + pk->tid, pk->oid_len);
+            e->tree = (unsigned) pk->ntrees;
+            e->name = (unsigned) pk->names_len;
+            e->name_len = (unsigned) k;
+            memcpy(pk->names + pk->names_len, sp + 1, e->name_len);
+            pk->names_len += e->name_len;
+
+        } else {
+            pk->tree_lost = 1;
+        }
+
+        pk->tlen = 0;
+        pk->tstate = 0;
+    }
+}
+
+
+static void
+hoop_git_pack_tree_end(hoop_git_pack_t *pk, const unsigned char *id)
+{
+    if (pk->ntrees == pk->max_trees) {
+        pk->nentries = pk->tree_first;  /* a tree of no known id */
+        pk->tree_lost = 1;
+        return;
+    }
+
+    memset(pk->trees + pk->ntrees * 32, 0, 32);
+    memcpy(pk->trees + pk->ntrees * 32, id, pk->oid_len);
+    pk->ntrees++;
+}
+
+
+/*
+ * A delta's instructions (gitformat-pack(5)): two sizes, then copies
+ * (0x80 and up to 7 bytes of offset and size) and inserts (1 to 127
+ * literal bytes): the inserts go to the scanner, a copy breaks them.
+ */
+static void
+hoop_git_pack_delta(hoop_git_pack_t *pk, const unsigned char *p, size_t n)
+{
+    size_t         i, k;
+    unsigned char  c;
+
+    for (i = 0; i < n; /* void */) {
+
+        if (pk->dvar > 0) {
+            if (!(p[i++] & 0x80)) {
+                pk->dvar--;
+            }
+
+            continue;
+        }
+
+        if (pk->dstate == 1) {          /* an insert's bytes */
+            k = n - i < pk->dleft ? n - i : (size_t) pk->dleft;
+            pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA, p + i, k);
+            i += k;
+            pk->dleft -= k;
+
+            if (pk->dleft == 0) {
+                pk->dstate = 0;
+            }
+
+            continue;
+        }
+
+        if (pk->dstate == 2) {          /* a copy's offset and size */
+            i++;
+
+            if (--pk->dleft == 0) {
+                pk->dstate = 0;
+            }
+
+            continue;
+        }
+
+        c = p[i++];
+
+        if (c & 0x80) {
+            pk->dleft = 0;
+
+            for (k = 0; k < 7; k++) {
+                pk->dleft += (c >> k) & 1;
+            }
+
+            pk->dstate = pk->dleft ? 2 : 0;
+            pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA,
+                     (const unsigned char *) "\n", 1);
+
+        } else if (c != 0) {
+            pk->dleft = c;
+            pk->dstate = 1;
+        }
+    }
+}
+
+
+size_t
+hoop_git_pack_path(hoop_git_pack_t *pk, const unsigned char *blob,
+    char *out, size_t size)
+{
+    size_t             i, k, len, depth;
+    unsigned char      id[32];
+    hoop_git_entry_t  *e, *found;
+
+    if (pk->entries == NULL || size < 8) {
+        return 0;
+    }
+
+    memset(id, 0, sizeof(id));
+    memcpy(id, blob, pk->oid_len);
+
+    /* built from the end: the file's name, then each tree above it */
+
+    len = 0;
+    out[size - 1] = '\0';
+
+    for (depth = 0; depth < 64; depth++) {
+        found = NULL;
+
+        for (i = 0; i < pk->nentries; i++) {
+            if (memcmp(pk->entries[i].id, id, 32) == 0) {
+                found = &pk->entries[i];
+                break;
+            }
+        }
+
+        if (found == NULL) {
+            break;
+        }
+
+        e = found;
+        k = e->name_len + (len ? 1 : 0);
+
+        if (len + k + 1 > size - 4) {
+            break;
+        }
+
+        memmove(out + size - 1 - len - k, pk->names + e->name, e->name_len);
+
+        if (len) {
+            out[size - 1 - len - 1] = '/';
+        }
+
+        len += k;
+        memcpy(id, pk->trees + e->tree * 32, 32);
+    }
+
+    if (len == 0) {
+        return 0;
+    }
+
+    memmove(out, out + size - 1 - len, len);
+    out[len] = '\0';
+
+    return len;
 }
 
 

@@ -615,6 +615,187 @@ test_pack(void)
 }
 
 
+/* a raw object id: SHA-1 of "<type> <len>\0" and the content */
+static void
+object_id(const char *type, const void *content, size_t len,
+    unsigned char *id)
+{
+    char          head[64];
+    unsigned int  dlen;
+    EVP_MD_CTX   *ctx;
+
+    snprintf(head, sizeof(head), "%s %zu", type, len);
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+    EVP_DigestUpdate(ctx, head, strlen(head) + 1);
+    EVP_DigestUpdate(ctx, content, len);
+    EVP_DigestFinal_ex(ctx, id, &dlen);
+    EVP_MD_CTX_free(ctx);
+}
+
+
+/* what the scanner was given */
+static char    seen[4096];
+static size_t  seen_len;
+static int     seen_objects;
+static unsigned char  seen_blob[20];
+
+static void
+content(void *data, hoop_git_content_e event, const unsigned char *p,
+    size_t len)
+{
+    (void) data;
+
+    if (event == HOOP_GIT_CONTENT_START) {
+        seen_objects++;
+        seen[seen_len++] = '[';
+
+    } else if (event == HOOP_GIT_CONTENT_DATA) {
+        memcpy(seen + seen_len, p, len);
+        seen_len += len;
+
+    } else {
+        seen[seen_len++] = ']';
+
+        if (len == 20) {
+            memcpy(seen_blob, p, 20);
+        }
+    }
+}
+
+
+/* a raw (binary) pack object, for trees and deltas built by hand */
+static size_t
+pack_raw(unsigned char *out, unsigned type, const unsigned char *content,
+    size_t len, unsigned long long ofs)
+{
+    size_t         n;
+    uLongf         zlen;
+    unsigned char  tmp[16];
+    size_t         k, l;
+
+    n = 0;
+    l = len;
+    out[n] = (unsigned char) ((type << 4) | (l & 15));
+    l >>= 4;
+
+    while (l) {
+        out[n++] |= 0x80;
+        out[n] = l & 0x7f;
+        l >>= 7;
+    }
+
+    n++;
+
+    if (type == 6) {
+        k = sizeof(tmp) - 1;
+        tmp[k] = ofs & 0x7f;
+
+        while (ofs >>= 7) {
+            tmp[--k] = 0x80 | (--ofs & 0x7f);
+        }
+
+        memcpy(out + n, tmp + k, sizeof(tmp) - k);
+        n += sizeof(tmp) - k;
+    }
+
+    zlen = 4096;
+    compress(out + n, &zlen, content, len);
+
+    return n + zlen;
+}
+
+
+static void
+test_pack_content(void)
+{
+    char              path[256];
+    size_t            n, t1, i, step;
+    unsigned char     pack[16384], blob_id[20], sub_id[20], tree[256],
+                      root[256], delta[64], parents[20 * 8];
+    hoop_git_pack_t  *pk = NULL;
+    hoop_git_commit_t commits[4];
+    hoop_git_entry_t  entries[16];
+    unsigned char     trees[32 * 8];
+    char              names[256], authors[64];
+    size_t            tlen, rlen, dlen;
+
+    static const char  secret[] = "key = AKIAIOSFODNN7EXAMPLE\n";
+
+    object_id("blob", secret, strlen(secret), blob_id);
+
+    tlen = (size_t) sprintf((char *) tree, "100644 creds.txt") + 1;
+    memcpy(tree + tlen, blob_id, 20);
+    tlen += 20;
+    object_id("tree", tree, tlen, sub_id);
+
+    rlen = (size_t) sprintf((char *) root, "40000 config") + 1;
+    memcpy(root + rlen, sub_id, 20);
+    rlen += 20;
+
+    /* a delta on the subtree: sizes, a copy of 4 bytes, "added" inserted */
+
+    dlen = 0;
+    delta[dlen++] = (unsigned char) tlen;
+    delta[dlen++] = 9;
+    delta[dlen++] = 0x90;               /* copy: one size byte */
+    delta[dlen++] = 4;
+    delta[dlen++] = 5;                  /* insert 5 bytes */
+    memcpy(delta + dlen, "added", 5);
+    dlen += 5;
+
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\4", 12);
+    n = 12;
+    n += pack_raw(pack + n, 2, root, rlen, 0);
+    t1 = n;
+    n += pack_raw(pack + n, 2, tree, tlen, 0);
+    n += pack_raw(pack + n, 3, (const unsigned char *) secret,
+                  strlen(secret), 0);
+    i = n;
+    n += pack_raw(pack + n, 6, delta, dlen, i - t1);
+    memset(pack + n, 0, 20);
+    n += 20;
+
+    for (step = 1; step <= n; step++) {
+        seen_len = 0;
+        seen_objects = 0;
+        pk = hoop_git_pack_new(20, commits, 4, parents, 8, authors,
+                               sizeof(authors));
+        hoop_git_pack_content(pk, content, NULL, entries, 16, trees, 8,
+                              names, sizeof(names));
+
+        for (i = 0; i < n; i += step) {
+            if (hoop_git_pack_feed(pk, pack + i, n - i < step ? n - i : step)
+                == HOOP_GIT_PACK_ERROR)
+            {
+                break;
+            }
+        }
+
+        if (seen_len != strlen(secret) + 2 + 8 || seen_objects != 2
+            || memcmp(seen_blob, blob_id, 20) != 0)
+        {
+            break;
+        }
+
+        if (step != n) {
+            hoop_git_pack_free(pk);
+        }
+    }
+
+    ok(step > n, "blobs and inserted text given for scanning, in pieces of"
+       " any size (failed at %zu)", step);
+    is_mem(seen, seen_len, "[key = AKIAIOSFODNN7EXAMPLE\n][\nadded]",
+           strlen(secret) + 10, "the blob whole, a delta's inserts alone");
+    n = hoop_git_pack_path(pk, blob_id, path, sizeof(path));
+    is_mem(path, n, "config/creds.txt", 16,
+           "the blob's path, as the pack's trees name it");
+    is_int(hoop_git_pack_path(pk, (const unsigned char *) B40, path,
+                              sizeof(path)), 0, "a blob no tree names");
+    hoop_git_pack_free(pk);
+}
+
+
 int
 main(void)
 {
@@ -623,6 +804,7 @@ main(void)
     test_push_refused();
     test_fetch();
     test_pack();
+    test_pack_content();
 
     return done_testing();
 }
