@@ -46,7 +46,19 @@ typedef struct {
     ngx_flag_t               git;           /* hoop_git */
     ngx_str_t                upstream_auth; /* hoop_upstream_credentials:
                                                the header's value */
+    ngx_uint_t               secrets;       /* hoop_git_secrets: types
+                                               (HOOP_MASK_* bits), 0 off */
+    hoop_rule_t             *secrets_rule;  /* ... its verdict */
 } ngx_http_hoop_loc_conf_t;
+
+
+/* a secret found in a push: what, and where (never the value) */
+typedef struct {
+    ngx_uint_t               type;          /* HOOP_MASK_* */
+    u_char                   blob[32];      /* 0: text a change inserts */
+    ngx_uint_t               has_blob;
+    ngx_str_t                path;          /* resolved at the pack's end */
+} ngx_http_hoop_git_secret_t;
 
 
 /* how one ref update of a push was decided */
@@ -80,6 +92,11 @@ typedef struct {
     unsigned                 refused:1;     /* answered with "ng" */
     unsigned                 packed:1;      /* the pack was read whole */
     unsigned                 progress:1;    /* held: the response began */
+    hoop_mask_stream_t      *scan;          /* what a push adds, scanned */
+    hoop_mask_conf_t         scan_conf;
+    ngx_http_hoop_git_secret_t  *secrets;
+    ngx_uint_t               nsecrets;      /* found (listed: at most 16) */
+    ngx_uint_t               scanned;       /* objects scanned */
     ngx_event_t              keepalive;     /* ... kept alive while held */
 } ngx_http_hoop_git_t;
 
@@ -159,6 +176,15 @@ ngx_int_t ngx_http_hoop_git_refuse(ngx_http_request_t *r,
 void ngx_http_hoop_git_held(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     ngx_hoop_review_wait_t *w, const hoop_rule_t *rule);
 ngx_int_t ngx_http_hoop_git_filter_init(ngx_conf_t *cf);
+/* ngx_http_hoop_git_secrets.c */
+char *ngx_http_hoop_git_secrets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_hoop_git_scan_init(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git);
+void ngx_http_hoop_git_scan_done(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git);
+const hoop_rule_t *ngx_http_hoop_git_secrets_verdict(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx, char **why);
 ngx_int_t ngx_http_hoop_git_forbidden(ngx_http_request_t *r,
     const char *rule, const char *reason);
 void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);

@@ -379,7 +379,13 @@ ngx_http_hoop_git_proofs(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
         return;                     /* none proven */
     }
 
-    if (git->pack == NULL || !git->packed) {
+    if (git->pack == NULL) {
+        return;
+    }
+
+    ngx_http_hoop_git_scan_done(r, git);
+
+    if (!git->packed) {
         return;
     }
 
@@ -592,7 +598,7 @@ ngx_http_hoop_git_pack_start(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
     cln->handler = ngx_http_hoop_git_pack_cleanup;
     cln->data = git->pack;
 
-    return NGX_OK;
+    return ngx_http_hoop_git_scan_init(r, git);
 }
 
 
@@ -1081,9 +1087,11 @@ ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data, size_t len)
 void
 ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
 {
-    ngx_str_t              ref;
-    ngx_uint_t             i, n;
-    const char            *action, *decision, *author;
+    u_char                       hex[64];
+    ngx_str_t                    ref;
+    ngx_uint_t                   i, n;
+    const char                  *action, *decision, *author, *name;
+    ngx_http_hoop_git_secret_t  *secret;
     ngx_http_hoop_ctx_t   *ctx;
     ngx_http_hoop_git_t   *git;
     hoop_git_pack_info_t   info;
@@ -1198,6 +1206,40 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
             hoop_json_value(j, "truncated", "true", 4);
         }
 
+        hoop_json_end(j);
+    }
+
+    if (git->secrets != NULL) {
+        hoop_json_object(j, "secrets");
+        hoop_json_int(j, "scanned", (long long) git->scanned);
+        hoop_json_int(j, "found", (long long) git->nsecrets);
+        hoop_json_array(j, "list");
+
+        for (i = 0; i < git->nsecrets && i < 16; i++) {
+            secret = &git->secrets[i];
+            name = hoop_mask_type_name(secret->type);
+
+            hoop_json_object(j, NULL);
+            hoop_json_string(j, "kind", name, ngx_strlen(name));
+
+            if (secret->path.len) {
+                hoop_json_string(j, "path", (char *) secret->path.data,
+                                 secret->path.len);
+            }
+
+            if (secret->has_blob) {
+                ngx_hex_dump(hex, secret->blob, git->push->oid_len / 2);
+                hoop_json_string(j, "blob", (char *) hex,
+                                 git->push->oid_len);
+
+            } else {
+                hoop_json_string(j, "in", "change", 6);
+            }
+
+            hoop_json_end(j);
+        }
+
+        hoop_json_end(j);
         hoop_json_end(j);
     }
 

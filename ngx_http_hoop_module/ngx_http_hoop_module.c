@@ -111,6 +111,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, git),
       NULL },
 
+    { ngx_string("hoop_git_secrets"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hoop_git_secrets,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hoop_upstream_credentials"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_hoop_upstream_credentials,
@@ -282,6 +289,8 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->method_override = NGX_CONF_UNSET;
     hlcf->body_max = NGX_CONF_UNSET_SIZE;
     hlcf->git = NGX_CONF_UNSET;
+    hlcf->secrets = NGX_CONF_UNSET_UINT;
+    hlcf->secrets_rule = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -313,6 +322,14 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 64 * 1024);
     ngx_conf_merge_value(conf->git, prev->git, 0);
     ngx_conf_merge_str_value(conf->upstream_auth, prev->upstream_auth, "");
+
+    /* pushes are scanned for private keys, AWS keys and JWTs unless told */
+
+    ngx_conf_merge_uint_value(conf->secrets, prev->secrets,
+                              (1u << HOOP_MASK_PRIVATE_KEY)
+                              | (1u << HOOP_MASK_AWS_KEY)
+                              | (1u << HOOP_MASK_JWT));
+    ngx_conf_merge_ptr_value(conf->secrets_rule, prev->secrets_rule, NULL);
 
     /*
      * under "satisfy any" the first access module that says yes ends the

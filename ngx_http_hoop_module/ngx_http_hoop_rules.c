@@ -236,10 +236,11 @@ ngx_http_hoop_rule_named_values(ngx_conf_t *cf, hoop_rule_t *rule)
 static ngx_int_t
 ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 {
+    char                      *why;
     ngx_int_t                  rc;
     ngx_uint_t                 action;
     ngx_http_hoop_ctx_t       *ctx;
-    const hoop_rule_t         *rule;
+    const hoop_rule_t         *rule, *srule;
     ngx_http_hoop_loc_conf_t  *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
@@ -296,6 +297,26 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
     if (hlcf->rules != NULL || hlcf->default_action != NGX_CONF_UNSET_UINT) {
         ctx->rule = rule ? rule->name : "default";
+    }
+
+    /* a push that adds a secret: refused, or held, whatever the rules */
+
+    if (action != HOOP_RULE_DENY && ctx->git && ctx->git->nsecrets) {
+        srule = ngx_http_hoop_git_secrets_verdict(r, ctx, &why);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hoop_git: push to %V: %s", &ctx->git->repo, why);
+
+        if (srule->action == HOOP_RULE_DENY) {
+            ctx->rule = srule->name;
+            return ngx_http_hoop_git_refuse(r, ctx, NULL, why);
+        }
+
+        if (action == HOOP_RULE_ALLOW) {
+            rule = srule;
+            action = HOOP_RULE_REVIEW;
+            ctx->rule = srule->name;
+        }
     }
 
     /* a push that was not read is not let through: its refs are unknown */

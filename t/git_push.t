@@ -400,6 +400,49 @@ wait_until(sub { (api('GET', "/$review->{id}", 'maint'))[1]{status} eq 'cancelle
     'the review of a push whose client left to be cancelled');
 pass('a client that leaves cancels its review');
 
+# push protection: a private key in a new file, an AWS key added to a file
+# the server has (git sends the change as a delta): refused, naming the
+# kind and the file, never the secret
+
+git("-C $d/work checkout -q main");
+spit("$d/work/BIG.md", join('', map { "line $_ of a long document\n" } 1 .. 200));
+git("-C $d/work add BIG.md");
+git("-C $d/work commit -q -m big");
+($rc, $out) = git("-C $d/work push -q origin main");
+is($rc, 0, 'a document is pushed') or diag $out;
+my $before = server_ref('refs/heads/main');
+
+git("-C $d/work checkout -q -b leak main");
+mkdir "$d/work/config";
+system("openssl genpkey -algorithm ed25519 -out $d/work/config/id_ed25519"
+    . " 2>/dev/null");
+my $pem = Hoop::Test::slurp("$d/work/config/id_ed25519");
+like($pem, qr/BEGIN PRIVATE KEY/, 'a private key to leak');
+git("-C $d/work add config");
+git("-C $d/work commit -q -m 'add deploy key'");
+($rc, $out) = git("-C $d/work push origin leak");
+isnt($rc, 0, 'a push adding a private key fails');
+like($out, qr/remote: hoop: push refused: a secret in the push: private_key in config\/id_ed25519/,
+    'git names the kind of secret and the file') or diag $out;
+like($out, qr/\[remote rejected\] leak -> leak \(hoop: a secret in the push/,
+    'on the ref') or diag $out;
+my ($keyline) = $pem =~ /^([A-Za-z0-9+\/=]{20,})$/m;
+unlike($out, qr/\Q$keyline\E/, 'without the key');
+is(server_ref('refs/heads/leak'), undef, 'nothing reaches the server');
+
+git("-C $d/work checkout -q main");
+open my $fh, '>>', "$d/work/BIG.md" or die;
+print $fh "aws_access_key_id = AKIAZ7Q3LWPX2M4NB6RT\n";
+close $fh;
+git("-C $d/work commit -q -a -m 'add credentials'");
+($rc, $out) = git("-C $d/work push origin main");
+isnt($rc, 0, 'an AWS key added to a file the server has: refused');
+like($out, qr/hoop: push refused: a secret in the push: aws_key (in BIG\.md|added to a file it changes)/,
+    'named as well') or diag $out;
+unlike($out, qr/AKIAZ7Q3LWPX2M4NB6RT/, 'without the key');
+is(server_ref('refs/heads/main'), $before, 'main did not move');
+git("-C $d/work reset -q --hard HEAD~1");
+
 # fetches, as git makes them: v2, v0 (whose request git gzips), shallow
 
 ($rc, $out) = git("clone -q --depth 1 " . url('dev') . " $d/shallow");
@@ -459,5 +502,13 @@ is($frc->{git}{refs}[0]{fast_forward}, 'unproven',
     'the force push is not proven');
 unlike(join("\n", map { encode_json($_) } @ev), qr/\Q$tok{dev}\E/,
     'no token in the trail');
+my ($leak) = grep { ($_->{git}{secrets}{found} // 0) > 0
+    && ($_->{git}{refs}[0]{ref} // '') eq 'refs/heads/leak' } @push;
+ok($leak, 'the refused push records what was found');
+is($leak->{git}{secrets}{list}[0]{kind}, 'private_key', 'its kind');
+is($leak->{git}{secrets}{list}[0]{path}, 'config/id_ed25519', 'its file');
+is($leak->{decision}{rule}, 'secrets', 'decided by push protection');
+unlike(join("\n", map { encode_json($_) } @ev), qr/\Q$keyline\E|AKIAZ7Q3LWPX2M4NB6RT/,
+    'no secret in the trail');
 
 done_testing;

@@ -239,9 +239,12 @@ typedef void (*hoop_git_content_pt)(void *data, hoop_git_content_e event,
  * the names of files, into entries (room for max_entries) and names
  * (names_size bytes), so that hoop_git_pack_path() can name a blob.
  */
+#define HOOP_GIT_TREE_UNKNOWN  0xffffffffu
+
 typedef struct {
     unsigned char        id[32];        /* the blob or tree named */
-    unsigned             tree;          /* in which tree (its index) */
+    unsigned             tree;          /* in which tree (its index), or
+                                           HOOP_GIT_TREE_UNKNOWN */
     unsigned             name;          /* offset in names */
     unsigned             name_len;
 } hoop_git_entry_t;

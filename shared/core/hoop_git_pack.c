@@ -111,6 +111,8 @@ static void hoop_git_pack_tree_end(hoop_git_pack_t *pk,
     const unsigned char *id);
 static void hoop_git_pack_delta(hoop_git_pack_t *pk, const unsigned char *p,
     size_t n);
+static void hoop_git_pack_delta_entries(hoop_git_pack_t *pk,
+    const unsigned char *p, size_t n);
 static size_t hoop_git_pack_find(hoop_git_pack_t *pk,
     const unsigned char *id);
 
@@ -906,6 +908,11 @@ hoop_git_pack_delta(hoop_git_pack_t *pk, const unsigned char *p, size_t n)
         if (pk->dstate == 1) {          /* an insert's bytes */
             k = n - i < pk->dleft ? n - i : (size_t) pk->dleft;
             pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA, p + i, k);
+
+            if (pk->entries != NULL) {
+                hoop_git_pack_delta_entries(pk, p + i, k);
+            }
+
             i += k;
             pk->dleft -= k;
 
@@ -939,9 +946,95 @@ hoop_git_pack_delta(hoop_git_pack_t *pk, const unsigned char *p, size_t n)
             pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA,
                      (const unsigned char *) "\n", 1);
 
+            pk->tlen = 0;               /* entries resume after a copy */
+            pk->tstate = 0;
+
         } else if (c != 0) {
             pk->dleft = c;
             pk->dstate = 1;
+        }
+    }
+}
+
+
+/*
+ * The text a delta inserts, read as tree entries where it is some: a
+ * directory or file added to a tree is inserted whole ("<mode> <name>\0"
+ * and its id), which names it even though the tree it goes into (a delta
+ * of a tree the server has) is not known; its tree is then
+ * HOOP_GIT_TREE_UNKNOWN.  Text that is not entries stops the reading
+ * until the next copy.
+ */
+static void
+hoop_git_pack_delta_entries(hoop_git_pack_t *pk, const unsigned char *p,
+    size_t n)
+{
+    size_t             i, k;
+    unsigned char      c;
+    hoop_git_entry_t  *e;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (pk->tstate == 3) {
+            return;                     /* not entries: until a copy */
+        }
+
+        if (pk->tlen == sizeof(pk->tbuf)) {
+            pk->tstate = 3;
+            return;
+        }
+
+        pk->tbuf[pk->tlen++] = c;
+
+        switch (pk->tstate) {
+
+        case 0:                         /* the mode, octal, then a space */
+            if (c == ' ' && (pk->tlen == 6 || pk->tlen == 7)) {
+                pk->tstate = 1;
+
+            } else if (c < '0' || c > '7' || pk->tlen > 6) {
+                pk->tstate = 3;
+            }
+
+            break;
+
+        case 1:                         /* the name, to its NUL */
+            if (c == '\0') {
+                pk->tstate = (pk->tbuf[pk->tlen - 2] == ' ') ? 3 : 2;
+                pk->tid = pk->tlen;
+
+            } else if (c == '/') {
+                pk->tstate = 3;
+            }
+
+            break;
+
+        default:                        /* its id */
+            if (pk->tlen - pk->tid < pk->oid_len) {
+                break;
+            }
+
+            k = pk->tid - 1 - (size_t) ((unsigned char *) memchr(pk->tbuf,
+                                                                 ' ', 7)
+                                        + 1 - pk->tbuf);
+
+            if (pk->nentries < pk->max_entries
+                && pk->names_len + k <= pk->names_size)
+            {
+                e = &pk->entries[pk->nentries++];
+                memset(e->id, 0, sizeof(e->id));
+                memcpy(e->id, pk->tbuf + pk->tid, pk->oid_len);
+                e->tree = HOOP_GIT_TREE_UNKNOWN;
+                e->name = (unsigned) pk->names_len;
+                e->name_len = (unsigned) k;
+                memcpy(pk->names + pk->names_len, pk->tbuf + pk->tid - 1 - k,
+                       k);
+                pk->names_len += k;
+            }
+
+            pk->tlen = 0;
+            pk->tstate = 0;
         }
     }
 }
@@ -995,6 +1088,11 @@ hoop_git_pack_path(hoop_git_pack_t *pk, const unsigned char *blob,
         }
 
         len += k;
+
+        if (e->tree == HOOP_GIT_TREE_UNKNOWN) {
+            break;
+        }
+
         memcpy(id, pk->trees + e->tree * 32, 32);
     }
 
