@@ -67,6 +67,7 @@ static ngx_int_t ngx_http_hoop_git_send(ngx_http_request_t *r,
     ngx_str_t *reasons);
 static u_char *ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data,
     size_t len);
+static void ngx_http_hoop_git_printable(u_char *p, size_t len);
 static void ngx_http_hoop_git_keepalive(ngx_event_t *ev);
 static void ngx_http_hoop_git_held_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_git_raw(ngx_http_request_t *r, u_char *data,
@@ -636,6 +637,26 @@ ngx_http_hoop_git_refuse(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     git->refused = 1;
     n = git->push ? git->push->ncommands : 0;
 
+    /*
+     * what is said goes on lines of its own: a reason (a reviewer's, a
+     * file's path) is printable text without line breaks
+     */
+
+    if (why != NULL) {
+        p = ngx_pnalloc(r->pool, ngx_strlen(why) + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_cpystrn(p, (u_char *) why, ngx_strlen(why) + 1);
+        ngx_http_hoop_git_printable(p, ngx_strlen(why));
+        why = (const char *) p;
+    }
+
+    for (i = 0; i < n && reasons; i++) {
+        ngx_http_hoop_git_printable(reasons[i].data, reasons[i].len);
+    }
+
     each = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_str_t));
     if (each == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -643,8 +664,8 @@ ngx_http_hoop_git_refuse(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
 
     /* what every ref is told, and what git prints before the refs */
 
-    len = sizeof("hoop: push refused: ") + ngx_strlen(why ? why : "")
-          + sizeof(" (no ref was updated)\n");
+    len = sizeof("hoop: push refused: \n") + ngx_strlen(why ? why : "")
+          + sizeof("hoop: no ref was updated\n");
 
     for (i = 0; i < n && reasons; i++) {
         len += sizeof("hoop: : \n") + git->commands[i].ref_len
@@ -730,7 +751,7 @@ ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     ngx_str_t *progress, ngx_str_t *unpack, ngx_str_t *reasons)
 {
     u_char      *report, *p, *line, *start;
-    size_t       len, rlen;
+    size_t       len, rlen, chunk, lines;
     ngx_buf_t   *b;
     ngx_str_t    ref;
     ngx_uint_t   i, n, band;
@@ -775,9 +796,21 @@ ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     start = ngx_cpymem(start, "0000", 4);
     rlen = start - report;
 
-    /* the response: band 2, band 1, a flush; or the report alone */
+    /*
+     * the response: band 2, band 1, a flush; or the report alone.  Each
+     * progress line and each piece of the report is a pkt-line of its
+     * own, of at most HOOP_GIT_PKT_PAYLOAD bytes with its band.
+     */
 
-    len = rlen + 4 + 1 + 4 + progress->len + 5 * 32 + 4;
+    lines = 0;
+
+    for (i = 0; i < progress->len; i++) {
+        lines += (progress->data[i] == '\n');
+    }
+
+    chunk = HOOP_GIT_PKT_PAYLOAD - 1;
+    len = progress->len + 5 * (lines + progress->len / chunk + 1)
+          + rlen + 5 * (rlen / chunk + 1) + 4;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -788,14 +821,20 @@ ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
 
     if (band) {
         for (start = progress->data, i = 0; i < progress->len; i++) {
-            if (progress->data[i] == '\n') {
+            if (progress->data[i] == '\n'
+                || (size_t) (progress->data + i + 1 - start) == chunk)
+            {
                 p = ngx_http_hoop_git_pkt(p, 2, start,
                                           progress->data + i + 1 - start);
                 start = progress->data + i + 1;
             }
         }
 
-        p = ngx_http_hoop_git_pkt(p, 1, report, rlen);
+        for (i = 0; i < rlen; i += n) {
+            n = ngx_min(rlen - i, chunk);
+            p = ngx_http_hoop_git_pkt(p, 1, report + i, n);
+        }
+
         p = ngx_cpymem(p, "0000", 4);
 
     } else {
@@ -1061,6 +1100,20 @@ ngx_http_hoop_git_header_filter(ngx_http_request_t *r)
     r->chunked = 0;
 
     return NGX_OK;
+}
+
+
+/* control characters (line breaks among them) as '?', in place */
+static void
+ngx_http_hoop_git_printable(u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            p[i] = '?';
+        }
+    }
 }
 
 

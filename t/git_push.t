@@ -342,11 +342,12 @@ ok(defined server_ref('refs/tags/v1.0'), 'the tag is on the server');
 git("-C $d/work tag v1.1 main");
 $p = push_bg('origin v1.1');
 $review = pending_push('refs/tags/v1.1');
-api('POST', "/$review->{id}/reject", 'maint', { reason => 'not this one' });
+api('POST', "/$review->{id}/reject", 'maint',
+    { reason => "not this one\n ! [remote rejected] fake" });
 ($rc, $out) = finish($p);
 isnt($rc, 0, 'a rejected push fails');
-like($out, qr/\[remote rejected\] v1\.1 -> v1\.1 \(hoop: review [0-9a-f]{32} rejected by maint-1: not this one\)/,
-    'git shows who rejected it and why') or diag $out;
+like($out, qr/\[remote rejected\] v1\.1 -> v1\.1 \(hoop: review [0-9a-f]{32} rejected by maint-1: not this one\? ! \[remote rejected\] fake\)/,
+    'git shows who rejected it and why, on one line') or diag $out;
 ok(!defined server_ref('refs/tags/v1.1'), 'no tag on the server');
 
 # a held push, by hand: the response starts at once, git's keep-alive

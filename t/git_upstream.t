@@ -63,6 +63,7 @@ http {
             hoop_rule deny ref=refs/heads/main action=delete
                 "reason=main is protected";
             hoop_rule deny sub=intruder "reason=not you";
+            hoop_rule deny name=tags ref=refs/tags/* "reason=no tags here";
             hoop_default allow;
             hoop_upstream_credentials basic $d/git.cred;
             proxy_pass http://127.0.0.1:%%PORT_server%%;
@@ -115,6 +116,36 @@ is($rc, 0, 'and pushes, the server seeing the gateway\'s account')
 ($rc, $out) = git("-C $d/work push origin :main");
 like($out, qr/\[remote rejected\] main \(hoop: main is protected/,
     'the rules still decide the refs') or diag $out;
+
+# many refused refs at once: one report, each ref on its line
+{
+    use MIME::Base64 qw(encode_base64);
+    sub pkt { sprintf('%04x', 4 + length $_[0]) . $_[0] }
+    chomp(my $head = `git -C $d/repo.git rev-parse main`);
+    my $body = pkt(('0' x 40) . " $head refs/tags/t0\0report-status"
+        . ' side-band-64k') . join('', map { pkt(('0' x 40)
+        . " $head refs/tags/" . ('t' x 100) . $_) } 1 .. 511) . '0000';
+    my $res = HTTP::Tiny->new->request('POST',
+        "http://127.0.0.1:$port/git/repo.git/git-receive-pack", {
+        headers => { Authorization => 'Basic ' . encode_base64("x:$tok", ''),
+            'Content-Type' => 'application/x-git-receive-pack-request' },
+        content => $body });
+    is($res->{status}, 200, '512 refused tags: one answer');
+    my ($ng, $bad) = (0, 0);
+    # the side-band stream: pkt-lines, each within git's limit
+    my $c = $res->{content};
+    my $report = '';
+    while (length $c >= 4) {
+        my $n = hex substr($c, 0, 4);
+        last if $n == 0;
+        $bad++ if $n < 5 || $n > 65520;
+        $report .= substr($c, 5, $n - 5) if substr($c, 4, 1) eq "\1";
+        substr($c, 0, $n) = '';
+    }
+    $ng++ while $report =~ /ng refs\/tags\/\S+ hoop: no tags here/g;
+    is($bad, 0, 'in pkt-lines git can read');
+    is($ng, 512, "every ref told why") or diag substr($report, 0, 300);
+}
 
 my $r = HTTP::Tiny->new->get("http://127.0.0.1:$port/git/repo.git/info/refs"
     . '?service=git-upload-pack', { headers => {
