@@ -52,12 +52,23 @@ typedef struct {
 } ngx_http_hoop_loc_conf_t;
 
 
+/* where in a push a secret was found */
+typedef enum {
+    NGX_HTTP_HOOP_GIT_IN_FILE = 0,          /* a blob */
+    NGX_HTTP_HOOP_GIT_IN_CHANGE,            /* text a delta inserts */
+    NGX_HTTP_HOOP_GIT_IN_COMMIT,            /* a commit (its message) */
+    NGX_HTTP_HOOP_GIT_IN_TAG,               /* an annotated tag */
+    NGX_HTTP_HOOP_GIT_IN_NAME,              /* a file or directory name */
+    NGX_HTTP_HOOP_GIT_IN_REF                /* a ref's name */
+} ngx_http_hoop_git_in_e;
+
+
 /* a secret found in a push: what, and where (never the value) */
 typedef struct {
     ngx_uint_t               type;          /* HOOP_MASK_* */
-    u_char                   blob[32];      /* 0: text a change inserts */
-    ngx_uint_t               has_blob;
-    ngx_str_t                path;          /* resolved at the pack's end */
+    ngx_uint_t               in;            /* ngx_http_hoop_git_in_e */
+    u_char                   blob[32];      /* in a file: its id */
+    ngx_str_t                path;          /* ... its path, masked */
 } ngx_http_hoop_git_secret_t;
 
 
@@ -91,6 +102,9 @@ typedef struct {
     unsigned                 pushed:1;      /* the update requests read */
     unsigned                 refused:1;     /* answered with "ng" */
     unsigned                 packed:1;      /* the pack was read whole */
+    unsigned                 pack_read:1;
+    off_t                    pack_at;       /* where the pack starts */
+    off_t                    fed;           /* of the body, to the reader */
     unsigned                 progress:1;    /* held: the response began */
     hoop_mask_stream_t      *scan;          /* what a push adds, scanned */
     hoop_mask_conf_t         scan_conf;
@@ -166,6 +180,8 @@ ngx_int_t ngx_http_hoop_git_request(ngx_http_request_t *r,
 ngx_uint_t ngx_http_hoop_git_body_wanted(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
 ngx_int_t ngx_http_hoop_git_read(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
+ngx_int_t ngx_http_hoop_git_read_pack(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
 void ngx_http_hoop_git_ref(ngx_http_hoop_git_t *git, ngx_uint_t i,
     ngx_str_t *ref);

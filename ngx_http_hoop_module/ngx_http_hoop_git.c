@@ -52,6 +52,8 @@ static ngx_uint_t ngx_http_hoop_git_typed(ngx_http_request_t *r,
     ngx_str_t *svc);
 static ngx_int_t ngx_http_hoop_git_feed(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git, u_char *data, size_t len);
+static ngx_int_t ngx_http_hoop_git_walk(ngx_http_request_t *r,
+    ngx_http_hoop_git_t *git, off_t skip);
 static ngx_int_t ngx_http_hoop_git_pack_start(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git);
 static ngx_int_t ngx_http_hoop_git_gunzip_init(ngx_http_request_t *r,
@@ -68,6 +70,8 @@ static ngx_int_t ngx_http_hoop_git_send(ngx_http_request_t *r,
 static u_char *ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data,
     size_t len);
 static void ngx_http_hoop_git_printable(u_char *p, size_t len);
+static void ngx_http_hoop_git_json_name(ngx_http_request_t *r,
+    hoop_json_t *j, const char *key, ngx_str_t *name);
 static void ngx_http_hoop_git_keepalive(ngx_event_t *ev);
 static void ngx_http_hoop_git_held_cleanup(void *data);
 static ngx_int_t ngx_http_hoop_git_raw(ngx_http_request_t *r, u_char *data,
@@ -76,6 +80,12 @@ static ngx_int_t ngx_http_hoop_git_header_filter(ngx_http_request_t *r);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_hoop_git_next_header;
+
+
+/* ngx_http_hoop_git_in_e, as events say it */
+static const char  *ngx_http_hoop_git_in[] = {
+    "file", "change", "commit", "tag", "name", "ref"
+};
 
 
 static ngx_str_t  ngx_http_hoop_git_services[] = {
@@ -251,13 +261,6 @@ ngx_http_hoop_git_body_wanted(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 ngx_int_t
 ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 {
-    off_t                 off;
-    u_char               *buf;
-    size_t                n;
-    ssize_t               got;
-    ngx_buf_t            *b;
-    ngx_int_t             rc;
-    ngx_chain_t          *cl;
     ngx_table_elt_t      *h;
     ngx_http_hoop_git_t  *git;
 
@@ -313,14 +316,96 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
         return NGX_OK;
     }
 
+    /* the update requests only: the pack waits for the request's verdict */
+
+    if (ngx_http_hoop_git_walk(r, git, 0) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (git->push != NULL && !git->pushed) {
+        git->unread = git->unread ? git->unread
+                      : "the update requests end before their flush";
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The pack of a push the request's rules did not refuse: read, its
+ * updates proven or not, what it adds scanned.
+ */
+ngx_int_t
+ngx_http_hoop_git_read_pack(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
+{
+    ngx_http_hoop_git_t  *git;
+
+    git = ctx->git;
+
+    if (git == NULL || !git->pushed || git->pack_read) {
+        return NGX_OK;
+    }
+
+    git->pack_read = 1;
+
+    if (ngx_http_hoop_git_pack_start(r, git) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (git->pack != NULL) {
+        if (ngx_http_hoop_git_walk(r, git, git->pack_at) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        /* a pack not read to its end is not let through unread */
+
+        if (!git->packed && git->unread == NULL) {
+            git->unread = "the pack ends before its trailer";
+        }
+    }
+
+    ngx_http_hoop_git_proofs(r, git);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The body (in memory, a temporary file, or both) from skip on, fed to
+ * the push's or the fetch's reader until it has what it needs.
+ */
+static ngx_int_t
+ngx_http_hoop_git_walk(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
+    off_t skip)
+{
+    off_t         off, size;
+    u_char       *buf;
+    size_t        n;
+    ssize_t       got;
+    ngx_buf_t    *b;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
     buf = NULL;
     rc = NGX_AGAIN;
+    git->fed = 0;
 
     for (cl = r->request_body->bufs; cl && rc == NGX_AGAIN; cl = cl->next) {
         b = cl->buf;
+        size = ngx_buf_size(b);
+
+        if (skip >= size) {
+            skip -= size;
+            git->fed += size;
+            continue;
+        }
 
         if (!b->in_file) {
-            rc = ngx_http_hoop_git_feed(r, git, b->pos, b->last - b->pos);
+            git->fed += skip;
+            rc = ngx_http_hoop_git_feed(r, git, b->pos + skip,
+                                        b->last - b->pos - skip);
+            git->fed += b->last - b->pos - skip;
+            skip = 0;
             continue;
         }
 
@@ -331,7 +416,9 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
             }
         }
 
-        for (off = b->file_pos; off < b->file_last && rc == NGX_AGAIN;
+        git->fed += skip;
+
+        for (off = b->file_pos + skip; off < b->file_last && rc == NGX_AGAIN;
              off += got)
         {
             n = (size_t) ngx_min(b->file_last - off,
@@ -345,23 +432,13 @@ ngx_http_hoop_git_read(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
             }
 
             rc = ngx_http_hoop_git_feed(r, git, buf, (size_t) got);
+            git->fed += got;
         }
+
+        skip = 0;
     }
 
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (git->push != NULL && !git->pushed) {
-        git->unread = git->unread ? git->unread
-                      : "the update requests end before their flush";
-    }
-
-    if (git->pushed) {
-        ngx_http_hoop_git_proofs(r, git);
-    }
-
-    return NGX_OK;
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -380,11 +457,11 @@ ngx_http_hoop_git_proofs(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
         return;                     /* none proven */
     }
 
+    ngx_http_hoop_git_scan_done(r, git);
+
     if (git->pack == NULL) {
         return;
     }
-
-    ngx_http_hoop_git_scan_done(r, git);
 
     if (!git->packed) {
         return;
@@ -418,7 +495,8 @@ static ngx_int_t
 ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     u_char *data, size_t len)
 {
-    size_t  used;
+    size_t                used;
+    hoop_git_pack_info_t  info;
 
     if (git->fetch != NULL) {
         if (git->gunzip != NULL) {
@@ -441,23 +519,13 @@ ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
 
         case HOOP_GIT_PUSH_DONE:
             git->pushed = 1;
-            break;
+            git->pack_at = git->fed + used;
+            return NGX_OK;
 
         default:
             git->unread = git->push->error;
             return NGX_OK;
         }
-
-        if (ngx_http_hoop_git_pack_start(r, git) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        data += used;
-        len -= used;
-    }
-
-    if (git->pack == NULL) {
-        return NGX_OK;              /* nothing but deletes: no pack */
     }
 
     switch (hoop_git_pack_feed(git->pack, data, len)) {
@@ -470,7 +538,10 @@ ngx_http_hoop_git_feed(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
         return NGX_AGAIN;           /* bytes after it are its error */
 
     default:
-        return NGX_OK;              /* not read: nothing proven */
+        git->packed = 0;
+        hoop_git_pack_info(git->pack, &info);
+        git->unread = info.error;   /* not read: refused */
+        return NGX_OK;
     }
 }
 
@@ -541,6 +612,15 @@ ngx_http_hoop_git_gunzip(ngx_http_hoop_git_t *git, u_char *data, size_t len)
         }
 
         n = NGX_HTTP_HOOP_GIT_READ - z->avail_out;
+
+        /* a compression bomb is not inflated to its end */
+
+        if (z->total_out > HOOP_GIT_PACK_RATIO * z->total_in
+                           + NGX_HTTP_HOOP_GIT_READ * 16)
+        {
+            git->unread = "compressed beyond 32 times its size";
+            return NGX_OK;
+        }
 
         if (hoop_git_fetch_feed(git->fetch, git->gunzip_out, n) < 0) {
             git->unread = git->fetch->error;
@@ -1132,6 +1212,42 @@ ngx_http_hoop_git_pkt(u_char *p, u_char band, u_char *data, size_t len)
 
 
 /*
+ * A name as events and reviewers see it: masked by push protection's
+ * detectors (a ref may be named after a secret).
+ */
+static void
+ngx_http_hoop_git_json_name(ngx_http_request_t *r, hoop_json_t *j,
+    const char *key, ngx_str_t *name)
+{
+    u_char                     out[2 * HOOP_GIT_REF_MAX
+                                   + HOOP_MASK_REPLACEMENT_MAX];
+    size_t                     n;
+    hoop_mask_conf_t           conf;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (hlcf->secrets == 0 || name->len > HOOP_GIT_REF_MAX) {
+        hoop_json_string(j, key, (char *) name->data, name->len);
+        return;
+    }
+
+    ngx_memzero(&conf, sizeof(hoop_mask_conf_t));
+    conf.enabled = (uint32_t) hlcf->secrets;
+
+    n = hoop_mask_string(&conf, name->data, name->len, out, sizeof(out),
+                         NULL);
+
+    if (n == (size_t) -1) {
+        hoop_json_null(j, key);
+        return;
+    }
+
+    hoop_json_string(j, key, (char *) out, n);
+}
+
+
+/*
  * "git": {"repo":..,"service":..,"protocol":..,"refs":[{"ref":..,
  * "old":..,"new":..,"action":..,"fast_forward":"unproven",
  * "decision":..,"rule":..}],"refs_total":n,...}, for events and the
@@ -1143,7 +1259,8 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
     u_char                       hex[64];
     ngx_str_t                    ref;
     ngx_uint_t                   i, n;
-    const char                  *action, *decision, *author, *name;
+    const char                  *action, *decision, *author, *name,
+                                *where;
     ngx_http_hoop_git_secret_t  *secret;
     ngx_http_hoop_ctx_t   *ctx;
     ngx_http_hoop_git_t   *git;
@@ -1197,7 +1314,7 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
                                              (char *) ref.data, ref.len);
 
             hoop_json_object(j, NULL);
-            hoop_json_string(j, "ref", (char *) ref.data, ref.len);
+            ngx_http_hoop_git_json_name(r, j, "ref", &ref);
             hoop_json_string(j, "old", git->commands[i].old_id,
                              ngx_strlen(git->commands[i].old_id));
             hoop_json_string(j, "new", git->commands[i].new_id,
@@ -1280,13 +1397,13 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
                                  secret->path.len);
             }
 
-            if (secret->has_blob) {
+            where = ngx_http_hoop_git_in[secret->in];
+            hoop_json_string(j, "in", where, ngx_strlen(where));
+
+            if (secret->in == NGX_HTTP_HOOP_GIT_IN_FILE) {
                 ngx_hex_dump(hex, secret->blob, git->push->oid_len / 2);
                 hoop_json_string(j, "blob", (char *) hex,
                                  git->push->oid_len);
-
-            } else {
-                hoop_json_string(j, "in", "change", 6);
             }
 
             hoop_json_end(j);

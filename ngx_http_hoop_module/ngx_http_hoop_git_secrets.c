@@ -30,6 +30,10 @@ static void ngx_http_hoop_git_scan_content(void *data,
     hoop_git_content_e event, const unsigned char *p, size_t len);
 static int ngx_http_hoop_git_scan_discard(void *data, const unsigned char *p,
     size_t len);
+static void ngx_http_hoop_git_found(ngx_http_hoop_git_t *git,
+    ngx_uint_t type, ngx_uint_t in, const u_char *blob, size_t len);
+static void ngx_http_hoop_git_scan_name(ngx_http_hoop_git_t *git,
+    const u_char *name, size_t len, ngx_uint_t in);
 
 
 /* the verdict when no review is configured */
@@ -220,8 +224,7 @@ ngx_http_hoop_git_scan_content(void *data, hoop_git_content_e event,
 {
     ngx_http_hoop_git_t *git = data;
 
-    ngx_uint_t                   t;
-    ngx_http_hoop_git_secret_t  *s;
+    ngx_uint_t  t, in;
 
     switch (event) {
 
@@ -241,22 +244,72 @@ ngx_http_hoop_git_scan_content(void *data, hoop_git_content_e event,
     (void) hoop_mask_stream_finish(git->scan);
     git->scanned++;
 
+    switch (hoop_git_pack_object_type(git->pack)) {
+    case 1:
+        in = NGX_HTTP_HOOP_GIT_IN_COMMIT;
+        break;
+    case 3:
+        in = NGX_HTTP_HOOP_GIT_IN_FILE;
+        break;
+    case 4:
+        in = NGX_HTTP_HOOP_GIT_IN_TAG;
+        break;
+    default:
+        in = NGX_HTTP_HOOP_GIT_IN_CHANGE;
+    }
+
     for (t = 0; t < HOOP_MASK_NTYPES; t++) {
-        if (git->scan->counts[t] == 0) {
-            continue;
+        if (git->scan->counts[t] != 0) {
+            ngx_http_hoop_git_found(git, t, in, in == NGX_HTTP_HOOP_GIT_IN_FILE
+                                                ? p : NULL, len);
         }
+    }
+}
 
-        if (git->nsecrets < NGX_HTTP_HOOP_GIT_SECRETS) {
-            s = &git->secrets[git->nsecrets];
-            s->type = t;
-            s->has_blob = (len > 0);
 
-            if (len > 0) {
-                ngx_memcpy(s->blob, p, ngx_min(len, 32));
-            }
+/* one finding more (the first 16 are kept) */
+static void
+ngx_http_hoop_git_found(ngx_http_hoop_git_t *git, ngx_uint_t type,
+    ngx_uint_t in, const u_char *blob, size_t len)
+{
+    ngx_http_hoop_git_secret_t  *s;
+
+    if (git->nsecrets < NGX_HTTP_HOOP_GIT_SECRETS) {
+        s = &git->secrets[git->nsecrets];
+        s->type = type;
+        s->in = in;
+
+        if (blob != NULL) {
+            ngx_memcpy(s->blob, blob, ngx_min(len, 32));
         }
+    }
 
-        git->nsecrets++;
+    git->nsecrets++;
+}
+
+
+/* names (of refs, files, directories): each scanned whole */
+static void
+ngx_http_hoop_git_scan_name(ngx_http_hoop_git_t *git, const u_char *name,
+    size_t len, ngx_uint_t in)
+{
+    u_char      out[HOOP_GIT_REF_MAX * 2 + HOOP_MASK_REPLACEMENT_MAX];
+    uint64_t    counts[HOOP_MASK_NTYPES];
+    ngx_uint_t  t;
+
+    if (len > HOOP_GIT_REF_MAX) {
+        len = HOOP_GIT_REF_MAX;
+    }
+
+    ngx_memzero(counts, sizeof(counts));
+
+    (void) hoop_mask_string(&git->scan_conf, name, len, out, sizeof(out),
+                            counts);
+
+    for (t = 0; t < HOOP_MASK_NTYPES; t++) {
+        if (counts[t] != 0) {
+            ngx_http_hoop_git_found(git, t, in, NULL, 0);
+        }
     }
 }
 
@@ -269,28 +322,68 @@ ngx_http_hoop_git_scan_discard(void *data, const unsigned char *p,
 }
 
 
-/* The pack is read: the files of what was found, by its trees. */
+/*
+ * The pack is read (or the push has none): the names of its refs, files
+ * and directories scanned too, and the files of what was found named by
+ * its trees, masked (a name may be what is secret).
+ */
 void
 ngx_http_hoop_git_scan_done(ngx_http_request_t *r, ngx_http_hoop_git_t *git)
 {
+    size_t                       len, n;
+    u_char                      *path;
+    ngx_str_t                    ref;
     ngx_uint_t                   i;
+    const char                  *name;
     ngx_http_hoop_git_secret_t  *s;
+
+    if (git->scan == NULL) {
+        return;
+    }
+
+    for (i = 0; i < git->push->ncommands; i++) {
+        ngx_http_hoop_git_ref(git, i, &ref);
+        ngx_http_hoop_git_scan_name(git, ref.data, ref.len,
+                                    NGX_HTTP_HOOP_GIT_IN_REF);
+    }
+
+    if (git->pack == NULL) {
+        return;
+    }
+
+    for (i = 0; (name = hoop_git_pack_entry_name(git->pack, i, &len)); i++) {
+        ngx_http_hoop_git_scan_name(git, (u_char *) name, len,
+                                    NGX_HTTP_HOOP_GIT_IN_NAME);
+    }
+
+    path = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_GIT_PATH);
+    if (path == NULL) {
+        return;
+    }
 
     for (i = 0; i < git->nsecrets && i < NGX_HTTP_HOOP_GIT_SECRETS; i++) {
         s = &git->secrets[i];
 
-        if (!s->has_blob) {
+        if (s->in != NGX_HTTP_HOOP_GIT_IN_FILE) {
             continue;
         }
 
-        s->path.data = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_GIT_PATH);
+        len = hoop_git_pack_path(git->pack, s->blob, (char *) path,
+                                 NGX_HTTP_HOOP_GIT_PATH);
+        if (len == 0) {
+            continue;
+        }
+
+        s->path.data = ngx_pnalloc(r->pool, 4 * len
+                                            + HOOP_MASK_REPLACEMENT_MAX);
         if (s->path.data == NULL) {
             return;
         }
 
-        s->path.len = hoop_git_pack_path(git->pack, s->blob,
-                                         (char *) s->path.data,
-                                         NGX_HTTP_HOOP_GIT_PATH);
+        n = hoop_mask_string(&git->scan_conf, path, len, s->path.data,
+                             4 * len + HOOP_MASK_REPLACEMENT_MAX, NULL);
+
+        s->path.len = (n == (size_t) -1) ? 0 : n;
     }
 }
 
@@ -333,14 +426,22 @@ ngx_http_hoop_git_secrets_verdict(ngx_http_request_t *r,
         p = ngx_slprintf(p, last, "a secret in the push: %s in %V", kind,
                          &s->path);
 
-    } else if (s->has_blob) {
+    } else if (s->in == NGX_HTTP_HOOP_GIT_IN_FILE) {
         ngx_hex_dump(hex, s->blob, 7);
         p = ngx_slprintf(p, last, "a secret in the push: %s in a file"
                          " (blob %*s)", kind, (size_t) 14, hex);
 
     } else {
-        p = ngx_slprintf(p, last, "a secret in the push: %s added to a"
-                         " file it changes", kind);
+        p = ngx_slprintf(p, last, "a secret in the push: %s %s", kind,
+                         s->in == NGX_HTTP_HOOP_GIT_IN_CHANGE
+                         ? "added to a file it changes"
+                         : s->in == NGX_HTTP_HOOP_GIT_IN_COMMIT
+                         ? "in a commit message"
+                         : s->in == NGX_HTTP_HOOP_GIT_IN_TAG
+                         ? "in a tag's message"
+                         : s->in == NGX_HTTP_HOOP_GIT_IN_NAME
+                         ? "in the name of a file or directory"
+                         : "in the name of a ref");
     }
 
     if (git->nsecrets > 1) {

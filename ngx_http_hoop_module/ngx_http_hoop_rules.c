@@ -905,9 +905,12 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
                                  ngx_http_hoop_rules_attr, &op)
                : NULL;
 
+        /* no rules and no default: a git location that only records */
+
         verdict = rule ? (ngx_uint_t) rule->action
                        : hlcf->default_action == NGX_CONF_UNSET_UINT
-                         ? HOOP_RULE_DENY : hlcf->default_action;
+                         ? (hlcf->rules ? HOOP_RULE_DENY : HOOP_RULE_ALLOW)
+                         : hlcf->default_action;
 
         if (i == 0 || ngx_http_hoop_rules_strictness(verdict)
                       > ngx_http_hoop_rules_strictness(*action))
@@ -918,13 +921,22 @@ ngx_http_hoop_rules_decide(ngx_http_request_t *r,
         }
     }
 
-    /* a push the request's rules let through: each ref update decided */
+    /*
+     * a push the request's rules do not refuse: its pack read (proofs,
+     * secrets), then each ref update decided
+     */
 
-    if (*action == HOOP_RULE_ALLOW && op.git && op.git->pushed
-        && op.git->push->ncommands > 0)
-    {
-        op.method = r->method_name;
-        decided = ngx_http_hoop_rules_refs(r, hlcf, ctx, &op, action);
+    if (*action != HOOP_RULE_DENY && op.git && op.git->pushed) {
+        if (ngx_http_hoop_git_read_pack(r, ctx) != NGX_OK) {
+            *action = HOOP_RULE_DENY;
+            ngx_str_set(method, "(no memory)");
+            return NULL;
+        }
+
+        if (*action == HOOP_RULE_ALLOW && op.git->push->ncommands > 0) {
+            op.method = r->method_name;
+            decided = ngx_http_hoop_rules_refs(r, hlcf, ctx, &op, action);
+        }
     }
 
     return decided;

@@ -280,6 +280,46 @@ like($r->{content}, qr/ng refs\/heads\/main hoop: main is protected/,
     is(server_ref('refs/heads/main'), $main, 'main is still there');
 }
 
+# packs built by hand: a commit whose parent line comes after its author
+# (git reads no parent there: not a fast-forward), a pack the gateway
+# cannot read, a compression bomb: each refused, none reaches the server
+
+use Compress::Zlib qw(compress);
+sub pack_of {
+    my @objs = @_;
+    my $p = 'PACK' . pack('NN', 2, scalar @objs);
+    for my $o (@objs) {
+        my ($type, $data) = @$o;
+        my $len = length $data;
+        my @h = (($type << 4) | ($len & 15));
+        $len >>= 4;
+        while ($len) { $h[-1] |= 0x80; push @h, $len & 0x7f; $len >>= 7 }
+        $p .= pack('C*', @h) . compress($data);
+    }
+    return $p . sha1($p);
+}
+use Digest::SHA qw(sha1 sha1_hex);
+my $late = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+    . "author M <m\@example.com> 1 +0000\n"
+    . "committer M <m\@example.com> 1 +0000\n"
+    . "parent $main\n\nnot a child\n";
+my $late_id = sha1_hex("commit " . length($late) . "\0" . $late);
+$r = raw_push('dev', pkt("$main $late_id refs/heads/stable\0report-status")
+    . '0000' . pack_of([1, $late]));
+like($r->{content}, qr/ng refs\/heads\/stable hoop: stable only moves forward/,
+    'a parent line out of place proves no fast-forward') or diag $r->{content};
+$r = raw_push('dev', pkt("$main $late_id refs/heads/new1\0report-status")
+    . '0000' . 'PACK' . pack('NN', 2, 1) . "\xb8" . ("\x80" x 8) . "\x00");
+like($r->{content}, qr/unpack hoop refused the push/,
+    'a pack the gateway cannot read: refused, not let through unscanned')
+    or diag $r->{content};
+$r = raw_push('dev', pkt("$main $late_id refs/heads/new2\0report-status")
+    . '0000' . pack_of([3, "\0" x (80 * 1024 * 1024)]));
+like($r->{content}, qr/unpack hoop refused the push/,
+    'a compression bomb: refused') or diag $r->{content};
+ok(!defined server_ref('refs/heads/new1') && !defined server_ref('refs/heads/new2'),
+    'none reaches the server');
+
 $r = raw_push('dev', pkt("push-cert\0report-status") . pkt("certificate\n")
     . '0000');
 like($r->{content}, qr/unpack hoop refused the push/,
@@ -443,6 +483,28 @@ like($out, qr/hoop: push refused: a secret in the push: aws_key (in BIG\.md|adde
 unlike($out, qr/AKIAZ7Q3LWPX2M4NB6RT/, 'without the key');
 is(server_ref('refs/heads/main'), $before, 'main did not move');
 git("-C $d/work reset -q --hard HEAD~1");
+
+# secrets outside files: in a commit message, a file's name, a ref's name
+my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJsZWFrIn0.'
+    . 'c2lnbmF0dXJlLW9mLWEtbGVha2VkLXRva2Vu';
+git("-C $d/work checkout -q -b meta main");
+git("-C $d/work commit -q --allow-empty -m 'the key: AKIAZ7Q3LWPX2M4NB6RT'");
+($rc, $out) = git("-C $d/work push origin meta");
+like($out, qr/hoop: push refused: a secret in the push: aws_key in a commit message/,
+    'a key in a commit message') or diag $out;
+git("-C $d/work reset -q --hard main");
+spit("$d/work/$jwt", "x\n");
+git("-C $d/work add .");
+git("-C $d/work commit -q -m name");
+($rc, $out) = git("-C $d/work push origin meta");
+like($out, qr/hoop: push refused: a secret in the push: jwt (in the name of a file or directory|added to a file it changes)/,
+    'a token as a file name (in the tree git sends as a change)') or diag $out;
+unlike($out, qr/\Q$jwt\E/, 'not repeated');
+git("-C $d/work reset -q --hard main");
+($rc, $out) = git("-C $d/work push origin meta:refs/heads/AKIAZ7Q3LWPX2M4NB6RT");
+like($out, qr/a secret in the push: aws_key in the name of a ref/,
+    'a key as a branch name') or diag $out;
+git("-C $d/work checkout -q main");
 
 # fetches, as git makes them: v2, v0 (whose request git gzips), shallow
 

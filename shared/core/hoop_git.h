@@ -171,6 +171,14 @@ typedef struct {
 
 typedef struct hoop_git_pack_s  hoop_git_pack_t;
 
+/*
+ * A pack may inflate to HOOP_GIT_PACK_RATIO times what was read of it,
+ * and HOOP_GIT_PACK_SLACK bytes more; past that it is an error (a
+ * compression bomb would hold the caller for seconds per megabyte).
+ */
+#define HOOP_GIT_PACK_RATIO   32ULL
+#define HOOP_GIT_PACK_SLACK   (32ULL * 1024 * 1024)
+
 typedef enum {
     HOOP_GIT_PACK_MORE = 0,
     HOOP_GIT_PACK_DONE,             /* every object and the trailer */
@@ -215,15 +223,23 @@ void hoop_git_pack_info(const hoop_git_pack_t *pk, hoop_git_pack_info_t *info);
 int hoop_git_pack_reaches(hoop_git_pack_t *pk, const char *new_hex,
     const char *old_hex);
 
+int hoop_git_pack_object_type(const hoop_git_pack_t *pk);
+
+/* The name of the i-th tree entry read (a file or directory), or NULL. */
+const char *hoop_git_pack_entry_name(const hoop_git_pack_t *pk, size_t i,
+    size_t *len);
+
 /* The i-th distinct author, or NULL. */
 const char *hoop_git_pack_author(const hoop_git_pack_t *pk, size_t i);
 
 
 /*
- * The content of files a push adds, for scanning: each blob's bytes
- * (START, DATA..., END with the blob's id), and the bytes a delta
- * inserts (the text a change adds to a file; a "\n" where it copies
- * from its base instead), START, DATA..., END with no id.
+ * The content a push adds, for scanning: each blob's bytes (START,
+ * DATA..., END with the blob's id), each commit and annotated tag whole
+ * (their messages), and the bytes a delta inserts (the text a change
+ * adds to a file; a "\n" where it copies from its base instead), START,
+ * DATA..., END with no id.  hoop_git_pack_object_type() says, from START
+ * to END, which: 1 commit, 3 blob, 4 tag, 6 or 7 a delta.
  */
 typedef enum {
     HOOP_GIT_CONTENT_START = 0,

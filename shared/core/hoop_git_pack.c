@@ -419,7 +419,8 @@ hoop_git_pack_object_start(hoop_git_pack_t *pk)
     /* what a push adds to files: blobs, and what deltas insert */
 
     pk->content = pk->each != NULL
-                  && (pk->type == 3 || (pk->type >= 6 && !commit_delta));
+                  && (pk->type == 1 || pk->type == 3 || pk->type == 4
+                      || (pk->type >= 6 && !commit_delta));
 
     if (pk->content) {
         pk->dstate = 0;
@@ -474,6 +475,16 @@ hoop_git_pack_inflate(hoop_git_pack_t *pk, const unsigned char *data,
             return -1;
         }
 
+        /* a compression bomb is not inflated to its end */
+
+        if (pk->info.bytes > HOOP_GIT_PACK_RATIO * pk->offset
+                             + HOOP_GIT_PACK_SLACK)
+        {
+            hoop_git_pack_fail(pk, "it inflates to more than 32 times its"
+                               " size");
+            return -1;
+        }
+
         if (pk->type <= 3 && n > 0
             && EVP_DigestUpdate(pk->md, pk->buf, n) != 1)
         {
@@ -487,10 +498,14 @@ hoop_git_pack_inflate(hoop_git_pack_t *pk, const unsigned char *data,
             memcpy(pk->head + pk->head_len, pk->buf, k);
             pk->head_len += k;
 
+            if (pk->content) {
+                pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA, pk->buf, n);
+            }
+
         } else if (pk->type == 2 && pk->entries != NULL) {
             hoop_git_pack_tree(pk, pk->buf, n);
 
-        } else if (pk->content && pk->type == 3 && n > 0) {
+        } else if (pk->content && (pk->type == 3 || pk->type == 4) && n > 0) {
             pk->each(pk->each_data, HOOP_GIT_CONTENT_DATA, pk->buf, n);
 
         } else if (pk->content) {
@@ -537,6 +552,7 @@ hoop_git_pack_inflate(hoop_git_pack_t *pk, const unsigned char *data,
 static void
 hoop_git_pack_commit(hoop_git_pack_t *pk)
 {
+    int                  parents;
     size_t               i, e, n;
     unsigned int         dlen;
     unsigned char        digest[EVP_MAX_MD_SIZE];
@@ -561,10 +577,20 @@ hoop_git_pack_commit(hoop_git_pack_t *pk)
     c->offset = pk->obj_offset;
     c->parent = pk->nparents;
 
-    /* header lines, to the blank line (or as far as they were kept) */
+    /*
+     * header lines, to the blank line (or as far as they were kept): as
+     * git reads a commit, "tree" first, and its parents are the "parent"
+     * lines right after it, none later
+     */
 
     s = pk->head;
     n = pk->head_len;
+
+    if (n < 5 || memcmp(s, "tree ", 5) != 0) {
+        return;                         /* not git's: not kept */
+    }
+
+    parents = 1;
 
     for (i = 0; i < n; i = e + 1) {
         for (e = i; e < n && s[e] != '\n'; e++) { /* void */ }
@@ -573,7 +599,11 @@ hoop_git_pack_commit(hoop_git_pack_t *pk)
             break;                      /* cut off, or the message */
         }
 
-        if (e - i > 7 && memcmp(s + i, "parent ", 7) == 0) {
+        if (i > 0 && !(e - i > 7 && memcmp(s + i, "parent ", 7) == 0)) {
+            parents = 0;
+        }
+
+        if (parents && i > 0) {
             if (pk->nparents == pk->max_parents) {
                 pk->info.overflow = 1;
                 c->nparents = 0;
@@ -649,6 +679,26 @@ hoop_git_pack_author(const hoop_git_pack_t *pk, size_t i)
     }
 
     return NULL;
+}
+
+
+int
+hoop_git_pack_object_type(const hoop_git_pack_t *pk)
+{
+    return (int) pk->type;
+}
+
+
+const char *
+hoop_git_pack_entry_name(const hoop_git_pack_t *pk, size_t i, size_t *len)
+{
+    if (pk->entries == NULL || i >= pk->nentries) {
+        return NULL;
+    }
+
+    *len = pk->entries[i].name_len;
+
+    return pk->names + pk->entries[i].name;
 }
 
 

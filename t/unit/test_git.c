@@ -612,6 +612,61 @@ test_pack(void)
     ok(hoop_git_pack_reaches(pk, c, b), "C to its parent B: proven");
     ok(!hoop_git_pack_reaches(pk, c, a), "C to A through B, not kept: not");
     hoop_git_pack_free(pk);
+
+    /* a parent line after the author is no parent to git: proves nothing */
+
+    {
+        char  late[512], y[41];
+
+        snprintf(late, sizeof(late), "tree %s\nauthor Mal <m@example.com>"
+                 " 1 +0000\ncommitter Mal <m@example.com> 1 +0000\nparent"
+                 " %s\n\nrewritten\n", Z40, a);
+        commit_id(late, y);
+        memcpy(pack, "PACK\0\0\0\2\0\0\0\1", 12);
+        n = 12 + pack_object(pack + 12, 1, late, strlen(late), 0);
+        memset(pack + n, 0, 20);
+        n += 20;
+        pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                               sizeof(authors));
+        hoop_git_pack_feed(pk, pack, n);
+        ok(!hoop_git_pack_reaches(pk, y, a), "a parent line out of place"
+           " proves no fast-forward");
+        hoop_git_pack_free(pk);
+    }
+
+    /* a compression bomb: refused before it is inflated to its end */
+
+    {
+        char           *zeros;
+        unsigned char  *bomb;
+        size_t          zlen = 200 * 1024 * 1024;
+        uLongf          blen;
+
+        zeros = calloc(1, zlen + 1);
+        bomb = malloc(zlen / 500 + 4096);
+        blen = zlen / 500 + 4000;
+        memcpy(bomb, "PACK\0\0\0\2\0\0\0\1", 12);
+        /* a 200 MB blob's header, then its deflated zeros */
+        bomb[12] = 0xb0;
+        bomb[13] = 0x80;
+        bomb[14] = 0x80;
+        bomb[15] = 0xa0;
+        bomb[16] = 0x06;
+        compress2(bomb + 17, &blen, (unsigned char *) zeros, zlen, 9);
+        pk = hoop_git_pack_new(20, commits, 16, parents, 64, authors,
+                               sizeof(authors));
+        is_int(hoop_git_pack_feed(pk, bomb, 17 + blen), HOOP_GIT_PACK_ERROR,
+               "a 200 MB blob deflated into %lu bytes is refused",
+               (unsigned long) blen);
+        hoop_git_pack_info(pk, &info);
+        ok(info.bytes < 64 * 1024 * 1024 && info.error != NULL
+           && strstr(info.error, "inflates") != NULL, "before it is inflated"
+           " to its end (%llu bytes: %s)", info.bytes,
+           info.error ? info.error : "-");
+        hoop_git_pack_free(pk);
+        free(zeros);
+        free(bomb);
+    }
 }
 
 
