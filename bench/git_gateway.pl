@@ -21,6 +21,7 @@ use Hoop::Bench qw(cpu_ns rss_kb worker_pid);
 use Hoop::JWT;
 use Hoop::Test qw(spawn spit wait_until);
 use Hoop::Test::Nginx;
+use Hoop::Test::GitServer;
 use Hoop::Test::Redis;
 
 my $runs = shift // 3;
@@ -35,8 +36,8 @@ $ENV{GIT_CONFIG_NOSYSTEM} = 1;
 $ENV{HOME} = $d;
 sub git { my $out = `git @_ 2>&1`; die "git @_: $out" if $?; $out }
 
-git("init -q --bare -b main $d/repo.git");
-git("-C $d/repo.git config http.receivepack true");
+my $srv = Hoop::Test::GitServer->new(dir => $d, children => 4)->start;
+$srv->repo('repo.git');
 git("init -q -b main $d/seed");
 git("-C $d/seed config user.name a");
 git("-C $d/seed config user.email a\@example.com");
@@ -45,21 +46,7 @@ git("-C $d/seed add big.bin");
 git("-C $d/seed commit -q -m big");
 git("-C $d/seed push -q $d/repo.git main");
 
-unlink "$d/fcgiwrap.sock";
-spawn(cmd => ['fcgiwrap', '-c', '4', '-s', "unix:$d/fcgiwrap.sock"],
-    log => "$d/fcgiwrap.log");
-wait_until(sub { -S "$d/fcgiwrap.sock" }, 'fcgiwrap to listen');
-chmod 0777, "$d/fcgiwrap.sock";
-
-my $backend = <<"END";
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-            fastcgi_param GIT_PROJECT_ROOT $d;
-            fastcgi_param GIT_HTTP_EXPORT_ALL "";
-            fastcgi_param PATH_INFO \$1;
-            fastcgi_param GIT_PROTOCOL \$http_git_protocol;
-            fastcgi_pass unix:$d/fcgiwrap.sock;
-END
+my $backend = $srv->backend;
 
 $t->run(<<"END");
 http {

@@ -147,6 +147,8 @@ ngx_int_t ngx_http_hoop_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     ngx_http_handler_pt handler);
 ngx_int_t ngx_http_hoop_output_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
+ngx_int_t ngx_http_hoop_output(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_hoop_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 ngx_buf_t *ngx_http_hoop_json_error(ngx_http_request_t *r, const char *error,

@@ -835,8 +835,9 @@ ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     ngx_buf_t   *b;
     ngx_str_t    ref;
     ngx_uint_t   i, n, band;
-    ngx_int_t    rc;
-    ngx_chain_t  out;
+
+    static ngx_str_t  result =
+        ngx_string("application/x-git-receive-pack-result");
 
     n = git->push ? git->push->ncommands : 0;
     band = git->push != NULL
@@ -922,30 +923,9 @@ ngx_http_hoop_git_send(ngx_http_request_t *r, ngx_http_hoop_git_t *git,
     }
 
     b->last = p;
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type,
-                "application/x-git-receive-pack-result");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+    ngx_http_finalize_request(r, ngx_http_hoop_output(r, NGX_HTTP_OK,
+                                                      &result, b));
 
     return NGX_DONE;
 }
@@ -959,9 +939,9 @@ ngx_int_t
 ngx_http_hoop_git_forbidden(ngx_http_request_t *r, const char *rule,
     const char *reason)
 {
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
+    ngx_buf_t  *b;
+
+    static ngx_str_t  text = ngx_string("text/plain");
 
     b = ngx_create_temp_buf(r->pool, ngx_strlen(rule) + ngx_strlen(reason)
                                      + sizeof("hoop:  (rule \"\")\n"));
@@ -970,29 +950,9 @@ ngx_http_hoop_git_forbidden(ngx_http_request_t *r, const char *rule,
     }
 
     b->last = ngx_sprintf(b->pos, "hoop: %s (rule \"%s\")\n", reason, rule);
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_FORBIDDEN;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+    ngx_http_finalize_request(r, ngx_http_hoop_output(r, NGX_HTTP_FORBIDDEN,
+                                                      &text, b));
 
     return NGX_DONE;
 }

@@ -519,6 +519,17 @@ ngx_int_t
 ngx_http_hoop_output_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {
+    static ngx_str_t  json = ngx_string("application/json");
+
+    return ngx_http_hoop_output(r, status, &json, b);
+}
+
+
+/* The same, of any type. */
+ngx_int_t
+ngx_http_hoop_output(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
     ngx_int_t    rc;
     ngx_chain_t  out;
 
@@ -531,8 +542,8 @@ ngx_http_hoop_output_json(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;

@@ -13,6 +13,7 @@ use Hoop::JWT;
 use Hoop::Test qw(test_dir spawn spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
+use Hoop::Test::GitServer;
 
 my $d = test_dir('git_large');
 my $redis = Hoop::Test::Redis->new->start;
@@ -25,8 +26,8 @@ local $ENV{GIT_CONFIG_NOSYSTEM} = 1;
 local $ENV{HOME} = $d;
 sub git { my $out = `git @_ 2>&1`; return ($? >> 8, $out) }
 
-git("init -q --bare -b main $d/repo.git");
-git("-C $d/repo.git config http.receivepack true");
+my $srv = Hoop::Test::GitServer->new(dir => $d)->start;
+$srv->repo('repo.git');
 git("init -q -b main $d/work");
 git("-C $d/work config user.name a");
 git("-C $d/work config user.email a\@example.com");
@@ -35,11 +36,6 @@ git("-C $d/work add README");
 git("-C $d/work commit -q -m one");
 git("-C $d/work push -q $d/repo.git main");
 
-unlink "$d/fcgiwrap.sock";
-spawn(cmd => ['fcgiwrap', '-c', '2', '-s', "unix:$d/fcgiwrap.sock"],
-    log => "$d/fcgiwrap.log");
-wait_until(sub { -S "$d/fcgiwrap.sock" }, 'fcgiwrap to listen');
-chmod 0777, "$d/fcgiwrap.sock";
 
 $t->run(<<"EOF2");
 http {
@@ -61,14 +57,7 @@ http {
             hoop_rule deny ref=refs/heads/main action=delete,force
                 "reason=main is protected";
             hoop_default allow;
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-            fastcgi_param GIT_PROJECT_ROOT $d;
-            fastcgi_param GIT_HTTP_EXPORT_ALL "";
-            fastcgi_param PATH_INFO \$1;
-            fastcgi_param REMOTE_USER \$hoop_sub;
-            fastcgi_pass unix:$d/fcgiwrap.sock;
-        }
+${\ $srv->backend }        }
     }
 }
 EOF2

@@ -18,6 +18,7 @@ use Hoop::JWT;
 use Hoop::Test qw(test_dir spawn spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
+use Hoop::Test::GitServer;
 
 my $d = test_dir('git_push');
 my $redis = Hoop::Test::Redis->new->start;
@@ -41,8 +42,8 @@ sub commit {
 }
 
 # the server's repository: main with two commits
-git("init -q --bare -b main $d/repo.git");
-git("-C $d/repo.git config http.receivepack true");
+my $srv = Hoop::Test::GitServer->new(dir => $d)->start;
+$srv->repo('repo.git');
 git("init -q -b main $d/seed");
 commit("$d/seed", 'README', "hello\n");
 commit("$d/seed", 'NOTES', "notes\n");
@@ -56,11 +57,6 @@ sub server_ref {
     return $rc == 0 ? $out : undef;
 }
 
-unlink "$d/fcgiwrap.sock";
-spawn(cmd => ['fcgiwrap', '-c', '2', '-s', "unix:$d/fcgiwrap.sock"],
-    log => "$d/fcgiwrap.log");
-wait_until(sub { -S "$d/fcgiwrap.sock" }, 'fcgiwrap to listen');
-chmod 0777, "$d/fcgiwrap.sock";
 
 my $common = <<"EOF";
     hoop_redis 127.0.0.1:${\ $redis->port};
@@ -93,15 +89,7 @@ $common
             hoop_rule allow name=devs groups=dev,readers;
             hoop_default deny;
 
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-            fastcgi_param GIT_PROJECT_ROOT $d;
-            fastcgi_param GIT_HTTP_EXPORT_ALL "";
-            fastcgi_param PATH_INFO \$1;
-            fastcgi_param REMOTE_USER \$hoop_sub;
-            fastcgi_param GIT_PROTOCOL \$http_git_protocol;
-            fastcgi_pass unix:$d/fcgiwrap.sock;
-        }
+${\ $srv->backend }        }
     }
 }
 EOF

@@ -13,6 +13,7 @@ use HTTP::Tiny;
 use Hoop::JWT;
 use Hoop::Test qw(test_dir spawn spit slurp wait_until);
 use Hoop::Test::Nginx;
+use Hoop::Test::GitServer;
 
 my $d = test_dir('git_upstream');
 my $t = Hoop::Test::Nginx->new(workers => 1);
@@ -24,19 +25,14 @@ local $ENV{GIT_CONFIG_NOSYSTEM} = 1;
 local $ENV{HOME} = $d;
 sub git { my $out = `git @_ 2>&1`; return ($? >> 8, $out) }
 
-git("init -q --bare -b main $d/repo.git");
-git("-C $d/repo.git config http.receivepack true");
+my $srv = Hoop::Test::GitServer->new(dir => $d)->start;
+$srv->repo('repo.git');
 git("init -q -b main $d/seed");
 spit("$d/seed/README", "hello\n");
 git("-C $d/seed add README");
 git("-C $d/seed -c user.name=a -c user.email=a\@example.com commit -q -m one");
 git("-C $d/seed push -q $d/repo.git main");
 
-unlink "$d/fcgiwrap.sock";
-spawn(cmd => ['fcgiwrap', '-c', '2', '-s', "unix:$d/fcgiwrap.sock"],
-    log => "$d/fcgiwrap.log");
-wait_until(sub { -S "$d/fcgiwrap.sock" }, 'fcgiwrap to listen');
-chmod 0777, "$d/fcgiwrap.sock";
 
 # the server's own account, and the gateway's copy of it
 my $hash = `openssl passwd -apr1 s3rv1ce-pass`;
@@ -79,14 +75,7 @@ http {
         location ~ ^/git(/.*)\$ {
             auth_basic git;
             auth_basic_user_file $d/htpasswd;
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-            fastcgi_param GIT_PROJECT_ROOT $d;
-            fastcgi_param GIT_HTTP_EXPORT_ALL "";
-            fastcgi_param PATH_INFO \$1;
-            fastcgi_param REMOTE_USER \$remote_user;
-            fastcgi_pass unix:$d/fcgiwrap.sock;
-        }
+${\ $srv->backend(user => '$remote_user') }        }
     }
 }
 EOF2
