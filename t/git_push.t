@@ -90,6 +90,15 @@ $common
             hoop_default deny;
 
 ${\ $srv->backend }        }
+
+        # push protection that asks a human instead
+        location ~ ^/sec(/.*)\$ {
+            hoop_auth on;
+            hoop_auth_realm git;
+            hoop_git on;
+            hoop_git_secrets review approvers=maint types=aws_key;
+
+${\ $srv->backend }        }
     }
 }
 EOF
@@ -492,6 +501,33 @@ git("-C $d/work reset -q --hard main");
 ($rc, $out) = git("-C $d/work push origin meta:refs/heads/AKIAZ7Q3LWPX2M4NB6RT");
 like($out, qr/a secret in the push: aws_key in the name of a ref/,
     'a key as a branch name') or diag $out;
+git("-C $d/work checkout -q main");
+
+# hoop_git_secrets review: the push waits for a reviewer, who sees what
+# was found (not the secret), and goes through once approved
+
+git("-C $d/work checkout -q -b reviewed main");
+spit("$d/work/deploy.env", "AWS_ACCESS_KEY_ID=AKIAZ7Q3LWPX2M4NB6RT\n");
+git("-C $d/work add deploy.env");
+git("-C $d/work commit -q -m 'deploy settings'");
+(my $sec_url = url('dev')) =~ s{/git/}{/sec/};
+open(my $sp, '-|', "git -C $d/work push $sec_url reviewed 2>&1") or die;
+my $sec_review;
+wait_until(sub {
+    my ($st, $list) = api('GET', '?status=pending', 'maint');
+    ($sec_review) = grep { ($_->{rule} // '') eq 'secrets' } @{ $list // [] };
+    $sec_review;
+}, 'the push with a secret to be held');
+is($sec_review->{operation}{git}{secrets}{list}[0]{kind}, 'aws_key',
+    'the reviewer sees the kind of secret');
+is($sec_review->{operation}{git}{secrets}{list}[0]{path}, 'deploy.env',
+    'and the file');
+unlike(encode_json($sec_review), qr/AKIAZ7Q3LWPX2M4NB6RT/, 'not the secret');
+api('POST', "/$sec_review->{id}/approve", 'maint', { reason => 'test key' });
+($rc, $out) = finish($sp);
+is($rc, 0, 'approved, the push goes through') or diag $out;
+like($out, qr/remote: hoop: push held for review/, 'after waiting for it');
+ok(defined server_ref('refs/heads/reviewed'), 'the server has it');
 git("-C $d/work checkout -q main");
 
 # fetches, as git makes them: v2, v0 (whose request git gzips), shallow
