@@ -97,6 +97,7 @@ typedef struct {
     ngx_http_hoop_git_decided_t  *decided;  /* per command */
     const char              *unread;        /* why the body was not read */
     unsigned                 discovery:1;   /* info/refs */
+    unsigned                 dumb:1;        /* the dumb protocol's files */
     unsigned                 receive:1;     /* git-receive-pack */
     unsigned                 read:1;
     unsigned                 pushed:1;      /* the update requests read */

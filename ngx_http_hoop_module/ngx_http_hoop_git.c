@@ -50,6 +50,8 @@
 
 static ngx_uint_t ngx_http_hoop_git_typed(ngx_http_request_t *r,
     ngx_str_t *svc);
+static ngx_str_t *ngx_http_hoop_git_service_arg(ngx_http_request_t *r);
+static size_t ngx_http_hoop_git_dumb(u_char *path, size_t len);
 static ngx_int_t ngx_http_hoop_git_feed(ngx_http_request_t *r,
     ngx_http_hoop_git_t *git, u_char *data, size_t len);
 static ngx_int_t ngx_http_hoop_git_walk(ngx_http_request_t *r,
@@ -107,9 +109,9 @@ ngx_int_t
 ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 {
     u_char               *lax;
-    size_t                i, n;
-    ngx_str_t             arg, *svc;
-    ngx_uint_t            discovery;
+    size_t                i, n, k;
+    ngx_str_t            *svc;
+    ngx_uint_t            discovery, dumb;
     ngx_table_elt_t      *h;
     ngx_http_hoop_git_t  *git;
 
@@ -136,6 +138,7 @@ ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 
     svc = NULL;
     discovery = 0;
+    dumb = 0;
 
     if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
         && n > info.len
@@ -144,17 +147,11 @@ ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
         discovery = 1;
         n -= info.len;
 
-        if (ngx_http_arg(r, (u_char *) "service", 7, &arg) == NGX_OK) {
-            for (i = 0; i < 2; i++) {
-                if (arg.len == ngx_http_hoop_git_services[i].len
-                    && ngx_strncasecmp(arg.data,
-                                       ngx_http_hoop_git_services[i].data,
-                                       arg.len) == 0)
-                {
-                    svc = &ngx_http_hoop_git_services[i];
-                }
-            }
-        }
+        svc = ngx_http_hoop_git_service_arg(r);
+
+        /* without a service it is the dumb protocol's file */
+
+        dumb = (svc == NULL);
 
     } else {
         for (i = 0; i < 2; i++) {
@@ -182,8 +179,22 @@ ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
             svc = &ngx_http_hoop_git_services[0];
         }
 
+        /*
+         * the dumb protocol's files (HEAD, objects/...): a repository's
+         * content, which the smart protocol's decisions and events would
+         * not see; the repository is what is before them
+         */
+
         if (svc == NULL) {
-            return NGX_OK;
+            k = ngx_http_hoop_git_dumb(lax, n);
+
+            if (k == n) {
+                return NGX_OK;
+            }
+
+            n = k;
+            dumb = 1;
+            discovery = 1;
         }
     }
 
@@ -195,6 +206,7 @@ ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     git->repo.data = lax;
     git->repo.len = n;
     git->discovery = discovery;
+    git->dumb = dumb;
     git->receive = (svc == &ngx_http_hoop_git_services[1]);
 
     if (svc != NULL) {
@@ -214,6 +226,86 @@ ngx_http_hoop_git_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     ctx->git = git;
 
     return NGX_OK;
+}
+
+
+/*
+ * The service a discovery asks for, as the laxest reader reads its
+ * arguments (every "service" argument, names and values decoded): any
+ * that names receive-pack makes it a push's (http-backend takes the
+ * last, others the first).
+ */
+static ngx_str_t *
+ngx_http_hoop_git_service_arg(ngx_http_request_t *r)
+{
+    int         rc;
+    char       *name, *value;
+    size_t      pos, nlen, alt, alt_len, vlen, i;
+    ngx_str_t  *svc;
+
+    name = ngx_pnalloc(r->pool, 2 * HOOP_RULE_ARG_MAX);
+    if (name == NULL) {
+        return NULL;
+    }
+
+    value = name + HOOP_RULE_ARG_MAX;
+    svc = NULL;
+    pos = 0;
+
+    for ( ;; ) {
+        rc = hoop_rule_args_next((char *) r->args.data, r->args.len, 1, &pos,
+                                 name, &nlen, &alt, &alt_len, value, &vlen);
+        if (rc == 0) {
+            break;
+        }
+
+        if (rc != 1 || nlen != 7 || ngx_strncmp(name, "service", 7) != 0) {
+            continue;
+        }
+
+        for (i = 0; i < 2; i++) {
+            if (vlen == ngx_http_hoop_git_services[i].len
+                && ngx_strncasecmp((u_char *) value,
+                                   ngx_http_hoop_git_services[i].data, vlen)
+                   == 0
+                && svc != &ngx_http_hoop_git_services[1])
+            {
+                svc = &ngx_http_hoop_git_services[i];
+            }
+        }
+    }
+
+    return svc;
+}
+
+
+/*
+ * Where the repository ends in a path to one of the dumb protocol's
+ * files (".../HEAD", ".../objects/...", ".../info/..."), or len.
+ */
+static size_t
+ngx_http_hoop_git_dumb(u_char *path, size_t len)
+{
+    size_t  i;
+
+    static ngx_str_t  head = ngx_string("/HEAD");
+
+    if (len > head.len
+        && ngx_strncasecmp(path + len - head.len, head.data, head.len) == 0)
+    {
+        return len - head.len;
+    }
+
+    for (i = 0; i + 8 < len; i++) {
+        if (path[i] == '/'
+            && (ngx_strncasecmp(path + i, (u_char *) "/objects/", 9) == 0
+                || ngx_strncasecmp(path + i, (u_char *) "/info/", 6) == 0))
+        {
+            return i;
+        }
+    }
+
+    return len;
 }
 
 
@@ -1244,7 +1336,10 @@ ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j)
 
     hoop_json_int(j, "protocol", (long long) git->protocol);
 
-    if (git->discovery) {
+    if (git->dumb) {
+        hoop_json_value(j, "dumb", "true", 4);
+
+    } else if (git->discovery) {
         hoop_json_value(j, "discovery", "true", 4);
     }
 

@@ -118,6 +118,7 @@ static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 static int ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op,
     const char *key, const char *glob, int all);
+static size_t ngx_http_hoop_rules_repo_base(u_char *p, size_t len);
 static const hoop_rule_t *ngx_http_hoop_rules_refs(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_http_hoop_rules_op_t *op, ngx_uint_t *action);
@@ -269,6 +270,23 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
 
     if (hlcf->git && ngx_http_hoop_git_request(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * the dumb protocol serves a repository's files one by one: neither
+     * decided nor recorded as a fetch, so not served here
+     */
+
+    if (ctx->git && ctx->git->dumb) {
+        ctx->rule = "hoop_git";
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hoop_git: the dumb protocol refused for %V",
+                      &ctx->git->repo);
+
+        return ngx_http_hoop_git_forbidden(r, "hoop_git", "the dumb HTTP"
+                                           " protocol is not served here;"
+                                           " git uses the smart one");
     }
 
     /* a body the rules read first, as the mirror module does; then again */
@@ -1601,8 +1619,40 @@ ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op, const char *key,
         return 1;
     }
 
+    /*
+     * a repository as git finds it: "x", "x/.git", "x.git" and
+     * "x.git/.git" are the same one to http-backend (enter_repo())
+     */
+
+    if (key[0] == 'r' && key[2] == 'p') {
+        fglob.len = ngx_http_hoop_rules_repo_base(fglob.data, fglob.len);
+        fglob.data[fglob.len] = '\0';
+        ftext.len = ngx_http_hoop_rules_repo_base(ftext.data, ftext.len);
+    }
+
     return hoop_rule_glob((char *) fglob.data, (char *) ftext.data,
                           ftext.len);
+}
+
+
+/* a repository's path without "/", "/.git" and ".git" at its end */
+static size_t
+ngx_http_hoop_rules_repo_base(u_char *p, size_t len)
+{
+    for ( ;; ) {
+        if (len > 1 && p[len - 1] == '/') {
+            len--;
+
+        } else if (len > 5 && ngx_strncmp(p + len - 5, "/.git", 5) == 0) {
+            len -= 5;
+
+        } else if (len > 4 && ngx_strncmp(p + len - 4, ".git", 4) == 0) {
+            len -= 4;
+
+        } else {
+            return len;
+        }
+    }
 }
 
 

@@ -105,7 +105,10 @@ ngx_http_hoop_upstream_auth_handler(ngx_http_request_t *r)
     ngx_table_elt_t           *h;
     ngx_http_hoop_loc_conf_t  *hlcf;
 
-    static ngx_str_t  authorization = ngx_string("Authorization");
+    static ngx_str_t  authorization[] = {
+        ngx_string("Authorization"),
+        ngx_string("Proxy-Authorization")
+    };
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
 
@@ -113,9 +116,9 @@ ngx_http_hoop_upstream_auth_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    /* whatever the client sent goes: every line of it */
+    /* whatever credentials the client sent go: every line of them */
 
-    while ((h = ngx_http_hoop_find_header(r, &authorization, 1)) != NULL) {
+    while ((h = ngx_http_hoop_find_header(r, authorization, 2)) != NULL) {
         ngx_http_hoop_hide_request_header(r, h);
     }
 

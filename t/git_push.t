@@ -44,6 +44,7 @@ sub commit {
 # the server's repository: main with two commits
 my $srv = Hoop::Test::GitServer->new(dir => $d)->start;
 $srv->repo('repo.git');
+$srv->repo('private.git', SECRET => "top secret\n");
 git("init -q -b main $d/seed");
 commit("$d/seed", 'README', "hello\n");
 commit("$d/seed", 'NOTES', "notes\n");
@@ -79,6 +80,8 @@ $common
             hoop_auth_realm git;
             hoop_git on;
 
+            hoop_rule deny name=private repo=/git/private.git
+                "reason=a private repository";
             hoop_rule deny name=protect-main ref=refs/heads/main
                 action=delete "reason=main is protected";
             hoop_rule deny name=frozen ref=refs/heads/stable action=force
@@ -143,6 +146,38 @@ git("-C $d/work config user.email a\@example.com");
 
 ($rc, $out) = git("clone -q " . url('reader') . " $d/ro");
 is($rc, 0, 'a reader clones too') or diag $out;
+
+# a repository a rule denies, however it is spelled: git http-backend
+# finds "private.git" for "private" too; a newline a regex location's
+# "$" drops; the dumb protocol's files are not served at all
+
+(my $base = url('dev')) =~ s{/repo\.git$}{};
+for my $spelling ('private.git', 'private', 'private/', 'PRIVATE.git',
+    'private.git/.git', 'private/.git')
+{
+    (my $dir = "$d/leak-$spelling") =~ s{/+$}{};
+    $dir =~ s{/\.git$}{-dotgit};
+    ($rc, $out) = git("clone -q $base/$spelling $dir");
+    isnt($rc, 0, "no clone of /git/$spelling");
+    like($out, qr/remote: hoop: a private repository \(rule "private"\)|not found|repository .* not found/i,
+        '  refused by the rule (or not a repository)') or diag $out;
+}
+ok(!(grep { -e "$_/SECRET" } glob("$d/leak-*")), 'nothing of it was cloned');
+{
+    my $h = { Authorization => 'Basic ' . encode_base64("x:$tok{dev}", '') };
+    my $get = sub { HTTP::Tiny->new->get("http://127.0.0.1:$port$_[0]",
+        { headers => $h }) };
+    my $res = $get->('/git/private.git/info/refs%0A?service=git-upload-pack');
+    is($res->{status}, 403, 'a discovery with a trailing newline: refused');
+    $res = $get->('/git/repo.git/HEAD');
+    is($res->{status}, 403, 'the dumb protocol\'s HEAD: refused');
+    like($res->{content}, qr/dumb HTTP protocol is not served here/,
+        '  saying why');
+    $res = $get->('/git/repo.git/objects/info/packs');
+    is($res->{status}, 403, 'its pack list: refused');
+    $res = $get->('/git/repo.git/info/refs');
+    is($res->{status}, 403, 'info/refs without a service: refused');
+}
 
 # a new branch, and an update of main: allowed
 
@@ -248,6 +283,13 @@ is($r->{status}, 200, 'a raw delete of MAIN: answered as receive-pack');
 like($r->{content}, qr/ng refs\/heads\/MAIN hoop: main is protected/,
     'refused by the rule on main (either case, for a deny)')
     or diag $r->{content};
+
+# a discovery asking for both services is a push's
+$r = HTTP::Tiny->new->get("http://127.0.0.1:$port/git/repo.git/info/refs"
+    . '?service=git-upload-pack&%73ervice=git-receive-pack', { headers => {
+        Authorization => 'Basic ' . encode_base64("x:$tok{reader}", '') } });
+is($r->{status}, 403, 'a reader asking for receive-pack among services:'
+    . ' refused');
 
 # the same push, rephrased: it is still a push
 

@@ -46,7 +46,7 @@ http {
     hoop_oidc_issuer    https://idp.test;
     hoop_oidc_audience  hoop-gateway;
     hoop_oidc_jwks_file $d/jwks.json;
-    log_format upstream '\$remote_user \$http_authorization';
+    log_format upstream '\$remote_user \$http_authorization \$http_proxy_authorization';
 
     server {
         listen 127.0.0.1:%%PORT_http%%;
@@ -135,6 +135,12 @@ like($out, qr/\[remote rejected\] main \(hoop: main is protected/,
     is($bad, 0, 'in pkt-lines git can read');
     is($ng, 512, "every ref told why") or diag substr($report, 0, 300);
 }
+
+# the agent's token in Proxy-Authorization does not go upstream either
+HTTP::Tiny->new->get("http://127.0.0.1:$port/git/repo.git/info/refs"
+    . '?service=git-upload-pack', { headers => {
+        Authorization => "Bearer $tok",
+        'Proxy-Authorization' => "Bearer $tok" } });
 
 my $r = HTTP::Tiny->new->get("http://127.0.0.1:$port/git/repo.git/info/refs"
     . '?service=git-upload-pack', { headers => {

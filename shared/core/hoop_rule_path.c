@@ -34,6 +34,15 @@ hoop_rule_path_lax(const char *in, size_t len, char *out)
         }
     }
 
+    /*
+     * a final newline: a regex location's "$" matches before it, so
+     * "(/.*)$" captures the path without it for the upstream
+     */
+
+    if (n > 0 && out[n - 1] == '\n') {
+        n--;
+    }
+
     return path_resolve(out, n);
 }
 

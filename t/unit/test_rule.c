@@ -187,6 +187,8 @@ main(void)
             { ".", "/" },
             { "a/../b", "/b" },
             { "/caf\xc3\xa9", "/caf\xc3\xa9" },          /* UTF-8 kept */
+            { "/git/secret.git/info/refs\n", "/git/secret.git/info/refs" },
+            { "/api/admin%0a", "/api/admin" },           /* regex "$" */
         };
         char    out[64];
         size_t  i, n;
