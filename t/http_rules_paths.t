@@ -38,6 +38,14 @@ http {
             hoop_default deny;
             proxy_pass http://127.0.0.1:%%PORT_backend%%;
         }
+        # a regex location handing its capture on: "$" matches before a
+        # final newline, which the capture leaves out
+        location ~ ^/r(/.*)\$ {
+            hoop_rule deny  name=radmin path=/r/admin;
+            hoop_rule allow name=rest path=/r/*;
+            hoop_default deny;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/r\$1\$is_args\$args;
+        }
         location /w/ {
             hoop_rule_path_case insensitive;
             hoop_rule deny  name=private
@@ -89,6 +97,15 @@ for my $case (
     my ($status, $mark) = raw_get($path);
     is($status, 403, "$name ($path): denied");
     ok(!reached($mark), '  never reaching the upstream');
+}
+
+{
+    my ($status, $mark) = raw_get('/r/admin%0A');
+    is($status, 403, 'a final newline a regex location drops: denied');
+    ok(!reached($mark), '  never reaching the upstream');
+    ($status, $mark) = raw_get('/r/items');
+    is($status, 200, 'the regex location lets other paths through');
+    ok(arrived($mark), '  to the upstream');
 }
 
 my ($status, $mark) = raw_get('/p/items/x');
