@@ -413,27 +413,29 @@ test_fetch(void)
 }
 
 
-/* a pack object: its header (type, size) and its content deflated */
+/*
+ * A pack object: its header (type, the size it declares), a delta's base
+ * offset, and its content deflated.
+ */
 static size_t
-pack_object(unsigned char *out, unsigned type, const char *content,
-    size_t len, unsigned long long ofs)
+pack_bytes(unsigned char *out, unsigned type, size_t declared,
+    const unsigned char *content, size_t len, unsigned long long ofs)
 {
     size_t         n, k;
     uLongf         zlen;
     unsigned char  tmp[16];
 
     n = 0;
-    out[n] = (unsigned char) ((type << 4) | (len & 15));
-    len >>= 4;
+    out[n] = (unsigned char) ((type << 4) | (declared & 15));
+    declared >>= 4;
 
-    while (len) {
+    while (declared) {
         out[n++] |= 0x80;
-        out[n] = len & 0x7f;
-        len >>= 7;
+        out[n] = declared & 0x7f;
+        declared >>= 7;
     }
 
     n++;
-    len = strlen(content);
 
     if (type == 6) {
         k = sizeof(tmp) - 1;
@@ -448,9 +450,19 @@ pack_object(unsigned char *out, unsigned type, const char *content,
     }
 
     zlen = 4096;
-    compress(out + n, &zlen, (const unsigned char *) content, len);
+    compress(out + n, &zlen, content, len);
 
     return n + zlen;
+}
+
+
+/* a text object, declaring len bytes (a lie, for the broken packs) */
+static size_t
+pack_object(unsigned char *out, unsigned type, const char *content,
+    size_t len, unsigned long long ofs)
+{
+    return pack_bytes(out, type, len, (const unsigned char *) content,
+                      strlen(content), ofs);
 }
 
 
@@ -724,40 +736,7 @@ static size_t
 pack_raw(unsigned char *out, unsigned type, const unsigned char *content,
     size_t len, unsigned long long ofs)
 {
-    size_t         n;
-    uLongf         zlen;
-    unsigned char  tmp[16];
-    size_t         k, l;
-
-    n = 0;
-    l = len;
-    out[n] = (unsigned char) ((type << 4) | (l & 15));
-    l >>= 4;
-
-    while (l) {
-        out[n++] |= 0x80;
-        out[n] = l & 0x7f;
-        l >>= 7;
-    }
-
-    n++;
-
-    if (type == 6) {
-        k = sizeof(tmp) - 1;
-        tmp[k] = ofs & 0x7f;
-
-        while (ofs >>= 7) {
-            tmp[--k] = 0x80 | (--ofs & 0x7f);
-        }
-
-        memcpy(out + n, tmp + k, sizeof(tmp) - k);
-        n += sizeof(tmp) - k;
-    }
-
-    zlen = 4096;
-    compress(out + n, &zlen, content, len);
-
-    return n + zlen;
+    return pack_bytes(out, type, len, content, len, ofs);
 }
 
 
