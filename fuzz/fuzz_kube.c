@@ -1,0 +1,69 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * libFuzzer target: a Kubernetes API path read as the API server reads
+ * it, on any bytes.  Every part it names lies inside the input, a plain
+ * path has no '%' nor empty segment in any part, and a stream is only
+ * ever a named pod's.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hoop_kube.h"
+
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+
+static void
+check_part(const char *in, size_t size, const hoop_kube_str_t *s)
+{
+    if (s->len == 0) {
+        return;
+    }
+
+    if (s->data < in || s->data + s->len > in + size
+        || memchr(s->data, '/', s->len) != NULL
+        || memchr(s->data, '%', s->len) != NULL)
+    {
+        abort();
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    char              *in;
+    hoop_kube_path_t   kp;
+
+    in = malloc(size + (size == 0));
+    if (in == NULL) {
+        abort();
+    }
+
+    memcpy(in, data, size);
+
+    if (hoop_kube_path(in, size, &kp) == 0) {
+        check_part(in, size, &kp.group);
+        check_part(in, size, &kp.version);
+        check_part(in, size, &kp.ns);
+        check_part(in, size, &kp.resource);
+        check_part(in, size, &kp.name);
+        check_part(in, size, &kp.subresource);
+
+        if (hoop_kube_stream(&kp) != HOOP_KUBE_NONE
+            && (kp.name.len == 0 || kp.resource.len != 4))
+        {
+            abort();
+        }
+
+        (void) hoop_kube_verb(in, size < 8 ? size : 8, &kp, size & 1);
+    }
+
+    free(in);
+
+    return 0;
+}
