@@ -11,6 +11,7 @@
 
 #include "hoop_git.h"
 #include "hoop_json.h"
+#include "hoop_kube.h"
 #include "hoop_mask.h"
 #include "hoop_rule.h"
 #include "ngx_hoop_audit.h"
@@ -44,6 +45,8 @@ typedef struct {
     ngx_flag_t               method_override;   /* hoop_rule_method_... */
     size_t                   body_max;      /* hoop_rule_body_max */
     ngx_flag_t               git;           /* hoop_git */
+    ngx_flag_t               kube;          /* hoop_kube */
+    ngx_flag_t               kube_spdy;     /* hoop_kube_spdy */
     ngx_str_t                upstream_auth; /* hoop_upstream_credentials:
                                                the header's value */
     ngx_uint_t               secrets;       /* hoop_git_secrets: types
@@ -116,6 +119,33 @@ typedef struct {
 } ngx_http_hoop_git_t;
 
 
+/*
+ * A request to the Kubernetes API (hoop_kube): what it names, and for a
+ * pod's exec, attach or portforward, what it asks to run and how.
+ */
+typedef struct {
+    hoop_kube_path_t         path;          /* parts of r->uri */
+    const char              *verb;
+    ngx_uint_t               stream;        /* hoop_kube_stream_e */
+    ngx_str_t                command;       /* command= values, joined */
+    ngx_uint_t               tty;           /* tty=, as ANY_* bits */
+    ngx_uint_t               input;         /* stdin= */
+    ngx_uint_t               refuse;        /* a status, whatever the
+                                               rules say; or 0 */
+    const char              *refusal;       /* ... why */
+    unsigned                 websocket:1;
+    unsigned                 spdy:1;
+    unsigned                 command_unreadable:1;
+} ngx_http_hoop_kube_t;
+
+/* the command an event or a reviewer is shown, at most */
+#define NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN  1024
+
+/* the occurrences of a boolean argument: any true, any false (or none) */
+#define NGX_HTTP_HOOP_KUBE_ANY_TRUE   0x01
+#define NGX_HTTP_HOOP_KUBE_ANY_FALSE  0x02
+
+
 /* Per request (kept on the main request): who is asking. */
 typedef struct {
     hoop_identity_t          identity;
@@ -128,6 +158,7 @@ typedef struct {
                                                path, if not the path */
     ngx_hoop_oidc_wait_t     wait;
     ngx_http_hoop_git_t     *git;           /* a git request, or NULL */
+    ngx_http_hoop_kube_t    *kube;          /* a Kubernetes API request */
     ngx_hoop_review_wait_t  *review;        /* held for this review */
     void                    *review_conf;   /* in this location */
     void                    *review_call;   /* a reviewer's decision */
@@ -207,6 +238,17 @@ const hoop_rule_t *ngx_http_hoop_git_secrets_verdict(ngx_http_request_t *r,
 ngx_int_t ngx_http_hoop_git_forbidden(ngx_http_request_t *r,
     const char *rule, const char *reason);
 void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);
+
+/* ngx_http_hoop_kube.c */
+ngx_int_t ngx_http_hoop_kube_request(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
+int ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
+    const char *key, const char *glob, int all);
+ngx_int_t ngx_http_hoop_kube_status(ngx_http_request_t *r,
+    ngx_uint_t status, const char *reason, const char *message,
+    const char *rule);
+void ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j);
+const char *ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube);
 
 /* ngx_http_hoop_mask_filter_module.c */
 ngx_int_t ngx_http_hoop_mask_result(ngx_http_request_t *r,

@@ -201,6 +201,12 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
         type = ctx->git->receive ? "git.push" : "git.fetch";
     }
 
+    /* so is a pod's exec, attach or portforward */
+
+    if (ctx != NULL && ngx_http_hoop_kube_kind(ctx->kube) != NULL) {
+        type = ngx_http_hoop_kube_kind(ctx->kube);
+    }
+
     hoop_json_object(j, NULL);
     ngx_hoop_audit_envelope(j, type, sess);
 
@@ -248,6 +254,7 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
              || (ctx != NULL && ctx->git != NULL && ctx->git->refused);
 
     ngx_http_hoop_git_json(r, j);
+    ngx_http_hoop_kube_json(r, j);
 
     hoop_json_object(j, "decision");
     hoop_json_string(j, "result", denied ? "deny" : "allow", denied ? 4 : 5);

@@ -111,6 +111,20 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, git),
       NULL },
 
+    { ngx_string("hoop_kube"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, kube),
+      NULL },
+
+    { ngx_string("hoop_kube_spdy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, kube_spdy),
+      NULL },
+
     { ngx_string("hoop_git_secrets"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hoop_git_secrets,
@@ -289,6 +303,8 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->method_override = NGX_CONF_UNSET;
     hlcf->body_max = NGX_CONF_UNSET_SIZE;
     hlcf->git = NGX_CONF_UNSET;
+    hlcf->kube = NGX_CONF_UNSET;
+    hlcf->kube_spdy = NGX_CONF_UNSET;
     hlcf->secrets = NGX_CONF_UNSET_UINT;
     hlcf->secrets_rule = NGX_CONF_UNSET_PTR;
 
@@ -321,6 +337,8 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->method_override, prev->method_override, 1);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 64 * 1024);
     ngx_conf_merge_value(conf->git, prev->git, 0);
+    ngx_conf_merge_value(conf->kube, prev->kube, 0);
+    ngx_conf_merge_value(conf->kube_spdy, prev->kube_spdy, 0);
     ngx_conf_merge_str_value(conf->upstream_auth, prev->upstream_auth, "");
 
     /* pushes are scanned for private keys, AWS keys and JWTs unless told */

@@ -116,6 +116,7 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
 {
     u_char       *buf;
     size_t        len, size;
+    const char   *kind;
     hoop_json_t   j;
 
     ngx_memzero(spec, sizeof(ngx_hoop_review_spec_t));
@@ -161,11 +162,28 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
         }
     }
 
+    if (ctx->kube != NULL) {
+        /* an exec: its command, masked (at most twice as long), escaped */
+
+        size += 12 * NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN
+                + HOOP_MASK_REPLACEMENT_MAX;
+
+        buf = ngx_pnalloc(r->pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     hoop_json_init(&j, (char *) buf, size);
     hoop_json_object(&j, NULL);
 
+    kind = ngx_http_hoop_kube_kind(ctx->kube);
+
     if (ctx->git != NULL && ctx->git->push != NULL) {
         hoop_json_string(&j, "kind", "git.push", 8);
+
+    } else if (kind != NULL) {
+        hoop_json_string(&j, "kind", kind, ngx_strlen(kind));
 
     } else {
         hoop_json_string(&j, "kind", "http.request", 12);
@@ -179,6 +197,7 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     hoop_json_string(&j, "client", (char *) r->connection->addr_text.data,
                      r->connection->addr_text.len);
     ngx_http_hoop_git_json(r, &j);
+    ngx_http_hoop_kube_json(r, &j);
     hoop_json_end(&j);
 
     spec->operation.data = buf;
@@ -385,6 +404,17 @@ ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
 
     if (ctx != NULL && ctx->git != NULL && ctx->git->push != NULL) {
         return ngx_http_hoop_git_refuse(r, ctx, NULL, (char *) msg);
+    }
+
+    /* an exec: as the API server words a refusal */
+
+    if (ctx != NULL && ctx->kube != NULL) {
+        return ngx_http_hoop_kube_status(r, status,
+                                         status == NGX_HTTP_FORBIDDEN
+                                         ? "Forbidden"
+                                         : status == NGX_HTTP_GATEWAY_TIME_OUT
+                                         ? "Timeout" : "ServiceUnavailable",
+                                         (char *) msg, NULL);
     }
 
     return ngx_http_hoop_send_json_error(r, status, error, (char *) msg);

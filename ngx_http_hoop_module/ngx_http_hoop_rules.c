@@ -54,6 +54,7 @@ typedef struct {
     hoop_rule_json_t    *json;          /* the body parsed, if JSON */
     ngx_str_t            boundary;      /* of a multipart body */
     ngx_http_hoop_git_t *git;           /* a git request (hoop_git) */
+    ngx_http_hoop_kube_t *kube;         /* a Kubernetes one (hoop_kube) */
     ngx_str_t            ref;           /* the ref update decided, if any */
     const char          *action;        /* ... what it does */
     ngx_uint_t           forward;       /* ... proven a fast-forward */
@@ -119,6 +120,7 @@ static int ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 static int ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op,
     const char *key, const char *glob, int all);
 static size_t ngx_http_hoop_rules_repo_base(u_char *p, size_t len);
+static ngx_uint_t ngx_http_hoop_rules_kube_key(const char *key);
 static const hoop_rule_t *ngx_http_hoop_rules_refs(ngx_http_request_t *r,
     ngx_http_hoop_loc_conf_t *hlcf, ngx_http_hoop_ctx_t *ctx,
     ngx_http_hoop_rules_op_t *op, ngx_uint_t *action);
@@ -130,14 +132,17 @@ static ngx_int_t ngx_http_hoop_rules_deny(ngx_http_request_t *r,
 
 static const char  *ngx_http_hoop_rule_keys[] = {
     "groups", "sub", "client", "method", "path", "header", "arg", "json",
-    "repo", "service", "ref", "action", NULL
+    "repo", "service", "ref", "action", "namespace", "resource", "object",
+    "subresource", "verb", "pod", "container", "command", "tty", "stdin",
+    NULL
 };
 
 
 static const ngx_hoop_rule_syntax_t  ngx_http_hoop_rule_syntax = {
     ngx_http_hoop_rule_keys,
     "groups, sub, client, method, path, header, arg, json, repo, service,"
-    " ref and action",
+    " ref, action, namespace, resource, object, subresource, verb, pod,"
+    " container, command, tty and stdin",
     NULL
 };
 
@@ -247,7 +252,7 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
 
     if (hlcf->rules == NULL && hlcf->default_action == NGX_CONF_UNSET_UINT
-        && !hlcf->git)
+        && !hlcf->git && !hlcf->kube)
     {
         return NGX_DECLINED;
     }
@@ -272,6 +277,10 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (hlcf->kube && ngx_http_hoop_kube_request(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /*
      * the dumb protocol serves a repository's files one by one: neither
      * decided nor recorded as a fetch, so not served here
@@ -287,6 +296,18 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return ngx_http_hoop_git_forbidden(r, "hoop_git", "the dumb HTTP"
                                            " protocol is not served here;"
                                            " git uses the smart one");
+    }
+
+    /* a Kubernetes path the rules cannot read as the server would */
+
+    if (ctx->kube && ctx->kube->verb == NULL) {
+        ctx->rule = "hoop_kube";
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hoop_kube: request refused: %s", ctx->kube->refusal);
+
+        return ngx_http_hoop_kube_status(r, ctx->kube->refuse, "BadRequest",
+                                         ctx->kube->refusal, NULL);
     }
 
     /* a body the rules read first, as the mirror module does; then again */
@@ -348,6 +369,25 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
         return ngx_http_hoop_git_refuse(r, ctx, NULL, ctx->git->unread);
     }
 
+    /*
+     * what the gateway could not read as the server would: refused, once
+     * the rules had their say (a deny is the same over WebSocket and
+     * over SPDY, which kubectl tries next)
+     */
+
+    if (action != HOOP_RULE_DENY && ctx->kube && ctx->kube->refuse) {
+        ctx->rule = "hoop_kube";
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hoop_kube: request refused: %s", ctx->kube->refusal);
+
+        return ngx_http_hoop_kube_status(r, ctx->kube->refuse,
+                                         ctx->kube->refuse
+                                         == NGX_HTTP_BAD_REQUEST
+                                         ? "BadRequest" : "Forbidden",
+                                         ctx->kube->refusal, NULL);
+    }
+
     if (action == HOOP_RULE_ALLOW) {
         return NGX_DECLINED;
     }
@@ -386,6 +426,15 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
                                            ? "no rule allows this request"
                                            : rule->reason ? rule->reason
                                            : "denied by this rule");
+    }
+
+    if (ctx->kube) {
+        return ngx_http_hoop_kube_status(r, NGX_HTTP_FORBIDDEN, "Forbidden",
+                                         rule == NULL
+                                         ? "no rule allows this request"
+                                         : rule->reason ? rule->reason
+                                         : "denied by this rule",
+                                         ctx->rule);
     }
 
     return ngx_http_hoop_rules_deny(r, ctx->rule,
@@ -711,6 +760,7 @@ ngx_http_hoop_rules_op_init(ngx_http_request_t *r,
     op->fold = hlcf->path_case;
     op->path = r->uri;
     op->git = ctx->git;
+    op->kube = ctx->kube;
 
     op->lax.data = ngx_pnalloc(r->pool, r->uri.len + 1);
     if (op->lax.data == NULL) {
@@ -1315,6 +1365,20 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
                 break;
             }
 
+        } else if (op->kube != NULL
+                   && ngx_http_hoop_rules_kube_key(c->key))
+        {
+            switch (ngx_http_hoop_kube_attr(r, op->kube, c->key,
+                                            c->values[i], all))
+            {
+            case 1:
+                return 1;
+            case -1:
+                return -1;
+            default:
+                break;
+            }
+
         } else if (ngx_strcmp(c->key, "arg") == 0
                    || ngx_strcmp(c->key, "json") == 0)
         {
@@ -1632,6 +1696,28 @@ ngx_http_hoop_rules_git(ngx_http_hoop_rules_op_t *op, const char *key,
 
     return hoop_rule_glob((char *) fglob.data, (char *) ftext.data,
                           ftext.len);
+}
+
+
+/* the keys ngx_http_hoop_kube_attr() decides: those after "action" */
+static ngx_uint_t
+ngx_http_hoop_rules_kube_key(const char *key)
+{
+    const char  **k;
+
+    for (k = ngx_http_hoop_rule_keys; *k; k++) {
+        if (ngx_strcmp(*k, "namespace") == 0) {
+            break;
+        }
+    }
+
+    for ( /* void */ ; *k; k++) {
+        if (ngx_strcmp(*k, key) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -112,7 +112,9 @@ ngx_http_hoop_upstream_auth_handler(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
 
-    if (hlcf->upstream_auth.len == 0 || r != r->main) {
+    /* the Kubernetes API never sees the agent's token, credentials or not */
+
+    if ((hlcf->upstream_auth.len == 0 && !hlcf->kube) || r != r->main) {
         return NGX_DECLINED;
     }
 
@@ -120,6 +122,10 @@ ngx_http_hoop_upstream_auth_handler(ngx_http_request_t *r)
 
     while ((h = ngx_http_hoop_find_header(r, authorization, 2)) != NULL) {
         ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    if (hlcf->upstream_auth.len == 0) {
+        return NGX_DECLINED;    /* a client certificate speaks for it */
     }
 
     h = ngx_list_push(&r->headers_in.headers);

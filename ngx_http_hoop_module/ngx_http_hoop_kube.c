@@ -1,0 +1,617 @@
+/*
+ * Copyright (C) nginx-hoop authors
+ *
+ * hoop_kube: a location in front of the Kubernetes API server.  Each
+ * request is read as the API server reads it (namespace, resource, name,
+ * subresource, verb) for the rules; a pod's exec, attach and portforward
+ * also by what they ask to run (container, command, tty, stdin), decided
+ * before the connection is upgraded.  Refusals are the API's own Status
+ * objects, which kubectl prints as "Error from server (Forbidden): ...".
+ *
+ * What the gateway could not read the same way as the server is refused
+ * here, whatever the rules say: a path that is not plain, an upgrade to
+ * anything but a pod's stream, SPDY (unless hoop_kube_spdy), a token in
+ * the WebSocket subprotocols.  WebSocket compression is never offered to
+ * the server, so that what it sends stays readable.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "hoop_kube.h"
+#include "ngx_http_hoop.h"
+
+
+static ngx_int_t ngx_http_hoop_kube_upgrade(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube);
+static ngx_int_t ngx_http_hoop_kube_args(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube);
+static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
+    ngx_uint_t status, const char *why);
+static int ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob,
+    int all);
+static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
+    hoop_kube_str_t *s);
+static void ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
+    ngx_uint_t seen);
+
+
+static ngx_str_t  ngx_http_hoop_kube_upgrade_header[] = {
+    ngx_string("Upgrade")
+};
+
+static ngx_str_t  ngx_http_hoop_kube_extensions_header[] = {
+    ngx_string("Sec-WebSocket-Extensions")
+};
+
+static ngx_str_t  ngx_http_hoop_kube_protocol_header[] = {
+    ngx_string("Sec-WebSocket-Protocol")
+};
+
+static const char  *ngx_http_hoop_kube_kinds[] = {
+    NULL, "kube.exec", "kube.attach", "kube.portforward"
+};
+
+
+/* The Kubernetes request r is: its parts, and what it may not do here. */
+ngx_int_t
+ngx_http_hoop_kube_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
+{
+    size_t                 raw;
+    ngx_str_t              watch;
+    ngx_http_hoop_kube_t  *kube;
+
+    kube = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_kube_t));
+    if (kube == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->kube = kube;
+
+    /*
+     * the path as it was sent is what the server reads (proxy_pass
+     * without a URI sends it so); nginx's reading of it (r->uri) must be
+     * the same, and plain
+     */
+
+    raw = (r->uri_start == NULL) ? 0
+          : r->args_start ? (size_t) (r->args_start - 1 - r->uri_start)
+                          : (size_t) (r->uri_end - r->uri_start);
+
+    if (raw == 0 || raw != r->uri.len
+        || ngx_strncmp(r->uri_start, r->uri.data, raw) != 0
+        || hoop_kube_path((char *) r->uri.data, r->uri.len, &kube->path)
+           != 0)
+    {
+        /* no verb: refused before the rules, which could not read it */
+
+        ngx_memzero(&kube->path, sizeof(hoop_kube_path_t));
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                  "the path is not in its plain form"
+                                  " (escapes, empty or dot segments)");
+        return NGX_OK;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "watch", 5, &watch) != NGX_OK) {
+        ngx_str_null(&watch);
+    }
+
+    kube->verb = hoop_kube_verb((char *) r->method_name.data,
+                                r->method_name.len, &kube->path,
+                                watch.data != NULL
+                                && hoop_kube_bool((char *) watch.data,
+                                                  watch.len));
+    kube->stream = hoop_kube_stream(&kube->path);
+
+    if (ngx_http_hoop_kube_upgrade(r, kube) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (kube->stream != HOOP_KUBE_NONE) {
+        return ngx_http_hoop_kube_args(r, kube);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * How the connection is to be upgraded: WebSocket (read after the 101),
+ * SPDY (decided, never read), or nothing else.
+ */
+static ngx_int_t
+ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
+{
+    ngx_table_elt_t           *h, *next;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    static ngx_str_t  bearer = ngx_string("bearer.authorization.k8s.io");
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    /* compression is never offered: what the server sends stays plain */
+
+    while ((h = ngx_http_hoop_find_header(r,
+                                  ngx_http_hoop_kube_extensions_header, 1))
+           != NULL)
+    {
+        ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    h = ngx_http_hoop_find_header(r, ngx_http_hoop_kube_upgrade_header, 1);
+
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    next = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_upgrade_header,
+                                     1, h);
+
+    if (kube->stream == HOOP_KUBE_NONE) {
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_FORBIDDEN,
+                                  "only a pod's exec, attach and"
+                                  " portforward upgrade the connection"
+                                  " here");
+        return NGX_OK;
+    }
+
+    if (next != NULL) {
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                  "more than one Upgrade header");
+        return NGX_OK;
+    }
+
+    if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                         (u_char *) "websocket", 9 - 1)
+        != NULL)
+    {
+        kube->websocket = 1;
+
+    } else if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                                (u_char *) "spdy", 4 - 1)
+               != NULL)
+    {
+        kube->spdy = 1;
+
+    } else {
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                  "an upgrade to neither WebSocket nor"
+                                  " SPDY");
+        return NGX_OK;
+    }
+
+    if (kube->spdy && !hlcf->kube_spdy) {
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_FORBIDDEN,
+                                  "streams over SPDY are not served here"
+                                  " (the gateway cannot record them);"
+                                  " kubectl 1.30 and later use WebSocket");
+        return NGX_OK;
+    }
+
+    /* a browser's token in the subprotocols would reach the server */
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             bearer.data, bearer.len - 1)
+            != NULL)
+        {
+            ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                      "a token in Sec-WebSocket-Protocol is"
+                                      " not taken here; send it in"
+                                      " Authorization");
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The stream's arguments as the server's parameter codec reads them:
+ * every command= in order (joined by spaces for the rules), tty= and
+ * stdin= (a bool each; which occurrence the server takes does not
+ * matter, as every one is kept).  Names are keyed as hoop_rule_args_next
+ * keys them, which takes in more than the server does: more to decide
+ * on, never less.
+ */
+static ngx_int_t
+ngx_http_hoop_kube_args(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
+{
+    int          rc;
+    char        *name, *value;
+    u_char      *p;
+    size_t       pos, nlen, vlen, alt, alt_len;
+    ngx_uint_t  *flag, seen_tty, seen_stdin;
+
+    name = ngx_pnalloc(r->pool, 2 * HOOP_RULE_ARG_MAX);
+    p = ngx_pnalloc(r->pool, r->args.len + 1);
+
+    if (name == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value = name + HOOP_RULE_ARG_MAX;
+    kube->command.data = p;
+    pos = 0;
+    seen_tty = 0;
+    seen_stdin = 0;
+
+    for ( ;; ) {
+        rc = hoop_rule_args_next((char *) r->args.data, r->args.len, 0,
+                                 &pos, name, &nlen, &alt, &alt_len, value,
+                                 &vlen);
+        if (rc == 0) {
+            break;
+        }
+
+        if (rc == -1) {
+            continue;               /* a name past the limit: not these */
+        }
+
+        if (nlen == 7 && ngx_strncmp(name, "command", 7) == 0) {
+            if (rc == 2) {
+                kube->command_unreadable = 1;
+            }
+
+            if (kube->command.len) {
+                *p++ = ' ';
+            }
+
+            p = ngx_cpymem(p, value, vlen);
+            kube->command.len = p - kube->command.data;
+            continue;
+        }
+
+        if (nlen == 3 && ngx_strncmp(name, "tty", 3) == 0) {
+            flag = &kube->tty;
+            seen_tty = 1;
+
+        } else if (nlen == 5 && ngx_strncmp(name, "stdin", 5) == 0) {
+            flag = &kube->input;
+            seen_stdin = 1;
+
+        } else {
+            continue;
+        }
+
+        *flag |= (rc == 1 && !hoop_kube_bool(value, vlen))
+                 ? NGX_HTTP_HOOP_KUBE_ANY_FALSE
+                 : NGX_HTTP_HOOP_KUBE_ANY_TRUE;
+    }
+
+    /* absent, a bool is false */
+
+    if (!seen_tty) {
+        kube->tty = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+    }
+
+    if (!seen_stdin) {
+        kube->input = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube, ngx_uint_t status,
+    const char *why)
+{
+    if (kube->refuse == 0) {
+        kube->refuse = status;
+        kube->refusal = why;
+    }
+}
+
+
+/*
+ * The Kubernetes keys of a rule: namespace, resource, object (the name),
+ * subresource, verb for any request; pod, container, command, tty and
+ * stdin for a pod's stream only (-1 otherwise: the rule does not apply).
+ * container= may be repeated, as an argument: one match holds for a deny
+ * or a review, an allow needs every one.
+ */
+int
+ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
+    const char *key, const char *glob, int all)
+{
+    u_char             *cond;
+    size_t              len;
+    hoop_kube_str_t    *s;
+    hoop_rule_tally_t   t;
+
+    if (kube == NULL) {
+        return -1;
+    }
+
+    s = NULL;
+
+    if (ngx_strcmp(key, "namespace") == 0) {
+        s = &kube->path.ns;
+
+    } else if (ngx_strcmp(key, "resource") == 0) {
+        s = &kube->path.resource;
+
+    } else if (ngx_strcmp(key, "object") == 0) {
+        s = &kube->path.name;
+
+    } else if (ngx_strcmp(key, "subresource") == 0) {
+        s = &kube->path.subresource;
+
+    } else if (ngx_strcmp(key, "verb") == 0) {
+        return kube->verb != NULL
+               && hoop_rule_glob(glob, kube->verb, ngx_strlen(kube->verb));
+    }
+
+    if (s != NULL) {
+        return hoop_rule_glob(glob, s->data ? s->data : "", s->len);
+    }
+
+    if (kube->stream == HOOP_KUBE_NONE) {
+        return -1;
+    }
+
+    if (ngx_strcmp(key, "pod") == 0) {
+        return hoop_rule_glob(glob, kube->path.name.data,
+                              kube->path.name.len);
+    }
+
+    if (ngx_strcmp(key, "command") == 0) {
+        if (kube->command_unreadable) {
+            return !all;
+        }
+
+        return hoop_rule_glob(glob, (char *) kube->command.data,
+                              kube->command.len);
+    }
+
+    if (ngx_strcmp(key, "tty") == 0) {
+        return ngx_http_hoop_kube_flag(kube->tty, glob, all);
+    }
+
+    if (ngx_strcmp(key, "stdin") == 0) {
+        return ngx_http_hoop_kube_flag(kube->input, glob, all);
+    }
+
+    /* container= */
+
+    len = ngx_strlen(glob);
+
+    cond = ngx_pnalloc(r->pool, sizeof("container:") + len);
+    if (cond == NULL) {
+        return !all;
+    }
+
+    ngx_sprintf(cond, "container:%s%Z", glob);
+
+    ngx_memzero(&t, sizeof(hoop_rule_tally_t));
+    hoop_rule_args_tally((char *) cond, (char *) r->args.data, r->args.len,
+                         all, &t);
+
+    /* no container= is the pod's default one: only "*" names it */
+
+    if (t.seen == 0) {
+        return len == 1 && glob[0] == '*';
+    }
+
+    return hoop_rule_tally_holds(&t, all);
+}
+
+
+/*
+ * tty=true / tty=false: for a deny or a review, one occurrence so is
+ * enough; for an allow, every one must be.
+ */
+static int
+ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob, int all)
+{
+    ngx_uint_t  want, other;
+
+    if (ngx_strcmp(glob, "true") == 0) {
+        want = NGX_HTTP_HOOP_KUBE_ANY_TRUE;
+        other = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+
+    } else if (ngx_strcmp(glob, "false") == 0) {
+        want = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+        other = NGX_HTTP_HOOP_KUBE_ANY_TRUE;
+
+    } else {
+        return 0;
+    }
+
+    if (all) {
+        return (seen & want) && !(seen & other);
+    }
+
+    return (seen & want) != 0;
+}
+
+
+/*
+ * A refusal as the API server words one: a Status object, which kubectl
+ * prints as "Error from server (<reason>): <message>".
+ */
+ngx_int_t
+ngx_http_hoop_kube_status(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason, const char *message, const char *rule)
+{
+    u_char       *p, *text;
+    size_t        len;
+    ngx_buf_t    *b;
+    hoop_json_t   j;
+
+    len = ngx_strlen(message) + (rule ? ngx_strlen(rule) : 0)
+          + sizeof("hoop:  (rule \"\")");
+
+    text = ngx_pnalloc(r->pool, len);
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = rule ? ngx_sprintf(text, "hoop: %s (rule \"%s\")", message, rule)
+             : ngx_sprintf(text, "hoop: %s", message);
+
+    b = ngx_create_temp_buf(r->pool, 6 * (p - text) + 256);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    hoop_json_init(&j, (char *) b->pos, b->end - b->pos);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "kind", "Status", 6);
+    hoop_json_string(&j, "apiVersion", "v1", 2);
+    hoop_json_object(&j, "metadata");
+    hoop_json_end(&j);
+    hoop_json_string(&j, "status", "Failure", 7);
+    hoop_json_string(&j, "message", (char *) text, p - text);
+    hoop_json_string(&j, "reason", reason, ngx_strlen(reason));
+    hoop_json_int(&j, "code", (long long) status);
+    hoop_json_end(&j);
+
+    len = hoop_json_finish(&j);
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = b->pos + len;
+
+    ngx_http_finalize_request(r, ngx_http_hoop_output_json(r, status, b));
+
+    return NGX_DONE;
+}
+
+
+/* "kube.exec", "kube.attach", "kube.portforward"; NULL for the rest */
+const char *
+ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube)
+{
+    return kube ? ngx_http_hoop_kube_kinds[kube->stream] : NULL;
+}
+
+
+/*
+ * "kube": {"verb":..,"namespace":..,"resource":..,"name":..,
+ * "subresource":..,"group":..} and for a stream "upgrade":..,
+ * "command":.. (secrets masked), "tty":..,"stdin":.., for events and the
+ * reviewer's view.
+ */
+void
+ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
+{
+    u_char                *out;
+    size_t                 n, len;
+    hoop_mask_conf_t       conf;
+    ngx_http_hoop_ctx_t   *ctx;
+    ngx_http_hoop_kube_t  *kube;
+    const hoop_mask_conf_t  *mask;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx == NULL || ctx->kube == NULL) {
+        return;
+    }
+
+    kube = ctx->kube;
+
+    hoop_json_object(j, "kube");
+
+    if (kube->verb != NULL) {
+        hoop_json_string(j, "verb", kube->verb, ngx_strlen(kube->verb));
+
+    } else {
+        hoop_json_null(j, "verb");
+    }
+
+    ngx_http_hoop_kube_json_part(j, "group", &kube->path.group);
+    ngx_http_hoop_kube_json_part(j, "namespace", &kube->path.ns);
+    ngx_http_hoop_kube_json_part(j, "resource", &kube->path.resource);
+    ngx_http_hoop_kube_json_part(j, "name", &kube->path.name);
+    ngx_http_hoop_kube_json_part(j, "subresource", &kube->path.subresource);
+
+    if (kube->refusal) {
+        hoop_json_string(j, "refused", kube->refusal,
+                         ngx_strlen(kube->refusal));
+    }
+
+    if (kube->stream == HOOP_KUBE_NONE) {
+        hoop_json_end(j);
+        return;
+    }
+
+    hoop_json_string(j, "upgrade",
+                     kube->websocket ? "websocket" : kube->spdy ? "spdy"
+                                                                : "none",
+                     kube->websocket ? 9 : 4);
+    ngx_http_hoop_kube_json_flag(j, "tty", kube->tty);
+    ngx_http_hoop_kube_json_flag(j, "stdin", kube->input);
+
+    /* the command, its secrets masked: a password in "sh -c" is one */
+
+    mask = ngx_http_hoop_mask_conf(r);
+
+    if (mask != NULL) {
+        conf = *mask;
+
+    } else {
+        ngx_memzero(&conf, sizeof(hoop_mask_conf_t));
+    }
+
+    conf.enabled |= (1u << HOOP_MASK_PRIVATE_KEY) | (1u << HOOP_MASK_AWS_KEY)
+                    | (1u << HOOP_MASK_JWT) | (1u << HOOP_MASK_BEARER_TOKEN);
+
+    len = ngx_min(kube->command.len, NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN);
+    n = (size_t) -1;
+
+    out = ngx_pnalloc(r->pool, 2 * len + HOOP_MASK_REPLACEMENT_MAX);
+    if (out != NULL) {
+        n = hoop_mask_string(&conf, kube->command.data, len, out,
+                             2 * len + HOOP_MASK_REPLACEMENT_MAX, NULL);
+    }
+
+    if (n == (size_t) -1) {
+        hoop_json_null(j, "command");
+
+    } else {
+        hoop_json_string(j, "command", (char *) out, n);
+    }
+
+    if (len < kube->command.len) {
+        hoop_json_int(j, "command_bytes", (long long) kube->command.len);
+    }
+
+    hoop_json_end(j);
+}
+
+
+static void
+ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
+    hoop_kube_str_t *s)
+{
+    if (s->len == 0) {
+        hoop_json_null(j, key);
+        return;
+    }
+
+    hoop_json_string(j, key, s->data, s->len);
+}
+
+
+/* true if any occurrence was: what the server may have taken */
+static void
+ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
+    ngx_uint_t seen)
+{
+    if (seen & NGX_HTTP_HOOP_KUBE_ANY_TRUE) {
+        hoop_json_value(j, key, "true", 4);
+
+    } else {
+        hoop_json_value(j, key, "false", 5);
+    }
+}

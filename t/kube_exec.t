@@ -1,0 +1,306 @@
+# hoop_kube: kubectl in front of a Kubernetes API server (the stand-in,
+# which speaks the real exec protocol) through the gateway.  Requests are
+# decided as the API server reads them; an exec by what it runs, before
+# the connection is upgraded, and the same over WebSocket and over the
+# SPDY kubectl falls back to; a refusal is a Status kubectl prints; the
+# server sees the gateway's token, never the agent's; each exec is a
+# kube.exec event with who, where and the command (its secrets masked).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use IO::Socket::SSL;
+use JSON::PP;
+use Hoop::JWT;
+use Hoop::Test qw(spit slurp wait_until spawn reap);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+use Hoop::Test::KubeAPI;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new(workers => 2);
+my $d = $t->dir;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+spit("$d/sa.token", "gateway-service-account-token\n");
+chmod 0600, "$d/sa.token";
+system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
+    . " -out $d/gw.pem -days 2 -subj /CN=gw"
+    . " -addext subjectAltName=IP:127.0.0.1 2>/dev/null") == 0
+    or die 'openssl req failed';
+
+my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
+my $api_port = $api->port;
+
+my $kube = <<"EOF";
+            hoop_auth on;
+            hoop_kube on;
+            hoop_upstream_credentials bearer $d/sa.token;
+            proxy_pass https://127.0.0.1:$api_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_read_timeout 1h;
+EOF
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_stream hoop:audit;
+
+    map \$http_upgrade \$connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_https%% ssl;
+        ssl_certificate $d/gw.pem;
+        ssl_certificate_key $d/gw.key;
+        hoop_audit on;
+
+        location / {
+$kube
+            hoop_rule deny name=prod-secrets namespace=prod resource=secrets
+                "reason=secrets in prod are off limits";
+            hoop_rule deny name=no-rm "command=*rm -rf*"
+                "reason=no recursive deletes";
+            hoop_rule deny name=no-portforward subresource=portforward;
+            hoop_rule deny name=no-sidecar container=sidecar
+                "reason=the sidecar is not yours";
+            hoop_rule review name=prod-exec namespace=prod
+                subresource=exec,attach approvers=sre;
+            hoop_rule allow name=staging namespace=staging;
+            hoop_rule allow name=reads verb=get,list,watch;
+            hoop_default deny;
+        }
+    }
+
+    # the same API, where SPDY streams are let through as metadata
+    server {
+        listen 127.0.0.1:%%PORT_spdy%% ssl;
+        ssl_certificate $d/gw.pem;
+        ssl_certificate_key $d/gw.key;
+        hoop_audit on;
+
+        location / {
+$kube
+            hoop_kube_spdy on;
+            hoop_default allow;
+        }
+    }
+}
+EOF
+$t->wait_redis(2);
+
+my $gw = 'https://127.0.0.1:' . $t->port('https');
+
+sub token {
+    my ($sub, @groups) = @_;
+    return $key->mint(claims => { iss => 'https://idp.test',
+        aud => 'hoop-gateway', sub => $sub, groups => \@groups,
+        exp => time + 600 });
+}
+
+my $agent = token('agent-7', 'dev');
+my $kc = Hoop::Test::KubeAPI->kubeconfig("$d/kc", $gw, $agent, 'staging');
+
+# the events of one kind, decoded, as far as they went
+sub events {
+    my ($type) = @_;
+    return grep { $_->{type} eq $type } $redis->events('hoop:audit');
+}
+
+# a request written by hand over TLS: its status line and body
+sub raw {
+    my ($port, $request) = @_;
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        SSL_verify_mode => SSL_VERIFY_NONE) or die "connect: $SSL_ERROR";
+    print $s $request;
+    my $resp = do { local $/; <$s> } // '';
+    my ($status) = $resp =~ m{^HTTP/1\.1 (\d+)};
+    my ($body) = $resp =~ /\r\n\r\n(.*)\z/s;
+    return ($status // 0, $body // '');
+}
+
+sub get_with {
+    my ($path, %h) = @_;
+    my $headers = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
+    return raw($t->port('https'), "GET $path HTTP/1.1\r\nHost: gw\r\n"
+        . "Authorization: Bearer $agent\r\n$headers"
+        . "Connection: close\r\n\r\n");
+}
+
+my $exec_path = '/api/v1/namespaces/staging/pods/web/exec';
+my %ws = ('Upgrade' => 'websocket', 'Connection' => 'Upgrade',
+          'Sec-WebSocket-Version' => '13',
+          'Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Protocol' => 'v5.channel.k8s.io');
+
+
+subtest 'what the gateway cannot read as the server does is refused' => sub {
+    my ($status, $body) = get_with("/api/v1/namespaces/staging/pods/web/./exec"
+        . "?command=ls", %ws);
+    is($status, 400, 'a dot segment: 400');
+    my $st = decode_json($body);
+    is($st->{kind}, 'Status', '... a Status');
+    is($st->{reason}, 'BadRequest', '... BadRequest');
+    like($st->{message}, qr/^hoop: the path is not in its plain form/,
+         '... saying why');
+
+    ($status) = get_with("/api/v1/namespaces/staging/pods/w%65b/exec"
+        . "?command=ls", %ws);
+    is($status, 400, 'an escape in the path: 400');
+    ($status) = get_with("/api/v1/namespaces/staging//pods/web/exec"
+        . "?command=ls", %ws);
+    is($status, 400, 'an empty segment: 400');
+
+    ($status, $body) = get_with('/api/v1/namespaces/staging/pods/web/log',
+        %ws);
+    is($status, 403, 'an upgrade of anything but a stream: 403');
+    like(decode_json($body)->{message}, qr/only a pod's exec, attach/,
+         '... saying so');
+
+    ($status, $body) = get_with("$exec_path?command=ls", %ws,
+        'Sec-WebSocket-Protocol' => 'v5.channel.k8s.io, '
+            . 'base64url.bearer.authorization.k8s.io.c2VjcmV0');
+    is($status, 400, 'a token in the subprotocols: 400');
+
+    ($status, $body) = raw($t->port('https'), "POST $exec_path?command=ls"
+        . " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer $agent\r\n"
+        . "Upgrade: SPDY/3.1\r\nConnection: Upgrade\r\n"
+        . "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+        . "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    is($status, 403, 'SPDY, not served: 403');
+    like(decode_json($body)->{message}, qr/over SPDY are not served here/,
+         '... saying why');
+
+    my @reached = $api->seen(sub { ($_[0]{query} // '') eq '?command=ls' });
+    is(scalar @reached, 0, 'none of them reached the API server');
+};
+
+
+subtest 'SPDY let through as metadata where hoop_kube_spdy is on' => sub {
+    my ($status) = raw($t->port('spdy'), "POST $exec_path?command=echo&"
+        . "command=spdy HTTP/1.1\r\nHost: gw\r\n"
+        . "Authorization: Bearer $agent\r\nUpgrade: SPDY/3.1\r\n"
+        . "Connection: Upgrade\r\n"
+        . "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+        . "Content-Length: 0\r\n\r\n");
+    is($status, 101, 'the server\'s 101 reaches the client');
+    my ($seen) = $api->seen(sub { ($_[0]{answer} // '') eq 'spdy' });
+    ok($seen, 'the SPDY upgrade reached the API server');
+    is($seen->{authorization}, 'Bearer gateway-service-account-token',
+       '... with the gateway\'s token');
+    my $spdy = sub { grep { $_->{kube}{upgrade} eq 'spdy'
+                            && $_->{response}{status} == 101 }
+                     events('kube.exec') };
+    wait_until($spdy, 'the SPDY exec event');
+    my ($ev) = $spdy->();
+    is($ev->{kube}{command}, 'echo spdy', 'recorded: its command');
+    is($ev->{response}{status}, 101, '... and its 101');
+};
+
+
+SKIP: {
+    skip 'no kubectl on this machine: its WebSocket exec is not run', 1
+        unless `sh -c "command -v kubectl"` =~ /\S/;
+
+# kubectl with the agent's kubeconfig: exit status, stdout, stderr
+my $runs = 0;
+sub kubectl {
+    my ($stdin, @args) = @_;
+    my $n = ++$runs;
+    spit("$d/kubectl.$n.in", $stdin // '');
+    system("HOME=$d KUBECONFIG=$kc kubectl @args <$d/kubectl.$n.in"
+        . " >$d/kubectl.$n.out 2>$d/kubectl.$n.err");
+    return ($? >> 8, slurp("$d/kubectl.$n.out"), slurp("$d/kubectl.$n.err"));
+}
+
+# the exec requests the API server saw with this query
+sub reached {
+    my ($query) = @_;
+    return $api->seen(sub { ($_[0]{query} // '') =~ $query });
+}
+
+subtest 'an allowed exec: output, exit code and stdin, recorded' => sub {
+    my ($rc, $out, $err) = kubectl(undef, 'exec web -- echo hi there');
+    is($rc, 0, 'kubectl exec succeeds');
+    is($out, "hi there\n", 'the pod\'s output');
+
+    my ($seen) = grep { $_->{answer} } reached(qr/command=echo&command=hi/);
+    ok($seen, 'the exec reached the API server');
+    is($seen->{protocol}, 'v5.channel.k8s.io', '... over WebSocket v5');
+    is($seen->{authorization}, 'Bearer gateway-service-account-token',
+       '... with the gateway\'s token, not the agent\'s');
+
+    ($rc, $out, $err) = kubectl(undef, 'exec web -- exit 3');
+    is($rc, 3, 'the pod\'s exit code is kubectl\'s');
+    like($err, qr/exiting 3/, '... its stderr shown');
+
+    ($rc, $out) = kubectl("line one\nline two\n", 'exec -i web -- cat');
+    is($rc, 0, 'exec -i: succeeds');
+    is($out, "line one\nline two\n", '... stdin went through and back');
+
+    my $hi = sub { grep { ($_->{kube}{command} // '') eq 'echo hi there'
+                          && $_->{response}{status} == 101 }
+                   events('kube.exec') };
+    wait_until($hi, 'the exec\'s event');
+    my ($ev) = $hi->();
+    is($ev->{identity}{sub}, 'agent-7', 'the event: who');
+    is($ev->{kube}{namespace}, 'staging', '... where');
+    is($ev->{kube}{name}, 'web', '... which pod');
+    is($ev->{kube}{verb}, 'get', '... the verb the server authorizes');
+    is($ev->{kube}{upgrade}, 'websocket', '... over WebSocket');
+    is($ev->{decision}{result}, 'allow', '... allowed');
+    is($ev->{decision}{rule}, 'staging', '... by which rule');
+};
+
+subtest 'a denied exec: the same Status over WebSocket and SPDY' => sub {
+    my ($rc, $out, $err) = kubectl(undef,
+        "exec web -- sh -c 'rm -rf /srv/data'");
+    isnt($rc, 0, 'kubectl exec fails');
+    like($err, qr/Error from server \(Forbidden\): hoop: no recursive deletes \(rule "no-rm"\)/,
+         'kubectl prints the rule\'s reason');
+    is(scalar reached(qr/rm/), 0, 'nothing of it reached the API server');
+
+    my @denied = grep { ($_->{kube}{command} // '') eq 'sh -c rm -rf /srv/data' }
+                 events('kube.exec');
+    my %how = map { ($_->{kube}{upgrade} => $_->{decision}{result}) } @denied;
+    is($how{websocket}, 'deny', 'the WebSocket attempt: denied, recorded');
+    is($how{spdy}, 'deny', 'the SPDY fallback: denied, recorded');
+
+    ($rc, $out, $err) = kubectl(undef, 'exec web -c sidecar -- echo x');
+    like($err, qr/\(Forbidden\): hoop: the sidecar is not yours/,
+         'a container the rules refuse');
+
+    # a shell's quoting is the shell's: the rules read the command as
+    # the server passes it on ("r""m" is rm to sh); allow-list commands
+    ($rc, $out) = kubectl(undef, "exec web -- sh -c 'r\"\"m -r\"\"f /x'");
+    is($out, "ran: r\"\"m -r\"\"f /x\n",
+       'a command the deny rule does not spell out reaches the pod');
+};
+
+subtest 'ordinary API requests, decided as the server reads them' => sub {
+    my ($rc, $out, $err) = kubectl(undef, 'get pods');
+    is($rc, 0, 'kubectl get pods (a list): allowed');
+
+    ($rc, $out, $err) = kubectl(undef, '-n prod get secret db');
+    isnt($rc, 0, 'a secret in prod: refused');
+    like($err, qr/\(Forbidden\): hoop: secrets in prod are off limits/,
+         '... kubectl says why');
+    is(scalar $api->seen(sub { $_[0]{path} =~ m{/prod/secrets} }), 0,
+       '... it never reached the server');
+
+    ($rc, $out, $err) = kubectl(undef, '-n prod delete pod web');
+    like($err, qr/\(Forbidden\): hoop: no rule allows this request/,
+         'a delete no rule allows: refused by the default');
+};
+}
+
+done_testing;
