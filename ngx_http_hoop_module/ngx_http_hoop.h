@@ -136,6 +136,8 @@ typedef struct {
     unsigned                 websocket:1;
     unsigned                 spdy:1;
     unsigned                 command_unreadable:1;
+    unsigned                 base64:1;      /* a base64 channel protocol */
+    unsigned                 in_stream:1;   /* refused after a 101 */
 } ngx_http_hoop_kube_t;
 
 /* the command an event or a reviewer is shown, at most */
@@ -248,6 +250,9 @@ ngx_int_t ngx_http_hoop_kube_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, const char *message,
     const char *rule);
 void ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j);
+ngx_int_t ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube, ngx_uint_t status, const char *reason,
+    const char *message);
 const char *ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube);
 
 /* ngx_http_hoop_mask_filter_module.c */

@@ -19,6 +19,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <ngx_sha1.h>
+
 #include "hoop_kube.h"
 #include "ngx_http_hoop.h"
 
@@ -31,6 +33,10 @@ static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
     ngx_uint_t status, const char *why);
 static int ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob,
     int all);
+static ngx_int_t ngx_http_hoop_kube_protocol(ngx_http_request_t *r,
+    ngx_str_t *protocol);
+static ngx_int_t ngx_http_hoop_kube_add_header(ngx_http_request_t *r,
+    char *name, char *value, size_t len);
 static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
     hoop_kube_str_t *s);
 static void ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
@@ -540,6 +546,12 @@ ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
                          ngx_strlen(kube->refusal));
     }
 
+    /* a 101 that only carried the refusal: no stream ran */
+
+    if (kube->in_stream) {
+        hoop_json_value(j, "refused_in_stream", "true", 4);
+    }
+
     if (kube->stream == HOOP_KUBE_NONE) {
         hoop_json_end(j);
         return;
@@ -614,4 +626,257 @@ ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
     } else {
         hoop_json_value(j, key, "false", 5);
     }
+}
+
+
+/*
+ * A refusal after a review (rejected, expired), for a WebSocket exec:
+ * answered inside the protocol the client speaks, as the API server
+ * reports a failed exec: the 101, the Status on the error channel (3),
+ * a close.  kubectl prints its message and stops; a refusal before the
+ * upgrade would make it retry over SPDY, which would ask the reviewers
+ * again (or be refused for another reason, hiding theirs).  NGX_DECLINED
+ * when the request cannot be answered so (no key, no known subprotocol,
+ * a location whose responses are masked): a Status then.
+ */
+ngx_int_t
+ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube, ngx_uint_t status, const char *reason,
+    const char *message)
+{
+    u_char           *p, *json, *text;
+    size_t            jlen, plen;
+    ngx_int_t         rc;
+    ngx_str_t         key, protocol, payload, encoded;
+    ngx_buf_t        *b;
+    ngx_sha1_t        sha1;
+    ngx_chain_t       out;
+    hoop_json_t       j;
+    ngx_table_elt_t  *h;
+    u_char            digest[20], accept[28];
+
+    static ngx_str_t  guid = ngx_string("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    static ngx_str_t  key_header[] = { ngx_string("Sec-WebSocket-Key") };
+
+    if (!kube->websocket || ngx_http_hoop_mask_conf(r) != NULL) {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_http_hoop_find_header(r, key_header, 1);
+
+    if (h == NULL || h->value.len != 24
+        || ngx_http_hoop_kube_protocol(r, &protocol) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    key = h->value;
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, key.data, key.len);
+    ngx_sha1_update(&sha1, guid.data, guid.len);
+    ngx_sha1_final(digest, &sha1);
+
+    payload.data = digest;
+    payload.len = sizeof(digest);
+    encoded.data = accept;
+    ngx_encode_base64(&encoded, &payload);
+
+    /* the Status, as ngx_http_hoop_kube_status words it */
+
+    jlen = ngx_strlen(message);
+
+    text = ngx_pnalloc(r->pool, sizeof("hoop: ") + jlen);
+    json = ngx_pnalloc(r->pool, 6 * jlen + 256);
+
+    if (text == NULL || json == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(text, "hoop: %s", message);
+    jlen = 6 * jlen + 256;
+
+    hoop_json_init(&j, (char *) json, jlen);
+    hoop_json_object(&j, NULL);
+    hoop_json_string(&j, "kind", "Status", 6);
+    hoop_json_string(&j, "apiVersion", "v1", 2);
+    hoop_json_object(&j, "metadata");
+    hoop_json_end(&j);
+    hoop_json_string(&j, "status", "Failure", 7);
+    hoop_json_string(&j, "message", (char *) text, p - text);
+    hoop_json_string(&j, "reason", reason, ngx_strlen(reason));
+    hoop_json_int(&j, "code", (long long) status);
+    hoop_json_end(&j);
+
+    jlen = hoop_json_finish(&j);
+    if (jlen == 0) {
+        return NGX_ERROR;
+    }
+
+    /* the error channel's message: [3]JSON, or "3" + base64 of it */
+
+    plen = 1 + (kube->base64 ? ngx_base64_encoded_length(jlen) : jlen);
+
+    b = ngx_create_temp_buf(r->pool, 10 + plen + 4);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    *b->last++ = kube->base64 ? 0x81 : 0x82;    /* FIN, text or binary */
+
+    if (plen < 126) {
+        *b->last++ = (u_char) plen;
+
+    } else {
+        *b->last++ = 126;
+        *b->last++ = (u_char) (plen >> 8);
+        *b->last++ = (u_char) plen;
+    }
+
+    if (kube->base64) {
+        *b->last++ = '3';
+        payload.data = json;
+        payload.len = jlen;
+        encoded.data = b->last;
+        ngx_encode_base64(&encoded, &payload);
+        b->last += encoded.len;
+
+    } else {
+        *b->last++ = 3;
+        b->last = ngx_cpymem(b->last, json, jlen);
+    }
+
+    /* a close, 1000: the session is over */
+
+    p = b->last;
+    *p++ = 0x88;
+    *p++ = 2;
+    *p++ = 0x03;
+    *p++ = 0xe8;
+    b->last = p;
+
+    if (ngx_http_hoop_kube_add_header(r, "Upgrade", "websocket", 9) != NGX_OK
+        || ngx_http_hoop_kube_add_header(r, "Sec-WebSocket-Accept",
+                                         (char *) accept, 28)
+           != NGX_OK
+        || ngx_http_hoop_kube_add_header(r, "Sec-WebSocket-Protocol",
+                                         (char *) protocol.data,
+                                         protocol.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    kube->in_stream = 1;
+    r->keepalive = 0;
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    r->headers_out.content_length_n = -1;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The subprotocol the server would pick of those the client offers: the
+ * channel protocols, newest first.  NGX_DECLINED if none.
+ */
+static ngx_int_t
+ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
+{
+    u_char                *p, *last, *start;
+    ngx_uint_t             i, best;
+    ngx_table_elt_t       *h;
+    ngx_http_hoop_ctx_t   *ctx;
+
+    static ngx_str_t  known[] = {
+        ngx_string("v5.channel.k8s.io"),
+        ngx_string("v4.channel.k8s.io"),
+        ngx_string("v4.base64.channel.k8s.io"),
+        ngx_string("base64.channel.k8s.io"),
+        ngx_string("channel.k8s.io")
+    };
+
+    best = sizeof(known) / sizeof(known[0]);
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last) {
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+
+            for (i = 0; i < best; i++) {
+                if ((size_t) (p - start) == known[i].len
+                    && ngx_strncmp(start, known[i].data, known[i].len) == 0)
+                {
+                    best = i;
+                    break;
+                }
+            }
+        }
+    }
+
+    if (best == sizeof(known) / sizeof(known[0])) {
+        return NGX_DECLINED;
+    }
+
+    *protocol = known[best];
+
+    ctx = ngx_http_hoop_get_ctx(r);
+    ctx->kube->base64 = (best == 2 || best == 3);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_kube_add_header(ngx_http_request_t *r, char *name,
+    char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = len;
+
+    return NGX_OK;
 }

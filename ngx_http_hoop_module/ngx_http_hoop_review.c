@@ -347,8 +347,9 @@ ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
 {
     u_char               *p, *msg;
     size_t                len;
+    ngx_int_t             rc;
     ngx_uint_t            status;
-    const char           *error;
+    const char           *error, *reason;
     ngx_http_hoop_ctx_t  *ctx;
 
     switch (w->status) {
@@ -409,12 +410,18 @@ ngx_http_hoop_review_verdict(ngx_http_request_t *r, ngx_hoop_review_wait_t *w)
     /* an exec: as the API server words a refusal */
 
     if (ctx != NULL && ctx->kube != NULL) {
-        return ngx_http_hoop_kube_status(r, status,
-                                         status == NGX_HTTP_FORBIDDEN
-                                         ? "Forbidden"
-                                         : status == NGX_HTTP_GATEWAY_TIME_OUT
-                                         ? "Timeout" : "ServiceUnavailable",
-                                         (char *) msg, NULL);
+        reason = (status == NGX_HTTP_FORBIDDEN) ? "Forbidden"
+                 : (status == NGX_HTTP_GATEWAY_TIME_OUT) ? "Timeout"
+                 : "ServiceUnavailable";
+
+        rc = ngx_http_hoop_kube_refuse_in_stream(r, ctx->kube, status,
+                                                 reason, (char *) msg);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        return ngx_http_hoop_kube_status(r, status, reason, (char *) msg,
+                                         NULL);
     }
 
     return ngx_http_hoop_send_json_error(r, status, error, (char *) msg);

@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
+use HTTP::Tiny;
 use IO::Socket::SSL;
 use JSON::PP;
 use Hoop::JWT;
@@ -73,6 +74,9 @@ $kube
             hoop_rule deny name=no-portforward subresource=portforward;
             hoop_rule deny name=no-sidecar container=sidecar
                 "reason=the sidecar is not yours";
+            hoop_rule review name=prod-quick namespace=prod
+                subresource=exec "command=echo quick*" approvers=sre
+                timeout=2s;
             hoop_rule review name=prod-exec namespace=prod
                 subresource=exec,attach approvers=sre;
             hoop_rule allow name=staging namespace=staging;
@@ -96,7 +100,28 @@ $kube
     }
 }
 EOF
-$t->wait_redis(2);
+$t->wait_redis(3);    # audit, review commands, subscriber
+
+# the reviewers' API, on another gateway sharing the Redis
+my $rv = Hoop::Test::Nginx->new;
+$rv->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_stream hoop:audit;
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        location /hoop/ {
+            hoop_auth on;
+            hoop_audit on;
+            hoop_review_api;
+        }
+    }
+}
+EOF
+$rv->wait_redis(3);
 
 my $gw = 'https://127.0.0.1:' . $t->port('https');
 
@@ -108,6 +133,7 @@ sub token {
 }
 
 my $agent = token('agent-7', 'dev');
+my $sre = token('sre-1', 'sre');
 my $kc = Hoop::Test::KubeAPI->kubeconfig("$d/kc", $gw, $agent, 'staging');
 
 # the events of one kind, decoded, as far as they went
@@ -300,6 +326,105 @@ subtest 'ordinary API requests, decided as the server reads them' => sub {
     ($rc, $out, $err) = kubectl(undef, '-n prod delete pod web');
     like($err, qr/\(Forbidden\): hoop: no rule allows this request/,
          'a delete no rule allows: refused by the default');
+};
+
+# the reviewers' API, as sre-1
+sub api {
+    my ($method, $path, $body) = @_;
+    my $r = HTTP::Tiny->new->request($method, 'http://127.0.0.1:'
+        . $rv->port('http') . "/hoop/reviews$path", {
+        headers => { Authorization => "Bearer $sre",
+                     'Content-Type' => 'application/json' },
+        defined $body ? (content => encode_json($body)) : () });
+    return ($r->{status}, eval { decode_json($r->{content}) });
+}
+
+# a review pending for this command, once the gateway created it
+sub pending {
+    my ($command) = @_;
+    my $review;
+    wait_until(sub {
+        my (undef, $list) = api('GET', '?status=pending');
+        ($review) = grep { ($_->{operation}{kube}{command} // '') eq $command }
+                    @{ $list // [] };
+        $review;
+    }, "a pending review of $command");
+    return $review;
+}
+
+# kubectl started now, its end awaited later
+sub kubectl_bg {
+    my ($args) = @_;
+    my $n = ++$runs;
+    my $pid = spawn(cmd => ['sh', '-c', "HOME=$d KUBECONFIG=$kc exec kubectl"
+        . " $args >$d/kubectl.$n.out 2>$d/kubectl.$n.err"]);
+    return ($pid, $n);
+}
+
+sub kubectl_done {
+    my ($pid, $n) = @_;
+    my $status = reap($pid, 30);
+    return (defined $status ? $status >> 8 : -1,
+            slurp("$d/kubectl.$n.out"), slurp("$d/kubectl.$n.err"));
+}
+
+subtest 'an exec held for review: approved on another gateway' => sub {
+    my ($pid, $n) = kubectl_bg('-n prod exec web -- echo released');
+    my $review = pending('echo released');
+    is($review->{requester}, 'agent-7', 'the reviewer sees who');
+    is($review->{operation}{kind}, 'kube.exec', '... that it is an exec');
+    is($review->{operation}{kube}{namespace}, 'prod', '... where');
+    is($review->{operation}{kube}{name}, 'web', '... which pod');
+    is(scalar reached(qr/command=echo&command=released/), 0,
+       'while held, nothing reached the API server');
+
+    my ($st) = api('POST', "/$review->{id}/approve", { reason => 'ok' });
+    is($st, 200, 'sre-1 approves');
+    my ($rc, $out, $err) = kubectl_done($pid, $n);
+    is($rc, 0, 'kubectl exec then succeeds');
+    is($out, "released\n", '... with the pod\'s output');
+    is(scalar(grep { $_->{answer} } reached(qr/command=released/)), 1,
+       '... the exec reached the server once');
+};
+
+subtest 'an exec held for review: rejected, expired, abandoned' => sub {
+    my ($pid, $n) = kubectl_bg('-n prod exec web -- echo refused');
+    my $review = pending('echo refused');
+    my ($st) = api('POST', "/$review->{id}/reject",
+                   { reason => 'not during the freeze' });
+    is($st, 200, 'sre-1 rejects');
+    my ($rc, $out, $err) = kubectl_done($pid, $n);
+    isnt($rc, 0, 'kubectl exec fails');
+    like($err, qr/^error: hoop: review \w+ rejected by sre-1: not during the freeze$/m,
+         'kubectl prints the reviewer\'s reason');
+    is(scalar reached(qr/command=refused/), 0, 'nothing reached the server');
+    unlike($t->error_log, qr/"POST [^"]*command=refused/,
+           'kubectl did not retry over SPDY (which would have asked the'
+           . ' reviewers again, or been refused for another reason)');
+    my $refused = sub { grep { ($_->{kube}{command} // '') eq 'echo refused' }
+                        events('kube.exec') };
+    wait_until($refused, 'the refused exec\'s event');
+    my @ev = $refused->();
+    is(scalar @ev, 1, 'one event for the exec');
+    is($ev[0]{decision}{result}, 'deny', '... a refusal');
+    ok($ev[0]{kube}{refused_in_stream}, '... said inside the stream');
+
+    ($pid, $n) = kubectl_bg('-n prod exec web -- echo quick');
+    pending('echo quick');
+    ($rc, $out, $err) = kubectl_done($pid, $n);
+    like($err, qr/^error: hoop: review \w+ expired without a decision$/m,
+         'no decision in time: kubectl prints that it expired');
+    is(scalar reached(qr/command=quick/), 0, '... and nothing ran');
+
+    ($pid, $n) = kubectl_bg('-n prod exec web -- echo gone');
+    $review = pending('echo gone');
+    kill 'TERM', $pid;
+    kubectl_done($pid, $n);
+    wait_until(sub {
+        my (undef, $r) = api('GET', "/$review->{id}");
+        ($r->{status} // '') eq 'cancelled';
+    }, 'the review cancelled');
+    pass('kubectl interrupted while held: its review is cancelled');
 };
 }
 
