@@ -233,6 +233,73 @@ subtest 'SPDY let through as metadata where hoop_kube_spdy is on' => sub {
 };
 
 
+# the exec requests the API server saw with this query
+sub reached {
+    my ($query) = @_;
+    return $api->seen(sub { ($_[0]{query} // '') =~ $query });
+}
+
+# @kubernetes/client-node 1.4 (npm, pinned): what agents embed
+
+subtest '@kubernetes/client-node: an exec, a refusal' => sub {
+    my $n = 'node';
+    system("node $FindBin::Bin/node/kube-exec.mjs $kc staging web app"
+        . " echo from node </dev/null >$d/$n.out 2>$d/$n.err");
+    is($? >> 8, 0, 'the exec runs');
+    is(slurp("$d/$n.out"), "from node\n", 'the pod\'s output');
+    like(slurp("$d/$n.err"), qr/^STATUS \{.*"status":"Success"/m,
+         'the exit Status from the error channel');
+    my ($seen) = grep { $_->{answer} } reached(qr/command=from&command=node/);
+    like($seen->{protocol} // '', qr/^v[45]\.channel\.k8s\.io$/,
+         'a channel protocol was negotiated');
+    is($seen->{extensions}, undef,
+       'no WebSocket compression reached the server (client-node offers'
+       . ' permessage-deflate)');
+
+    system("node $FindBin::Bin/node/kube-exec.mjs $kc staging web app"
+        . " sh -c 'rm -rf /' </dev/null >$d/$n.out 2>$d/$n.err");
+    isnt($? >> 8, 0, 'a denied exec fails');
+    like(slurp("$d/$n.err"), qr/^ERROR Unexpected server response: 403$/m,
+         '... with the 403 (the library drops the Status that says why)');
+};
+
+SKIP: {
+    my $old = "$FindBin::Bin/.deps/kubectl-1.20/usr/bin/kubectl";
+    skip "no $old (tools/install-deps unpacks Debian's kubernetes-client)", 1
+        unless -x $old;
+
+subtest "Debian's kubectl 1.20, which speaks SPDY only" => sub {
+    my $run = sub {
+        my ($args) = @_;
+        system("HOME=$d KUBECONFIG=$kc $old $args </dev/null"
+            . " >$d/old.out 2>$d/old.err");
+        return ($? >> 8, slurp("$d/old.err"));
+    };
+
+    my ($rc, $err) = $run->('exec web -- echo old');
+    isnt($rc, 0, 'an exec the rules allow is refused: SPDY is not read');
+    like($err, qr/streams over SPDY are not served here/, '... saying why');
+
+    ($rc, $err) = $run->("exec web -- sh -c 'rm -rf /x'");
+    like($err, qr/hoop: no recursive deletes \(rule "no-rm"\)/,
+         'an exec the rules deny: their reason first');
+
+    my $spdy_kc = Hoop::Test::KubeAPI->kubeconfig("$d/kc-spdy",
+        'https://127.0.0.1:' . $t->port('spdy'), $agent, 'staging');
+    system("HOME=$d KUBECONFIG=$spdy_kc $old exec web -- echo legacy"
+        . " </dev/null >$d/old.out 2>$d/old.err");
+    my $legacy = sub { grep { ($_->{kube}{command} // '') eq 'echo legacy' }
+                       events('kube.exec') };
+    wait_until($legacy, 'the legacy exec\'s event');
+    my ($ev) = $legacy->();
+    is($ev->{kube}{upgrade}, 'spdy', 'where SPDY is on: let through,'
+       . ' recorded as an exec over SPDY');
+    is($ev->{kube}{verb}, 'create', '... whose verb is create (a POST)');
+    is(scalar(grep { $_->{answer} } reached(qr/command=legacy/)), 1,
+       '... it reached the server');
+};
+}
+
 SKIP: {
     skip 'no kubectl on this machine: its WebSocket exec is not run', 1
         unless `sh -c "command -v kubectl"` =~ /\S/;
@@ -248,11 +315,6 @@ sub kubectl {
     return ($? >> 8, slurp("$d/kubectl.$n.out"), slurp("$d/kubectl.$n.err"));
 }
 
-# the exec requests the API server saw with this query
-sub reached {
-    my ($query) = @_;
-    return $api->seen(sub { ($_[0]{query} // '') =~ $query });
-}
 
 subtest 'an allowed exec: output, exit code and stdin, recorded' => sub {
     my ($rc, $out, $err) = kubectl(undef, 'exec web -- echo hi there');
@@ -320,7 +382,7 @@ subtest 'ordinary API requests, decided as the server reads them' => sub {
     isnt($rc, 0, 'a secret in prod: refused');
     like($err, qr/\(Forbidden\): hoop: secrets in prod are off limits/,
          '... kubectl says why');
-    is(scalar $api->seen(sub { $_[0]{path} =~ m{/prod/secrets} }), 0,
+    is(scalar $api->seen(sub { ($_[0]{path} // "") =~ m{/prod/secrets} }), 0,
        '... it never reached the server');
 
     ($rc, $out, $err) = kubectl(undef, '-n prod delete pod web');
