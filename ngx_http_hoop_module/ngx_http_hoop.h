@@ -47,6 +47,7 @@ typedef struct {
     ngx_flag_t               git;           /* hoop_git */
     ngx_flag_t               kube;          /* hoop_kube */
     ngx_flag_t               kube_spdy;     /* hoop_kube_spdy */
+    size_t                   kube_record_max;   /* hoop_kube_record_max */
     ngx_str_t                upstream_auth; /* hoop_upstream_credentials:
                                                the header's value */
     ngx_uint_t               secrets;       /* hoop_git_secrets: types
@@ -119,6 +120,29 @@ typedef struct {
 } ngx_http_hoop_git_t;
 
 
+/* An exec's session after the 101, as the relay saw it: its summary. */
+typedef struct {
+    off_t                    bytes[3];      /* stdin, stdout, stderr */
+    off_t                    recorded;      /* bytes in kube.exec.data */
+    ngx_uint_t               events;        /* ... events */
+    ngx_int_t                exit_code;     /* -1: none came */
+    u_char                   failure[64];   /* a Status's other reason */
+    size_t                   failure_len;
+    uint64_t                 masked[HOOP_MASK_NTYPES];      /* output */
+    uint64_t                 masked_stdin[HOOP_MASK_NTYPES];
+    ngx_uint_t               resizes;
+    ngx_uint_t               width;         /* the first size */
+    ngx_uint_t               height;
+    ngx_uint_t               client_close;  /* close codes, 0: none */
+    ngx_uint_t               server_close;
+    ngx_msec_t               duration;
+    const char              *error;         /* why it ended, if not a
+                                               close */
+    unsigned                 truncated:1;
+    unsigned                 stdin_closed:1;
+} ngx_http_hoop_kube_session_t;
+
+
 /*
  * A request to the Kubernetes API (hoop_kube): what it names, and for a
  * pod's exec, attach or portforward, what it asks to run and how.
@@ -136,6 +160,8 @@ typedef struct {
     unsigned                 websocket:1;
     unsigned                 spdy:1;
     unsigned                 command_unreadable:1;
+    ngx_http_hoop_kube_session_t  *session; /* after the 101 */
+    void                    *relay;
     unsigned                 base64:1;      /* a base64 channel protocol */
     unsigned                 in_stream:1;   /* refused after a 101 */
 } ngx_http_hoop_kube_t;
@@ -204,6 +230,8 @@ void ngx_http_hoop_hide_request_header(ngx_http_request_t *r,
 
 /* ngx_http_hoop_audit.c */
 ngx_int_t ngx_http_hoop_audit_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_hoop_audit_emit(ngx_http_request_t *r,
+    ngx_hoop_audit_build_pt build, void *data);
 void ngx_http_hoop_audit_review_requested(ngx_http_request_t *r,
     ngx_hoop_review_wait_t *w, const hoop_rule_t *rule);
 void ngx_http_hoop_audit_review(ngx_http_request_t *r, ngx_str_t *id,
@@ -254,6 +282,9 @@ ngx_int_t ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube, ngx_uint_t status, const char *reason,
     const char *message);
 const char *ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube);
+/* ngx_http_hoop_kube_relay.c */
+ngx_int_t ngx_http_hoop_kube_relay_init(ngx_conf_t *cf);
+ngx_uint_t ngx_http_hoop_kube_relays(ngx_http_request_t *r);
 
 /* ngx_http_hoop_mask_filter_module.c */
 ngx_int_t ngx_http_hoop_mask_result(ngx_http_request_t *r,

@@ -135,6 +135,18 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
 }
 
 
+/*
+ * An event of the request's own (an exec's recorded data), built by build
+ * from data; the request's session numbers and chains it.
+ */
+ngx_int_t
+ngx_http_hoop_audit_emit(ngx_http_request_t *r,
+    ngx_hoop_audit_build_pt build, void *data)
+{
+    return ngx_http_hoop_audit_add(r, build, data);
+}
+
+
 /* The next event of the request's session, where the location audits. */
 static ngx_int_t
 ngx_http_hoop_audit_add(ngx_http_request_t *r, ngx_hoop_audit_build_pt build,

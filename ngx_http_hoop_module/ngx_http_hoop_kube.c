@@ -27,6 +27,8 @@
 
 static ngx_int_t ngx_http_hoop_kube_upgrade(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
+static ngx_int_t ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube);
 static ngx_int_t ngx_http_hoop_kube_args(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
@@ -41,6 +43,10 @@ static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
     hoop_kube_str_t *s);
 static void ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
     ngx_uint_t seen);
+static void ngx_http_hoop_kube_json_session(hoop_json_t *j,
+    ngx_http_hoop_kube_session_t *s);
+static void ngx_http_hoop_kube_json_code(hoop_json_t *j, const char *key,
+    ngx_uint_t code);
 
 
 static ngx_str_t  ngx_http_hoop_kube_upgrade_header[] = {
@@ -214,6 +220,108 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
             return NGX_OK;
         }
     }
+
+    if (kube->websocket) {
+        return ngx_http_hoop_kube_binary_only(r, kube);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The server is offered only the binary channel protocols, whose frames
+ * the relay reads (the base64 ones browsers speak are not read yet): a
+ * client that offers none of them is refused.
+ */
+static ngx_int_t
+ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube)
+{
+    u_char           *p, *last, *start, *out, *o;
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  binary[] = {
+        ngx_string("v5.channel.k8s.io"),
+        ngx_string("v4.channel.k8s.io"),
+        ngx_string("channel.k8s.io")
+    };
+
+    len = 0;
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        len += h->value.len + 2;
+    }
+
+    out = ngx_pnalloc(r->pool, len + 1);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = out;
+
+    while ((h = ngx_http_hoop_find_header(r,
+                                  ngx_http_hoop_kube_protocol_header, 1))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last) {
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+
+            for (i = 0; i < sizeof(binary) / sizeof(binary[0]); i++) {
+                if ((size_t) (p - start) == binary[i].len
+                    && ngx_strncmp(start, binary[i].data, binary[i].len) == 0)
+                {
+                    if (o != out) {
+                        *o++ = ',';
+                        *o++ = ' ';
+                    }
+
+                    o = ngx_cpymem(o, start, p - start);
+                    break;
+                }
+            }
+        }
+
+        ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    if (o == out) {
+        ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                  "none of the binary channel protocols"
+                                  " (v5.channel.k8s.io, v4.channel.k8s.io)"
+                                  " was offered; the base64 ones are not"
+                                  " read here");
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Sec-WebSocket-Protocol");
+    h->lowcase_key = (u_char *) "sec-websocket-protocol";
+    h->value.data = out;
+    h->value.len = o - out;
 
     return NGX_OK;
 }
@@ -598,7 +706,93 @@ ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
         hoop_json_int(j, "command_bytes", (long long) kube->command.len);
     }
 
+    if (kube->session != NULL) {
+        ngx_http_hoop_kube_json_session(j, kube->session);
+    }
+
     hoop_json_end(j);
+}
+
+
+/*
+ * "session": {"exit_code":..,"stdin_bytes":..,"stdout_bytes":..,
+ * "stderr_bytes":..,"duration_ms":..,"resizes":..,"size":"80x24",
+ * "masked":{"email":n,..},"recorded_bytes":..,"data_events":..,
+ * "truncated":..,"close":{"client":..,"server":..},"error":..}
+ */
+static void
+ngx_http_hoop_kube_json_session(hoop_json_t *j,
+    ngx_http_hoop_kube_session_t *s)
+{
+    u_char      size[32], *p;
+    ngx_uint_t  t;
+
+    hoop_json_object(j, "session");
+
+    if (s->exit_code >= 0) {
+        hoop_json_int(j, "exit_code", (long long) s->exit_code);
+
+    } else {
+        hoop_json_null(j, "exit_code");
+    }
+
+    if (s->failure_len) {
+        hoop_json_string(j, "failure", (char *) s->failure, s->failure_len);
+    }
+
+    hoop_json_int(j, "stdin_bytes", (long long) s->bytes[0]);
+    hoop_json_int(j, "stdout_bytes", (long long) s->bytes[1]);
+    hoop_json_int(j, "stderr_bytes", (long long) s->bytes[2]);
+    hoop_json_int(j, "duration_ms", (long long) s->duration);
+    hoop_json_int(j, "resizes", (long long) s->resizes);
+
+    if (s->width) {
+        p = ngx_sprintf(size, "%uix%ui", s->width, s->height);
+        hoop_json_string(j, "size", (char *) size, p - size);
+    }
+
+    hoop_json_object(j, "masked");
+
+    for (t = 0; t < HOOP_MASK_NTYPES; t++) {
+        if (s->masked[t] + s->masked_stdin[t]) {
+            hoop_json_int(j, hoop_mask_type_name(t),
+                          (long long) (s->masked[t] + s->masked_stdin[t]));
+        }
+    }
+
+    hoop_json_end(j);
+
+    hoop_json_int(j, "recorded_bytes", (long long) s->recorded);
+    hoop_json_int(j, "data_events", (long long) s->events);
+    ngx_http_hoop_kube_json_flag(j, "truncated",
+                                 s->truncated ? NGX_HTTP_HOOP_KUBE_ANY_TRUE
+                                              : 0);
+    ngx_http_hoop_kube_json_flag(j, "stdin_closed",
+                                 s->stdin_closed
+                                 ? NGX_HTTP_HOOP_KUBE_ANY_TRUE : 0);
+
+    hoop_json_object(j, "close");
+    ngx_http_hoop_kube_json_code(j, "client", s->client_close);
+    ngx_http_hoop_kube_json_code(j, "server", s->server_close);
+    hoop_json_end(j);
+
+    if (s->error != NULL) {
+        hoop_json_string(j, "error", s->error, ngx_strlen(s->error));
+    }
+
+    hoop_json_end(j);
+}
+
+
+static void
+ngx_http_hoop_kube_json_code(hoop_json_t *j, const char *key, ngx_uint_t code)
+{
+    if (code == 0) {
+        hoop_json_null(j, key);
+        return;
+    }
+
+    hoop_json_int(j, key, (long long) code);
 }
 
 
@@ -636,8 +830,8 @@ ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
  * a close.  kubectl prints its message and stops; a refusal before the
  * upgrade would make it retry over SPDY, which would ask the reviewers
  * again (or be refused for another reason, hiding theirs).  NGX_DECLINED
- * when the request cannot be answered so (no key, no known subprotocol,
- * a location whose responses are masked): a Status then.
+ * when the request cannot be answered so (no key, no known
+ * subprotocol): a Status then.
  */
 ngx_int_t
 ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
@@ -658,7 +852,7 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     static ngx_str_t  guid = ngx_string("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
     static ngx_str_t  key_header[] = { ngx_string("Sec-WebSocket-Key") };
 
-    if (!kube->websocket || ngx_http_hoop_mask_conf(r) != NULL) {
+    if (!kube->websocket) {
         return NGX_DECLINED;
     }
 

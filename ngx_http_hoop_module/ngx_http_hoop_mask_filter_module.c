@@ -308,10 +308,13 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 
     /*
      * an upgraded connection (WebSocket) carries frames this filter never
-     * sees: refused, rather than passed unmasked
+     * sees: refused, rather than passed unmasked, unless it is an exec
+     * the Kubernetes relay reads and masks
      */
 
-    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
+    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS
+        && !ngx_http_hoop_kube_relays(r))
+    {
         return ngx_http_hoop_mask_refuse(r, ctx, "upgrade");
     }
 

@@ -125,6 +125,13 @@ static ngx_command_t  ngx_http_hoop_commands[] = {
       offsetof(ngx_http_hoop_loc_conf_t, kube_spdy),
       NULL },
 
+    { ngx_string("hoop_kube_record_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hoop_loc_conf_t, kube_record_max),
+      NULL },
+
     { ngx_string("hoop_git_secrets"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hoop_git_secrets,
@@ -244,7 +251,8 @@ ngx_http_hoop_postconfiguration(ngx_conf_t *cf)
     if (ngx_http_hoop_upstream_auth_init(cf) != NGX_OK
         || ngx_http_hoop_rules_init(cf) != NGX_OK
         || ngx_http_hoop_auth_init(cf) != NGX_OK
-        || ngx_http_hoop_git_filter_init(cf) != NGX_OK)
+        || ngx_http_hoop_git_filter_init(cf) != NGX_OK
+        || ngx_http_hoop_kube_relay_init(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -305,6 +313,7 @@ ngx_http_hoop_create_loc_conf(ngx_conf_t *cf)
     hlcf->git = NGX_CONF_UNSET;
     hlcf->kube = NGX_CONF_UNSET;
     hlcf->kube_spdy = NGX_CONF_UNSET;
+    hlcf->kube_record_max = NGX_CONF_UNSET_SIZE;
     hlcf->secrets = NGX_CONF_UNSET_UINT;
     hlcf->secrets_rule = NGX_CONF_UNSET_PTR;
 
@@ -339,6 +348,8 @@ ngx_http_hoop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->git, prev->git, 0);
     ngx_conf_merge_value(conf->kube, prev->kube, 0);
     ngx_conf_merge_value(conf->kube_spdy, prev->kube_spdy, 0);
+    ngx_conf_merge_size_value(conf->kube_record_max, prev->kube_record_max,
+                              16 * 1024 * 1024);
     ngx_conf_merge_str_value(conf->upstream_auth, prev->upstream_auth, "");
 
     /* pushes are scanned for private keys, AWS keys and JWTs unless told */

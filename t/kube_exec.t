@@ -14,6 +14,7 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::SSL;
 use JSON::PP;
+use MIME::Base64;
 use Hoop::JWT;
 use Hoop::Test qw(spit slurp wait_until spawn reap);
 use Hoop::Test::Nginx;
@@ -67,6 +68,7 @@ http {
 
         location / {
 $kube
+            hoop_mask detect=all;
             hoop_rule deny name=prod-secrets namespace=prod resource=secrets
                 "reason=secrets in prod are off limits";
             hoop_rule deny name=no-rm "command=*rm -rf*"
@@ -150,8 +152,17 @@ sub raw {
     print $s $request;
     my $resp = do { local $/; <$s> } // '';
     my ($status) = $resp =~ m{^HTTP/1\.1 (\d+)};
-    my ($body) = $resp =~ /\r\n\r\n(.*)\z/s;
-    return ($status // 0, $body // '');
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    $body //= '';
+    if (($head // '') =~ /^Transfer-Encoding: chunked/mi) {
+        my $plain = '';
+        while ($body =~ s/^([0-9a-f]+)\r\n//i && hex $1) {
+            $plain .= substr($body, 0, hex $1, '');
+            $body =~ s/^\r\n//;
+        }
+        $body = $plain;
+    }
+    return ($status // 0, $body);
 }
 
 sub get_with {
@@ -347,6 +358,53 @@ subtest 'an allowed exec: output, exit code and stdin, recorded' => sub {
     is($ev->{kube}{upgrade}, 'websocket', '... over WebSocket');
     is($ev->{decision}{result}, 'allow', '... allowed');
     is($ev->{decision}{rule}, 'staging', '... by which rule');
+    is($ev->{kube}{session}{exit_code}, 0, '... its exit code');
+    is($ev->{kube}{session}{stdout_bytes}, 9, '... the bytes of its stdout');
+
+    my @data = grep { $_->{session} eq $ev->{session} }
+               events('kube.exec.data');
+    my $recorded = join '', map { decode_base64($_->[2]) }
+                   grep { $_->[1] eq 'o' } map { @{ $_->{records} } } @data;
+    is($recorded, "hi there\n", 'its output recorded in kube.exec.data events');
+    ok($data[0]{seq} < $ev->{seq}, '... before the exec\'s own event');
+
+    my $three = sub { grep { ($_->{kube}{command} // '') eq 'exit 3' }
+                      events('kube.exec') };
+    wait_until($three, 'the exit 3 event');
+    is(($three->())[0]{kube}{session}{exit_code}, 3,
+       'a non-zero exit code recorded');
+
+    my $cat = sub { grep { ($_->{kube}{command} // '') eq 'cat' }
+                    events('kube.exec') };
+    wait_until($cat, 'the cat event');
+    my $cev = ($cat->())[0];
+    is($cev->{kube}{session}{stdin_bytes}, 18, 'stdin bytes recorded');
+    ok($cev->{kube}{session}{stdin_closed}, '... and its close');
+    my $in = join '', map { decode_base64($_->[2]) }
+             grep { $_->[1] eq 'i' } map { @{ $_->{records} } }
+             grep { $_->{session} eq $cev->{session} }
+             events('kube.exec.data');
+    is($in, "line one\nline two\n", '... what was typed');
+};
+
+subtest 'output masked, across frames too, and recorded masked' => sub {
+    my $key = 'AKIAIOSFODNN7EXAMPLE';
+    for my $at (1, 8, 19) {
+        my ($rc, $out) = kubectl(undef, "exec web -- split 'key=$key ok' "
+            . (4 + $at));
+        is($rc, 0, "a key cut after $at of its bytes: the exec runs");
+        unlike($out, qr/AKIA|EXAMPLE/, '... the key does not reach kubectl');
+        like($out, qr/^key=.*\[AWS_KEY\].* ok$/, '... masked in place');
+    }
+
+    my @ev = grep { ($_->{kube}{command} // '') =~ /^split key=/ }
+             events('kube.exec');
+    wait_until(sub { @ev = grep { ($_->{kube}{command} // '') =~ /^split/ }
+                     events('kube.exec'); @ev == 3 }, 'the split events');
+    is($ev[0]{kube}{session}{masked}{aws_key}, 1, 'the event counts it');
+    unlike(join('', map { encode_json($_) } $redis->events('hoop:audit')),
+           qr/AKIAIOSFODNN7EXAMPLE|QUtJQUlPU0ZPRE5ON0VYQU1QTE/,
+           'the key is nowhere in the trail, plain or in base64');
 };
 
 subtest 'a denied exec: the same Status over WebSocket and SPDY' => sub {

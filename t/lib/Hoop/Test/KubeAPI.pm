@@ -42,6 +42,8 @@ sub start {
 
 sub stop { stop_child($_[0]) }
 
+sub DESTROY { $_[0]->stop }
+
 # the log's entries for which $filter returns true
 sub seen {
     my ($self, $filter) = @_;
