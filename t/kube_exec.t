@@ -390,6 +390,65 @@ subtest 'an allowed exec: output, exit code and stdin, recorded' => sub {
     is($in, "line one\nline two\n", '... what was typed');
 };
 
+subtest 'kubectl exec -it: a terminal, resized, replayed by asciinema' => sub {
+    plan skip_all => 'no tmux or asciinema (tools/install-deps installs them)'
+        unless `sh -c "command -v tmux; command -v asciinema"` =~ /asciinema/;
+    my @tmux = ('tmux', '-S', "$d/tmux.sock");
+    my $pane = sub { scalar `@tmux capture-pane -p -t $_[0] 2>/dev/null` };
+    system(@tmux, 'new-session', '-d', '-s', 'agent', '-x', '100',
+        '-y', '30', "HOME=$d KUBECONFIG=$kc kubectl exec -it web -- sh;"
+        . ' echo KUBECTL-EXIT=$?; read x') == 0 or die 'tmux';
+    wait_until(sub { $api->seen(sub { ($_[0]{resize} // '')
+                                      =~ /"Width":100/ }) },
+               'the terminal\'s size at the server');
+    wait_until(sub { $pane->('agent') =~ /^\$/m }, 'the prompt');
+    system(@tmux, 'send-keys', '-t', 'agent', 'echo typed-here', 'Enter');
+    wait_until(sub { $pane->('agent') =~ /you typed: echo typed-here/ },
+               'the answer');
+    system(@tmux, 'send-keys', '-t', 'agent', 'exit', 'Enter');
+    wait_until(sub { $pane->('agent') =~ /KUBECTL-EXIT=(\d+)/ },
+               'kubectl to end');
+    like($pane->('agent'), qr/KUBECTL-EXIT=0/, 'kubectl exec -it ends with 0');
+    system(@tmux, 'kill-session', '-t', 'agent');
+
+    my $tty = sub { grep { $_->{kube}{tty} && ($_->{kube}{command} // '')
+                           eq 'sh' } events('kube.exec') };
+    wait_until($tty, 'the terminal session\'s event');
+    my ($ev) = $tty->();
+    is($ev->{kube}{session}{size}, '100x30', 'its event: the terminal size');
+    ok($ev->{kube}{session}{resizes} >= 1, '... resizes counted');
+    is($ev->{kube}{session}{exit_code}, 0, '... the exit code');
+    my $typed = join '', map { decode_base64($_->[2]) }
+                grep { $_->[1] eq 'i' } map { @{ $_->{records} } }
+                grep { $_->{session} eq $ev->{session} }
+                events('kube.exec.data');
+    is($typed, "echo typed-here\rexit\r", '... every key typed recorded');
+
+    my $audit = "$FindBin::Bin/../tools/hoop-audit";
+    my $redis_at = '127.0.0.1:' . $redis->port;
+    system($audit, 'cast', $ev->{session}, '--redis', $redis_at,
+        '--stream', 'hoop:audit', '--output', "$d/session.cast") == 0
+        or die 'hoop-audit cast failed';
+    my ($head, @lines) = split /\n/, slurp("$d/session.cast");
+    my $h = decode_json($head);
+    is("$h->{version} $h->{width}x$h->{height}", '2 100x30',
+       'hoop-audit cast: an asciicast v2 of the terminal\'s size');
+    like($h->{title}, qr{kubectl exec staging/web -- sh \(agent-7\)},
+         '... titled with who ran what where');
+    my @t = map { decode_json($_)->[0] } @lines;
+    ok(!grep({ $t[$_] < $t[$_ - 1] } 1 .. $#t), '... its times in order');
+
+    system(@tmux, 'new-session', '-d', '-s', 'auditor', '-x', '100',
+        '-y', '30', "asciinema play -i 0.2 $d/session.cast;"
+        . ' echo PLAYED=$?; read x') == 0 or die 'tmux';
+    wait_until(sub { $pane->('auditor') =~ /PLAYED=/ }, 'the replay');
+    my $screen = $pane->('auditor');
+    like($screen, qr/you typed: echo typed-here/,
+         'asciinema play shows the session as the agent saw it');
+    like($screen, qr/PLAYED=0/, '... and ends cleanly');
+    system(@tmux, 'kill-server');
+};
+
 subtest 'output masked, across frames too, and recorded masked' => sub {
     my $key = 'AKIAIOSFODNN7EXAMPLE';
     for my $at (1, 8, 19) {

@@ -141,7 +141,7 @@ function exec(ws, url, entry) {
     const base64 = ws.protocol.includes('base64');
     const v5 = ws.protocol === 'v5.channel.k8s.io';
     const argv = entry.command.length ? entry.command : ['cat'];
-    let done = false;
+    let done = false, line = '';
 
     function send(channel, data) {
         const bytes = Buffer.from(data);
@@ -175,10 +175,19 @@ function exec(ws, url, entry) {
         if (argv[0] === 'cat') {
             send(1, data);
         } else if (argv[0] === 'sh') {
+            // a terminal echoes keys; a line ends with CR
             send(1, data);
-            if (/exit\r/.test(data.toString('latin1'))) {
+            line += data.toString('latin1');
+            let cr;
+            while ((cr = line.indexOf('\r')) >= 0) {
+                const typed = line.slice(0, cr);
+                line = line.slice(cr + 1);
                 send(1, '\r\n');
-                exit(0);
+                if (typed === 'exit') {
+                    exit(0);
+                    return;
+                }
+                send(1, 'you typed: ' + typed + '\r\n$ ');
             }
         }
     }

@@ -164,6 +164,26 @@ sub transcript {
                     masked_words($r->{masked}) || (),
                     defined $r->{duration_ms} ? "$r->{duration_ms} ms"
                         : ());
+        } elsif ($t =~ /\Akube\.(?:exec|attach|portforward)\z/) {
+            my $k = ref $ev->{kube} eq 'HASH' ? $ev->{kube} : {};
+            my $x = ref $k->{session} eq 'HASH' ? $k->{session} : {};
+            my $r = ref $ev->{response} eq 'HASH' ? $ev->{response} : {};
+            $line = sprintf "%s/%s%s%s -> %s, %s", $k->{namespace} // '?',
+                $k->{name} // '?',
+                defined $k->{command} ? " -- $k->{command}" : '',
+                $k->{tty} ? ' (tty)' : '', $r->{status} // '?',
+                join(', ', decision_words($ev->{decision}),
+                    defined $x->{exit_code} ? "exit $x->{exit_code}" : (),
+                    defined $x->{stdout_bytes}
+                        ? "$x->{stdout_bytes} bytes out" : (),
+                    masked_words($x->{masked}) || (),
+                    $x->{truncated} ? 'recording truncated' : ());
+        } elsif ($t eq 'kube.exec.data') {
+            my @r = ref $ev->{records} eq 'ARRAY' ? @{ $ev->{records} } : ();
+            my %n;
+            $n{ $_->[1] }++ for grep { ref $_ eq 'ARRAY' } @r;
+            $line = sprintf 'recorded part %s: %s', $ev->{part} // '?',
+                join(', ', map { "$n{$_} $_" } sort keys %n);
         } elsif ($t eq 'pg.login') {
             my $r = ref $ev->{resource} eq 'HASH' ? $ev->{resource} : {};
             $line = sprintf 'login to database %s as %s%s',
