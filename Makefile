@@ -85,6 +85,7 @@ bench: modules $(BUILD)/bench/jwt_verify $(BUILD)/bench/mask_throughput
 	bench/pg_gateway.pl
 	bench/audit_verify.pl
 	bench/git_gateway.pl
+	bench/kube_exec.pl
 
 # not part of make test either: a minute of sustained mixed load, then the
 # audit trail checked for completeness (STRESS_SECONDS, STRESS_SESSIONS)

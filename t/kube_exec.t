@@ -22,7 +22,8 @@ use Hoop::Test::Redis;
 use Hoop::Test::KubeAPI;
 
 my $redis = Hoop::Test::Redis->new->start;
-my $t = Hoop::Test::Nginx->new(workers => 2);
+# info: debug lines for every piece of 100 MB would fill the disk
+my $t = Hoop::Test::Nginx->new(workers => 2, log_level => 'info');
 my $d = $t->dir;
 my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
 spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
@@ -72,6 +73,7 @@ http {
         location / {
 $kube
             hoop_mask detect=all;
+            hoop_kube_record_max 1m;
             hoop_rule deny name=prod-secrets namespace=prod resource=secrets
                 "reason=secrets in prod are off limits";
             hoop_rule deny name=no-rm "command=*rm -rf*"
@@ -447,6 +449,22 @@ subtest 'kubectl exec -it: a terminal, resized, replayed by asciinema' => sub {
          'asciinema play shows the session as the agent saw it');
     like($screen, qr/PLAYED=0/, '... and ends cleanly');
     system(@tmux, 'kill-server');
+};
+
+subtest '100 MB of output through a session' => sub {
+    my $n = 100 * 1024 * 1024;
+    system("HOME=$d KUBECONFIG=$kc kubectl exec web -- yes $n"
+        . " </dev/null 2>$d/yes.err | wc -c >$d/yes.count");
+    is(slurp("$d/yes.count") + 0, $n, 'kubectl reads all of it');
+    my $yes = sub { grep { ($_->{kube}{command} // '') eq "yes $n" }
+                    events('kube.exec') };
+    wait_until($yes, 'its event');
+    my $x = ($yes->())[0]{kube}{session};
+    is($x->{stdout_bytes}, $n, 'the event counts every byte');
+    is($x->{exit_code}, 0, '... and the exit code after them');
+    is($x->{recorded_bytes}, 1024 * 1024,
+       '... the recording stopped at hoop_kube_record_max');
+    ok($x->{truncated}, '... and says it was truncated');
 };
 
 subtest 'output masked, across frames too, and recorded masked' => sub {
