@@ -221,7 +221,9 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
         }
     }
 
-    if (kube->websocket) {
+    /* a port-forward's tunnel is not read: its protocols stay */
+
+    if (kube->websocket && kube->stream != HOOP_KUBE_PORTFORWARD) {
         return ngx_http_hoop_kube_binary_only(r, kube);
     }
 

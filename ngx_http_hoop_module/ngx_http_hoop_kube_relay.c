@@ -172,7 +172,9 @@ ngx_http_hoop_kube_relays(ngx_http_request_t *r)
     ctx = ngx_http_hoop_get_ctx(r);
 
     return hlcf->kube && r == r->main && ctx != NULL && ctx->kube != NULL
-           && ctx->kube->websocket && ctx->kube->stream != HOOP_KUBE_NONE;
+           && ctx->kube->websocket
+           && (ctx->kube->stream == HOOP_KUBE_EXEC
+               || ctx->kube->stream == HOOP_KUBE_ATTACH);
 }
 
 
