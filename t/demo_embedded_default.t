@@ -12,7 +12,7 @@ use Hoop::Test qw(repo_dir test_dir free_port port_open sanitizer_env
     sanitizer_reports wait_until);
 
 my $repo = repo_dir();
-my %port = map { $_ => free_port() } qw(GW HTTP PG REDIS);
+my %port = map { $_ => free_port() } qw(GW HTTP PG REDIS KUBE KUBE_API);
 $ENV{HOOP_DEMO_DIR} = test_dir('demo');
 $ENV{"HOOP_DEMO_${_}_PORT"} = $port{$_} for keys %port;
 
@@ -106,6 +106,22 @@ $clone =~ s{/tmp/app$}{$wt};
     my $del = `git -C $wt push origin :main 2>&1`;
     like($del, qr/\[remote rejected\] main \(hoop: main is protected/,
         'and deleting main is refused as git shows it') or diag $del;
+}
+
+# the printed kubectl commands: an exec in staging, a secret in prod
+my ($exec) = $out =~ /^\s+(kubectl .* exec web -- .*)$/m;
+my ($secret) = $out =~ /^\s+(kubectl .* get secret db)$/m;
+ok($exec && $secret, 'the demo prints kubectl commands');
+SKIP: {
+    skip 'no kubectl on this machine', 2
+        unless `sh -c "command -v kubectl"` =~ /\S/;
+    local $ENV{HOME} = test_dir();
+    my $said = `$exec 2>&1`;
+    like($said, qr/^hello from the pod$/m,
+        'the printed kubectl exec runs through the gateway') or diag $said;
+    $said = `$secret 2>&1`;
+    like($said, qr/\(Forbidden\): hoop: secrets in prod are off limits/,
+        'and reading a secret in prod is refused') or diag $said;
 }
 
 my $token = `$repo/tools/hoop-token --sub alice --groups dba`;
