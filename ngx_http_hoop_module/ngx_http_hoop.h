@@ -152,6 +152,8 @@ typedef struct {
     const char              *verb;
     ngx_uint_t               stream;        /* hoop_kube_stream_e */
     ngx_str_t                command;       /* command= values, joined */
+    ngx_str_t                container;     /* the first container= */
+    ngx_str_t                selected;      /* a fieldSelector's name */
     ngx_uint_t               tty;           /* tty=, as ANY_* bits */
     ngx_uint_t               input;         /* stdin= */
     ngx_uint_t               refuse;        /* a status, whatever the
@@ -159,7 +161,7 @@ typedef struct {
     const char              *refusal;       /* ... why */
     unsigned                 websocket:1;
     unsigned                 spdy:1;
-    unsigned                 command_unreadable:1;
+    unsigned                 container_set:1;
     ngx_http_hoop_kube_session_t  *session; /* after the 101 */
     void                    *relay;
     unsigned                 base64:1;      /* a base64 channel protocol */

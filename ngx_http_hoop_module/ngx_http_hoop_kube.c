@@ -71,7 +71,6 @@ ngx_int_t
 ngx_http_hoop_kube_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 {
     size_t                 raw;
-    ngx_str_t              watch;
     ngx_http_hoop_kube_t  *kube;
 
     kube = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_kube_t));
@@ -105,26 +104,17 @@ ngx_http_hoop_kube_request(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
         return NGX_OK;
     }
 
-    if (ngx_http_arg(r, (u_char *) "watch", 5, &watch) != NGX_OK) {
-        ngx_str_null(&watch);
-    }
-
-    kube->verb = hoop_kube_verb((char *) r->method_name.data,
-                                r->method_name.len, &kube->path,
-                                watch.data != NULL
-                                && hoop_kube_bool((char *) watch.data,
-                                                  watch.len));
     kube->stream = hoop_kube_stream(&kube->path);
 
-    if (ngx_http_hoop_kube_upgrade(r, kube) != NGX_OK) {
+    if (ngx_http_hoop_kube_args(r, kube) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (kube->stream != HOOP_KUBE_NONE) {
-        return ngx_http_hoop_kube_args(r, kube);
+    if (kube->verb == NULL) {
+        return NGX_OK;          /* refused: the query was not readable */
     }
 
-    return NGX_OK;
+    return ngx_http_hoop_kube_upgrade(r, kube);
 }
 
 
@@ -174,22 +164,28 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
         return NGX_OK;
     }
 
+    /*
+     * as the servers tell them: SPDY where "spdy/3.1" is in the value
+     * (the kubelet's upgrader), WebSocket where the value is "websocket"
+     * and nothing else (x/net/websocket's handshake)
+     */
+
     if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
-                         (u_char *) "websocket", 9 - 1)
+                         (u_char *) "spdy/3.1", 8 - 1)
         != NULL)
     {
-        kube->websocket = 1;
-
-    } else if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
-                                (u_char *) "spdy", 4 - 1)
-               != NULL)
-    {
         kube->spdy = 1;
+
+    } else if (h->value.len == 9
+               && ngx_strncasecmp(h->value.data, (u_char *) "websocket", 9)
+                  == 0)
+    {
+        kube->websocket = 1;
 
     } else {
         ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
                                   "an upgrade to neither WebSocket nor"
-                                  " SPDY");
+                                  " SPDY/3.1");
         return NGX_OK;
     }
 
@@ -330,21 +326,23 @@ ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
 
 
 /*
- * The stream's arguments as the server's parameter codec reads them:
- * every command= in order (joined by spaces for the rules), tty= and
- * stdin= (a bool each; which occurrence the server takes does not
- * matter, as every one is kept).  Names are keyed as hoop_rule_args_next
- * keys them, which takes in more than the server does: more to decide
- * on, never less.
+ * The query as the API server reads it (Go's url.ParseQuery, exact names,
+ * the first value of each where the server takes one): watch= and a list's
+ * fieldSelector for the verb and the object; for a pod's stream, every
+ * command= in order (joined by spaces for the rules), container=, tty=
+ * and stdin=.  A query with a pair Go would drop, or a value too long to
+ * read here, is refused: the gateway would not know what ran.
  */
 static ngx_int_t
 ngx_http_hoop_kube_args(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
 {
-    int          rc;
-    char        *name, *value;
-    u_char      *p;
-    size_t       pos, nlen, vlen, alt, alt_len;
-    ngx_uint_t  *flag, seen_tty, seen_stdin;
+    int               rc;
+    char             *name, *value;
+    u_char           *p;
+    size_t            pos, nlen, vlen;
+    ngx_int_t         watch;
+    ngx_uint_t        seen;
+    hoop_kube_str_t   field;
 
     name = ngx_pnalloc(r->pool, 2 * HOOP_RULE_ARG_MAX);
     p = ngx_pnalloc(r->pool, r->args.len + 1);
@@ -355,61 +353,115 @@ ngx_http_hoop_kube_args(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
 
     value = name + HOOP_RULE_ARG_MAX;
     kube->command.data = p;
+    kube->tty = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+    kube->input = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
     pos = 0;
-    seen_tty = 0;
-    seen_stdin = 0;
+    seen = 0;
+    watch = 0;
 
     for ( ;; ) {
-        rc = hoop_rule_args_next((char *) r->args.data, r->args.len, 0,
-                                 &pos, name, &nlen, &alt, &alt_len, value,
-                                 &vlen);
+        rc = hoop_kube_query_next((char *) r->args.data, r->args.len, &pos,
+                                  name, &nlen, value, &vlen,
+                                  HOOP_RULE_ARG_MAX);
         if (rc == 0) {
             break;
         }
 
-        if (rc == -1) {
-            continue;               /* a name past the limit: not these */
+        if (rc < 0) {
+            ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                      rc == -1
+                                      ? "a query argument the API server"
+                                        " would drop (a ';' or a bad"
+                                        " escape)"
+                                      : "a query argument too long to"
+                                        " read");
+            kube->verb = NULL;
+            return NGX_OK;
         }
 
-        if (nlen == 7 && ngx_strncmp(name, "command", 7) == 0) {
-            if (rc == 2) {
-                kube->command_unreadable = 1;
+        if (nlen == 5 && ngx_strncmp(name, "watch", 5) == 0
+            && !(seen & 0x01))
+        {
+            seen |= 0x01;
+            watch = hoop_kube_bool(value, vlen);
+
+        } else if (nlen == 13 && ngx_strncmp(name, "fieldSelector", 13) == 0
+                   && !(seen & 0x02))
+        {
+            seen |= 0x02;
+
+            switch (hoop_kube_field_name(value, vlen, &field)) {
+            case 1:
+                kube->selected.data = ngx_pnalloc(r->pool, field.len + 1);
+                if (kube->selected.data == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ngx_memcpy(kube->selected.data, field.data, field.len);
+                kube->selected.len = field.len;
+                break;
+
+            case -1:
+                ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                          "a field selector with escapes");
+                kube->verb = NULL;
+                return NGX_OK;
             }
 
+        } else if (kube->stream == HOOP_KUBE_NONE) {
+            continue;
+
+        } else if (nlen == 7 && ngx_strncmp(name, "command", 7) == 0) {
             if (kube->command.len) {
                 *p++ = ' ';
             }
 
             p = ngx_cpymem(p, value, vlen);
             kube->command.len = p - kube->command.data;
-            continue;
+
+        } else if (nlen == 9 && ngx_strncmp(name, "container", 9) == 0
+                   && !(seen & 0x04))
+        {
+            seen |= 0x04;
+            kube->container.data = ngx_pnalloc(r->pool, vlen + 1);
+            if (kube->container.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(kube->container.data, value, vlen);
+            kube->container.len = vlen;
+            kube->container_set = 1;
+
+        } else if (nlen == 3 && ngx_strncmp(name, "tty", 3) == 0
+                   && !(seen & 0x08))
+        {
+            seen |= 0x08;
+            kube->tty = hoop_kube_bool(value, vlen)
+                        ? NGX_HTTP_HOOP_KUBE_ANY_TRUE
+                        : NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+
+        } else if (nlen == 5 && ngx_strncmp(name, "stdin", 5) == 0
+                   && !(seen & 0x10))
+        {
+            seen |= 0x10;
+            kube->input = hoop_kube_bool(value, vlen)
+                          ? NGX_HTTP_HOOP_KUBE_ANY_TRUE
+                          : NGX_HTTP_HOOP_KUBE_ANY_FALSE;
         }
-
-        if (nlen == 3 && ngx_strncmp(name, "tty", 3) == 0) {
-            flag = &kube->tty;
-            seen_tty = 1;
-
-        } else if (nlen == 5 && ngx_strncmp(name, "stdin", 5) == 0) {
-            flag = &kube->input;
-            seen_stdin = 1;
-
-        } else {
-            continue;
-        }
-
-        *flag |= (rc == 1 && !hoop_kube_bool(value, vlen))
-                 ? NGX_HTTP_HOOP_KUBE_ANY_FALSE
-                 : NGX_HTTP_HOOP_KUBE_ANY_TRUE;
     }
 
-    /* absent, a bool is false */
+    kube->verb = hoop_kube_verb((char *) r->method_name.data,
+                                r->method_name.len, &kube->path, watch);
 
-    if (!seen_tty) {
-        kube->tty = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
-    }
+    /* a list or watch of one object by its name: that object, to the
+       server's authorizer as to the rules */
 
-    if (!seen_stdin) {
-        kube->input = NGX_HTTP_HOOP_KUBE_ANY_FALSE;
+    if (kube->path.name.len == 0 && kube->selected.len
+        && (ngx_strcmp(kube->verb, "list") == 0
+            || ngx_strcmp(kube->verb, "watch") == 0))
+    {
+        kube->path.name.data = (char *) kube->selected.data;
+        kube->path.name.len = kube->selected.len;
     }
 
     return NGX_OK;
@@ -431,17 +483,12 @@ ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube, ngx_uint_t status,
  * The Kubernetes keys of a rule: namespace, resource, object (the name),
  * subresource, verb for any request; pod, container, command, tty and
  * stdin for a pod's stream only (-1 otherwise: the rule does not apply).
- * container= may be repeated, as an argument: one match holds for a deny
- * or a review, an allow needs every one.
  */
 int
 ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
     const char *key, const char *glob, int all)
 {
-    u_char             *cond;
-    size_t              len;
-    hoop_kube_str_t    *s;
-    hoop_rule_tally_t   t;
+    hoop_kube_str_t  *s;
 
     if (kube == NULL) {
         return -1;
@@ -480,10 +527,6 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
     }
 
     if (ngx_strcmp(key, "command") == 0) {
-        if (kube->command_unreadable) {
-            return !all;
-        }
-
         return hoop_rule_glob(glob, (char *) kube->command.data,
                               kube->command.len);
     }
@@ -496,28 +539,15 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
         return ngx_http_hoop_kube_flag(kube->input, glob, all);
     }
 
-    /* container= */
+    /* container=: the first, as the server takes it; none is the pod's
+       default container, which only "*" names */
 
-    len = ngx_strlen(glob);
-
-    cond = ngx_pnalloc(r->pool, sizeof("container:") + len);
-    if (cond == NULL) {
-        return !all;
+    if (!kube->container_set) {
+        return ngx_strcmp(glob, "*") == 0;
     }
 
-    ngx_sprintf(cond, "container:%s%Z", glob);
-
-    ngx_memzero(&t, sizeof(hoop_rule_tally_t));
-    hoop_rule_args_tally((char *) cond, (char *) r->args.data, r->args.len,
-                         all, &t);
-
-    /* no container= is the pod's default one: only "*" names it */
-
-    if (t.seen == 0) {
-        return len == 1 && glob[0] == '*';
-    }
-
-    return hoop_rule_tally_holds(&t, all);
+    return hoop_rule_glob(glob, (char *) kube->container.data,
+                          kube->container.len);
 }
 
 

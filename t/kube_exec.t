@@ -86,6 +86,9 @@ $kube
                 timeout=2s;
             hoop_rule review name=prod-exec namespace=prod
                 subresource=exec,attach approvers=sre;
+            hoop_rule deny name=db-secret resource=secrets object=db
+                "reason=the db secret is not yours";
+            hoop_rule deny name=no-watch resource=secrets verb=watch;
             hoop_rule allow name=staging namespace=staging;
             hoop_rule allow name=reads verb=get,list,watch;
             hoop_default deny;
@@ -226,6 +229,48 @@ subtest 'what the gateway cannot read as the server does is refused' => sub {
     is(scalar @reached, 0, 'none of them reached the API server');
 };
 
+
+subtest 'the query and the upgrade, read as the API server reads them' => sub {
+    # Go's url.ParseQuery: names exact, so "Command" and "command[]" are
+    # not the command the server runs
+    for my $decoy ('Command=echo', 'command%5B%5D=echo', 'COMMAND=x') {
+        my ($status, $body) = get_with("$exec_path?$decoy&command=sh"
+            . '&command=-c&command=rm+-rf+/x', %ws);
+        is($status, 403, "$decoy before the real command: still denied");
+        like($body, qr/no recursive deletes/, '... by the rule on it');
+    }
+    my ($status, $body) = get_with("$exec_path?command=echo&command=x;y"
+        . '&command=rm+-rf+/x', %ws);
+    is($status, 400, 'a pair with ";" (which Go drops): refused');
+    like($body, qr/would drop/, '... saying why');
+    ($status) = get_with("$exec_path?command=rm%zz", %ws);
+    is($status, 400, 'a bad escape (the pair Go drops): refused');
+
+    my $secrets = '/api/v1/namespaces/staging/secrets';
+    ($status, $body) = get_with("$secrets/db");
+    is($status, 403, 'a rule on object=db: the secret by its path');
+    ($status) = get_with("$secrets?fieldSelector=metadata.name%3Ddb");
+    is($status, 403, '... and a list that names it by field selector');
+    ($status) = get_with("$secrets?fieldSelector=metadata.name%3D%3Ddb");
+    is($status, 403, '... with == too');
+    ($status) = get_with("$secrets?fieldSelector=metadata.name%3Dother");
+    is($status, 200, 'another object listed: allowed');
+    ($status) = get_with("$secrets?w%61tch=true");
+    is($status, 403, 'an escaped watch is a watch');
+    ($status) = get_with("$secrets?watch=1");
+    is($status, 403, '... as is watch=1');
+    ($status) = get_with("$secrets?watch=false");
+    is($status, 200, 'watch=false is a list');
+
+    ($status, $body) = get_with("$exec_path?command=ls", %ws,
+        Upgrade => 'SPDY/3.1, websocket');
+    is($status, 403, 'an Upgrade naming SPDY is SPDY, whatever else it'
+       . ' names');
+    like($body, qr/over SPDY are not served/, '... refused as SPDY');
+    ($status) = get_with("$exec_path?command=ls", %ws,
+        Upgrade => 'websocket, h2c');
+    is($status, 400, 'an Upgrade that is not only "websocket": refused');
+};
 
 subtest 'SPDY let through as metadata where hoop_kube_spdy is on' => sub {
     my ($status) = raw($t->port('spdy'), "POST $exec_path?command=echo&"

@@ -13,6 +13,9 @@
 static int hoop_kube_split(const char *path, size_t len,
     hoop_kube_str_t *parts, size_t *n);
 static int hoop_kube_is(const hoop_kube_str_t *s, const char *text);
+static int hoop_kube_unescape(const char *s, size_t len, char *out,
+    size_t *olen, size_t cap);
+static int hoop_kube_hex(char c);
 
 
 int
@@ -238,4 +241,143 @@ static int
 hoop_kube_is(const hoop_kube_str_t *s, const char *text)
 {
     return s->len == strlen(text) && memcmp(s->data, text, s->len) == 0;
+}
+
+
+int
+hoop_kube_query_next(const char *q, size_t len, size_t *pos, char *name,
+    size_t *nlen, char *value, size_t *vlen, size_t cap)
+{
+    int          rc;
+    size_t       start, end, eq;
+    const char  *amp;
+
+    for ( ;; ) {
+        if (*pos >= len) {
+            return 0;
+        }
+
+        start = *pos;
+        amp = memchr(q + start, '&', len - start);
+        end = amp ? (size_t) (amp - q) : len;
+        *pos = amp ? end + 1 : len;
+
+        if (end > start) {
+            break;
+        }
+    }
+
+    if (memchr(q + start, ';', end - start) != NULL) {
+        return -1;
+    }
+
+    for (eq = start; eq < end && q[eq] != '='; eq++) { /* void */ }
+
+    rc = hoop_kube_unescape(q + start, eq - start, name, nlen, cap);
+
+    if (rc == 0) {
+        rc = (eq < end)
+             ? hoop_kube_unescape(q + eq + 1, end - eq - 1, value, vlen, cap)
+             : (*vlen = 0, 0);
+    }
+
+    return rc == 0 ? 1 : rc;
+}
+
+
+/* QueryUnescape: 0, -1 for a bad escape, -2 past cap */
+static int
+hoop_kube_unescape(const char *s, size_t len, char *out, size_t *olen,
+    size_t cap)
+{
+    int     hi, lo;
+    size_t  i, n;
+
+    for (i = 0, n = 0; i < len; i++) {
+        if (n == cap) {
+            return -2;
+        }
+
+        if (s[i] == '+') {
+            out[n++] = ' ';
+            continue;
+        }
+
+        if (s[i] != '%') {
+            out[n++] = s[i];
+            continue;
+        }
+
+        if (len - i < 3) {
+            return -1;
+        }
+
+        hi = hoop_kube_hex(s[i + 1]);
+        lo = hoop_kube_hex(s[i + 2]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        out[n++] = (char) (hi << 4 | lo);
+        i += 2;
+    }
+
+    *olen = n;
+
+    return 0;
+}
+
+
+static int
+hoop_kube_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+
+int
+hoop_kube_field_name(const char *sel, size_t len, hoop_kube_str_t *name)
+{
+    size_t       at, end, k;
+    const char  *comma;
+
+    static const char  key[] = "metadata.name";
+
+    if (memchr(sel, '\\', len) != NULL) {
+        return -1;
+    }
+
+    /* terms as fields.ParseSelector splits them: "key=x", "key==x" */
+
+    for (at = 0; at <= len; at = end + 1) {
+        comma = memchr(sel + at, ',', len - at);
+        end = comma ? (size_t) (comma - sel) : len;
+
+        if (end - at < sizeof(key)
+            || memcmp(sel + at, key, sizeof(key) - 1) != 0
+            || sel[at + sizeof(key) - 1] != '=')
+        {
+            continue;
+        }
+
+        k = at + sizeof(key);
+
+        if (k < end && sel[k] == '=') {
+            k++;
+        }
+
+        name->data = sel + k;
+        name->len = end - k;
+
+        return 1;
+    }
+
+    return 0;
 }

@@ -70,4 +70,24 @@ const char *hoop_kube_verb(const char *method, size_t mlen,
  */
 int hoop_kube_bool(const char *value, size_t len);
 
+/*
+ * The next argument of a query as Go's url.ParseQuery reads it (the API
+ * server's): pairs split at '&' only, a pair holding ';' dropped, name
+ * and value unescaped as QueryUnescape does ('+' a space, %XX; a bad
+ * escape drops the pair), names compared exactly by the caller.  Name
+ * and value go to the caller's buffers of cap bytes each.  Returns 1 (a
+ * pair), 0 (the end), -1 (a pair Go drops), -2 (a name or value longer
+ * than cap); *pos is past the pair.
+ */
+int hoop_kube_query_next(const char *q, size_t len, size_t *pos, char *name,
+    size_t *nlen, char *value, size_t *vlen, size_t cap);
+
+/*
+ * The object a list or watch names in its field selector, as the API
+ * server's RequestInfoFactory takes it (metadata.name=X or ==X among the
+ * selector's terms).  Returns 1 and *name (inside sel), 0 if none, -1
+ * when the selector uses escapes (read here no further).
+ */
+int hoop_kube_field_name(const char *sel, size_t len, hoop_kube_str_t *name);
+
 #endif /* HOOP_KUBE_H */

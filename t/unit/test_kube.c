@@ -120,5 +120,58 @@ main(void)
     ok(hoop_kube_bool("no", 2), "no is true");
     ok(hoop_kube_bool("00", 2), "00 is true");
 
+    {
+        char             n[64], v[64];
+        size_t           pos, nl, vl;
+        hoop_kube_str_t  name;
+        const char      *q;
+
+        q = "command=ls&Command=x&command%5B%5D=y&command=-l+a%2Fb"
+            "&x=1;y=2&bad=%zz&&tty";
+        pos = 0;
+
+        ok(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64) == 1
+           && nl == 7 && memcmp(n, "command", 7) == 0 && vl == 2,
+           "query: command=ls");
+        ok(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64) == 1
+           && nl == 7 && memcmp(n, "Command", 7) == 0,
+           "... Command is another name (Go compares exactly)");
+        ok(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64) == 1
+           && nl == 9 && memcmp(n, "command[]", 9) == 0,
+           "... command%5B%5D is command[]");
+        ok(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64) == 1
+           && vl == 6 && memcmp(v, "-l a/b", 6) == 0,
+           "... + a space, %2F a slash");
+        is_int(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64),
+               -1, "... a pair with ';' is dropped");
+        is_int(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64),
+               -1, "... a bad escape drops the pair");
+        ok(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64) == 1
+           && nl == 3 && vl == 0, "... empty pairs skipped, a bare name");
+        is_int(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 64),
+               0, "... the end");
+
+        q = "command=aaaaaaaa";
+        pos = 0;
+        is_int(hoop_kube_query_next(q, strlen(q), &pos, n, &nl, v, &vl, 4),
+               -2, "a value past the buffer");
+
+        q = "metadata.namespace=x,metadata.name==db";
+        ok(hoop_kube_field_name(q, strlen(q), &name) == 1
+           && part_is(&name, "db"), "fieldSelector: metadata.name==db");
+        q = "metadata.name=db";
+        ok(hoop_kube_field_name(q, strlen(q), &name) == 1
+           && part_is(&name, "db"), "... metadata.name=db");
+        q = "metadata.name!=db";
+        is_int(hoop_kube_field_name(q, strlen(q), &name), 0, "... != names"
+               " nothing");
+        q = "metadata.name =db";
+        is_int(hoop_kube_field_name(q, strlen(q), &name), 0, "... nor a"
+               " spaced key (the server takes it as another)");
+        q = "metadata.name=a\\,b";
+        is_int(hoop_kube_field_name(q, strlen(q), &name), -1, "... escapes"
+               " are not read");
+    }
+
     return done_testing();
 }
