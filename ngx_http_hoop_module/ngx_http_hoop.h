@@ -124,6 +124,7 @@ typedef struct {
 typedef struct {
     off_t                    bytes[3];      /* stdin, stdout, stderr */
     off_t                    recorded;      /* bytes in kube.exec.data */
+    off_t                    recorded_size; /* ... as written there */
     ngx_uint_t               events;        /* ... events */
     ngx_int_t                exit_code;     /* -1: none came */
     u_char                   failure[64];   /* a Status's other reason */

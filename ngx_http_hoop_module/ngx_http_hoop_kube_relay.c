@@ -30,7 +30,9 @@
 
 #define NGX_HTTP_HOOP_RELAY_BUF     (128 * 1024)
 #define NGX_HTTP_HOOP_RELAY_PIECE   4096
-#define NGX_HTTP_HOOP_RELAY_HELD    (64 * 1024)     /* a whole message */
+#define NGX_HTTP_HOOP_RELAY_HELD    (16 * 1024)     /* a whole message */
+#define NGX_HTTP_HOOP_RELAY_JOIN    4096            /* bytes a record */
+#define NGX_HTTP_HOOP_RELAY_JOIN_MS 10              /* ... joins within */
 #define NGX_HTTP_HOOP_RELAY_RECORD  (16 * 1024)     /* per event */
 #define NGX_HTTP_HOOP_RELAY_RELEASE 200             /* ms a tail is held */
 #define NGX_HTTP_HOOP_RELAY_TICK    1000            /* ms between events */
@@ -51,10 +53,11 @@
 
 typedef struct ngx_http_hoop_kube_relay_s  ngx_http_hoop_kube_relay_t;
 
-/* one output channel's masking: the stream and where it writes */
+/* one channel's masking: the stream and where it writes */
 typedef struct {
     ngx_http_hoop_kube_relay_t  *relay;
-    ngx_uint_t                   channel;
+    ngx_uint_t                   channel;       /* 0: stdin, recorded only */
+    ngx_uint_t                   opcode;        /* of the message fed */
     hoop_mask_stream_t           stream;
 } ngx_http_hoop_kube_out_t;
 
@@ -85,12 +88,16 @@ struct ngx_http_hoop_kube_relay_s {
     u_char                       down_ctl[HOOP_WS_CONTROL_MAX];
     size_t                       down_ctl_len;
     const hoop_mask_conf_t      *mask;
-    ngx_http_hoop_kube_out_t    *out[2];        /* stdout, stderr masked;
-                                                   NULL: not masking */
+    ngx_http_hoop_kube_out_t    *out[3];        /* stdin, stdout, stderr
+                                                   masked; NULL: not */
     ngx_event_t                  release;
 
     /* the recording */
     ngx_buf_t                   *rec;           /* the next event's */
+    u_char                       join[NGX_HTTP_HOOP_RELAY_JOIN];
+    size_t                       join_len;      /* a record being made */
+    const char                  *join_kind;
+    ngx_msec_t                   join_ms;
     ngx_event_t                  tick;
     ngx_msec_t                   start;
 
@@ -128,12 +135,15 @@ static ngx_int_t ngx_http_hoop_kube_relay_flush_masks(
     ngx_http_hoop_kube_relay_t *rl);
 static int ngx_http_hoop_kube_relay_emit(void *data, const unsigned char *p,
     size_t len);
+static void ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl);
 static void ngx_http_hoop_kube_relay_frame(ngx_http_hoop_kube_relay_t *rl,
     ngx_uint_t opcode, ngx_int_t channel, const u_char *p, size_t len);
 static void ngx_http_hoop_kube_relay_exit(ngx_http_hoop_kube_relay_t *rl,
     const u_char *p, size_t len);
 static void ngx_http_hoop_kube_relay_record(ngx_http_hoop_kube_relay_t *rl,
     const char *kind, const u_char *p, size_t len);
+static void ngx_http_hoop_kube_relay_record_flush(
+    ngx_http_hoop_kube_relay_t *rl);
 static void ngx_http_hoop_kube_relay_emit_records(
     ngx_http_hoop_kube_relay_t *rl);
 static void ngx_http_hoop_kube_relay_data_event(void *data, hoop_json_t *j,
@@ -259,14 +269,15 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     rl->mask = mask;
 
     if (mask != NULL) {
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 3; i++) {
             out = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_kube_out_t));
             if (out == NULL) {
                 return NGX_ERROR;
             }
 
             out->relay = rl;
-            out->channel = NGX_HTTP_HOOP_CH_STDOUT + i;
+            out->channel = i;
+            out->opcode = HOOP_WS_BINARY;
             hoop_mask_stream_init(&out->stream, mask,
                                   ngx_http_hoop_kube_relay_emit, out);
             rl->out[i] = out;
@@ -436,7 +447,8 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
     /* a tail held back by the masking: let go soon if nothing follows */
 
     if (rl->out[0] != NULL && !rl->release.timer_set
-        && (rl->out[0]->stream.len || rl->out[1]->stream.len))
+        && (rl->out[0]->stream.len || rl->out[1]->stream.len
+            || rl->out[2]->stream.len))
     {
         ngx_add_timer(&rl->release, NGX_HTTP_HOOP_RELAY_RELEASE);
     }
@@ -596,10 +608,16 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
         switch (rc) {
 
         case HOOP_WS_FRAME:
+            /*
+             * each data frame begins with its channel, continuations too:
+             * the API server's WebSocket (x/net/websocket, wsstream)
+             * hands every frame on as a message of its own
+             */
+
             if (rl->up_ws.frame.opcode >= HOOP_WS_CLOSE) {
                 rl->up_ctl_len = 0;
 
-            } else if (rl->up_ws.frame.first) {
+            } else {
                 rl->up_channel = -1;
                 rl->up_len = 0;
             }
@@ -694,28 +712,22 @@ ngx_http_hoop_kube_relay_up_piece(ngx_http_hoop_kube_relay_t *rl, u_char *p,
 }
 
 
-/* What the client typed or sent, recorded masked as output is. */
+/*
+ * What the client typed or sent, recorded masked as output is: through a
+ * stream of its own, so that a value typed in pieces is still found.
+ */
 static void
 ngx_http_hoop_kube_relay_stdin(ngx_http_hoop_kube_relay_t *rl, u_char *p,
     size_t n)
 {
-    size_t   m;
-    u_char   masked[2 * NGX_HTTP_HOOP_RELAY_PIECE + HOOP_MASK_REPLACEMENT_MAX];
-
-    if (rl->mask == NULL) {
+    if (rl->out[0] == NULL) {
         ngx_http_hoop_kube_relay_record(rl, "i", p, n);
         return;
     }
 
-    m = hoop_mask_string(rl->mask, p, n, masked, sizeof(masked),
-                         rl->session->masked_stdin);
-
-    if (m == (size_t) -1) {
+    if (hoop_mask_stream_feed(&rl->out[0]->stream, p, n) != 0) {
         ngx_http_hoop_kube_relay_record(rl, "i", (u_char *) "[STDIN]", 7);
-        return;
     }
-
-    ngx_http_hoop_kube_relay_record(rl, "i", masked, m);
 }
 
 
@@ -734,8 +746,8 @@ ngx_http_hoop_kube_relay_up_end(ngx_http_hoop_kube_relay_t *rl)
         return;
     }
 
-    if (rl->up_ws.frame.opcode >= HOOP_WS_CLOSE || rl->up_ws.message != 0) {
-        return;                             /* the message goes on */
+    if (rl->up_ws.frame.opcode >= HOOP_WS_CLOSE) {
+        return;
     }
 
     if (rl->up_channel == NGX_HTTP_HOOP_CH_CLOSE && rl->up_len > 0
@@ -902,11 +914,10 @@ ngx_http_hoop_kube_relay_down_piece(ngx_http_hoop_kube_relay_t *rl,
         p++;
         n--;
 
-        /* stdout and stderr of a binary channel protocol: masked */
+        /* stdout and stderr, in whatever frames: masked as they come */
 
-        rl->down_state = (rl->held_opcode == HOOP_WS_BINARY
-                          && (rl->down_channel == NGX_HTTP_HOOP_CH_STDOUT
-                              || rl->down_channel == NGX_HTTP_HOOP_CH_STDERR))
+        rl->down_state = (rl->down_channel == NGX_HTTP_HOOP_CH_STDOUT
+                          || rl->down_channel == NGX_HTTP_HOOP_CH_STDERR)
                          ? NGX_HTTP_HOOP_DOWN_OUTPUT
                          : NGX_HTTP_HOOP_DOWN_HELD;
 
@@ -932,13 +943,15 @@ ngx_http_hoop_kube_relay_down_piece(ngx_http_hoop_kube_relay_t *rl,
 
     rl->session->bytes[rl->down_channel] += n;
 
-    out = rl->out[rl->down_channel - 1];
+    out = rl->out[rl->down_channel];
 
     if (out == NULL) {
-        ngx_http_hoop_kube_relay_frame(rl, HOOP_WS_BINARY, rl->down_channel,
+        ngx_http_hoop_kube_relay_frame(rl, rl->held_opcode, rl->down_channel,
                                        p, n);
         return NGX_OK;
     }
+
+    out->opcode = rl->held_opcode;
 
     return hoop_mask_stream_feed(&out->stream, p, n) == 0 ? NGX_OK
                                                          : NGX_ERROR;
@@ -991,13 +1004,59 @@ ngx_http_hoop_kube_relay_down_end(ngx_http_hoop_kube_relay_t *rl)
         ngx_http_hoop_kube_relay_exit(rl, rl->held + 1, rl->held_len - 1);
     }
 
-    /* held whole, or empty (START): sent as it came */
+    /* held whole (masked too: a Status carries text), or empty */
 
-    ngx_http_hoop_kube_relay_frame(rl, rl->held_opcode, -1, rl->held,
-                                   rl->held_len);
+    ngx_http_hoop_kube_relay_held(rl);
     rl->down_state = NGX_HTTP_HOOP_DOWN_START;
 
     return NGX_OK;
+}
+
+
+/*
+ * A message kept whole goes on, its payload past the channel byte masked
+ * as one text (a Status as JSON); room for twice it was made before.
+ */
+static void
+ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl)
+{
+    u_char   *p, *start;
+    size_t    n, cap;
+    uint64_t  counts[HOOP_MASK_NTYPES];
+
+    if (rl->mask == NULL || rl->held_len < 2) {
+        ngx_http_hoop_kube_relay_frame(rl, rl->held_opcode, -1, rl->held,
+                                       rl->held_len);
+        return;
+    }
+
+    /* masked into the output buffer past room for the longest header */
+
+    start = rl->down_out->last + HOOP_WS_HEADER_MAX;
+    cap = rl->down_out->end - start - 1;
+    *start = rl->held[0];
+
+    ngx_memzero(counts, sizeof(counts));
+
+    n = (rl->down_channel == NGX_HTTP_HOOP_CH_ERROR)
+        ? hoop_mask_string_escaped(rl->mask, rl->held + 1, rl->held_len - 1,
+                                   start + 1, cap, counts)
+        : hoop_mask_string(rl->mask, rl->held + 1, rl->held_len - 1,
+                           start + 1, cap, counts);
+
+    /* no room for all it became: the channel byte alone goes, unmasked
+       text never */
+
+    n = (n == (size_t) -1) ? 1 : n + 1;
+
+    p = rl->down_out->last;
+    p += hoop_ws_header(p, 1, (int) rl->held_opcode, n);
+    ngx_memmove(p, start, n);
+    rl->down_out->last = p + n;
+
+    for (n = 0; n < HOOP_MASK_NTYPES; n++) {
+        rl->session->masked[n] += counts[n];
+    }
 }
 
 
@@ -1009,19 +1068,26 @@ ngx_http_hoop_kube_relay_flush_masks(ngx_http_hoop_kube_relay_t *rl)
     const hoop_mask_conf_t    *conf;
     ngx_http_hoop_kube_out_t  *out;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         out = rl->out[i];
 
-        if (out == NULL || out->stream.len == 0) {
+        if (out == NULL) {
             continue;
         }
 
-        if (hoop_mask_stream_finish(&out->stream) != 0) {
+        if (out->stream.len && hoop_mask_stream_finish(&out->stream) != 0) {
             return NGX_ERROR;
         }
 
+        /* what it masked moves to the session, as the stream starts anew */
+
         for (t = 0; t < HOOP_MASK_NTYPES; t++) {
-            rl->session->masked[t] += out->stream.counts[t];
+            if (i == 0) {
+                rl->session->masked_stdin[t] += out->stream.counts[t];
+
+            } else {
+                rl->session->masked[t] += out->stream.counts[t];
+            }
         }
 
         conf = out->stream.conf;
@@ -1039,7 +1105,12 @@ ngx_http_hoop_kube_relay_emit(void *data, const unsigned char *p, size_t len)
 {
     ngx_http_hoop_kube_out_t *out = data;
 
-    ngx_http_hoop_kube_relay_frame(out->relay, HOOP_WS_BINARY, out->channel,
+    if (out->channel == NGX_HTTP_HOOP_CH_STDIN) {
+        ngx_http_hoop_kube_relay_record(out->relay, "i", p, len);
+        return 0;
+    }
+
+    ngx_http_hoop_kube_relay_frame(out->relay, out->opcode, out->channel,
                                    p, len);
     return 0;
 }
@@ -1125,62 +1196,108 @@ ngx_http_hoop_kube_relay_exit(ngx_http_hoop_kube_relay_t *rl,
 
 
 /*
- * One record of the session: [ms, kind, base64 of the bytes].  An event
- * is written when the next would not fit, every second while there are
- * records, and at the end; past hoop_kube_record_max the session is
- * recorded as truncated.
+ * One record of the session: [ms, kind, base64 of the bytes].  Bytes of
+ * one kind within 10 ms join one record (a terminal sends a key a
+ * message); a resize or stdin's close is a record of its own.  Records
+ * go into an event when the next would not fit, every second while there
+ * are any, and at the end; past hoop_kube_record_max of records (their
+ * size as written) the session is recorded as truncated.
  */
 static void
 ngx_http_hoop_kube_relay_record(ngx_http_hoop_kube_relay_t *rl,
     const char *kind, const u_char *p, size_t len)
 {
-    size_t                         k, room;
-    ngx_str_t                      src, dst;
-    ngx_buf_t                     *b;
-    ngx_http_hoop_loc_conf_t      *hlcf;
-    ngx_http_hoop_kube_session_t  *s;
+    size_t      k;
+    ngx_msec_t  now;
+    ngx_uint_t  alone;
 
-    s = rl->session;
-    b = rl->rec;
-    hlcf = ngx_http_get_module_loc_conf(rl->request, ngx_http_hoop_module);
+    if (rl->session->truncated) {
+        return;
+    }
+
+    now = ngx_current_msec - rl->start;
+    alone = (kind[0] == 'r' || kind[0] == 'c');
 
     while (len > 0) {
-        if (s->recorded >= (off_t) hlcf->kube_record_max) {
-            s->truncated = 1;
-            return;
+        if (rl->join_len
+            && (alone || rl->join_kind[0] != kind[0]
+                || now - rl->join_ms > NGX_HTTP_HOOP_RELAY_JOIN_MS
+                || rl->join_len == NGX_HTTP_HOOP_RELAY_JOIN))
+        {
+            ngx_http_hoop_kube_relay_record_flush(rl);
         }
 
-        k = ngx_min(len, NGX_HTTP_HOOP_RELAY_RECORD / 2);
-        k = ngx_min(k, (size_t) (hlcf->kube_record_max - s->recorded));
-        room = ngx_base64_encoded_length(k) + 48;
-
-        if ((size_t) (b->end - b->last) < room) {
-            ngx_http_hoop_kube_relay_emit_records(rl);
+        if (rl->join_len == 0) {
+            rl->join_kind = kind;
+            rl->join_ms = now;
         }
 
-        if (b->last != b->pos) {
-            *b->last++ = ',';
-        }
-
-        b->last = ngx_sprintf(b->last, "[%M,\"%s\",\"",
-                              ngx_current_msec - rl->start, kind);
-
-        src.data = (u_char *) p;
-        src.len = k;
-        dst.data = b->last;
-        ngx_encode_base64(&dst, &src);
-        b->last += dst.len;
-        *b->last++ = '"';
-        *b->last++ = ']';
-
-        s->recorded += k;
+        k = ngx_min(len, NGX_HTTP_HOOP_RELAY_JOIN - rl->join_len);
+        ngx_memcpy(rl->join + rl->join_len, p, k);
+        rl->join_len += k;
         p += k;
         len -= k;
+    }
+
+    if (alone) {
+        ngx_http_hoop_kube_relay_record_flush(rl);
     }
 
     if (!rl->tick.timer_set) {
         ngx_add_timer(&rl->tick, NGX_HTTP_HOOP_RELAY_TICK);
     }
+}
+
+
+/* The record being made, written into the next event's records. */
+static void
+ngx_http_hoop_kube_relay_record_flush(ngx_http_hoop_kube_relay_t *rl)
+{
+    size_t                         size;
+    ngx_str_t                      src, dst;
+    ngx_buf_t                     *b;
+    ngx_http_hoop_loc_conf_t      *hlcf;
+    ngx_http_hoop_kube_session_t  *s;
+
+    if (rl->join_len == 0) {
+        return;
+    }
+
+    s = rl->session;
+    b = rl->rec;
+    hlcf = ngx_http_get_module_loc_conf(rl->request, ngx_http_hoop_module);
+
+    size = ngx_base64_encoded_length(rl->join_len)
+           + sizeof("[18446744073709551615,\"o\",\"\"],");
+
+    if (s->recorded_size + (off_t) size > (off_t) hlcf->kube_record_max) {
+        s->truncated = 1;
+        rl->join_len = 0;
+        return;
+    }
+
+    if ((size_t) (b->end - b->last) < size) {
+        ngx_http_hoop_kube_relay_emit_records(rl);
+    }
+
+    if (b->last != b->pos) {
+        *b->last++ = ',';
+    }
+
+    b->last = ngx_sprintf(b->last, "[%M,\"%s\",\"", rl->join_ms,
+                          rl->join_kind);
+
+    src.data = rl->join;
+    src.len = rl->join_len;
+    dst.data = b->last;
+    ngx_encode_base64(&dst, &src);
+    b->last += dst.len;
+    *b->last++ = '"';
+    *b->last++ = ']';
+
+    s->recorded += rl->join_len;
+    s->recorded_size += size;
+    rl->join_len = 0;
 }
 
 
@@ -1233,6 +1350,7 @@ ngx_http_hoop_kube_relay_data_event(void *data, hoop_json_t *j,
 static void
 ngx_http_hoop_kube_relay_tick(ngx_event_t *ev)
 {
+    ngx_http_hoop_kube_relay_record_flush(ev->data);
     ngx_http_hoop_kube_relay_emit_records(ev->data);
 }
 
@@ -1285,6 +1403,7 @@ ngx_http_hoop_kube_relay_end(ngx_http_hoop_kube_relay_t *rl,
     (void) ngx_http_hoop_kube_relay_flush_masks(rl);
 
     rl->session->duration = ngx_current_msec - rl->start;
+    ngx_http_hoop_kube_relay_record_flush(rl);
     ngx_http_hoop_kube_relay_emit_records(rl);
 
     if (rl->release.timer_set) {
