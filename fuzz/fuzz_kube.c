@@ -4,7 +4,9 @@
  * libFuzzer target: a Kubernetes API path read as the API server reads
  * it, on any bytes.  Every part it names lies inside the input, a plain
  * path has no '%' nor empty segment in any part, and a stream is only
- * ever a named pod's.
+ * ever a named pod's.  The same bytes read as a query, as Go reads one:
+ * every call moves on, names and values stay within their buffers; and
+ * as a field selector, whose name lies inside it.
  */
 
 #include <stdint.h>
@@ -27,6 +29,42 @@ check_part(const char *in, size_t size, const hoop_kube_str_t *s)
     if (s->data < in || s->data + s->len > in + size
         || memchr(s->data, '/', s->len) != NULL
         || memchr(s->data, '%', s->len) != NULL)
+    {
+        abort();
+    }
+}
+
+
+static void
+check_query(const char *in, size_t size)
+{
+    int              rc;
+    char             name[16], value[16];
+    size_t           pos, prev, nlen, vlen;
+    hoop_kube_str_t  field;
+
+    pos = 0;
+
+    for ( ;; ) {
+        prev = pos;
+        nlen = 0;
+        vlen = 0;
+        rc = hoop_kube_query_next(in, size, &pos, name, &nlen, value, &vlen,
+                                  sizeof(name));
+
+        if (rc == 0) {
+            break;
+        }
+
+        if (pos <= prev || pos > size
+            || (rc == 1 && (nlen > sizeof(name) || vlen > sizeof(value))))
+        {
+            abort();
+        }
+    }
+
+    if (hoop_kube_field_name(in, size, &field) == 1
+        && (field.data < in || field.data + field.len > in + size))
     {
         abort();
     }
@@ -62,6 +100,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
         (void) hoop_kube_verb(in, size < 8 ? size : 8, &kp, size & 1);
     }
+
+    check_query(in, size);
 
     free(in);
 
