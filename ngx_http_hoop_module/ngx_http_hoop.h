@@ -165,7 +165,6 @@ typedef struct {
     unsigned                 container_set:1;
     ngx_http_hoop_kube_session_t  *session; /* after the 101 */
     void                    *relay;
-    unsigned                 base64:1;      /* a base64 channel protocol */
     unsigned                 in_stream:1;   /* refused after a 101 */
 } ngx_http_hoop_kube_t;
 

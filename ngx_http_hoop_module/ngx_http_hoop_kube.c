@@ -37,6 +37,11 @@ static int ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob,
     int all);
 static ngx_int_t ngx_http_hoop_kube_protocol(ngx_http_request_t *r,
     ngx_str_t *protocol);
+static ngx_int_t ngx_http_hoop_kube_status_json(ngx_http_request_t *r,
+    ngx_uint_t status, const char *reason, const char *message,
+    const char *rule, ngx_str_t *json);
+static ngx_uint_t ngx_http_hoop_kube_token(u_char **p, u_char *last,
+    ngx_str_t *known, ngx_uint_t n);
 static ngx_int_t ngx_http_hoop_kube_add_header(ngx_http_request_t *r,
     char *name, char *value, size_t len);
 static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
@@ -59,6 +64,15 @@ static ngx_str_t  ngx_http_hoop_kube_extensions_header[] = {
 
 static ngx_str_t  ngx_http_hoop_kube_protocol_header[] = {
     ngx_string("Sec-WebSocket-Protocol")
+};
+
+/* the channel protocols whose frames are binary: those the relay reads */
+#define NGX_HTTP_HOOP_KUBE_BINARY  3
+
+static ngx_str_t  ngx_http_hoop_kube_binary[] = {
+    ngx_string("v5.channel.k8s.io"),
+    ngx_string("v4.channel.k8s.io"),
+    ngx_string("channel.k8s.io")
 };
 
 static const char  *ngx_http_hoop_kube_kinds[] = {
@@ -236,16 +250,10 @@ static ngx_int_t
 ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube)
 {
-    u_char           *p, *last, *start, *out, *o;
+    u_char           *p, *last, *out, *o;
     size_t            len;
     ngx_uint_t        i;
     ngx_table_elt_t  *h;
-
-    static ngx_str_t  binary[] = {
-        ngx_string("v5.channel.k8s.io"),
-        ngx_string("v4.channel.k8s.io"),
-        ngx_string("channel.k8s.io")
-    };
 
     len = 0;
 
@@ -273,29 +281,20 @@ ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
         last = p + h->value.len;
 
         while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
+            i = ngx_http_hoop_kube_token(&p, last, ngx_http_hoop_kube_binary,
+                                         NGX_HTTP_HOOP_KUBE_BINARY);
+
+            if (i == NGX_HTTP_HOOP_KUBE_BINARY) {
+                continue;
             }
 
-            start = p;
-
-            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
-                p++;
+            if (o != out) {
+                *o++ = ',';
+                *o++ = ' ';
             }
 
-            for (i = 0; i < sizeof(binary) / sizeof(binary[0]); i++) {
-                if ((size_t) (p - start) == binary[i].len
-                    && ngx_strncmp(start, binary[i].data, binary[i].len) == 0)
-                {
-                    if (o != out) {
-                        *o++ = ',';
-                        *o++ = ' ';
-                    }
-
-                    o = ngx_cpymem(o, start, p - start);
-                    break;
-                }
-            }
+            o = ngx_cpymem(o, ngx_http_hoop_kube_binary[i].data,
+                           ngx_http_hoop_kube_binary[i].len);
         }
 
         ngx_http_hoop_hide_request_header(r, h);
@@ -588,9 +587,39 @@ ngx_int_t
 ngx_http_hoop_kube_status(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason, const char *message, const char *rule)
 {
+    ngx_buf_t  *b;
+    ngx_str_t   json;
+
+    if (ngx_http_hoop_kube_status_json(r, status, reason, message, rule,
+                                       &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = json.data;
+    b->last = json.data + json.len;
+    b->memory = 1;
+
+    ngx_http_finalize_request(r, ngx_http_hoop_output_json(r, status, b));
+
+    return NGX_DONE;
+}
+
+
+/* The Status object: "hoop: message (rule \"name\")" as its message. */
+static ngx_int_t
+ngx_http_hoop_kube_status_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason, const char *message, const char *rule,
+    ngx_str_t *json)
+{
     u_char       *p, *text;
     size_t        len;
-    ngx_buf_t    *b;
     hoop_json_t   j;
 
     len = ngx_strlen(message) + (rule ? ngx_strlen(rule) : 0)
@@ -598,18 +627,20 @@ ngx_http_hoop_kube_status(ngx_http_request_t *r, ngx_uint_t status,
 
     text = ngx_pnalloc(r->pool, len);
     if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     p = rule ? ngx_sprintf(text, "hoop: %s (rule \"%s\")", message, rule)
              : ngx_sprintf(text, "hoop: %s", message);
 
-    b = ngx_create_temp_buf(r->pool, 6 * (p - text) + 256);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    len = 6 * (p - text) + 256;
+
+    json->data = ngx_pnalloc(r->pool, len);
+    if (json->data == NULL) {
+        return NGX_ERROR;
     }
 
-    hoop_json_init(&j, (char *) b->pos, b->end - b->pos);
+    hoop_json_init(&j, (char *) json->data, len);
     hoop_json_object(&j, NULL);
     hoop_json_string(&j, "kind", "Status", 6);
     hoop_json_string(&j, "apiVersion", "v1", 2);
@@ -621,16 +652,9 @@ ngx_http_hoop_kube_status(ngx_http_request_t *r, ngx_uint_t status,
     hoop_json_int(&j, "code", (long long) status);
     hoop_json_end(&j);
 
-    len = hoop_json_finish(&j);
-    if (len == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    json->len = hoop_json_finish(&j);
 
-    b->last = b->pos + len;
-
-    ngx_http_finalize_request(r, ngx_http_hoop_output_json(r, status, b));
-
-    return NGX_DONE;
+    return json->len ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -870,14 +894,13 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube, ngx_uint_t status, const char *reason,
     const char *message)
 {
-    u_char           *p, *json, *text;
+    u_char           *p, *json;
     size_t            jlen, plen;
     ngx_int_t         rc;
     ngx_str_t         key, protocol, payload, encoded;
     ngx_buf_t        *b;
     ngx_sha1_t        sha1;
     ngx_chain_t       out;
-    hoop_json_t       j;
     ngx_table_elt_t  *h;
     u_char            digest[20], accept[28];
 
@@ -908,47 +931,26 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     encoded.data = accept;
     ngx_encode_base64(&encoded, &payload);
 
-    /* the Status, as ngx_http_hoop_kube_status words it */
-
-    jlen = ngx_strlen(message);
-
-    text = ngx_pnalloc(r->pool, sizeof("hoop: ") + jlen);
-    json = ngx_pnalloc(r->pool, 6 * jlen + 256);
-
-    if (text == NULL || json == NULL) {
+    if (ngx_http_hoop_kube_status_json(r, status, reason, message, NULL,
+                                       &payload)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(text, "hoop: %s", message);
-    jlen = 6 * jlen + 256;
+    json = payload.data;
+    jlen = payload.len;
 
-    hoop_json_init(&j, (char *) json, jlen);
-    hoop_json_object(&j, NULL);
-    hoop_json_string(&j, "kind", "Status", 6);
-    hoop_json_string(&j, "apiVersion", "v1", 2);
-    hoop_json_object(&j, "metadata");
-    hoop_json_end(&j);
-    hoop_json_string(&j, "status", "Failure", 7);
-    hoop_json_string(&j, "message", (char *) text, p - text);
-    hoop_json_string(&j, "reason", reason, ngx_strlen(reason));
-    hoop_json_int(&j, "code", (long long) status);
-    hoop_json_end(&j);
+    /* the error channel's message: [3]JSON */
 
-    jlen = hoop_json_finish(&j);
-    if (jlen == 0) {
-        return NGX_ERROR;
-    }
-
-    /* the error channel's message: [3]JSON, or "3" + base64 of it */
-
-    plen = 1 + (kube->base64 ? ngx_base64_encoded_length(jlen) : jlen);
+    plen = 1 + jlen;
 
     b = ngx_create_temp_buf(r->pool, 10 + plen + 4);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    *b->last++ = kube->base64 ? 0x81 : 0x82;    /* FIN, text or binary */
+    *b->last++ = 0x82;                          /* FIN, binary */
 
     if (plen < 126) {
         *b->last++ = (u_char) plen;
@@ -959,18 +961,8 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
         *b->last++ = (u_char) plen;
     }
 
-    if (kube->base64) {
-        *b->last++ = '3';
-        payload.data = json;
-        payload.len = jlen;
-        encoded.data = b->last;
-        ngx_encode_base64(&encoded, &payload);
-        b->last += encoded.len;
-
-    } else {
-        *b->last++ = 3;
-        b->last = ngx_cpymem(b->last, json, jlen);
-    }
+    *b->last++ = 3;
+    b->last = ngx_cpymem(b->last, json, jlen);
 
     /* a close, 1000: the session is over */
 
@@ -1023,25 +1015,17 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
 
 /*
  * The subprotocol the server would pick of those the client offers: the
- * channel protocols, newest first.  NGX_DECLINED if none.
+ * binary channel protocols, newest first (only they are offered to the
+ * server: ngx_http_hoop_kube_binary_only()).  NGX_DECLINED if none.
  */
 static ngx_int_t
 ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
 {
-    u_char                *p, *last, *start;
-    ngx_uint_t             i, best;
-    ngx_table_elt_t       *h;
-    ngx_http_hoop_ctx_t   *ctx;
+    u_char           *p, *last;
+    ngx_uint_t        i, best;
+    ngx_table_elt_t  *h;
 
-    static ngx_str_t  known[] = {
-        ngx_string("v5.channel.k8s.io"),
-        ngx_string("v4.channel.k8s.io"),
-        ngx_string("v4.base64.channel.k8s.io"),
-        ngx_string("base64.channel.k8s.io"),
-        ngx_string("channel.k8s.io")
-    };
-
-    best = sizeof(known) / sizeof(known[0]);
+    best = NGX_HTTP_HOOP_KUBE_BINARY;
 
     for (h = NULL;
          (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
@@ -1053,37 +1037,52 @@ ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
         last = p + h->value.len;
 
         while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
-
-            start = p;
-
-            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
-                p++;
-            }
-
-            for (i = 0; i < best; i++) {
-                if ((size_t) (p - start) == known[i].len
-                    && ngx_strncmp(start, known[i].data, known[i].len) == 0)
-                {
-                    best = i;
-                    break;
-                }
-            }
+            i = ngx_http_hoop_kube_token(&p, last, ngx_http_hoop_kube_binary,
+                                         NGX_HTTP_HOOP_KUBE_BINARY);
+            best = ngx_min(best, i);
         }
     }
 
-    if (best == sizeof(known) / sizeof(known[0])) {
+    if (best == NGX_HTTP_HOOP_KUBE_BINARY) {
         return NGX_DECLINED;
     }
 
-    *protocol = known[best];
-
-    ctx = ngx_http_hoop_get_ctx(r);
-    ctx->kube->base64 = (best == 2 || best == 3);
+    *protocol = ngx_http_hoop_kube_binary[best];
 
     return NGX_OK;
+}
+
+
+/*
+ * The next token of a comma-separated header value from *p (moved past
+ * it): which of the n known ones it is, or n.
+ */
+static ngx_uint_t
+ngx_http_hoop_kube_token(u_char **p, u_char *last, ngx_str_t *known,
+    ngx_uint_t n)
+{
+    u_char      *start;
+    ngx_uint_t   i;
+
+    while (*p < last && (**p == ' ' || **p == '\t' || **p == ',')) {
+        (*p)++;
+    }
+
+    start = *p;
+
+    while (*p < last && **p != ',' && **p != ' ' && **p != '\t') {
+        (*p)++;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((size_t) (*p - start) == known[i].len
+            && ngx_strncmp(start, known[i].data, known[i].len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return n;
 }
 
 
