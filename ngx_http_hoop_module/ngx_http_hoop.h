@@ -154,6 +154,7 @@ typedef struct {
     ngx_uint_t               stream;        /* hoop_kube_stream_e */
     ngx_str_t                command;       /* command= values, joined */
     ngx_str_t                container;     /* the first container= */
+    ngx_str_t                shown;         /* the command, masked */
     ngx_str_t                selected;      /* a fieldSelector's name */
     ngx_uint_t               tty;           /* tty=, as ANY_* bits */
     ngx_uint_t               input;         /* stdin= */
@@ -163,13 +164,14 @@ typedef struct {
     unsigned                 websocket:1;
     unsigned                 spdy:1;
     unsigned                 container_set:1;
+    unsigned                 shown_failed:1;
     ngx_http_hoop_kube_session_t  *session; /* after the 101 */
     void                    *relay;
     unsigned                 in_stream:1;   /* refused after a 101 */
 } ngx_http_hoop_kube_t;
 
 /* the command an event or a reviewer is shown, at most */
-#define NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN  1024
+#define NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN  4096
 
 /* the occurrences of a boolean argument: any true, any false (or none) */
 #define NGX_HTTP_HOOP_KUBE_ANY_TRUE   0x01
@@ -280,6 +282,8 @@ ngx_int_t ngx_http_hoop_kube_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, const char *message,
     const char *rule);
 void ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j);
+ngx_int_t ngx_http_hoop_kube_shown(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube);
 ngx_int_t ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube, ngx_uint_t status, const char *reason,
     const char *message);
@@ -287,6 +291,7 @@ const char *ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube);
 /* ngx_http_hoop_kube_relay.c */
 ngx_int_t ngx_http_hoop_kube_relay_init(ngx_conf_t *cf);
 ngx_uint_t ngx_http_hoop_kube_relays(ngx_http_request_t *r);
+void ngx_http_hoop_kube_relay_log(ngx_http_request_t *r);
 
 /* ngx_http_hoop_mask_filter_module.c */
 ngx_int_t ngx_http_hoop_mask_result(ngx_http_request_t *r,

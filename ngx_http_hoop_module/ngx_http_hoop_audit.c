@@ -126,6 +126,7 @@ ngx_http_hoop_audit_log(ngx_http_request_t *r)
     }
 
     ngx_http_hoop_review_abandon(ctx);
+    ngx_http_hoop_kube_relay_log(r);
 
     if (ngx_http_hoop_audit_add(r, ngx_http_hoop_audit_event, r) != NGX_OK) {
         return NGX_ERROR;
@@ -263,7 +264,8 @@ ngx_http_hoop_audit_event(void *data, hoop_json_t *j,
              || status == NGX_HTTP_FORBIDDEN
              || (ctx != NULL && ctx->review != NULL
                  && ctx->review->status != NGX_HOOP_REVIEW_APPROVED)
-             || (ctx != NULL && ctx->git != NULL && ctx->git->refused);
+             || (ctx != NULL && ctx->git != NULL && ctx->git->refused)
+             || (ctx != NULL && ctx->kube != NULL && ctx->kube->in_stream);
 
     ngx_http_hoop_git_json(r, j);
     ngx_http_hoop_kube_json(r, j);

@@ -512,6 +512,20 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
                && hoop_rule_glob(glob, kube->verb, ngx_strlen(kube->verb));
     }
 
+    /*
+     * a request across all namespaces (a namespaced list or watch with
+     * no namespace in its path) reaches every one: it meets any
+     * namespace= of a deny or a review
+     */
+
+    if (s == &kube->path.ns && s->len == 0 && !all
+        && kube->path.resource_request && kube->path.resource.len
+        && !(kube->path.resource.len == 10
+             && ngx_strncmp(kube->path.resource.data, "namespaces", 10) == 0))
+    {
+        return 1;
+    }
+
     if (s != NULL) {
         return hoop_rule_glob(glob, s->data ? s->data : "", s->len);
     }
@@ -538,11 +552,14 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
         return ngx_http_hoop_kube_flag(kube->input, glob, all);
     }
 
-    /* container=: the first, as the server takes it; none is the pod's
-       default container, which only "*" names */
+    /*
+     * container=: the first, as the server takes it; none is the pod's
+     * default container, which could be any: a deny or a review holds,
+     * an allow only with "*"
+     */
 
     if (!kube->container_set) {
-        return ngx_strcmp(glob, "*") == 0;
+        return !all || ngx_strcmp(glob, "*") == 0;
     }
 
     return hoop_rule_glob(glob, (char *) kube->container.data,
@@ -675,12 +692,8 @@ ngx_http_hoop_kube_kind(ngx_http_hoop_kube_t *kube)
 void
 ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
 {
-    u_char                *out;
-    size_t                 n, len;
-    hoop_mask_conf_t       conf;
     ngx_http_hoop_ctx_t   *ctx;
     ngx_http_hoop_kube_t  *kube;
-    const hoop_mask_conf_t  *mask;
 
     ctx = ngx_http_hoop_get_ctx(r);
 
@@ -728,7 +741,53 @@ ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
     ngx_http_hoop_kube_json_flag(j, "tty", kube->tty);
     ngx_http_hoop_kube_json_flag(j, "stdin", kube->input);
 
-    /* the command, its secrets masked: a password in "sh -c" is one */
+    /* the command as reviewers and auditors see it (masked, whole) */
+
+    if (ngx_http_hoop_kube_shown(r, kube) != NGX_OK) {
+        hoop_json_null(j, "command");
+
+    } else {
+        hoop_json_string(j, "command", (char *) kube->shown.data,
+                         ngx_min(kube->shown.len,
+                                 NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN));
+    }
+
+    if (kube->shown.len > NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN
+        || kube->shown.data == NULL)
+    {
+        hoop_json_int(j, "command_bytes", (long long) kube->command.len);
+    }
+
+    if (kube->session != NULL) {
+        ngx_http_hoop_kube_json_session(j, kube->session);
+    }
+
+    hoop_json_end(j);
+}
+
+
+/*
+ * The command as it is shown (once, kept): masked whole before it is cut,
+ * by the location's detectors and the bounded secret ones (AWS keys,
+ * JWTs, bearer tokens); not by the private key detector, which swallows
+ * what follows a "-----BEGIN" to its end and would hide the rest of the
+ * command from the reviewer who approves it.  Room for what the hash
+ * strategy makes of the shortest values (8 times as long).
+ */
+ngx_int_t
+ngx_http_hoop_kube_shown(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
+{
+    size_t                   n, cap;
+    hoop_mask_conf_t         conf;
+    const hoop_mask_conf_t  *mask;
+
+    if (kube->shown.data != NULL) {
+        return NGX_OK;
+    }
+
+    if (kube->shown_failed) {
+        return NGX_ERROR;
+    }
 
     mask = ngx_http_hoop_mask_conf(r);
 
@@ -739,34 +798,30 @@ ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
         ngx_memzero(&conf, sizeof(hoop_mask_conf_t));
     }
 
-    conf.enabled |= (1u << HOOP_MASK_PRIVATE_KEY) | (1u << HOOP_MASK_AWS_KEY)
-                    | (1u << HOOP_MASK_JWT) | (1u << HOOP_MASK_BEARER_TOKEN);
+    conf.enabled |= (1u << HOOP_MASK_AWS_KEY) | (1u << HOOP_MASK_JWT)
+                    | (1u << HOOP_MASK_BEARER_TOKEN);
+    conf.enabled &= ~(1u << HOOP_MASK_PRIVATE_KEY);
 
-    len = ngx_min(kube->command.len, NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN);
-    n = (size_t) -1;
+    cap = 8 * kube->command.len + HOOP_MASK_REPLACEMENT_MAX;
 
-    out = ngx_pnalloc(r->pool, 2 * len + HOOP_MASK_REPLACEMENT_MAX);
-    if (out != NULL) {
-        n = hoop_mask_string(&conf, kube->command.data, len, out,
-                             2 * len + HOOP_MASK_REPLACEMENT_MAX, NULL);
+    kube->shown.data = ngx_pnalloc(r->pool, cap);
+    if (kube->shown.data == NULL) {
+        kube->shown_failed = 1;
+        return NGX_ERROR;
     }
+
+    n = hoop_mask_string(&conf, kube->command.data, kube->command.len,
+                         kube->shown.data, cap, NULL);
 
     if (n == (size_t) -1) {
-        hoop_json_null(j, "command");
-
-    } else {
-        hoop_json_string(j, "command", (char *) out, n);
+        kube->shown.data = NULL;
+        kube->shown_failed = 1;
+        return NGX_ERROR;
     }
 
-    if (len < kube->command.len) {
-        hoop_json_int(j, "command_bytes", (long long) kube->command.len);
-    }
+    kube->shown.len = n;
 
-    if (kube->session != NULL) {
-        ngx_http_hoop_kube_json_session(j, kube->session);
-    }
-
-    hoop_json_end(j);
+    return NGX_OK;
 }
 
 

@@ -102,6 +102,7 @@ struct ngx_http_hoop_kube_relay_s {
     ngx_msec_t                   start;
 
     ngx_http_hoop_kube_session_t  *session;
+    unsigned                     ended:1;
 };
 
 
@@ -842,6 +843,13 @@ ngx_http_hoop_kube_relay_decode(ngx_http_hoop_kube_relay_t *rl,
 
             /* a control frame (inside a message too): kept on its own */
 
+            /* nothing comes after a close (RFC 6455 5.5.1) */
+
+            if (rl->session->server_close) {
+                rl->down_ws.error = "a frame after the server's close";
+                return NGX_ERROR;
+            }
+
             if (rl->down_ws.frame.opcode >= HOOP_WS_CLOSE) {
                 rl->down_ctl_len = 0;
 
@@ -977,6 +985,10 @@ ngx_http_hoop_kube_relay_down_end(ngx_http_hoop_kube_relay_t *rl)
 
             rl->session->server_close = hoop_ws_close_code(rl->down_ctl,
                                                       rl->down_ctl_len);
+
+            if (rl->session->server_close == 0) {
+                rl->session->server_close = 1002;   /* not a close's */
+            }
         }
 
         ngx_http_hoop_kube_relay_frame(rl, opcode, -1, rl->down_ctl,
@@ -1402,6 +1414,7 @@ ngx_http_hoop_kube_relay_end(ngx_http_hoop_kube_relay_t *rl,
 
     (void) ngx_http_hoop_kube_relay_flush_masks(rl);
 
+    rl->ended = 1;
     rl->session->duration = ngx_current_msec - rl->start;
     ngx_http_hoop_kube_relay_record_flush(rl);
     ngx_http_hoop_kube_relay_emit_records(rl);
@@ -1419,6 +1432,51 @@ ngx_http_hoop_kube_relay_end(ngx_http_hoop_kube_relay_t *rl,
     u->read_event_handler = rl->nginx_read;
 
     rl->nginx_read(r, u);
+}
+
+
+/*
+ * The request is being logged: a session nginx ended itself (a worker's
+ * shutdown timeout, a connection closed under it) never reached
+ * ngx_http_hoop_kube_relay_end(); what it recorded is written now, and
+ * the summary says so.
+ */
+void
+ngx_http_hoop_kube_relay_log(ngx_http_request_t *r)
+{
+    ngx_http_hoop_ctx_t         *ctx;
+    ngx_http_hoop_kube_relay_t  *rl;
+
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ctx == NULL || ctx->kube == NULL || ctx->kube->relay == NULL) {
+        return;
+    }
+
+    rl = ctx->kube->relay;
+
+    if (rl->ended) {
+        return;
+    }
+
+    rl->ended = 1;
+
+    if (rl->session->error == NULL) {
+        rl->session->error = "ended by nginx (shutting down, or the"
+                             " connection closed under it)";
+    }
+
+    rl->session->duration = ngx_current_msec - rl->start;
+    ngx_http_hoop_kube_relay_record_flush(rl);
+    ngx_http_hoop_kube_relay_emit_records(rl);
+
+    if (rl->release.timer_set) {
+        ngx_del_timer(&rl->release);
+    }
+
+    if (rl->tick.timer_set) {
+        ngx_del_timer(&rl->tick);
+    }
 }
 
 

@@ -163,10 +163,14 @@ ngx_http_hoop_review_spec(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx,
     }
 
     if (ctx->kube != NULL) {
-        /* an exec: its command, masked (at most twice as long), escaped */
+        /* an exec: its command as shown, escaped */
 
-        size += 12 * NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN
-                + HOOP_MASK_REPLACEMENT_MAX;
+        if (ngx_http_hoop_kube_shown(r, ctx->kube) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        size += 6 * ngx_min(ctx->kube->shown.len,
+                            NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN);
 
         buf = ngx_pnalloc(r->pool, size);
         if (buf == NULL) {

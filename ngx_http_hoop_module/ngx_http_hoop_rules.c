@@ -393,6 +393,36 @@ ngx_http_hoop_rules_handler(ngx_http_request_t *r)
     }
 
     if (action == HOOP_RULE_REVIEW) {
+
+        /* a reviewer approves what they see: the whole command */
+
+        if (ctx->kube
+            && (ngx_http_hoop_kube_shown(r, ctx->kube) != NGX_OK
+                || ctx->kube->shown.len > NGX_HTTP_HOOP_KUBE_COMMAND_SHOWN))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "hoop_kube: a command of %uz bytes cannot be"
+                          " shown to a reviewer", ctx->kube->command.len);
+
+            /* said inside the stream: kubectl would retry over SPDY */
+
+            rc = ngx_http_hoop_kube_refuse_in_stream(r, ctx->kube,
+                                                NGX_HTTP_FORBIDDEN,
+                                                "Forbidden",
+                                                "the command is too long to"
+                                                " be shown to a reviewer"
+                                                " (4 KiB are)");
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            return ngx_http_hoop_kube_status(r, NGX_HTTP_FORBIDDEN,
+                                             "Forbidden",
+                                             "the command is too long to be"
+                                             " shown to a reviewer (4 KiB"
+                                             " are)", ctx->rule);
+        }
+
         if (rule->grant_ms && ctx->authenticated) {
             rc = ngx_http_hoop_review_grant(r, ctx, rule);
 

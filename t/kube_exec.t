@@ -211,12 +211,12 @@ subtest 'what the gateway cannot read as the server does is refused' => sub {
     like(decode_json($body)->{message}, qr/only a pod's exec, attach/,
          '... saying so');
 
-    ($status, $body) = get_with("$exec_path?command=ls", %ws,
+    ($status, $body) = get_with("$exec_path?container=app&command=ls", %ws,
         'Sec-WebSocket-Protocol' => 'v5.channel.k8s.io, '
             . 'base64url.bearer.authorization.k8s.io.c2VjcmV0');
     is($status, 400, 'a token in the subprotocols: 400');
 
-    ($status, $body) = raw($t->port('https'), "POST $exec_path?command=ls"
+    ($status, $body) = raw($t->port('https'), "POST $exec_path?container=app&command=ls"
         . " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer $agent\r\n"
         . "Upgrade: SPDY/3.1\r\nConnection: Upgrade\r\n"
         . "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
@@ -225,7 +225,7 @@ subtest 'what the gateway cannot read as the server does is refused' => sub {
     like(decode_json($body)->{message}, qr/over SPDY are not served here/,
          '... saying why');
 
-    my @reached = $api->seen(sub { ($_[0]{query} // '') eq '?command=ls' });
+    my @reached = $api->seen(sub { ($_[0]{query} // '') =~ /[?&]command=ls(&|$)/ });
     is(scalar @reached, 0, 'none of them reached the API server');
 };
 
@@ -234,16 +234,16 @@ subtest 'the query and the upgrade, read as the API server reads them' => sub {
     # Go's url.ParseQuery: names exact, so "Command" and "command[]" are
     # not the command the server runs
     for my $decoy ('Command=echo', 'command%5B%5D=echo', 'COMMAND=x') {
-        my ($status, $body) = get_with("$exec_path?$decoy&command=sh"
+        my ($status, $body) = get_with("$exec_path?container=app&$decoy&command=sh"
             . '&command=-c&command=rm+-rf+/x', %ws);
         is($status, 403, "$decoy before the real command: still denied");
         like($body, qr/no recursive deletes/, '... by the rule on it');
     }
-    my ($status, $body) = get_with("$exec_path?command=echo&command=x;y"
+    my ($status, $body) = get_with("$exec_path?container=app&command=echo&command=x;y"
         . '&command=rm+-rf+/x', %ws);
     is($status, 400, 'a pair with ";" (which Go drops): refused');
     like($body, qr/would drop/, '... saying why');
-    ($status) = get_with("$exec_path?command=rm%zz", %ws);
+    ($status) = get_with("$exec_path?container=app&command=rm%zz", %ws);
     is($status, 400, 'a bad escape (the pair Go drops): refused');
 
     my $secrets = '/api/v1/namespaces/staging/secrets';
@@ -262,12 +262,22 @@ subtest 'the query and the upgrade, read as the API server reads them' => sub {
     ($status) = get_with("$secrets?watch=false");
     is($status, 200, 'watch=false is a list');
 
-    ($status, $body) = get_with("$exec_path?command=ls", %ws,
+    ($status, $body) = get_with('/api/v1/secrets');
+    is($status, 403, 'secrets of all namespaces: a deny on namespace=prod'
+       . ' holds (prod is among them)');
+    ($status) = get_with('/api/v1/pods');
+    isnt($status, 403, '... pods of all namespaces: allowed as reads');
+    ($status, $body) = get_with('/api/v1/namespaces/staging/pods/web/exec'
+        . '?command=ls', %ws);
+    is($status, 403, 'an exec with no container= (the pod\'s default,'
+       . ' which may be the sidecar): a deny on container=sidecar holds');
+
+    ($status, $body) = get_with("$exec_path?container=app&command=ls", %ws,
         Upgrade => 'SPDY/3.1, websocket');
     is($status, 403, 'an Upgrade naming SPDY is SPDY, whatever else it'
        . ' names');
     like($body, qr/over SPDY are not served/, '... refused as SPDY');
-    ($status) = get_with("$exec_path?command=ls", %ws,
+    ($status) = get_with("$exec_path?container=app&command=ls", %ws,
         Upgrade => 'websocket, h2c');
     is($status, 400, 'an Upgrade that is not only "websocket": refused');
 };
@@ -276,7 +286,7 @@ subtest 'the query and the upgrade, read as the API server reads them' => sub {
 sub ws_exec {
     my ($command, @plan) = @_;
     my $url = 'wss://127.0.0.1:' . $t->port('https')
-        . "$exec_path?command=$command&stdin=true&stdout=true";
+        . "$exec_path?container=app&command=$command&stdin=true&stdout=true";
     spit("$d/plan.json", encode_json(\@plan));
     my $out = `node $FindBin::Bin/node/ws-exec.mjs '$url' $agent $d/plan.json`;
     diag $out unless $out =~ /"close"/;
@@ -339,7 +349,7 @@ subtest 'stdin as the API server reads it, recorded and masked' => sub {
 };
 
 subtest 'SPDY let through as metadata where hoop_kube_spdy is on' => sub {
-    my ($status) = raw($t->port('spdy'), "POST $exec_path?command=echo&"
+    my ($status) = raw($t->port('spdy'), "POST $exec_path?container=app&command=echo&"
         . "command=spdy HTTP/1.1\r\nHost: gw\r\n"
         . "Authorization: Bearer $agent\r\nUpgrade: SPDY/3.1\r\n"
         . "Connection: Upgrade\r\n"
@@ -697,6 +707,33 @@ subtest 'an exec held for review: approved on another gateway' => sub {
     is($out, "released\n", '... with the pod\'s output');
     is(scalar(grep { $_->{answer} } reached(qr/command=released/)), 1,
        '... the exec reached the server once');
+};
+
+subtest 'the reviewer sees the whole command' => sub {
+    my ($pid, $n) = kubectl_bg("-n prod exec web -- sh -c"
+        . " ': -----BEGIN PRIVATE KEY-----; echo drop the data'");
+    my $review;
+    wait_until(sub {
+        my (undef, $list) = api('GET', '?status=pending');
+        ($review) = grep { ($_->{operation}{kube}{command} // '') =~ /^sh -c/ }
+                    @{ $list // [] };
+        $review;
+    }, 'the review');
+    like($review->{operation}{kube}{command}, qr/echo drop the data$/,
+         'a PEM header in the command hides nothing after it');
+    api('POST', "/$review->{id}/reject", { reason => 'no' });
+    kubectl_done($pid, $n);
+
+    my $long = join ' ', ('x' x 900) x 5;
+    my ($rc, $out, $err) = kubectl(undef, "-n prod exec web -- echo $long");
+    like($err, qr/too long to be shown to a reviewer/,
+         'a command longer than a reviewer is shown: refused, not held')
+        or diag "rc $rc: $err";
+    my $refused = sub { grep { ($_->{kube}{command_bytes} // 0) > 4096 }
+                        events('kube.exec') };
+    wait_until($refused, 'its event');
+    is(($refused->())[0]{decision}{result}, 'deny', '... recorded as a'
+       . ' refusal');
 };
 
 subtest 'an exec held for review: rejected, expired, abandoned' => sub {
