@@ -14,7 +14,8 @@
 static int
 part_is(hoop_kube_str_t *s, const char *want)
 {
-    return s->len == strlen(want) && memcmp(s->data, want, s->len) == 0;
+    return s->len == strlen(want)
+           && (s->len == 0 || memcmp(s->data, want, s->len) == 0);
 }
 
 
