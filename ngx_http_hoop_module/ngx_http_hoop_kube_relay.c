@@ -153,6 +153,7 @@ static void ngx_http_hoop_kube_relay_tick(ngx_event_t *ev);
 static void ngx_http_hoop_kube_relay_release(ngx_event_t *ev);
 static void ngx_http_hoop_kube_relay_end(ngx_http_hoop_kube_relay_t *rl,
     const char *error);
+static void ngx_http_hoop_kube_relay_finish(ngx_http_hoop_kube_relay_t *rl);
 static void ngx_http_hoop_kube_relay_cleanup(void *data);
 
 
@@ -1413,19 +1414,7 @@ ngx_http_hoop_kube_relay_end(ngx_http_hoop_kube_relay_t *rl,
     }
 
     (void) ngx_http_hoop_kube_relay_flush_masks(rl);
-
-    rl->ended = 1;
-    rl->session->duration = ngx_current_msec - rl->start;
-    ngx_http_hoop_kube_relay_record_flush(rl);
-    ngx_http_hoop_kube_relay_emit_records(rl);
-
-    if (rl->release.timer_set) {
-        ngx_del_timer(&rl->release);
-    }
-
-    if (rl->tick.timer_set) {
-        ngx_del_timer(&rl->tick);
-    }
+    ngx_http_hoop_kube_relay_finish(rl);
 
     u->buffer.pos = u->buffer.last;
     u->peer.connection->read->eof = 1;
@@ -1459,27 +1448,28 @@ ngx_http_hoop_kube_relay_log(ngx_http_request_t *r)
         return;
     }
 
-    rl->ended = 1;
-
     if (rl->session->error == NULL) {
         rl->session->error = "ended by nginx (shutting down, or the"
                              " connection closed under it)";
     }
 
-    rl->session->duration = ngx_current_msec - rl->start;
-    ngx_http_hoop_kube_relay_record_flush(rl);
-    ngx_http_hoop_kube_relay_emit_records(rl);
-
-    if (rl->release.timer_set) {
-        ngx_del_timer(&rl->release);
-    }
-
-    if (rl->tick.timer_set) {
-        ngx_del_timer(&rl->tick);
-    }
+    ngx_http_hoop_kube_relay_finish(rl);
 }
 
 
+/* The session's last records written, its duration taken, timers gone. */
+static void
+ngx_http_hoop_kube_relay_finish(ngx_http_hoop_kube_relay_t *rl)
+{
+    rl->ended = 1;
+    rl->session->duration = ngx_current_msec - rl->start;
+    ngx_http_hoop_kube_relay_record_flush(rl);
+    ngx_http_hoop_kube_relay_emit_records(rl);
+    ngx_http_hoop_kube_relay_cleanup(rl);
+}
+
+
+/* The pool goes: no timer of the relay may fire after it. */
 static void
 ngx_http_hoop_kube_relay_cleanup(void *data)
 {
