@@ -145,6 +145,20 @@ typedef struct {
 
 
 /*
+ * A port-forward's tunnel, relayed by nginx as it is: what the
+ * connections' counters said at the 101, to tell the tunnel's bytes.
+ */
+typedef struct {
+    off_t                    up_sent;       /* to the server, at the 101 */
+    off_t                    down_read;     /* from it: its header */
+    ngx_msec_t               start;
+} ngx_http_hoop_kube_tunnel_t;
+
+/* the ports= a port-forward names, at most (the server has no bound) */
+#define NGX_HTTP_HOOP_KUBE_PORTS  16
+
+
+/*
  * A request to the Kubernetes API (hoop_kube): what it names, and for a
  * pod's exec, attach or portforward, what it asks to run and how.
  */
@@ -158,6 +172,8 @@ typedef struct {
     ngx_str_t                selected;      /* a fieldSelector's name */
     ngx_uint_t               tty;           /* tty=, as ANY_* bits */
     ngx_uint_t               input;         /* stdin= */
+    uint16_t                 ports[NGX_HTTP_HOOP_KUBE_PORTS];
+    ngx_uint_t               nports;        /* a port-forward's ports= */
     ngx_uint_t               refuse;        /* a status, whatever the
                                                rules say; or 0 */
     const char              *refusal;       /* ... why */
@@ -167,6 +183,8 @@ typedef struct {
     unsigned                 shown_failed:1;
     ngx_http_hoop_kube_session_t  *session; /* after the 101 */
     void                    *relay;
+    ngx_http_hoop_kube_tunnel_t   *tunnel;  /* a port-forward's, after
+                                               the 101 */
     unsigned                 in_stream:1;   /* refused after a 101 */
 } ngx_http_hoop_kube_t;
 
@@ -277,7 +295,7 @@ void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);
 ngx_int_t ngx_http_hoop_kube_request(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
 int ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
-    const char *key, const char *glob, int all);
+    const hoop_rule_cond_t *c, int all);
 ngx_int_t ngx_http_hoop_kube_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, const char *message,
     const char *rule);

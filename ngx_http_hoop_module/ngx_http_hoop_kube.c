@@ -35,6 +35,14 @@ static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
     ngx_uint_t status, const char *why);
 static int ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob,
     int all);
+static int ngx_http_hoop_kube_glob(const hoop_rule_cond_t *c,
+    const char *text, size_t len);
+static int ngx_http_hoop_kube_value(ngx_http_hoop_kube_t *kube,
+    const char *key, const char *glob, int all);
+static int ngx_http_hoop_kube_verb(ngx_http_hoop_kube_t *kube,
+    const hoop_rule_cond_t *c, int all);
+static int ngx_http_hoop_kube_port(ngx_http_hoop_kube_t *kube,
+    const hoop_rule_cond_t *c, int all);
 static ngx_int_t ngx_http_hoop_kube_protocol(ngx_http_request_t *r,
     ngx_str_t *protocol);
 static ngx_int_t ngx_http_hoop_kube_status_json(ngx_http_request_t *r,
@@ -48,6 +56,8 @@ static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
     hoop_kube_str_t *s);
 static void ngx_http_hoop_kube_json_flag(hoop_json_t *j, const char *key,
     ngx_uint_t seen);
+static void ngx_http_hoop_kube_json_tunnel(ngx_http_request_t *r,
+    hoop_json_t *j, ngx_http_hoop_kube_t *kube);
 static void ngx_http_hoop_kube_json_session(hoop_json_t *j,
     ngx_http_hoop_kube_session_t *s);
 static void ngx_http_hoop_kube_json_code(hoop_json_t *j, const char *key,
@@ -338,7 +348,7 @@ ngx_http_hoop_kube_args(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
     int               rc;
     char             *name, *value;
     u_char           *p;
-    size_t            pos, nlen, vlen;
+    size_t            pos, nlen, vlen, n;
     ngx_int_t         watch;
     ngx_uint_t        seen;
     hoop_kube_str_t   field;
@@ -431,6 +441,25 @@ ngx_http_hoop_kube_args(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
             kube->container.len = vlen;
             kube->container_set = 1;
 
+        } else if (nlen == 5 && ngx_strncmp(name, "ports", 5) == 0
+                   && kube->stream == HOOP_KUBE_PORTFORWARD)
+        {
+            n = kube->nports;
+            rc = hoop_kube_ports(value, vlen, kube->ports,
+                                 NGX_HTTP_HOOP_KUBE_PORTS, &n);
+            kube->nports = n;
+
+            if (rc != 0) {
+                ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                          rc == -1
+                                          ? "a port the API server would"
+                                            " not read"
+                                          : "more ports than are read"
+                                            " here");
+                kube->verb = NULL;
+                return NGX_OK;
+            }
+
         } else if (nlen == 3 && ngx_strncmp(name, "tty", 3) == 0
                    && !(seen & 0x08))
         {
@@ -480,18 +509,66 @@ ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube, ngx_uint_t status,
 
 /*
  * The Kubernetes keys of a rule: namespace, resource, object (the name),
- * subresource, verb for any request; pod, container, command, tty and
- * stdin for a pod's stream only (-1 otherwise: the rule does not apply).
+ * subresource, verb for any request; pod, container, command, tty, stdin
+ * and port for a pod's stream only (-1 otherwise: the rule does not
+ * apply).  1 if one of the condition's values meets the request; where
+ * the request has several (a stream's verbs, a port-forward's ports), a
+ * deny or a review needs one of them met, an allow every one.
  */
 int
 ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
-    const char *key, const char *glob, int all)
+    const hoop_rule_cond_t *c, int all)
 {
-    hoop_kube_str_t  *s;
+    int     rc;
+    size_t  i;
 
     if (kube == NULL) {
         return -1;
     }
+
+    if (ngx_strcmp(c->key, "verb") == 0) {
+        return ngx_http_hoop_kube_verb(kube, c, all);
+    }
+
+    if (ngx_strcmp(c->key, "port") == 0) {
+        return ngx_http_hoop_kube_port(kube, c, all);
+    }
+
+    for (i = 0; i < c->nvalues; i++) {
+        rc = ngx_http_hoop_kube_value(kube, c->key, c->values[i], all);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Whether one of the condition's values is met by text. */
+static int
+ngx_http_hoop_kube_glob(const hoop_rule_cond_t *c, const char *text,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < c->nvalues; i++) {
+        if (hoop_rule_glob(c->values[i], text, len)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* One value of a condition on a key the request has once. */
+static int
+ngx_http_hoop_kube_value(ngx_http_hoop_kube_t *kube, const char *key,
+    const char *glob, int all)
+{
+    hoop_kube_str_t  *s;
 
     s = NULL;
 
@@ -507,9 +584,6 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
     } else if (ngx_strcmp(key, "subresource") == 0) {
         s = &kube->path.subresource;
 
-    } else if (ngx_strcmp(key, "verb") == 0) {
-        return kube->verb != NULL
-               && hoop_rule_glob(glob, kube->verb, ngx_strlen(kube->verb));
     }
 
     /*
@@ -564,6 +638,75 @@ ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
 
     return hoop_rule_glob(glob, (char *) kube->container.data,
                           kube->container.len);
+}
+
+
+/*
+ * verb=: the authorizer's verb.  A pod's stream opened with a GET (a
+ * WebSocket) is authorized by the API server (1.30 and later) as both
+ * "get" and "create" on the subresource: a deny or a review meets either,
+ * an allow must name both ("verb=get,list,watch" allows no shell).
+ */
+static int
+ngx_http_hoop_kube_verb(ngx_http_hoop_kube_t *kube,
+    const hoop_rule_cond_t *c, int all)
+{
+    int  get, create;
+
+    if (kube->verb == NULL) {
+        return 0;
+    }
+
+    if (kube->stream == HOOP_KUBE_NONE
+        || ngx_strcmp(kube->verb, "get") != 0)
+    {
+        return ngx_http_hoop_kube_glob(c, kube->verb,
+                                       ngx_strlen(kube->verb));
+    }
+
+    get = ngx_http_hoop_kube_glob(c, "get", 3);
+    create = ngx_http_hoop_kube_glob(c, "create", 6);
+
+    return all ? (get && create) : (get || create);
+}
+
+
+/*
+ * port=: a port-forward's ports= (any of them for a deny or a review,
+ * every one for an allow).  A tunnel with none in its query (kubectl's
+ * SPDY one names its ports inside, where the gateway does not read)
+ * could reach any port: a deny or a review holds, an allow only with
+ * "*".  Not a port-forward: the rule does not apply.
+ */
+static int
+ngx_http_hoop_kube_port(ngx_http_hoop_kube_t *kube,
+    const hoop_rule_cond_t *c, int all)
+{
+    u_char      text[NGX_INT_T_LEN], *p;
+    ngx_uint_t  i, hit;
+
+    if (kube->stream != HOOP_KUBE_PORTFORWARD) {
+        return -1;
+    }
+
+    if (kube->nports == 0) {
+        return !all || ngx_http_hoop_kube_glob(c, "*", 1);
+    }
+
+    for (i = 0; i < kube->nports; i++) {
+        p = ngx_sprintf(text, "%ui", (ngx_uint_t) kube->ports[i]);
+        hit = ngx_http_hoop_kube_glob(c, (char *) text, p - text);
+
+        if (hit && !all) {
+            return 1;
+        }
+
+        if (!hit && all) {
+            return 0;
+        }
+    }
+
+    return all;
 }
 
 
@@ -738,6 +881,13 @@ ngx_http_hoop_kube_json(ngx_http_request_t *r, hoop_json_t *j)
                      kube->websocket ? "websocket" : kube->spdy ? "spdy"
                                                                 : "none",
                      kube->websocket ? 9 : 4);
+
+    if (kube->stream == HOOP_KUBE_PORTFORWARD) {
+        ngx_http_hoop_kube_json_tunnel(r, j, kube);
+        hoop_json_end(j);
+        return;
+    }
+
     ngx_http_hoop_kube_json_flag(j, "tty", kube->tty);
     ngx_http_hoop_kube_json_flag(j, "stdin", kube->input);
 
@@ -822,6 +972,58 @@ ngx_http_hoop_kube_shown(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
     kube->shown.len = n;
 
     return NGX_OK;
+}
+
+
+/*
+ * A port-forward's "ports": [..] as the query names them (null: it names
+ * none, they are inside the tunnel), and after its 101 "tunnel":
+ * {"bytes_to_pod":..,"bytes_from_pod":..,"duration_ms":..}: what nginx
+ * relayed each way past the upgrade's headers, as it relays it, unread.
+ */
+static void
+ngx_http_hoop_kube_json_tunnel(ngx_http_request_t *r, hoop_json_t *j,
+    ngx_http_hoop_kube_t *kube)
+{
+    off_t                         sent, read;
+    ngx_uint_t                    i;
+    ngx_http_upstream_t          *u;
+    ngx_http_hoop_kube_tunnel_t  *t;
+
+    if (kube->nports == 0) {
+        hoop_json_null(j, "ports");
+
+    } else {
+        hoop_json_array(j, "ports");
+
+        for (i = 0; i < kube->nports; i++) {
+            hoop_json_int(j, NULL, (long long) kube->ports[i]);
+        }
+
+        hoop_json_end(j);
+    }
+
+    t = kube->tunnel;
+    u = r->upstream;
+
+    if (t == NULL || u == NULL || u->state == NULL) {
+        return;
+    }
+
+    /* the upstream's counters: final once nginx has finalized it */
+
+    sent = (u->peer.connection != NULL) ? u->peer.connection->sent
+                                        : u->state->bytes_sent;
+    read = u->state->bytes_received;
+
+    hoop_json_object(j, "tunnel");
+    hoop_json_int(j, "bytes_to_pod",
+                  (long long) ngx_max(sent - t->up_sent, 0));
+    hoop_json_int(j, "bytes_from_pod",
+                  (long long) ngx_max(read - t->down_read, 0));
+    hoop_json_int(j, "duration_ms",
+                  (long long) (ngx_current_msec - t->start));
+    hoop_json_end(j);
 }
 
 

@@ -108,6 +108,9 @@ struct ngx_http_hoop_kube_relay_s {
 
 static ngx_int_t ngx_http_hoop_kube_relay_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_uint_t ngx_http_hoop_kube_tunnels(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_kube_tunnel_start(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_kube_relay_start(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
 static void ngx_http_hoop_kube_relay_upstream(ngx_http_request_t *r,
@@ -190,6 +193,55 @@ ngx_http_hoop_kube_relays(ngx_http_request_t *r)
 }
 
 
+/* Whether r is a port-forward whose tunnel nginx relays, unread. */
+static ngx_uint_t
+ngx_http_hoop_kube_tunnels(ngx_http_request_t *r)
+{
+    ngx_http_hoop_ctx_t       *ctx;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    return hlcf->kube && r == r->main && ctx != NULL && ctx->kube != NULL
+           && ctx->kube->stream == HOOP_KUBE_PORTFORWARD;
+}
+
+
+/*
+ * A port-forward's 101: the counters as they are now, to tell the
+ * tunnel's bytes when it ends.  Of what was read from the server, the
+ * bytes past the 101's headers are already the tunnel's.
+ */
+static ngx_int_t
+ngx_http_hoop_kube_tunnel_start(ngx_http_request_t *r,
+    ngx_http_hoop_ctx_t *ctx)
+{
+    ngx_http_upstream_t          *u;
+    ngx_http_hoop_kube_tunnel_t  *t;
+
+    if (ctx->kube->tunnel != NULL) {
+        return NGX_OK;
+    }
+
+    u = r->upstream;
+
+    t = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_kube_tunnel_t));
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    t->up_sent = u->peer.connection->sent;
+    t->down_read = u->state->bytes_received
+                   - (u->buffer.last - u->buffer.pos);
+    t->start = ngx_current_msec;
+
+    ctx->kube->tunnel = t;
+
+    return NGX_OK;
+}
+
+
 /*
  * The flush ngx_http_upstream_upgrade() sends after the 101: the 101
  * goes on, then the relay is ours.
@@ -203,13 +255,21 @@ ngx_http_hoop_kube_relay_filter(ngx_http_request_t *r, ngx_chain_t *in)
     rc = ngx_http_hoop_kube_next_body(r, in);
 
     if (rc == NGX_ERROR || r->upstream == NULL || !r->upstream->upgrade
-        || r->headers_out.status != NGX_HTTP_SWITCHING_PROTOCOLS
-        || !ngx_http_hoop_kube_relays(r))
+        || r->headers_out.status != NGX_HTTP_SWITCHING_PROTOCOLS)
     {
         return rc;
     }
 
     ctx = ngx_http_hoop_get_ctx(r);
+
+    if (ngx_http_hoop_kube_tunnels(r)) {
+        return ngx_http_hoop_kube_tunnel_start(r, ctx) == NGX_OK ? rc
+                                                                  : NGX_ERROR;
+    }
+
+    if (!ngx_http_hoop_kube_relays(r)) {
+        return rc;
+    }
 
     if (ctx->kube->in_stream) {
         return rc;

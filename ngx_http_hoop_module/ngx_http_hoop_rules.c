@@ -134,7 +134,7 @@ static const char  *ngx_http_hoop_rule_keys[] = {
     "groups", "sub", "client", "method", "path", "header", "arg", "json",
     "repo", "service", "ref", "action", "namespace", "resource", "object",
     "subresource", "verb", "pod", "container", "command", "tty", "stdin",
-    NULL
+    "port", NULL
 };
 
 
@@ -142,7 +142,7 @@ static const ngx_hoop_rule_syntax_t  ngx_http_hoop_rule_syntax = {
     ngx_http_hoop_rule_keys,
     "groups, sub, client, method, path, header, arg, json, repo, service,"
     " ref, action, namespace, resource, object, subresource, verb, pod,"
-    " container, command, tty and stdin",
+    " container, command, tty, stdin and port",
     NULL
 };
 
@@ -1362,6 +1362,10 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
 
     all = (rule->action == HOOP_RULE_ALLOW);
 
+    if (op->kube != NULL && ngx_http_hoop_rules_kube_key(c->key)) {
+        return ngx_http_hoop_kube_attr(r, op->kube, c, all);
+    }
+
     for (i = 0; i < c->nvalues; i++) {
 
         if (ngx_strcmp(c->key, "method") == 0) {
@@ -1387,20 +1391,6 @@ ngx_http_hoop_rules_attr(void *data, const hoop_rule_t *rule,
                    || ngx_strcmp(c->key, "action") == 0)
         {
             switch (ngx_http_hoop_rules_git(op, c->key, c->values[i], all)) {
-            case 1:
-                return 1;
-            case -1:
-                return -1;
-            default:
-                break;
-            }
-
-        } else if (op->kube != NULL
-                   && ngx_http_hoop_rules_kube_key(c->key))
-        {
-            switch (ngx_http_hoop_kube_attr(r, op->kube, c->key,
-                                            c->values[i], all))
-            {
             case 1:
                 return 1;
             case -1:

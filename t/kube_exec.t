@@ -37,19 +37,7 @@ system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
 my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
 my $api_port = $api->port;
 
-my $kube = <<"EOF";
-            hoop_auth on;
-            hoop_kube on;
-            hoop_upstream_credentials bearer $d/sa.token;
-            proxy_pass https://127.0.0.1:$api_port;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection \$connection_upgrade;
-            proxy_read_timeout 1h;
-            # nginx 1.22 keeps a reused upstream TLS session past exit,
-            # which LeakSanitizer reports under make test-asan
-            proxy_ssl_session_reuse off;
-EOF
+my $kube = $api->location("$d/sa.token");
 
 $t->run(<<"EOF");
 http {
@@ -229,6 +217,17 @@ subtest 'what the gateway cannot read as the server does is refused' => sub {
     is(scalar @reached, 0, 'none of them reached the API server');
 };
 
+
+subtest 'a shell is not a read: verb=get does not allow an exec' => sub {
+    # the API server authorizes a WebSocket exec as get and create
+    my ($status, $body) = get_with('/api/v1/namespaces/other/pods/web/exec'
+        . '?command=ls&container=app&stdout=true', %ws);
+    is($status, 403, 'an exec that only "allow verb=get,list,watch" meets:'
+       . ' refused');
+    like($body, qr/no rule allows this request/, '... by the default');
+    ($status) = get_with('/api/v1/namespaces/other/pods/web');
+    is($status, 200, 'while the pod itself is read');
+};
 
 subtest 'the query and the upgrade, read as the API server reads them' => sub {
     # Go's url.ParseQuery: names exact, so "Command" and "command[]" are

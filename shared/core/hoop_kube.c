@@ -179,6 +179,49 @@ hoop_kube_bool(const char *value, size_t len)
 }
 
 
+int
+hoop_kube_ports(const char *value, size_t len, uint16_t *ports, size_t max,
+    size_t *n)
+{
+    size_t          i;
+    unsigned long   port;
+    int             digits;
+
+    port = 0;
+    digits = 0;
+
+    for (i = 0; i <= len; i++) {
+        if (i == len || value[i] == ',') {
+            if (digits == 0) {
+                return -1;      /* strconv: an empty number */
+            }
+
+            if (*n == max) {
+                return -2;
+            }
+
+            ports[(*n)++] = (uint16_t) port;
+            port = 0;
+            digits = 0;
+            continue;
+        }
+
+        if (value[i] < '0' || value[i] > '9') {
+            return -1;          /* no sign, no '_' with base 10 */
+        }
+
+        port = port * 10 + (unsigned long) (value[i] - '0');
+        digits = 1;
+
+        if (port > 65535) {
+            return -1;          /* out of range for 16 bits */
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The path's segments, as strings.Split(strings.Trim(path, "/"), "/")
  * makes them, at most HOOP_KUBE_PARTS; -1 if it is not plain.

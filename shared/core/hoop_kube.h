@@ -12,6 +12,7 @@
 #define HOOP_KUBE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 
 typedef struct {
@@ -69,6 +70,15 @@ const char *hoop_kube_verb(const char *method, size_t mlen,
  * in any case, true for anything else, "" and "f" included.
  */
 int hoop_kube_bool(const char *value, size_t len);
+
+/*
+ * The ports of a port-forward's ports= value, appended to ports[*n] (of
+ * max) as the API server reads them (Convert_Slice_string_To_Slice_int32:
+ * split at ',', each strconv.ParseUint(v, 10, 16)).  Returns 0, -1 for a
+ * value the server refuses, -2 when there are more than max.
+ */
+int hoop_kube_ports(const char *value, size_t len, uint16_t *ports,
+    size_t max, size_t *n);
 
 /*
  * The next argument of a query as Go's url.ParseQuery reads it (the API

@@ -132,7 +132,11 @@ server.on('upgrade', (req, socket, head) => {
 
     wss.handleUpgrade(req, socket, head, (ws) => {
         note({ ...entry, answer: 'websocket', protocol: ws.protocol });
-        exec(ws, url, entry);
+        if (url.pathname.endsWith('/portforward')) {
+            portforward(ws, url);
+        } else {
+            exec(ws, url, entry);
+        }
     });
 });
 
@@ -266,6 +270,32 @@ function exec(ws, url, entry) {
             exit(127);
         }
     }
+}
+
+// The WebSocket port-forward (kubelet's portforward/websocket.go): two
+// channels a port, data 2i and error 2i+1, each opened by the port as
+// two bytes little-endian.  The pod answers "pod:PORT\n", then echoes.
+function portforward(ws, url) {
+    const ports = url.searchParams.getAll('ports')
+        .flatMap((v) => v.split(',')).map(Number);
+
+    function send(channel, data) {
+        ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]));
+    }
+
+    ports.forEach((p, i) => {
+        const le = Buffer.from([p & 0xff, p >> 8]);
+        send(2 * i, le);
+        send(2 * i + 1, le);
+        send(2 * i, 'pod:' + p + '\n');
+    });
+
+    ws.on('message', (msg) => {
+        const channel = msg[0];
+        if (channel % 2 === 0 && channel / 2 < ports.length) {
+            send(channel, msg.subarray(1));
+        }
+    });
 }
 
 server.listen(Number(port), '127.0.0.1', () => {

@@ -122,6 +122,35 @@ main(void)
     ok(hoop_kube_bool("00", 2), "00 is true");
 
     {
+        size_t    n;
+        uint16_t  ports[4];
+
+        n = 0;
+        ok(hoop_kube_ports("5432", 4, ports, 4, &n) == 0 && n == 1
+           && ports[0] == 5432, "ports: one");
+        ok(hoop_kube_ports("80,0443", 7, ports, 4, &n) == 0 && n == 3
+           && ports[1] == 80 && ports[2] == 443,
+           "... a list, appended, leading zeros read as the server does");
+        is_int(hoop_kube_ports("1,2", 3, ports, 4, &n), -2,
+               "... more than the caller holds");
+        n = 0;
+        is_int(hoop_kube_ports("65536", 5, ports, 4, &n), -1,
+               "... out of 16 bits");
+        ok(hoop_kube_ports("65535", 5, ports, 4, &n) == 0
+           && ports[0] == 65535, "... the last port");
+        n = 0;
+        is_int(hoop_kube_ports("", 0, ports, 4, &n), -1, "... empty");
+        is_int(hoop_kube_ports("80,", 3, ports, 4, &n), -1,
+               "... an empty one after a comma");
+        is_int(hoop_kube_ports("+80", 3, ports, 4, &n), -1, "... a sign");
+        is_int(hoop_kube_ports("8_0", 3, ports, 4, &n), -1,
+               "... an underscore");
+        is_int(hoop_kube_ports(" 80", 3, ports, 4, &n), -1, "... a space");
+        is_int(hoop_kube_ports("00000000000000000000080", 23, ports, 4, &n),
+               0, "... any number of leading zeros");
+    }
+
+    {
         char             n[64], v[64];
         size_t           pos, nl, vl;
         hoop_kube_str_t  name;

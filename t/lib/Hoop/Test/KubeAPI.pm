@@ -8,6 +8,7 @@ package Hoop::Test::KubeAPI;
 #   $api->port;                                 # for proxy_pass https://
 #   my @execs = $api->seen(sub { $_[0]{answer} });
 #   Hoop::Test::KubeAPI->kubeconfig("$d/kc", "https://127.0.0.1:$p", $tok);
+#   $api->location("$d/sa.token");             # a hoop_kube location's body
 
 use strict;
 use warnings;
@@ -41,6 +42,25 @@ sub start {
 }
 
 sub stop { stop_child($_[0]) }
+
+# the directives of a hoop_kube location in front of this stand-in, the
+# gateway's own token (a file) sent upstream
+sub location {
+    my ($self, $token_file) = @_;
+    return <<"EOF";
+            hoop_auth on;
+            hoop_kube on;
+            hoop_upstream_credentials bearer $token_file;
+            proxy_pass https://127.0.0.1:$self->{port};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_read_timeout 1h;
+            # nginx 1.22 keeps a reused upstream TLS session past exit,
+            # which LeakSanitizer reports under make test-asan
+            proxy_ssl_session_reuse off;
+EOF
+}
 
 sub DESTROY { $_[0]->stop }
 
