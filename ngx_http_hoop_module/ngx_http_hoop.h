@@ -294,6 +294,8 @@ void ngx_http_hoop_git_json(ngx_http_request_t *r, hoop_json_t *j);
 /* ngx_http_hoop_kube.c */
 ngx_int_t ngx_http_hoop_kube_request(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
+ngx_int_t ngx_http_hoop_kube_ws_token(ngx_http_request_t *r,
+    ngx_str_t *token);
 int ngx_http_hoop_kube_attr(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube,
     const hoop_rule_cond_t *c, int all);
 ngx_int_t ngx_http_hoop_kube_status(ngx_http_request_t *r,

@@ -245,11 +245,37 @@ static ngx_int_t
 ngx_http_hoop_auth_token(ngx_http_request_t *r, ngx_str_t *token,
     const char **scheme)
 {
-    u_char           *p, *last;
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    u_char                    *p, *last;
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *h;
+    ngx_http_hoop_loc_conf_t  *hlcf;
 
     h = r->headers_in.authorization;
+
+    /*
+     * a browser's WebSocket carries its token in the subprotocols (the
+     * API server reads them there on upgrades only)
+     */
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+
+    if (h == NULL && hlcf->kube && r->headers_in.upgrade != NULL) {
+        rc = ngx_http_hoop_kube_ws_token(r, token);
+
+        if (rc == NGX_OK) {
+            *scheme = "Bearer";
+            return NGX_OK;
+        }
+
+        if (rc == NGX_ABORT) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "hoop_auth: a token in Sec-WebSocket-Protocol"
+                          " the API server would refuse (two, not"
+                          " base64url, or no other protocol)");
+        }
+
+        return (rc == NGX_ERROR) ? NGX_ERROR : NGX_DECLINED;
+    }
 
     if (h == NULL) {
         return NGX_DECLINED;

@@ -21,13 +21,15 @@
 
 #include <ngx_sha1.h>
 
+#include "hoop_base64url.h"
 #include "hoop_kube.h"
+#include "hoop_ws.h"
 #include "ngx_http_hoop.h"
 
 
 static ngx_int_t ngx_http_hoop_kube_upgrade(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
-static ngx_int_t ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
+static ngx_int_t ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static ngx_int_t ngx_http_hoop_kube_args(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
@@ -76,14 +78,23 @@ static ngx_str_t  ngx_http_hoop_kube_protocol_header[] = {
     ngx_string("Sec-WebSocket-Protocol")
 };
 
-/* the channel protocols whose frames are binary: those the relay reads */
-#define NGX_HTTP_HOOP_KUBE_BINARY  3
+/*
+ * the channel protocols the relay reads: binary frames, and the base64
+ * text frames of browsers (no v5 among them, so no close of stdin)
+ */
+#define NGX_HTTP_HOOP_KUBE_READABLE  5
 
-static ngx_str_t  ngx_http_hoop_kube_binary[] = {
+static ngx_str_t  ngx_http_hoop_kube_readable[] = {
     ngx_string("v5.channel.k8s.io"),
     ngx_string("v4.channel.k8s.io"),
-    ngx_string("channel.k8s.io")
+    ngx_string("channel.k8s.io"),
+    ngx_string("v4.base64.channel.k8s.io"),
+    ngx_string("base64.channel.k8s.io")
 };
+
+/* a token in the subprotocols (k8s.io/apiserver .../request/websocket) */
+static ngx_str_t  ngx_http_hoop_kube_bearer =
+    ngx_string("base64url.bearer.authorization.k8s.io.");
 
 static const char  *ngx_http_hoop_kube_kinds[] = {
     NULL, "kube.exec", "kube.attach", "kube.portforward"
@@ -152,8 +163,6 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
     ngx_table_elt_t           *h, *next;
     ngx_http_hoop_loc_conf_t  *hlcf;
 
-    static ngx_str_t  bearer = ngx_string("bearer.authorization.k8s.io");
-
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
 
     /* compression is never offered: what the server sends stays plain */
@@ -163,6 +172,31 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
            != NULL)
     {
         ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    /*
+     * a browser's token in the subprotocols is taken by hoop_auth; one
+     * still here (hoop_auth off, or an Authorization header too) would
+     * reach the server (on any request: it goes upstream as it is)
+     */
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             ngx_http_hoop_kube_bearer.data,
+                             ngx_http_hoop_kube_bearer.len - 1)
+            != NULL)
+        {
+            ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
+                                      "a token in Sec-WebSocket-Protocol"
+                                      " next to Authorization, or where"
+                                      " hoop_auth is off");
+            return NGX_OK;
+        }
     }
 
     h = ngx_http_hoop_find_header(r, ngx_http_hoop_kube_upgrade_header, 1);
@@ -221,30 +255,10 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
         return NGX_OK;
     }
 
-    /* a browser's token in the subprotocols would reach the server */
-
-    for (h = NULL;
-         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
-                                        1, h))
-         != NULL;
-         /* void */)
-    {
-        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
-                             bearer.data, bearer.len - 1)
-            != NULL)
-        {
-            ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
-                                      "a token in Sec-WebSocket-Protocol is"
-                                      " not taken here; send it in"
-                                      " Authorization");
-            return NGX_OK;
-        }
-    }
-
     /* a port-forward's tunnel is not read: its protocols stay */
 
     if (kube->websocket && kube->stream != HOOP_KUBE_PORTFORWARD) {
-        return ngx_http_hoop_kube_binary_only(r, kube);
+        return ngx_http_hoop_kube_readable_only(r, kube);
     }
 
     return NGX_OK;
@@ -252,12 +266,131 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
 
 
 /*
- * The server is offered only the binary channel protocols, whose frames
- * the relay reads (the base64 ones browsers speak are not read yet): a
- * client that offers none of them is refused.
+ * A browser's token, in the WebSocket subprotocols as the API server
+ * takes it: "base64url.bearer.authorization.k8s.io.<base64url>" among the
+ * comma-separated protocols.  It is taken off the list whatever follows
+ * (the server never sees it); NGX_OK with it decoded, NGX_DECLINED when
+ * there is none, NGX_ABORT when the server would refuse it too (two
+ * tokens, not base64url, no other protocol left to answer with).
+ */
+ngx_int_t
+ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char           *p, *last, *start, *out, *o;
+    size_t            len;
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    len = 0;
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        len += h->value.len + 2;
+    }
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    out = ngx_pnalloc(r->pool, len);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = out;
+    rc = NGX_DECLINED;
+
+    while ((h = ngx_http_hoop_find_header(r,
+                                  ngx_http_hoop_kube_protocol_header, 1))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last) {
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+
+            if (start == p) {
+                continue;
+            }
+
+            if ((size_t) (p - start) <= ngx_http_hoop_kube_bearer.len
+                || ngx_strncmp(start, ngx_http_hoop_kube_bearer.data,
+                               ngx_http_hoop_kube_bearer.len)
+                   != 0)
+            {
+                if (o != out) {
+                    *o++ = ',';
+                    *o++ = ' ';
+                }
+
+                o = ngx_cpymem(o, start, p - start);
+                continue;
+            }
+
+            /* the token: one only, base64url without padding */
+
+            if (rc != NGX_DECLINED) {
+                rc = NGX_ABORT;
+                continue;
+            }
+
+            start += ngx_http_hoop_kube_bearer.len;
+
+            token->data = ngx_pnalloc(r->pool,
+                                      hoop_base64url_decoded_max(p - start));
+            if (token->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            token->len = hoop_base64url_decode(token->data, (char *) start,
+                                               p - start);
+
+            rc = (token->len == (size_t) -1 || token->len == 0) ? NGX_ABORT
+                                                                : NGX_OK;
+        }
+
+        ngx_http_hoop_hide_request_header(r, h);
+    }
+
+    if (o != out) {
+        h = ngx_list_push(&r->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Sec-WebSocket-Protocol");
+        h->lowcase_key = (u_char *) "sec-websocket-protocol";
+        h->value.data = out;
+        h->value.len = o - out;
+
+    } else if (rc == NGX_OK) {
+        rc = NGX_ABORT;         /* no protocol to answer with */
+    }
+
+    return rc;
+}
+
+
+/*
+ * The server is offered only the channel protocols whose frames the
+ * relay reads: a client that offers none of them is refused.
  */
 static ngx_int_t
-ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
+ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube)
 {
     u_char           *p, *last, *out, *o;
@@ -291,10 +424,11 @@ ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
         last = p + h->value.len;
 
         while (p < last) {
-            i = ngx_http_hoop_kube_token(&p, last, ngx_http_hoop_kube_binary,
-                                         NGX_HTTP_HOOP_KUBE_BINARY);
+            i = ngx_http_hoop_kube_token(&p, last,
+                                         ngx_http_hoop_kube_readable,
+                                         NGX_HTTP_HOOP_KUBE_READABLE);
 
-            if (i == NGX_HTTP_HOOP_KUBE_BINARY) {
+            if (i == NGX_HTTP_HOOP_KUBE_READABLE) {
                 continue;
             }
 
@@ -303,8 +437,8 @@ ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
                 *o++ = ' ';
             }
 
-            o = ngx_cpymem(o, ngx_http_hoop_kube_binary[i].data,
-                           ngx_http_hoop_kube_binary[i].len);
+            o = ngx_cpymem(o, ngx_http_hoop_kube_readable[i].data,
+                           ngx_http_hoop_kube_readable[i].len);
         }
 
         ngx_http_hoop_hide_request_header(r, h);
@@ -312,10 +446,10 @@ ngx_http_hoop_kube_binary_only(ngx_http_request_t *r,
 
     if (o == out) {
         ngx_http_hoop_kube_refuse(kube, NGX_HTTP_BAD_REQUEST,
-                                  "none of the binary channel protocols"
-                                  " (v5.channel.k8s.io, v4.channel.k8s.io)"
-                                  " was offered; the base64 ones are not"
-                                  " read here");
+                                  "none of the channel protocols read"
+                                  " here (v5.channel.k8s.io,"
+                                  " v4.channel.k8s.io, channel.k8s.io and"
+                                  " their base64 variants) was offered");
         return NGX_OK;
     }
 
@@ -1155,6 +1289,7 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     size_t            jlen, plen;
     ngx_int_t         rc;
     ngx_str_t         key, protocol, payload, encoded;
+    ngx_uint_t        base64;
     ngx_buf_t        *b;
     ngx_sha1_t        sha1;
     ngx_chain_t       out;
@@ -1198,28 +1333,37 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
     json = payload.data;
     jlen = payload.len;
 
-    /* the error channel's message: [3]JSON */
+    /*
+     * the error channel's message: [3]JSON, or in a base64 protocol the
+     * text "3" and the JSON in base64
+     */
 
-    plen = 1 + jlen;
+    base64 = (ngx_strlcasestrn(protocol.data, protocol.data + protocol.len,
+                               (u_char *) "base64", 6 - 1)
+              != NULL);
 
-    b = ngx_create_temp_buf(r->pool, 10 + plen + 4);
+    plen = 1 + (base64 ? ngx_base64_encoded_length(jlen) : jlen);
+
+    b = ngx_create_temp_buf(r->pool, HOOP_WS_HEADER_MAX + plen + 4);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    *b->last++ = 0x82;                          /* FIN, binary */
+    b->last += hoop_ws_header(b->last, 1,
+                              base64 ? HOOP_WS_TEXT : HOOP_WS_BINARY, plen);
 
-    if (plen < 126) {
-        *b->last++ = (u_char) plen;
+    if (base64) {
+        *b->last++ = '3';
+        payload.data = json;
+        payload.len = jlen;
+        encoded.data = b->last;
+        ngx_encode_base64(&encoded, &payload);
+        b->last += encoded.len;
 
     } else {
-        *b->last++ = 126;
-        *b->last++ = (u_char) (plen >> 8);
-        *b->last++ = (u_char) plen;
+        *b->last++ = 3;
+        b->last = ngx_cpymem(b->last, json, jlen);
     }
-
-    *b->last++ = 3;
-    b->last = ngx_cpymem(b->last, json, jlen);
 
     /* a close, 1000: the session is over */
 
@@ -1272,8 +1416,9 @@ ngx_http_hoop_kube_refuse_in_stream(ngx_http_request_t *r,
 
 /*
  * The subprotocol the server would pick of those the client offers: the
- * binary channel protocols, newest first (only they are offered to the
- * server: ngx_http_hoop_kube_binary_only()).  NGX_DECLINED if none.
+ * channel protocols the relay reads, binary first, newest first (only
+ * they are offered to the server: ngx_http_hoop_kube_readable_only()).
+ * NGX_DECLINED if none.
  */
 static ngx_int_t
 ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
@@ -1282,7 +1427,7 @@ ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
     ngx_uint_t        i, best;
     ngx_table_elt_t  *h;
 
-    best = NGX_HTTP_HOOP_KUBE_BINARY;
+    best = NGX_HTTP_HOOP_KUBE_READABLE;
 
     for (h = NULL;
          (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
@@ -1294,17 +1439,18 @@ ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
         last = p + h->value.len;
 
         while (p < last) {
-            i = ngx_http_hoop_kube_token(&p, last, ngx_http_hoop_kube_binary,
-                                         NGX_HTTP_HOOP_KUBE_BINARY);
+            i = ngx_http_hoop_kube_token(&p, last,
+                                         ngx_http_hoop_kube_readable,
+                                         NGX_HTTP_HOOP_KUBE_READABLE);
             best = ngx_min(best, i);
         }
     }
 
-    if (best == NGX_HTTP_HOOP_KUBE_BINARY) {
+    if (best == NGX_HTTP_HOOP_KUBE_READABLE) {
         return NGX_DECLINED;
     }
 
-    *protocol = ngx_http_hoop_kube_binary[best];
+    *protocol = ngx_http_hoop_kube_readable[best];
 
     return NGX_OK;
 }

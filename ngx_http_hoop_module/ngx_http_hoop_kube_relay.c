@@ -13,7 +13,10 @@
  * detectors of the location (a value cut across frames still found: a
  * tail that could begin one is held back until more output decides, or
  * briefly, since a terminal must see its prompt), everything else as it
- * was.  Each message is recorded as the client saw it (kube.exec.data
+ * was.  In the base64 protocols browsers speak (text frames: the
+ * channel as a digit, the bytes in base64) the bytes are decoded as they
+ * come and written anew in base64.  Each message is recorded as the
+ * client saw it (kube.exec.data
  * events, bounded per session), and the session's end says how it ended:
  * the exit code from the error channel, the bytes, what was masked.
  */
@@ -24,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "hoop_base64.h"
 #include "hoop_ws.h"
 #include "ngx_http_hoop.h"
 
@@ -36,6 +40,13 @@
 #define NGX_HTTP_HOOP_RELAY_RECORD  (16 * 1024)     /* per event */
 #define NGX_HTTP_HOOP_RELAY_RELEASE 200             /* ms a tail is held */
 #define NGX_HTTP_HOOP_RELAY_TICK    1000            /* ms between events */
+
+/*
+ * the room the client's buffer needs for what n bytes of output become:
+ * in base64 4/3 of them, and a few frame headers more
+ */
+#define NGX_HTTP_HOOP_RELAY_ROOM(rl, n)                                     \
+    ((rl)->base64 ? (n) / 3 * 4 + 4 * HOOP_WS_HEADER_MAX : (n))
 
 /* what the frame being read from the server is */
 #define NGX_HTTP_HOOP_DOWN_START    0       /* a message's first byte due */
@@ -101,7 +112,13 @@ struct ngx_http_hoop_kube_relay_s {
     ngx_event_t                  tick;
     ngx_msec_t                   start;
 
+    /* a base64 protocol: text frames, "<channel digit><base64>" */
+    hoop_base64_t                up_b64;
+    hoop_base64_t                down_b64;
+    u_char                      *scratch;       /* a held message masked */
+
     ngx_http_hoop_kube_session_t  *session;
+    unsigned                     base64:1;
     unsigned                     ended:1;
 };
 
@@ -140,6 +157,13 @@ static ngx_int_t ngx_http_hoop_kube_relay_flush_masks(
 static int ngx_http_hoop_kube_relay_emit(void *data, const unsigned char *p,
     size_t len);
 static void ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl);
+static void ngx_http_hoop_kube_relay_held_base64(
+    ngx_http_hoop_kube_relay_t *rl);
+static void ngx_http_hoop_kube_relay_message(ngx_http_hoop_kube_relay_t *rl,
+    ngx_uint_t opcode, ngx_uint_t channel, const u_char *p, size_t len);
+static ngx_uint_t ngx_http_hoop_kube_relay_base64(ngx_http_request_t *r);
+static void ngx_http_hoop_kube_relay_up_bytes(ngx_http_hoop_kube_relay_t *rl,
+    u_char *p, size_t k);
 static void ngx_http_hoop_kube_relay_frame(ngx_http_hoop_kube_relay_t *rl,
     ngx_uint_t opcode, ngx_int_t channel, const u_char *p, size_t len);
 static void ngx_http_hoop_kube_relay_exit(ngx_http_hoop_kube_relay_t *rl,
@@ -329,6 +353,7 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 
     mask = ngx_http_hoop_mask_conf(r);
     rl->mask = mask;
+    rl->base64 = ngx_http_hoop_kube_relay_base64(r);
 
     if (mask != NULL) {
         for (i = 0; i < 3; i++) {
@@ -418,6 +443,43 @@ ngx_http_hoop_kube_relay_client(ngx_http_request_t *r)
 
     ctx = ngx_http_hoop_get_ctx(r);
     ngx_http_hoop_kube_relay_run(ctx->kube->relay);
+}
+
+
+/* Whether the protocol the server chose is a base64 one. */
+static ngx_uint_t
+ngx_http_hoop_kube_relay_base64(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == 22
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Sec-WebSocket-Protocol", 22)
+               == 0)
+        {
+            return ngx_strlcasestrn(h[i].value.data,
+                                    h[i].value.data + h[i].value.len,
+                                    (u_char *) "base64", 6 - 1)
+                   != NULL;
+        }
+    }
 }
 
 
@@ -723,11 +785,8 @@ static void
 ngx_http_hoop_kube_relay_up_piece(ngx_http_hoop_kube_relay_t *rl, u_char *p,
     size_t n)
 {
-    u_char                     plain[NGX_HTTP_HOOP_RELAY_PIECE];
-    size_t                     k, at;
-    ngx_http_hoop_kube_session_t  *s;
-
-    s = rl->session;
+    u_char  plain[NGX_HTTP_HOOP_RELAY_PIECE];
+    size_t  k, at;
 
     for (at = 0; at < n; at += k) {
         k = ngx_min(n - at, sizeof(plain));
@@ -740,36 +799,56 @@ ngx_http_hoop_kube_relay_up_piece(ngx_http_hoop_kube_relay_t *rl, u_char *p,
             continue;
         }
 
-        /* a message's first byte is its channel */
+        ngx_http_hoop_kube_relay_up_bytes(rl, plain, k);
+    }
+}
 
-        if (rl->up_channel == -1) {
-            rl->up_channel = plain[0];
 
-            if (k == 1) {
-                continue;
-            }
+/* A piece of a client's message: its channel first, then its bytes. */
+static void
+ngx_http_hoop_kube_relay_up_bytes(ngx_http_hoop_kube_relay_t *rl,
+    u_char *p, size_t k)
+{
+    u_char                         bytes[hoop_base64_decoded_max(
+                                             NGX_HTTP_HOOP_RELAY_PIECE)];
+    ngx_http_hoop_kube_session_t  *s;
 
-            ngx_memmove(plain, plain + 1, --k);
-            at++;
-        }
+    s = rl->session;
 
-        switch (rl->up_channel) {
+    /* a message's first byte is its channel (a digit in base64) */
 
-        case NGX_HTTP_HOOP_CH_STDIN:
-            s->bytes[0] += k;
-            ngx_http_hoop_kube_relay_stdin(rl, plain, k);
-            break;
+    if (rl->up_channel == -1) {
+        rl->up_channel = rl->base64 ? (ngx_int_t) p[0] - '0' : p[0];
+        hoop_base64_init(&rl->up_b64);
+        p++;
+        k--;
+    }
 
-        case NGX_HTTP_HOOP_CH_RESIZE:
-        case NGX_HTTP_HOOP_CH_CLOSE:
-            k = ngx_min(k, sizeof(rl->up_msg) - rl->up_len);
-            ngx_memcpy(rl->up_msg + rl->up_len, plain, k);
-            rl->up_len += k;
-            break;
+    if (rl->base64) {
+        k = hoop_base64_feed(&rl->up_b64, p, k, bytes);
+        p = bytes;
+    }
 
-        default:
-            break;
-        }
+    if (k == 0) {
+        return;
+    }
+
+    switch (rl->up_channel) {
+
+    case NGX_HTTP_HOOP_CH_STDIN:
+        s->bytes[0] += k;
+        ngx_http_hoop_kube_relay_stdin(rl, p, k);
+        break;
+
+    case NGX_HTTP_HOOP_CH_RESIZE:
+    case NGX_HTTP_HOOP_CH_CLOSE:
+        k = ngx_min(k, sizeof(rl->up_msg) - rl->up_len);
+        ngx_memcpy(rl->up_msg + rl->up_len, p, k);
+        rl->up_len += k;
+        break;
+
+    default:
+        break;
     }
 }
 
@@ -891,7 +970,8 @@ ngx_http_hoop_kube_relay_decode(ngx_http_hoop_kube_relay_t *rl,
 
     while (in->pos < in->last
            && (size_t) (out->end - out->last)
-              >= 2 * HOOP_MASK_WINDOW + 4 * NGX_HTTP_HOOP_RELAY_PIECE)
+              >= NGX_HTTP_HOOP_RELAY_ROOM(rl, 2 * HOOP_MASK_WINDOW
+                                          + 4 * NGX_HTTP_HOOP_RELAY_PIECE))
     {
         rc = hoop_ws_read(&rl->down_ws, in->pos,
                           ngx_min((size_t) (in->last - in->pos),
@@ -953,7 +1033,8 @@ ngx_http_hoop_kube_relay_decode(ngx_http_hoop_kube_relay_t *rl,
     }
 
     if (rl->down_ws.in_frame && rl->down_ws.left == 0
-        && (size_t) (out->end - out->last) >= 2 * HOOP_MASK_WINDOW)
+        && (size_t) (out->end - out->last)
+           >= NGX_HTTP_HOOP_RELAY_ROOM(rl, 2 * HOOP_MASK_WINDOW))
     {
         (void) hoop_ws_read(&rl->down_ws, in->pos, 0, &used);
 
@@ -970,6 +1051,8 @@ static ngx_int_t
 ngx_http_hoop_kube_relay_down_piece(ngx_http_hoop_kube_relay_t *rl,
     u_char *p, size_t n)
 {
+    u_char                     bytes[hoop_base64_decoded_max(
+                                         NGX_HTTP_HOOP_RELAY_PIECE)];
     ngx_http_hoop_kube_out_t  *out;
 
     if (rl->down_ws.frame.opcode >= HOOP_WS_CLOSE) {
@@ -979,7 +1062,8 @@ ngx_http_hoop_kube_relay_down_piece(ngx_http_hoop_kube_relay_t *rl,
     }
 
     if (rl->down_state == NGX_HTTP_HOOP_DOWN_START) {
-        rl->down_channel = p[0];
+        rl->down_channel = rl->base64 ? (ngx_int_t) p[0] - '0' : p[0];
+        hoop_base64_init(&rl->down_b64);
         p++;
         n--;
 
@@ -993,6 +1077,18 @@ ngx_http_hoop_kube_relay_down_piece(ngx_http_hoop_kube_relay_t *rl,
         if (rl->down_state == NGX_HTTP_HOOP_DOWN_HELD) {
             rl->held[0] = (u_char) rl->down_channel;
             rl->held_len = 1;
+        }
+    }
+
+    /* what the client is sent is made anew from the bytes */
+
+    if (rl->base64) {
+        n = hoop_base64_feed(&rl->down_b64, p, n, bytes);
+        p = bytes;
+
+        if (rl->down_b64.error) {
+            rl->down_ws.error = "a message that is not base64";
+            return NGX_ERROR;
         }
     }
 
@@ -1061,6 +1157,11 @@ ngx_http_hoop_kube_relay_down_end(ngx_http_hoop_kube_relay_t *rl)
         return NGX_OK;                      /* the message goes on */
     }
 
+    if (rl->base64 && hoop_base64_end(&rl->down_b64) != 0) {
+        rl->down_ws.error = "a message that is not base64";
+        return NGX_ERROR;
+    }
+
     if (rl->down_state == NGX_HTTP_HOOP_DOWN_OUTPUT) {
         return NGX_OK;
     }
@@ -1097,6 +1198,11 @@ ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl)
     size_t    n, cap;
     uint64_t  counts[HOOP_MASK_NTYPES];
 
+    if (rl->base64) {
+        ngx_http_hoop_kube_relay_held_base64(rl);
+        return;
+    }
+
     if (rl->mask == NULL || rl->held_len < 2) {
         ngx_http_hoop_kube_relay_frame(rl, rl->held_opcode, -1, rl->held,
                                        rl->held_len);
@@ -1130,6 +1236,60 @@ ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl)
     for (n = 0; n < HOOP_MASK_NTYPES; n++) {
         rl->session->masked[n] += counts[n];
     }
+}
+
+
+/*
+ * The same in a base64 protocol: masked aside, then written in base64 if
+ * there is room for all it became (the channel alone otherwise).
+ */
+static void
+ngx_http_hoop_kube_relay_held_base64(ngx_http_hoop_kube_relay_t *rl)
+{
+    u_char     *text;
+    size_t      n, cap;
+    uint64_t    counts[HOOP_MASK_NTYPES];
+    ngx_uint_t  t;
+
+    text = rl->held + 1;
+    n = rl->held_len - 1;
+
+    if (rl->mask != NULL && n > 0) {
+        cap = NGX_HTTP_HOOP_RELAY_BUF / 2;
+
+        if (rl->scratch == NULL) {
+            rl->scratch = ngx_pnalloc(rl->request->pool, cap);
+        }
+
+        ngx_memzero(counts, sizeof(counts));
+
+        n = (size_t) -1;
+
+        if (rl->scratch != NULL) {
+            n = (rl->down_channel == NGX_HTTP_HOOP_CH_ERROR)
+                ? hoop_mask_string_escaped(rl->mask, rl->held + 1,
+                                           rl->held_len - 1, rl->scratch,
+                                           cap, counts)
+                : hoop_mask_string(rl->mask, rl->held + 1, rl->held_len - 1,
+                                   rl->scratch, cap, counts);
+        }
+
+        for (t = 0; t < HOOP_MASK_NTYPES; t++) {
+            rl->session->masked[t] += counts[t];
+        }
+
+        text = rl->scratch;
+    }
+
+    if (n == (size_t) -1
+        || (size_t) (rl->down_out->end - rl->down_out->last)
+           < HOOP_WS_HEADER_MAX + 1 + hoop_base64_encoded_len(n))
+    {
+        n = 0;
+    }
+
+    ngx_http_hoop_kube_relay_message(rl, rl->held_opcode, rl->held[0], text,
+                                     n);
 }
 
 
@@ -1199,21 +1359,51 @@ ngx_http_hoop_kube_relay_frame(ngx_http_hoop_kube_relay_t *rl,
 {
     ngx_buf_t  *b;
 
-    if (len == 0 && channel >= 0) {
+    if (channel >= 0) {
+        if (len == 0) {
+            return;
+        }
+
+        ngx_http_hoop_kube_relay_message(rl, opcode, channel, p, len);
+        ngx_http_hoop_kube_relay_record(rl, channel == 1 ? "o" : "e", p, len);
         return;
     }
 
     b = rl->down_out;
-    b->last += hoop_ws_header(b->last, 1, (int) opcode,
-                              len + (channel >= 0));
+    b->last += hoop_ws_header(b->last, 1, (int) opcode, len);
+    b->last = ngx_cpymem(b->last, p, len);
+}
 
-    if (channel >= 0) {
+
+/*
+ * A channel's message into the client's buffer, in the protocol's form:
+ * [channel]bytes, or in a base64 protocol a text frame "<digit><base64>".
+ */
+static void
+ngx_http_hoop_kube_relay_message(ngx_http_hoop_kube_relay_t *rl,
+    ngx_uint_t opcode, ngx_uint_t channel, const u_char *p, size_t len)
+{
+    ngx_str_t   src, dst;
+    ngx_buf_t  *b;
+
+    b = rl->down_out;
+
+    if (!rl->base64) {
+        b->last += hoop_ws_header(b->last, 1, (int) opcode, len + 1);
         *b->last++ = (u_char) channel;
-
-        ngx_http_hoop_kube_relay_record(rl, channel == 1 ? "o" : "e", p, len);
+        b->last = ngx_cpymem(b->last, p, len);
+        return;
     }
 
-    b->last = ngx_cpymem(b->last, p, len);
+    b->last += hoop_ws_header(b->last, 1, HOOP_WS_TEXT,
+                              1 + ngx_base64_encoded_length(len));
+    *b->last++ = (u_char) ('0' + channel);
+
+    src.data = (u_char *) p;
+    src.len = len;
+    dst.data = b->last;
+    ngx_encode_base64(&dst, &src);
+    b->last += dst.len;
 }
 
 
@@ -1435,7 +1625,8 @@ ngx_http_hoop_kube_relay_release(ngx_event_t *ev)
     ngx_http_hoop_kube_relay_t *rl = ev->data;
 
     if ((size_t) (rl->down_out->end - rl->down_out->last)
-        < 2 * HOOP_MASK_WINDOW + 4 * NGX_HTTP_HOOP_RELAY_PIECE)
+        < NGX_HTTP_HOOP_RELAY_ROOM(rl, 2 * HOOP_MASK_WINDOW
+                                   + 4 * NGX_HTTP_HOOP_RELAY_PIECE))
     {
         ngx_add_timer(&rl->release, NGX_HTTP_HOOP_RELAY_RELEASE);
         return;

@@ -1,0 +1,283 @@
+# hoop_kube for browsers (the Kubernetes dashboard, Headlamp): a WebSocket
+# opened without headers of its own carries its token in the subprotocols
+# (base64url.bearer.authorization.k8s.io.<token>), which the gateway
+# authenticates and takes off before the API server could see it, and
+# speaks a base64 channel protocol (text frames: the channel as a digit,
+# the bytes in base64), which the gateway decodes, masks, records and
+# writes anew in base64.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use IO::Socket::SSL;
+use JSON::PP;
+use MIME::Base64;
+use Hoop::JWT;
+use Hoop::Test qw(spit slurp wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+use Hoop::Test::KubeAPI;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'info');
+my $d = $t->dir;
+my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+my $other = Hoop::JWT->rsa_key(file => "$d/other.pem", kid => 'k1');
+spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+spit("$d/sa.token", "gateway-service-account-token\n");
+chmod 0600, "$d/sa.token";
+system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
+    . " -out $d/gw.pem -days 2 -subj /CN=gw"
+    . " -addext subjectAltName=IP:127.0.0.1 2>/dev/null") == 0
+    or die 'openssl req failed';
+
+my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
+my $kube = $api->location("$d/sa.token");
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_stream hoop:audit;
+
+    map \$http_upgrade \$connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_https%% ssl;
+        ssl_certificate $d/gw.pem;
+        ssl_certificate_key $d/gw.key;
+        hoop_audit on;
+
+        location / {
+$kube
+            hoop_mask detect=all;
+            hoop_rule deny name=no-rm "command=*rm -rf*"
+                "reason=no recursive deletes";
+            hoop_rule review name=prod namespace=prod approvers=sre;
+            hoop_rule allow name=staging namespace=staging;
+            hoop_default deny;
+        }
+    }
+}
+EOF
+$t->wait_redis(1);
+
+sub token {
+    my ($sub, $k) = @_;
+    return ($k // $key)->mint(claims => { iss => 'https://idp.test',
+        aud => 'hoop-gateway', sub => $sub, groups => ['dev'],
+        exp => time + 600 });
+}
+
+my $agent = token('agent-7');
+my $url = 'wss://127.0.0.1:' . $t->port('https')
+    . '/api/v1/namespaces/staging/pods/web/exec';
+(my $prod = $url) =~ s/staging/prod/;
+
+# what a browser's exec printed: the messages, decoded, and how it ended
+sub browser {
+    my ($query, $token, $protocols, $stdin, $at) = @_;
+    my @args = map { "'$_'" } (($at // $url) . "?$query", $token, $protocols,
+                               defined $stdin ? $stdin : ());
+    my @lines = map { decode_json($_) }
+        grep { /^\{/ } split /\n/,
+        `node $FindBin::Bin/node/ws-browser.mjs @args`;
+    return @lines;
+}
+
+# the bytes of a channel, joined
+sub channel {
+    my ($n, @lines) = @_;
+    return join '', map { $_->{data} }
+        grep { defined $_->{channel} && $_->{channel} == $n } @lines;
+}
+
+sub events {
+    my ($type) = @_;
+    return grep { $_->{type} eq $type } $redis->events('hoop:audit');
+}
+
+sub exec_event {
+    my ($command) = @_;
+    my $e;
+    wait_until(sub {
+        ($e) = grep { ($_->{kube}{command} // '') eq $command }
+               events('kube.exec');
+        $e;
+    }, "the kube.exec event of $command");
+    return $e;
+}
+
+# the stand-in's record of the upgrade whose query matched
+sub reached {
+    my ($re) = @_;
+    return grep { $_->{answer} && ($_->{query} // '') =~ $re }
+           $api->seen(sub { 1 });
+}
+
+subtest 'an exec from a browser: the token in the subprotocols' => sub {
+    my @m = browser('command=echo&command=hi+there&stdout=true',
+                    $agent, 'v4.base64.channel.k8s.io');
+    is($m[0]{protocol}, 'v4.base64.channel.k8s.io',
+       'the base64 protocol was chosen');
+    is(channel(1, @m), "hi there\n", 'stdout, decoded by the client');
+    ok(!(grep { $_->{binary} } grep { defined $_->{channel} } @m),
+       '... every message a text frame, as the protocol has them');
+    like(channel(3, @m), qr/"status":"Success"/, 'the exit Status');
+    is($m[-1]{close}, 1000, 'a clean close');
+
+    my ($seen) = reached(qr/command=hi/);
+    is($seen->{authorization}, 'Bearer gateway-service-account-token',
+       'the API server saw the gateway\'s credentials');
+    unlike($seen->{protocols}, qr/bearer/i,
+           '... and not the agent\'s token among the subprotocols');
+    like($seen->{protocols}, qr/^v4\.base64\.channel\.k8s\.io$/,
+         '... only the channel protocol');
+
+    my $e = exec_event('echo hi there');
+    is($e->{identity}{sub}, 'agent-7', 'the event names the agent');
+    is($e->{kube}{session}{stdout_bytes}, 9, '... the bytes, decoded');
+    is($e->{kube}{session}{exit_code}, 0, '... the exit code');
+    is($e->{kube}{session}{size}, '80x24', '... the resize, decoded');
+};
+
+subtest 'the older base64.channel.k8s.io' => sub {
+    my @m = browser('command=echo&command=old&stdout=true', $agent,
+                    'base64.channel.k8s.io');
+    is($m[0]{protocol}, 'base64.channel.k8s.io', 'chosen');
+    is(channel(1, @m), "old\n", 'stdout');
+};
+
+subtest 'output masked in base64 too, across messages' => sub {
+    my $secret = 'AKIAIOSFODNN7EXAMPLE';
+    for my $at (1, 10) {
+        my @m = browser("command=split&command=key%3D$secret+ok"
+            . "&command=" . (4 + $at) . "&stdout=true", $agent,
+            'v4.base64.channel.k8s.io');
+        my $out = channel(1, @m);
+        unlike($out, qr/AKIA|EXAMPLE/, "cut after $at: the key is masked");
+        like($out, qr/^key=.*\[AWS_KEY\].* ok$/, '... in place');
+        unlike(join('', map { $_->{text} // '' } @m),
+               qr/QUtJQUlPU0ZPRE5ON0VYQU1QTE/,
+               '... and not in any frame as it came');
+    }
+};
+
+subtest 'typed at a terminal: stdin read, echo masked, recorded' => sub {
+    my @m = browser('command=sh&stdin=true&stdout=true&tty=true', $agent,
+                    'v4.base64.channel.k8s.io',
+                    "say AKIAIOSFODNN7EXAMPLE\rexit\r");
+    my $out = channel(1, @m);
+    like($out, qr/you typed: say \[AWS_KEY\]/, 'the shell answered');
+    unlike($out, qr/AKIA|EXAMPLE/, '... its echo masked');
+    is($m[-1]{close}, 1000, 'exit ended it');
+
+    my $e = exec_event('sh');
+    is($e->{kube}{session}{stdin_bytes}, 30, 'stdin counted, decoded');
+    cmp_ok($e->{kube}{session}{masked}{aws_key} // 0, '>=', 2,
+           '... the key masked in stdin and in output');
+    my ($data) = grep { $_->{session} eq $e->{session} }
+                 events('kube.exec.data');
+    my $typed = join '', map { decode_base64($_->[2]) }
+                grep { $_->[1] eq 'i' } @{ $data->{records} };
+    like($typed, qr/^say .*exit\r$/s, 'what was typed is recorded');
+    unlike($typed, qr/AKIA|EXAMPLE/, '... masked');
+};
+
+subtest 'refusals: a Status before the upgrade, or in base64 inside' => sub {
+    my @m = browser('command=sh&command=-c&command=rm+-rf+%2F&stdout=true',
+                    $agent, 'v4.base64.channel.k8s.io');
+    is($m[0]{status}, 403, 'a denied exec: 403 before any upgrade')
+        or diag explain \@m;
+    like($m[0]{body}, qr/no recursive deletes/, '... the Status says why');
+    is(scalar reached(qr/rm/), 0, 'nothing reached the API server');
+
+    # a command longer than a reviewer is shown: refused after a 101
+    my $long = join '&', ('command=' . 'x' x 900) x 5;
+    @m = browser("command=echo&$long&stdout=true", $agent,
+                 'v4.base64.channel.k8s.io', undef, $prod);
+    is($m[0]{protocol}, 'v4.base64.channel.k8s.io',
+       'a refusal inside the stream: the protocol offered')
+        or diag explain \@m;
+    my ($st) = grep { defined $_->{channel} && $_->{channel} == 3 } @m;
+    ok($st && !$st->{binary}, '... the Status in a text frame');
+    like($st->{data} // '', qr/too long to be shown to a reviewer/,
+         '... in base64, saying why');
+    is($m[-1]{close}, 1000, '... then closed');
+};
+
+# a WebSocket exec written by hand: the status line and the body
+sub raw {
+    my (%h) = @_;
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('https'), SSL_verify_mode => SSL_VERIFY_NONE)
+        or die "connect: $SSL_ERROR";
+    my $headers = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
+    print $s "GET /api/v1/namespaces/staging/pods/web/exec?command=ls"
+        . "&stdout=true HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
+        . "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n$headers\r\n";
+    my $head = '';
+    while (defined(my $line = <$s>)) {
+        $head .= $line;
+        last if $line eq "\r\n";
+    }
+    my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+    my ($len) = $head =~ /^Content-Length: (\d+)/mi;
+    my $body = '';
+    if ($len) {
+        read($s, $body, $len);
+    } elsif ($head =~ /^Transfer-Encoding: chunked/mi) {
+        while (defined(my $size = <$s>)) {
+            last unless hex $size;
+            read($s, my $chunk, hex $size);
+            $body .= $chunk;
+            <$s>;
+        }
+    }
+    return ($status // 0, $body);
+}
+
+my $b64 = sub { encode_base64($_[0], '') =~ tr{+/=}{-_}dr };
+my $bearer = 'base64url.bearer.authorization.k8s.io.';
+
+subtest 'tokens in the subprotocols the API server would refuse: 401' => sub {
+    my %cases = (
+        'no token at all' => 'v4.base64.channel.k8s.io',
+        'two tokens' => "v4.base64.channel.k8s.io, $bearer"
+            . $b64->($agent) . ", $bearer" . $b64->($agent),
+        'not base64url' => "v4.base64.channel.k8s.io, ${bearer}a+b/c=",
+        'no other protocol to answer with' => $bearer . $b64->($agent),
+        'a token signed by another key' => "v4.base64.channel.k8s.io, "
+            . $bearer . $b64->(token('agent-7', $other)),
+        'an empty token' => "v4.base64.channel.k8s.io, $bearer",
+    );
+    for my $case (sort keys %cases) {
+        my ($status) = raw('Sec-WebSocket-Protocol' => $cases{$case});
+        is($status, 401, "$case: 401");
+    }
+    my ($status) = raw('Sec-WebSocket-Protocol' => "v4.channel.k8s.io,"
+        . $bearer . $b64->($agent));
+    is($status, 101, 'listed without spaces: read (the control case)');
+    is(scalar(grep { ($_->{protocols} // '') =~ /bearer/i }
+              $api->seen(sub { 1 })), 0,
+       'no token ever reached the API server');
+};
+
+subtest 'a token in the subprotocols next to Authorization: 400' => sub {
+    my ($status, $body) = raw(Authorization => "Bearer $agent",
+        'Sec-WebSocket-Protocol' => "v4.base64.channel.k8s.io, $bearer"
+            . $b64->(token('someone-else')));
+    is($status, 400, 'refused: two identities');
+    like($body, qr/token in Sec-WebSocket-Protocol/, '... saying why');
+};
+
+$t->stop;
+done_testing();
