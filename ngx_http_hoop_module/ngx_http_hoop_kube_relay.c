@@ -35,6 +35,7 @@
 #define NGX_HTTP_HOOP_RELAY_BUF     (128 * 1024)
 #define NGX_HTTP_HOOP_RELAY_PIECE   4096
 #define NGX_HTTP_HOOP_RELAY_HELD    (16 * 1024)     /* a whole message */
+#define NGX_HTTP_HOOP_RELAY_SCRATCH (64 * 1024)     /* ... masked */
 #define NGX_HTTP_HOOP_RELAY_JOIN    4096            /* bytes a record */
 #define NGX_HTTP_HOOP_RELAY_JOIN_MS 10              /* ... joins within */
 #define NGX_HTTP_HOOP_RELAY_RECORD  (16 * 1024)     /* per event */
@@ -354,6 +355,15 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     mask = ngx_http_hoop_mask_conf(r);
     rl->mask = mask;
     rl->base64 = ngx_http_hoop_kube_relay_base64(r);
+
+    /* in base64 a held message is masked aside, then encoded */
+
+    if (rl->base64 && mask != NULL) {
+        rl->scratch = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_RELAY_SCRATCH);
+        if (rl->scratch == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     if (mask != NULL) {
         for (i = 0; i < 3; i++) {
@@ -1255,24 +1265,16 @@ ngx_http_hoop_kube_relay_held_base64(ngx_http_hoop_kube_relay_t *rl)
     n = rl->held_len - 1;
 
     if (rl->mask != NULL && n > 0) {
-        cap = NGX_HTTP_HOOP_RELAY_BUF / 2;
-
-        if (rl->scratch == NULL) {
-            rl->scratch = ngx_pnalloc(rl->request->pool, cap);
-        }
+        cap = NGX_HTTP_HOOP_RELAY_SCRATCH;
 
         ngx_memzero(counts, sizeof(counts));
 
-        n = (size_t) -1;
-
-        if (rl->scratch != NULL) {
-            n = (rl->down_channel == NGX_HTTP_HOOP_CH_ERROR)
-                ? hoop_mask_string_escaped(rl->mask, rl->held + 1,
-                                           rl->held_len - 1, rl->scratch,
-                                           cap, counts)
-                : hoop_mask_string(rl->mask, rl->held + 1, rl->held_len - 1,
-                                   rl->scratch, cap, counts);
-        }
+        n = (rl->down_channel == NGX_HTTP_HOOP_CH_ERROR)
+            ? hoop_mask_string_escaped(rl->mask, rl->held + 1,
+                                       rl->held_len - 1, rl->scratch, cap,
+                                       counts)
+            : hoop_mask_string(rl->mask, rl->held + 1, rl->held_len - 1,
+                               rl->scratch, cap, counts);
 
         for (t = 0; t < HOOP_MASK_NTYPES; t++) {
             rl->session->masked[t] += counts[t];
