@@ -29,6 +29,7 @@
 
 #include "hoop_base64.h"
 #include "hoop_ws.h"
+#include "ngx_hoop_flow.h"
 #include "ngx_http_hoop.h"
 
 
@@ -79,8 +80,7 @@ struct ngx_http_hoop_kube_relay_s {
     ngx_http_upstream_handler_pt nginx_read;    /* to end as nginx does */
 
     /* client to server: forwarded as read; [pos, scan) decoded */
-    ngx_buf_t                   *up;
-    u_char                      *scan;
+    ngx_hoop_flow_t              up;
     hoop_ws_reader_t             up_ws;
     ngx_int_t                    up_channel;    /* -1 before its byte */
     u_char                       up_msg[128];   /* a resize, stdin's close */
@@ -89,8 +89,8 @@ struct ngx_http_hoop_kube_relay_s {
     size_t                       up_ctl_len;
 
     /* server to client: read, decoded, written anew */
-    ngx_buf_t                   *down_in;
-    ngx_buf_t                   *down_out;
+    ngx_hoop_flow_t              down_in;       /* scan: its last */
+    ngx_hoop_flow_t              down_out;      /* scan: its last */
     hoop_ws_reader_t             down_ws;
     ngx_uint_t                   down_state;
     ngx_int_t                    down_channel;
@@ -136,8 +136,8 @@ static void ngx_http_hoop_kube_relay_upstream(ngx_http_request_t *r,
 static void ngx_http_hoop_kube_relay_client(ngx_http_request_t *r);
 static void ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl);
 static ngx_int_t ngx_http_hoop_kube_relay_io(ngx_http_hoop_kube_relay_t *rl,
-    ngx_connection_t *src, ngx_buf_t *in, ngx_connection_t *dst,
-    ngx_buf_t *out, ngx_uint_t *moved);
+    ngx_connection_t *src, ngx_hoop_flow_t *in, ngx_connection_t *dst,
+    ngx_hoop_flow_t *out, ngx_uint_t *moved);
 static ngx_int_t ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
     ngx_uint_t *moved);
 static void ngx_http_hoop_kube_relay_up_piece(ngx_http_hoop_kube_relay_t *rl,
@@ -332,20 +332,22 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     }
 
     rl->session = ngx_pcalloc(r->pool, sizeof(ngx_http_hoop_kube_session_t));
-    rl->up = ngx_create_temp_buf(r->pool, NGX_HTTP_HOOP_RELAY_BUF);
-    rl->down_in = ngx_create_temp_buf(r->pool, NGX_HTTP_HOOP_RELAY_BUF);
-    rl->down_out = ngx_create_temp_buf(r->pool, NGX_HTTP_HOOP_RELAY_BUF);
     rl->held = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_RELAY_HELD);
     rl->rec = ngx_create_temp_buf(r->pool, 2 * NGX_HTTP_HOOP_RELAY_RECORD);
 
-    if (rl->session == NULL || rl->up == NULL || rl->down_in == NULL
-        || rl->down_out == NULL || rl->held == NULL || rl->rec == NULL)
+    if (rl->session == NULL || rl->held == NULL || rl->rec == NULL
+        || ngx_hoop_flow_init(&rl->up, r->pool, NGX_HTTP_HOOP_RELAY_BUF)
+           != NGX_OK
+        || ngx_hoop_flow_init(&rl->down_in, r->pool, NGX_HTTP_HOOP_RELAY_BUF)
+           != NGX_OK
+        || ngx_hoop_flow_init(&rl->down_out, r->pool,
+                              NGX_HTTP_HOOP_RELAY_BUF)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     rl->request = r;
-    rl->scan = rl->up->pos;
     rl->up_channel = -1;
     rl->start = ngx_current_msec;
     rl->session->exit_code = -1;
@@ -404,13 +406,14 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
 
     b = &u->buffer;
     n = b->last - b->pos;
-    rl->down_in->last = ngx_cpymem(rl->down_in->last, b->pos, n);
+    rl->down_in.buf->last = ngx_cpymem(rl->down_in.buf->last, b->pos, n);
+    rl->down_in.scan = rl->down_in.buf->last;
     b->pos = b->end;
     b->last = b->end;
 
     b = r->header_in;
     n = ngx_min((size_t) (b->last - b->pos), NGX_HTTP_HOOP_RELAY_BUF);
-    rl->up->last = ngx_cpymem(rl->up->last, b->pos, n);
+    rl->up.buf->last = ngx_cpymem(rl->up.buf->last, b->pos, n);
     b->pos += n;
 
     u->from_client.start = rl->held;
@@ -518,7 +521,7 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
 
         /* the client's frames, read on the way to the server */
 
-        if (ngx_http_hoop_kube_relay_io(rl, c, rl->up, up, rl->up, &moved)
+        if (ngx_http_hoop_kube_relay_io(rl, c, &rl->up, up, &rl->up, &moved)
             != NGX_OK)
         {
             ngx_http_hoop_kube_relay_end(rl, "the connection failed");
@@ -532,8 +535,8 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
 
         /* the server's, decoded and written anew */
 
-        if (ngx_http_hoop_kube_relay_io(rl, up, rl->down_in, c,
-                                        rl->down_out, &moved)
+        if (ngx_http_hoop_kube_relay_io(rl, up, &rl->down_in, c,
+                                        &rl->down_out, &moved)
             != NGX_OK)
         {
             ngx_http_hoop_kube_relay_end(rl, "the connection failed");
@@ -552,26 +555,26 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
 
     /* a side that ended, once what it sent is through */
 
-    if (up->read->eof && rl->down_in->pos == rl->down_in->last) {
+    if (up->read->eof && rl->down_in.buf->pos == rl->down_in.buf->last) {
         if (ngx_http_hoop_kube_relay_flush_masks(rl) != NGX_OK) {
             ngx_http_hoop_kube_relay_end(rl, "masking failed");
             return;
         }
 
-        if (rl->down_out->pos == rl->down_out->last) {
+        if (rl->down_out.buf->pos == rl->down_out.buf->last) {
             ngx_http_hoop_kube_relay_end(rl, NULL);
             return;
         }
 
-        ngx_http_hoop_kube_relay_io(rl, NULL, NULL, c, rl->down_out, &moved);
+        ngx_http_hoop_kube_relay_io(rl, NULL, NULL, c, &rl->down_out, &moved);
 
-        if (rl->down_out->pos == rl->down_out->last) {
+        if (rl->down_out.buf->pos == rl->down_out.buf->last) {
             ngx_http_hoop_kube_relay_end(rl, NULL);
             return;
         }
     }
 
-    if ((c->read->eof && rl->up->pos == rl->up->last)
+    if ((c->read->eof && rl->up.buf->pos == rl->up.buf->last)
         || up->read->error || c->read->error)
     {
         ngx_http_hoop_kube_relay_end(rl, NULL);
@@ -627,96 +630,57 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
 
 /*
  * Writes out to dst, then reads src into in while there is room; *moved
- * is set if anything was.  src NULL: only writes.
+ * is set if anything was.  src NULL: only writes.  The up flow is in and
+ * out at once: only what was decoded goes; the server's is sent as made.
  */
 static ngx_int_t
 ngx_http_hoop_kube_relay_io(ngx_http_hoop_kube_relay_t *rl,
-    ngx_connection_t *src, ngx_buf_t *in, ngx_connection_t *dst,
-    ngx_buf_t *out, ngx_uint_t *moved)
+    ngx_connection_t *src, ngx_hoop_flow_t *in, ngx_connection_t *dst,
+    ngx_hoop_flow_t *out, ngx_uint_t *moved)
 {
-    size_t    size;
-    ssize_t   n;
-    u_char   *limit;
+    ssize_t               n;
+    ngx_http_upstream_t  *u;
 
-    /* the up buffer is in and out at once: only what was decoded goes */
-
-    limit = (out == rl->up) ? rl->scan : out->last;
-    size = limit - out->pos;
-
-    if (size && dst->write->ready && !dst->write->error) {
-        n = dst->send(dst, out->pos, size);
-
-        if (n == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (n > 0) {
-            out->pos += n;
-            *moved = 1;
-        }
+    if (out == &rl->down_out) {
+        out->scan = out->buf->last;
     }
 
-    /* compacted: what is left moves to the start */
+    n = ngx_hoop_flow_send(out, dst);
 
-    if (out->pos == out->last) {
-        out->pos = out->start;
-        out->last = out->start;
-
-        if (out == rl->up) {
-            rl->scan = out->start;
-        }
-
-    } else if (out->pos > out->start
-               && (size_t) (out->end - out->last) < NGX_HTTP_HOOP_RELAY_BUF / 2)
-    {
-        n = out->last - out->pos;
-
-        if (out == rl->up) {
-            rl->scan -= out->pos - out->start;
-        }
-
-        ngx_memmove(out->start, out->pos, n);
-        out->pos = out->start;
-        out->last = out->start + n;
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
     }
+
+    if (n > 0) {
+        *moved = 1;
+    }
+
+    ngx_hoop_flow_compact(out, NGX_HTTP_HOOP_RELAY_BUF / 2);
 
     if (src == NULL) {
         return NGX_OK;
     }
 
-    if (in != rl->up && in->pos == in->last) {
-        in->pos = in->start;
-        in->last = in->start;
+    /* a piece of a frame at the end of the server's: room for the next */
 
-    } else if (in != rl->up && in->pos > in->start
-               && (size_t) (in->end - in->last) < NGX_HTTP_HOOP_RELAY_PIECE)
-    {
-        n = in->last - in->pos;
-        ngx_memmove(in->start, in->pos, n);
-        in->pos = in->start;
-        in->last = in->start + n;
+    if (in == &rl->down_in) {
+        in->scan = in->buf->last;
+        ngx_hoop_flow_compact(in, NGX_HTTP_HOOP_RELAY_PIECE);
     }
 
-    size = in->end - in->last;
+    n = ngx_hoop_flow_recv(in, src);
 
-    if (size && src->read->ready && !src->read->eof && !src->read->error) {
-        n = src->recv(src, in->last, size);
+    if (n <= 0) {
+        return NGX_OK;              /* NGX_AGAIN, or src ended */
+    }
 
-        if (n == NGX_AGAIN || n == 0) {
-            return NGX_OK;
-        }
+    *moved = 1;
 
-        if (n == NGX_ERROR) {
-            src->read->eof = 1;
-            return NGX_OK;
-        }
+    if (in == &rl->down_in) {
+        in->scan = in->buf->last;
 
-        in->last += n;
-        *moved = 1;
-
-        if (src == rl->request->upstream->peer.connection) {
-            rl->request->upstream->state->bytes_received += n;
-        }
+        u = rl->request->upstream;
+        u->state->bytes_received += n;
     }
 
     return NGX_OK;
@@ -731,12 +695,12 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
     size_t     used;
     hoop_ws_e  rc;
 
-    if (rl->scan < rl->up->last) {
+    if (rl->up.scan < rl->up.buf->last) {
         *moved = 1;                 /* decoded now: sent next */
     }
 
-    while (rl->scan < rl->up->last) {
-        rc = hoop_ws_read(&rl->up_ws, rl->scan, rl->up->last - rl->scan,
+    while (rl->up.scan < rl->up.buf->last) {
+        rc = hoop_ws_read(&rl->up_ws, rl->up.scan, rl->up.buf->last - rl->up.scan,
                           &used);
 
         switch (rc) {
@@ -759,7 +723,7 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
             break;
 
         case HOOP_WS_PAYLOAD:
-            ngx_http_hoop_kube_relay_up_piece(rl, rl->scan, used);
+            ngx_http_hoop_kube_relay_up_piece(rl, rl->up.scan, used);
             break;
 
         case HOOP_WS_FRAME_END:
@@ -773,7 +737,7 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
             break;
         }
 
-        rl->scan += used;
+        rl->up.scan += used;
 
         if (rc == HOOP_WS_MORE) {
             break;
@@ -783,7 +747,7 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
     /* a frame whose payload ended with the bytes: its end is due now */
 
     if (rl->up_ws.in_frame && rl->up_ws.left == 0) {
-        (void) hoop_ws_read(&rl->up_ws, rl->scan, 0, &used);
+        (void) hoop_ws_read(&rl->up_ws, rl->up.scan, 0, &used);
         ngx_http_hoop_kube_relay_up_end(rl);
     }
 
@@ -959,11 +923,12 @@ ngx_http_hoop_kube_relay_down(ngx_http_hoop_kube_relay_t *rl,
     u_char     *made;
     ngx_int_t   rc;
 
-    made = rl->down_out->last;
+    made = rl->down_out.buf->last;
 
-    rc = ngx_http_hoop_kube_relay_decode(rl, rl->down_in, rl->down_out);
+    rc = ngx_http_hoop_kube_relay_decode(rl, rl->down_in.buf,
+                                         rl->down_out.buf);
 
-    if (rl->down_out->last != made) {
+    if (rl->down_out.buf->last != made) {
         *moved = 1;                 /* written next */
     }
 
@@ -1221,8 +1186,8 @@ ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl)
 
     /* masked into the output buffer past room for the longest header */
 
-    start = rl->down_out->last + HOOP_WS_HEADER_MAX;
-    cap = rl->down_out->end - start - 1;
+    start = rl->down_out.buf->last + HOOP_WS_HEADER_MAX;
+    cap = rl->down_out.buf->end - start - 1;
     *start = rl->held[0];
 
     ngx_memzero(counts, sizeof(counts));
@@ -1238,10 +1203,10 @@ ngx_http_hoop_kube_relay_held(ngx_http_hoop_kube_relay_t *rl)
 
     n = (n == (size_t) -1) ? 1 : n + 1;
 
-    p = rl->down_out->last;
+    p = rl->down_out.buf->last;
     p += hoop_ws_header(p, 1, (int) rl->held_opcode, n);
     ngx_memmove(p, start, n);
-    rl->down_out->last = p + n;
+    rl->down_out.buf->last = p + n;
 
     for (n = 0; n < HOOP_MASK_NTYPES; n++) {
         rl->session->masked[n] += counts[n];
@@ -1284,7 +1249,7 @@ ngx_http_hoop_kube_relay_held_base64(ngx_http_hoop_kube_relay_t *rl)
     }
 
     if (n == (size_t) -1
-        || (size_t) (rl->down_out->end - rl->down_out->last)
+        || (size_t) (rl->down_out.buf->end - rl->down_out.buf->last)
            < HOOP_WS_HEADER_MAX + 1 + hoop_base64_encoded_len(n))
     {
         n = 0;
@@ -1371,7 +1336,7 @@ ngx_http_hoop_kube_relay_frame(ngx_http_hoop_kube_relay_t *rl,
         return;
     }
 
-    b = rl->down_out;
+    b = rl->down_out.buf;
     b->last += hoop_ws_header(b->last, 1, (int) opcode, len);
     b->last = ngx_cpymem(b->last, p, len);
 }
@@ -1388,7 +1353,7 @@ ngx_http_hoop_kube_relay_message(ngx_http_hoop_kube_relay_t *rl,
     ngx_str_t   src, dst;
     ngx_buf_t  *b;
 
-    b = rl->down_out;
+    b = rl->down_out.buf;
 
     if (!rl->base64) {
         b->last += hoop_ws_header(b->last, 1, (int) opcode, len + 1);
@@ -1626,7 +1591,7 @@ ngx_http_hoop_kube_relay_release(ngx_event_t *ev)
 {
     ngx_http_hoop_kube_relay_t *rl = ev->data;
 
-    if ((size_t) (rl->down_out->end - rl->down_out->last)
+    if ((size_t) (rl->down_out.buf->end - rl->down_out.buf->last)
         < NGX_HTTP_HOOP_RELAY_ROOM(rl, 2 * HOOP_MASK_WINDOW
                                    + 4 * NGX_HTTP_HOOP_RELAY_PIECE))
     {

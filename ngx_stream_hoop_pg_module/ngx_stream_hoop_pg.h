@@ -10,6 +10,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_hoop_audit.h"
+#include "ngx_hoop_flow.h"
 #include "ngx_hoop_oidc.h"
 #include "ngx_hoop_redis_conf.h"
 #include "ngx_hoop_review.h"
@@ -218,18 +219,6 @@ typedef struct {
 } ngx_stream_hoop_pg_pending_t;
 
 
-/*
- * One direction of the relay.  Bytes in [buf->pos, scan) have been looked
- * at and may be sent; the message at scan is not complete yet, or pass
- * more of its bytes go through without being looked at.
- */
-typedef struct {
-    ngx_buf_t               *buf;
-    u_char                  *scan;
-    size_t                   pass;
-} ngx_stream_hoop_pg_flow_t;
-
-
 /* A catalog the worker built (ngx_stream_hoop_pg_catalog.c). */
 typedef struct ngx_stream_hoop_pg_snapshot_s  ngx_stream_hoop_pg_snapshot_t;
 
@@ -237,8 +226,8 @@ typedef struct ngx_stream_hoop_pg_snapshot_s  ngx_stream_hoop_pg_snapshot_t;
 /* One client session and its upstream connection. */
 typedef struct {
     ngx_peer_connection_t        peer;
-    ngx_stream_hoop_pg_flow_t    up;            /* client to upstream */
-    ngx_stream_hoop_pg_flow_t    down;          /* upstream to client */
+    ngx_hoop_flow_t              up;            /* client to upstream */
+    ngx_hoop_flow_t              down;          /* upstream to client */
     ngx_stream_hoop_pg_login_t  *login;         /* NULL: client's user */
     ngx_str_t                    client_user;   /* from its startup */
     ngx_str_t                    client_database;
@@ -526,9 +515,5 @@ void ngx_stream_hoop_pg_close_upstream(ngx_connection_t *pc);
 /* ngx_stream_hoop_pg_proxy.c: the upstream leg and the relay */
 void ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s);
 void ngx_stream_hoop_pg_proxy_connect(ngx_stream_session_t *s);
-ngx_int_t ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len);
-ngx_int_t ngx_stream_hoop_pg_flow_replace(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, size_t old, u_char *data, size_t len);
 
 #endif /* NGX_STREAM_HOOP_PG_H */

@@ -550,7 +550,7 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
         return NGX_ERROR;               /* an error of ours is never long */
     }
 
-    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->down, total, buf, n)
+    if (ngx_hoop_flow_replace(&ctx->down, s->connection->pool, total, buf, n)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -274,7 +274,8 @@ ngx_stream_hoop_pg_catalog_send(ngx_stream_session_t *s, ngx_str_t *query)
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, query->data, query->len)
+    if (ngx_hoop_flow_inject(&ctx->up, s->connection->pool, query->data,
+                             query->len)
         != NGX_OK)
     {
         return NGX_ERROR;

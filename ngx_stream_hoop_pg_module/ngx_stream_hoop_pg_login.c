@@ -829,7 +829,9 @@ ngx_stream_hoop_pg_login_send(ngx_stream_session_t *s, u_char *data,
 
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
 
-    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, data, len) != NGX_OK) {
+    if (ngx_hoop_flow_inject(&ctx->up, s->connection->pool, data, len)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

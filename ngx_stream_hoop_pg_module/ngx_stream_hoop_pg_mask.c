@@ -1031,7 +1031,7 @@ ngx_stream_hoop_pg_mask_message(ngx_stream_session_t *s, size_t *len,
         }
     }
 
-    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->down, *len, out, n)
+    if (ngx_hoop_flow_replace(&ctx->down, s->connection->pool, *len, out, n)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -35,12 +35,9 @@ static void ngx_stream_hoop_pg_shutdown(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_hoop_pg_relay(ngx_stream_session_t *s,
     ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_hoop_pg_scan(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, ngx_uint_t from_upstream);
+    ngx_hoop_flow_t *f, ngx_uint_t from_upstream);
 static ngx_int_t ngx_stream_hoop_pg_client_need(ngx_stream_session_t *s,
     u_char type, size_t len, size_t *need);
-static ngx_int_t ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, size_t need);
-static void ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f);
 static void ngx_stream_hoop_pg_upstream_failed(ngx_stream_session_t *s);
 static void ngx_stream_hoop_pg_idle_handler(ngx_event_t *ev);
 
@@ -239,9 +236,9 @@ ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s)
         b->pos += ctx->startup_len;
         ctx->up.scan = b->pos;
 
-        if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up,
-                                           ctx->upstream_startup.data,
-                                           ctx->upstream_startup.len)
+        if (ngx_hoop_flow_inject(&ctx->up, c->pool,
+                                 ctx->upstream_startup.data,
+                                 ctx->upstream_startup.len)
             != NGX_OK)
         {
             ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
@@ -254,8 +251,8 @@ ngx_stream_hoop_pg_relay_begin(ngx_stream_session_t *s)
     /* not told yet (no token asked for): before anything from the server */
 
     if (ctx->negotiate.len
-        && ngx_stream_hoop_pg_flow_inject(s, &ctx->down, ctx->negotiate.data,
-                                          ctx->negotiate.len)
+        && ngx_hoop_flow_inject(&ctx->down, c->pool, ctx->negotiate.data,
+                                ctx->negotiate.len)
            != NGX_OK)
     {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
@@ -347,14 +344,12 @@ ngx_stream_hoop_pg_shutdown(ngx_stream_session_t *s)
 static ngx_int_t
 ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
 {
-    size_t                          size;
     ssize_t                         n;
     ngx_int_t                       rc;
-    ngx_buf_t                      *b;
     ngx_uint_t                      flow;
+    ngx_hoop_flow_t                *f;
     ngx_connection_t               *c, *src, *dst;
     ngx_stream_hoop_pg_ctx_t       *ctx;
-    ngx_stream_hoop_pg_flow_t      *f;
     ngx_stream_hoop_pg_srv_conf_t  *pscf;
 
     c = s->connection;
@@ -372,13 +367,12 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
     }
 
     for ( ;; ) {
-        b = f->buf;
 
         /* the client's bytes are looked at only once the session is ready */
 
         flow = from_upstream || ctx->client_flow;
 
-        if (flow && f->scan < b->last) {
+        if (flow && f->scan < f->buf->last) {
             rc = ngx_stream_hoop_pg_scan(s, f, from_upstream);
 
             if (rc == NGX_DONE) {
@@ -390,28 +384,16 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
                                             NGX_STREAM_INTERNAL_SERVER_ERROR);
                 return NGX_DONE;
             }
-
-            b = f->buf;
         }
 
-        size = f->scan - b->pos;
-
-        if (size && dst->write->ready) {
-            n = dst->send(dst, b->pos, size);
-
-            if (n == NGX_ERROR) {
-                if (ctx->ended == NULL) {
-                    ctx->ended = from_upstream ? "client_closed"
-                                               : "server_closed";
-                }
-
-                ngx_stream_finalize_session(s, NGX_STREAM_OK);
-                return NGX_DONE;
+        if (ngx_hoop_flow_send(f, dst) == NGX_ERROR) {
+            if (ctx->ended == NULL) {
+                ctx->ended = from_upstream ? "client_closed"
+                                           : "server_closed";
             }
 
-            if (n > 0) {
-                b->pos += n;
-            }
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return NGX_DONE;
         }
 
         /* the statements whose answers just went out are recorded now */
@@ -420,38 +402,21 @@ ngx_stream_hoop_pg_relay(ngx_stream_session_t *s, ngx_uint_t from_upstream)
             ngx_stream_hoop_pg_query_done(s);
         }
 
-        if (b->pos == b->last) {
-            b->pos = b->start;
-            b->last = b->start;
-            f->scan = b->start;
+        ngx_hoop_flow_compact(f, 1);
 
-        } else if (b->last == b->end) {
-            ngx_stream_hoop_pg_flow_compact(f);
+        if (!flow) {
+            break;
         }
 
-        size = b->end - b->last;
+        n = ngx_hoop_flow_recv(f, src);
 
-        if (flow && size && src->read->ready && !src->read->eof) {
-            n = src->recv(src, b->last, size);
-
-            if (n == NGX_AGAIN) {
-                break;
-            }
-
-            if (n == NGX_ERROR || n == 0) {
-                src->read->eof = 1;
-                break;
-            }
-
-            if (!from_upstream) {
-                s->received += n;
-            }
-
-            b->last += n;
-            continue;
+        if (n <= 0) {
+            break;                      /* NGX_AGAIN, or src ended */
         }
 
-        break;
+        if (!from_upstream) {
+            s->received += n;
+        }
     }
 
     /*
@@ -562,7 +527,7 @@ ngx_stream_hoop_pg_idle_handler(ngx_event_t *ev)
  * NGX_DONE when the session ended, NGX_ERROR.
  */
 static ngx_int_t
-ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
+ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_hoop_flow_t *f,
     ngx_uint_t from_upstream)
 {
     u_char                         *p;
@@ -662,7 +627,9 @@ ngx_stream_hoop_pg_scan(ngx_stream_session_t *s, ngx_stream_hoop_pg_flow_t *f,
         if (have < need) {
             /* what is to be read must fit */
 
-            if (ngx_stream_hoop_pg_flow_room(s, f, need - have) != NGX_OK) {
+            if (ngx_hoop_flow_room(f, s->connection->pool, need - have)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
@@ -824,165 +791,6 @@ refused:
                                " the size of one SQL message."
                              : NULL);
     return NGX_DONE;
-}
-
-
-/*
- * Inserts data at the flow's scan point, to be sent before what follows
- * it; the scan point moves past it.
- */
-ngx_int_t
-ngx_stream_hoop_pg_flow_inject(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, u_char *data, size_t len)
-{
-    ngx_buf_t  *b;
-
-    if (ngx_stream_hoop_pg_flow_room(s, f, len) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    b = f->buf;
-
-    ngx_memmove(f->scan + len, f->scan, b->last - f->scan);
-    ngx_memcpy(f->scan, data, len);
-
-    f->scan += len;
-    b->last += len;
-
-    return NGX_OK;
-}
-
-
-/*
- * Replaces the old bytes at the flow's scan point with data.  What moves
- * to make the difference fit is the smaller side: the bytes waiting to be
- * sent before the scan point, or those not looked at yet after the
- * message (masking rewrites row after row: always moving the rest of the
- * buffer would cost the buffer's size for each row).
- */
-ngx_int_t
-ngx_stream_hoop_pg_flow_replace(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, size_t old, u_char *data, size_t len)
-{
-    size_t      before, after, d;
-    ngx_buf_t  *b;
-
-    b = f->buf;
-
-    if (len == old) {
-        ngx_memcpy(f->scan, data, len);
-        return NGX_OK;
-    }
-
-    before = f->scan - b->pos;
-    after = b->last - (f->scan + old);
-
-    if (len < old && before < after) {
-        d = old - len;
-
-        ngx_memmove(b->pos + d, b->pos, before);
-        b->pos += d;
-        f->scan += d;
-        ngx_memcpy(f->scan, data, len);
-
-        return NGX_OK;
-    }
-
-    if (len > old && before < after
-        && (size_t) (b->pos - b->start) >= len - old)
-    {
-        d = len - old;
-
-        ngx_memmove(b->pos - d, b->pos, before);
-        b->pos -= d;
-        f->scan -= d;
-        ngx_memcpy(f->scan, data, len);
-
-        return NGX_OK;
-    }
-
-    if (len > old
-        && ngx_stream_hoop_pg_flow_room(s, f, len - old) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    b = f->buf;
-
-    ngx_memmove(f->scan + len, f->scan + old, b->last - (f->scan + old));
-    ngx_memcpy(f->scan, data, len);
-
-    b->last = b->last - old + len;
-
-    return NGX_OK;
-}
-
-
-/*
- * Makes room for need more bytes after buf->last: first by moving what
- * is unsent to the start, then with a larger buffer (a message to be read
- * whole may be larger than hoop_pg_buffer_size, up to hoop_pg_max_message).
- */
-static ngx_int_t
-ngx_stream_hoop_pg_flow_room(ngx_stream_session_t *s,
-    ngx_stream_hoop_pg_flow_t *f, size_t need)
-{
-    size_t      used, size;
-    ngx_buf_t  *b, *nb;
-
-    b = f->buf;
-
-    if ((size_t) (b->end - b->last) >= need) {
-        return NGX_OK;
-    }
-
-    ngx_stream_hoop_pg_flow_compact(f);
-
-    if ((size_t) (b->end - b->last) >= need) {
-        return NGX_OK;
-    }
-
-    used = b->last - b->pos;
-    size = ngx_max(used + need, 2 * (size_t) (b->end - b->start));
-
-    nb = ngx_create_temp_buf(s->connection->pool, size);
-    if (nb == NULL) {
-        return NGX_ERROR;
-    }
-
-    nb->last = ngx_cpymem(nb->pos, b->pos, used);
-    f->scan = nb->pos + (f->scan - b->pos);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
-                   "hoop pg: relay buffer grown from %uz to %uz",
-                   (size_t) (b->end - b->start), size);
-
-    (void) ngx_pfree(s->connection->pool, b->start);
-
-    f->buf = nb;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_stream_hoop_pg_flow_compact(ngx_stream_hoop_pg_flow_t *f)
-{
-    size_t      shift;
-    ngx_buf_t  *b;
-
-    b = f->buf;
-    shift = b->pos - b->start;
-
-    if (shift == 0) {
-        return;
-    }
-
-    ngx_memmove(b->start, b->pos, b->last - b->pos);
-
-    b->pos = b->start;
-    b->last -= shift;
-    f->scan -= shift;
 }
 
 

@@ -762,7 +762,9 @@ ngx_stream_hoop_pg_query_describe(ngx_stream_session_t *s, u_char *portal)
     ngx_memcpy(buf + 6, portal, n);
     buf[6 + n] = '\0';
 
-    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, buf, n + 7) != NGX_OK) {
+    if (ngx_hoop_flow_inject(&ctx->up, s->connection->pool, buf, n + 7)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -977,7 +979,7 @@ ngx_stream_hoop_pg_query_deny(ngx_stream_session_t *s,
         n = sizeof(ngx_stream_hoop_pg_fail_query) - 1;
     }
 
-    if (ngx_stream_hoop_pg_flow_replace(s, &ctx->up, *len, fail, n)
+    if (ngx_hoop_flow_replace(&ctx->up, s->connection->pool, *len, fail, n)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1005,7 +1007,8 @@ ngx_stream_hoop_pg_query_wait(ngx_stream_session_t *s)
     if (!ctx->room_wait) {
         ctx->room_wait = 1;
 
-        if (ngx_stream_hoop_pg_flow_inject(s, &ctx->up, flush, sizeof(flush))
+        if (ngx_hoop_flow_inject(&ctx->up, s->connection->pool, flush,
+                                 sizeof(flush))
             != NGX_OK)
         {
             return NGX_ERROR;

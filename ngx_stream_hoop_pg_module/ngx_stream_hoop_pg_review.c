@@ -402,7 +402,9 @@ ngx_stream_hoop_pg_review_notice(ngx_stream_session_t *s)
         return NGX_ERROR;
     }
 
-    if (ngx_stream_hoop_pg_flow_inject(s, &ctx->down, buf, n) != NGX_OK) {
+    if (ngx_hoop_flow_inject(&ctx->down, s->connection->pool, buf, n)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

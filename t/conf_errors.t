@@ -186,7 +186,7 @@ my @cases = (
     [http => 'server { location / { hoop_review_api; } }',
         qr/"hoop_review_api" needs "hoop_auth on" in its location: decisions are made by verified identities/],
     [http => 'hoop_rule deny colour=blue;',
-        qr/unknown condition "colour" in the "hoop_rule" directive: groups, sub, client, method, path, header, arg, json, repo, service, ref, action, namespace, resource, object, subresource, verb, pod, container, command, tty and stdin are/],
+        qr/unknown condition "colour" in the "hoop_rule" directive: groups, sub, client, method, path, header, arg, json, repo, service, ref, action, namespace, resource, object, subresource, verb, pod, container, command, tty, stdin and port are/],
     [http => 'hoop_rule deny groups;',
         qr/invalid condition "groups" in the "hoop_rule" directive, expected key=value/],
     [http => 'hoop_default maybe;',
