@@ -15,7 +15,7 @@ use IO::Socket::SSL;
 use JSON::PP;
 use MIME::Base64;
 use Hoop::JWT;
-use Hoop::Test qw(spit slurp wait_until);
+use Hoop::Test qw(spit slurp wait_until spawn reap);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
 use Hoop::Test::KubeAPI;
@@ -37,6 +37,9 @@ my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
 my $kube = $api->location("$d/sa.token");
 
 $t->run(<<"EOF");
+# a reload ends the old worker's sessions after a second
+worker_shutdown_timeout 1s;
+
 http {
     hoop_redis 127.0.0.1:${\ $redis->port};
     hoop_oidc_issuer https://idp.test;
@@ -236,6 +239,7 @@ sub raw {
         read($s, $body, $len);
     } elsif ($head =~ /^Transfer-Encoding: chunked/mi) {
         while (defined(my $size = <$s>)) {
+            $size =~ s/\s+//g;
             last unless hex $size;
             read($s, my $chunk, hex $size);
             $body .= $chunk;
@@ -277,6 +281,38 @@ subtest 'a token in the subprotocols next to Authorization: 400' => sub {
             . $b64->(token('someone-else')));
     is($status, 400, 'refused: two identities');
     like($body, qr/token in Sec-WebSocket-Protocol/, '... saying why');
+};
+
+subtest 'a session nginx ends itself: recorded, and said so' => sub {
+    my $pid = spawn(cmd => ['sh', '-c', "exec node"
+        . " $FindBin::Bin/node/ws-browser.mjs"
+        . " '$url?command=cat&stdin=true&stdout=true' '$agent'"
+        . " v4.base64.channel.k8s.io 'still here' >$d/ended.out"]);
+    # (the masking may let the echo out in two pieces)
+    wait_until(sub {
+        channel(1, map { decode_json($_) } grep { /^\{/ }
+                   split /\n/, slurp("$d/ended.out")) eq 'still here';
+    }, 'the echo through the open session');
+
+    # the old worker keeps the session until worker_shutdown_timeout
+    kill 'HUP', $t->pid;
+
+    my $e;
+    wait_until(sub {
+        ($e) = grep { ($_->{kube}{command} // '') eq 'cat' }
+               events('kube.exec');
+        $e;
+    }, 'the event of the session nginx ended');
+    like($e->{kube}{session}{error} // '', qr/^ended by nginx/,
+         'the summary says nginx ended it');
+    is($e->{kube}{session}{stdin_bytes}, 10, '... with what was typed');
+    is($e->{kube}{session}{stdout_bytes}, 10, '... and echoed');
+    my ($data) = grep { $_->{session} eq $e->{session} }
+                 events('kube.exec.data');
+    ok($data && grep({ $_->[1] eq 'o' } @{ $data->{records} }),
+       'its records were written');
+    is(reap($pid, 30), 0, 'the client saw the connection end');
+    like(slurp("$d/ended.out"), qr/"close":1006/, '... abnormally (1006)');
 };
 
 $t->stop;
