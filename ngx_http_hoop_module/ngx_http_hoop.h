@@ -174,6 +174,8 @@ typedef struct {
     ngx_uint_t               input;         /* stdin= */
     uint16_t                 ports[NGX_HTTP_HOOP_KUBE_PORTS];
     ngx_uint_t               nports;        /* a port-forward's ports= */
+    unsigned                 ports_unread:1; /* a tunnel that names its
+                                               ports inside: any port */
     ngx_uint_t               refuse;        /* a status, whatever the
                                                rules say; or 0 */
     const char              *refusal;       /* ... why */

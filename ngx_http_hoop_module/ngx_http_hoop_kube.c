@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_hoop_kube_upgrade(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static ngx_int_t ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
+static void ngx_http_hoop_kube_tunnel_ports(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube);
 static ngx_int_t ngx_http_hoop_kube_args(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
@@ -39,6 +41,7 @@ static int ngx_http_hoop_kube_flag(ngx_uint_t seen, const char *glob,
     int all);
 static int ngx_http_hoop_kube_glob(const hoop_rule_cond_t *c,
     const char *text, size_t len);
+static int ngx_http_hoop_kube_any(const hoop_rule_cond_t *c);
 static int ngx_http_hoop_kube_value(ngx_http_hoop_kube_t *kube,
     const char *key, const char *glob, int all);
 static int ngx_http_hoop_kube_verb(ngx_http_hoop_kube_t *kube,
@@ -257,11 +260,70 @@ ngx_http_hoop_kube_upgrade(ngx_http_request_t *r, ngx_http_hoop_kube_t *kube)
 
     /* a port-forward's tunnel is not read: its protocols stay */
 
-    if (kube->websocket && kube->stream != HOOP_KUBE_PORTFORWARD) {
+    if (kube->stream == HOOP_KUBE_PORTFORWARD) {
+        ngx_http_hoop_kube_tunnel_ports(r, kube);
+        return NGX_OK;
+    }
+
+    if (kube->websocket) {
         return ngx_http_hoop_kube_readable_only(r, kube);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether the ports= of a port-forward are the ports it reaches.  The
+ * kubelet reads them for a WebSocket speaking a channel protocol; SPDY,
+ * and a WebSocket that also offers a tunnel (kubectl's
+ * SPDY/3.1+portforward.k8s.io, which the API server serves once it is
+ * offered), name each port inside, whatever the query says.  Anything
+ * offered but the channel protocols is taken for such a tunnel.
+ */
+static void
+ngx_http_hoop_kube_tunnel_ports(ngx_http_request_t *r,
+    ngx_http_hoop_kube_t *kube)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  channels[] = {
+        ngx_string("v5.channel.k8s.io"),
+        ngx_string("v4.channel.k8s.io"),
+        ngx_string("v3.channel.k8s.io"),
+        ngx_string("v2.channel.k8s.io"),
+        ngx_string("channel.k8s.io"),
+        ngx_string("v4.base64.channel.k8s.io"),
+        ngx_string("base64.channel.k8s.io")
+    };
+
+    if (!kube->websocket) {
+        kube->ports_unread = 1;
+        return;
+    }
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last) {
+
+            /* (an unknown token, not the empty one after a separator) */
+
+            if (ngx_http_hoop_kube_token(&p, last, channels, 7) == 7
+                && p[-1] != ',' && p[-1] != ' ' && p[-1] != '\t')
+            {
+                kube->ports_unread = 1;
+                return;
+            }
+        }
+    }
 }
 
 
@@ -289,7 +351,8 @@ ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
          != NULL;
          /* void */)
     {
-        len += h->value.len + 2;
+        /* each separator may become ", ": at most twice as long */
+        len += 2 * h->value.len + 2;
     }
 
     if (len == 0) {
@@ -406,7 +469,8 @@ ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
          != NULL;
          /* void */)
     {
-        len += h->value.len + 2;
+        /* each separator may become ", ": at most twice as long */
+        len += 2 * h->value.len + 2;
     }
 
     out = ngx_pnalloc(r->pool, len + 1);
@@ -697,6 +761,22 @@ ngx_http_hoop_kube_glob(const hoop_rule_cond_t *c, const char *text,
 }
 
 
+/* Whether one of the condition's values is "*" itself. */
+static int
+ngx_http_hoop_kube_any(const hoop_rule_cond_t *c)
+{
+    size_t  i;
+
+    for (i = 0; i < c->nvalues; i++) {
+        if (ngx_strcmp(c->values[i], "*") == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* One value of a condition on a key the request has once. */
 static int
 ngx_http_hoop_kube_value(ngx_http_hoop_kube_t *kube, const char *key,
@@ -823,8 +903,8 @@ ngx_http_hoop_kube_port(ngx_http_hoop_kube_t *kube,
         return -1;
     }
 
-    if (kube->nports == 0) {
-        return !all || ngx_http_hoop_kube_glob(c, "*", 1);
+    if (kube->nports == 0 || kube->ports_unread) {
+        return !all || ngx_http_hoop_kube_any(c);
     }
 
     for (i = 0; i < kube->nports; i++) {
@@ -1124,7 +1204,7 @@ ngx_http_hoop_kube_json_tunnel(ngx_http_request_t *r, hoop_json_t *j,
     ngx_http_upstream_t          *u;
     ngx_http_hoop_kube_tunnel_t  *t;
 
-    if (kube->nports == 0) {
+    if (kube->nports == 0 || kube->ports_unread) {
         hoop_json_null(j, "ports");
 
     } else {

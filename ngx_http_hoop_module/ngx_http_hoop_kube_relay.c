@@ -115,6 +115,8 @@ struct ngx_http_hoop_kube_relay_s {
 
     /* a base64 protocol: text frames, "<channel digit><base64>" */
     hoop_base64_t                up_b64;
+    u_char                      *up_stdin;      /* a message's, decoded */
+    size_t                       up_stdin_len;
     hoop_base64_t                down_b64;
     u_char                      *scratch;       /* a held message masked */
 
@@ -165,6 +167,8 @@ static void ngx_http_hoop_kube_relay_message(ngx_http_hoop_kube_relay_t *rl,
 static ngx_uint_t ngx_http_hoop_kube_relay_base64(ngx_http_request_t *r);
 static void ngx_http_hoop_kube_relay_up_bytes(ngx_http_hoop_kube_relay_t *rl,
     u_char *p, size_t k);
+static void ngx_http_hoop_kube_relay_stdin_flush(
+    ngx_http_hoop_kube_relay_t *rl);
 static void ngx_http_hoop_kube_relay_frame(ngx_http_hoop_kube_relay_t *rl,
     ngx_uint_t opcode, ngx_int_t channel, const u_char *p, size_t len);
 static void ngx_http_hoop_kube_relay_exit(ngx_http_hoop_kube_relay_t *rl,
@@ -357,6 +361,15 @@ ngx_http_hoop_kube_relay_start(ngx_http_request_t *r, ngx_http_hoop_ctx_t *ctx)
     mask = ngx_http_hoop_mask_conf(r);
     rl->mask = mask;
     rl->base64 = ngx_http_hoop_kube_relay_base64(r);
+
+    /* in base64 a client's stdin is kept whole before it is recorded */
+
+    if (rl->base64) {
+        rl->up_stdin = ngx_pnalloc(r->pool, NGX_HTTP_HOOP_RELAY_HELD);
+        if (rl->up_stdin == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     /* in base64 a held message is masked aside, then encoded */
 
@@ -700,8 +713,8 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
     }
 
     while (rl->up.scan < rl->up.buf->last) {
-        rc = hoop_ws_read(&rl->up_ws, rl->up.scan, rl->up.buf->last - rl->up.scan,
-                          &used);
+        rc = hoop_ws_read(&rl->up_ws, rl->up.scan,
+                          rl->up.buf->last - rl->up.scan, &used);
 
         switch (rc) {
 
@@ -737,6 +750,17 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
             break;
         }
 
+        /*
+         * a message that is not base64 ends the session, as the API
+         * server ends it (nothing of it is recorded or run); its rest
+         * is not passed on
+         */
+
+        if (rl->up_b64.error) {
+            rl->up_ws.error = "a client message that is not base64";
+            return NGX_ERROR;
+        }
+
         rl->up.scan += used;
 
         if (rc == HOOP_WS_MORE) {
@@ -749,6 +773,11 @@ ngx_http_hoop_kube_relay_up(ngx_http_hoop_kube_relay_t *rl,
     if (rl->up_ws.in_frame && rl->up_ws.left == 0) {
         (void) hoop_ws_read(&rl->up_ws, rl->up.scan, 0, &used);
         ngx_http_hoop_kube_relay_up_end(rl);
+
+        if (rl->up_b64.error) {
+            rl->up_ws.error = "a client message that is not base64";
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
@@ -810,6 +839,24 @@ ngx_http_hoop_kube_relay_up_bytes(ngx_http_hoop_kube_relay_t *rl,
     switch (rl->up_channel) {
 
     case NGX_HTTP_HOOP_CH_STDIN:
+
+        /*
+         * in base64, what a message says is kept until it has all been
+         * decoded: the server runs none of one that is not base64
+         */
+
+        if (rl->base64) {
+            /* (a longer one is recorded in parts of that size) */
+
+            if (rl->up_stdin_len + k > NGX_HTTP_HOOP_RELAY_HELD) {
+                ngx_http_hoop_kube_relay_stdin_flush(rl);
+            }
+
+            ngx_memcpy(rl->up_stdin + rl->up_stdin_len, p, k);
+            rl->up_stdin_len += k;
+            break;
+        }
+
         s->bytes[0] += k;
         ngx_http_hoop_kube_relay_stdin(rl, p, k);
         break;
@@ -824,6 +871,20 @@ ngx_http_hoop_kube_relay_up_bytes(ngx_http_hoop_kube_relay_t *rl,
     default:
         break;
     }
+}
+
+
+/* A base64 message's stdin, whole: counted and recorded now. */
+static void
+ngx_http_hoop_kube_relay_stdin_flush(ngx_http_hoop_kube_relay_t *rl)
+{
+    if (rl->up_stdin_len == 0) {
+        return;
+    }
+
+    rl->session->bytes[0] += rl->up_stdin_len;
+    ngx_http_hoop_kube_relay_stdin(rl, rl->up_stdin, rl->up_stdin_len);
+    rl->up_stdin_len = 0;
 }
 
 
@@ -863,6 +924,16 @@ ngx_http_hoop_kube_relay_up_end(ngx_http_hoop_kube_relay_t *rl)
 
     if (rl->up_ws.frame.opcode >= HOOP_WS_CLOSE) {
         return;
+    }
+
+    if (rl->base64) {
+        if (hoop_base64_end(&rl->up_b64) != 0) {
+            rl->up_b64.error = 1;
+            rl->up_stdin_len = 0;
+            return;
+        }
+
+        ngx_http_hoop_kube_relay_stdin_flush(rl);
     }
 
     if (rl->up_channel == NGX_HTTP_HOOP_CH_CLOSE && rl->up_len > 0

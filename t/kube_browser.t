@@ -283,6 +283,45 @@ subtest 'a token in the subprotocols next to Authorization: 400' => sub {
     like($body, qr/token in Sec-WebSocket-Protocol/, '... saying why');
 };
 
+subtest 'stdin that is not base64: nothing of it recorded, the session ends' => sub {
+    # the API server drops such a message and ends the session
+    my $bad = '0' . encode_base64('rm -rf /important', '') . '!';
+    my @m = browser('command=sh&stdin=true&stdout=true&command=-i', $agent,
+                    'v4.base64.channel.k8s.io', "RAW:$bad");
+    ok(defined $m[-1]{close}, 'the session ended');
+    my $e = exec_event('sh -i');
+    is($e->{kube}{session}{error}, 'a client message that is not base64',
+       'the summary says why');
+    is($e->{kube}{session}{stdin_bytes}, 0, 'no stdin counted');
+    my @typed = map { decode_base64($_->[2]) }
+                grep { $_->[1] eq 'i' }
+                map { @{ $_->{records} } }
+                grep { $_->{session} eq $e->{session} }
+                events('kube.exec.data');
+    is("@typed", '', 'and none recorded as typed');
+    is(scalar(grep { ($_->{stdin} // '') =~ /important/ }
+              $api->seen(sub { 1 })), 0,
+       'the stand-in was handed none of it either');
+};
+
+subtest 'long subprotocol lists: read whole, answered' => sub {
+    # each ',' may be rewritten as ', ': the rewritten lists are longer
+    # (under make test-asan an overrun of the rewritten list is reported)
+    my ($status) = raw(Authorization => "Bearer $agent",
+        'Sec-WebSocket-Protocol' => 'v5.channel.k8s.io,v4.channel.k8s.io,'
+        . 'channel.k8s.io,v4.base64.channel.k8s.io,base64.channel.k8s.io');
+    is($status, 101, 'every channel protocol, commas only: the exec runs');
+    my ($seen) = grep { ($_->{protocols} // '') =~ /^v5.*, base64/ }
+                 $api->seen(sub { 1 });
+    ok($seen, '... the server offered all five, rewritten');
+    ($status) = raw('Sec-WebSocket-Protocol' => join(',', ('a') x 3500));
+    is($status, 401, '3500 one-letter protocols and no token: 401');
+    ($status) = raw('Sec-WebSocket-Protocol' => join(',', ('a') x 3500)
+        . ",$bearer" . $b64->($agent));
+    is($status, 400, '... with a token: read, then refused (none of them a'
+       . ' channel protocol)');
+};
+
 subtest 'a session nginx ends itself: recorded, and said so' => sub {
     my $pid = spawn(cmd => ['sh', '-c', "exec node"
         . " $FindBin::Bin/node/ws-browser.mjs"

@@ -225,6 +225,12 @@ subtest 'a shell is not a read: verb=get does not allow an exec' => sub {
     is($status, 403, 'an exec that only "allow verb=get,list,watch" meets:'
        . ' refused');
     like($body, qr/no rule allows this request/, '... by the default');
+    ($status) = get_with('/api/v1/namespaces/other/pods/web/exec'
+        . '?command=ls&container=app&stdout=true&watch=1', %ws);
+    is($status, 403, '... nor when it asks to watch (the server reads no'
+       . ' watch= on a named object)');
+    ($status) = get_with('/api/v1/namespaces/staging/secrets/db?watch=1');
+    is($status, 403, 'a get of a denied secret with watch=1: still denied');
     ($status) = get_with('/api/v1/namespaces/other/pods/web');
     is($status, 200, 'while the pod itself is read');
 };

@@ -63,6 +63,20 @@ $kube
             hoop_default deny;
         }
     }
+
+    # an allow of one-digit ports only, and nothing else
+    server {
+        listen 127.0.0.1:%%PORT_digit%% ssl;
+        ssl_certificate $d/gw.pem;
+        ssl_certificate_key $d/gw.key;
+        hoop_audit on;
+
+        location / {
+$kube
+            hoop_rule allow name=one-digit port=?;
+            hoop_default deny;
+        }
+    }
 }
 EOF
 $t->wait_redis(3);
@@ -127,16 +141,18 @@ sub upgrades {
 
 # a WebSocket port-forward written by hand: the status and Status body
 sub raw_pf {
-    my ($query, $token) = @_;
+    my ($query, $protocol, $server) = @_;
     my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-        PeerPort => $t->port('https'), SSL_verify_mode => SSL_VERIFY_NONE)
+        PeerPort => $t->port($server // 'https'),
+        SSL_verify_mode => SSL_VERIFY_NONE)
         or die "connect: $SSL_ERROR";
     print $s "GET /api/v1/namespaces/staging/pods/web/portforward?$query"
-        . " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer "
-        . ($token // $agent) . "\r\nUpgrade: websocket\r\n"
+        . " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer $agent\r\n"
+        . "Upgrade: websocket\r\n"
         . "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
         . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        . "Sec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n";
+        . "Sec-WebSocket-Protocol: " . ($protocol // 'v4.channel.k8s.io')
+        . "\r\n\r\n";
     my $head = '';
     while (defined(my $line = <$s>)) {
         $head .= $line;
@@ -231,6 +247,40 @@ subtest 'a port-forward is not a read: verb=get does not allow it' => sub {
     # the API server authorizes a WebSocket stream as get and create
     my ($status) = raw_pf('ports=7000');
     is($status, 403, 'allow verb=get,list,watch lets no tunnel through');
+    ($status) = raw_pf('ports=7000&watch=1');
+    is($status, 403, '... nor with watch=1 (no watch of a named object)');
+};
+
+subtest 'a tunnel that names its ports inside: ports= is not what it reaches'
+    => sub {
+    # the kubelet reads the ports of a SPDY tunnel in each of its streams
+    for my $protocol ('SPDY/3.1+portforward.k8s.io',
+                      'v4.channel.k8s.io, SPDY/3.1+portforward.k8s.io',
+                      'portforward.k8s.io', 'v4.channel.k8s.io,x')
+    {
+        my ($status, $body) = raw_pf('ports=5432', $protocol);
+        is($status, 403, "ports=5432 offering $protocol: refused");
+        like($body, qr/no ssh tunnels/,
+             '... by the deny on a port it might reach');
+    }
+    my $e = pf_event(sub { 1 });
+    ($e) = grep { ($_->{kube}{subresource} // '') eq 'portforward'
+                  && ($_->{decision}{rule} // '') eq 'no-ssh'
+                  && !defined $_->{kube}{ports} }
+           events('kube.portforward');
+    ok($e, 'the event says its ports are unknown (null)');
+    my ($status) = raw_pf('ports=5432',
+                          'v4.base64.channel.k8s.io, v4.channel.k8s.io');
+    is($status, 101, 'the protocols that read ports= from the query: allowed');
+};
+
+subtest 'an allow\'s port=? is not "any port"' => sub {
+    my ($status) = raw_pf('ports=7', undef, 'digit');
+    is($status, 101, 'ports=7: one digit, allowed');
+    ($status) = raw_pf('', undef, 'digit');
+    is($status, 403, 'no ports at all: only port=* would allow it');
+    ($status) = raw_pf('ports=7', 'SPDY/3.1+portforward.k8s.io', 'digit');
+    is($status, 403, 'ports=7 over a SPDY tunnel: the same');
 };
 
 # the reviewers' API, as sre-1

@@ -155,11 +155,14 @@ hoop_kube_verb(const char *method, size_t mlen, const hoop_kube_path_t *kp,
         return verb;            /* the method, in lower case */
     }
 
-    /* a GET that watches: the old paths, or ?watch=true on a list or on
-       one object (then a watch of it, as the server reads it) */
+    /*
+     * a GET that watches: the old paths, or ?watch=true on a list (one
+     * that a field selector narrows to an object too); the server reads
+     * no watch= on a request that names its object, which stays a get
+     */
 
     if ((mlen == 3 || mlen == 4) && method[0] == 'G'
-        && (kp->watch_path || watch))
+        && (kp->watch_path || (watch && kp->name.len == 0)))
     {
         return "watch";
     }

@@ -6,7 +6,8 @@
 //
 // PROTOCOLS is a comma-separated list offered as it is; TOKEN, unless
 // "-", is added as base64url.bearer.authorization.k8s.io.<token>.  STDIN
-// is typed on channel 0 once the socket opens, after a resize.  Every
+// is typed on channel 0 once the socket opens, after a resize (STDIN
+// beginning "RAW:" is sent as that text frame, as it is).  Every
 // message is printed as a JSON line {"channel": n, "data": the decoded
 // bytes as latin1, "text": the frame as it came}; then {"close": code},
 // or {"status": n, "body": ...} when the upgrade is refused.
@@ -32,7 +33,9 @@ function send(channel, text) {
 ws.on('open', () => {
     process.stdout.write(JSON.stringify({ protocol: ws.protocol }) + '\n');
     send(4, '{"Width":80,"Height":24}');
-    if (stdin !== undefined) {
+    if (stdin !== undefined && stdin.startsWith('RAW:')) {
+        ws.send(stdin.slice(4));
+    } else if (stdin !== undefined) {
         send(0, stdin);
     }
 });

@@ -73,6 +73,13 @@ main(void)
     ok(strcmp(hoop_kube_verb("DELETE", 6, &kp, 0), "deletecollection")
        == 0, "delete without a name");
 
+    parse("/api/v1/namespaces/prod/secrets/db", &kp);
+    ok(strcmp(hoop_kube_verb("GET", 3, &kp, 1), "get") == 0,
+       "?watch=true on a named object: still get, as the server reads it");
+    parse("/api/v1/namespaces/prod/pods/web/exec", &kp);
+    ok(strcmp(hoop_kube_verb("GET", 3, &kp, 1), "get") == 0,
+       "... and on a pod's exec");
+
     parse("/api/v1/watch/namespaces/prod/secrets/db", &kp);
     ok(kp.watch_path && part_is(&kp.resource, "secrets")
        && part_is(&kp.name, "db") && part_is(&kp.ns, "prod"),
