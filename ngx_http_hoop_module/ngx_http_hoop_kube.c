@@ -33,6 +33,9 @@ static ngx_int_t ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static void ngx_http_hoop_kube_tunnel_ports(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
+static u_char *ngx_http_hoop_kube_protocols_room(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hoop_kube_set_protocols(ngx_http_request_t *r,
+    u_char *list, size_t len);
 static ngx_int_t ngx_http_hoop_kube_args(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube);
 static void ngx_http_hoop_kube_refuse(ngx_http_hoop_kube_t *kube,
@@ -339,27 +342,16 @@ ngx_int_t
 ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
 {
     u_char           *p, *last, *start, *out, *o;
-    size_t            len;
     ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
-    len = 0;
-
-    for (h = NULL;
-         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
-                                        1, h))
-         != NULL;
-         /* void */)
+    if (ngx_http_hoop_find_header(r, ngx_http_hoop_kube_protocol_header, 1)
+        == NULL)
     {
-        /* each separator may become ", ": at most twice as long */
-        len += 2 * h->value.len + 2;
-    }
-
-    if (len == 0) {
         return NGX_DECLINED;
     }
 
-    out = ngx_pnalloc(r->pool, len);
+    out = ngx_http_hoop_kube_protocols_room(r);
     if (out == NULL) {
         return NGX_ERROR;
     }
@@ -429,16 +421,9 @@ ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
     }
 
     if (o != out) {
-        h = ngx_list_push(&r->headers_in.headers);
-        if (h == NULL) {
+        if (ngx_http_hoop_kube_set_protocols(r, out, o - out) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Sec-WebSocket-Protocol");
-        h->lowcase_key = (u_char *) "sec-websocket-protocol";
-        h->value.data = out;
-        h->value.len = o - out;
 
     } else if (rc == NGX_OK) {
         rc = NGX_ABORT;         /* no protocol to answer with */
@@ -457,23 +442,10 @@ ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube)
 {
     u_char           *p, *last, *out, *o;
-    size_t            len;
     ngx_uint_t        i;
     ngx_table_elt_t  *h;
 
-    len = 0;
-
-    for (h = NULL;
-         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
-                                        1, h))
-         != NULL;
-         /* void */)
-    {
-        /* each separator may become ", ": at most twice as long */
-        len += 2 * h->value.len + 2;
-    }
-
-    out = ngx_pnalloc(r->pool, len + 1);
+    out = ngx_http_hoop_kube_protocols_room(r);
     if (out == NULL) {
         return NGX_ERROR;
     }
@@ -517,6 +489,49 @@ ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    return ngx_http_hoop_kube_set_protocols(r, out, o - out);
+}
+
+
+/*
+ * Room for the Sec-WebSocket-Protocol lists rewritten as one: each
+ * separator may become ", ", so twice their length, and one ", " more a
+ * header.
+ */
+static u_char *
+ngx_http_hoop_kube_protocols_room(ngx_http_request_t *r)
+{
+    u_char           *room;
+    size_t            len;
+    ngx_table_elt_t  *h;
+
+    len = 1;
+
+    for (h = NULL;
+         (h = ngx_http_hoop_next_header(r, ngx_http_hoop_kube_protocol_header,
+                                        1, h))
+         != NULL;
+         /* void */)
+    {
+        len += 2 * h->value.len + 2;
+    }
+
+    room = ngx_pnalloc(r->pool, len);
+    if (room == NULL) {
+        return NULL;
+    }
+
+    return room;
+}
+
+
+/* The one Sec-WebSocket-Protocol the server is sent (the others gone). */
+static ngx_int_t
+ngx_http_hoop_kube_set_protocols(ngx_http_request_t *r, u_char *list,
+    size_t len)
+{
+    ngx_table_elt_t  *h;
+
     h = ngx_list_push(&r->headers_in.headers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -525,8 +540,8 @@ ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
     h->hash = 1;
     ngx_str_set(&h->key, "Sec-WebSocket-Protocol");
     h->lowcase_key = (u_char *) "sec-websocket-protocol";
-    h->value.data = out;
-    h->value.len = o - out;
+    h->value.data = list;
+    h->value.len = len;
 
     return NGX_OK;
 }

@@ -23,15 +23,8 @@ use Hoop::Test::KubeAPI;
 my $redis = Hoop::Test::Redis->new->start;
 my $t = Hoop::Test::Nginx->new(workers => 1, log_level => 'info');
 my $d = $t->dir;
-my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+my $key = Hoop::Test::KubeAPI->gateway_files($d);
 my $other = Hoop::JWT->rsa_key(file => "$d/other.pem", kid => 'k1');
-spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
-spit("$d/sa.token", "gateway-service-account-token\n");
-chmod 0600, "$d/sa.token";
-system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
-    . " -out $d/gw.pem -days 2 -subj /CN=gw"
-    . " -addext subjectAltName=IP:127.0.0.1 2>/dev/null") == 0
-    or die 'openssl req failed';
 
 my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
 my $kube = $api->location("$d/sa.token");
@@ -41,17 +34,7 @@ $t->run(<<"EOF");
 worker_shutdown_timeout 1s;
 
 http {
-    hoop_redis 127.0.0.1:${\ $redis->port};
-    hoop_oidc_issuer https://idp.test;
-    hoop_oidc_audience hoop-gateway;
-    hoop_oidc_jwks_file $d/jwks.json;
-    hoop_audit_stream hoop:audit;
-
-    map \$http_upgrade \$connection_upgrade {
-        default upgrade;
-        ''      close;
-    }
-
+${\ Hoop::Test::KubeAPI->http_conf($d, $redis->port) }
     server {
         listen 127.0.0.1:%%PORT_https%% ssl;
         ssl_certificate $d/gw.pem;
@@ -74,9 +57,7 @@ $t->wait_redis(1);
 
 sub token {
     my ($sub, $k) = @_;
-    return ($k // $key)->mint(claims => { iss => 'https://idp.test',
-        aud => 'hoop-gateway', sub => $sub, groups => ['dev'],
-        exp => time + 600 });
+    return Hoop::Test::KubeAPI->token($k // $key, $sub, 'dev');
 }
 
 my $agent = token('agent-7');

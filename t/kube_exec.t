@@ -25,14 +25,7 @@ my $redis = Hoop::Test::Redis->new->start;
 # info: debug lines for every piece of 100 MB would fill the disk
 my $t = Hoop::Test::Nginx->new(workers => 2, log_level => 'info');
 my $d = $t->dir;
-my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
-spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
-spit("$d/sa.token", "gateway-service-account-token\n");
-chmod 0600, "$d/sa.token";
-system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
-    . " -out $d/gw.pem -days 2 -subj /CN=gw"
-    . " -addext subjectAltName=IP:127.0.0.1 2>/dev/null") == 0
-    or die 'openssl req failed';
+my $key = Hoop::Test::KubeAPI->gateway_files($d);
 
 my $api = Hoop::Test::KubeAPI->new(dir => $d)->start;
 my $api_port = $api->port;
@@ -41,17 +34,7 @@ my $kube = $api->location("$d/sa.token");
 
 $t->run(<<"EOF");
 http {
-    hoop_redis 127.0.0.1:${\ $redis->port};
-    hoop_oidc_issuer https://idp.test;
-    hoop_oidc_audience hoop-gateway;
-    hoop_oidc_jwks_file $d/jwks.json;
-    hoop_audit_stream hoop:audit;
-
-    map \$http_upgrade \$connection_upgrade {
-        default upgrade;
-        ''      close;
-    }
-
+${\ Hoop::Test::KubeAPI->http_conf($d, $redis->port) }
     server {
         listen 127.0.0.1:%%PORT_https%% ssl;
         ssl_certificate $d/gw.pem;
@@ -104,11 +87,7 @@ $t->wait_redis(3);    # audit, review commands, subscriber
 my $rv = Hoop::Test::Nginx->new;
 $rv->run(<<"EOF");
 http {
-    hoop_redis 127.0.0.1:${\ $redis->port};
-    hoop_oidc_issuer https://idp.test;
-    hoop_oidc_audience hoop-gateway;
-    hoop_oidc_jwks_file $d/jwks.json;
-    hoop_audit_stream hoop:audit;
+${\ Hoop::Test::KubeAPI->http_conf($d, $redis->port) }
     server {
         listen 127.0.0.1:%%PORT_http%%;
         location /hoop/ {
@@ -123,12 +102,7 @@ $rv->wait_redis(3);
 
 my $gw = 'https://127.0.0.1:' . $t->port('https');
 
-sub token {
-    my ($sub, @groups) = @_;
-    return $key->mint(claims => { iss => 'https://idp.test',
-        aud => 'hoop-gateway', sub => $sub, groups => \@groups,
-        exp => time + 600 });
-}
+sub token { Hoop::Test::KubeAPI->token($key, @_) }
 
 my $agent = token('agent-7', 'dev');
 my $sre = token('sre-1', 'sre');

@@ -9,11 +9,15 @@ package Hoop::Test::KubeAPI;
 #   my @execs = $api->seen(sub { $_[0]{answer} });
 #   Hoop::Test::KubeAPI->kubeconfig("$d/kc", "https://127.0.0.1:$p", $tok);
 #   $api->location("$d/sa.token");             # a hoop_kube location's body
+#   my $key = Hoop::Test::KubeAPI->gateway_files($d);  # before it
+#   Hoop::Test::KubeAPI->http_conf($d, $redis->port);  # http{} lines
+#   Hoop::Test::KubeAPI->token($key, 'agent-7', 'dev');
 
 use strict;
 use warnings;
 
 use JSON::PP;
+use Hoop::JWT;
 use Hoop::Test qw(repo_dir free_port wait_until spawn slurp spit port_open
     stop_child);
 
@@ -71,6 +75,48 @@ sub seen {
     my @all = map { decode_json($_) } grep { /^\{/ }
         split /\n/, slurp($self->log_file);
     return grep { $filter->($_) } @all;
+}
+
+# what a test gateway needs in $d: the agents' signing key (returned) and
+# its JWKS, the gateway's own service-account token, its TLS certificate
+# (gw.pem, gw.key)
+sub gateway_files {
+    my ($class, $d) = @_;
+    my $key = Hoop::JWT->rsa_key(file => "$d/k.pem", kid => 'k1');
+    spit("$d/jwks.json", Hoop::JWT->jwks_json($key));
+    spit("$d/sa.token", "gateway-service-account-token\n");
+    chmod 0600, "$d/sa.token";
+    system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/gw.key"
+        . " -out $d/gw.pem -days 2 -subj /CN=gw"
+        . " -addext subjectAltName=IP:127.0.0.1 2>/dev/null") == 0
+        or die 'openssl req failed';
+    return $key;
+}
+
+# the http{} lines such a gateway begins with: Redis, identity, audit,
+# and $connection_upgrade for the location's proxy_set_header
+sub http_conf {
+    my ($class, $d, $redis_port) = @_;
+    return <<"EOF";
+    hoop_redis 127.0.0.1:$redis_port;
+    hoop_oidc_issuer https://idp.test;
+    hoop_oidc_audience hoop-gateway;
+    hoop_oidc_jwks_file $d/jwks.json;
+    hoop_audit_stream hoop:audit;
+
+    map \$http_upgrade \$connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+EOF
+}
+
+# an agent's access token for that gateway, signed with $key
+sub token {
+    my ($class, $key, $sub, @groups) = @_;
+    return $key->mint(claims => { iss => 'https://idp.test',
+        aud => 'hoop-gateway', sub => $sub, groups => \@groups,
+        exp => time + 600 });
 }
 
 # a kubeconfig for one user with a token, the server's cert not checked
