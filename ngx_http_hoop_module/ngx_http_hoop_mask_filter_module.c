@@ -105,6 +105,11 @@ static ngx_int_t ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx, const char *reason);
 static ngx_int_t ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx);
+static ngx_int_t ngx_http_hoop_mask_name(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, hoop_mask_conf_t *conf,
+    ngx_str_t *key);
+static ngx_int_t ngx_http_hoop_mask_holds(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *conf, ngx_str_t *text);
 static ngx_uint_t ngx_http_hoop_mask_exempt(
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_table_elt_t *h);
 static ngx_int_t ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
@@ -460,6 +465,7 @@ static ngx_int_t
 ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx)
 {
+    ngx_int_t         rc;
     ngx_str_t         name;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -511,20 +517,15 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
          * brackets are no name's characters): the header is dropped
          */
 
-        if (hoop_mask_could_match(&mlcf->mask, h[i].key.data, h[i].key.len)
-            || hoop_mask_unescape_could(h[i].key.data, h[i].key.len))
-        {
-            name = h[i].key;
+        rc = ngx_http_hoop_mask_name(r, ctx, &mlcf->mask, &h[i].key);
 
-            if (ngx_http_hoop_mask_value(ctx, &mlcf->mask, &name) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
 
-            if (name.data != h[i].key.data) {
-                h[i].hash = 0;
-                continue;
-            }
+        if (rc == NGX_DECLINED) {
+            h[i].hash = 0;
+            continue;
         }
 
         if (h[i].value.len == 0 || ngx_http_hoop_mask_exempt(mlcf, &h[i])) {
@@ -546,6 +547,64 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether a header's name holds a value: NGX_DECLINED if it does (it is
+ * to be dropped), NGX_OK.  The name is read as it is and with its '-' and
+ * '_' read as spaces, the words of a name: "X-Card-4111111111111111"
+ * holds a card that a detector would take for part of an identifier.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *conf, ngx_str_t *key)
+{
+    size_t      i;
+    ngx_int_t   rc;
+    ngx_str_t   words;
+
+    rc = ngx_http_hoop_mask_holds(ctx, conf, key);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    words.len = key->len;
+    words.data = ngx_pnalloc(r->pool, key->len);
+    if (words.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < key->len; i++) {
+        words.data[i] = (key->data[i] == '-' || key->data[i] == '_')
+                        ? ' ' : key->data[i];
+    }
+
+    return ngx_http_hoop_mask_holds(ctx, conf, &words);
+}
+
+
+/* NGX_DECLINED if the masking would change the text, NGX_OK if not. */
+static ngx_int_t
+ngx_http_hoop_mask_holds(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *conf, ngx_str_t *text)
+{
+    ngx_str_t  masked;
+
+    if (!hoop_mask_could_match(conf, text->data, text->len)
+        && !hoop_mask_unescape_could(text->data, text->len))
+    {
+        return NGX_OK;
+    }
+
+    masked = *text;
+
+    if (ngx_http_hoop_mask_value(ctx, conf, &masked) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return (masked.data != text->data) ? NGX_DECLINED : NGX_OK;
 }
 
 

@@ -123,6 +123,9 @@ http {
                 "attachment; filename=judy%40example.net" always;
             add_header Link "</users/kim&#64;example.com>; rel=owner" always;
             add_header X-Owner-219-09-9999 "1" always;
+            add_header X-Card-4111111111111111 "1" always;
+            add_header X_Card_4111-1111-1111-1111 "1" always;
+            add_header X-Build-20261207 "1" always;
             return 200 "no values here\\n";
         }
         location /ctype {
@@ -222,6 +225,10 @@ is($r->{headers}{link}, '</users/[EMAIL]>; rel=owner',
 ok(defined $r->{headers}{date}, 'Date passes');
 ok(!grep({ /219-09-9999/ } keys %{ $r->{headers} }),
     'a header named after a value: dropped');
+ok(!grep({ /4111/ } keys %{ $r->{headers} }),
+    'so is one with a card glued to the words of its name');
+ok(defined $r->{headers}{'x-build-20261207'},
+   'a name with a number that is no value passes');
 $r = $http->get("$base/api/ctype");
 is($r->{headers}{'content-type'}, 'text/plain; owner=[EMAIL]',
     'a value in Content-Type\'s parameters: masked');
