@@ -542,6 +542,14 @@ ngx_http_hoop_kube_relay_run(ngx_http_hoop_kube_relay_t *rl)
         }
 
         if (ngx_http_hoop_kube_relay_up(rl, &moved) != NGX_OK) {
+
+            /*
+             * the whole frames before the bad one are the server's, as
+             * they are recorded: sent if it can take them now
+             */
+
+            (void) ngx_http_hoop_kube_relay_io(rl, NULL, NULL, up, &rl->up,
+                                               &moved);
             ngx_http_hoop_kube_relay_end(rl, rl->up_ws.error);
             return;
         }

@@ -303,6 +303,40 @@ subtest 'long subprotocol lists: read whole, answered' => sub {
        . ' channel protocol)');
 };
 
+subtest 'the frames before a bad one reach the server, as recorded' => sub {
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('https'), SSL_verify_mode => SSL_VERIFY_NONE)
+        or die "connect: $SSL_ERROR";
+    print $s "GET /api/v1/namespaces/staging/pods/web/exec?command=cat"
+        . "&command=-v&stdin=true&stdout=true HTTP/1.1\r\nHost: gw\r\n"
+        . "Authorization: Bearer $agent\r\nUpgrade: websocket\r\n"
+        . "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        . "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n";
+    my $head = '';
+    while (defined(my $line = <$s>)) {
+        $head .= $line;
+        last if $line eq "\r\n";
+    }
+    like($head, qr{^HTTP/1\.1 101}, 'upgraded');
+
+    # stdin "typed", then a frame with reserved bits, in one write
+    my $key = "\x01\x02\x03\x04";
+    my $payload = "\x00typed\n";
+    my $good = "\x82" . chr(0x80 | length $payload) . $key
+        . ($payload ^ substr($key x 4, 0, length $payload));
+    syswrite($s, $good . "\xf2\x80" . $key);
+
+    my $e = exec_event('cat -v');
+    like($e->{kube}{session}{error} // '', qr/\S/,
+         'the bad frame ended the session');
+    is($e->{kube}{session}{stdin_bytes}, 6, 'the stdin before it recorded');
+    ok(scalar(grep { ($_->{stdin} // '') eq "typed\n" }
+              $api->seen(sub { 1 })),
+       '... and delivered to the server');
+    close $s;
+};
+
 subtest 'a session nginx ends itself: recorded, and said so' => sub {
     my $pid = spawn(cmd => ['sh', '-c', "exec node"
         . " $FindBin::Bin/node/ws-browser.mjs"
