@@ -263,6 +263,17 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
 
+    /*
+     * a subrequest's output goes into the main request's response (an
+     * SSI include, the addition module): a location without masking is
+     * masked there as the main request's location says
+     */
+
+    if (mlcf->enable != 1 && r != r->main) {
+        mlcf = ngx_http_get_module_loc_conf(r->main,
+                                            ngx_http_hoop_mask_filter_module);
+    }
+
     if (mlcf->enable != 1) {
         return ngx_http_next_header_filter(r);
     }

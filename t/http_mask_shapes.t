@@ -58,6 +58,10 @@ spit("$d/www/utf16.txt",
     "\xff\xfe" . encode('UTF-16LE', "mail bob\@example.org\n"));
 spit("$d/www/latin.txt", "caf\xe9 carol\@example.net\n");
 spit("$d/www/midway.txt", ('x' x 100_000) . "\n\0\n dave\@example.com\n");
+mkdir "$d/www/open";
+spit("$d/www/open/note.txt", "mail zed\@example.com\n");
+spit("$d/www/page.html",
+    "<p>included: <!--# include virtual=\"/open/note.txt\" --></p>\n");
 spit("$d/www/early.txt", "plain text, then \x01 dave\@example.com\n");
 spit("$d/www/keyless.json",
     '{"k":"-----BEGIN RSA PRIVATE KEY-----","b":"carol@example.net"}');
@@ -107,6 +111,15 @@ http {
         location /exempt/ {
             hoop_mask_header_exempt x-trace-owner;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location = /page.html {
+            ssi on;
+            ssi_types *;
+            root %%DIR%%/www;
+        }
+        location /open/ {
+            hoop_mask off;
+            root %%DIR%%/www;
         }
     }
 
@@ -236,6 +249,15 @@ $r = $http->get("$base/exempt/headers");
 is($r->{headers}{'x-trace-owner'}, 'ivan@example.org',
     'hoop_mask_header_exempt lets a field through');
 is($r->{headers}{'x-customer-email'}, '[EMAIL]', 'and only that field');
+
+# an SSI include of an unmasked location, into a masked page
+
+$r = $http->get("$base/page.html");
+like($r->{content}, qr/^<p>included: mail \[EMAIL\]\n<\/p>/,
+     'what a masked page includes is masked, whatever its location says');
+$r = $http->get("$base/open/note.txt");
+is($r->{content}, "mail zed\@example.com\n",
+   'while that location itself is not masked');
 
 # what the masker cannot read
 
