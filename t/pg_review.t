@@ -152,7 +152,9 @@ my @trail = map { decode_json({ @{ $_->[1] } }->{event}) }
 my ($ev) = grep { $_->{type} eq 'review.requested'
     && $_->{review}{id} eq $review->{id} } @trail;
 ok($ev, 'the hold is in the trail');
-unlike(encode_json(\@trail), qr/owes us|555-2671|175/,
+# (the amount as the statement wrote it: ids, hashes and times may hold
+# the digits 175 by chance)
+unlike(encode_json(\@trail), qr/owes us|555-2671|= 175\b/,
     'which keeps no literal of the statement');
 
 # rejection
