@@ -259,19 +259,24 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 {
     ngx_table_elt_t                *ce;
     ngx_http_hoop_mask_ctx_t       *ctx;
-    ngx_http_hoop_mask_loc_conf_t  *mlcf;
+    ngx_http_hoop_mask_loc_conf_t  *mlcf, *main;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
 
     /*
      * a subrequest's output goes into the main request's response (an
-     * SSI include, the addition module): a location without masking is
-     * masked there as the main request's location says
+     * SSI include, the addition module): masked there as the main
+     * request's location says, whatever its own says (no masking, fewer
+     * detectors, its types, unreadable text let through)
      */
 
-    if (mlcf->enable != 1 && r != r->main) {
-        mlcf = ngx_http_get_module_loc_conf(r->main,
+    if (r != r->main) {
+        main = ngx_http_get_module_loc_conf(r->main,
                                             ngx_http_hoop_mask_filter_module);
+
+        if (main->enable == 1) {
+            mlcf = main;
+        }
     }
 
     if (mlcf->enable != 1) {
@@ -354,7 +359,10 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return ngx_http_hoop_mask_refuse(r, ctx, "partial");
     }
 
-    if (ngx_http_test_content_type(r, &mlcf->types) == NULL) {
+    /* (a part of a page is of the page's type, not its own) */
+
+    if (r == r->main && ngx_http_test_content_type(r, &mlcf->types) == NULL)
+    {
         ctx->unmasked = "type";
         ctx->action = "passed";
         return ngx_http_next_header_filter(r);
@@ -563,36 +571,44 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
 
 /*
  * Whether a header's name holds a value: NGX_DECLINED if it does (it is
- * to be dropped), NGX_OK.  The name is read as it is and with its '-' and
- * '_' read as spaces, the words of a name: "X-Card-4111111111111111"
- * holds a card that a detector would take for part of an identifier.
+ * to be dropped), NGX_OK.  The name is read as it is, then as words: every
+ * byte but letters, digits and '@' a space, then keeping '.' (an address
+ * or an email), then keeping '-' (an SSN).  "X-Card-4111111111111111" and
+ * "X.Ssn.078-05-1120" hold values a detector would take for parts of an
+ * identifier.
  */
 static ngx_int_t
 ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *conf, ngx_str_t *key)
 {
+    u_char      c;
     size_t      i;
     ngx_int_t   rc;
     ngx_str_t   words;
+    ngx_uint_t  k;
+
+    static u_char  kept[] = { '@', '.', '-' };
 
     rc = ngx_http_hoop_mask_holds(ctx, conf, key);
 
-    if (rc != NGX_OK) {
-        return rc;
+    for (k = 0; rc == NGX_OK && k < sizeof(kept); k++) {
+        words.len = key->len;
+        words.data = ngx_pnalloc(r->pool, key->len);
+        if (words.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < key->len; i++) {
+            c = key->data[i];
+            words.data[i] = ((c >= '0' && c <= '9') || c == '@' || c == kept[k]
+                             || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+                            ? c : ' ';
+        }
+
+        rc = ngx_http_hoop_mask_holds(ctx, conf, &words);
     }
 
-    words.len = key->len;
-    words.data = ngx_pnalloc(r->pool, key->len);
-    if (words.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < key->len; i++) {
-        words.data[i] = (key->data[i] == '-' || key->data[i] == '_')
-                        ? ' ' : key->data[i];
-    }
-
-    return ngx_http_hoop_mask_holds(ctx, conf, &words);
+    return rc;
 }
 
 

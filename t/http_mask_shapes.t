@@ -60,6 +60,11 @@ spit("$d/www/latin.txt", "caf\xe9 carol\@example.net\n");
 spit("$d/www/midway.txt", ('x' x 100_000) . "\n\0\n dave\@example.com\n");
 mkdir "$d/www/open";
 spit("$d/www/open/note.txt", "mail zed\@example.com\n");
+spit("$d/www/open/ids.bin", "ssn 219-09-9999 mail zed\@example.com\n");
+spit("$d/www/weak.html",
+    "<p><!--# include virtual=\"/weak/ids.bin\" --></p>\n");
+spit("$d/www/typed.html",
+    "<p><!--# include virtual=\"/open/ids.bin\" --></p>\n");
 spit("$d/www/page.html",
     "<p>included: <!--# include virtual=\"/open/note.txt\" --></p>\n");
 spit("$d/www/early.txt", "plain text, then \x01 dave\@example.com\n");
@@ -121,6 +126,16 @@ http {
             hoop_mask off;
             root %%DIR%%/www;
         }
+        location ~ ^/(weak|typed)\.html\$ {
+            ssi on;
+            ssi_types *;
+            hoop_mask_types text/html text/plain;
+            root %%DIR%%/www;
+        }
+        location /weak/ {
+            hoop_mask detect=email;
+            alias %%DIR%%/www/open/;
+        }
     }
 
     server {
@@ -139,6 +154,9 @@ http {
             add_header X-Card-4111111111111111 "1" always;
             add_header X_Card_4111-1111-1111-1111 "1" always;
             add_header X-Build-20261207 "1" always;
+            add_header X.Card.4111.1111.1111.1111 "1" always;
+            add_header X.Ssn.219-09-9999 "1" always;
+            add_header X.Mail.zed\@example.com "1" always;
             return 200 "no values here\\n";
         }
         location /ctype {
@@ -240,6 +258,8 @@ ok(!grep({ /219-09-9999/ } keys %{ $r->{headers} }),
     'a header named after a value: dropped');
 ok(!grep({ /4111/ } keys %{ $r->{headers} }),
     'so is one with a card glued to the words of its name');
+ok(!grep({ /219-09-9999|zed\@/ } keys %{ $r->{headers} }),
+    'or an SSN or an email, whatever separates the words');
 ok(defined $r->{headers}{'x-build-20261207'},
    'a name with a number that is no value passes');
 $r = $http->get("$base/api/ctype");
@@ -255,6 +275,12 @@ is($r->{headers}{'x-customer-email'}, '[EMAIL]', 'and only that field');
 $r = $http->get("$base/page.html");
 like($r->{content}, qr/^<p>included: mail \[EMAIL\]\n<\/p>/,
      'what a masked page includes is masked, whatever its location says');
+$r = $http->get("$base/weak.html");
+is($r->{content}, "<p>ssn [US_SSN] mail [EMAIL]\n</p>\n",
+   'an include from a location with fewer detectors: the page\'s apply');
+$r = $http->get("$base/typed.html");
+is($r->{content}, "<p>ssn [US_SSN] mail [EMAIL]\n</p>\n",
+   'an include of a type the page would not scan: scanned, as the page');
 $r = $http->get("$base/open/note.txt");
 is($r->{content}, "mail zed\@example.com\n",
    'while that location itself is not masked');
@@ -360,7 +386,8 @@ is_deeply(event_for('/lenient/stealth.json')->{response}{unmasked},
 is_deeply(event_for('/api/midway.txt')->{response}{unmasked},
     { reason => 'not_text', action => 'cut' }, 'cut off: recorded');
 my $hev = event_for('/api/headers');
-is($hev->{response}{masked}{email}, 4, 'header values count as masked');
+is($hev->{response}{masked}{email}, 5,
+   'header values count as masked (a name\'s too)');
 ok(!exists $hev->{response}{unmasked}, 'a masked response has no unmasked');
 
 $t->stop;
