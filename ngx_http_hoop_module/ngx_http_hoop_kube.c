@@ -57,7 +57,7 @@ static ngx_int_t ngx_http_hoop_kube_status_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, const char *message,
     const char *rule, ngx_str_t *json);
 static ngx_uint_t ngx_http_hoop_kube_token(u_char **p, u_char *last,
-    ngx_str_t *known, ngx_uint_t n);
+    ngx_str_t *known, ngx_uint_t n, ngx_str_t *token);
 static ngx_int_t ngx_http_hoop_kube_add_header(ngx_http_request_t *r,
     char *name, char *value, size_t len);
 static void ngx_http_hoop_kube_json_part(hoop_json_t *j, const char *key,
@@ -289,6 +289,7 @@ ngx_http_hoop_kube_tunnel_ports(ngx_http_request_t *r,
     ngx_http_hoop_kube_t *kube)
 {
     u_char           *p, *last;
+    ngx_str_t         token;
     ngx_table_elt_t  *h;
 
     static ngx_str_t  channels[] = {
@@ -316,11 +317,8 @@ ngx_http_hoop_kube_tunnel_ports(ngx_http_request_t *r,
         last = p + h->value.len;
 
         while (p < last) {
-
-            /* (an unknown token, not the empty one after a separator) */
-
-            if (ngx_http_hoop_kube_token(&p, last, channels, 7) == 7
-                && p[-1] != ',' && p[-1] != ' ' && p[-1] != '\t')
+            if (ngx_http_hoop_kube_token(&p, last, channels, 7, &token) == 7
+                && token.len)
             {
                 kube->ports_unread = 1;
                 return;
@@ -343,6 +341,7 @@ ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
 {
     u_char           *p, *last, *start, *out, *o;
     ngx_int_t         rc;
+    ngx_str_t         tok;
     ngx_table_elt_t  *h;
 
     if (ngx_http_hoop_find_header(r, ngx_http_hoop_kube_protocol_header, 1)
@@ -367,19 +366,13 @@ ngx_http_hoop_kube_ws_token(ngx_http_request_t *r, ngx_str_t *token)
         last = p + h->value.len;
 
         while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
+            (void) ngx_http_hoop_kube_token(&p, last, NULL, 0, &tok);
 
-            start = p;
-
-            while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
-                p++;
-            }
-
-            if (start == p) {
+            if (tok.len == 0) {
                 continue;
             }
+
+            start = tok.data;
 
             if ((size_t) (p - start) <= ngx_http_hoop_kube_bearer.len
                 || ngx_strncmp(start, ngx_http_hoop_kube_bearer.data,
@@ -462,7 +455,7 @@ ngx_http_hoop_kube_readable_only(ngx_http_request_t *r,
         while (p < last) {
             i = ngx_http_hoop_kube_token(&p, last,
                                          ngx_http_hoop_kube_readable,
-                                         NGX_HTTP_HOOP_KUBE_READABLE);
+                                         NGX_HTTP_HOOP_KUBE_READABLE, NULL);
 
             if (i == NGX_HTTP_HOOP_KUBE_READABLE) {
                 continue;
@@ -1536,7 +1529,7 @@ ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
         while (p < last) {
             i = ngx_http_hoop_kube_token(&p, last,
                                          ngx_http_hoop_kube_readable,
-                                         NGX_HTTP_HOOP_KUBE_READABLE);
+                                         NGX_HTTP_HOOP_KUBE_READABLE, NULL);
             best = ngx_min(best, i);
         }
     }
@@ -1553,11 +1546,12 @@ ngx_http_hoop_kube_protocol(ngx_http_request_t *r, ngx_str_t *protocol)
 
 /*
  * The next token of a comma-separated header value from *p (moved past
- * it): which of the n known ones it is, or n.
+ * it): which of the n known ones it is, or n; the token itself in *token
+ * if asked (empty at the end of the value).
  */
 static ngx_uint_t
 ngx_http_hoop_kube_token(u_char **p, u_char *last, ngx_str_t *known,
-    ngx_uint_t n)
+    ngx_uint_t n, ngx_str_t *token)
 {
     u_char      *start;
     ngx_uint_t   i;
@@ -1570,6 +1564,11 @@ ngx_http_hoop_kube_token(u_char **p, u_char *last, ngx_str_t *known,
 
     while (*p < last && **p != ',' && **p != ' ' && **p != '\t') {
         (*p)++;
+    }
+
+    if (token != NULL) {
+        token->data = start;
+        token->len = *p - start;
     }
 
     for (i = 0; i < n; i++) {

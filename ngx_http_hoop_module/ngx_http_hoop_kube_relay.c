@@ -128,6 +128,7 @@ struct ngx_http_hoop_kube_relay_s {
 
 static ngx_int_t ngx_http_hoop_kube_relay_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_http_hoop_kube_t *ngx_http_hoop_kube_of(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hoop_kube_tunnels(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_kube_tunnel_start(ngx_http_request_t *r,
     ngx_http_hoop_ctx_t *ctx);
@@ -202,6 +203,20 @@ ngx_http_hoop_kube_relay_init(ngx_conf_t *cf)
 }
 
 
+/* r's Kubernetes request, if r is one in a hoop_kube location. */
+static ngx_http_hoop_kube_t *
+ngx_http_hoop_kube_of(ngx_http_request_t *r)
+{
+    ngx_http_hoop_ctx_t       *ctx;
+    ngx_http_hoop_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
+    ctx = ngx_http_hoop_get_ctx(r);
+
+    return (hlcf->kube && r == r->main && ctx != NULL) ? ctx->kube : NULL;
+}
+
+
 /*
  * Whether r's connection, once upgraded, carries only what the gateway
  * reads (this relay) or writes (a refusal inside the stream).
@@ -209,16 +224,13 @@ ngx_http_hoop_kube_relay_init(ngx_conf_t *cf)
 ngx_uint_t
 ngx_http_hoop_kube_relays(ngx_http_request_t *r)
 {
-    ngx_http_hoop_ctx_t       *ctx;
-    ngx_http_hoop_loc_conf_t  *hlcf;
+    ngx_http_hoop_kube_t  *kube;
 
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
-    ctx = ngx_http_hoop_get_ctx(r);
+    kube = ngx_http_hoop_kube_of(r);
 
-    return hlcf->kube && r == r->main && ctx != NULL && ctx->kube != NULL
-           && ctx->kube->websocket
-           && (ctx->kube->stream == HOOP_KUBE_EXEC
-               || ctx->kube->stream == HOOP_KUBE_ATTACH);
+    return kube != NULL && kube->websocket
+           && (kube->stream == HOOP_KUBE_EXEC
+               || kube->stream == HOOP_KUBE_ATTACH);
 }
 
 
@@ -226,14 +238,11 @@ ngx_http_hoop_kube_relays(ngx_http_request_t *r)
 static ngx_uint_t
 ngx_http_hoop_kube_tunnels(ngx_http_request_t *r)
 {
-    ngx_http_hoop_ctx_t       *ctx;
-    ngx_http_hoop_loc_conf_t  *hlcf;
+    ngx_http_hoop_kube_t  *kube;
 
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_module);
-    ctx = ngx_http_hoop_get_ctx(r);
+    kube = ngx_http_hoop_kube_of(r);
 
-    return hlcf->kube && r == r->main && ctx != NULL && ctx->kube != NULL
-           && ctx->kube->stream == HOOP_KUBE_PORTFORWARD;
+    return kube != NULL && kube->stream == HOOP_KUBE_PORTFORWARD;
 }
 
 

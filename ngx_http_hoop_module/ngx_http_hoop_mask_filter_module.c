@@ -591,13 +591,17 @@ ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
 
     rc = ngx_http_hoop_mask_holds(ctx, conf, key);
 
-    for (k = 0; rc == NGX_OK && k < sizeof(kept); k++) {
-        words.len = key->len;
-        words.data = ngx_pnalloc(r->pool, key->len);
-        if (words.data == NULL) {
-            return NGX_ERROR;
-        }
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
+    words.len = key->len;
+    words.data = ngx_pnalloc(r->pool, key->len);
+    if (words.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (k = 0; rc == NGX_OK && k < sizeof(kept); k++) {
         for (i = 0; i < key->len; i++) {
             c = key->data[i];
             words.data[i] = ((c >= '0' && c <= '9') || c == '@' || c == kept[k]
