@@ -5,8 +5,10 @@
  * it, on any bytes.  Every part it names lies inside the input, a plain
  * path has no '%' nor empty segment in any part, and a stream is only
  * ever a named pod's.  The same bytes read as a query, as Go reads one:
- * every call moves on, names and values stay within their buffers; and
- * as a field selector, whose name lies inside it.
+ * every call moves on, names and values stay within their buffers; as a
+ * field selector, whose name lies inside it; and as a port-forward's
+ * ports=, accepted only when made of digits and commas, never past the
+ * caller's array.
  */
 
 #include <stdint.h>
@@ -33,6 +35,9 @@ check_part(const char *in, size_t size, const hoop_kube_str_t *s)
         abort();
     }
 }
+
+
+static void check_ports(const char *in, size_t size);
 
 
 static void
@@ -67,6 +72,30 @@ check_query(const char *in, size_t size)
         && (field.data < in || field.data + field.len > in + size))
     {
         abort();
+    }
+
+    check_ports(in, size);
+}
+
+
+static void
+check_ports(const char *in, size_t size)
+{
+    int       rc;
+    size_t    i, n;
+    uint16_t  ports[4];
+
+    n = 0;
+    rc = hoop_kube_ports(in, size, ports, 4, &n);
+
+    if (n > 4 || (rc == 0 && n == 0)) {
+        abort();
+    }
+
+    for (i = 0; rc == 0 && i < size; i++) {
+        if ((in[i] < '0' || in[i] > '9') && in[i] != ',') {
+            abort();
+        }
     }
 }
 
