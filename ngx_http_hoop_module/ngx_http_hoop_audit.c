@@ -450,14 +450,36 @@ ngx_http_hoop_audit_held_event(void *data, hoop_json_t *j,
 /*
  * The path as recorded, and the laxest reading of it when the rules saw
  * another one (hoop_rule_path_lax): masked as the location masks its
- * responses.
+ * responses.  A request redirected inside nginx (X-Accel-Redirect,
+ * error_page, a named location, try_files) ends on another URI: the path
+ * is what the client asked for, as its request line spelled it, and
+ * redirected_to the URI that answered.
  */
 static void
 ngx_http_hoop_audit_path(ngx_http_request_t *r, hoop_json_t *j)
 {
+    u_char               *q;
+    ngx_str_t             asked;
     ngx_http_hoop_ctx_t  *ctx;
 
-    ngx_http_hoop_audit_text(r, j, "path", &r->uri);
+    asked = r->uri;
+
+    if (r->internal && r->unparsed_uri.len != 0) {
+        asked = r->unparsed_uri;
+        q = ngx_strlchr(asked.data, asked.data + asked.len, '?');
+
+        if (q != NULL) {
+            asked.len = q - asked.data;
+        }
+    }
+
+    ngx_http_hoop_audit_text(r, j, "path", &asked);
+
+    if (asked.len != r->uri.len
+        || ngx_strncmp(asked.data, r->uri.data, asked.len) != 0)
+    {
+        ngx_http_hoop_audit_text(r, j, "redirected_to", &r->uri);
+    }
 
     ctx = ngx_http_hoop_get_ctx(r);
 

@@ -6,8 +6,15 @@
  * through JSON, URL and HTML escapes, as they stream through; a masked
  * body loses its Content-Length, as with sub_filter.
  *
- * It sits after the copy filter (bodies in memory) and before gzip (the
- * client may still get a compressed response).  Every response is
+ * It sits after every filter that writes text into a response
+ * (add_header, sub_filter, addition, SSI), after postpone, which passes
+ * the subrequests' output (an SSI include, the addition module) in its
+ * place as the main request's, and before gzip (the client may still get
+ * a compressed response): it masks the response as the client gets it,
+ * one stream, as the main request's location says.  A request that passed
+ * through a masking location has its response masked as that location
+ * says wherever it goes on to (X-Accel-Redirect, error_page, a named
+ * location).  Every response is
  * masked whatever type it says it is (a type is the upstream's word, and
  * some APIs let the caller choose it); the header waits for the body's
  * first bytes, which say whether it is text the detectors can read.  A
@@ -99,6 +106,11 @@ typedef struct {
 } ngx_http_hoop_mask_value_t;
 
 
+static ngx_http_hoop_mask_loc_conf_t *ngx_http_hoop_mask_applied(
+    ngx_http_request_t *r);
+static ngx_pool_cleanup_t *ngx_http_hoop_mask_remembered(
+    ngx_http_request_t *r);
+static void ngx_http_hoop_mask_passed(void *data);
 static ngx_int_t ngx_http_hoop_mask_header_filter(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_hoop_mask_encoded(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
@@ -254,30 +266,68 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
+/*
+ * The masking a response gets.  A request that passed through a masking
+ * location is masked as the first of them says wherever it goes on to
+ * (an X-Accel-Redirect, an error_page, a named location: the response
+ * is still the answer to what was asked there).  An internal redirect
+ * clears the modules' contexts but not the request's pool: the first
+ * masking location is remembered there.
+ */
+static ngx_http_hoop_mask_loc_conf_t *
+ngx_http_hoop_mask_applied(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_http_hoop_mask_remembered(r);
+
+    if (cln != NULL) {
+        return cln->data;
+    }
+
+    return ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
+}
+
+
+static ngx_pool_cleanup_t *
+ngx_http_hoop_mask_remembered(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
+        if (cln->handler == ngx_http_hoop_mask_passed) {
+            return cln;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the mark of a masking location passed through: nothing to clean */
+static void
+ngx_http_hoop_mask_passed(void *data)
+{
+}
+
+
 static ngx_int_t
 ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
 {
     ngx_table_elt_t                *ce;
     ngx_http_hoop_mask_ctx_t       *ctx;
-    ngx_http_hoop_mask_loc_conf_t  *mlcf, *main;
-
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
+    ngx_http_hoop_mask_loc_conf_t  *mlcf;
 
     /*
-     * a subrequest's output goes into the main request's response (an
-     * SSI include, the addition module): masked there as the main
-     * request's location says, whatever its own says (no masking, fewer
-     * detectors, its types, unreadable text let through)
+     * a subrequest's output comes here as the main request's, after
+     * postpone: its header goes nowhere
      */
 
     if (r != r->main) {
-        main = ngx_http_get_module_loc_conf(r->main,
-                                            ngx_http_hoop_mask_filter_module);
-
-        if (main->enable == 1) {
-            mlcf = main;
-        }
+        return ngx_http_next_header_filter(r);
     }
+
+    mlcf = ngx_http_hoop_mask_applied(r);
 
     if (mlcf->enable != 1) {
         return ngx_http_next_header_filter(r);
@@ -359,10 +409,7 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return ngx_http_hoop_mask_refuse(r, ctx, "partial");
     }
 
-    /* (a part of a page is of the page's type, not its own) */
-
-    if (r == r->main && ngx_http_test_content_type(r, &mlcf->types) == NULL)
-    {
+    if (ngx_http_test_content_type(r, &mlcf->types) == NULL) {
         ctx->unmasked = "type";
         ctx->action = "passed";
         return ngx_http_next_header_filter(r);
@@ -571,20 +618,22 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
 
 /*
  * Whether a header's name holds a value: NGX_DECLINED if it does (it is
- * to be dropped), NGX_OK.  The name is read as it is, then as words: every
+ * to be dropped), NGX_OK.  The name is read as it is, then, its escapes
+ * decoded ("X-Card%2D4111...", "X-Card&#45;4111..."), as words: every
  * byte but letters, digits and '@' a space, then keeping '.' (an address
  * or an email), then keeping '-' (an SSN).  "X-Card-4111111111111111" and
  * "X.Ssn.078-05-1120" hold values a detector would take for parts of an
- * identifier.
+ * identifier.  A name too long for the decoder's map is dropped.
  */
 static ngx_int_t
 ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *conf, ngx_str_t *key)
 {
     u_char      c;
-    size_t      i;
+    size_t      i, used;
+    uint16_t   *raw;
     ngx_int_t   rc;
-    ngx_str_t   words;
+    ngx_str_t   name, words;
     ngx_uint_t  k;
 
     static u_char  kept[] = { '@', '.', '-' };
@@ -595,15 +644,33 @@ ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
         return rc;
     }
 
+    if (key->len >= 0xffff) {
+        return NGX_DECLINED;
+    }
+
+    name = *key;
     words.len = key->len;
-    words.data = ngx_pnalloc(r->pool, key->len);
+    words.data = ngx_pnalloc(r->pool, key->len * 2);
     if (words.data == NULL) {
         return NGX_ERROR;
     }
 
+    if (hoop_mask_unescape_could(key->data, key->len)) {
+        raw = ngx_palloc(r->pool, (key->len + 1) * sizeof(uint16_t));
+        if (raw == NULL) {
+            return NGX_ERROR;
+        }
+
+        name.data = words.data + key->len;
+        name.len = hoop_mask_unescape_rounds(key->data, key->len, 1,
+                                             HOOP_MASK_UNESCAPE_ROUNDS,
+                                             name.data, raw, &used);
+        words.len = name.len;
+    }
+
     for (k = 0; rc == NGX_OK && k < sizeof(kept); k++) {
-        for (i = 0; i < key->len; i++) {
-            c = key->data[i];
+        for (i = 0; i < name.len; i++) {
+            c = name.data[i];
             words.data[i] = ((c >= '0' && c <= '9') || c == '@' || c == kept[k]
                              || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
                             ? c : ' ';
@@ -747,6 +814,18 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->done) {
+        for (out = in; out != NULL; out = out->next) {
+            if (ngx_buf_size(out->buf) != 0) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "hoop_mask: response body goes on after its "
+                              "end; cut off");
+                ctx->unmasked = "after_end";
+                ctx->action = "cut";
+                ctx->failed = 1;
+                return NGX_ERROR;
+            }
+        }
+
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -845,7 +924,7 @@ ngx_http_hoop_mask_sniff(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
             n += k;
         }
 
-        last |= b->last_buf | b->last_in_chain;
+        last |= b->last_buf;
     }
 
     if (n == 0 && !last) {
@@ -978,7 +1057,7 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
             }
         }
 
-        if (b->last_buf || b->last_in_chain) {
+        if (b->last_buf) {
             if (hoop_mask_stream_finish(ctx->stream) != 0
                 || ngx_http_hoop_mask_last_buf(r, ctx) != NGX_OK)
             {
@@ -1152,13 +1231,13 @@ ngx_http_hoop_mask_result(ngx_http_request_t *r,
 }
 
 
-/* The location's masking, for text recorded about the request. */
+/* The response's masking, for text recorded about the request. */
 const hoop_mask_conf_t *
 ngx_http_hoop_mask_conf(ngx_http_request_t *r)
 {
     ngx_http_hoop_mask_loc_conf_t  *mlcf;
 
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
+    mlcf = ngx_http_hoop_mask_applied(r);
 
     return (mlcf->enable == 1) ? &mlcf->mask : NULL;
 }
@@ -1168,12 +1247,14 @@ ngx_http_hoop_mask_conf(ngx_http_request_t *r)
  * Upstreams are asked for whole, plain text: no Accept-Encoding or TE
  * (only plain text can be masked), no Accept-Charset (UTF-16 cannot be
  * read), no Range or If-Range (parts of a body would cut values in two,
- * or come as multipart/byteranges).
+ * or come as multipart/byteranges).  The first masking location is
+ * remembered for the locations the request goes on to.
  */
 static ngx_int_t
 ngx_http_hoop_mask_request(ngx_http_request_t *r)
 {
     ngx_table_elt_t                *h;
+    ngx_pool_cleanup_t             *cln;
     ngx_http_hoop_mask_loc_conf_t  *mlcf;
 
     static ngx_str_t  hidden[] = {
@@ -1188,6 +1269,16 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 
     if (mlcf->enable != 1 || r != r->main) {
         return NGX_DECLINED;
+    }
+
+    if (ngx_http_hoop_mask_remembered(r) == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_hoop_mask_passed;
+        cln->data = mlcf;
     }
 
     /* one at a time: cutting one out changes the list being walked */

@@ -25,11 +25,6 @@
 /* how far before a candidate a validator may look */
 #define MORE_CONTEXT      3
 
-/*
- * "%2540" is "%40" read once, "@" read twice: a URL in a JSON string, an
- * HTML attribute in it; past four layers nothing reads text
- */
-#define UNESCAPE_ROUNDS   4
 
 
 static size_t mask_string(const hoop_mask_conf_t *conf,
@@ -575,8 +570,8 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
     }
 
     v->len = hoop_mask_unescape_rounds(s->win, s->len, final,
-                                       UNESCAPE_ROUNDS, u->text, u->raw,
-                                       &v->end);
+                                       HOOP_MASK_UNESCAPE_ROUNDS, u->text,
+                                       u->raw, &v->end);
     v->text = u->text;
     v->raw = u->raw;
 }

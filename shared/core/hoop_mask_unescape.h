@@ -24,6 +24,14 @@
 
 
 /*
+ * How many decoders in turn the detectors read through: "%2540" is "%40"
+ * read once, "@" read twice (a URL in a JSON string, an HTML attribute in
+ * it); past four layers nothing reads text.
+ */
+#define HOOP_MASK_UNESCAPE_ROUNDS  4
+
+
+/*
  * Whether the text holds a byte that may begin an escape ('\\', '%',
  * '&'): when it does not, decoding would return it as it is.
  */

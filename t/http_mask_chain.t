@@ -1,0 +1,242 @@
+# hoop_mask against text that reaches a response without coming from the
+# upstream's body: header values written by add_header (from the
+# configuration, from an upstream's header, from auth_request_set), an SSI
+# echo of such a variable, sub_filter's replacement text; and against a
+# masked request that goes on to a location that does not mask
+# (X-Accel-Redirect, error_page to a named location or to a URI), header
+# names holding a value behind an escape, and a gzip body gunzip decodes.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
+
+use Test::More;
+use HTTP::Tiny;
+use IO::Compress::Gzip qw(gzip);
+use JSON::PP;
+use Hoop::Test qw(secret spit wait_until);
+use Hoop::Test::Nginx;
+use Hoop::Test::Redis;
+
+my $redis = Hoop::Test::Redis->new->start;
+my $t = Hoop::Test::Nginx->new;
+my $d = $t->dir;
+mkdir "$d/www";
+mkdir "$d/www/private";
+
+# (values in header fields are in nginx's debug log: planted are the
+# bodies' only)
+secret($_, "a sample value sent unmasked")
+    for ('zed@example.com', '219-09-9999', 'judy@example.net');
+
+spit("$d/www/private/ids.txt", "ssn 219-09-9999 mail zed\@example.com\n");
+spit("$d/www/echo.html", "<p>owner: <!--# echo var=\"owner\" --></p>\n");
+gzip(\"{\"email\":\"judy\@example.net\"}\n" => \my $gz);
+spit("$d/www/data.json.gz", $gz);
+
+$t->run(<<"EOF");
+http {
+    hoop_redis 127.0.0.1:${\ $redis->port};
+    hoop_audit_stream hoop:audit;
+    types { application/json json; text/plain txt; text/html html; }
+
+    server {
+        listen 127.0.0.1:%%PORT_http%%;
+        hoop_audit on;
+        hoop_mask detect=all;
+
+        location /added {
+            add_header X-Owner "henry\@example.com" always;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/plain;
+        }
+        location /copied {
+            proxy_hide_header X-Owner;
+            add_header X-Copy \$upstream_http_x_owner always;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/owner;
+        }
+        location /authed {
+            auth_request /auth;
+            auth_request_set \$owner \$upstream_http_x_owner;
+            add_header X-Owner \$owner always;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/plain;
+        }
+        location = /auth {
+            internal;
+            proxy_pass_request_body off;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/owner;
+        }
+        location = /echo.html {
+            ssi on;
+            auth_request /auth;
+            auth_request_set \$owner \$upstream_http_x_owner;
+            root %%DIR%%/www;
+        }
+        location /subbed {
+            auth_request /auth;
+            auth_request_set \$owner \$upstream_http_x_owner;
+            sub_filter HOLDER_NAME \$owner;
+            sub_filter_types *;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/template;
+        }
+
+        location /accel {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/accel;
+        }
+        location /private/ {
+            internal;
+            hoop_mask off;
+            alias %%DIR%%/www/private/;
+        }
+        location /open/ {
+            hoop_mask off;
+            alias %%DIR%%/www/private/;
+        }
+        location /failing {
+            proxy_intercept_errors on;
+            error_page 500 = \@fallback;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/fail;
+        }
+        location \@fallback {
+            hoop_mask off;
+            rewrite ^ /ids break;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%;
+        }
+        location /missing/ {
+            error_page 404 /open/ids.txt;
+            root %%DIR%%/www;
+        }
+
+        location /names {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/names;
+        }
+        location /open-names {
+            hoop_mask off;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/names;
+        }
+        location /gz/ {
+            gunzip on;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/gz/;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_backend%%;
+        default_type text/plain;
+
+        location /plain {
+            return 200 "nothing here\\n";
+        }
+        location /owner {
+            add_header X-Owner "ivan\@example.org" always;
+            return 200 "ok\\n";
+        }
+        location /template {
+            return 200 "holder: HOLDER_NAME\\n";
+        }
+        location /accel {
+            add_header X-Accel-Redirect /private/ids.txt;
+            return 200 "";
+        }
+        location /fail {
+            return 500;
+        }
+        location /ids {
+            return 200 "ssn 219-09-9999 mail zed\@example.com\\n";
+        }
+        location /names {
+            add_header "X-Card%2D4111111111111111" 1 always;
+            add_header "X-Card&#45;4111111111111111" 1 always;
+            add_header "X-Ssn%2d219%2d09%2d9999" 1 always;
+            add_header "X-Mail-kim%2540example.com" 1 always;
+            add_header "X-From-10.1.2.3" 1 always;
+            add_header "X-Build%2D20261207" 1 always;
+            return 200 "ok\\n";
+        }
+        location /gz/ {
+            add_header Content-Encoding gzip;
+            default_type application/json;
+            alias %%DIR%%/www/;
+            try_files \$uri.gz =404;
+        }
+    }
+}
+EOF
+$t->wait_redis(1);
+my $base = 'http://127.0.0.1:' . $t->port('http');
+my $http = HTTP::Tiny->new;
+my $r;
+
+# text written into the response by nginx's own filters
+
+$r = $http->get("$base/added");
+is($r->{headers}{'x-owner'}, '[EMAIL]', 'add_header of a value: masked');
+$r = $http->get("$base/copied");
+is($r->{headers}{'x-copy'}, '[EMAIL]',
+   'add_header copying an upstream\'s header: masked');
+$r = $http->get("$base/authed");
+is($r->{status}, 200, 'auth_request lets the request through');
+is($r->{headers}{'x-owner'}, '[EMAIL]',
+   'a value auth_request_set took from the auth response: masked');
+$r = $http->get("$base/echo.html");
+is($r->{content}, "<p>owner: [EMAIL]</p>\n", 'an SSI echo of it: masked');
+$r = $http->get("$base/subbed");
+is($r->{content}, "holder: [EMAIL]\n", 'sub_filter\'s replacement: masked');
+
+# a masked request going on to a location that does not mask
+
+$r = $http->get("$base/open/ids.txt");
+is($r->{content}, "ssn 219-09-9999 mail zed\@example.com\n",
+   'the file, asked for where nothing is masked, is as it is');
+$r = $http->get("$base/accel");
+is($r->{status}, 200, 'X-Accel-Redirect to an internal location');
+is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
+   'that location does not mask, the one asked did: masked');
+$r = $http->get("$base/failing");
+is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
+   'error_page to a named location that does not mask: masked');
+$r = $http->get("$base/missing/nothing.txt");
+is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
+   'error_page to a URI whose location does not mask: masked');
+
+# names holding a value behind an escape
+
+$r = $http->get("$base/open-names");
+is($r->{headers}{'x-card%2d4111111111111111'}, '1',
+   'the names, where nothing is masked, pass as they are');
+$r = $http->get("$base/names");
+for my $name ('X-Card%2D4111111111111111', 'X-Card&#45;4111111111111111',
+    'X-Ssn%2d219%2d09%2d9999', 'X-Mail-kim%2540example.com',
+    'X-From-10.1.2.3')
+{
+    ok(!exists $r->{headers}{lc $name}, "a header named $name is dropped");
+}
+is($r->{headers}{'x-build%2d20261207'}, '1',
+   'a name with an escaped number that is no value is kept');
+
+# gunzip decodes before the masker reads
+
+$r = $http->get("$base/gz/data.json");
+is($r->{status}, 200, 'a gzip body gunzip decodes: served');
+is($r->{content}, "{\"email\":\"[EMAIL]\"}\n", 'and masked');
+ok(!exists $r->{headers}{'content-encoding'}, 'as plain text');
+$r = $http->get("$base/gz/data.json",
+    { headers => { 'Accept-Encoding' => 'gzip' } });
+is($r->{status}, 502,
+   'a client taking gzip: gunzip leaves it encoded, and it is refused');
+
+# the audit event of a redirected request counts what was masked
+
+my $ev;
+wait_until(sub {
+    ($ev) = grep { ($_->{request}{path} // '') eq '/accel' }
+        map { decode_json({ @{ $_->[1] } }->{event}) }
+        @{ $redis->command('XRANGE', 'hoop:audit', '-', '+') };
+    $ev;
+}, 'the event for /accel');
+is($ev->{request}{redirected_to}, '/private/ids.txt',
+   'the event says what was asked and where nginx sent it');
+is($ev->{response}{masked}{email}, 1, 'the event counts the masked email');
+is($ev->{response}{masked}{us_ssn}, 1, 'and the SSN');
+
+$t->stop;
+done_testing;
