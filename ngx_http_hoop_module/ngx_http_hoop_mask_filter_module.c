@@ -79,22 +79,24 @@ typedef struct {
 
 
 typedef struct {
-    hoop_mask_stream_t          *stream;
-    hoop_mask_unescaped_t       *unescaped;
-    ngx_http_request_t          *request;
-    uint64_t                     header_counts[HOOP_MASK_NTYPES];
-    const char                  *unmasked;  /* why the body was not */
-    const char                  *action;    /* "refused", "passed", "cut" */
-    ngx_http_hoop_mask_phase_e   phase;
-    ngx_chain_t                 *in;
-    ngx_chain_t                 *out;
-    ngx_chain_t                **last_out;
-    ngx_chain_t                 *free;
-    ngx_chain_t                 *busy;
-    ngx_buf_t                   *buf;       /* being filled */
-    unsigned                     done:1;
-    unsigned                     failed:1;  /* nothing may pass any more */
-    unsigned                     text_only:1;   /* control bytes cut */
+    ngx_http_hoop_mask_loc_conf_t  *conf;
+    hoop_mask_stream_t             *stream;
+    hoop_mask_unescaped_t          *unescaped;
+    ngx_http_request_t             *request;
+    /* what was masked, but what the stream holds in its own counts */
+    uint64_t                        counts[HOOP_MASK_NTYPES];
+    const char                     *unmasked;  /* why the body was not */
+    const char                     *action;    /* "refused", "passed", "cut" */
+    ngx_http_hoop_mask_phase_e      phase;
+    ngx_chain_t                    *in;
+    ngx_chain_t                    *out;
+    ngx_chain_t                   **last_out;
+    ngx_chain_t                    *free;
+    ngx_chain_t                    *busy;
+    ngx_buf_t                      *buf;       /* being filled */
+    unsigned                        done:1;
+    unsigned                        failed:1;  /* nothing may pass now */
+    unsigned                        text_only:1;   /* control bytes cut */
 } ngx_http_hoop_mask_ctx_t;
 
 
@@ -115,6 +117,8 @@ static ngx_int_t ngx_http_hoop_mask_header_filter(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_hoop_mask_encoded(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx, const char *reason);
+static ngx_int_t ngx_http_hoop_mask_fields(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, ngx_list_t *fields);
 static ngx_int_t ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_name(ngx_http_request_t *r,
@@ -137,6 +141,7 @@ static ngx_int_t ngx_http_hoop_mask_start(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hoop_mask_busy(ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_take(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
+static void ngx_http_hoop_mask_count(ngx_http_hoop_mask_ctx_t *ctx);
 static int ngx_http_hoop_mask_emit(void *data, const unsigned char *p,
     size_t len);
 static ngx_int_t ngx_http_hoop_mask_get_buf(ngx_http_request_t *r,
@@ -352,6 +357,7 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    ctx->conf = mlcf;
     ctx->request = r;
     ctx->last_out = &ctx->out;
     ctx->phase = NGX_HTTP_HOOP_MASK_AS_IS;
@@ -531,11 +537,7 @@ static ngx_int_t
 ngx_http_hoop_mask_headers(ngx_http_request_t *r,
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_http_hoop_mask_ctx_t *ctx)
 {
-    ngx_int_t         rc;
-    ngx_str_t         name;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  name;
 
     /* Content-Type is kept apart from the list: its parameters are text */
 
@@ -559,7 +561,26 @@ ngx_http_hoop_mask_headers(ngx_http_request_t *r,
         }
     }
 
-    part = &r->headers_out.headers.part;
+    return ngx_http_hoop_mask_fields(r, ctx, &r->headers_out.headers);
+}
+
+
+/*
+ * The fields of a header or of the trailer, but the exempt ones, masked
+ * as the body is; a value masked is replaced in place.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_fields(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx, ngx_list_t *fields)
+{
+    ngx_int_t                       rc;
+    ngx_uint_t                      i;
+    ngx_list_part_t                *part;
+    ngx_table_elt_t                *h;
+    ngx_http_hoop_mask_loc_conf_t  *mlcf;
+
+    mlcf = ctx->conf;
+    part = &fields->part;
     h = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -740,7 +761,6 @@ static ngx_int_t
 ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *mask, ngx_str_t *value)
 {
-    ngx_uint_t                  i;
     ngx_http_hoop_mask_value_t  out;
 
     static u_char  withheld[] = "[MASKED]";
@@ -768,9 +788,7 @@ ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
         return NGX_OK;
     }
 
-    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
-        ctx->header_counts[i] += ctx->stream->counts[i];
-    }
+    ngx_http_hoop_mask_count(ctx);
 
     value->data = out.data;
     value->len = out.len;
@@ -1064,6 +1082,16 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
+            /* the trailer (add_trailer) goes after the body's end */
+
+            ngx_http_hoop_mask_count(ctx);
+
+            if (ngx_http_hoop_mask_fields(r, ctx, &r->headers_out.trailers)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             ctx->buf->last_buf = b->last_buf;
             ctx->buf->last_in_chain = 1;
             ctx->done = 1;
@@ -1098,6 +1126,19 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
             ctx->in = NULL;
             return NGX_OK;
         }
+    }
+}
+
+
+/* what the engine masked, moved to the response's counts */
+static void
+ngx_http_hoop_mask_count(ngx_http_hoop_mask_ctx_t *ctx)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < HOOP_MASK_NTYPES; i++) {
+        ctx->counts[i] += ctx->stream->counts[i];
+        ctx->stream->counts[i] = 0;
     }
 }
 
@@ -1221,7 +1262,7 @@ ngx_http_hoop_mask_result(ngx_http_request_t *r,
     }
 
     for (i = 0; i < HOOP_MASK_NTYPES; i++) {
-        counts[i] = ctx->header_counts[i] + ctx->stream->counts[i];
+        counts[i] = ctx->counts[i] + ctx->stream->counts[i];
     }
 
     *unmasked = ctx->unmasked;

@@ -1,6 +1,7 @@
 # hoop_mask against text that reaches a response without coming from the
 # upstream's body: header values written by add_header (from the
-# configuration, from an upstream's header, from auth_request_set), an SSI
+# configuration, from an upstream's header, from auth_request_set) and
+# add_trailer, an SSI
 # echo of such a variable, sub_filter's replacement text; and against a
 # masked request that goes on to a location that does not mask
 # (X-Accel-Redirect, error_page to a named location or to a URI), header
@@ -13,6 +14,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 use Test::More;
 use HTTP::Tiny;
 use IO::Compress::Gzip qw(gzip);
+use IO::Socket::INET;
 use JSON::PP;
 use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
@@ -52,6 +54,13 @@ http {
         location /copied {
             proxy_hide_header X-Owner;
             add_header X-Copy \$upstream_http_x_owner always;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/owner;
+        }
+        location /trailer {
+            proxy_hide_header X-Owner;
+            add_trailer X-Owner \$upstream_http_x_owner;
+            add_trailer X-Card-4111111111111111 1;
+            add_trailer X-Kept 1;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/owner;
         }
         location /authed {
@@ -173,6 +182,19 @@ is($r->{headers}{'x-owner'}, '[EMAIL]', 'add_header of a value: masked');
 $r = $http->get("$base/copied");
 is($r->{headers}{'x-copy'}, '[EMAIL]',
    'add_header copying an upstream\'s header: masked');
+{
+    # the trailer of a chunked response, read off the wire
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('http')) or die "connect: $!";
+    print $s "GET /trailer HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+        . "Connection: close\r\n\r\n";
+    my $resp = do { local $/; <$s> };
+    my ($trailer) = $resp =~ /\r\n0\r\n(.*)\z/s;
+    like($trailer // '', qr/^X-Kept: 1\r\n/m, 'a chunked response\'s trailer');
+    like($trailer // '', qr/^X-Owner: \[EMAIL\]\r\n/m,
+         'add_trailer of an upstream\'s value: masked');
+    unlike($trailer // '', qr/4111/, 'a trailer named after a value: dropped');
+}
 $r = $http->get("$base/authed");
 is($r->{status}, 200, 'auth_request lets the request through');
 is($r->{headers}{'x-owner'}, '[EMAIL]',
