@@ -3,7 +3,7 @@
  *
  * libFuzzer target: the masking stream on any text, under every strategy,
  * cut into pieces chosen by the input, read as it is or through its
- * escapes.  However the text is cut, the output is the same as for the
+ * escapes (as UTF-8, or as a single-byte charset).  However the text is cut, the output is the same as for the
  * whole text, and nothing reads or writes outside the window.
  */
 
@@ -66,6 +66,10 @@ run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
         hoop_mask_stream_unescape(s, u);
     }
 
+    if (unescape & 2) {
+        hoop_mask_stream_single_byte(s);
+    }
+
     for (off = 0; off < len; off += n) {
         n = (len - off < piece) ? len - off : piece;
 
@@ -101,7 +105,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     conf.enabled = HOOP_MASK_ALL;
     strategy = data[0] % 3;
     piece = 1 + data[1] % 64;
-    unescape = data[1] >> 7;
+    /* 1: through escapes; 3: so, in a single-byte charset */
+    unescape = (data[1] >> 7) ? 1 | ((data[1] >> 5) & 2) : 0;
 
     for (i = 0; i < HOOP_MASK_NTYPES; i++) {
         conf.strategy[i] = hoop_mask_strategy_supported(i, strategy)

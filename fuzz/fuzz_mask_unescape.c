@@ -6,7 +6,9 @@
  * climbs strictly inside the text, a byte that is not an escape decodes
  * to itself, and at the end of the text everything is decoded.  Only an
  * escape (of a zero-width character) may decode to nothing, so text
- * skipped before the first decoded byte begins with one.
+ * skipped before the first decoded byte begins with one.  The first byte
+ * picks the rounds, whether the text is final and whether it is read as
+ * a single-byte charset (its bytes past ASCII then introduce too).
  */
 
 #include <stdlib.h>
@@ -19,9 +21,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 
 static int
-introducer(unsigned char c)
+introducer(unsigned char c, unsigned flags)
 {
-    return c == '\\' || c == '%' || c == '&' || c == 0x1b || c >= 0xc2;
+    return c == '\\' || c == '%' || c == '&' || c == 0x1b || c >= 0xc2
+           || ((flags & HOOP_MASK_UNESCAPE_SINGLE_BYTE) && c >= 0x80);
 }
 
 
@@ -30,7 +33,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     int             final;
     size_t          i, n, used, len;
-    unsigned        rounds;
+    unsigned        rounds, flags;
     uint16_t       *raw;
     unsigned char  *out, c;
 
@@ -40,6 +43,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     final = data[0] & 1;
     rounds = 1 + (data[0] >> 1) % 3;
+    flags = (data[0] & 0x80) ? HOOP_MASK_UNESCAPE_SINGLE_BYTE : 0;
     len = size - 1;
 
     out = malloc(len + 1);
@@ -49,8 +53,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         abort();
     }
 
-    n = hoop_mask_unescape_rounds(data + 1, len, final, rounds, out, raw,
-                                  &used);
+    n = hoop_mask_unescape_rounds(data + 1, len, final, rounds, flags, out,
+                                  raw, &used);
 
     if (n > len || used > len || raw[n] != used || (final && used != len)) {
         abort();
@@ -58,14 +62,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     for (i = 0; i < n; i++) {
         if (raw[i] >= raw[i + 1]
-            || (i == 0 && raw[0] != 0 && !introducer(data[1])))
+            || (i == 0 && raw[0] != 0 && !introducer(data[1], flags)))
         {
             abort();
         }
 
         c = data[1 + raw[i]];
 
-        if (!introducer(c) && out[i] != c) {
+        if (!introducer(c, flags) && out[i] != c) {
             abort();
         }
     }

@@ -97,6 +97,7 @@ typedef struct {
     unsigned                        done:1;
     unsigned                        failed:1;  /* nothing may pass now */
     unsigned                        text_only:1;   /* control bytes cut */
+    unsigned                        trailer_done:1;
 } ngx_http_hoop_mask_ctx_t;
 
 
@@ -136,10 +137,13 @@ static ngx_int_t ngx_http_hoop_mask_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_hoop_mask_sniff(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
+static void ngx_http_hoop_mask_unvalidated(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hoop_mask_start(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx, ngx_http_hoop_mask_phase_e phase);
 static ngx_uint_t ngx_http_hoop_mask_busy(ngx_http_hoop_mask_ctx_t *ctx);
 static ngx_int_t ngx_http_hoop_mask_take(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx);
+static ngx_int_t ngx_http_hoop_mask_trailer(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx);
 static void ngx_http_hoop_mask_count(ngx_http_hoop_mask_ctx_t *ctx);
 static int ngx_http_hoop_mask_emit(void *data, const unsigned char *p,
@@ -170,14 +174,12 @@ static ngx_str_t  ngx_http_hoop_mask_default_types[] = {
  * Header fields whose values are the protocol's, not the application's:
  * dates, validators, lengths, codings.
  */
+/*
+ * Fields whose values nginx itself reads with a fixed grammar; the others
+ * (validators, cache fields) are the upstream's text like any.
+ */
 static ngx_str_t  ngx_http_hoop_mask_default_exempt[] = {
     ngx_string("date"),
-    ngx_string("expires"),
-    ngx_string("last-modified"),
-    ngx_string("etag"),
-    ngx_string("age"),
-    ngx_string("cache-control"),
-    ngx_string("vary"),
     ngx_string("content-length"),
     ngx_string("content-encoding"),
     ngx_string("transfer-encoding"),
@@ -384,6 +386,17 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
     hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
 
     /*
+     * the charset the client reads, after the charset filter recoded the
+     * text (charset windows-1251, an upstream's X-Accel-Charset)
+     */
+
+    if (hoop_mask_charset_single_byte(r->headers_out.charset.data,
+                                      r->headers_out.charset.len))
+    {
+        hoop_mask_stream_single_byte(ctx->stream);
+    }
+
+    /*
      * an upgraded connection (WebSocket) carries frames this filter never
      * sees: refused, rather than passed unmasked, unless it is an exec
      * the Kubernetes relay reads and masks
@@ -395,13 +408,37 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
         return ngx_http_hoop_mask_refuse(r, ctx, "upgrade");
     }
 
-    /* no body: nothing to wait for (the header filter says so later) */
+    /*
+     * nginx takes an interim response (103 Early Hints, 100) or a reply
+     * with no status line for the final one: what follows, the real
+     * response among it, would pass as its body
+     */
+
+    if (r->headers_out.status < NGX_HTTP_OK
+        && r->headers_out.status != NGX_HTTP_SWITCHING_PROTOCOLS)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hoop_mask: upstream status %ui is not a final "
+                      "response; refused", r->headers_out.status);
+
+        return ngx_http_hoop_mask_refuse(r, ctx, "interim");
+    }
+
+    /*
+     * no body: nothing to wait for (the header filter says so later); a
+     * HEAD's length and validators are those of the body a GET would
+     * get masked
+     */
+
+    if (r->method == NGX_HTTP_HEAD) {
+        ngx_http_hoop_mask_unvalidated(r);
+    }
 
     if (r->header_only || r->method == NGX_HTTP_HEAD
         || r->headers_out.content_length_n == 0
         || r->headers_out.status == NGX_HTTP_NO_CONTENT
         || r->headers_out.status == NGX_HTTP_NOT_MODIFIED
-        || r->headers_out.status < NGX_HTTP_OK)
+        || r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS)
     {
         return ngx_http_next_header_filter(r);
     }
@@ -684,7 +721,7 @@ ngx_http_hoop_mask_name(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx,
 
         name.data = words.data + key->len;
         name.len = hoop_mask_unescape_rounds(key->data, key->len, 1,
-                                             HOOP_MASK_UNESCAPE_ROUNDS,
+                                             HOOP_MASK_UNESCAPE_ROUNDS, 0,
                                              name.data, raw, &used);
         words.len = name.len;
     }
@@ -821,9 +858,19 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
-    if (ctx == NULL || ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS
-        || ctx->phase == NGX_HTTP_HOOP_MASK_REFUSED)
-    {
+    if (ctx == NULL || ctx->phase == NGX_HTTP_HOOP_MASK_REFUSED) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS) {
+        for (out = in; out != NULL; out = out->next) {
+            if (out->buf->last_buf
+                && ngx_http_hoop_mask_trailer(r, ctx) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -990,7 +1037,57 @@ ngx_http_hoop_mask_sniff(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
 }
 
 
-/* sends the header that waited: the masked body has no known length */
+/*
+ * A masked body has no known length, and the upstream's validators and
+ * digests are of the body unmasked: an ETag or a Content-MD5 that hashes
+ * it lets a client try candidates for a masked value offline.
+ */
+static void
+ngx_http_hoop_mask_unvalidated(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  digests[] = {
+        ngx_string("Content-MD5"),
+        ngx_string("Digest"),
+        ngx_string("Content-Digest"),
+        ngx_string("Repr-Digest")
+    };
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_etag(r);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; k < sizeof(digests) / sizeof(ngx_str_t); k++) {
+            if (h[i].key.len == digests[k].len
+                && ngx_strncasecmp(h[i].key.data, digests[k].data,
+                                   digests[k].len) == 0)
+            {
+                h[i].hash = 0;
+            }
+        }
+    }
+}
+
+
+/* sends the header that waited */
 static ngx_int_t
 ngx_http_hoop_mask_start(ngx_http_request_t *r,
     ngx_http_hoop_mask_ctx_t *ctx, ngx_http_hoop_mask_phase_e phase)
@@ -1000,9 +1097,7 @@ ngx_http_hoop_mask_start(ngx_http_request_t *r,
     ctx->phase = phase;
 
     if (phase == NGX_HTTP_HOOP_MASK_BODY) {
-        ngx_http_clear_content_length(r);
-        ngx_http_clear_accept_ranges(r);
-        ngx_http_weak_etag(r);
+        ngx_http_hoop_mask_unvalidated(r);
     }
 
     rc = ngx_http_next_header_filter(r);
@@ -1082,13 +1177,9 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
-            /* the trailer (add_trailer) goes after the body's end */
-
             ngx_http_hoop_mask_count(ctx);
 
-            if (ngx_http_hoop_mask_fields(r, ctx, &r->headers_out.trailers)
-                != NGX_OK)
-            {
+            if (ngx_http_hoop_mask_trailer(r, ctx) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -1127,6 +1218,25 @@ ngx_http_hoop_mask_take(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
             return NGX_OK;
         }
     }
+}
+
+
+/*
+ * The trailer (add_trailer, a gRPC upstream's) goes after the body's last
+ * buffer: its fields are masked as the header's are, whatever became of
+ * the body.
+ */
+static ngx_int_t
+ngx_http_hoop_mask_trailer(ngx_http_request_t *r,
+    ngx_http_hoop_mask_ctx_t *ctx)
+{
+    if (ctx->trailer_done) {
+        return NGX_OK;
+    }
+
+    ctx->trailer_done = 1;
+
+    return ngx_http_hoop_mask_fields(r, ctx, &r->headers_out.trailers);
 }
 
 
@@ -1288,7 +1398,9 @@ ngx_http_hoop_mask_conf(ngx_http_request_t *r)
  * Upstreams are asked for whole, plain text: no Accept-Encoding or TE
  * (only plain text can be masked), no Accept-Charset (UTF-16 cannot be
  * read), no Range or If-Range (parts of a body would cut values in two,
- * or come as multipart/byteranges).  The first masking location is
+ * or come as multipart/byteranges), no If-None-Match or If-Match (the
+ * client never gets the upstream's ETag, which may hash the unmasked
+ * body: a 304 would confirm a guess at it).  The first masking location is
  * remembered for the locations the request goes on to.
  */
 static ngx_int_t
@@ -1303,7 +1415,9 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
         ngx_string("TE"),
         ngx_string("Accept-Charset"),
         ngx_string("Range"),
-        ngx_string("If-Range")
+        ngx_string("If-Range"),
+        ngx_string("If-None-Match"),
+        ngx_string("If-Match")
     };
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
@@ -1324,9 +1438,19 @@ ngx_http_hoop_mask_request(ngx_http_request_t *r)
 
     /* one at a time: cutting one out changes the list being walked */
 
-    while ((h = ngx_http_hoop_find_header(r, hidden, 5)) != NULL) {
+    while ((h = ngx_http_hoop_find_header(r, hidden, 7)) != NULL) {
         ngx_http_hoop_hide_request_header(r, h);
     }
+
+    /*
+     * nor are they the client's to apply here: the range filter and the
+     * slice module read these, and would send a part of a body as 200
+     */
+
+    r->headers_in.range = NULL;
+    r->headers_in.if_range = NULL;
+    r->headers_in.if_match = NULL;
+    r->headers_in.if_none_match = NULL;
 
     return NGX_DECLINED;
 }

@@ -13,8 +13,10 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/lib";
 
 use Test::More;
 use HTTP::Tiny;
+use Encode qw(decode);
 use IO::Compress::Gzip qw(gzip);
 use IO::Socket::INET;
+use POSIX ();
 use JSON::PP;
 use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
@@ -25,6 +27,7 @@ my $t = Hoop::Test::Nginx->new;
 my $d = $t->dir;
 mkdir "$d/www";
 mkdir "$d/www/private";
+mkdir "$d/www/big";
 
 # (values in header fields are in nginx's debug log: planted are the
 # bodies' only)
@@ -34,6 +37,13 @@ secret($_, "a sample value sent unmasked")
 spit("$d/www/private/ids.txt", "ssn 219-09-9999 mail zed\@example.com\n");
 spit("$d/www/echo.html", "<p>owner: <!--# echo var=\"owner\" --></p>\n");
 gzip(\"{\"email\":\"judy\@example.net\"}\n" => \my $gz);
+
+# a card across the first 64 KiB slice's end
+my $cut = ('x' x (65536 - 9)) . ' 4111 1111 1111 1111 end' . ('y' x 70000);
+spit("$d/www/big/cut.txt", $cut);
+# (text in windows-1251 itself: its no-break space and en dash)
+spit("$d/www/big/cp1251.txt", "card 4111\xa01111\xa01111\xa01111 "
+    . "ssn 078\x9605\x961120\n");
 spit("$d/www/data.json.gz", $gz);
 
 $t->run(<<"EOF");
@@ -41,6 +51,7 @@ http {
     hoop_redis 127.0.0.1:${\ $redis->port};
     hoop_audit_stream hoop:audit;
     types { application/json json; text/plain txt; text/html html; }
+    include /etc/nginx/win-utf;
 
     server {
         listen 127.0.0.1:%%PORT_http%%;
@@ -126,6 +137,31 @@ http {
             gunzip on;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/gz/;
         }
+
+        location /early {
+            proxy_pass http://127.0.0.1:%%PORT_raw%%;
+        }
+        location /slices/ {
+            slice 64k;
+            proxy_set_header Range \$slice_range;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location /validated {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/validated;
+        }
+        location /recoded {
+            charset windows-1251;
+            source_charset utf-8;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/utf8;
+        }
+        location /declared/ {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/big/;
+        }
+        location /binary-trailer {
+            hoop_mask_unreadable pass;
+            add_trailer X-Owner "henry\@example.com";
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/binary;
+        }
     }
 
     server {
@@ -160,6 +196,24 @@ http {
             add_header "X-From-10.1.2.3" 1 always;
             add_header "X-Build%2D20261207" 1 always;
             return 200 "ok\\n";
+        }
+        location /validated {
+            add_header ETag '"5d41402abc4b2a76b9719d911017c592"';
+            add_header Content-MD5 "XUFAKrxLKna5cZ2REBfFkg==";
+            add_header Vary "Accept, X-Owner-henry\@example.com";
+            add_header X-Seen "inm=[\$http_if_none_match] im=[\$http_if_match]";
+            return 200 "ssn 219-09-9999\n";
+        }
+        location /big/ {
+            root %%DIR%%/www;
+            charset windows-1251;
+        }
+        location /utf8 {
+            return 200 "card 4111\xc2\xa01111\xc2\xa01111\xc2\xa01111 ssn 078\xe2\x80\x9305\xe2\x80\x931120\n";
+        }
+        location /binary {
+            default_type application/octet-stream;
+            return 200 "\x01\x02 bytes";
         }
         location /gz/ {
             add_header Content-Encoding gzip;
@@ -245,6 +299,78 @@ $r = $http->get("$base/gz/data.json",
     { headers => { 'Accept-Encoding' => 'gzip' } });
 is($r->{status}, 502,
    'a client taking gzip: gunzip leaves it encoded, and it is refused');
+
+# an interim status nginx takes for the final one: the real response would
+# be its body
+{
+    my $srv = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+        LocalPort => $t->port('raw'), ReuseAddr => 1) or die "listen: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $c = $srv->accept;
+        sysread($c, my $req, 4096);
+        print $c "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n"
+            . "\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            . "Connection: close\r\n\r\n{\"ssn\":\"219-09-9999\"}";
+        close $c;
+        POSIX::_exit(0);
+    }
+    close $srv;
+    $r = $http->get("$base/early");
+    waitpid $pid, 0;
+    is($r->{status}, 502, '103 Early Hints from the upstream: refused');
+    unlike($r->{content}, qr/219-09/, 'nothing of what followed it passes');
+}
+
+# a client's Range is not applied here either (the slice module reads it)
+
+$r = $http->get("$base/slices/big/cut.txt",
+    { headers => { Range => 'bytes=0-10' } });
+is($r->{status}, 200, 'slice with a client Range: the whole body');
+is(length $r->{content}, length($cut) - 19 + length('[CREDIT_CARD]'),
+   'every slice, in order');
+like($r->{content}, qr/x \[CREDIT_CARD\] endy/,
+   'a card across two slices is masked whole');
+
+# validators and digests of the unmasked body do not reach the client
+
+$r = $http->get("$base/validated",
+    { headers => { 'If-None-Match' => '"5d41402abc4b2a76b9719d911017c592"',
+                   'If-Match' => '*' } });
+is($r->{status}, 200, 'If-None-Match is not passed upstream: no 304');
+is($r->{headers}{'x-seen'}, 'inm=[] im=[]', 'nor If-Match');
+ok(!exists $r->{headers}{etag}, 'the upstream\'s ETag is dropped');
+ok(!exists $r->{headers}{'content-md5'}, 'so is its Content-MD5');
+is($r->{headers}{vary}, 'Accept, [EMAIL]',
+   'cache fields are masked like any');
+$r = $http->head("$base/validated");
+ok(!exists $r->{headers}{'content-length'},
+   'a HEAD does not say the unmasked length');
+
+# a single-byte charset, as the client decodes it: recoded from UTF-8 by
+# the charset filter, or so from the upstream
+
+for my $path ('/recoded', '/declared/cp1251.txt') {
+    $r = $http->get("$base$path");
+    like($r->{headers}{'content-type'}, qr/charset=windows-1251/,
+         "$path is windows-1251");
+    my $text = decode('cp1251', $r->{content});
+    $text =~ tr/\x{a0}\x{2013}/ -/;
+    is($text, "card [CREDIT_CARD] ssn [US_SSN]\n",
+       "$path: a no-break space and en dashes in it do not hide values");
+}
+
+# a trailer after a body passed as it is: masked all the same
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('http')) or die "connect: $!";
+    print $s "GET /binary-trailer HTTP/1.1\r\nHost: x\r\n"
+        . "Connection: close\r\n\r\n";
+    my $resp = do { local $/; <$s> };
+    like($resp, qr/\x01\x02 bytes/, 'a body hoop_mask_unreadable passes');
+    like($resp, qr/\r\n0\r\nX-Owner: \[EMAIL\]\r\n/,
+         'and its trailer, masked');
+}
 
 # the audit event of a redirected request counts what was masked
 

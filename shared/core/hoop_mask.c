@@ -374,6 +374,13 @@ hoop_mask_stream_unescape(hoop_mask_stream_t *s, hoop_mask_unescaped_t *u)
 }
 
 
+void
+hoop_mask_stream_single_byte(hoop_mask_stream_t *s)
+{
+    s->single_byte = 1;
+}
+
+
 static int
 emit(hoop_mask_stream_t *s, const unsigned char *p, size_t n)
 {
@@ -425,7 +432,7 @@ swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
     type = s->swallow - 1;
 
     while (pos < v->len) {
-        if (type == HOOP_MASK_PRIVATE_KEY) {
+        if (type == HOOP_MASK_PRIVATE_KEY && !s->swallow_b64) {
 
             /*
              * a key block is masked to its END line, whatever its length;
@@ -547,6 +554,7 @@ emit_match(hoop_mask_stream_t *s, const mask_view_t *v,
         s->swallow = m->type + 1;
         s->swallowed = 0;
         s->pem_state = 0;
+        s->swallow_b64 = (m->open == 2);
     }
 
     return emit(s, out, n);
@@ -561,7 +569,11 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
 
     u = s->unescaped;
 
-    if (u == NULL || !hoop_mask_unescape_could(s->win, s->len)) {
+    if (u == NULL
+        || !(hoop_mask_unescape_could(s->win, s->len)
+             || (s->single_byte
+                 && hoop_mask_single_byte_could(s->win, s->len))))
+    {
         v->text = s->win;
         v->len = s->len;
         v->raw = NULL;
@@ -570,8 +582,10 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
     }
 
     v->len = hoop_mask_unescape_rounds(s->win, s->len, final,
-                                       HOOP_MASK_UNESCAPE_ROUNDS, u->text,
-                                       u->raw, &v->end);
+                                       HOOP_MASK_UNESCAPE_ROUNDS,
+                                       s->single_byte
+                                       ? HOOP_MASK_UNESCAPE_SINGLE_BYTE : 0,
+                                       u->text, u->raw, &v->end);
     v->text = u->text;
     v->raw = u->raw;
 }
@@ -776,7 +790,9 @@ hoop_mask_could_match(const hoop_mask_conf_t *conf, const unsigned char *p,
         return 1;
     }
 
-    if ((en & 1u << HOOP_MASK_PRIVATE_KEY) && memchr(p, '-', len) != NULL) {
+    if ((en & 1u << HOOP_MASK_PRIVATE_KEY)
+        && (memchr(p, '-', len) != NULL || memchr(p, 'L', len) != NULL))
+    {
         return 1;
     }
 

@@ -92,6 +92,8 @@ typedef struct {
     int                      prev;              /* byte before win, -1 */
     unsigned                 swallow;           /* a long token's type+1 */
     unsigned                 pem_state;
+    unsigned                 swallow_b64;       /* a key block in base64 */
+    unsigned                 single_byte;       /* not UTF-8 */
     int                      failed;
 
     unsigned char            win[HOOP_MASK_WINDOW];
@@ -110,6 +112,12 @@ void hoop_mask_stream_init(hoop_mask_stream_t *s,
  */
 void hoop_mask_stream_unescape(hoop_mask_stream_t *s,
     hoop_mask_unescaped_t *u);
+
+/*
+ * The text is in a single-byte charset (ISO-8859-*, windows-125*,
+ * KOI8-*), not UTF-8: read so through escapes (hoop_mask_unescape.h).
+ */
+void hoop_mask_stream_single_byte(hoop_mask_stream_t *s);
 
 /*
  * Masks the next piece of the text.  Returns 0 or -1 (emit failed).

@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #endif
 
+#include "hoop_base64.h"
 #include "hoop_mask.h"
 #include "hoop_mask_scan.h"
 
@@ -29,6 +30,8 @@
 #define JWT_HEADER_MAX    2048
 #define IPV6_TEXT_MAX     45
 #define PEM_LABEL_MAX     40
+/* enough base64 for "-----BEGIN <label> PRIVATE KEY-----" at any shift */
+#define PEM_B64_READ      96
 #define BEARER_MIN        8
 #define BEARER_WORD_MAX   40
 
@@ -924,6 +927,11 @@ hoop_mask_token_byte(unsigned type, unsigned char c)
         return 1;
     }
 
+    if (type == HOOP_MASK_PRIVATE_KEY) {
+        /* a key block in base64, wrapped as base64(1) wraps it */
+        return c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r';
+    }
+
     return type == HOOP_MASK_BEARER_TOKEN
            && (c == '~' || c == '+' || c == '/' || c == '=');
 }
@@ -1066,6 +1074,67 @@ private_key_tail(scan_view_t *v, size_t at, const char *tail)
     }
 
     return 1;
+}
+
+
+/*
+ * A key block in base64, as Kubernetes secrets, kubeconfig's
+ * client-key-data and `base64 key.pem` carry it: "LS0t" is "---" at a
+ * quantum's start, which every shift of "-----BEGIN " has.  What it
+ * decodes to is read as a key block's first line; the rest of the base64
+ * text is swallowed as it arrives.
+ */
+static size_t
+private_key_b64_match(scan_view_t *v, size_t q)
+{
+    int            c;
+    size_t         i, n, d;
+    hoop_base64_t  b;
+    scan_view_t    line;
+    unsigned char  text[PEM_B64_READ], plain[PEM_B64_READ],
+                   dashed[PEM_B64_READ];
+
+    for (n = 0; n < PEM_B64_READ; n++) {
+        c = peek(v, q + n);
+
+        if (c < 0 || !(is_alnum(c) || c == '+' || c == '/')) {
+            break;
+        }
+
+        text[n] = (unsigned char) c;
+    }
+
+    n -= n % 4;
+
+    hoop_base64_init(&b);
+    d = hoop_base64_feed(&b, text, n, plain);
+
+    /* "---", and as many more dashes as the shift left */
+
+    for (i = 0; i < d && i < 5 && plain[i] == '-'; i++) {
+        /* void */
+    }
+
+    if (i < 3) {
+        return 0;
+    }
+
+    /* read as the key block's first line, its dashes made whole */
+
+    memcpy(dashed, "-----", 5);
+    memcpy(dashed + 5, plain + i, d - i);
+
+    memset(&line, 0, sizeof(scan_view_t));
+    line.buf = dashed;
+    line.len = 5 + d - i;
+    line.final = 1;
+    line.prev = -1;
+
+    if (private_key_match(&line, 0) == 0) {
+        return 0;
+    }
+
+    return q + n;
 }
 
 
@@ -1246,6 +1315,11 @@ anchor_match(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
         m->open = 1;
         return private_key_match(v, q);
 
+    case 'L':
+        m->type = HOOP_MASK_PRIVATE_KEY;
+        m->open = 2;
+        return private_key_b64_match(v, q);
+
     case 'e':
         if (is_b64url(peek_back(v, q, 1))) {
             return 0;
@@ -1330,6 +1404,7 @@ anchor_byte(const scan_anchors_t *a, const unsigned char *p, size_t i,
            || (a->at && c == '@')
            || (a->colon && c == ':' && (is_hex(b) || may_be(n, ':')))
            || (a->dash && c == '-' && may_be(n, '-') && may_be(n2, '-'))
+           || (a->dash && c == 'L' && may_be(n, 'S') && may_be(n2, '0'))
            || (a->ey && c == 'e' && may_be(n, 'y') && may_be(n2, 'J'))
            || (a->ak && c == 'A' && (may_be(n, 'K') || n == 'S')
                && may_be(n2, 'I'))
@@ -1409,7 +1484,7 @@ digit_anchors16(const unsigned char *p)
  * Anchors among p[0..15]; reads p[-1] to p[31].  Cheap context drops
  * most anchors that cannot start a value: digit runs by their shape,
  * ':' only after a hex digit or before another ':', and the letter
- * anchors by three bytes ("eyJ", "AKI"/"ASI", "bea", "---").
+ * anchors by three bytes ("eyJ", "AKI"/"ASI", "bea", "---", "LS0").
  */
 static uint32_t
 anchors16(const scan_anchors_t *a, const unsigned char *p)
@@ -1437,8 +1512,12 @@ anchors16(const scan_anchors_t *a, const unsigned char *p)
     }
 
     if (a->dash) {
-        t = _mm_and_si128(eq8(n, '-'), eq8(n2, '-'));
-        r |= mask16(_mm_and_si128(eq8(v, '-'), t));
+        t = _mm_or_si128(
+                _mm_and_si128(eq8(v, '-'),
+                              _mm_and_si128(eq8(n, '-'), eq8(n2, '-'))),
+                _mm_and_si128(eq8(v, 'L'),
+                              _mm_and_si128(eq8(n, 'S'), eq8(n2, '0'))));
+        r |= mask16(t);
     }
 
     if (a->ey) {
@@ -1578,8 +1657,14 @@ anchors32(const scan_anchors_t *a, const unsigned char *p)
     }
 
     if (a->dash) {
-        t = _mm256_and_si256(eq32(n, '-'), eq32(n2, '-'));
-        r |= mask32(_mm256_and_si256(eq32(v, '-'), t));
+        t = _mm256_or_si256(
+                _mm256_and_si256(eq32(v, '-'),
+                                 _mm256_and_si256(eq32(n, '-'),
+                                                  eq32(n2, '-'))),
+                _mm256_and_si256(eq32(v, 'L'),
+                                 _mm256_and_si256(eq32(n, 'S'),
+                                                  eq32(n2, '0'))));
+        r |= mask32(t);
     }
 
     if (a->ey) {

@@ -26,7 +26,8 @@ typedef struct {
     size_t      end;
     size_t      keep;           /* leading bytes kept verbatim ("Bearer ") */
     unsigned    type;
-    unsigned    open;           /* the token goes on after end */
+    unsigned    open;           /* the token goes on after end: 1, or 2
+                                   as base64 text */
 } hoop_mask_match_t;
 
 

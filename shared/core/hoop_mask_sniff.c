@@ -121,22 +121,12 @@ hoop_mask_text_end(const unsigned char *p, size_t len)
 }
 
 
-int
-hoop_mask_charset_readable(const unsigned char *name, size_t len)
+/* whether name is one of names ("name*": a family, one of whose members) */
+static int
+charset_in(const unsigned char *name, size_t len, const char **names)
 {
     size_t         i, n;
     unsigned char  lc[32];
-
-    /*
-     * "name*": a family, one of whose members follows the name.  Not the
-     * ISO-2022 family: its escape sequences switch sets in mid-value.
-     */
-    static const char  *readable[] = {
-        "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968",
-        "iso-8859-*", "iso8859-*", "iso_8859-*", "latin*", "l1",
-        "windows-125*", "cp125*", "koi8-*", "gb2312", "gbk", "gb18030",
-        "big5", "shift_jis", "sjis", "euc-jp", "euc-kr", NULL
-    };
 
     if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
         name++;
@@ -152,18 +142,46 @@ hoop_mask_charset_readable(const unsigned char *name, size_t len)
                                                    : name[i];
     }
 
-    for (i = 0; readable[i]; i++) {
-        n = strlen(readable[i]);
+    for (i = 0; names[i]; i++) {
+        n = strlen(names[i]);
 
-        if (readable[i][n - 1] == '*') {
-            if (len > n - 1 && memcmp(lc, readable[i], n - 1) == 0) {
+        if (names[i][n - 1] == '*') {
+            if (len > n - 1 && memcmp(lc, names[i], n - 1) == 0) {
                 return 1;
             }
 
-        } else if (len == n && memcmp(lc, readable[i], n) == 0) {
+        } else if (len == n && memcmp(lc, names[i], n) == 0) {
             return 1;
         }
     }
 
     return 0;
+}
+
+
+int
+hoop_mask_charset_readable(const unsigned char *name, size_t len)
+{
+    /* not the ISO-2022 family: its escape sequences switch sets */
+
+    static const char  *readable[] = {
+        "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968",
+        "iso-8859-*", "iso8859-*", "iso_8859-*", "latin*", "l1",
+        "windows-125*", "cp125*", "koi8-*", "gb2312", "gbk", "gb18030",
+        "big5", "shift_jis", "sjis", "euc-jp", "euc-kr", NULL
+    };
+
+    return charset_in(name, len, readable);
+}
+
+
+int
+hoop_mask_charset_single_byte(const unsigned char *name, size_t len)
+{
+    static const char  *single[] = {
+        "iso-8859-*", "iso8859-*", "iso_8859-*", "latin*", "l1",
+        "windows-125*", "cp125*", "koi8-*", NULL
+    };
+
+    return charset_in(name, len, single);
 }

@@ -682,21 +682,108 @@ hoop_mask_unescape(const unsigned char *in, size_t len, int final,
 }
 
 
+/*
+ * A byte of a single-byte charset as the detectors read it: the no-break
+ * space (0xA0 in ISO-8859 and windows-125x) a space, the en and em dashes
+ * of windows-125x (0x96, 0x97) '-', the soft hyphen (0xAD) nothing; the
+ * other bytes past ASCII as they are, which no detector reads.
+ */
+static int
+single_byte_code(unsigned char b)
+{
+    switch (b) {
+
+    case 0xa0:
+        return ' ';
+
+    case 0x96:
+    case 0x97:
+        return '-';
+
+    case 0xad:
+        return ZERO_WIDTH;
+
+    default:
+        return b;
+    }
+}
+
+
+int
+hoop_mask_single_byte_could(const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] >= 0x80 && single_byte_code(p[i]) != p[i]) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the first pass over text in a single-byte charset: its bytes mapped */
+static size_t
+single_byte_pass(const unsigned char *in, size_t len, unsigned char *out,
+    uint16_t *raw, int *changed)
+{
+    int     c;
+    size_t  i, n;
+
+    *changed = 0;
+
+    for (i = 0, n = 0; i < len; i++) {
+        c = (in[i] < 0x80) ? in[i] : single_byte_code(in[i]);
+
+        if (c != in[i]) {
+            *changed = 1;
+        }
+
+        if (c == ZERO_WIDTH) {
+            continue;
+        }
+
+        out[n] = (unsigned char) c;
+        raw[n++] = (uint16_t) i;
+    }
+
+    raw[n] = (uint16_t) len;
+
+    return n;
+}
+
+
 size_t
 hoop_mask_unescape_rounds(const unsigned char *in, size_t len, int final,
-    unsigned rounds, unsigned char *out, uint16_t *raw, size_t *used)
+    unsigned rounds, unsigned flags, unsigned char *out, uint16_t *raw,
+    size_t *used)
 {
     int            changed;
     size_t         n, u, j;
     unsigned       r;
     unsigned char  c;
 
-    n = hoop_mask_unescape(in, len, final, out, raw, 0, &u, &changed);
+    if (flags & HOOP_MASK_UNESCAPE_SINGLE_BYTE) {
 
-    for (r = 1; r < rounds && changed && hoop_mask_unescape_could(out, n);
-         r++)
-    {
+        /*
+         * no UTF-8 to read: the bytes are mapped, then every pass reads
+         * escapes only, as later passes do
+         */
+
+        n = single_byte_pass(in, len, out, raw, &changed);
+        changed = 1;
+        r = 0;
+
+    } else {
+        n = hoop_mask_unescape(in, len, final, out, raw, 0, &u, &changed);
+        r = 1;
+    }
+
+    while (r < rounds && changed && hoop_mask_unescape_could(out, n)) {
         n = hoop_mask_unescape(out, n, final, out, raw, 1, &u, &changed);
+        r++;
     }
 
     /*

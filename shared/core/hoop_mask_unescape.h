@@ -51,13 +51,24 @@ size_t hoop_mask_unescape(const unsigned char *in, size_t len, int final,
     int *changed);
 
 /*
+ * Text in a single-byte charset (ISO-8859-*, windows-125*, KOI8-*): its
+ * bytes past ASCII are not UTF-8; its no-break space reads as a space,
+ * its dashes as '-', its soft hyphen as nothing.
+ */
+#define HOOP_MASK_UNESCAPE_SINGLE_BYTE  1
+
+/* Whether single-byte text holds a byte read otherwise than as it is. */
+int hoop_mask_single_byte_could(const unsigned char *p, size_t len);
+
+/*
  * Decodes until nothing changes, at most rounds times ("%2540" is "%40"
  * once, "@" twice): text nested in text, such as a URL in a JSON string,
- * is read by two decoders in turn.  in may be out.  Returns the decoded
+ * is read by two decoders in turn.  flags: 0 (UTF-8) or
+ * HOOP_MASK_UNESCAPE_SINGLE_BYTE.  in may be out.  Returns the decoded
  * length; raw and *used as above, in terms of in.
  */
 size_t hoop_mask_unescape_rounds(const unsigned char *in, size_t len,
-    int final, unsigned rounds, unsigned char *out, uint16_t *raw,
-    size_t *used);
+    int final, unsigned rounds, unsigned flags, unsigned char *out,
+    uint16_t *raw, size_t *used);
 
 #endif /* HOOP_MASK_UNESCAPE_H */

@@ -105,6 +105,45 @@ static const mask_case_t  cases[] = {
       "pgp [PRIVATE_KEY] done" },
     { "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
       "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
+
+    /* private keys in base64 (Kubernetes secrets, kubeconfig, base64(1)) */
+    {
+      "k: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS"
+      "0NBUUVBMXgKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZLS0tLS0K next",
+      "k: [PRIVATE_KEY] next" },
+    {
+      "{\"tls.key\":\"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF"
+      "cEFJQkFBS0NBUUVBMXgKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZLS0tLS0K"
+      "\"}",
+      "{\"tls.key\":\"[PRIVATE_KEY]\"}" },
+    {
+      "d=eC0tLS0tQkVHSU4gUlNBIFBSSVZBVEUgS0VZLS0tLS0KTUlJRXBBSUJBQU"
+      "tDQVFFQTF4Ci0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==;",
+      "d=eC0t[PRIVATE_KEY];" },
+    {
+      "d=eHktLS0tLUJFR0lOIFJTQSBQUklWQVRFIEtFWS0tLS0tCk1JSUVwQUlCQU"
+      "FLQ0FRRUExeAotLS0tLUVORCBSU0EgUFJJVkFURSBLRVktLS0tLQo=;",
+      "d=eHkt[PRIVATE_KEY];" },
+    {
+      "ssh LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYjNCbGJu"
+      "TnphQzFyWlhrdGRqRUFBQUFBCi0tLS0tRU5EIE9QRU5TU0ggUFJJVkFURSBL"
+      "RVktLS0tLQo=",
+      "ssh [PRIVATE_KEY]" },
+    {
+      "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Fo"
+      "a2lHOXcwQkFRRUZB\nQVNDQktjd2dnU2pBZ0VBQW9JQkFRQzcKTUlJRXZRSUJ"
+      "BREFOQmdrcWhraUc5dzBCQVFFRkFBU0NC\nS2N3Z2dTakFnRUFBb0lCQVFDNw"
+      "pNSUlFdlFJQkFEQU5CZ2txaGtpRzl3MEJBUUVGQUFTQ0JLY3dn\nZ1NqQWdFQ"
+      "UFvSUJBUUM3Ci0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0K\n end",
+      "[PRIVATE_KEY] end" },
+    {
+      "crt LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQg"
+      "Q0VSVElGSUNBVEUtLS0tLQo=",
+      "crt LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQg"
+      "Q0VSVElGSUNBVEUtLS0tLQo=" },
+    {
+      "LS0tLS0tLS0t LS0tLS1CRUdJTiBDRVJU",
+      "LS0tLS0tLS0t LS0tLS1CRUdJTiBDRVJU" },
     { "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnX-abc rest",
       "t=[JWT] rest" },
     { "eyJhbGciOi alone; xeyJhbGciOiJIUzI1NiJ9.eyJz",
@@ -536,44 +575,59 @@ test_unescape_map(void)
     static const uint16_t  map[] = { 0, 1, 7, 8 };
 
     n = hoop_mask_unescape_rounds((const unsigned char *) "a\\u0040b", 8, 1,
-                                  2, out, raw, &used);
+                                  2, 0, out, raw, &used);
     is_mem(out, n, "a@b", 3, "\\u0040 is '@'");
     ok(memcmp(raw, map, sizeof(map)) == 0 && used == 8,
        "each decoded byte knows where its spelling starts");
 
-    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 1,
+    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 1, 0,
                                   out, raw, &used);
     is_mem(out, n, "%40", 3, "one round: %2540 is %40");
-    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 2,
+    n = hoop_mask_unescape_rounds((const unsigned char *) "%2540", 5, 1, 2, 0,
                                   out, raw, &used);
     is_mem(out, n, "@", 1, "two rounds: '@'");
     ok(raw[0] == 0 && raw[1] == 5, "spelled by all five bytes");
 
     n = hoop_mask_unescape_rounds((const unsigned char *)
-                                  "x&#64;y&#x40;z&commat;w&#0064", 29, 1, 2,
+                                  "x&#64;y&#x40;z&commat;w&#0064", 29, 1, 2, 0,
                                   out, raw, &used);
     is_mem(out, n, "x@y@z@w@", 8, "HTML references, ';' or not");
 
-    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 0, 2,
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 0, 2, 0,
                                   out, raw, &used);
     ok(n == 2 && used == 2, "an escape cut by the end waits for the rest");
-    n = hoop_mask_unescape_rounds((const unsigned char *) "ab&#64", 6, 0, 2,
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab&#64", 6, 0, 2, 0,
                                   out, raw, &used);
     ok(n == 2 && used == 2, "so does a reference more digits may follow");
-    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 1, 2,
+    n = hoop_mask_unescape_rounds((const unsigned char *) "ab\\u00", 6, 1, 2, 0,
                                   out, raw, &used);
     is_mem(out, n, "ab\\u00", 6, "at the end of the text it is text");
 
     n = hoop_mask_unescape_rounds((const unsigned char *)
                                   "50% off &amp; more \\q &nope; %zz", 32, 1,
-                                  2, out, raw, &used);
+                                  2, 0, out, raw, &used);
     is_mem(out, n, "50% off & more \\q &nope; %zz", 28,
            "what is not an escape stays as it is");
 
     n = hoop_mask_unescape_rounds((const unsigned char *) "\\u00e9\\n", 8, 1,
-                                  2, out, raw, &used);
+                                  2, 0, out, raw, &used);
     ok(n == 2 && out[0] == 0x80 && out[1] == '\n',
        "past ASCII one byte 0x80; \\n a newline");
+
+    /* windows-1251: a no-break space, en dashes, a soft hyphen */
+    n = hoop_mask_unescape_rounds((const unsigned char *)
+                                  "4111\xa0" "1111 078\x96" "05\x97"
+                                  "1120 a\xad" "b \xe9&#64;", 32, 1, 2,
+                                  HOOP_MASK_UNESCAPE_SINGLE_BYTE, out, raw,
+                                  &used);
+    is_mem(out, n, "4111 1111 078-05-1120 ab \xe9@", 27,
+           "single-byte: the charset's spaces and dashes, escapes too");
+    ok(raw[22] == 22 && raw[23] == 24 && used == 32,
+       "a soft hyphen read as nothing keeps the map");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "\xe2\x80\x8b" "1",
+                                  4, 1, 2, HOOP_MASK_UNESCAPE_SINGLE_BYTE,
+                                  out, raw, &used);
+    is_mem(out, n, "\xe2\x80\x8b" "1", 4, "and no UTF-8 is read in it");
 }
 
 
