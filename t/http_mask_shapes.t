@@ -16,6 +16,7 @@ use IO::Socket::INET;
 use IPC::Open2;
 use POSIX ();
 use JSON::PP;
+use MIME::Base64 qw(encode_base64 decode_base64);
 use Hoop::Test qw(secret spit wait_until);
 use Hoop::Test::Nginx;
 use Hoop::Test::Redis;
@@ -76,6 +77,17 @@ my $key = "-----BEGIN RSA PRIVATE KEY-----\n"
         x 1600)
     . "-----END RSA PRIVATE KEY-----\n";
 spit("$d/www/key.pem", "before\n$key" . "after 10.1.2.3\n");
+
+# a Kubernetes Secret and a kubeconfig: keys in base64, a certificate too
+my $cert = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n"
+    . "-----END CERTIFICATE-----\n";
+spit("$d/www/secret.json", encode_json({ kind => 'Secret', data => {
+    'tls.key' => encode_base64($key, ''),
+    'tls.crt' => encode_base64($cert, '') } }));
+spit("$d/www/kubeconfig.txt", "users:\n- name: admin\n  user:\n"
+    . "    client-key-data: " . encode_base64($key, '') . "\n"
+    . "    token: abc\n");
+spit("$d/www/wrapped.txt", encode_base64("junk\n$key") . "done\n");
 
 $t->run(<<"EOF");
 http {
@@ -335,6 +347,24 @@ is($r->{content}, "charset=[] te=[]\n",
 $r = $http->get("$base/api/key.pem");
 is($r->{content}, "before\n[PRIVATE_KEY]\nafter [IPV4]\n",
     'a 100 KiB key block is one replacement');
+
+# keys in base64, as Kubernetes and kubectl carry them
+
+$r = $http->get("$base/api/secret.json");
+my $secret = decode_json($r->{content});
+is($secret->{data}{'tls.key'}, '[PRIVATE_KEY]',
+   'a Secret\'s key in base64: masked whole');
+is(decode_base64($secret->{data}{'tls.crt'}), $cert,
+   'its certificate is not a key: as it was');
+$r = $http->get("$base/api/kubeconfig.txt");
+is($r->{content}, "users:\n- name: admin\n  user:\n"
+    . "    client-key-data: [PRIVATE_KEY]\n    token: abc\n",
+   'a kubeconfig\'s client-key-data: masked');
+$r = $http->get("$base/api/wrapped.txt");
+unlike(decode_base64($r->{content} =~ s/\[PRIVATE_KEY\]//r),
+       qr/PRIVATE KEY|MIIEvQ/,
+       'base64 wrapped at 76 columns, the key not at its start: none of it'
+       . ' decodes to the key');
 
 # a key block with no END line ends with its JSON string
 $r = $http->get("$base/api/keyless.json");

@@ -22,6 +22,9 @@
 
 #define HASH_HEX          16
 
+/* base64 read ahead on the line after a break in a key block */
+#define B64_LINE_MAX      128
+
 /* how far before a candidate a validator may look */
 #define MORE_CONTEXT      3
 
@@ -44,6 +47,9 @@ typedef struct {
     const uint16_t       *raw;          /* NULL: text is the window */
     size_t                end;          /* of the part read, in the window */
 } mask_view_t;
+
+
+static size_t raw_at(const mask_view_t *v, size_t i);
 
 
 static const char  *type_names[HOOP_MASK_NTYPES] = {
@@ -423,10 +429,75 @@ pem_end_step(unsigned *state, unsigned char c)
 }
 
 
+/*
+ * The line break at pos, as text ("\n", "\r\n") or as a JSON escape
+ * read as it is ("\\n", "\\r\\n"): its length, 0 if none, -1 if more
+ * text must say.
+ */
+static int
+line_break(const mask_view_t *v, size_t pos, int final)
+{
+    size_t  i, k, n;
+
+    static const char  *breaks[] = { "\n", "\r\n", "\\n", "\\r\\n" };
+
+    for (k = 0; k < 4; k++) {
+        n = strlen(breaks[k]);
+
+        for (i = 0; i < n && pos + i < v->len; i++) {
+            if (v->text[pos + i] != (unsigned char) breaks[k][i]) {
+                break;
+            }
+        }
+
+        if (i == n) {
+            return (int) n;
+        }
+
+        if (pos + i == v->len && !final) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether a key block in base64 goes on past the break at pos, n bytes
+ * long: base64(1)'s wrapping, the next line base64 and nothing else (a
+ * YAML key or any text after it is not).  1 if so, 0 if not, -1 if more
+ * text must say.
+ */
+static int
+b64_wrapped(const mask_view_t *v, size_t pos, size_t n, int final)
+{
+    int     c;
+    size_t  i, k;
+
+    for (k = 0, i = pos + n; i < v->len && k < B64_LINE_MAX; k++, i++) {
+        c = v->text[i];
+
+        if (!(is_alnum(c) || c == '+' || c == '/' || c == '=')) {
+            return (k >= 4 && (c == '\n' || c == '\r' || c == '\\'))
+                   ? 1 : 0;
+        }
+    }
+
+    if (k == B64_LINE_MAX) {
+        return 1;
+    }
+
+    return final ? k >= 4 : -1;
+}
+
+
 /* drops the rest of a long token from pos; returns where text resumes */
 static size_t
-swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
+swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos, int final)
 {
+    int       wrapped, n;
+    size_t    end;
     unsigned  type;
 
     type = s->swallow - 1;
@@ -452,6 +523,38 @@ swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos)
                 return pos;
             }
 
+            continue;
+        }
+
+        /*
+         * a key block in base64 goes on past a line break if the next line
+         * is base64 too; the break is kept (a line's end in the text, an
+         * escape in a JSON string), the text around it dropped
+         */
+
+        if (s->swallow_b64
+            && (v->text[pos] == '\r' || v->text[pos] == '\n'
+                || v->text[pos] == '\\'))
+        {
+            n = line_break(v, pos, final);
+            wrapped = (n > 0) ? b64_wrapped(v, pos, n, final) : n;
+
+            if (wrapped <= 0) {
+                s->swallow = wrapped ? s->swallow : 0;
+                return pos;
+            }
+
+            end = pos + n;
+
+            if (emit(s, s->win + raw_at(v, pos),
+                     raw_at(v, end) - raw_at(v, pos))
+                != 0)
+            {
+                s->swallow = 0;
+                return pos;
+            }
+
+            pos = end;
             continue;
         }
 
@@ -613,7 +716,7 @@ mask_window(hoop_mask_stream_t *s, int final)
 
     for ( ;; ) {
         if (s->swallow) {
-            pos = swallow(s, &v, pos);
+            pos = swallow(s, &v, pos, final);
             raw_out = raw_at(&v, pos);
 
             if (s->swallow) {

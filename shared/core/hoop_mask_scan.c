@@ -928,8 +928,8 @@ hoop_mask_token_byte(unsigned type, unsigned char c)
     }
 
     if (type == HOOP_MASK_PRIVATE_KEY) {
-        /* a key block in base64, wrapped as base64(1) wraps it */
-        return c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r';
+        /* a key block in base64 (line breaks: the caller's to judge) */
+        return c == '+' || c == '/' || c == '=';
     }
 
     return type == HOOP_MASK_BEARER_TOKEN

@@ -108,6 +108,18 @@ static const mask_case_t  cases[] = {
 
     /* private keys in base64 (Kubernetes secrets, kubeconfig, base64(1)) */
     {
+      "  client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tL"
+      "QpNSUlFcEFJQkFBS0NBUUVBMXgKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZL"
+      "S0tLS0K\n    token: abc\n",
+      "  client-key-data: [PRIVATE_KEY]\n    token: abc\n" },
+    {
+      "{\"k\":\"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSU"
+      "JrZzRMVldNOW51d05TazN5\\nQnl4WnBZUlRCblZKazVvS0tQd0RRYUMyYVlv"
+      "QW9HQ0NxR1NNNDkKTUhjQ0FRRUVJQmtnNExWV005\\nbnV3TlNrM3lCeXhacF"
+      "lSVEJuVkprNW9LS1B3RFFhQzJhWW9Bb0dDQ3FHU000OQotLS0tLUVORCBF\\n"
+      "QyBQUklWQVRFIEtFWS0tLS0tCg==\\n\",\"n\":1}",
+      "{\"k\":\"[PRIVATE_KEY]\\n\\n\\n\\n\",\"n\":1}" },
+    {
       "k: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS"
       "0NBUUVBMXgKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZLS0tLS0K next",
       "k: [PRIVATE_KEY] next" },
@@ -135,7 +147,7 @@ static const mask_case_t  cases[] = {
       "BREFOQmdrcWhraUc5dzBCQVFFRkFBU0NC\nS2N3Z2dTakFnRUFBb0lCQVFDNw"
       "pNSUlFdlFJQkFEQU5CZ2txaGtpRzl3MEJBUUVGQUFTQ0JLY3dn\nZ1NqQWdFQ"
       "UFvSUJBUUM3Ci0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0K\n end",
-      "[PRIVATE_KEY] end" },
+      "[PRIVATE_KEY]\n\n\n\n end" },
     {
       "crt LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQg"
       "Q0VSVElGSUNBVEUtLS0tLQo=",
