@@ -560,6 +560,13 @@ ngx_http_hoop_mask_refuse(ngx_http_request_t *r,
     /* the upstream's body is left unread: the connection cannot go on */
     r->keepalive = 0;
 
+    /*
+     * nginx's own 502 page, not an error_page: a redirect from inside a
+     * filter is abandoned with the request, and the client would get
+     * nothing at all
+     */
+    r->error_page = 1;
+
     return ngx_http_filter_finalize_request(r,
                                             &ngx_http_hoop_mask_filter_module,
                                             NGX_HTTP_BAD_GATEWAY);

@@ -118,6 +118,13 @@ http {
             proxy_hide_header Content-Type;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/untyped;
         }
+        location /pages/ {
+            error_page 502 = \@fallback;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
+        location \@fallback {
+            return 503 "fallback\n";
+        }
         location /lenient/ {
             hoop_mask_unreadable pass;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/;
@@ -305,6 +312,9 @@ unlike($r->{content}, qr/\x1f\x8b/, 'none of it passes');
 like($t->error_log,
     qr/response body is not text the detectors can read \(a control byte\); refused/,
     'the error log says why');
+$r = $http->get("$base/pages/stealth.json");
+is($r->{status}, 502, 'refused where error_page names a location: a 502');
+like($r->{content}, qr/502 Bad Gateway/, 'nginx\'s own page, not nothing');
 $r = $http->get("$base/api/utf16.txt");
 is($r->{status}, 502, 'UTF-16: refused');
 like($t->error_log, qr/not text the detectors can read \(UTF-16\)/,
