@@ -343,7 +343,20 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
     if (ctx != NULL) {
-        /* the error page of a refusal: the gateway's own words */
+
+        /*
+         * the error page of a refusal: the gateway's own words, but for
+         * what add_header ... always copies into it
+         */
+
+        if (ngx_http_hoop_mask_fields(r, ctx, &r->headers_out.headers)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_http_hoop_mask_unvalidated(r);
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -430,7 +443,9 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
      * get masked
      */
 
-    if (r->method == NGX_HTTP_HEAD) {
+    if (r->method == NGX_HTTP_HEAD
+        || r->headers_out.status == NGX_HTTP_NOT_MODIFIED)
+    {
         ngx_http_hoop_mask_unvalidated(r);
     }
 
@@ -865,11 +880,13 @@ ngx_http_hoop_mask_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hoop_mask_filter_module);
 
-    if (ctx == NULL || ctx->phase == NGX_HTTP_HOOP_MASK_REFUSED) {
+    if (ctx == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS) {
+    if (ctx->phase == NGX_HTTP_HOOP_MASK_AS_IS
+        || ctx->phase == NGX_HTTP_HOOP_MASK_REFUSED)
+    {
         for (out = in; out != NULL; out = out->next) {
             if (out->buf->last_buf
                 && ngx_http_hoop_mask_trailer(r, ctx) != NGX_OK)
@@ -1047,7 +1064,9 @@ ngx_http_hoop_mask_sniff(ngx_http_request_t *r, ngx_http_hoop_mask_ctx_t *ctx)
 /*
  * A masked body has no known length, and the upstream's validators and
  * digests are of the body unmasked: an ETag or a Content-MD5 that hashes
- * it lets a client try candidates for a masked value offline.
+ * it lets a client try candidates for a masked value offline.  Dropped:
+ * every field whose name says it is a digest (Content-MD5, Digest,
+ * Repr-Digest, X-Checksum-Sha256, x-goog-hash, ...).
  */
 static void
 ngx_http_hoop_mask_unvalidated(ngx_http_request_t *r)
@@ -1056,11 +1075,17 @@ ngx_http_hoop_mask_unvalidated(ngx_http_request_t *r)
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
+    /* ETag: every line of it (nginx points to one) */
+
     static ngx_str_t  digests[] = {
-        ngx_string("Content-MD5"),
-        ngx_string("Digest"),
-        ngx_string("Content-Digest"),
-        ngx_string("Repr-Digest")
+        ngx_string("etag"),
+        ngx_string("digest"),
+        ngx_string("checksum"),
+        ngx_string("md5"),
+        ngx_string("sha1"),
+        ngx_string("sha256"),
+        ngx_string("sha512"),
+        ngx_string("hash")
     };
 
     ngx_http_clear_content_length(r);
@@ -1083,9 +1108,9 @@ ngx_http_hoop_mask_unvalidated(ngx_http_request_t *r)
         }
 
         for (k = 0; k < sizeof(digests) / sizeof(ngx_str_t); k++) {
-            if (h[i].key.len == digests[k].len
-                && ngx_strncasecmp(h[i].key.data, digests[k].data,
-                                   digests[k].len) == 0)
+            if (ngx_strlcasestrn(h[i].key.data, h[i].key.data + h[i].key.len,
+                                 digests[k].data, digests[k].len - 1)
+                != NULL)
             {
                 h[i].hash = 0;
             }

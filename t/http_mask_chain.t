@@ -157,6 +157,11 @@ http {
         location /declared/ {
             proxy_pass http://127.0.0.1:%%PORT_backend%%/big/;
         }
+        location /refused-copy {
+            proxy_hide_header X-Owner;
+            add_header X-Owner2 \$upstream_http_x_owner always;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/owner-binary;
+        }
         location /binary-trailer {
             hoop_mask_unreadable pass;
             add_trailer X-Owner "henry\@example.com";
@@ -200,6 +205,8 @@ http {
         location /validated {
             add_header ETag '"5d41402abc4b2a76b9719d911017c592"';
             add_header Content-MD5 "XUFAKrxLKna5cZ2REBfFkg==";
+            add_header ETag '"a-second-line"';
+            add_header X-Checksum-Sha256 "2cf24dba5fb0a30e26e83b2ac5b9e29e";
             add_header Vary "Accept, X-Owner-henry\@example.com";
             add_header X-Seen "inm=[\$http_if_none_match] im=[\$http_if_match]";
             return 200 "ssn 219-09-9999\n";
@@ -210,6 +217,11 @@ http {
         }
         location /utf8 {
             return 200 "card 4111\xc2\xa01111\xc2\xa01111\xc2\xa01111 ssn 078\xe2\x80\x9305\xe2\x80\x931120\n";
+        }
+        location /owner-binary {
+            add_header X-Owner "ivan\@example.org" always;
+            default_type application/octet-stream;
+            return 200 "\x01\x02 bytes";
         }
         location /binary {
             default_type application/octet-stream;
@@ -341,6 +353,8 @@ is($r->{status}, 200, 'If-None-Match is not passed upstream: no 304');
 is($r->{headers}{'x-seen'}, 'inm=[] im=[]', 'nor If-Match');
 ok(!exists $r->{headers}{etag}, 'the upstream\'s ETag is dropped');
 ok(!exists $r->{headers}{'content-md5'}, 'so is its Content-MD5');
+ok(!exists $r->{headers}{'x-checksum-sha256'},
+   'and any field named as a digest');
 is($r->{headers}{vary}, 'Accept, [EMAIL]',
    'cache fields are masked like any');
 $r = $http->head("$base/validated");
@@ -359,6 +373,22 @@ for my $path ('/recoded', '/declared/cp1251.txt') {
     is($text, "card [CREDIT_CARD] ssn [US_SSN]\n",
        "$path: a no-break space and en dashes in it do not hide values");
 }
+
+# a 304 the upstream answers an If-Modified-Since with: no ETag either
+
+$r = $http->get("$base/declared/cp1251.txt");
+my $since = $r->{headers}{'last-modified'};
+ok($since, 'a file with its Last-Modified');
+$r = $http->get("$base/declared/cp1251.txt",
+    { headers => { 'If-Modified-Since' => $since } });
+is($r->{status}, 304, 'asked again since then: 304');
+ok(!exists $r->{headers}{etag}, 'without the upstream\'s ETag');
+
+# a refusal's page with what add_header ... always copied into it
+$r = $http->get("$base/refused-copy");
+is($r->{status}, 502, 'a body that is not text: refused');
+is($r->{headers}{'x-owner2'}, '[EMAIL]',
+   'a header add_header always copies into the refusal: masked');
 
 # a trailer after a body passed as it is: masked all the same
 {
