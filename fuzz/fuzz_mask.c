@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hoop_mask.h"
+#include "hoop_mask_unescape.h"
 
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -67,7 +68,9 @@ run(const hoop_mask_conf_t *conf, const unsigned char *text, size_t len,
     }
 
     if (unescape & 2) {
-        hoop_mask_stream_single_byte(s);
+        hoop_mask_stream_single_byte(s, HOOP_MASK_UNESCAPE_SINGLE_BYTE
+                                        | ((unescape & 4)
+                                           ? HOOP_MASK_UNESCAPE_KOI8 : 0));
     }
 
     for (off = 0; off < len; off += n) {
@@ -105,8 +108,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     conf.enabled = HOOP_MASK_ALL;
     strategy = data[0] % 3;
     piece = 1 + data[1] % 64;
-    /* 1: through escapes; 3: so, in a single-byte charset */
+    /* 1: through escapes; 3: so, in a single-byte charset; 7: KOI8 */
     unescape = (data[1] >> 7) ? 1 | ((data[1] >> 5) & 2) : 0;
+    unescape |= (unescape & 2) && (data[0] & 0x80) ? 4 : 0;
 
     for (i = 0; i < HOOP_MASK_NTYPES; i++) {
         conf.strategy[i] = hoop_mask_strategy_supported(i, strategy)

@@ -129,6 +129,8 @@ static ngx_int_t ngx_http_hoop_mask_holds(ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *conf, ngx_str_t *text);
 static ngx_uint_t ngx_http_hoop_mask_exempt(
     ngx_http_hoop_mask_loc_conf_t *mlcf, ngx_table_elt_t *h);
+static ngx_int_t ngx_http_hoop_mask_value_as(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *mask, ngx_str_t *value, unsigned charset);
 static ngx_int_t ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *mask, ngx_str_t *value);
 static int ngx_http_hoop_mask_value_emit(void *data, const unsigned char *p,
@@ -403,11 +405,9 @@ ngx_http_hoop_mask_header_filter(ngx_http_request_t *r)
      * text (charset windows-1251, an upstream's X-Accel-Charset)
      */
 
-    if (hoop_mask_charset_single_byte(r->headers_out.charset.data,
-                                      r->headers_out.charset.len))
-    {
-        hoop_mask_stream_single_byte(ctx->stream);
-    }
+    hoop_mask_stream_single_byte(ctx->stream,
+        hoop_mask_charset_single_byte(r->headers_out.charset.data,
+                                      r->headers_out.charset.len));
 
     /*
      * an upgraded connection (WebSocket) carries frames this filter never
@@ -812,13 +812,40 @@ ngx_http_hoop_mask_exempt(ngx_http_hoop_mask_loc_conf_t *mlcf,
 
 
 /*
- * One value through the engine, escapes read.  A replacement is at most
+ * One value through the engine, escapes read, as UTF-8 and, if it has
+ * bytes past ASCII, as Latin-1 as well.  A replacement is at most
  * eight times the value it replaces ("::1" hashed); a value that grew
  * past that room would stop the stream, and would then be withheld.
  */
 static ngx_int_t
 ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_conf_t *mask, ngx_str_t *value)
+{
+    size_t  i;
+
+    if (ngx_http_hoop_mask_value_as(ctx, mask, value, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * a header's bytes past ASCII are Latin-1 to HTTP clients (Python's,
+     * a browser's fetch): read so too, its no-break space a space
+     */
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] >= 0x80) {
+            return ngx_http_hoop_mask_value_as(ctx, mask, value,
+                                               HOOP_MASK_UNESCAPE_SINGLE_BYTE);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hoop_mask_value_as(ngx_http_hoop_mask_ctx_t *ctx,
+    hoop_mask_conf_t *mask, ngx_str_t *value, unsigned charset)
 {
     ngx_http_hoop_mask_value_t  out;
 
@@ -834,6 +861,7 @@ ngx_http_hoop_mask_value(ngx_http_hoop_mask_ctx_t *ctx,
     hoop_mask_stream_init(ctx->stream, mask, ngx_http_hoop_mask_value_emit,
                           &out);
     hoop_mask_stream_unescape(ctx->stream, ctx->unescaped);
+    hoop_mask_stream_single_byte(ctx->stream, charset);
 
     if (hoop_mask_stream_feed(ctx->stream, value->data, value->len) != 0
         || hoop_mask_stream_finish(ctx->stream) != 0)

@@ -44,6 +44,7 @@ spit("$d/www/big/cut.txt", $cut);
 # (text in windows-1251 itself: its no-break space and en dash)
 spit("$d/www/big/cp1251.txt", "card 4111\xa01111\xa01111\xa01111 "
     . "ssn 078\x9605\x961120\n");
+spit("$d/www/big/koi8.txt", "card 4111\x9a1111\x9a1111\x9a1111\n");
 spit("$d/www/data.json.gz", $gz);
 
 $t->run(<<"EOF");
@@ -154,6 +155,9 @@ http {
             source_charset utf-8;
             proxy_pass http://127.0.0.1:%%PORT_backend%%/utf8;
         }
+        location /single/ {
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/;
+        }
         location /declared/ {
             proxy_pass http://127.0.0.1:%%PORT_backend%%/big/;
         }
@@ -214,6 +218,18 @@ http {
         location /big/ {
             root %%DIR%%/www;
             charset windows-1251;
+        }
+        location /koi/ {
+            alias %%DIR%%/www/big/;
+            charset koi8-r;
+        }
+        location /ascii/ {
+            alias %%DIR%%/www/big/;
+            charset us-ascii;
+        }
+        location /latin-header {
+            add_header X-Card "4111\xa01111\xa01111\xa01111" always;
+            return 200 "ok\n";
         }
         location /utf8 {
             return 200 "card 4111\xc2\xa01111\xc2\xa01111\xc2\xa01111 ssn 078\xe2\x80\x9305\xe2\x80\x931120\n";
@@ -389,6 +405,15 @@ $r = $http->get("$base/refused-copy");
 is($r->{status}, 502, 'a body that is not text: refused');
 is($r->{headers}{'x-owner2'}, '[EMAIL]',
    'a header add_header always copies into the refusal: masked');
+
+$r = $http->get("$base/single/koi/koi8.txt");
+is($r->{content}, "card [CREDIT_CARD]\n", 'KOI8-R: its no-break space (0x9a)');
+$r = $http->get("$base/single/ascii/cp1251.txt");
+like($r->{content}, qr/^card \[CREDIT_CARD\] ssn \[US_SSN\]/,
+     'US-ASCII, which browsers read as windows-1252');
+$r = $http->get("$base/single/latin-header");
+is($r->{headers}{'x-card'}, '[CREDIT_CARD]',
+   'a header value\'s no-break spaces, as Latin-1 clients read them');
 
 # a trailer after a body passed as it is: masked all the same
 {

@@ -22,8 +22,9 @@
 
 #define HASH_HEX          16
 
-/* base64 read ahead on the line after a break in a key block */
-#define B64_LINE_MAX      128
+/* what goes on with a key block in base64 after a line's end */
+#define B64_SEPARATOR_MAX  16
+#define B64_RUN_MIN        16
 
 /* how far before a candidate a validator may look */
 #define MORE_CONTEXT      3
@@ -381,9 +382,9 @@ hoop_mask_stream_unescape(hoop_mask_stream_t *s, hoop_mask_unescaped_t *u)
 
 
 void
-hoop_mask_stream_single_byte(hoop_mask_stream_t *s)
+hoop_mask_stream_single_byte(hoop_mask_stream_t *s, unsigned flags)
 {
-    s->single_byte = 1;
+    s->single_byte = flags;
 }
 
 
@@ -430,65 +431,96 @@ pem_end_step(unsigned *state, unsigned char c)
 
 
 /*
- * The line break at pos, as text ("\n", "\r\n") or as a JSON escape
- * read as it is ("\\n", "\\r\\n"): its length, 0 if none, -1 if more
- * text must say.
+ * The bytes between two lines of a key block in base64 as text carries
+ * them: line breaks, a JSON string's "\\n" read as it is, the indent of
+ * a YAML block or of XML, spaces, and the quotes, '+' and ',' of lines
+ * joined in a program's source ("..." +\n "...").  Their length (at most
+ * B64_SEPARATOR_MAX, 0: none), or -1 if more text must say.
  */
 static int
-line_break(const mask_view_t *v, size_t pos, int final)
+b64_separator(const mask_view_t *v, size_t pos, int final)
 {
-    size_t  i, k, n;
+    int     quoted;
+    size_t  i;
 
-    static const char  *breaks[] = { "\n", "\r\n", "\\n", "\\r\\n" };
+    quoted = 0;
 
-    for (k = 0; k < 4; k++) {
-        n = strlen(breaks[k]);
+    for (i = pos; i < v->len && i - pos < B64_SEPARATOR_MAX; i++) {
+        switch (v->text[i]) {
 
-        for (i = 0; i < n && pos + i < v->len; i++) {
-            if (v->text[pos + i] != (unsigned char) breaks[k][i]) {
-                break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+        case ',':
+            continue;
+
+        case '"':
+        case '\'':
+            quoted = 1;
+            continue;
+
+        case '+':
+            if (quoted) {
+                continue;
             }
+
+            break;
+
+        case '\\':
+            if (i + 1 == v->len) {
+                return final ? (int) (i - pos) : -1;
+            }
+
+            if (v->text[i + 1] == 'n' || v->text[i + 1] == 'r'
+                || v->text[i + 1] == 't')
+            {
+                i++;
+                continue;
+            }
+
+            break;
+
+        default:
+            break;
         }
 
-        if (i == n) {
-            return (int) n;
-        }
-
-        if (pos + i == v->len && !final) {
-            return -1;
-        }
+        break;
     }
 
-    return 0;
+    if (i == v->len && !final) {
+        return -1;
+    }
+
+    return (int) (i - pos);
 }
 
 
 /*
- * Whether a key block in base64 goes on past the break at pos, n bytes
- * long: base64(1)'s wrapping, the next line base64 and nothing else (a
- * YAML key or any text after it is not).  1 if so, 0 if not, -1 if more
- * text must say.
+ * Whether a key block in base64 goes on after the n bytes of separator
+ * at pos: a run of 16 base64 characters or more, or a shorter one its
+ * padding ends, follows (base64(1)'s wrapping; a word, a YAML key, a
+ * number do not).  1 if so, 0 if not, -1 if more text must say.
  */
 static int
-b64_wrapped(const mask_view_t *v, size_t pos, size_t n, int final)
+b64_goes_on(const mask_view_t *v, size_t pos, size_t n, int final)
 {
     int     c;
     size_t  i, k;
 
-    for (k = 0, i = pos + n; i < v->len && k < B64_LINE_MAX; k++, i++) {
+    for (k = 0, i = pos + n; i < v->len && k < B64_RUN_MIN; k++, i++) {
         c = v->text[i];
 
         if (!(is_alnum(c) || c == '+' || c == '/' || c == '=')) {
-            return (k >= 4 && (c == '\n' || c == '\r' || c == '\\'))
-                   ? 1 : 0;
+            return (k >= 4 && v->text[i - 1] == '=') ? 1 : 0;
         }
     }
 
-    if (k == B64_LINE_MAX) {
+    if (k == B64_RUN_MIN) {
         return 1;
     }
 
-    return final ? k >= 4 : -1;
+    return final ? (k >= 4 && v->text[i - 1] == '=') : -1;
 }
 
 
@@ -527,17 +559,16 @@ swallow(hoop_mask_stream_t *s, const mask_view_t *v, size_t pos, int final)
         }
 
         /*
-         * a key block in base64 goes on past a line break if the next line
-         * is base64 too; the break is kept (a line's end in the text, an
-         * escape in a JSON string), the text around it dropped
+         * a key block in base64 goes on past a line break, an indent, a
+         * program's string joint if more base64 follows; those are kept
+         * (the text around stays whole), the base64 dropped
          */
 
         if (s->swallow_b64
-            && (v->text[pos] == '\r' || v->text[pos] == '\n'
-                || v->text[pos] == '\\'))
+            && !hoop_mask_token_byte(type, v->text[pos]))
         {
-            n = line_break(v, pos, final);
-            wrapped = (n > 0) ? b64_wrapped(v, pos, n, final) : n;
+            n = b64_separator(v, pos, final);
+            wrapped = (n > 0) ? b64_goes_on(v, pos, n, final) : n;
 
             if (wrapped <= 0) {
                 s->swallow = wrapped ? s->swallow : 0;
@@ -675,7 +706,8 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
     if (u == NULL
         || !(hoop_mask_unescape_could(s->win, s->len)
              || (s->single_byte
-                 && hoop_mask_single_byte_could(s->win, s->len))))
+                 && hoop_mask_single_byte_could(s->win, s->len,
+                                                s->single_byte))))
     {
         v->text = s->win;
         v->len = s->len;
@@ -686,8 +718,7 @@ view_init(hoop_mask_stream_t *s, int final, mask_view_t *v)
 
     v->len = hoop_mask_unescape_rounds(s->win, s->len, final,
                                        HOOP_MASK_UNESCAPE_ROUNDS,
-                                       s->single_byte
-                                       ? HOOP_MASK_UNESCAPE_SINGLE_BYTE : 0,
+                                       s->single_byte,
                                        u->text, u->raw, &v->end);
     v->text = u->text;
     v->raw = u->raw;

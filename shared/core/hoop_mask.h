@@ -93,7 +93,7 @@ typedef struct {
     unsigned                 swallow;           /* a long token's type+1 */
     unsigned                 pem_state;
     unsigned                 swallow_b64;       /* a key block in base64 */
-    unsigned                 single_byte;       /* not UTF-8 */
+    unsigned                 single_byte;       /* not UTF-8: its flags */
     int                      failed;
 
     unsigned char            win[HOOP_MASK_WINDOW];
@@ -115,9 +115,10 @@ void hoop_mask_stream_unescape(hoop_mask_stream_t *s,
 
 /*
  * The text is in a single-byte charset (ISO-8859-*, windows-125*,
- * KOI8-*), not UTF-8: read so through escapes (hoop_mask_unescape.h).
+ * KOI8-*), not UTF-8: read so through escapes; flags are those of
+ * hoop_mask_unescape_rounds() (hoop_mask_unescape.h).
  */
-void hoop_mask_stream_single_byte(hoop_mask_stream_t *s);
+void hoop_mask_stream_single_byte(hoop_mask_stream_t *s, unsigned flags);
 
 /*
  * Masks the next piece of the text.  Returns 0 or -1 (emit failed).

@@ -1077,12 +1077,16 @@ private_key_tail(scan_view_t *v, size_t at, const char *tail)
 }
 
 
+static int private_key_b64_line(const unsigned char *plain, size_t d);
+
+
 /*
  * A key block in base64, as Kubernetes secrets, kubeconfig's
  * client-key-data and `base64 key.pem` carry it: "LS0t" is "---" at a
  * quantum's start, which every shift of "-----BEGIN " has.  What it
- * decodes to is read as a key block's first line; the rest of the base64
- * text is swallowed as it arrives.
+ * decodes to is read as a key block's first line, across the line breaks
+ * and indents a narrow wrapping puts in it; the rest of the base64 text
+ * is swallowed as it arrives.
  */
 static size_t
 private_key_b64_match(scan_view_t *v, size_t q)
@@ -1090,26 +1094,62 @@ private_key_b64_match(scan_view_t *v, size_t q)
     int            c;
     size_t         i, n, d;
     hoop_base64_t  b;
-    scan_view_t    line;
-    unsigned char  text[PEM_B64_READ], plain[PEM_B64_READ],
-                   dashed[PEM_B64_READ];
+    unsigned char  text[PEM_B64_READ], plain[PEM_B64_READ];
 
-    for (n = 0; n < PEM_B64_READ; n++) {
-        c = peek(v, q + n);
+    for (i = q, n = 0; n < PEM_B64_READ; i++) {
+        c = peek(v, i);
 
-        if (c < 0 || !(is_alnum(c) || c == '+' || c == '/')) {
-            break;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            continue;
         }
 
-        text[n] = (unsigned char) c;
+        if (c == '\\' && peek(v, i + 1) == 'n') {
+            i++;
+            continue;
+        }
+
+        if (c < 0 || !(is_alnum(c) || c == '+' || c == '/')) {
+            return 0;
+        }
+
+        text[n++] = (unsigned char) c;
+
+        if (n % 4 != 0) {
+            continue;
+        }
+
+        hoop_base64_init(&b);
+        d = hoop_base64_feed(&b, text, n, plain);
+
+        /* "-----B", "---BEG" or "----BE" first, or no key block at all */
+
+        if (n == 8
+            && memcmp(plain, "-----B", 6) != 0
+            && memcmp(plain, "---BEG", 6) != 0
+            && memcmp(plain, "----BE", 6) != 0)
+        {
+            return 0;
+        }
+
+        if (n >= 16 && private_key_b64_line(plain, d)) {
+            return i + 1;
+        }
     }
 
-    n -= n % 4;
+    return 0;
+}
 
-    hoop_base64_init(&b);
-    d = hoop_base64_feed(&b, text, n, plain);
 
-    /* "---", and as many more dashes as the shift left */
+/*
+ * Whether decoded text begins as a key block's first line: "---", as many
+ * more dashes as the shift left, then "BEGIN ... PRIVATE KEY-----".
+ */
+static int
+private_key_b64_line(const unsigned char *plain, size_t d)
+{
+    size_t         i;
+    scan_view_t    line;
+    unsigned char  dashed[PEM_B64_READ];
 
     for (i = 0; i < d && i < 5 && plain[i] == '-'; i++) {
         /* void */
@@ -1118,8 +1158,6 @@ private_key_b64_match(scan_view_t *v, size_t q)
     if (i < 3) {
         return 0;
     }
-
-    /* read as the key block's first line, its dashes made whole */
 
     memcpy(dashed, "-----", 5);
     memcpy(dashed + 5, plain + i, d - i);
@@ -1130,11 +1168,7 @@ private_key_b64_match(scan_view_t *v, size_t q)
     line.final = 1;
     line.prev = -1;
 
-    if (private_key_match(&line, 0) == 0) {
-        return 0;
-    }
-
-    return q + n;
+    return private_key_match(&line, 0) != 0;
 }
 
 

@@ -12,6 +12,7 @@
 #endif
 
 #include "hoop_mask_sniff.h"
+#include "hoop_mask_unescape.h"
 
 
 typedef struct {
@@ -175,13 +176,20 @@ hoop_mask_charset_readable(const unsigned char *name, size_t len)
 }
 
 
-int
+unsigned
 hoop_mask_charset_single_byte(const unsigned char *name, size_t len)
 {
-    static const char  *single[] = {
+    static const char  *latin[] = {
         "iso-8859-*", "iso8859-*", "iso_8859-*", "latin*", "l1",
-        "windows-125*", "cp125*", "koi8-*", NULL
+        "windows-125*", "cp125*", "us-ascii", "ascii", "ansi_x3.4-1968",
+        NULL
     };
 
-    return charset_in(name, len, single);
+    static const char  *koi8[] = { "koi8-*", NULL };
+
+    if (charset_in(name, len, koi8)) {
+        return HOOP_MASK_UNESCAPE_SINGLE_BYTE | HOOP_MASK_UNESCAPE_KOI8;
+    }
+
+    return charset_in(name, len, latin) ? HOOP_MASK_UNESCAPE_SINGLE_BYTE : 0;
 }

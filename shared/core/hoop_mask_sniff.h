@@ -47,10 +47,12 @@ size_t hoop_mask_text_end(const unsigned char *p, size_t len);
 int hoop_mask_charset_readable(const unsigned char *name, size_t len);
 
 /*
- * Whether a readable charset is a single-byte one (ISO-8859-*,
- * Windows-125*, KOI8-*), which the detectors read so
- * (hoop_mask_stream_single_byte()).
+ * Whether a readable charset is a single-byte one, which the detectors
+ * read so: 0 if not, else the flags of hoop_mask_stream_single_byte().
+ * ISO-8859-*, Windows-125* and US-ASCII (which browsers read as
+ * windows-1252) are one family, KOI8-* the other.
  */
-int hoop_mask_charset_single_byte(const unsigned char *name, size_t len);
+unsigned hoop_mask_charset_single_byte(const unsigned char *name,
+    size_t len);
 
 #endif /* HOOP_MASK_SNIFF_H */

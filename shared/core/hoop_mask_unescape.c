@@ -684,13 +684,18 @@ hoop_mask_unescape(const unsigned char *in, size_t len, int final,
 
 /*
  * A byte of a single-byte charset as the detectors read it: the no-break
- * space (0xA0 in ISO-8859 and windows-125x) a space, the en and em dashes
- * of windows-125x (0x96, 0x97) '-', the soft hyphen (0xAD) nothing; the
- * other bytes past ASCII as they are, which no detector reads.
+ * space (0xA0 in ISO-8859 and windows-125x, 0x9A in KOI8) a space, the en
+ * and em dashes of windows-125x (0x96, 0x97) '-', the soft hyphen (0xAD)
+ * nothing; the other bytes past ASCII as they are, which no detector
+ * reads.
  */
 static int
-single_byte_code(unsigned char b)
+single_byte_code(unsigned char b, unsigned flags)
 {
+    if (flags & HOOP_MASK_UNESCAPE_KOI8) {
+        return (b == 0x9a) ? ' ' : b;
+    }
+
     switch (b) {
 
     case 0xa0:
@@ -710,12 +715,13 @@ single_byte_code(unsigned char b)
 
 
 int
-hoop_mask_single_byte_could(const unsigned char *p, size_t len)
+hoop_mask_single_byte_could(const unsigned char *p, size_t len,
+    unsigned flags)
 {
     size_t  i;
 
     for (i = 0; i < len; i++) {
-        if (p[i] >= 0x80 && single_byte_code(p[i]) != p[i]) {
+        if (p[i] >= 0x80 && single_byte_code(p[i], flags) != p[i]) {
             return 1;
         }
     }
@@ -726,8 +732,8 @@ hoop_mask_single_byte_could(const unsigned char *p, size_t len)
 
 /* the first pass over text in a single-byte charset: its bytes mapped */
 static size_t
-single_byte_pass(const unsigned char *in, size_t len, unsigned char *out,
-    uint16_t *raw, int *changed)
+single_byte_pass(const unsigned char *in, size_t len, unsigned flags,
+    unsigned char *out, uint16_t *raw, int *changed)
 {
     int     c;
     size_t  i, n;
@@ -735,7 +741,7 @@ single_byte_pass(const unsigned char *in, size_t len, unsigned char *out,
     *changed = 0;
 
     for (i = 0, n = 0; i < len; i++) {
-        c = (in[i] < 0x80) ? in[i] : single_byte_code(in[i]);
+        c = (in[i] < 0x80) ? in[i] : single_byte_code(in[i], flags);
 
         if (c != in[i]) {
             *changed = 1;
@@ -772,7 +778,7 @@ hoop_mask_unescape_rounds(const unsigned char *in, size_t len, int final,
          * escapes only, as later passes do
          */
 
-        n = single_byte_pass(in, len, out, raw, &changed);
+        n = single_byte_pass(in, len, flags, out, raw, &changed);
         changed = 1;
         r = 0;
 

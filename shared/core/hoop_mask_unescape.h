@@ -57,15 +57,20 @@ size_t hoop_mask_unescape(const unsigned char *in, size_t len, int final,
  */
 #define HOOP_MASK_UNESCAPE_SINGLE_BYTE  1
 
+/* ... in KOI8, whose no-break space is 0x9A (0x96, 0x97, 0xAD are not) */
+#define HOOP_MASK_UNESCAPE_KOI8         2
+
 /* Whether single-byte text holds a byte read otherwise than as it is. */
-int hoop_mask_single_byte_could(const unsigned char *p, size_t len);
+int hoop_mask_single_byte_could(const unsigned char *p, size_t len,
+    unsigned flags);
 
 /*
  * Decodes until nothing changes, at most rounds times ("%2540" is "%40"
  * once, "@" twice): text nested in text, such as a URL in a JSON string,
- * is read by two decoders in turn.  flags: 0 (UTF-8) or
- * HOOP_MASK_UNESCAPE_SINGLE_BYTE.  in may be out.  Returns the decoded
- * length; raw and *used as above, in terms of in.
+ * is read by two decoders in turn.  flags: 0 (UTF-8),
+ * HOOP_MASK_UNESCAPE_SINGLE_BYTE, or that and HOOP_MASK_UNESCAPE_KOI8.
+ * in may be out.  Returns the decoded length; raw and *used as above, in
+ * terms of in.
  */
 size_t hoop_mask_unescape_rounds(const unsigned char *in, size_t len,
     int final, unsigned rounds, unsigned flags, unsigned char *out,

@@ -107,6 +107,76 @@ static const mask_case_t  cases[] = {
       "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
 
     /* private keys in base64 (Kubernetes secrets, kubeconfig, base64(1)) */
+    /* w16 */
+    {
+      "k: LS0tLS1CRUdJTiBS\nU0EgUFJJVkFURSBL\nRVktLS0tLQpNSUlF\ncE"
+      "FJQkFBS0NBUUVB\nMXhRbVowYnFrOFkz\naDJQcTlzN1ZuRDB1\nWHdSNXR"
+      "MeitlLzRI\nNm1KcFFmSzJjVmcK\nTUlJRXBBSUJBQUtD\nQVFFQTF4UW1a"
+      "MGJx\nazhZM2gyUHE5czdW\nbkQwdVh3UjV0THor\nZS80SDZtSnBRZksy\n"
+      "Y1ZnCk1JSUVwQUlC\nQUFLQ0FRRUExeFFt\nWjBicWs4WTNoMlBx\nOXM3V"
+      "m5EMHVYd1I1\ndEx6K2UvNEg2bUpw\nUWZLMmNWZwotLS0t\nLUVORCBSU0"
+      "EgUFJJ\nVkFURSBLRVktLS0t\nLQo=\nnext: 1",
+      "k: [PRIVATE_KEY]\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nnext: 1" },
+    /* yaml */
+    {
+      "tls.key: |\n  LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQp"
+      "NSUlFcEFJQkFBS0NBUUVBMXhRbVowYnFr\n  OFkzaDJQcTlzN1ZuRDB1"
+      "WHdSNXRMeitlLzRINm1KcFFmSzJjVmcKTUlJRXBBSUJBQUtDQVFFQTF4"
+      "\n  UW1aMGJxazhZM2gyUHE5czdWbkQwdVh3UjV0THorZS80SDZtSnBRZ"
+      "ksyY1ZnCk1JSUVwQUlCQUFL\n  Q0FRRUExeFFtWjBicWs4WTNoMlBxOX"
+      "M3Vm5EMHVYd1I1dEx6K2UvNEg2bUpwUWZLMmNWZwotLS0t\n  LUVORCB"
+      "SU0EgUFJJVkFURSBLRVktLS0tLQo=\nother: x",
+      "tls.key: |\n  [PRIVATE_KEY]\n  \n  \n  \n  \nother: x" },
+    /* xml */
+    {
+      "<key>\n\tLS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFc"
+      "EFJQkFBS0NBUUVB\n\tMXhRbVowYnFrOFkzaDJQcTlzN1ZuRDB1WHdSNXR"
+      "MeitlLzRINm1KcFFmSzJjVmcK\n\tTUlJRXBBSUJBQUtDQVFFQTF4UW1aM"
+      "GJxazhZM2gyUHE5czdWbkQwdVh3UjV0THor\n\tZS80SDZtSnBRZksyY1Z"
+      "nCk1JSUVwQUlCQUFLQ0FRRUExeFFtWjBicWs4WTNoMlBx\n\tOXM3Vm5EM"
+      "HVYd1I1dEx6K2UvNEg2bUpwUWZLMmNWZwotLS0tLUVORCBSU0EgUFJJ\n"
+      "\tVkFURSBLRVktLS0tLQo=\n</key>",
+      "<key>\n\t[PRIVATE_KEY]\n\t\n\t\n\t\n\t\n\t\n</key>" },
+    /* spaces */
+    {
+      "k=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQk"
+      "FBS0NBUUVBMXhRbVowYnFr OFkzaDJQcTlzN1ZuRDB1WHdSNXRMeitlL"
+      "zRINm1KcFFmSzJjVmcKTUlJRXBBSUJBQUtDQVFFQTF4 UW1aMGJxazhZ"
+      "M2gyUHE5czdWbkQwdVh3UjV0THorZS80SDZtSnBRZksyY1ZnCk1JSUVw"
+      "QUlCQUFL Q0FRRUExeFFtWjBicWs4WTNoMlBxOXM3Vm5EMHVYd1I1dEx"
+      "6K2UvNEg2bUpwUWZLMmNWZwotLS0t LUVORCBSU0EgUFJJVkFURSBLRV"
+      "ktLS0tLQo= end",
+      "k=[PRIVATE_KEY]     end" },
+    /* js */
+    {
+      "k = \"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEF"
+      "JQkFBS0NBUUVB\" +\n  \"MXhRbVowYnFrOFkzaDJQcTlzN1ZuRDB1WHdS"
+      "NXRMeitlLzRINm1KcFFmSzJjVmcK\" +\n  \"TUlJRXBBSUJBQUtDQVFFQ"
+      "TF4UW1aMGJxazhZM2gyUHE5czdWbkQwdVh3UjV0THor\" +\n  \"ZS80SD"
+      "ZtSnBRZksyY1ZnCk1JSUVwQUlCQUFLQ0FRRUExeFFtWjBicWs4WTNoMl"
+      "Bx\" +\n  \"OXM3Vm5EMHVYd1I1dEx6K2UvNEg2bUpwUWZLMmNWZwotLS0"
+      "tLUVORCBSU0EgUFJJ\" +\n  \"VkFURSBLRVktLS0tLQo=\";",
+      "k = \"[PRIVATE_KEY]\" +\n  \"\" +\n  \"\" +\n  \"\" +\n  \"\" +\n  \"\";" },
+    /* json_last */
+    {
+      "{\"k\":\"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcE"
+      "FJQkFBS0NBUUVB\\nMXhRbVowYnFrOFkzaDJQcTlzN1ZuRDB1WHdSNXRM"
+      "eitlLzRINm1KcFFmSzJjVmcK\\nTUlJRXBBSUJBQUtDQVFFQTF4UW1aMG"
+      "JxazhZM2gyUHE5czdWbkQwdVh3UjV0THor\\nZS80SDZtSnBRZksyY1Zn"
+      "Ck1JSUVwQUlCQUFLQ0FRRUExeFFtWjBicWs4WTNoMlBx\\nOXM3Vm5EMH"
+      "VYd1I1dEx6K2UvNEg2bUpwUWZLMmNWZwotLS0tLUVORCBSU0EgUFJJ\\n"
+      "VkFURSBLRVktLS0tLQo=\",\"n\":1}",
+      "{\"k\":\"[PRIVATE_KEY]\\n\\n\\n\\n\\n\",\"n\":1}" },
+    /* over */
+    {
+      "key: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEF"
+      "JQkFBS0NBUUVBMXhRbVowYnFrOFkzaDJQcTlzN1ZuRDB1WHdSNXRMeit"
+      "lLzRINm1KcFFmSzJjVmcKTUlJRXBBSUJBQUtDQVFFQTF4UW1aMGJxazh"
+      "ZM2gyUHE5czdWbkQwdVh3UjV0THorZS80SDZtSnBRZksyY1ZnCk1JSUV"
+      "wQUlCQUFLQ0FRRUExeFFtWjBicWs4WTNoMlBxOXM3Vm5EMHVYd1I1dEx"
+      "6K2UvNEg2bUpwUWZLMmNWZwotLS0tLUVORCBSU0EgUFJJVkFURSBLRVk"
+      "tLS0tLQo=\nabcdef0123\nsummary\n2024\nstatus: ok",
+      "key: [PRIVATE_KEY]\nabcdef0123\nsummary\n2024\nstatus: ok" },
     {
       "  client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tL"
       "QpNSUlFcEFJQkFBS0NBUUVBMXgKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZL"
@@ -640,6 +710,11 @@ test_unescape_map(void)
                                   4, 1, 2, HOOP_MASK_UNESCAPE_SINGLE_BYTE,
                                   out, raw, &used);
     is_mem(out, n, "\xe2\x80\x8b" "1", 4, "and no UTF-8 is read in it");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "1\x9a" "2\xa0" "3",
+                                  5, 1, 2, HOOP_MASK_UNESCAPE_SINGLE_BYTE
+                                           | HOOP_MASK_UNESCAPE_KOI8,
+                                  out, raw, &used);
+    is_mem(out, n, "1 2\xa0" "3", 5, "KOI8: its no-break space is 0x9a");
 }
 
 

@@ -10,6 +10,7 @@
 
 #include "tap.h"
 #include "hoop_mask_sniff.h"
+#include "hoop_mask_unescape.h"
 
 
 static hoop_mask_sniff_rc_t
@@ -132,6 +133,19 @@ test_charsets(void)
         ok(!hoop_mask_charset_readable((const unsigned char *) name,
                                        strlen(name)), "'%s' is not", name);
     }
+
+    ok(hoop_mask_charset_single_byte((const unsigned char *) "Windows-1251",
+                                     12) == HOOP_MASK_UNESCAPE_SINGLE_BYTE,
+       "windows-1251 is read as a single-byte charset");
+    ok(hoop_mask_charset_single_byte((const unsigned char *) "us-ascii", 8)
+       == HOOP_MASK_UNESCAPE_SINGLE_BYTE,
+       "so is US-ASCII, which browsers read as windows-1252");
+    ok(hoop_mask_charset_single_byte((const unsigned char *) "koi8-r", 6)
+       == (HOOP_MASK_UNESCAPE_SINGLE_BYTE | HOOP_MASK_UNESCAPE_KOI8),
+       "KOI8-R as KOI8");
+    ok(hoop_mask_charset_single_byte((const unsigned char *) "utf-8", 5) == 0
+       && hoop_mask_charset_single_byte((const unsigned char *) "gbk", 3) == 0,
+       "UTF-8 and multi-byte charsets are not");
 }
 
 
