@@ -113,6 +113,9 @@ static ngx_http_hoop_mask_loc_conf_t *ngx_http_hoop_mask_applied(
     ngx_http_request_t *r);
 static ngx_pool_cleanup_t *ngx_http_hoop_mask_remembered(
     ngx_http_request_t *r);
+static ngx_http_hoop_mask_loc_conf_t *ngx_http_hoop_mask_both(
+    ngx_http_request_t *r, ngx_http_hoop_mask_loc_conf_t *first,
+    ngx_http_hoop_mask_loc_conf_t *other);
 static void ngx_http_hoop_mask_passed(void *data);
 static ngx_int_t ngx_http_hoop_mask_header_filter(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_hoop_mask_encoded(ngx_http_request_t *r);
@@ -279,22 +282,81 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
  * The masking a response gets.  A request that passed through a masking
  * location is masked as the first of them says wherever it goes on to
  * (an X-Accel-Redirect, an error_page, a named location: the response
- * is still the answer to what was asked there).  An internal redirect
- * clears the modules' contexts but not the request's pool: the first
- * masking location is remembered there.
+ * is still the answer to what was asked there), and as the location it
+ * ends in says too where that one masks: the detectors of both, each
+ * with the stricter strategy.  An internal redirect clears the modules'
+ * contexts but not the request's pool: the first masking location is
+ * remembered there.
  */
 static ngx_http_hoop_mask_loc_conf_t *
 ngx_http_hoop_mask_applied(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t  *cln;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_hoop_mask_loc_conf_t  *here;
 
+    here = ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
     cln = ngx_http_hoop_mask_remembered(r);
 
-    if (cln != NULL) {
+    if (cln == NULL || cln->data == here) {
+        return here;
+    }
+
+    if (here->enable != 1) {
         return cln->data;
     }
 
-    return ngx_http_get_module_loc_conf(r, ngx_http_hoop_mask_filter_module);
+    return ngx_http_hoop_mask_both(r, cln->data, here);
+}
+
+
+/*
+ * The first location's masking with the other's detectors added, each
+ * type with the stricter strategy (redact, then hash, then partial), and
+ * a body that cannot be read refused if either says so (with no memory
+ * for it, the first's).
+ */
+static ngx_http_hoop_mask_loc_conf_t *
+ngx_http_hoop_mask_both(ngx_http_request_t *r,
+    ngx_http_hoop_mask_loc_conf_t *first, ngx_http_hoop_mask_loc_conf_t *other)
+{
+    ngx_uint_t                      t;
+    ngx_http_hoop_mask_loc_conf_t  *both;
+
+    static const ngx_uint_t  rank[] = {
+        0,      /* HOOP_MASK_REDACT */
+        2,      /* HOOP_MASK_PARTIAL */
+        1       /* HOOP_MASK_HASH */
+    };
+
+    both = ngx_palloc(r->pool, sizeof(ngx_http_hoop_mask_loc_conf_t));
+    if (both == NULL) {
+        return first;
+    }
+
+    *both = *first;
+
+    for (t = 0; t < HOOP_MASK_NTYPES; t++) {
+        if (!(other->mask.enabled & (1u << t))) {
+            continue;
+        }
+
+        if (!(both->mask.enabled & (1u << t))
+            || rank[other->mask.strategy[t]] < rank[both->mask.strategy[t]])
+        {
+            both->mask.strategy[t] = other->mask.strategy[t];
+        }
+
+        both->mask.enabled |= 1u << t;
+    }
+
+    if (both->mask.key_len == 0 && other->mask.key_len != 0) {
+        ngx_memcpy(both->mask.key, other->mask.key, other->mask.key_len);
+        both->mask.key_len = other->mask.key_len;
+    }
+
+    both->unreadable = ngx_min(first->unreadable, other->unreadable);
+
+    return both;
 }
 
 

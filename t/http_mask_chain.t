@@ -112,6 +112,14 @@ http {
             hoop_mask off;
             alias %%DIR%%/www/private/;
         }
+        location /weak-accel {
+            hoop_mask detect=email;
+            proxy_pass http://127.0.0.1:%%PORT_backend%%/accel-strict;
+        }
+        location /strict/ {
+            internal;
+            alias %%DIR%%/www/private/;
+        }
         location /failing {
             proxy_intercept_errors on;
             error_page 500 = \@fallback;
@@ -189,6 +197,10 @@ http {
         }
         location /accel {
             add_header X-Accel-Redirect /private/ids.txt;
+            return 200 "";
+        }
+        location /accel-strict {
+            add_header X-Accel-Redirect /strict/ids.txt;
             return 200 "";
         }
         location /fail {
@@ -295,6 +307,9 @@ $r = $http->get("$base/accel");
 is($r->{status}, 200, 'X-Accel-Redirect to an internal location');
 is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
    'that location does not mask, the one asked did: masked');
+$r = $http->get("$base/weak-accel");
+is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
+   'to a location masking more than the first: both locations\' detectors');
 $r = $http->get("$base/failing");
 is($r->{content}, "ssn [US_SSN] mail [EMAIL]\n",
    'error_page to a named location that does not mask: masked');
