@@ -686,8 +686,8 @@ hoop_mask_unescape(const unsigned char *in, size_t len, int final,
  * A byte of a single-byte charset as the detectors read it: the no-break
  * space (0xA0 in ISO-8859 and windows-125x, 0x9A in KOI8) a space, the en
  * and em dashes of windows-125x (0x96, 0x97) '-', the soft hyphen (0xAD)
- * nothing; the other bytes past ASCII as they are, which no detector
- * reads.
+ * nothing (-1: ZERO_WIDTH is a byte of these charsets); the other bytes
+ * past ASCII as they are, which no detector reads.
  */
 static int
 single_byte_code(unsigned char b, unsigned flags)
@@ -706,7 +706,7 @@ single_byte_code(unsigned char b, unsigned flags)
         return '-';
 
     case 0xad:
-        return ZERO_WIDTH;
+        return -1;
 
     default:
         return b;
@@ -747,7 +747,7 @@ single_byte_pass(const unsigned char *in, size_t len, unsigned flags,
             *changed = 1;
         }
 
-        if (c == ZERO_WIDTH) {
+        if (c < 0) {
             continue;
         }
 

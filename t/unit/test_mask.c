@@ -715,6 +715,11 @@ test_unescape_map(void)
                                            | HOOP_MASK_UNESCAPE_KOI8,
                                   out, raw, &used);
     is_mem(out, n, "1 2\xa0" "3", 5, "KOI8: its no-break space is 0x9a");
+    n = hoop_mask_unescape_rounds((const unsigned char *) "1\x80\x81" "2\\",
+                                  5, 1, 2, HOOP_MASK_UNESCAPE_SINGLE_BYTE,
+                                  out, raw, &used);
+    is_mem(out, n, "1\x80\x81" "2\\", 5,
+           "single-byte: bytes the decoder uses for itself are text");
 }
 
 
