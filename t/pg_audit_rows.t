@@ -45,13 +45,24 @@ print $in "SELECT 'after the budget';\n";
 print $in "$long;\n";
 close $in;
 
+# (60 s: twice in CI's make test-asan half the four did not all come
+# within 20 s, for a reason not known yet; what came is said if so)
 my @ev;
-wait_until(sub {
-    @ev = grep { $_->{type} eq 'pg.query' }
-        map { decode_json({ @{ $_->[1] } }->{event}) }
-        @{ $redis->command('XRANGE', 'hoop:audit:pg', '-', '+') // [] };
-    @ev >= 4;
-}, 'four statements');
+eval {
+    wait_until(sub {
+        @ev = grep { $_->{type} eq 'pg.query' }
+            map { decode_json({ @{ $_->[1] } }->{event}) }
+            @{ $redis->command('XRANGE', 'hoop:audit:pg', '-', '+') // [] };
+        @ev >= 4;
+    }, 'four statements', 60);
+    1;
+} or do {
+    diag("events so far: " . join(', ', map {
+        ($_->{query}{sql} // "?") =~ s/^(.{40}).*/$1.../r } @ev));
+    diag(join "\n", grep { /\[(error|crit|alert)\]/ }
+        split /\n/, $t->error_log);
+    die $@;
+};
 
 is_deeply($ev[0]{result}{captured},
     [['1', '[EMAIL]', undef], ['2', '[EMAIL]', undef]],
