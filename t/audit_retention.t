@@ -82,7 +82,9 @@ sub verify {
 
 my ($rc, $out) = verify();
 is($rc, 0, 'the trimmed trail verifies') or diag $out;
-like($out, qr/trimmed by retention: \d+ events, \d+ sessions begin before/,
+# (trimming by whole stream nodes may cut between sessions: then only the
+# checkpoints before the first kept say that something was trimmed)
+like($out, qr/trimmed by retention: \d+ events, \d+ sessions begin before|\d+ checkpoints trimmed by retention/,
     'saying what was trimmed') or diag $out;
 
 my $first = $redis->command('XRANGE', 'hoop:audit', '-', '+', 'COUNT', 1);
