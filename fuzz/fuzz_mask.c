@@ -3,8 +3,9 @@
  *
  * libFuzzer target: the masking stream on any text, under every strategy,
  * cut into pieces chosen by the input, read as it is or through its
- * escapes (as UTF-8, or as a single-byte charset).  However the text is cut, the output is the same as for the
- * whole text, and nothing reads or writes outside the window.
+ * escapes (as UTF-8, or as a single-byte charset).  However the text is
+ * cut, the output is the same as for the whole text, and nothing reads or
+ * writes outside the window.
  */
 
 #include <stdlib.h>

@@ -156,7 +156,8 @@ static const mask_case_t  cases[] = {
       "ZtSnBRZksyY1ZnCk1JSUVwQUlCQUFLQ0FRRUExeFFtWjBicWs4WTNoMl"
       "Bx\" +\n  \"OXM3Vm5EMHVYd1I1dEx6K2UvNEg2bUpwUWZLMmNWZwotLS0"
       "tLUVORCBSU0EgUFJJ\" +\n  \"VkFURSBLRVktLS0tLQo=\";",
-      "k = \"[PRIVATE_KEY]\" +\n  \"\" +\n  \"\" +\n  \"\" +\n  \"\" +\n  \"\";" },
+      "k = \"[PRIVATE_KEY]\" +\n  \"\" +\n  \"\" +\n  \"\" +\n"
+      "  \"\" +\n  \"\";" },
     /* json_last */
     {
       "{\"k\":\"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcE"
