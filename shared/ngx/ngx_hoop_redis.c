@@ -30,6 +30,7 @@ struct ngx_hoop_redis_s {
     ngx_event_t                flush;        /* commands are written */
     ngx_msec_t                 backoff;
     ngx_msec_t                 flush_delay;
+    ngx_msec_t                 written;      /* when commands last left */
     ngx_uint_t                 pending;      /* commands without reply */
     const char                *channel;      /* a subscriber's */
     ngx_hoop_redis_message_pt  message;
@@ -75,6 +76,8 @@ static void ngx_hoop_redis_message(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_hoop_redis_failed(ngx_hoop_redis_t *rd, const char *why);
 static void ngx_hoop_redis_arm_timeout(ngx_hoop_redis_t *rd);
+static ngx_uint_t ngx_hoop_redis_worker_was_late(ngx_hoop_redis_t *rd);
+static void ngx_hoop_redis_write(ngx_hoop_redis_t *rd);
 static void ngx_hoop_redis_replied(ngx_hoop_redis_t *rd);
 static void ngx_hoop_redis_read_handler(ngx_event_t *ev);
 static void ngx_hoop_redis_write_handler(ngx_event_t *ev);
@@ -675,11 +678,11 @@ ngx_hoop_redis_timeout_handler(ngx_event_t *ev)
 
     redisAsyncContext  *ac;
 
-    ac = rd->ac;
-
-    if (ac == NULL) {
+    if (rd->ac == NULL || ngx_hoop_redis_worker_was_late(rd)) {
         return;
     }
+
+    ac = rd->ac;
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "hoop redis (%s): %s timed out", rd->subsystem, rd->host);
@@ -701,6 +704,44 @@ ngx_hoop_redis_timeout_handler(ngx_event_t *ev)
     if (!rd->reconnect.timer_set) {
         ngx_hoop_redis_failed(rd, "timed out");
     }
+}
+
+
+/*
+ * The timer may expire although Redis was never given its time: the
+ * worker was busy for longer than the timeout (a long statement parsed,
+ * a large body masked), and nginx expires timers before it reads its
+ * sockets, and after the flush timer has only now written the commands.
+ * The replies that are there are read first; then Redis is owed a reply
+ * only a timeout after the commands left.
+ */
+static ngx_uint_t
+ngx_hoop_redis_worker_was_late(ngx_hoop_redis_t *rd)
+{
+    ngx_uint_t  pending;
+    ngx_msec_t  waited;
+
+    if (!(rd->ac->c.flags & REDIS_CONNECTED)) {
+        return 0;
+    }
+
+    pending = rd->pending;
+
+    redisAsyncHandleRead(rd->ac);
+
+    if (rd->ac == NULL || rd->pending < pending || rd->pending == 0) {
+        return 1;           /* answered, or gone: the timer is seen to */
+    }
+
+    waited = ngx_current_msec - rd->written;
+
+    if (waited >= rd->conf->timeout) {
+        return 0;
+    }
+
+    ngx_add_timer(&rd->timeout, rd->conf->timeout - waited);
+
+    return 1;
 }
 
 
@@ -753,8 +794,16 @@ ngx_hoop_redis_write_handler(ngx_event_t *ev)
     ngx_hoop_redis_t  *rd = c->data;
 
     if (rd->ac) {
-        redisAsyncHandleWrite(rd->ac);
+        ngx_hoop_redis_write(rd);
     }
+}
+
+
+static void
+ngx_hoop_redis_write(ngx_hoop_redis_t *rd)
+{
+    rd->written = ngx_current_msec;
+    redisAsyncHandleWrite(rd->ac);
 }
 
 
@@ -830,7 +879,7 @@ ngx_hoop_redis_flush_handler(ngx_event_t *ev)
     }
 
     rd->flushing = 1;
-    redisAsyncHandleWrite(rd->ac);
+    ngx_hoop_redis_write(rd);
     rd->flushing = 0;
 }
 
