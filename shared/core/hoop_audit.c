@@ -146,6 +146,72 @@ hoop_audit_chain(const char *prev, const char *event, size_t len,
 }
 
 
+static int
+hoop_audit_stream_id_part(const char **p, const char *end,
+    unsigned long long *v)
+{
+    const char  *start;
+
+    start = *p;
+    *v = 0;
+
+    while (*p < end && **p >= '0' && **p <= '9') {
+        if (*v > (~0ULL - 9) / 10) {
+            return -1;
+        }
+
+        *v = *v * 10 + (unsigned long long) (**p - '0');
+        (*p)++;
+    }
+
+    return *p > start ? 0 : -1;
+}
+
+
+static int
+hoop_audit_stream_id_parse(const char *s, size_t len,
+    unsigned long long id[2])
+{
+    const char  *p, *end;
+
+    p = s;
+    end = s + len;
+
+    if (hoop_audit_stream_id_part(&p, end, &id[0]) != 0
+        || p == end || *p++ != '-'
+        || hoop_audit_stream_id_part(&p, end, &id[1]) != 0 || p != end)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+hoop_audit_stream_id_cmp(const char *a, size_t alen, const char *b,
+    size_t blen)
+{
+    unsigned long long  x[2], y[2];
+
+    if (hoop_audit_stream_id_parse(a, alen, x) != 0
+        || hoop_audit_stream_id_parse(b, blen, y) != 0)
+    {
+        return -2;
+    }
+
+    if (x[0] != y[0]) {
+        return x[0] < y[0] ? -1 : 1;
+    }
+
+    if (x[1] != y[1]) {
+        return x[1] < y[1] ? -1 : 1;
+    }
+
+    return 0;
+}
+
+
 void
 hoop_audit_hex(const unsigned char *in, size_t len, char *out)
 {

@@ -52,6 +52,16 @@ int hoop_audit_hasher_chain(hoop_audit_hasher_t *h, const char *prev,
 /* len bytes as 2 * len lowercase hex characters and a NUL, into out. */
 void hoop_audit_hex(const unsigned char *in, size_t len, char *out);
 
+/*
+ * Compares two Redis stream entry ids ("<ms>-<seq>", each a decimal of at
+ * most 20 digits): -1, 0 or 1 as a is older, the same or newer; -2 if
+ * either is malformed.  Ids order the entries of a stream, so an id
+ * Redis says is its newest, older than one it returned earlier, means
+ * the entries in between are gone from it.
+ */
+int hoop_audit_stream_id_cmp(const char *a, size_t alen, const char *b,
+    size_t blen);
+
 /* The hash before the first event of a session: 64 '0's. */
 extern const char  hoop_audit_genesis[HOOP_AUDIT_HASH_LEN + 1];
 

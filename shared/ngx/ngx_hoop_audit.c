@@ -12,6 +12,7 @@
 #include "hoop_audit.h"
 #include "hoop_json.h"
 #include "ngx_hoop_audit.h"
+#include "ngx_hoop_audit_recall.h"
 #include "ngx_hoop_audit_seal.h"
 #include "ngx_hoop_secret.h"
 
@@ -602,7 +603,10 @@ ngx_hoop_audit_stored(ngx_hoop_redis_t *rd, redisReply *reply,
 {
     ngx_hoop_audit_pending_t  *ev = data;
 
-    if (!ngx_hoop_audit_taken(rd, reply)) {
+    if (ngx_hoop_audit_taken(rd, reply)) {
+        ngx_hoop_audit_recall_stored(ev->audit, reply);
+
+    } else {
         ngx_hoop_audit_spool(ev, ngx_cycle->log);
     }
 
@@ -707,6 +711,7 @@ ngx_hoop_audit_init_process(ngx_hoop_audit_t *a, ngx_cycle_t *cycle,
     }
 
     ngx_hoop_redis_set_flush_delay(a->redis_conn, NGX_HOOP_AUDIT_FLUSH_DELAY);
+    ngx_hoop_audit_recall_start(a);
 
     a->scratch = ngx_alloc(NGX_HOOP_AUDIT_EVENT_MAX, cycle->log);
     if (a->scratch == NULL) {
@@ -953,7 +958,10 @@ ngx_hoop_audit_drained(ngx_hoop_redis_t *rd, redisReply *reply,
 
     ngx_hoop_audit_t  *a;
 
-    if (!ngx_hoop_audit_taken(rd, reply)) {
+    if (ngx_hoop_audit_taken(rd, reply)) {
+        ngx_hoop_audit_recall_stored(batch->audit, reply);
+
+    } else {
         batch->failed = 1;
     }
 

@@ -32,6 +32,11 @@
 #include "ngx_hoop_spool.h"
 
 
+/* a Redis stream entry id, "<ms>-<seq>", and a Redis run id, with NUL */
+#define NGX_HOOP_AUDIT_ID_LEN      48
+#define NGX_HOOP_AUDIT_RUN_ID_LEN  41
+
+
 typedef struct ngx_hoop_audit_s       ngx_hoop_audit_t;
 typedef struct ngx_hoop_audit_mark_s  ngx_hoop_audit_mark_t;
 
@@ -48,6 +53,15 @@ typedef struct {
     ngx_hoop_audit_mark_t   *mark;
     ngx_uint_t               mark_gen;
 } ngx_hoop_audit_session_t;
+
+
+/* Redis came back without events it had taken: for the next checkpoint */
+typedef struct {
+    char                     stored[NGX_HOOP_AUDIT_ID_LEN]; /* ours */
+    char                     newest[NGX_HOOP_AUDIT_ID_LEN]; /* Redis's */
+    ngx_uint_t               restarted;     /* a new Redis run id */
+    int64_t                  seen_ms;
+} ngx_hoop_audit_lost_t;
 
 
 struct ngx_hoop_audit_s {
@@ -94,6 +108,14 @@ struct ngx_hoop_audit_s {
     ngx_shm_zone_t          *peers_zone;
     void                    *peers;
     ngx_int_t                peer;          /* this one's slot, or -1 */
+
+    /* whether Redis still holds what it took (ngx_hoop_audit_recall.c) */
+    char                     stored_id[NGX_HOOP_AUDIT_ID_LEN];
+    char                     asked_id[NGX_HOOP_AUDIT_ID_LEN];
+    char                     run_id[NGX_HOOP_AUDIT_RUN_ID_LEN];
+    ngx_uint_t               redis_restarted;
+    ngx_uint_t               recall_refused;
+    ngx_hoop_audit_lost_t    lost;          /* lost.stored[0]: none */
 };
 
 

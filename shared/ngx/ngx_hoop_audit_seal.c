@@ -8,6 +8,7 @@
 
 #include "hoop_json.h"
 #include "ngx_hoop_audit.h"
+#include "ngx_hoop_audit_recall.h"
 #include "ngx_hoop_audit_seal.h"
 
 
@@ -322,6 +323,7 @@ ngx_hoop_audit_seal_write(ngx_hoop_audit_t *a, ngx_uint_t final,
     }
 
     ngx_hoop_audit_seal_publish(a, final);
+    ngx_hoop_audit_recall_sealed(a);
 
     /*
      * what this one sealed is kept until the next is written: if Redis
@@ -388,6 +390,8 @@ ngx_hoop_audit_seal_build(void *data, hoop_json_t *j,
         /* lost: what it sealed comes first, again */
         hoop_json_int(j, "restates", (long long) ctx->restates);
     }
+
+    ngx_hoop_audit_recall_json(a, j);
 
     /* the newest checkpoints of the other instances, as last seen */
 

@@ -35,6 +35,8 @@ struct ngx_hoop_redis_s {
     const char                *channel;      /* a subscriber's */
     ngx_hoop_redis_message_pt  message;
     void                      *message_data;
+    ngx_hoop_redis_ready_pt    on_ready;
+    void                      *on_ready_data;
     char                       host[NGX_SOCKADDR_STRLEN];
     int                        port;
     unsigned                   ready:1;
@@ -51,11 +53,15 @@ typedef struct {
     ngx_hoop_redis_t          *rd;
     ngx_hoop_redis_reply_pt    cb;
     void                      *data;
+    ngx_uint_t                 read;    /* says nothing of writes */
 } ngx_hoop_redis_call_t;
 
 
 static ngx_hoop_redis_call_t *ngx_hoop_redis_call(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data);
+static ngx_int_t ngx_hoop_redis_send(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
+    const size_t *argvlen, ngx_uint_t read);
 static ngx_int_t ngx_hoop_redis_queued(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_call_t *call, int rc);
 static void ngx_hoop_redis_connect(ngx_hoop_redis_t *rd);
@@ -216,6 +222,15 @@ ngx_hoop_redis_set_flush_delay(ngx_hoop_redis_t *rd, ngx_msec_t delay)
 }
 
 
+void
+ngx_hoop_redis_on_ready(ngx_hoop_redis_t *rd, ngx_hoop_redis_ready_pt handler,
+    void *data)
+{
+    rd->on_ready = handler;
+    rd->on_ready_data = data;
+}
+
+
 /*
  * Redis answered, but refused a write its caller cannot do without (out
  * of memory, a read-only replica after a failover, a failed save): as
@@ -253,6 +268,23 @@ ngx_int_t
 ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     void *data, int argc, const char **argv, const size_t *argvlen)
 {
+    return ngx_hoop_redis_send(rd, cb, data, argc, argv, argvlen, 0);
+}
+
+
+ngx_int_t
+ngx_hoop_redis_read(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    return ngx_hoop_redis_send(rd, cb, data, argc, argv, argvlen, 1);
+}
+
+
+static ngx_int_t
+ngx_hoop_redis_send(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
+    void *data, int argc, const char **argv, const size_t *argvlen,
+    ngx_uint_t read)
+{
     int                     rc;
     ngx_hoop_redis_call_t  *call;
 
@@ -260,6 +292,8 @@ ngx_hoop_redis_command(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     if (call == NULL) {
         return NGX_ERROR;
     }
+
+    call->read = read;
 
     rc = redisAsyncCommandArgv(rd->ac, ngx_hoop_redis_reply, call, argc,
                                argv, argvlen);
@@ -306,6 +340,7 @@ ngx_hoop_redis_call(ngx_hoop_redis_t *rd, ngx_hoop_redis_reply_pt cb,
     call->rd = rd;
     call->cb = cb;
     call->data = data;
+    call->read = 0;
 
     return call;
 }
@@ -482,6 +517,10 @@ ngx_hoop_redis_login_reply(redisAsyncContext *ac, void *r, void *privdata)
 
         rd->down_logged = 0;
 
+        if (rd->on_ready) {
+            rd->on_ready(rd, rd->on_ready_data);
+        }
+
         /* no timeout on a subscription: it is answered for as long as
          * the connection lives */
 
@@ -532,6 +571,10 @@ ngx_hoop_redis_probe_reply(redisAsyncContext *ac, void *r, void *privdata)
                   reply->type == REDIS_REPLY_ERROR ? reply->str : "");
 
     rd->ready = 1;
+
+    if (rd->on_ready) {
+        rd->on_ready(rd, rd->on_ready_data);
+    }
 }
 
 
@@ -588,7 +631,7 @@ ngx_hoop_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     rd = call->rd;
     ngx_hoop_redis_replied(rd);
 
-    if (rd->refused && r != NULL
+    if (rd->refused && r != NULL && !call->read
         && ((redisReply *) r)->type != REDIS_REPLY_ERROR)
     {
         rd->refused = 0;

@@ -37,6 +37,14 @@ typedef void (*ngx_hoop_redis_message_pt)(ngx_hoop_redis_t *rd,
     ngx_str_t *payload, void *data);
 
 
+/*
+ * Each time the connection is ready (connected, logged in, on its
+ * database), before anything else may be sent on it: what the handler
+ * sends goes ahead of every other command on the new connection.
+ */
+typedef void (*ngx_hoop_redis_ready_pt)(ngx_hoop_redis_t *rd, void *data);
+
+
 /* At worker start; allocated in the cycle pool.  Connects at once. */
 ngx_hoop_redis_t *ngx_hoop_redis_start(ngx_cycle_t *cycle,
     ngx_hoop_redis_conf_t *conf, const char *subsystem);
@@ -48,6 +56,10 @@ ngx_hoop_redis_t *ngx_hoop_redis_start(ngx_cycle_t *cycle,
  */
 void ngx_hoop_redis_subscribe(ngx_hoop_redis_t *rd, const char *channel,
     ngx_hoop_redis_message_pt handler, void *data);
+
+/* Call it right after ngx_hoop_redis_start(). */
+void ngx_hoop_redis_on_ready(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_ready_pt handler, void *data);
 
 /* At worker exit: closes the connection; pending callbacks get NULL. */
 void ngx_hoop_redis_stop(ngx_hoop_redis_t *rd);
@@ -68,6 +80,14 @@ void ngx_hoop_redis_refused(ngx_hoop_redis_t *rd, const char *what,
 
 /* NGX_OK: cb will be called (maybe with NULL); NGX_ERROR: not sent. */
 ngx_int_t ngx_hoop_redis_command(ngx_hoop_redis_t *rd,
+    ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+
+/*
+ * The same, for a command that only reads: its success does not show
+ * that a Redis which refused writes takes them again.
+ */
+ngx_int_t ngx_hoop_redis_read(ngx_hoop_redis_t *rd,
     ngx_hoop_redis_reply_pt cb, void *data, int argc, const char **argv,
     const size_t *argvlen);
 

@@ -71,6 +71,36 @@ test_signer(void)
 }
 
 
+static int
+id_cmp(const char *a, const char *b)
+{
+    return hoop_audit_stream_id_cmp(a, strlen(a), b, strlen(b));
+}
+
+
+static void
+test_stream_id_cmp(void)
+{
+    is_int(id_cmp("1733623123123-5", "1733623123123-5"), 0, "id: same");
+    is_int(id_cmp("1733623123123-5", "1733623123123-12"), -1,
+           "id: the sequence compared as a number, not as text");
+    is_int(id_cmp("999-0", "1000-0"), -1, "id: the time as a number");
+    is_int(id_cmp("1000-0", "999-7"), 1, "id: the time first");
+    is_int(id_cmp("0-0", "1-1"), -1, "id: 0-0 (an empty stream) oldest");
+    is_int(id_cmp("18446744073709551615-18446744073709551615", "1-0"), 1,
+           "id: the largest Redis makes");
+    is_int(id_cmp("18446744073709551616-0", "1-0"), -2,
+           "id: past 64 bits: malformed");
+    is_int(id_cmp("12", "1-0"), -2, "id: no sequence: malformed");
+    is_int(id_cmp("1-", "1-0"), -2, "id: empty sequence: malformed");
+    is_int(id_cmp("-1", "1-0"), -2, "id: empty time: malformed");
+    is_int(id_cmp("1-0x", "1-0"), -2, "id: trailing bytes: malformed");
+    is_int(id_cmp("1-0", ""), -2, "id: empty: malformed");
+    is_int(hoop_audit_stream_id_cmp("5-1-0", 3, "5-1", 3), 0,
+           "id: only the length given is read");
+}
+
+
 int
 main(void)
 {
@@ -312,6 +342,7 @@ main(void)
     is_int(hoop_json_finish(&j), 0, "unbalanced: 0");
 
     test_signer();
+    test_stream_id_cmp();
 
     return done_testing();
 }

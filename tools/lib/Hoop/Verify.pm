@@ -215,11 +215,12 @@ sub add {
     } elsif (!$self->{inst}{$inst} && !$self->{trimmed}
         && !$self->{rejected}{$inst})
     {
-        # an instance's first checkpoint comes before its first event
-        return $self->problem($pos, $id, where($sid, $seq) . ' is of'
-            . ' instance ' . short($inst) . ', and no checkpoint of it comes'
-            . ' before it, though each instance writes one first: its'
-            . ' checkpoints were deleted, or the event was added');
+        # an instance's first checkpoint comes before its first event,
+        # unless Redis lost them: its first checkpoint kept may say so
+        my $o = $self->{orphans}{$inst} //= [];
+        return $self->problem($pos, $id, orphan_words($sid, $seq, $inst))
+            if @$o >= 10_000;
+        push @$o, [$pos, $id, $sid, $seq];
     } elsif ($self->{inst}{$inst} && $self->{inst}{$inst}{last}{final}
         && !($s && ref $s eq 'HASH' && $s->{awaited}{$seq}))
     {
@@ -276,6 +277,80 @@ sub add {
     }
 }
 
+sub orphan_words {
+    my ($sid, $seq, $inst) = @_;
+    return where($sid, $seq) . ' is of instance ' . short($inst) . ', and'
+        . ' no checkpoint of it comes before it, though each instance writes'
+        . ' one first: its checkpoints were deleted, or the event was added';
+}
+
+# events of an instance stored before any checkpoint of it: explained by
+# a loss its first checkpoint kept reports, if they were stored after it
+sub orphans {
+    my ($self, $iid, $loss) = @_;
+    for my $o (@{ delete $self->{orphans}{$iid} // [] }) {
+        if ($loss && id_cmp($o->[1], $loss->{newest}) > 0) {
+            $self->{lost_events}++;
+            next;
+        }
+        $self->problem($o->[0], $o->[1], orphan_words(@$o[2, 3], $iid));
+    }
+}
+
+# a stream id against another: -1, 0, 1; undef if either is not one
+sub id_cmp {
+    my ($a, $b) = @_;
+    return undef unless defined $a && defined $b
+        && $a =~ /^(\d{1,20})-(\d{1,20})\z/;
+    my @x = ($1, $2);
+    return undef unless $b =~ /^(\d{1,20})-(\d{1,20})\z/;
+    my @y = ($1, $2);
+    for my $k (0, 1) {
+        my $c = length($x[$k]) <=> length($y[$k]) || $x[$k] cmp $y[$k];
+        return $c if $c;
+    }
+    return 0;
+}
+
+# A checkpoint's report that Redis came back without events the instance
+# had stored: kept when Redis restarted (or another server took over);
+# a stream deleted under the same Redis is deletion, and stays so.
+sub loss_report {
+    my ($self, $iid, $cp, $e, $pos, $ms) = @_;
+    my $r = $cp->{redis_lost};
+    return undef unless ref $r eq 'HASH' && $r->{restarted}
+        && defined id_cmp($r->{stored}, $r->{newest})
+        && id_cmp($r->{newest}, $r->{stored}) < 0;
+    my $loss = { instance => $iid, seq => $e->{seq}, pos => $pos,
+        newest => $r->{newest}, stored => $r->{stored},
+        seen => count_num($r->{seen_ms}) ? $r->{seen_ms} : $ms };
+    push @{ $self->{losses}{$iid} }, $loss;
+    $self->{redis_losses}++;
+    return $loss;
+}
+
+sub lost_words {
+    my ($self, $loss) = @_;
+    my $i = $self->{inst}{ $loss->{instance} } // {};
+    return 'lost with Redis, which came back without them (instance '
+        . short($loss->{instance}) . ' (' . ($i->{gateway} // '?')
+        . ') found at ' . ms_iso($loss->{seen}) . ' that the stream ended'
+        . " at entry $loss->{newest}, before entry $loss->{stored} it had"
+        . ' stored; its checkpoint ' . $loss->{seq} . ' says so)';
+}
+
+# a loss of this instance that explains a gap between entries a (the one
+# kept before, or none) and b (the one kept after)
+sub loss_between {
+    my ($self, $iid, $a, $b) = @_;
+    for my $l (@{ $self->{losses}{$iid // ''} // [] }) {
+        next if defined $a && (id_cmp($a, $l->{newest}) // 1) > 0;
+        next unless (id_cmp($b, $l->{newest}) // -1) > 0;
+        return $l;
+    }
+    return undef;
+}
+
 # the link's hash as the gateway computed it
 sub link_hash {
     my ($self, $e) = @_;
@@ -318,6 +393,7 @@ sub chain {
     {
         $s->{last} = $seq;
         $s->{last_hash} = $e->{hash};
+        $s->{last_id} = $id;
         return;                 # the common case, in one test
     }
 
@@ -344,13 +420,14 @@ sub chain {
             . " after event $s->{last}: the trail's order was changed");
     } elsif ($seq > $s->{last} + 1) {
         push @{ $s->{gaps} }, { from => $s->{last} + 1, to => $seq - 1,
-            after => $seq, pos => $pos, id => $id };
+            after => $seq, pos => $pos, id => $id, before => $s->{last_id} };
     } elsif ($e->{prev} ne $s->{last_hash}) {
         $self->problem($pos, $id, "$where, event $seq does not name the"
             . ' hash of the event before it: one of them was replaced');
     }
     $s->{last} = $seq;
     $s->{last_hash} = $e->{hash};
+    $s->{last_id} = $id;
 }
 
 # A checkpoint refused: what it sealed is unknown, so the events it may
@@ -400,6 +477,7 @@ sub checkpoint {
 
     my $i = $self->{inst}{$iid} //= { fifo => [], sealed => {} };
     my $anchor = !$i->{last};
+    my $loss = $self->loss_report($iid, $cp, $e, $pos, $ms);
 
     # the checkpoints just before this one are gone or were refused: what
     # they sealed cannot be told from what was added
@@ -423,9 +501,14 @@ sub checkpoint {
         $i->{trimmable} = $self->{trimmed} && defined $self->{first_id_ms}
             && $ms - 2 * $interval - ($interval < 10_000 ? $interval
                                       : 10_000) < $self->{first_id_ms};
+        $self->orphans($iid, $loss);
         if ($e->{seq} > 1) {
             if ($i->{trimmable}) {
                 $self->{trimmed_checkpoints} += $e->{seq} - 1;
+            } elsif ($loss) {
+                $self->problem($pos, $id, 'instance ' . short($iid)
+                    . ': checkpoint(s) 1..' . ($e->{seq} - 1) . ' are missing:'
+                    . ' ' . $self->lost_words($loss));
             } else {
                 $self->problem($pos, $id, 'instance ' . short($iid)
                     . ': checkpoint(s) 1..' . ($e->{seq} - 1) . ' are missing'
@@ -592,12 +675,14 @@ sub finish_session {
         next if $gap->{filled};
         next if $gap->{from} == $gap->{to}
             && $self->{restated}{"$sid/$gap->{from}"};
-        $self->problem($gap->{pos}, $gap->{id}, $self->{inst}{$sid}
+        my $loss = $self->loss_between($self->{inst}{$sid} ? $sid
+            : $s->{instance}, $gap->{before}, $gap->{id});
+        $self->{lost_events} += $gap->{to} - $gap->{from} + 1 if $loss;
+        $self->problem($gap->{pos}, $gap->{id}, ($self->{inst}{$sid}
             ? 'instance ' . short($sid) . ': checkpoint(s) '
-              . "$gap->{from}..$gap->{to} are missing: deleted from the"
-              . ' trail'
-            : 'session ' . short($sid) . ': event(s) ' . $gap->{from}
-              . '..' . $gap->{to} . ' are missing: deleted from the trail');
+            : 'session ' . short($sid) . ': event(s) ') . $gap->{from}
+            . '..' . $gap->{to} . ' are missing: ' . ($loss
+              ? $self->lost_words($loss) : 'deleted from the trail'));
     }
     return unless defined $s->{last};
     $self->start_of($sid, $s);
@@ -678,6 +763,8 @@ sub finish {
         $self->problem(0, 'the trail', 'no checkpoint signed with the'
             . ' given key is in it: nothing proves it complete');
     }
+
+    $self->orphans($_) for sort keys %{ $self->{orphans} // {} };
 
     my $interval = 60000;
     for my $iid (sort keys %{ $self->{inst} }) {
@@ -815,6 +902,8 @@ sub result {
             @{ $self->{key_span}{$_} } ] } keys %{ $self->{key_span} // {} } },
         late => $self->{late} // 0,
         lost_checkpoints => $self->{lost_checkpoints} // 0,
+        redis_losses => $self->{redis_losses} // 0,
+        lost_with_redis => $self->{lost_events} // 0,
         legacy => $self->{legacy} // 0,
         problems => \@p,
         events => $self->{events},
