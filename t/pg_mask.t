@@ -144,6 +144,10 @@ is(psql(q{SELECT id, reverse(ssn), translate(ssn, '-', ''), ssn || 'x',}
 is(psql(q{SELECT reverse(s) FROM (SELECT ssn AS s FROM customers}
         . q{ WHERE id = 1) q}), "[MASKED]\n",
     'lineage: through a subquery\'s alias');
+is(psql(q{SELECT translate(z, '-', ' ') FROM (SELECT 1, a.*, 2 FROM}
+        . q{ (SELECT id, ssn FROM customers WHERE id = 1) a) b(w, q, z)}),
+    "[MASKED]\n",
+    'lineage: a subquery\'s "*" renamed by its alias, the name shifted');
 is(psql(q{WITH w(k) AS (SELECT card_number FROM customers WHERE id = 1)}
         . q{ SELECT k || '' FROM w}), "[MASKED]\n",
     'lineage: through a CTE\'s column list');

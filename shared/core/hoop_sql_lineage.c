@@ -575,7 +575,7 @@ static void
 hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
     const unsigned char *out, size_t n, int any)
 {
-    size_t       i;
+    size_t       i, star;
     json_t      *names;
     const char  *name;
 
@@ -597,9 +597,22 @@ hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
 
     names = json_object_get(alias, "colnames");
 
+    /*
+     * a "*" stands for columns of unknown number: the names from its
+     * place on may fall on any column after it
+     */
+
+    for (star = 0; out != NULL && star < n && star < HOOP_SQL_LINEAGE_MAX;
+         star++)
+    {
+        if (out[star] == HOOP_SQL_OUT_STAR) {
+            break;
+        }
+    }
+
     for (i = 0; i < json_array_size(names); i++) {
         if (out == NULL || i >= n || i >= HOOP_SQL_LINEAGE_MAX
-            || out[i] != HOOP_SQL_OUT_CLEAN)
+            || out[i] != HOOP_SQL_OUT_CLEAN || i >= star)
         {
             name = hoop_sql_lin_sval(json_array_get(names, i));
 
