@@ -32,6 +32,8 @@ static char *ngx_stream_hoop_pg_rule_operation(ngx_conf_t *cf,
     hoop_rule_t *rule, ngx_str_t *arg);
 static ngx_uint_t ngx_stream_hoop_pg_policy_launders(
     ngx_stream_hoop_pg_sql_t *sql);
+static ngx_uint_t ngx_stream_hoop_pg_rule_vouches_calls(
+    const hoop_rule_t *rule);
 static int ngx_stream_hoop_pg_rule_attr(void *op, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c);
 
@@ -277,6 +279,31 @@ ngx_stream_hoop_pg_policy_read_only(ngx_stream_session_t *s)
 }
 
 
+/*
+ * An allow by command vouches for what those commands do by themselves,
+ * and one by table for what is done to those tables, not for what the
+ * statement does beyond: allow sql.select is no licence for SELECT
+ * nextval(), pg_advisory_lock(), a VOLATILE function that writes, SELECT
+ * INTO or FOR UPDATE; allow table=orders none for SELECT f() FROM
+ * orders.  That takes a rule that names the kind or the functions.
+ */
+static ngx_uint_t
+ngx_stream_hoop_pg_rule_vouches_calls(const hoop_rule_t *rule)
+{
+    size_t  i;
+
+    for (i = 0; i < rule->nconds; i++) {
+        if (ngx_strcmp(rule->conds[i].key, "kind") == 0
+            || ngx_strcmp(rule->conds[i].key, "function") == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
     const hoop_rule_cond_t *c)
@@ -333,7 +360,18 @@ ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
         schemas = (names == cls->tables && !ctx->schemas_any)
                   ? (char *) ctx->schemas.data : NULL;
 
+        if (rule->action == HOOP_RULE_ALLOW
+            && !ngx_stream_hoop_pg_rule_vouches_calls(rule))
+        {
+            if ((names == cls->commands && cls->kind > cls->commands_kind)
+                || (names == cls->tables && cls->calls_beyond))
+            {
+                return 0;
+            }
+        }
+
         if (rule->action == HOOP_RULE_ALLOW) {
+
             return hoop_sql_names_all(names, c->values, c->nvalues, schemas);
         }
 

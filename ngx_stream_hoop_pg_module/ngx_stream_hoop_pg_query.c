@@ -857,6 +857,7 @@ ngx_stream_hoop_pg_query_fastpath(ngx_stream_session_t *s, u_char *msg,
 
     ngx_memzero(&cls, sizeof(hoop_sql_stmt_t));
     cls.kind = HOOP_SQL_ADMIN;
+    cls.commands_kind = HOOP_SQL_ADMIN;    /* what allow sql.fastpath is */
     ngx_cpystrn((u_char *) cls.command, (u_char *) "fastpath",
                 sizeof(cls.command));
     ngx_cpystrn((u_char *) cls.commands, (u_char *) "fastpath",

@@ -447,6 +447,7 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
     char                         command[HOOP_SQL_COMMAND_LEN];
     json_t                      *is_from, *mode;
     const char                  *name;
+    hoop_sql_kind_e              plain;
     hoop_sql_stmt_t             *st;
     const hoop_sql_node_kind_t  *k;
 
@@ -472,17 +473,23 @@ hoop_sql_walk_node(const char *type, json_t *node, hoop_sql_walk_t *w)
     }
 
     if (k->name != NULL) {
-        hoop_sql_raise(st, k->kind);
+        plain = k->kind;
 
     } else if (strncmp(type, "Create", 6) == 0
                || strncmp(type, "Alter", 5) == 0
                || strncmp(type, "Drop", 4) == 0)
     {
-        hoop_sql_raise(st, HOOP_SQL_DDL);
+        plain = HOOP_SQL_DDL;
 
     } else {
         /* a statement this table does not know: the strict side */
-        hoop_sql_raise(st, HOOP_SQL_ADMIN);
+        plain = HOOP_SQL_ADMIN;
+    }
+
+    hoop_sql_raise(st, plain);
+
+    if (plain > st->commands_kind) {
+        st->commands_kind = plain;
     }
 
     if (strcmp(type, "SelectStmt") == 0) {
@@ -1461,6 +1468,11 @@ hoop_sql_stmt_runs(hoop_sql_stmt_t *st, const hoop_sql_stmt_t *prepared)
     st->copy_file |= prepared->copy_file;
     st->lifts_read_only |= prepared->lifts_read_only;
     st->truncated |= prepared->truncated;
+    st->calls_beyond |= prepared->calls_beyond;
+
+    if (prepared->commands_kind > st->commands_kind) {
+        st->commands_kind = prepared->commands_kind;
+    }
 
     lists[0] = prepared->tables;
     lists[1] = prepared->functions;

@@ -57,6 +57,10 @@ typedef enum {
 
 typedef struct {
     hoop_sql_kind_e  kind;
+    hoop_sql_kind_e  commands_kind;   /* its commands', by themselves: no
+                                         clause (INTO, FOR UPDATE, COPY
+                                         FROM, a lock mode, a guarded
+                                         setting) and no call counted */
     char             command[HOOP_SQL_COMMAND_LEN];   /* "delete", ... */
     char             commands[HOOP_SQL_NAMES_LEN];    /* all, nested too */
     char             tables[HOOP_SQL_NAMES_LEN];      /* "a,s.b", deduped */
@@ -77,6 +81,10 @@ typedef struct {
     unsigned         executes:1;      /* EXECUTE name: what it runs is the
                                          caller's to add (its kind here is
                                          its parameters') */
+    unsigned         calls_beyond:1;  /* what it calls (by the catalog)
+                                         does more than its commands do:
+                                         an allow by command or table
+                                         does not vouch for it */
     unsigned         by_value:1;      /* its kind depends on a literal's
                                          value (SET, set_config): a
                                          statement of the same shape may

@@ -304,9 +304,11 @@ void
 hoop_sql_resolve(hoop_sql_stmt_t *st, const hoop_sql_refs_t *refs,
     const hoop_sql_catalog_t *cat)
 {
-    uint32_t  decides;
+    uint32_t         decides;
+    hoop_sql_kind_e  before;
 
     decides = HOOP_SQL_CAT_NONE;
+    before = st->kind;
 
     if (refs->truncated) {
         hoop_sql_stmt_raise(st, HOOP_SQL_CALL);
@@ -326,6 +328,10 @@ hoop_sql_resolve(hoop_sql_stmt_t *st, const hoop_sql_refs_t *refs,
     if (decides != HOOP_SQL_CAT_NONE && st->kind != HOOP_SQL_UNKNOWN) {
         hoop_sql_cat_cause(cat, &cat->objs[decides], st->cause,
                            sizeof(st->cause));
+    }
+
+    if (st->kind != before) {
+        st->calls_beyond = 1;
     }
 }
 
