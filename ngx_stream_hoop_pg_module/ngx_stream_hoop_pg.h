@@ -152,6 +152,10 @@ typedef struct {
     unsigned                 granted:1;
     unsigned                 launders:1;      /* denied: it would write a
                                                  masked column's values */
+    unsigned                 copies_masked:1; /* denied: COPY TO of a
+                                                 masked column, which
+                                                 column masks do not
+                                                 follow */
 } ngx_stream_hoop_pg_sql_t;
 
 
@@ -426,6 +430,10 @@ void ngx_stream_hoop_pg_catalog_free(void);
 #define NGX_STREAM_HOOP_PG_LAUNDERS                                          \
     "it reads a masked column and could write what it read where masking"    \
     " does not follow"
+
+#define NGX_STREAM_HOOP_PG_COPIES_MASKED                                     \
+    "it copies out a masked column, and column masks do not apply to COPY"   \
+    " data: SELECT it instead"
 
 #define NGX_STREAM_HOOP_PG_UNAUDITED                                         \
     "hoop: the audit trail is unavailable, so no statement can run"

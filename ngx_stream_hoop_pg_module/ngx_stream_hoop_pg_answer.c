@@ -519,6 +519,8 @@ ngx_stream_hoop_pg_denial(ngx_stream_session_t *s,
                          ? "the gateway keeps this session read-only"
                          : sql && sql->launders
                          ? NGX_STREAM_HOOP_PG_LAUNDERS
+                         : sql && sql->copies_masked
+                         ? NGX_STREAM_HOOP_PG_COPIES_MASKED
                          : "no rule allows it");
         }
 

@@ -656,6 +656,10 @@ ngx_stream_hoop_pg_audit_rule(hoop_json_t *j, ngx_stream_hoop_pg_query_t *q,
         if (sql != NULL && sql->launders) {
             hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_LAUNDERS,
                              sizeof(NGX_STREAM_HOOP_PG_LAUNDERS) - 1);
+
+        } else if (sql != NULL && sql->copies_masked) {
+            hoop_json_string(j, "reason", NGX_STREAM_HOOP_PG_COPIES_MASKED,
+                             sizeof(NGX_STREAM_HOOP_PG_COPIES_MASKED) - 1);
         }
 
         return;

@@ -200,6 +200,18 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
         return;
     }
 
+    /*
+     * COPY data is read by detectors only: a masked column copied out
+     * would leave whole, or reshaped past them
+     */
+
+    if (sql->lineage.reads && ngx_strcmp(sql->cls.command, "copy") == 0) {
+        sql->rule = NULL;
+        sql->copies_masked = 1;
+        sql->action = HOOP_RULE_DENY;
+        return;
+    }
+
     op.session = s;
     op.sql = sql;
 

@@ -109,11 +109,16 @@ is(psql('COPY (SELECT id, notes FROM customers ORDER BY id) TO STDOUT'),
     'COPY TO STDOUT: detectors on the data');
 
 # a comma ends a value: CSV, a record's text, a list the agent built
-is(psql(q{COPY (SELECT id, ssn, ssn || ',' || id, card_number || ',2'}
-        . q{ FROM customers ORDER BY id) TO STDOUT (FORMAT csv)}),
+# (values of no masked column: a masked column is not copied out at all)
+is(psql(q{COPY (SELECT id, s, s || ',' || id, c || ',2' FROM customers,}
+        . q{ (VALUES ('123-45-6789', '4111111111111111')) v(s, c)}
+        . q{ ORDER BY id) TO STDOUT (FORMAT csv)}),
     qq{1,[US_SSN],"[US_SSN],1","[CREDIT_CARD],2"\n}
     . qq{2,[US_SSN],"[US_SSN],2","[CREDIT_CARD],2"\n},
     'COPY (FORMAT csv): values before a comma are found');
+like(psql(q{COPY (SELECT id, ssn FROM customers) TO STDOUT (FORMAT csv)}),
+    qr/hoop: read statement denied: it copies out a masked column/,
+    'COPY of a masked column: refused');
 is(psql(q{SELECT ROW(id, '078-05-1120')::text,}
         . q{ concat_ws(',', '078-05-1120', id, '10.1.2.3')}
         . q{ FROM customers WHERE id = 1}),
@@ -243,7 +248,7 @@ like(psql(q{INSERT INTO t_uniq SELECT reverse(ssn) FROM customers}
 # into PostgreSQL)
 {
     my $file = "$d/customers.bin";
-    my $out = `psql -X -At -h 127.0.0.1 -p $port -U postgres -d postgres -c "\\copy (SELECT id, name, ssn, card_as_number::int8, notes FROM customers ORDER BY id) TO '$file' WITH (FORMAT binary)" 2>&1`;
+    my $out = `psql -X -At -h 127.0.0.1 -p $port -U postgres -d postgres -c "\\copy (SELECT id, name, CASE id WHEN 1 THEN '123-45-6789' END, card_as_number::int8, notes FROM customers ORDER BY id) TO '$file' WITH (FORMAT binary)" 2>&1`;
     is($out, "COPY 2\n", 'binary COPY TO through the gateway') or diag $out;
     $pg->psql('CREATE TABLE copied (id int, name text, ssn text,'
         . ' card int8, notes text)');

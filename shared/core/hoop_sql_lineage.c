@@ -70,6 +70,7 @@ static size_t hoop_sql_lin_targets(hoop_sql_lin_t *l, json_t *list,
     unsigned char *out, size_t max);
 static void hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item);
 static void hoop_sql_lin_with(hoop_sql_lin_t *l, json_t *with);
+static void hoop_sql_lin_copy(hoop_sql_lin_t *l, json_t *copy);
 static int hoop_sql_lin_rel_tainted(hoop_sql_lin_t *l, json_t *item);
 static void hoop_sql_lin_alias(hoop_sql_lin_t *l, json_t *alias,
     const unsigned char *out, size_t n, int any);
@@ -245,6 +246,19 @@ hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt, unsigned char *out,
                                     out, max);
     }
 
+    /*
+     * COPY table [(columns)] TO: reads those columns, or all of them;
+     * a tainted relation (a masked column's, a view over one) copied
+     * whole reads one
+     */
+
+    if ((node = hoop_sql_lin_unwrap(stmt, "CopyStmt")) != NULL
+        && json_object_get(node, "relation") != NULL
+        && !json_is_true(json_object_get(node, "is_from")))
+    {
+        hoop_sql_lin_copy(l, node);
+    }
+
     /* DECLARE, PREPARE, EXPLAIN, COPY (...), ...: what they read */
 
     (void) hoop_sql_lin_select(l, hoop_sql_lin_unwrap(
@@ -258,6 +272,40 @@ hoop_sql_lin_stmt(hoop_sql_lin_t *l, json_t *stmt, unsigned char *out,
     (void) hoop_sql_lin_expr(l, stmt);
 
     return 0;
+}
+
+
+static void
+hoop_sql_lin_copy(hoop_sql_lin_t *l, json_t *copy)
+{
+    size_t       i;
+    json_t      *relation, *attlist;
+    const char  *relname, *name;
+
+    relation = json_object_get(copy, "relation");
+    attlist = json_object_get(copy, "attlist");
+
+    hoop_sql_lin_from(l, relation);
+
+    if (json_array_size(attlist) == 0) {
+        relname = json_string_value(json_object_get(relation, "relname"));
+
+        if (relname != NULL
+            && hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname))
+        {
+            l->reads = 1;
+        }
+
+        return;
+    }
+
+    for (i = 0; i < json_array_size(attlist); i++) {
+        name = hoop_sql_lin_sval(json_array_get(attlist, i));
+
+        if (name != NULL && hoop_sql_lin_has(l, HOOP_SQL_LIN_COLUMN, name)) {
+            l->reads = 1;
+        }
+    }
 }
 
 

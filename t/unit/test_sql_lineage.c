@@ -108,6 +108,13 @@ static const struct {
       " (SELECT id, ssn FROM customers) a) b(w, q, z)", "t", 1 },
     { "SELECT w FROM (SELECT 1, a.*, 2 FROM (SELECT id, ssn FROM"
       " customers) a) b(w, q, z)", "c", 1 },
+    /* COPY of a table: the columns it names, or all of them */
+    { "COPY customers TO STDOUT", "unknown", 1 },
+    { "COPY public.customers (id, ssn) TO STDOUT", "unknown", 1 },
+    { "COPY customers (id, name) TO STDOUT", "unknown", 0 },
+    { "COPY contacts TO STDOUT", "unknown", 1 },
+    { "COPY orders TO STDOUT", "unknown", 0 },
+    { "COPY customers FROM STDIN", "unknown", 0 },
     /* reshaped: whatever the expression */
     { "SELECT id, reverse(ssn), ssn || 'x', translate(ssn, '-', '')"
       " FROM customers", "cttt", 1 },
