@@ -156,12 +156,23 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
     size_t                             len;
     ngx_uint_t                         i, hash;
     ngx_stream_hoop_pg_mask_column_t  *col;
+    /*
+     * a row for each relation with a column of those names, under its
+     * own name and under each of its ancestors' (a partition's, a child
+     * table's column is its parent's, for a table.column rule)
+     */
     static const char                  head[] =
-        "SELECT a.attrelid::int8, a.attnum, c.relname, a.attname,"
-        " c.reltype::int8, COALESCE(t.typarray, 0)::int8"
+        "SELECT a.attrelid::int8, a.attnum, u.relname, a.attname,"
+        " c.reltype::int8, COALESCE(t.typarray, 0)::int8, c.relname"
         " FROM pg_catalog.pg_attribute a"
         " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
         " LEFT JOIN pg_catalog.pg_type t ON t.oid = c.reltype"
+        " CROSS JOIN LATERAL (WITH RECURSIVE up(oid, depth) AS"
+        " (SELECT c.oid, 0 UNION ALL SELECT i.inhparent, up.depth + 1"
+        " FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid"
+        " WHERE up.depth < 64)"
+        " SELECT p.relname FROM up"
+        " JOIN pg_catalog.pg_class p ON p.oid = up.oid) u"
         " WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attname IN (";
 
     if (conf->mask_enable == NGX_CONF_UNSET) {
@@ -232,8 +243,9 @@ ngx_stream_hoop_pg_mask_merge(ngx_conf_t *cf,
 
 /*
  * A row of the masked columns' query (ngx_stream_hoop_pg_catalog.c):
- * attrelid, attnum, relname, attname, the relation's row type and its
- * array type, as text.  NGX_DECLINED (consumed).
+ * attrelid, attnum, the relation's name or an ancestor's, attname, the
+ * relation's row type and its array type, its own name, as text.
+ * NGX_DECLINED (consumed).
  */
 ngx_int_t
 ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
@@ -241,7 +253,7 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
 {
     ngx_int_t                          oid, attnum, row_type, row_array;
     ngx_uint_t                         i;
-    hoop_pg_cell_t                     cell[6];
+    hoop_pg_cell_t                     cell[7];
     ngx_stream_hoop_pg_ctx_t          *ctx;
     ngx_stream_hoop_pg_srv_conf_t     *pscf;
     ngx_stream_hoop_pg_mask_attr_t    *attr;
@@ -250,11 +262,11 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_hoop_pg_module);
     pscf = ngx_stream_get_module_srv_conf(s, ngx_stream_hoop_pg_module);
 
-    if (hoop_pg_datarow(msg, len, cell, 6) != 6) {
+    if (hoop_pg_datarow(msg, len, cell, 7) != 7) {
         return NGX_DECLINED;
     }
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         if (cell[i].data == NULL) {
             return NGX_DECLINED;
         }
@@ -291,7 +303,7 @@ ngx_stream_hoop_pg_mask_catalog_row(ngx_stream_session_t *s, u_char *msg,
             return NGX_ERROR;
         }
 
-        if (ngx_stream_hoop_pg_mask_relation(s, &cell[2]) != NGX_OK) {
+        if (ngx_stream_hoop_pg_mask_relation(s, &cell[6]) != NGX_OK) {
             return NGX_ERROR;
         }
 

@@ -41,7 +41,18 @@ $pg->psql(q{
     CREATE VIEW v_of_v AS SELECT * FROM v_tax;
     CREATE FUNCTION get_ssn(int) RETURNS text LANGUAGE sql STABLE
         AS 'SELECT ssn FROM customers WHERE id = $1';
+    CREATE MATERIALIZED VIEW mv_tax AS SELECT id, ssn AS tax FROM customers;
+    CREATE TABLE accounts (id int, token text);
+    CREATE TABLE accounts_old () INHERITS (accounts);
+    INSERT INTO accounts_old VALUES (1, 'tok-old-0001');
+    CREATE TABLE payments (id int, token text) PARTITION BY RANGE (id);
+    CREATE TABLE payments_1 PARTITION OF payments FOR VALUES FROM (0) TO (100)
+        PARTITION BY LIST (id);
+    CREATE TABLE payments_1a1 PARTITION OF payments_1 FOR VALUES IN (1);
+    INSERT INTO payments VALUES (1, 'tok-pay-0001');
 });
+secret($_, 'a sample value stored unmasked') for qw(tok-old-0001
+    tok-pay-0001);
 secret($_, 'a sample value stored unmasked') for qw(ada@example.com
     123-45-6789 4111111111111111 ada.l@example.org bob@example.com
     234-56-7890 5500005555555559 ada2@example.net);
@@ -61,7 +72,8 @@ stream {
         hoop_pg_pass 127.0.0.1:${\ $pg->port};
         hoop_audit on;
         hoop_mask_key $d/mask.key;
-        hoop_mask column=ssn,customers.card_number;
+        hoop_mask column=ssn,customers.card_number,accounts.token;
+        hoop_mask column=payments.token;
         hoop_mask column=email strategy=hash;
         hoop_mask detect=email,credit_card,us_ssn,phone;
     }
@@ -187,6 +199,20 @@ for my $q ('SELECT * FROM v_renamed WHERE id = 1',
         "a \"*\" over a view whose column is computed from, or renames, a"
         . " masked one: $q");
 }
+# a materialized view's rows are what its definition returned; a child
+# table's or a partition's column is its parent's (by the catalog:
+# pg_inherits, however deep)
+is(psql('SELECT tax, reverse(tax), id FROM mv_tax WHERE id = 1'),
+    "[MASKED]|[MASKED]|1\n", 'a materialized view over a masked column');
+is(psql('SELECT token, id FROM accounts_old'), "[MASKED]|1\n",
+    'a table that inherits a masked column');
+is(psql('SELECT token FROM ONLY payments_1a1'), "[MASKED]\n",
+    'a partition, two levels down, of a table with a masked column');
+is(psql('SELECT x FROM payments_1 AS p(i, x)'), "[MASKED]\n",
+    '  renamed by an alias');
+is(psql('SELECT p FROM payments_1a1 p'), "\n",
+    '  its whole row: NULL, as a masked table\'s');
+is(psql('SELECT token FROM payments'), "[MASKED]\n", '  and its parent');
 {
     my $py = <<"PY";
 import psycopg

@@ -541,6 +541,9 @@ hoop_sql_cat_resolve(hoop_sql_catalog_t *cat, hoop_sql_cat_obj_t *o,
 
         break;
 
+    case HOOP_SQL_OBJ_MATVIEW:
+        break;
+
     case HOOP_SQL_OBJ_SETTING:
         if (o->flags & HOOP_SQL_FN_PRIVILEGED) {
             o->kind = HOOP_SQL_ADMIN;
@@ -914,7 +917,8 @@ hoop_sql_catalog_mentioning(const hoop_sql_catalog_t *cat,
         for (i = 0; i < cat->n; i++) {
             o = &cat->objs[i];
 
-            if ((o->type != HOOP_SQL_OBJ_VIEW && o->type != HOOP_SQL_OBJ_BODY)
+            if ((o->type != HOOP_SQL_OBJ_VIEW && o->type != HOOP_SQL_OBJ_BODY
+                 && o->type != HOOP_SQL_OBJ_MATVIEW)
                 || o->body == NULL
                 || hoop_sql_lineage_listed(out, o->name, strlen(o->name))
                 || !hoop_sql_lineage_mentions(o->body, strlen(o->body), out))
@@ -995,7 +999,7 @@ static const char  hoop_sql_catalog_fingerprint_sql[] =
     "   FROM pg_catalog.pg_type"
     "   WHERE typtype <> 'c' AND typcategory <> 'A'),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
-    "   FROM pg_catalog.pg_class WHERE relkind IN ('v', 'f')"
+    "   FROM pg_catalog.pg_class WHERE relkind IN ('v', 'm', 'f')"
     "   OR relnamespace = 'pg_catalog'::pg_catalog.regnamespace),"
     " (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(xmin::text::int8)"
     "   FROM pg_catalog.pg_inherits),"
@@ -1155,6 +1159,12 @@ static const char  hoop_sql_catalog_sql[] =
     " WHERE c.relkind = 'v'"
     " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     " UNION ALL"
+    " SELECT 'm', n.nspname, c.relname, NULL, NULL, 0,"
+    " pg_catalog.pg_get_viewdef(c.oid)"
+    " FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'm'"
+    " UNION ALL"
     " SELECT 'p', n.nspname, c.relname, NULL, NULL, 0,"
     " pg_catalog.pg_get_expr(y.polqual, y.polrelid)"
     " FROM pg_catalog.pg_policy y"
@@ -1261,5 +1271,5 @@ hoop_sql_catalog_row(const unsigned char *msg, size_t len,
     obj->flags = (unsigned) flags;
     obj->body = cell[6];
 
-    return strchr("fsotdrvpg*", obj->type) != NULL ? 0 : -1;
+    return strchr("fsotdrvmpg*", obj->type) != NULL ? 0 : -1;
 }

@@ -48,6 +48,9 @@
 #define HOOP_SQL_OBJ_DOMAIN     'd'     /* body: a CHECK expression */
 #define HOOP_SQL_OBJ_RELATION   'r'     /* SELECT not granted to PUBLIC */
 #define HOOP_SQL_OBJ_VIEW       'v'     /* body: its definition */
+#define HOOP_SQL_OBJ_MATVIEW    'm'     /* body: its definition, for
+                                           lineage only (reading one runs
+                                           nothing of it) */
 #define HOOP_SQL_OBJ_POLICY     'p'     /* body: a row security USING */
 #define HOOP_SQL_OBJ_SETTING    'g'     /* not settable by any user */
 #define HOOP_SQL_OBJ_IMPLICIT   '*'     /* a function called implicitly */

@@ -521,11 +521,15 @@ hoop_sql_lin_from(hoop_sql_lin_t *l, json_t *item)
     if (node != NULL) {
         relname = json_string_value(json_object_get(node, "relname"));
 
-        /* a view that returns a masked value is a tainted relation */
+        /*
+         * a view that returns a masked value is a tainted relation; so is
+         * a materialized one, whose rows are what its definition returned
+         */
 
         if (relname != NULL
             && !hoop_sql_lin_has(l, HOOP_SQL_LIN_RELATION, relname)
-            && hoop_sql_lin_defined(l, HOOP_SQL_OBJ_VIEW, relname))
+            && (hoop_sql_lin_defined(l, HOOP_SQL_OBJ_VIEW, relname)
+                || hoop_sql_lin_defined(l, HOOP_SQL_OBJ_MATVIEW, relname)))
         {
             hoop_sql_lin_add(l, HOOP_SQL_LIN_RELATION, relname);
         }

@@ -23,6 +23,8 @@ static hoop_sql_catalog_t  *cat;
 static const hoop_sql_object_t  objects[] = {
     { 'v', "public", "contacts", NULL, NULL, 0,
       " SELECT customers.id, customers.ssn AS tax_id FROM customers;" },
+    { 'm', "public", "mv_tax", NULL, NULL, 0,
+      " SELECT customers.id, customers.ssn AS tax FROM customers;" },
     { 's', "public", "get_ssn", NULL, NULL, 0,
       "SELECT ssn FROM customers WHERE id = $1" },
     { 's', "public", "get_name", NULL, NULL, 0,
@@ -197,6 +199,9 @@ static const struct {
     /* through the catalog: a view's definition, a function's body */
     { "SELECT reverse(tax_id), id FROM contacts", "tc", 1 },
     { "SELECT k FROM contacts k", "t", 1 },
+    /* a materialized view: its rows are what its definition returned */
+    { "SELECT tax, reverse(tax), id FROM mv_tax", "ttc", 1 },
+    { "SELECT m FROM mv_tax m", "t", 1 },
     { "SELECT get_ssn(id), get_name(id) FROM customers", "tc", 1 },
     { "SELECT upper(public.get_ssn(1))", "t", 1 },
 
@@ -276,6 +281,7 @@ main(void)
         n = hoop_sql_catalog_mentioning(cat, "ssn\0", list, sizeof(list));
         ok(n > 0 && hoop_sql_lineage_listed(list, "ssn", 3)
            && hoop_sql_lineage_listed(list, "contacts", 8)
+           && hoop_sql_lineage_listed(list, "mv_tax", 6)
            && hoop_sql_lineage_listed(list, "get_ssn", 7)
            && !hoop_sql_lineage_listed(list, "get_name", 8),
            "the definitions that mention a masked name, for the prefilter");
