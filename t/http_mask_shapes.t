@@ -48,6 +48,18 @@ my $escaped = '{"json":"ada\u0040example.com",'
     . "\"zwraw\":\"078\xe2\x80\x8b-05-1120\xef\xbb\xbf\"}";
 spit("$d/www/escaped.json", $escaped);
 
+# a card or an SSN as a number a parser reads (JSON numbers as Python and
+# Java write floats), or re-separated as agents and form encoders do
+spit("$d/www/numbers.json", '{"a":4.111111111111111e15,'
+    . '"b":4111111111111111.0,"c":41111111111111110e-1,'
+    . '"d":-4111111111111111,"e":4111111111111111E0,'
+    . '"f":0.4111111111111111e16,"g":"4111+1111+1111+1111",'
+    . '"h":"078 05 1120","i":"4111  1111  1111  1111",'
+    . '"j":"4111.1111.1111.1111","k":"078.05.1120",'
+    . '"l":"4111/1111/1111/1111","m":"q=078+05+1120",'
+    . '"price":19.99,"ratio":1.5e3,"id":1234567890123,'
+    . '"when":"2024.01.15 12:30","v":"v1.22.3"}');
+
 for my $type (qw(vnd stream js bin)) {
     spit("$d/www/data.$type", "id=7 grace\@example.com\n");
 }
@@ -224,6 +236,33 @@ PY
     my $decoded = <$out>;
     waitpid $pid, 0;
     return ($? == 0, $decoded);
+}
+
+# what a parser makes of every number, and a reader of every string with
+# its separators taken out: exact decimal values, URL-decoded
+{
+    my $r = $http->get("$base/api/numbers.json");
+    is($r->{status}, 200, 'numbers and re-separated values: 200');
+    my $pid = open2(my $out, my $in, 'python3', '-c', <<'PY');
+import decimal, re, sys, urllib.parse
+text = sys.stdin.read()
+for tok in re.findall(r'(?<![\w."])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?', text):
+    d = decimal.Decimal(tok)
+    if d == d.to_integral_value():
+        print(abs(int(d)))
+for s in re.findall(r'"([^"]*)"', text):
+    print(re.sub(r'[ ./_+-]', '', urllib.parse.unquote_plus(s)))
+PY
+    print $in $r->{content};
+    close $in;
+    my @read = map { chomp; $_ } <$out>;
+    waitpid $pid, 0;
+    is(scalar(grep { /4111111111111111/ } @read), 0,
+        'no number or string reads as the card') or diag $r->{content};
+    is(scalar(grep { /078051120/ } @read), 0,
+        'no string reads as the SSN') or diag $r->{content};
+    like($r->{content}, qr/"price":19\.99,"ratio":1\.5e3,"id":1234567890123,"when":"2024\.01\.15 12:30","v":"v1\.22\.3"/,
+        'other numbers, dates and versions as they were');
 }
 
 my $r = $http->get("$base/api/escaped.json");

@@ -48,6 +48,9 @@ typedef struct {
 } scan_view_t;
 
 
+static int card_separator(int c);
+
+
 static int
 peek(scan_view_t *v, size_t i)
 {
@@ -288,13 +291,14 @@ static void
 digit_groups(scan_view_t *v, size_t i, size_t max, int phone, int plus,
     digit_groups_t *g)
 {
-    int     c, paren;
+    int     c, paren, twice;
     size_t  n, k, nd, sep;
 
     g->n = 0;
     nd = 0;
     sep = 0;
     paren = 0;
+    twice = 0;
 
     for ( ;; ) {
         /* "(415)", "+1 (415)", "1 (415)": a parenthesis opens an area */
@@ -336,11 +340,24 @@ digit_groups(scan_view_t *v, size_t i, size_t max, int phone, int plus,
         }
 
         if (phone ? (c == ' ' || c == '-' || c == '.')
-                  : ((c == ' ' || c == '-') && (sep == 0 || (size_t) c == sep)))
+                  : (card_separator(c) && (sep == 0 || (size_t) c == sep)))
         {
             sep = (size_t) c;
             g->sep[g->n - 1] = (char) c;
             c = peek(v, ++k);
+
+            /* "4111  1111": doubled, if doubled each time */
+
+            if (!phone && c == (int) sep && sep == ' ' && twice != 1) {
+                twice = 2;
+                c = peek(v, ++k);
+
+            } else if (!phone && twice == 2) {
+                return;
+
+            } else {
+                twice = 1;
+            }
         }
 
         if (k == i
@@ -353,6 +370,165 @@ digit_groups(scan_view_t *v, size_t i, size_t max, int phone, int plus,
 
         i = k;
     }
+}
+
+
+/*
+ * What separates a card's groups: a space or a dash, and what agents
+ * re-separate them with (a dot, a slash, an underscore, a plus: a space
+ * in a form or a query string)
+ */
+static int
+card_separator(int c)
+{
+    return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_'
+           || c == '+';
+}
+
+
+/* "4111" then a separator (once or twice) and four more digits */
+static int
+card_first_group(scan_view_t *v, size_t q)
+{
+    int  c;
+
+    c = peek(v, q + 4);
+
+    if (!card_separator(c) || digit_run(v, q, 4) != 4) {
+        return 0;
+    }
+
+    if (digit_run(v, q + 5, 6) >= 4) {
+        return 1;
+    }
+
+    return c == ' ' && peek(v, q + 5) == ' ' && digit_run(v, q + 6, 6) >= 4;
+}
+
+
+/*
+ * A number a parser reads as a card's: "4111111111111111.0",
+ * "4.111111111111111e15", "41111111111111110e-1", "0.41111...e16" (JSON
+ * numbers, floats as Python and Java print them): its value an integer
+ * with a card's digits.  The text from q, a number's first digit.
+ */
+static size_t
+number_card_match(scan_view_t *v, size_t q)
+{
+    int            c, e, neg, fraction;
+    long           point, exp;
+    size_t         i, k, n, nsig;
+    unsigned char  sig[40], card[20];
+
+    i = q;
+    nsig = 0;
+    point = 0;
+    fraction = 0;
+
+    for ( ;; ) {
+        c = peek(v, i);
+
+        if (c == '.' && !fraction && is_digit(peek(v, i + 1))) {
+            fraction = 1;
+            i++;
+            continue;
+        }
+
+        if (!is_digit(c)) {
+            break;
+        }
+
+        i++;
+
+        if (nsig == 0 && c == '0') {
+            point -= fraction;          /* leading zeros: only the point */
+            continue;
+        }
+
+        if (nsig == sizeof(sig)) {
+            return 0;
+        }
+
+        sig[nsig++] = (unsigned char) c;
+        point += !fraction;
+    }
+
+    exp = 0;
+    e = (c == 'e' || c == 'E');
+
+    if (e) {
+        k = i + 1;
+        c = peek(v, k);
+        neg = (c == '-');
+        k += (c == '-' || c == '+');
+
+        if (!is_digit(peek(v, k))) {
+            return 0;
+        }
+
+        while (is_digit(c = peek(v, k))) {
+            if (exp > 100) {
+                return 0;
+            }
+
+            exp = exp * 10 + (c - '0');
+            k++;
+        }
+
+        point += neg ? -exp : exp;
+        i = k;
+    }
+
+    if ((!e && !fraction) || !number_ends(v, i) || peek(v, i) == '.'
+        || point < 13 || point > 19)
+    {
+        return 0;
+    }
+
+    /* an integer: nothing but zeros past the point */
+
+    for (n = (size_t) point; n < nsig; n++) {
+        if (sig[n] != '0') {
+            return 0;
+        }
+    }
+
+    for (n = 0; n < (size_t) point; n++) {
+        card[n] = (n < nsig) ? sig[n] : '0';
+    }
+
+    if (!card_issuer_valid((char *) card, (size_t) point)
+        || !luhn_valid(card, card + point))
+    {
+        return 0;
+    }
+
+    return i;
+}
+
+
+/* from the digits after a point at q, the number's start: a card's? */
+static size_t
+number_card_before(scan_view_t *v, size_t q, hoop_mask_match_t *m)
+{
+    size_t  p;
+
+    for (p = q - 1; p > v->floor && is_digit(v->buf[p - 1]); p--) {
+        /* void */
+    }
+
+    if (p == q - 1 || p < v->floor || is_word(peek_back(v, p, 1))
+        || peek_back(v, p, 1) == '.'
+        || (peek_back(v, p, 1) == '-'
+            && (is_word(peek_back(v, p, 2)) || peek_back(v, p, 2) == '.')))
+    {
+        return 0;
+    }
+
+    m->start = p;
+    m->type = HOOP_MASK_CREDIT_CARD;
+
+    return number_card_match(v, p);
 }
 
 
@@ -400,9 +576,25 @@ ssn_match(scan_view_t *v, size_t p)
     int                   area;
     const unsigned char  *d;
 
-    if (digit_run(v, p, 3) != 3 || peek(v, p + 3) != '-'
-        || digit_run(v, p + 4, 2) != 2 || peek(v, p + 6) != '-'
+    int  sep;
+
+    /* "078-05-1120", and as it is also written: "078 05 1120", dotted */
+
+    sep = peek(v, p + 3);
+
+    if (digit_run(v, p, 3) != 3
+        || (sep != '-' && sep != ' ' && sep != '.' && sep != '+')
+        || digit_run(v, p + 4, 2) != 2 || peek(v, p + 6) != sep
         || digit_run(v, p + 7, 4) != 4)
+    {
+        return 0;
+    }
+
+    /* spaced out, not one of a row of numbers ("1 100 10 1000 7") */
+
+    if (sep == ' '
+        && ((peek_back(v, p, 1) == ' ' && is_digit(peek_back(v, p, 2)))
+            || (peek(v, p + 11) == ' ' && is_digit(peek(v, p + 12)))))
     {
         return 0;
     }
@@ -1198,6 +1390,7 @@ digit_run_plain(int before, size_t run, int after, int first)
 
     case ' ':
     case '-':
+    case '+':
         return !(run >= 3 || (run == 1 && first == '1'));
 
     default:
@@ -1216,8 +1409,51 @@ digit_anchor(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
     run = digit_run(v, q, 20);
     *skip = q + run;
     c = peek_back(v, q, 1);
+    c2 = peek(v, q + run);
 
-    if (digit_run_plain(c, run, peek(v, q + run), v->buf[q])) {
+    /*
+     * a number written as a card's by a parser: a fraction of zeros, an
+     * exponent; a sign before it ("-4111...") is not part of a longer
+     * number unless a word or a number comes before the sign
+     */
+
+    if ((v->enabled & (1u << HOOP_MASK_CREDIT_CARD))
+        && !is_word(c) && c != '.'
+        && (c != '-' || !(is_word(peek_back(v, q, 2))
+                          || peek_back(v, q, 2) == '.')))
+    {
+        /* (13 digits or more: one run of 7 on either side of the point) */
+
+        if ((c2 == '.' && (run >= 7 || digit_run(v, q + run + 1, 7) >= 7))
+            || ((c2 == 'e' || c2 == 'E') && run >= 13))
+        {
+            m->start = q;
+            m->type = HOOP_MASK_CREDIT_CARD;
+
+            if ((end = number_card_match(v, q))) {
+                return end;
+            }
+        }
+
+        if (c == '-' && run >= 13 && run <= 19) {
+            m->start = q;
+            m->type = HOOP_MASK_CREDIT_CARD;
+            return card_match(v, q);
+        }
+    }
+
+    if ((v->enabled & (1u << HOOP_MASK_CREDIT_CARD)) && run == 4
+        && !is_word(c) && c != '.' && c != '-' && card_first_group(v, q))
+    {
+        m->start = q;
+        m->type = HOOP_MASK_CREDIT_CARD;
+
+        if ((end = card_match(v, q))) {
+            return end;
+        }
+    }
+
+    if (digit_run_plain(c, run, c2, v->buf[q])) {
         return 0;
     }
 
@@ -1234,6 +1470,17 @@ digit_anchor(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
         }
 
         return 0;
+    }
+
+    /*
+     * the digits after a point, twelve or more: the number they end may
+     * be read as a card's ("4.111111111111111e15"), from its start
+     */
+
+    if (c == '.' && run >= 12
+        && (v->enabled & (1u << HOOP_MASK_CREDIT_CARD)))
+    {
+        return number_card_before(v, q, m);
     }
 
     if (is_word(c) || c == '.') {
@@ -1280,7 +1527,9 @@ digit_anchor(scan_view_t *v, size_t q, hoop_mask_match_t *m, size_t *skip)
     c = peek(v, q + run);
     m->start = q;
 
-    if (c == '-' && run == 3 && (v->enabled & (1u << HOOP_MASK_US_SSN))) {
+    if ((c == '-' || c == ' ' || c == '.' || c == '+') && run == 3
+        && (v->enabled & (1u << HOOP_MASK_US_SSN)))
+    {
         m->type = HOOP_MASK_US_SSN;
 
         if ((end = ssn_match(v, q))) {
@@ -1471,33 +1720,19 @@ in_range(__m128i v, char lo, char n)
 
 
 /*
- * The digit runs starting in p[0..15] that may be a value, from bit
- * masks over p[-1..31]: the run's length (1-4 or 13 and more), the byte
- * after it, the byte before it.  The rest are plain numbers, the bulk of
- * the digits in JSON, logs and result rows, and never reach a validator.
- * The rule is digit_run_plain()'s, widened where a mask cannot say more.
+ * The rule of digit_anchors16() and digit_anchors32() on their bit masks
+ * (bit i: byte i of the window; starts: the bits a run may start at): d
+ * digits, pd digits one byte back, one '1', dot '.', sep ' ', '-', '+',
+ * csep what separates a card's groups, sp ' ', up a capital, '+' or '('
+ * one byte back.
  */
-static uint32_t
-digit_anchors16(const unsigned char *p)
+static uint64_t
+digit_anchor_bits(uint64_t d, uint64_t pd, uint64_t one, uint64_t dot,
+    uint64_t sep, uint64_t csep, uint64_t sp, uint64_t up, uint64_t starts)
 {
-    __m128i   v, w, x;
-    uint32_t  d, pd, sep, dot, up, one, s, n, d2, d4, d8;
+    uint64_t  s, n, d2, d4, d8;
 
-    v = _mm_loadu_si128((const __m128i *) p);
-    w = _mm_loadu_si128((const __m128i *) (p - 1));
-    x = _mm_loadu_si128((const __m128i *) (p + 16));
-
-    d = mask16(in_range(v, '0', 9)) | mask16(in_range(x, '0', 9)) << 16;
-    pd = mask16(in_range(w, '0', 9));
-    one = mask16(eq8(v, '1'));
-
-    dot = mask16(eq8(v, '.')) | mask16(eq8(x, '.')) << 16;
-    sep = mask16(_mm_or_si128(eq8(v, ' '), eq8(v, '-')))
-          | mask16(_mm_or_si128(eq8(x, ' '), eq8(x, '-'))) << 16;
-    up = mask16(_mm_or_si128(in_range(w, 'A', 25),
-                             _mm_or_si128(eq8(w, '+'), eq8(w, '('))));
-
-    s = d & ~pd & 0xffff;
+    s = d & ~pd & starts;
     n = ~d;
     d2 = d & d >> 1;
     d4 = d2 & d2 >> 2;
@@ -1509,8 +1744,45 @@ digit_anchors16(const unsigned char *p)
            | (s & d >> 1 & n >> 2 & dot >> 2 & d >> 3)      /* 10.0.0.1 */
            | (s & d2 >> 1 & n >> 3 & (dot | sep) >> 3 & d >> 4)
                                                             /* ssn, phone */
-           | (s & d4 & n >> 4 & sep >> 4 & d4 >> 5)         /* 4111 1111 */
+           | (s & d4 & n >> 4 & csep >> 4
+              & (d4 >> 5 | (sp >> 5 & d4 >> 6)))            /* 4111 1111 */
            | (s & d8 & d4 >> 8 & d >> 12);                  /* 13 and more */
+}
+
+
+/*
+ * The digit runs starting in p[0..15] that may be a value, from bit
+ * masks over p[-1..31]: the run's length (1-4 or 13 and more), the byte
+ * after it, the byte before it.  The rest are plain numbers, the bulk of
+ * the digits in JSON, logs and result rows, and never reach a validator.
+ * The rule is digit_run_plain()'s, widened where a mask cannot say more.
+ */
+static uint32_t
+digit_anchors16(const unsigned char *p)
+{
+    __m128i   v, w, x;
+    uint32_t  d, pd, sep, csep, sp, dot, up, one;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+    w = _mm_loadu_si128((const __m128i *) (p - 1));
+    x = _mm_loadu_si128((const __m128i *) (p + 16));
+
+    d = mask16(in_range(v, '0', 9)) | mask16(in_range(x, '0', 9)) << 16;
+    pd = mask16(in_range(w, '0', 9));
+    one = mask16(eq8(v, '1'));
+
+    dot = mask16(eq8(v, '.')) | mask16(eq8(x, '.')) << 16;
+    sp = mask16(eq8(v, ' ')) | mask16(eq8(x, ' ')) << 16;
+    sep = sp | mask16(_mm_or_si128(eq8(v, '-'), eq8(v, '+')))
+          | mask16(_mm_or_si128(eq8(x, '-'), eq8(x, '+'))) << 16;
+    csep = sep | dot
+           | mask16(_mm_or_si128(eq8(v, '/'), eq8(v, '_')))
+           | mask16(_mm_or_si128(eq8(x, '/'), eq8(x, '_'))) << 16;
+    up = mask16(_mm_or_si128(in_range(w, 'A', 25),
+                             _mm_or_si128(eq8(w, '+'), eq8(w, '('))));
+
+    return (uint32_t) digit_anchor_bits(d, pd, one, dot, sep, csep, sp, up,
+                                        0xffff);
 }
 
 
@@ -1630,7 +1902,7 @@ static uint64_t
 digit_anchors32(const unsigned char *p)
 {
     __m256i   v, w, x;
-    uint64_t  d, pd, sep, dot, up, one, s, n, d2, d4, d8;
+    uint64_t  d, pd, sep, csep, sp, dot, up, one;
 
     v = _mm256_loadu_si256((const __m256i *) p);
     w = _mm256_loadu_si256((const __m256i *) (p - 1));
@@ -1641,25 +1913,17 @@ digit_anchors32(const unsigned char *p)
     one = mask32(eq32(v, '1'));
 
     dot = mask32(eq32(v, '.')) | mask32(eq32(x, '.')) << 32;
-    sep = mask32(_mm256_or_si256(eq32(v, ' '), eq32(v, '-')))
-          | mask32(_mm256_or_si256(eq32(x, ' '), eq32(x, '-'))) << 32;
+    sp = mask32(eq32(v, ' ')) | mask32(eq32(x, ' ')) << 32;
+    sep = sp | mask32(_mm256_or_si256(eq32(v, '-'), eq32(v, '+')))
+          | mask32(_mm256_or_si256(eq32(x, '-'), eq32(x, '+'))) << 32;
+    csep = sep | dot
+           | mask32(_mm256_or_si256(eq32(v, '/'), eq32(v, '_')))
+           | mask32(_mm256_or_si256(eq32(x, '/'), eq32(x, '_'))) << 32;
     up = mask32(_mm256_or_si256(in_range32(w, 'A', 25),
                                 _mm256_or_si256(eq32(w, '+'),
                                                 eq32(w, '('))));
 
-    s = d & ~pd & 0xffffffff;
-    n = ~d;
-    d2 = d & d >> 1;
-    d4 = d2 & d2 >> 2;
-    d8 = d4 & d4 >> 4;
-
-    return (s & up)
-           | (s & n >> 1 & dot >> 1 & d >> 2)
-           | (s & one & n >> 1 & (sep | dot) >> 1)
-           | (s & d >> 1 & n >> 2 & dot >> 2 & d >> 3)
-           | (s & d2 >> 1 & n >> 3 & (dot | sep) >> 3 & d >> 4)
-           | (s & d4 & n >> 4 & sep >> 4 & d4 >> 5)
-           | (s & d8 & d4 >> 8 & d >> 12);
+    return digit_anchor_bits(d, pd, one, dot, sep, csep, sp, up, 0xffffffff);
 }
 
 
