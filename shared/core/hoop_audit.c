@@ -150,17 +150,20 @@ static int
 hoop_audit_stream_id_part(const char **p, const char *end,
     unsigned long long *v)
 {
-    const char  *start;
+    const char          *start;
+    unsigned long long   d;
 
     start = *p;
     *v = 0;
 
     while (*p < end && **p >= '0' && **p <= '9') {
-        if (*v > (~0ULL - 9) / 10) {
-            return -1;
+        d = (unsigned long long) (**p - '0');
+
+        if (*v > (~0ULL - d) / 10) {
+            return -1;                  /* past 64 bits */
         }
 
-        *v = *v * 10 + (unsigned long long) (**p - '0');
+        *v = *v * 10 + d;
         (*p)++;
     }
 

@@ -590,12 +590,13 @@ ssn_match(scan_view_t *v, size_t p)
         return 0;
     }
 
-    /* spaced out, not one of a row of numbers ("1 100 10 1000 7") */
+    /*
+     * spaced out, not the start of a row of numbers ("100 10 1000 7");
+     * what came before is not looked at: a stream cut there no longer
+     * holds it
+     */
 
-    if (sep == ' '
-        && ((peek_back(v, p, 1) == ' ' && is_digit(peek_back(v, p, 2)))
-            || (peek(v, p + 11) == ' ' && is_digit(peek(v, p + 12)))))
-    {
+    if (sep == ' ' && peek(v, p + 11) == ' ' && is_digit(peek(v, p + 12))) {
         return 0;
     }
 
