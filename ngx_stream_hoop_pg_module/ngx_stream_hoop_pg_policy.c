@@ -253,8 +253,9 @@ ngx_stream_hoop_pg_policy_decide(ngx_stream_session_t *s,
 /*
  * Whether the session is to be read-only in PostgreSQL itself: always
  * with hoop_pg_read_only on; with auto, when no rule that may apply to
- * this caller allows (or reviews) anything but reads, and the default
- * does not either.  Decided at login, by identity, database and user.
+ * this caller allows (or reviews) anything but reads (by kind, or by
+ * commands that only read: allow sql.select), and the default does not
+ * either.  Decided at login, by identity, database and user.
  */
 ngx_uint_t
 ngx_stream_hoop_pg_policy_read_only(ngx_stream_session_t *s)
@@ -345,6 +346,26 @@ ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
     }
 
     if (op->sql == NULL) {
+
+        /*
+         * an allow by commands that by themselves only read allows
+         * nothing more (see ngx_stream_hoop_pg_rule_vouches_calls()):
+         * no write, whatever the statement
+         */
+
+        if (rule->action == HOOP_RULE_ALLOW
+            && ngx_strcmp(c->key, "command") == 0
+            && !ngx_stream_hoop_pg_rule_vouches_calls(rule))
+        {
+            for (i = 0; i < c->nvalues; i++) {
+                if (!hoop_sql_command_reads(c->values[i])) {
+                    return -1;
+                }
+            }
+
+            return 0;
+        }
+
         return -1;                  /* of a statement, none yet: may hold */
     }
 

@@ -50,7 +50,7 @@ stream {
     server {
         listen 127.0.0.1:%%PORT_function%%;
         hoop_pg_pass 127.0.0.1:${\ $pg->port};
-        hoop_rule allow sql.select function=fx;
+        hoop_rule allow sql.select function=fx,current_setting;
         hoop_default deny;
     }
 }
@@ -118,6 +118,15 @@ like(through($t->port('select'), 'SELECT upper(v) FROM t WHERE id = 1'),
     . ' that only reads runs');
 like(through($t->port('select'), 'SHOW server_version_num'),
     qr/^\d{6}$/m, 'allow sql.show: SHOW runs');
+
+# and PostgreSQL keeps such a session read-only itself (hoop_pg_read_only
+# auto): nothing the rules allow writes, so nothing lifts it
+like(through($t->port('select'), 'SHOW transaction_read_only'), qr/^on$/m,
+    'allow sql.select and sql.show only: the session is read-only in'
+    . ' PostgreSQL too');
+like(through($t->port('function'),
+    q{SELECT current_setting('transaction_read_only')}), qr/^off$/m,
+    'a rule that names a function that writes: not pinned');
 
 my $before = state_of();
 like(through($t->port('table'), 'SELECT fx(id) FROM t WHERE id = 1'),

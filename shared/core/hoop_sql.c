@@ -1636,6 +1636,28 @@ hoop_sql_command(const char *type, json_t *node, char *out)
 
 
 int
+hoop_sql_command_reads(const char *command)
+{
+    char                         name[HOOP_SQL_COMMAND_LEN];
+    const hoop_sql_node_kind_t  *k;
+
+    for (k = hoop_sql_node_kinds; k->name; k++) {
+        if (k->kind != HOOP_SQL_READ) {
+            continue;
+        }
+
+        hoop_sql_command(k->name, NULL, name);
+
+        if (strcmp(name, command) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
 hoop_sql_names_all(const char *names, const char *const *patterns, size_t n,
     const char *schemas)
 {

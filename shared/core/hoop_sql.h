@@ -147,6 +147,13 @@ int hoop_sql_ref_next(const hoop_sql_refs_t *refs, size_t *pos,
  */
 long hoop_sql_normalize(const char *sql, char *out, size_t cap);
 
+/*
+ * Whether a rule's command name (as hoop_rule writes it, "select",
+ * "create table") is a command that by itself only reads: 1, or 0 (it
+ * may do more, or it is a pattern, or not a command the table knows).
+ */
+int hoop_sql_command_reads(const char *command);
+
 /* Raises st's kind to kind (unknown stays unknown). */
 void hoop_sql_stmt_raise(hoop_sql_stmt_t *st, hoop_sql_kind_e kind);
 

@@ -404,5 +404,16 @@ main(void)
     is_int(hoop_sql_kind_parse("ddl"), HOOP_SQL_DDL, "kind names parse");
     is_int(hoop_sql_kind_parse("drop"), -1, "and others do not");
 
+    /* commands that by themselves only read (allow sql.select pins) */
+    ok(hoop_sql_command_reads("select") && hoop_sql_command_reads("show")
+       && hoop_sql_command_reads("explain") && hoop_sql_command_reads("copy")
+       && hoop_sql_command_reads("fetch"),
+       "select, show, explain, copy, fetch: by themselves, reads");
+    ok(!hoop_sql_command_reads("delete") && !hoop_sql_command_reads("do")
+       && !hoop_sql_command_reads("create table")
+       && !hoop_sql_command_reads("call") && !hoop_sql_command_reads("sel*")
+       && !hoop_sql_command_reads("nonsense"),
+       "delete, do, create table, call, a pattern, an unknown: not");
+
     return done_testing();
 }
