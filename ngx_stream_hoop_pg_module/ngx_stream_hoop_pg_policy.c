@@ -393,17 +393,13 @@ ngx_stream_hoop_pg_rule_attr(void *data, const hoop_rule_t *rule,
         schemas = (names == cls->tables && !ctx->schemas_any)
                   ? (char *) ctx->schemas.data : NULL;
 
-        if (rule->action == HOOP_RULE_ALLOW
-            && !ngx_stream_hoop_pg_rule_vouches_calls(rule))
-        {
-            if ((names == cls->commands && cls->kind > cls->commands_kind)
-                || (names == cls->tables && cls->calls_beyond))
+        if (rule->action == HOOP_RULE_ALLOW) {
+            if (((names == cls->commands && cls->kind > cls->commands_kind)
+                 || (names == cls->tables && cls->calls_beyond))
+                && !ngx_stream_hoop_pg_rule_vouches_calls(rule))
             {
                 return 0;
             }
-        }
-
-        if (rule->action == HOOP_RULE_ALLOW) {
 
             return hoop_sql_names_all(names, c->values, c->nvalues, schemas);
         }

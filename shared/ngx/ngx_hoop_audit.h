@@ -111,7 +111,6 @@ struct ngx_hoop_audit_s {
 
     /* whether Redis still holds what it took (ngx_hoop_audit_recall.c) */
     char                     stored_id[NGX_HOOP_AUDIT_ID_LEN];
-    char                     asked_id[NGX_HOOP_AUDIT_ID_LEN];
     char                     run_id[NGX_HOOP_AUDIT_RUN_ID_LEN];
     ngx_uint_t               redis_restarted;
     ngx_uint_t               recall_refused;

@@ -67,8 +67,6 @@ ngx_hoop_audit_recall_ready(ngx_hoop_redis_t *rd, void *data)
         return;                 /* nothing stored yet, or not allowed */
     }
 
-    ngx_memcpy(a->asked_id, a->stored_id, NGX_HOOP_AUDIT_ID_LEN);
-
     argv[0] = "XINFO";
     len[0] = 5;
     argv[1] = "STREAM";
@@ -163,7 +161,11 @@ ngx_hoop_audit_recall_newest(ngx_hoop_redis_t *rd, redisReply *reply,
 }
 
 
-/* Redis's newest id, against the newest this worker had when it asked */
+/*
+ * Redis's newest id, against the newest this worker had stored: still the
+ * one it had when it asked, as this reply comes before any event's on the
+ * new connection
+ */
 static void
 ngx_hoop_audit_recall_lost(ngx_hoop_audit_t *a, const char *newest,
     size_t len)
@@ -171,8 +173,8 @@ ngx_hoop_audit_recall_lost(ngx_hoop_audit_t *a, const char *newest,
     ngx_time_t  *tp;
 
     if (len >= NGX_HOOP_AUDIT_ID_LEN
-        || hoop_audit_stream_id_cmp(newest, len, a->asked_id,
-                                    ngx_strlen(a->asked_id))
+        || hoop_audit_stream_id_cmp(newest, len, a->stored_id,
+                                    ngx_strlen(a->stored_id))
            != -1)
     {
         return;
@@ -182,7 +184,7 @@ ngx_hoop_audit_recall_lost(ngx_hoop_audit_t *a, const char *newest,
                   "hoop_audit: Redis came back without audit events it had"
                   " stored: its stream \"%V\" ends at %*s, before %s, the"
                   " newest this worker had stored%s; the next checkpoint"
-                  " says so", &a->stream, len, newest, a->asked_id,
+                  " says so", &a->stream, len, newest, a->stored_id,
                   a->redis_restarted ? " (Redis restarted, or another"
                   " server took its place)" : " (the same Redis: the stream"
                   " was deleted or replaced)");
@@ -198,7 +200,7 @@ ngx_hoop_audit_recall_lost(ngx_hoop_audit_t *a, const char *newest,
         a->lost.newest[len] = '\0';
     }
 
-    ngx_memcpy(a->lost.stored, a->asked_id, NGX_HOOP_AUDIT_ID_LEN);
+    ngx_memcpy(a->lost.stored, a->stored_id, NGX_HOOP_AUDIT_ID_LEN);
     a->lost.restarted |= a->redis_restarted;
 
     tp = ngx_timeofday();
